@@ -1,0 +1,1 @@
+//! kmon: a terminal monitoring tool that is its own Prometheus.
