@@ -1,1 +1,21 @@
-//! kmon: a terminal monitoring tool that is its own Prometheus.
+//! kmon: a terminal monitoring tool that is its own Prometheus. It discovers what to
+//! watch (this machine, or a Kubernetes cluster), scrapes it, stores the samples in an
+//! embedded TSDB, and draws them live in the terminal.
+//!
+//! Module map (arrows point at what a module may use; `tests/it/deps.rs` enforces it):
+//! - `model`: labels, matchers, samples, relabeling. Uses nothing.
+//! - `storage`: the append/query seams. Uses `model`.
+//! - `tsdb`: the in-memory head (Gorilla chunks, postings). Implements `storage`.
+//! - `exposition`: the text 0.0.4 / OpenMetrics parser. Uses nothing.
+//! - `discovery`: target groups from static and file configs. Uses `model`.
+//! - `hostmetrics`: this machine's node_exporter-compatible series. Uses `model`, `storage`.
+//! - `scrape`: targets, scrape loops, health, staleness. Uses `model`, `storage`,
+//!   `exposition`, `discovery`.
+//! - `config`: prometheus.yml, raw and validated. Uses `model`.
+//! - `app`: wiring, the UI snapshot and actions. Uses everything but `tui`.
+//! - `tui`: the terminal screens. Uses `app`'s snapshot and action types and `model`.
+
+pub mod model;
+pub mod storage;
+pub mod app;
+pub mod discovery;

@@ -1,0 +1,127 @@
+//! The UI's read model: an immutable `UiSnapshot` that `app` builds from storage queries on
+//! every refresh tick and publishes to the TUI, and the `Action`s the TUI sends back.
+//! Everything here is plain data; drawing it is the TUI's job.
+
+/// Points of one graph, oldest first, already in the unit the box shows (percent, bytes/s).
+/// `None` marks a gap (no data at that step).
+pub type History = Vec<Option<f64>>;
+
+/// Everything the screen shows, at one instant.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UiSnapshot {
+    /// When this snapshot was computed (ms since the epoch).
+    pub at_ms: i64,
+    /// The refresh step between history points (ms).
+    pub step_ms: i64,
+    pub host: HostInfo,
+    pub cpu: CpuPanel,
+    pub memory: MemoryPanel,
+    pub network: NetworkPanel,
+    pub disks: DisksPanel,
+    pub targets: Vec<TargetRow>,
+    /// One line for the status bar (last action result, warnings).
+    pub status: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HostInfo {
+    pub hostname: String,
+    pub kernel: String,
+    pub uptime_secs: f64,
+    /// Where the data comes from, e.g. "this machine" or "prometheus.yml: 3 targets".
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CpuPanel {
+    /// Busy percent of all cores together, 0..=100.
+    pub total: History,
+    /// Per core, in core order ("cpu0", "cpu1", ...).
+    pub cores: Vec<CoreRow>,
+    /// node_load1, node_load5, node_load15.
+    pub load: Option<[f64; 3]>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CoreRow {
+    pub name: String,
+    /// Busy percent history, 0..=100.
+    pub busy: History,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MemoryPanel {
+    pub total_bytes: Option<f64>,
+    pub available_bytes: Option<f64>,
+    pub free_bytes: Option<f64>,
+    pub cached_bytes: Option<f64>,
+    pub swap_total_bytes: Option<f64>,
+    pub swap_free_bytes: Option<f64>,
+    /// Used percent (total - available) / total history.
+    pub used_pct: History,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NetworkPanel {
+    pub interfaces: Vec<InterfaceRow>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InterfaceRow {
+    pub device: String,
+    /// Bytes per second.
+    pub rx: History,
+    pub tx: History,
+    /// Counters' latest values (bytes since boot).
+    pub rx_total: Option<f64>,
+    pub tx_total: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DisksPanel {
+    pub filesystems: Vec<FilesystemRow>,
+    pub devices: Vec<DiskIoRow>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FilesystemRow {
+    pub mountpoint: String,
+    pub device: String,
+    pub fstype: String,
+    pub size_bytes: f64,
+    pub avail_bytes: f64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DiskIoRow {
+    pub device: String,
+    /// Bytes per second.
+    pub read: History,
+    pub written: History,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Health {
+    #[default]
+    Unknown,
+    Up,
+    Down,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TargetRow {
+    pub job: String,
+    pub url: String,
+    pub health: Health,
+    pub last_error: String,
+    /// ms since the epoch; None before the first scrape.
+    pub last_scrape_ms: Option<i64>,
+    pub duration_secs: f64,
+}
+
+/// Intents from the TUI that the app carries out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Stop everything and exit.
+    Quit,
+}

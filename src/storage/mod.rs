@@ -1,0 +1,154 @@
+//! The storage seams every producer and consumer of samples talks through: `Appendable` /
+//! `Appender` to write, `Queryable` / `Querier` to read. The TSDB implements them; so does
+//! `MemStorage`, a simple reference implementation for tests of other modules.
+
+mod mem;
+
+pub use mem::MemStorage;
+
+use crate::model::{Labels, Matcher, Sample};
+
+/// An opaque handle to a series, returned by `append` so later appends of the same series
+/// can skip the label lookup. It is only a hint: a stale or foreign ref is ignored.
+pub type SeriesRef = u64;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("out of order sample for {labels} at {t}ms (series is at {last}ms)")]
+    OutOfOrder { labels: Labels, t: i64, last: i64 },
+    #[error("duplicate sample for {labels} at {t}ms with a different value")]
+    DuplicateSample { labels: Labels, t: i64 },
+    #[error("series without a metric name: {0}")]
+    NoMetricName(Labels),
+    #[error("storage is closed")]
+    Closed,
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl StorageError {
+    /// Errors that reject one sample but leave the batch usable (a scrape skips and counts
+    /// them, as Prometheus does).
+    pub fn is_sample_error(&self) -> bool {
+        matches!(
+            self,
+            StorageError::OutOfOrder { .. }
+                | StorageError::DuplicateSample { .. }
+                | StorageError::NoMetricName(_)
+        )
+    }
+}
+
+/// A batch of writes. Nothing is visible to queriers until `commit`; dropping an appender
+/// without committing rolls the batch back.
+pub trait Appender: Send {
+    /// Adds one sample. `r` is the ref a previous append of the same labels returned, if the
+    /// caller kept one. Returns the ref to use next time.
+    fn append(
+        &mut self,
+        r: Option<SeriesRef>,
+        labels: &Labels,
+        t: i64,
+        v: f64,
+    ) -> Result<SeriesRef, StorageError>;
+
+    /// Makes the batch visible (and durable, for a persistent store) in one step.
+    fn commit(self: Box<Self>) -> Result<(), StorageError>;
+}
+
+/// Something that accepts samples.
+pub trait Appendable: Send + Sync {
+    fn appender(&self) -> Box<dyn Appender + '_>;
+}
+
+/// Tells a querier what the caller will read, so it can skip data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SelectHints {
+    pub start: i64,
+    pub end: i64,
+}
+
+/// An iterator over a series' samples in time order that can skip ahead.
+pub trait SampleIterator: Iterator<Item = Sample> + Send {
+    /// Advances to the first sample with timestamp >= `t` and returns it; `next` then
+    /// returns the sample after it. It never moves backwards. `None` when there is none.
+    fn seek(&mut self, t: i64) -> Option<Sample>;
+}
+
+/// One selected series: its labels and its samples within the querier's range.
+pub struct Series {
+    pub labels: Labels,
+    pub samples: Box<dyn SampleIterator>,
+}
+
+impl std::fmt::Debug for Series {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Series").field("labels", &self.labels).finish()
+    }
+}
+
+/// Reads a time range of the store. A querier sees the data committed before it was made.
+pub trait Querier: Send {
+    /// The series whose labels satisfy every matcher, sorted by labels, each with the
+    /// samples in `[mint, maxt]` of this querier (narrowed further by `hints`).
+    fn select(&self, matchers: &[Matcher], hints: &SelectHints)
+    -> Result<Vec<Series>, StorageError>;
+
+    /// All label names of series that match `matchers` (all series when empty), sorted.
+    fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>, StorageError>;
+
+    /// All values of label `name` in series that match `matchers`, sorted.
+    fn label_values(&self, name: &str, matchers: &[Matcher])
+    -> Result<Vec<String>, StorageError>;
+}
+
+/// Something that can be read.
+pub trait Queryable: Send + Sync {
+    fn querier(&self, mint: i64, maxt: i64) -> Result<Box<dyn Querier + '_>, StorageError>;
+}
+
+/// A store that can be both written and read: what the app wires everything to.
+pub trait Storage: Appendable + Queryable {}
+impl<T: Appendable + Queryable> Storage for T {}
+
+/// A `SampleIterator` over an owned, sorted vector of samples.
+pub struct VecSampleIter {
+    samples: Vec<Sample>,
+    pos: usize,
+}
+
+impl VecSampleIter {
+    pub fn new(samples: Vec<Sample>) -> Self {
+        VecSampleIter { samples, pos: 0 }
+    }
+}
+
+impl Iterator for VecSampleIter {
+    type Item = Sample;
+    fn next(&mut self) -> Option<Sample> {
+        let s = self.samples.get(self.pos).copied();
+        if s.is_some() {
+            self.pos += 1;
+        }
+        s
+    }
+}
+
+impl SampleIterator for VecSampleIter {
+    fn seek(&mut self, t: i64) -> Option<Sample> {
+        let rest = &self.samples[self.pos..];
+        self.pos += rest.partition_point(|s| s.t < t);
+        let s = self.samples.get(self.pos).copied();
+        if s.is_some() {
+            self.pos += 1;
+        }
+        s
+    }
+}
+
+/// Whether a label set satisfies every matcher (missing labels count as "").
+pub fn matches_all(labels: &Labels, matchers: &[Matcher]) -> bool {
+    matchers
+        .iter()
+        .all(|m| m.matches(labels.get(&m.name).unwrap_or("")))
+}
