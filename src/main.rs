@@ -1,1 +1,100 @@
-fn main() {}
+//! The `kmon` command: parses the command line, loads the configuration, and hands over to
+//! `app`. Nothing else lives here.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// A terminal monitoring tool that is its own Prometheus.
+#[derive(Parser, Debug)]
+#[command(name = "kmon", version, about)]
+struct Cli {
+    #[command(flatten)]
+    flags: Flags,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+struct Flags {
+    /// A Prometheus configuration file (prometheus.yml) whose scrape_configs kmon runs.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Refresh and built-in collection interval (Prometheus duration syntax: 2s, 500ms, 1m).
+    #[arg(long, global = true, default_value = "2s", value_parser = parse_interval)]
+    interval: Duration,
+    /// Where kmon keeps its data and log (default: the platform's data directory).
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Monitor this machine even when a kubeconfig is present.
+    #[arg(long, global = true)]
+    local: bool,
+    /// A theme name (from themes/ or the config dir) or a path to a btop .theme file.
+    #[arg(long, global = true, value_name = "NAME")]
+    theme: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Fetch and parse one exposition (URL or file); exit 1 with line:col on errors.
+    Scrape {
+        /// http(s) URL or a file path ("-" for standard input).
+        source: String,
+        #[arg(short = 'o', long, value_enum, default_value_t = Output::Table)]
+        output: Output,
+    },
+    /// Check configuration files.
+    Check {
+        #[command(subcommand)]
+        what: CheckCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum CheckCommand {
+    /// Validate a prometheus.yml; exit 1 with file:line and the key on errors.
+    Config { file: PathBuf },
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum Output {
+    Table,
+    Json,
+}
+
+fn parse_interval(s: &str) -> Result<Duration, String> {
+    match kmon::model::parse_duration(s) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        Ok(_) => Err("the interval must be greater than zero".into()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let f = cli.flags;
+    let result = match cli.command {
+        None => kmon::app::run_tui(kmon::app::RunOptions {
+            config: f.config,
+            interval: f.interval,
+            data_dir: f.data_dir,
+            local: f.local,
+            theme: f.theme,
+        }),
+        Some(Command::Scrape { source, output }) => {
+            kmon::app::cli::scrape(&source, output == Output::Json)
+        }
+        Some(Command::Check {
+            what: CheckCommand::Config { file },
+        }) => kmon::app::cli::check_config(&file),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("kmon: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

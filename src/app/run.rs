@@ -1,0 +1,345 @@
+//! `kmon` with no subcommand: picks the data source (a prometheus.yml, or this machine),
+//! starts storage, discovery, scraping or the built-in collector, the snapshot publisher
+//! and the TUI under one cancellation token, and shuts everything down on quit, Ctrl-C or
+//! SIGTERM.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+use super::dashboard::{self, Grid};
+use super::snapshot::{Action, Health, TargetRow, UiSnapshot};
+use crate::config::{self, Config};
+use crate::discovery::{Manager, StaticSd, FileSd};
+use crate::hostmetrics::{Collector, HostOptions};
+use crate::scrape::{ScrapeManager, TargetHealth, TargetRegistry, now_ms};
+use crate::storage::Storage;
+use crate::tsdb::{Head, HeadOptions};
+
+/// Graph points kept on screen (at the refresh interval).
+const HISTORY_POINTS: usize = 300;
+
+/// What the command line decided.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub config: Option<PathBuf>,
+    pub interval: Duration,
+    pub data_dir: Option<PathBuf>,
+    pub local: bool,
+    pub theme: Option<String>,
+}
+
+/// The data directory: the flag, or the platform's data dir for kmon.
+pub fn data_dir(flag: Option<&Path>) -> PathBuf {
+    if let Some(d) = flag {
+        return d.to_path_buf();
+    }
+    directories::ProjectDirs::from("dev", "kmon", "kmon")
+        .map(|p| p.data_dir().to_path_buf())
+        .unwrap_or_else(|| PathBuf::from(".kmon"))
+}
+
+/// Sends tracing output to `dir/kmon.log`, never to the terminal.
+fn init_log(dir: &Path) -> anyhow::Result<PathBuf> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join("kmon.log");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .with_context(|| format!("opening log file {}", path.display()))?;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KMON_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // A second init (tests) keeps the first subscriber; that is fine.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .try_init();
+    Ok(path)
+}
+
+/// Where a kubeconfig would be found, if any (cluster mode arrives with the Kubernetes
+/// issue; until then kmon says so and watches this machine).
+fn kubeconfig_present() -> Option<PathBuf> {
+    if let Some(list) = std::env::var_os("KUBECONFIG") {
+        for p in std::env::split_paths(&list) {
+            if p.is_file() {
+                return Some(p);
+            }
+        }
+    }
+    let home = directories::BaseDirs::new()?.home_dir().join(".kube/config");
+    home.is_file().then_some(home)
+}
+
+/// Runs the TUI until the user quits.
+pub fn run_tui(opts: RunOptions) -> anyhow::Result<ExitCode> {
+    let dir = data_dir(opts.data_dir.as_deref());
+    let log = init_log(&dir)?;
+    let cfg = match &opts.config {
+        Some(p) => {
+            let (cfg, warnings) = config::load_file(p).map_err(|e| anyhow::anyhow!("{e}"))?;
+            for w in &warnings {
+                tracing::warn!("{w}");
+            }
+            Some(cfg)
+        }
+        None => None,
+    };
+    let theme = crate::tui::Theme::load(opts.theme.as_deref().unwrap_or("default"))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .thread_name("kmon")
+        .build()
+        .context("starting the async runtime")?;
+    tracing::info!(log = %log.display(), "kmon starting");
+    rt.block_on(async move {
+        let engine = Engine::start(cfg, &opts)?;
+        let (action_tx, mut action_rx) = mpsc::channel::<Action>(16);
+        let tui = tokio::spawn(crate::tui::run(
+            engine.snapshots.clone(),
+            action_tx,
+            theme,
+            crate::tui::TuiOptions::default(),
+        ));
+        let cancel = engine.cancel.clone();
+        let mut tui = tui;
+        let res = tokio::select! {
+            r = &mut tui => r.context("the TUI task failed")?.context("terminal I/O"),
+            _ = shutdown_signal() => { Ok(()) }
+            _ = async { while let Some(a) = action_rx.recv().await { if a == Action::Quit { break } } } => { Ok(()) }
+        };
+        cancel.cancel();
+        // Give the TUI a moment to restore the terminal if it is still running.
+        let _ = tokio::time::timeout(Duration::from_secs(2), tui).await;
+        engine.stop().await;
+        res
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            term.recv().await;
+            return;
+        }
+    }
+    std::future::pending::<()>().await
+}
+
+/// Everything that runs behind the screen.
+pub struct Engine {
+    pub storage: Arc<dyn Storage>,
+    pub snapshots: watch::Receiver<Arc<UiSnapshot>>,
+    pub cancel: CancellationToken,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Engine {
+    /// Starts storage, collection and the snapshot publisher. Must run inside a runtime.
+    pub fn start(cfg: Option<Config>, opts: &RunOptions) -> anyhow::Result<Engine> {
+        let cancel = CancellationToken::new();
+        let storage: Arc<dyn Storage> = Arc::new(Head::new(HeadOptions::default()));
+        let mut tasks = Vec::new();
+        let registry;
+        let builtin: Option<watch::Receiver<BuiltinHealth>>;
+        let source;
+        match cfg {
+            Some(cfg) => {
+                let (groups_tx, groups_rx) = watch::channel(Arc::new(BTreeMap::new()));
+                let mut mgr = Manager::new(groups_tx, Duration::from_millis(200));
+                for sc in &cfg.scrape_configs {
+                    if !sc.static_configs.is_empty() {
+                        mgr.add(&sc.job_name, Box::new(StaticSd::new(sc.static_configs.clone())));
+                    }
+                    for fsd in &sc.file_sd_configs {
+                        mgr.add(
+                            &sc.job_name,
+                            Box::new(FileSd::new(fsd.files.clone(), fsd.refresh_interval)),
+                        );
+                    }
+                }
+                tasks.push(tokio::spawn(mgr.run(cancel.clone())));
+                let sm = ScrapeManager::new(storage.clone(), &cfg.scrape_configs);
+                registry = sm.registry();
+                tasks.push(tokio::spawn(sm.run(groups_rx, cancel.clone())));
+                builtin = None;
+                source = match &cfg.source_file {
+                    Some(p) => format!("{} ({} jobs)", p.display(), cfg.scrape_configs.len()),
+                    None => "config".to_string(),
+                };
+            }
+            None => {
+                registry = TargetRegistry::new();
+                let (tx, rx) = watch::channel(BuiltinHealth::default());
+                tasks.push(tokio::spawn(run_collector(
+                    storage.clone(),
+                    opts.interval,
+                    tx,
+                    cancel.clone(),
+                )));
+                builtin = Some(rx);
+                source = match (opts.local, kubeconfig_present()) {
+                    (false, Some(p)) => format!(
+                        "this machine (kubeconfig {} found; cluster mode is not available yet)",
+                        p.display()
+                    ),
+                    _ => "this machine".to_string(),
+                };
+            }
+        }
+        let (snap_tx, snap_rx) = watch::channel(Arc::new(UiSnapshot::default()));
+        tasks.push(tokio::spawn(publish_snapshots(
+            storage.clone(),
+            opts.interval,
+            registry,
+            builtin,
+            source,
+            snap_tx,
+            cancel.clone(),
+        )));
+        Ok(Engine {
+            storage,
+            snapshots: snap_rx,
+            cancel,
+            tasks,
+        })
+    }
+
+    /// Cancels everything and waits (bounded) for the tasks to finish their last writes.
+    pub async fn stop(self) {
+        self.cancel.cancel();
+        for t in self.tasks {
+            let _ = tokio::time::timeout(Duration::from_secs(3), t).await;
+        }
+    }
+}
+
+/// The built-in collector's health, shown as a target row.
+#[derive(Debug, Clone, Default)]
+pub struct BuiltinHealth {
+    pub last_ms: Option<i64>,
+    pub duration: Duration,
+    pub errors: Vec<String>,
+}
+
+/// Collects this machine's metrics on every interval, aligned to the interval.
+async fn run_collector(
+    storage: Arc<dyn Storage>,
+    interval: Duration,
+    health: watch::Sender<BuiltinHealth>,
+    cancel: CancellationToken,
+) {
+    let mut collector = Collector::new(HostOptions::default());
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            _ = ticker.tick() => {}
+        }
+        let t = now_ms();
+        let start = std::time::Instant::now();
+        let mut app = storage.appender();
+        let report = collector.collect(&mut *app, t);
+        if let Err(e) = app.commit() {
+            tracing::error!("committing host metrics: {e}");
+        }
+        let errors: Vec<String> = report.errors.iter().map(|e| e.to_string()).collect();
+        for e in &errors {
+            tracing::warn!("host metrics: {e}");
+        }
+        let _ = health.send(BuiltinHealth {
+            last_ms: Some(t),
+            duration: start.elapsed(),
+            errors,
+        });
+    }
+}
+
+/// Rebuilds the snapshot on every refresh tick from storage.
+async fn publish_snapshots(
+    storage: Arc<dyn Storage>,
+    interval: Duration,
+    registry: TargetRegistry,
+    builtin: Option<watch::Receiver<BuiltinHealth>>,
+    source: String,
+    tx: watch::Sender<Arc<UiSnapshot>>,
+    cancel: CancellationToken,
+) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // First frame quickly: right after the first collection.
+    tokio::select! {
+        _ = cancel.cancelled() => return,
+        _ = tokio::time::sleep(Duration::from_millis(150)) => {}
+    }
+    loop {
+        let step = interval.as_millis() as i64;
+        let grid = Grid {
+            end: now_ms(),
+            step,
+            points: HISTORY_POINTS,
+        };
+        let mut snap = UiSnapshot::default();
+        if let Err(e) = dashboard::build(&*storage, &grid, &mut snap) {
+            snap.status = format!("query failed: {e}");
+        }
+        snap.host.source = source.clone();
+        snap.targets = target_rows(&registry, builtin.as_ref());
+        if tx.send(Arc::new(snap)).is_err() {
+            return;
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = ticker.tick() => {}
+        }
+    }
+}
+
+fn target_rows(
+    registry: &TargetRegistry,
+    builtin: Option<&watch::Receiver<BuiltinHealth>>,
+) -> Vec<TargetRow> {
+    let mut rows: Vec<TargetRow> = Vec::new();
+    if let Some(b) = builtin {
+        let h = b.borrow().clone();
+        rows.push(TargetRow {
+            job: "node".into(),
+            url: "builtin:/proc".into(),
+            health: match (h.last_ms, h.errors.is_empty()) {
+                (None, _) => Health::Unknown,
+                (Some(_), true) => Health::Up,
+                (Some(_), false) => Health::Down,
+            },
+            last_error: h.errors.join("; "),
+            last_scrape_ms: h.last_ms,
+            duration_secs: h.duration.as_secs_f64(),
+        });
+    }
+    rows.extend(registry.snapshot().into_iter().map(|t| TargetRow {
+        job: t.job,
+        url: t.url,
+        health: match t.health {
+            TargetHealth::Unknown => Health::Unknown,
+            TargetHealth::Up => Health::Up,
+            TargetHealth::Down => Health::Down,
+        },
+        last_error: t.last_error,
+        last_scrape_ms: t.last_scrape,
+        duration_secs: t.duration.as_secs_f64(),
+    }));
+    rows
+}

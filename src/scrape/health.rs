@@ -1,0 +1,69 @@
+//! The health record of each target (up/down/unknown, last error, last scrape, duration)
+//! and the shared registry the targets pane and `kmon targets` read from. Scrape loops
+//! write their own record; readers take a consistent copy.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::RwLock;
+
+use crate::model::Labels;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TargetHealth {
+    /// Not scraped yet.
+    #[default]
+    Unknown,
+    Up,
+    Down,
+}
+
+/// A target as the user sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    pub job: String,
+    pub labels: Labels,
+    pub discovered_labels: Labels,
+    pub url: String,
+    pub health: TargetHealth,
+    /// Empty when the last scrape succeeded.
+    pub last_error: String,
+    /// Start of the last scrape, ms since the epoch.
+    pub last_scrape: Option<i64>,
+    pub duration: Duration,
+    /// Samples ingested by the last scrape.
+    pub samples: u64,
+    pub interval: Duration,
+}
+
+/// All targets, keyed by (job, target hash). Cheap to clone; shared between the scrape
+/// manager, the loops and readers.
+#[derive(Clone, Default)]
+pub struct TargetRegistry {
+    inner: Arc<RwLock<BTreeMap<(String, u64), Arc<RwLock<Target>>>>>,
+}
+
+impl TargetRegistry {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers a target and returns the record its loop updates.
+    pub fn insert(&self, key: (String, u64), t: Target) -> Arc<RwLock<Target>> {
+        let rec = Arc::new(RwLock::new(t));
+        self.inner.write().insert(key, rec.clone());
+        rec
+    }
+
+    pub fn remove(&self, key: &(String, u64)) {
+        self.inner.write().remove(key);
+    }
+
+    /// A copy of every target, sorted by job then labels.
+    pub fn snapshot(&self) -> Vec<Target> {
+        let mut v: Vec<Target> = self.inner.read().values().map(|t| t.read().clone()).collect();
+        v.sort_by(|a, b| a.job.cmp(&b.job).then_with(|| a.labels.cmp(&b.labels)));
+        v
+    }
+}

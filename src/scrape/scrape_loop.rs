@@ -1,0 +1,160 @@
+//! One target's scrape loop: waits a deterministic offset, then on every interval fetches,
+//! ingests and commits, writes the synthetic series, and records health. When the target
+//! goes away it writes stale markers for everything it wrote. The manager starts and
+//! stops loops.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use parking_lot::RwLock;
+use tokio_util::sync::CancellationToken;
+
+use super::client::ScrapeClient;
+use super::health::{Target, TargetHealth};
+use super::ingest::{Ingester, append_report, stale_report};
+use super::target::TargetSpec;
+use crate::model::Labels;
+use crate::storage::{SeriesRef, Storage};
+
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// How long to wait before the first scrape: the target's hash spreads targets over the
+/// interval, the same for the same target on every run (Prometheus's scheme).
+pub fn scrape_offset(hash: u64, interval: Duration, now: SystemTime) -> Duration {
+    let iv = interval.as_nanos().max(1) as u64;
+    let now_ns = now
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    let base = iv - now_ns % iv;
+    let mut next = base + hash % iv;
+    if next > iv {
+        next -= iv;
+    }
+    Duration::from_nanos(next)
+}
+
+pub struct ScrapeLoop {
+    pub spec: TargetSpec,
+    pub client: ScrapeClient,
+    pub storage: Arc<dyn Storage>,
+    pub ingester: Ingester,
+    pub record: Arc<RwLock<Target>>,
+    report_refs: [Option<(Labels, Option<SeriesRef>)>; 5],
+}
+
+impl ScrapeLoop {
+    pub fn new(
+        spec: TargetSpec,
+        client: ScrapeClient,
+        storage: Arc<dyn Storage>,
+        ingester: Ingester,
+        record: Arc<RwLock<Target>>,
+    ) -> Self {
+        ScrapeLoop {
+            spec,
+            client,
+            storage,
+            ingester,
+            record,
+            report_refs: Default::default(),
+        }
+    }
+
+    /// Runs until `cancel` fires, then writes end-of-target stale markers.
+    pub async fn run(mut self, cancel: CancellationToken) {
+        let offset = scrape_offset(self.spec.hash(), self.spec.interval, SystemTime::now());
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(offset) => {}
+        }
+        let mut ticker = tokio::time::interval(self.spec.interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => break,
+                _ = ticker.tick() => {
+                    tokio::select! {
+                        _ = cancel.cancelled() => break,
+                        _ = self.scrape_once() => {}
+                    }
+                }
+            }
+        }
+        self.stale_everything(now_ms());
+    }
+
+    /// One tick: fetch, ingest, commit, report, record health.
+    pub async fn scrape_once(&mut self) {
+        let t = now_ms();
+        let start = Instant::now();
+        let fetched = self.client.fetch(&self.spec.url, self.spec.timeout).await;
+        let storage = self.storage.clone();
+        let result = match fetched {
+            Ok(page) => {
+                let mut app = storage.appender();
+                match self.ingester.ingest(&mut *app, &page.body, page.format, t) {
+                    Ok(rep) => app.commit().map(|_| rep).map_err(|e| e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+            Err(e) => Err(e.to_string()),
+        };
+        let duration = start.elapsed();
+        let mut app = storage.appender();
+        if result.is_err() {
+            self.ingester.ingest_failed(&mut *app, t);
+        }
+        let rep = result.as_ref().ok();
+        if let Err(e) = append_report(
+            &mut *app,
+            self.ingester.target_labels(),
+            &mut self.report_refs,
+            t,
+            duration.as_secs_f64(),
+            rep,
+        )
+        .and_then(|_| app.commit())
+        {
+            tracing::warn!(target = %self.spec.url, "appending scrape report: {e}");
+        }
+        let mut rec = self.record.write();
+        rec.last_scrape = Some(t);
+        rec.duration = duration;
+        match &result {
+            Ok(r) => {
+                rec.health = TargetHealth::Up;
+                rec.last_error.clear();
+                rec.samples = r.post_relabel;
+            }
+            Err(e) => {
+                tracing::debug!(target = %self.spec.url, "scrape failed: {e}");
+                rec.health = TargetHealth::Down;
+                rec.last_error = e.clone();
+                rec.samples = 0;
+            }
+        }
+    }
+
+    /// Stale markers for every series this target wrote, including the synthetic ones.
+    fn stale_everything(&mut self, t: i64) {
+        let storage = self.storage.clone();
+        let mut app = storage.appender();
+        self.ingester.ingest_failed(&mut *app, t);
+        let res = stale_report(
+            &mut *app,
+            self.ingester.target_labels(),
+            &mut self.report_refs,
+            t,
+        )
+        .and_then(|_| app.commit());
+        if let Err(e) = res {
+            tracing::warn!(target = %self.spec.url, "writing stale markers: {e}");
+        }
+    }
+}
