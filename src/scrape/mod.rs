@@ -16,3 +16,6 @@ pub use ingest::{IngestError, IngestOptions, IngestReport, Ingester, REPORT_SERI
 pub use manager::{GroupsByJob, ScrapeManager, ingest_options};
 pub use scrape_loop::{ScrapeLoop, now_ms, scrape_offset};
 pub use target::{TargetError, TargetSpec, populate, targets_from_groups};
+
+#[cfg(test)]
+mod tests;
