@@ -4,6 +4,8 @@
 //! the crate talks to it. It sees only `app`'s snapshot and action types, `model`, and its
 //! own theme.
 
+pub mod format;
 pub mod theme;
+pub mod widgets;
 
 pub use theme::{Gradient, Theme, ThemeError};
