@@ -5,7 +5,11 @@
 //! own theme.
 
 pub mod format;
+pub mod keymap;
 pub mod theme;
+pub mod view;
 pub mod widgets;
 
+pub use keymap::{Intent, KeyBinding, Keymap};
 pub use theme::{Gradient, Theme, ThemeError};
+pub use view::{BoxId, Flow, ViewState};
