@@ -4,8 +4,10 @@
 //! the crate talks to it. It sees only `app`'s snapshot and action types, `model`, and its
 //! own theme.
 
+pub mod fixture;
 pub mod format;
 pub mod keymap;
+pub mod screens;
 pub mod theme;
 pub mod view;
 pub mod widgets;
