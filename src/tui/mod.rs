@@ -1,0 +1,158 @@
+//! The terminal UI: takes the terminal over, draws the latest `UiSnapshot` the app publishes,
+//! and turns key presses into view changes or `Action`s sent back to the app. `app` calls
+//! `run` with the snapshot and action channels, a `Theme` and `TuiOptions`; nothing else in
+//! the crate talks to it. It sees only `app`'s snapshot and action types, `model`, and its
+//! own theme.
+//!
+//! Inside: `terminal` (the guard), `keymap` (keys as data), `view` (view state), `theme`,
+//! `format` (units), `widgets/` (graph, meter, box) and `screens/` (pure drawing).
+
+pub mod fixture;
+pub mod format;
+pub mod keymap;
+pub mod screens;
+pub mod terminal;
+pub mod theme;
+pub mod view;
+pub mod widgets;
+
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossterm::event::{Event, EventStream};
+use futures_util::{Stream, StreamExt};
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+use tokio::sync::{mpsc, watch};
+use tokio::time::MissedTickBehavior;
+
+use crate::app::{Action, UiSnapshot};
+
+pub use keymap::{Intent, KeyBinding, Keymap};
+pub use theme::{Gradient, Theme, ThemeError};
+pub use view::{BoxId, Flow, ViewState};
+
+/// How long `run` waits to hand `Action::Quit` to a busy app before leaving anyway.
+const QUIT_SEND_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// How the TUI runs, apart from its data.
+#[derive(Debug, Clone)]
+pub struct TuiOptions {
+    /// Redraw at least this often, independent of data refreshes (which redraw at once).
+    pub frame_interval: Duration,
+    /// The key table.
+    pub keymap: Keymap,
+    /// The view state to start with (which boxes are shown).
+    pub view: ViewState,
+}
+
+impl Default for TuiOptions {
+    fn default() -> Self {
+        TuiOptions {
+            frame_interval: Duration::from_millis(200),
+            keymap: Keymap::default(),
+            view: ViewState::default(),
+        }
+    }
+}
+
+/// Runs the TUI on this process's terminal until the user quits (after sending
+/// `Action::Quit`), the app drops its end of either channel, or the terminal fails. The
+/// terminal is restored on every one of those paths, and on panics.
+pub async fn run(
+    snapshots: watch::Receiver<Arc<UiSnapshot>>,
+    actions: mpsc::Sender<Action>,
+    theme: Theme,
+    opts: TuiOptions,
+) -> io::Result<()> {
+    let mut guard = terminal::TerminalGuard::enter()?;
+    let events = EventStream::new();
+    drive(
+        &mut guard.terminal,
+        events,
+        snapshots,
+        actions,
+        &theme,
+        opts,
+    )
+    .await
+}
+
+/// The event loop behind `run`, on any backend and any event source (tests feed it a
+/// `TestBackend` and a list of events). Redraws at once on input, resize and new
+/// snapshots, and on every frame tick otherwise.
+pub async fn drive<B, E>(
+    terminal: &mut Terminal<B>,
+    mut events: E,
+    mut snapshots: watch::Receiver<Arc<UiSnapshot>>,
+    actions: mpsc::Sender<Action>,
+    theme: &Theme,
+    opts: TuiOptions,
+) -> io::Result<()>
+where
+    B: Backend,
+    B::Error: std::error::Error + Send + Sync + 'static,
+    E: Stream<Item = io::Result<Event>> + Unpin,
+{
+    let TuiOptions {
+        frame_interval,
+        keymap,
+        mut view,
+    } = opts;
+    let mut snapshot = snapshots.borrow_and_update().clone();
+    let mut frames = tokio::time::interval(frame_interval.max(Duration::from_millis(10)));
+    frames.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let mut input_open = true;
+    draw(terminal, &snapshot, &view, theme)?;
+    loop {
+        tokio::select! {
+            biased;
+            () = actions.closed() => return Ok(()),
+            event = events.next(), if input_open => match event {
+                Some(Ok(Event::Key(key))) => {
+                    let Some(intent) = keymap.lookup(&key) else { continue };
+                    if view.apply(intent) == Flow::Quit {
+                        // A closed channel or a stuck app must not keep the user waiting.
+                        let _ = tokio::time::timeout(QUIT_SEND_TIMEOUT, actions.send(Action::Quit)).await;
+                        return Ok(());
+                    }
+                    draw(terminal, &snapshot, &view, theme)?;
+                }
+                Some(Ok(Event::Resize(..))) => draw(terminal, &snapshot, &view, theme)?,
+                Some(Ok(_)) => {}
+                Some(Err(err)) => return Err(err),
+                // No more input (stdin closed): keep drawing until the app ends us.
+                None => input_open = false,
+            },
+            changed = snapshots.changed() => match changed {
+                Ok(()) => {
+                    snapshot = snapshots.borrow_and_update().clone();
+                    draw(terminal, &snapshot, &view, theme)?;
+                }
+                // The app dropped the sender: it is shutting down.
+                Err(_) => return Ok(()),
+            },
+            _ = frames.tick() => draw(terminal, &snapshot, &view, theme)?,
+        }
+    }
+}
+
+fn draw<B>(
+    terminal: &mut Terminal<B>,
+    snapshot: &UiSnapshot,
+    view: &ViewState,
+    theme: &Theme,
+) -> io::Result<()>
+where
+    B: Backend,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    terminal
+        .draw(|frame| screens::draw(frame, snapshot, view, theme))
+        .map(|_| ())
+        .map_err(io::Error::other)
+}
+
+#[cfg(test)]
+mod tests;

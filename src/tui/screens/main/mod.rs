@@ -1,0 +1,230 @@
+//! The main screen, laid out like bpytop: CPU across the top, memory over disks on the
+//! left below it, network on the right, and a status line at the bottom. Hidden boxes give
+//! their space to the others. `screens::render` calls `MainScreen::render_into` once the
+//! terminal is big enough; each box draws itself in its own submodule.
+
+mod cpu;
+mod disks;
+mod memory;
+mod network;
+mod status;
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::widgets::Widget;
+
+use crate::app::UiSnapshot;
+use crate::tui::format;
+use crate::tui::screens::{put, put_right};
+use crate::tui::theme::{Gradient, Theme};
+use crate::tui::view::{BoxId, ViewState};
+use crate::tui::widgets::Meter;
+
+/// The main screen for one snapshot, view state and theme.
+#[derive(Debug, Clone, Copy)]
+pub struct MainScreen<'a> {
+    snapshot: &'a UiSnapshot,
+    view: &'a ViewState,
+    theme: &'a Theme,
+}
+
+/// Where each visible box goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Areas {
+    pub cpu: Option<Rect>,
+    pub memory: Option<Rect>,
+    pub network: Option<Rect>,
+    pub disks: Option<Rect>,
+    pub status: Rect,
+}
+
+/// Splits the screen among the shown boxes.
+pub fn layout(area: Rect, view: &ViewState) -> Areas {
+    let status = Rect::new(
+        area.x,
+        area.bottom().saturating_sub(1),
+        area.width,
+        area.height.min(1),
+    );
+    let body = Rect::new(area.x, area.y, area.width, area.height.saturating_sub(1));
+    let shown = |id| view.is_shown(id);
+    let left = shown(BoxId::Memory) || shown(BoxId::Disks);
+    let right = shown(BoxId::Network);
+    let mut areas = Areas {
+        cpu: None,
+        memory: None,
+        network: None,
+        disks: None,
+        status,
+    };
+    let mut rest = body;
+    if shown(BoxId::Cpu) {
+        let height = if left || right {
+            (body.height * 2 / 5)
+                .max(5)
+                .min(body.height.saturating_sub(5))
+        } else {
+            body.height
+        };
+        areas.cpu = Some(Rect { height, ..body });
+        rest = Rect {
+            y: body.y + height,
+            height: body.height - height,
+            ..body
+        };
+    }
+    if rest.is_empty() {
+        return areas;
+    }
+    let (left_col, right_col) = match (left, right) {
+        (true, true) => {
+            let w = rest.width / 2;
+            (
+                Rect { width: w, ..rest },
+                Rect {
+                    x: rest.x + w,
+                    width: rest.width - w,
+                    ..rest
+                },
+            )
+        }
+        _ => (rest, rest),
+    };
+    if right {
+        areas.network = Some(right_col);
+    }
+    match (shown(BoxId::Memory), shown(BoxId::Disks)) {
+        (true, true) => {
+            let h = left_col.height;
+            let mem_h = (h * 11 / 20).max(7.min(h.saturating_sub(3))).min(h);
+            areas.memory = Some(Rect {
+                height: mem_h,
+                ..left_col
+            });
+            areas.disks = Some(Rect {
+                y: left_col.y + mem_h,
+                height: h - mem_h,
+                ..left_col
+            });
+        }
+        (true, false) => areas.memory = Some(left_col),
+        (false, true) => areas.disks = Some(left_col),
+        (false, false) => {}
+    }
+    areas
+}
+
+impl<'a> MainScreen<'a> {
+    pub fn new(snapshot: &'a UiSnapshot, view: &'a ViewState, theme: &'a Theme) -> Self {
+        MainScreen {
+            snapshot,
+            view,
+            theme,
+        }
+    }
+
+    /// Draws the boxes and the status line into `area`.
+    pub fn render_into(&self, area: Rect, buf: &mut Buffer) {
+        let areas = layout(area, self.view);
+        let (snap, theme) = (self.snapshot, self.theme);
+        if let Some(r) = areas.cpu {
+            cpu::render(r, buf, snap, theme);
+        }
+        if let Some(r) = areas.memory {
+            memory::render(r, buf, &snap.memory, theme);
+        }
+        if let Some(r) = areas.network {
+            network::render(r, buf, &snap.network, theme);
+        }
+        if let Some(r) = areas.disks {
+            disks::render(r, buf, &snap.disks, theme);
+        }
+        if !BoxId::ALL.iter().any(|b| self.view.is_shown(*b)) {
+            let body = Rect {
+                height: area.height.saturating_sub(1),
+                ..area
+            };
+            let row = Rect::new(body.x, body.y + body.height / 2, body.width, 1);
+            crate::tui::screens::put_center(
+                buf,
+                row,
+                "all boxes hidden: press 1-4 to show them",
+                Style::new().fg(theme.inactive_fg),
+            );
+        }
+        status::render(areas.status, buf, snap, theme);
+    }
+}
+
+/// Widths of a meter row's columns.
+#[derive(Debug, Clone, Copy)]
+struct MeterColumns {
+    label: u16,
+    value: u16,
+}
+
+/// One `label ■■■■■■  42.1%  6.5 GiB` row: the value is dropped first, then the meter, when
+/// the row is too narrow.
+fn meter_row(
+    buf: &mut Buffer,
+    row: Rect,
+    cols: MeterColumns,
+    (label, pct, value): (&str, f64, &str),
+    gradient: &Gradient,
+    theme: &Theme,
+) {
+    let text = Style::new().fg(theme.main_fg);
+    put(buf, (row.x, row.y), cols.label.min(row.width), label, text);
+    let mut right = row.right();
+    let pct_w = 7; // " 100.0%"
+    if cols.value > 0 && row.width >= cols.label + pct_w + cols.value + 1 + 4 {
+        put_right(
+            buf,
+            Rect::new(right - cols.value, row.y, cols.value, 1),
+            value,
+            text,
+        );
+        right -= cols.value + 1;
+    }
+    let start = row.x + cols.label;
+    if right >= start + pct_w {
+        put_right(
+            buf,
+            Rect::new(right - pct_w, row.y, pct_w, 1),
+            &format::percent(pct),
+            text,
+        );
+        right -= pct_w + 1;
+    }
+    if right >= start + 2 {
+        Meter::new(pct, gradient, theme.meter_bg)
+            .render(Rect::new(start, row.y, right - start, 1), buf);
+    }
+}
+
+/// `part / whole` in percent, NaN when either is unknown or the whole is zero.
+fn share(part: Option<f64>, whole: Option<f64>) -> f64 {
+    match (part, whole) {
+        (Some(p), Some(w)) if w > 0.0 => p / w * 100.0,
+        _ => f64::NAN,
+    }
+}
+
+/// The points a graph `width` cells wide shows: the newest `2 * width`.
+fn visible(history: &[Option<f64>], width: u16) -> &[Option<f64>] {
+    let n = usize::from(width) * 2;
+    &history[history.len().saturating_sub(n)..]
+}
+
+/// A graph's scale: the largest visible value, at least `floor`.
+fn scale(history: &[Option<f64>], width: u16, floor: f64) -> f64 {
+    visible(history, width)
+        .iter()
+        .flatten()
+        .filter(|v| v.is_finite())
+        .fold(floor, |acc, v| acc.max(*v))
+}
+
+#[cfg(test)]
+mod tests;

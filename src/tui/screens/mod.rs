@@ -1,0 +1,162 @@
+//! Screens: pure functions from (snapshot, view state, theme) to a frame's cells. The event
+//! loop calls `draw` for every frame; each screen composes the widgets and never fetches,
+//! waits or mutates. Also home to the "terminal too small" fallback and the small text
+//! helpers screens share.
+
+pub mod main;
+
+use ratatui::Frame;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+
+use crate::app::UiSnapshot;
+use crate::tui::format;
+use crate::tui::theme::Theme;
+use crate::tui::view::ViewState;
+
+pub use main::MainScreen;
+
+/// Below this many columns the screens draw the "too small" message instead.
+pub const MIN_WIDTH: u16 = 40;
+/// Below this many rows the screens draw the "too small" message instead.
+pub const MIN_HEIGHT: u16 = 12;
+
+/// Draws the current screen into the frame.
+pub fn draw(frame: &mut Frame<'_>, snapshot: &UiSnapshot, view: &ViewState, theme: &Theme) {
+    let area = frame.area();
+    render(area, frame.buffer_mut(), snapshot, view, theme);
+}
+
+/// Draws the current screen into a buffer (what `draw` does, without a terminal).
+pub fn render(
+    area: Rect,
+    buf: &mut Buffer,
+    snapshot: &UiSnapshot,
+    view: &ViewState,
+    theme: &Theme,
+) {
+    let area = area.intersection(buf.area);
+    buf.set_style(area, Style::new().bg(theme.main_bg).fg(theme.main_fg));
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        too_small(area, buf, theme);
+        return;
+    }
+    MainScreen::new(snapshot, view, theme).render_into(area, buf);
+}
+
+/// The centered "terminal too small (W×H, need 40×12)" message.
+fn too_small(area: Rect, buf: &mut Buffer, theme: &Theme) {
+    if area.is_empty() {
+        return;
+    }
+    let message = format!(
+        "terminal too small ({}×{}, need {MIN_WIDTH}×{MIN_HEIGHT})",
+        area.width, area.height
+    );
+    let width = usize::from(area.width);
+    // Break after the closing word when one line is not enough.
+    let lines: Vec<String> = if message.chars().count() <= width {
+        vec![message]
+    } else {
+        vec![
+            "terminal too small".to_string(),
+            format!(
+                "{}×{}, need {MIN_WIDTH}×{MIN_HEIGHT}",
+                area.width, area.height
+            ),
+        ]
+    };
+    let top = area.y + area.height.saturating_sub(lines.len() as u16) / 2;
+    for (i, line) in lines.iter().enumerate() {
+        let y = top + i as u16;
+        let row = Rect::new(area.x, y, area.width, 1).intersection(area);
+        put_center(
+            buf,
+            row,
+            &format::fit(line, width),
+            Style::new().fg(theme.main_fg),
+        );
+    }
+}
+
+/// Writes `text` at `(x, y)`, cut to `max` cells; returns the cells used. Rows outside the
+/// buffer are skipped.
+pub fn put(buf: &mut Buffer, (x, y): (u16, u16), max: u16, text: &str, style: Style) -> u16 {
+    if y < buf.area.top() || y >= buf.area.bottom() || x >= buf.area.right() || max == 0 {
+        return 0;
+    }
+    let (end, _) = buf.set_stringn(x, y, text, usize::from(max), style);
+    end - x
+}
+
+/// Writes `text` right-aligned in a one-row area.
+pub fn put_right(buf: &mut Buffer, row: Rect, text: &str, style: Style) {
+    let width = text.chars().count().min(usize::from(row.width)) as u16;
+    let x = row.right() - width;
+    put(buf, (x, row.y), width, text, style);
+}
+
+/// Writes `text` centered in a one-row area.
+pub fn put_center(buf: &mut Buffer, row: Rect, text: &str, style: Style) {
+    let width = text.chars().count().min(usize::from(row.width)) as u16;
+    let x = row.x + (row.width - width) / 2;
+    put(buf, (x, row.y), width, text, style);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(buf: &Buffer) -> Vec<String> {
+        (0..buf.area.height)
+            .map(|y| (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn too_small_is_centered_and_wraps_when_needed() {
+        let theme = Theme::default();
+        let snap = UiSnapshot::default();
+        let view = ViewState::default();
+        let mut buf = Buffer::empty(Rect::new(0, 0, 39, 11));
+        render(buf.area, &mut buf, &snap, &view, &theme);
+        assert_eq!(
+            text(&buf)[5].trim(),
+            "terminal too small (39×11, need 40×12)"
+        );
+
+        let mut narrow = Buffer::empty(Rect::new(0, 0, 30, 8));
+        render(narrow.area, &mut narrow, &snap, &view, &theme);
+        let lines = text(&narrow);
+        assert_eq!(lines[3].trim(), "terminal too small");
+        assert_eq!(lines[4].trim(), "30×8, need 40×12");
+
+        let mut wide = Buffer::empty(Rect::new(0, 0, 60, 5));
+        render(wide.area, &mut wide, &snap, &view, &theme);
+        assert_eq!(
+            text(&wide)[2].trim(),
+            "terminal too small (60×5, need 40×12)"
+        );
+        assert_eq!(wide[(0, 0)].bg, theme.main_bg);
+    }
+
+    #[test]
+    fn degenerate_sizes_do_not_panic() {
+        let theme = Theme::default();
+        let snap = UiSnapshot::default();
+        for (w, h) in [(0, 0), (1, 1), (5, 2), (40, 12), (41, 13), (200, 12)] {
+            let mut buf = Buffer::empty(Rect::new(0, 0, w, h));
+            render(buf.area, &mut buf, &snap, &ViewState::default(), &theme);
+        }
+    }
+
+    #[test]
+    fn put_clips() {
+        let mut buf = Buffer::empty(Rect::new(0, 0, 5, 1));
+        assert_eq!(put(&mut buf, (3, 0), 10, "abcdef", Style::new()), 2);
+        assert_eq!(put(&mut buf, (0, 3), 10, "abc", Style::new()), 0);
+        put_right(&mut buf, Rect::new(0, 0, 3, 1), "xy", Style::new());
+        assert_eq!(text(&buf), vec![" xyab"]);
+    }
+}

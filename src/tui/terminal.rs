@@ -1,0 +1,91 @@
+//! The terminal guard: enters raw mode, the alternate screen and hides the cursor, and puts
+//! all of it back when dropped, on every exit path. A panic hook (installed once, chained
+//! in front of the previous hook) restores the terminal before the panic message prints,
+//! so the message is readable. Only `tui::run` creates a guard.
+
+use std::io::{self, Stdout, Write};
+use std::sync::Once;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crossterm::cursor::{Hide, Show};
+use crossterm::execute;
+use crossterm::terminal::{
+    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+
+/// Whether a guard currently owns the terminal; the panic hook restores only then.
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+static HOOK: Once = Once::new();
+
+/// Owns the terminal while the TUI runs.
+pub struct TerminalGuard {
+    pub terminal: Terminal<CrosstermBackend<Stdout>>,
+}
+
+impl TerminalGuard {
+    /// Takes over the terminal. On failure, whatever was already changed is undone.
+    pub fn enter() -> io::Result<TerminalGuard> {
+        install_panic_hook();
+        enable_raw_mode()?;
+        ACTIVE.store(true, Ordering::SeqCst);
+        // From here on an early return drops nothing that restores, so restore by hand.
+        let setup = || -> io::Result<Terminal<CrosstermBackend<Stdout>>> {
+            let mut stdout = io::stdout();
+            execute!(stdout, EnterAlternateScreen, Hide)?;
+            let mut terminal = Terminal::new(CrosstermBackend::new(stdout))?;
+            terminal.clear()?;
+            Ok(terminal)
+        };
+        match setup() {
+            Ok(terminal) => Ok(TerminalGuard { terminal }),
+            Err(err) => {
+                restore();
+                Err(err)
+            }
+        }
+    }
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore();
+    }
+}
+
+/// Puts the terminal back: cursor shown, main screen, cooked mode. Safe to call more than
+/// once; does nothing when no guard is active.
+pub fn restore() {
+    if !ACTIVE.swap(false, Ordering::SeqCst) {
+        return;
+    }
+    let mut stdout = io::stdout();
+    // Best effort: there is nothing better to do with an error while restoring.
+    let _ = execute!(stdout, Show, LeaveAlternateScreen);
+    let _ = disable_raw_mode();
+    let _ = stdout.flush();
+}
+
+fn install_panic_hook() {
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            restore();
+            previous(info);
+        }));
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restore_without_a_guard_is_a_no_op() {
+        // Must not touch the (test runner's) terminal or panic.
+        restore();
+        restore();
+        assert!(!ACTIVE.load(Ordering::SeqCst));
+    }
+}

@@ -1,0 +1,11 @@
+//! The TUI's own drawing primitives: the braille graph, the meter bar and the titled box.
+//! Screens compose them; they know colours only through the `Gradient`s and `Color`s they
+//! are given, never the snapshot.
+
+pub mod graph;
+pub mod meter;
+pub mod titled_box;
+
+pub use graph::BrailleGraph;
+pub use meter::Meter;
+pub use titled_box::TitledBox;
