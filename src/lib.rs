@@ -16,6 +16,7 @@
 //! - `tui`: the terminal screens. Uses `app`'s snapshot and action types and `model`.
 
 pub mod app;
+pub mod config;
 pub mod discovery;
 pub mod model;
 pub mod storage;

@@ -283,7 +283,7 @@ pub enum RelabelError {
     EmptyAction,
     #[error("unknown relabel action {0:?}")]
     UnknownAction(String),
-    #[error("invalid regular expression {pattern:?}: {source}")]
+    #[error("invalid regular expression {pattern:?}: {}", regex_message(.source))]
     InvalidRegex {
         pattern: String,
         #[source]
@@ -311,6 +311,16 @@ pub enum RelabelError {
     OnlyRegex(RelabelAction),
     #[error("{0:?} is not a valid label name")]
     InvalidSourceLabel(String),
+}
+
+/// The one-line reason from a regex error, whose `Display` is a multi-line diagram.
+fn regex_message(e: &regex::Error) -> String {
+    let text = e.to_string();
+    text.lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("error: "))
+        .unwrap_or_else(|| text.lines().last().unwrap_or(""))
+        .to_string()
 }
 
 /// Whether `name` is a valid label name under Prometheus 3's default UTF-8 scheme: any
