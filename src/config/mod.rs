@@ -175,7 +175,7 @@ fn yaml_error(e: &serde_saphyr::Error, file: &str, tree: Option<&Node>) -> Confi
                 .chars()
                 .map(|c| if c.is_control() { ' ' } else { c })
                 .collect();
-            ConfigErrorKind::Yaml(flat)
+            ConfigErrorKind::Yaml(plain_wording(&flat).unwrap_or(flat))
         }
     };
     let key_path = match tree {
@@ -189,6 +189,23 @@ fn yaml_error(e: &serde_saphyr::Error, file: &str, tree: Option<&Node>) -> Confi
         key_path,
         kind,
     }
+}
+
+/// The YAML library's type errors, reworded for someone editing a config file. Messages not
+/// listed pass through unchanged.
+fn plain_wording(msg: &str) -> Option<String> {
+    const WORDING: &[(&str, &str)] = &[
+        ("expected sequence start", "expected a list"),
+        ("expected mapping start", "expected a mapping"),
+        ("expected string scalar", "expected a string"),
+        ("invalid boolean", "expected true or false"),
+        ("invalid u64", "expected a non-negative integer"),
+        ("invalid u32", "expected a non-negative integer"),
+    ];
+    WORDING
+        .iter()
+        .find(|(lib, _)| msg == *lib)
+        .map(|(_, plain)| (*plain).to_string())
 }
 
 #[cfg(test)]

@@ -356,8 +356,8 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 #[cfg(test)]
 mod tests {
+    use super::super::yaml::PathDisplay;
     use super::*;
-    use crate::config::yaml::PathDisplay;
 
     fn run(doc: &str) -> (Vec<String>, Option<String>) {
         let root: Node = serde_saphyr::from_str(doc).expect("test YAML parses");

@@ -470,3 +470,217 @@ scrape_configs:
     assert_eq!(cfg.scrape_configs[1].job_name, "b");
     assert_eq!(cfg.scrape_configs[1].scrape_interval, s(10));
 }
+
+#[test]
+fn type_errors_read_plainly() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "scrape_configs:\n  - job_name: a\n    honor_labels: maybe\n",
+            "t.yml:3:19: scrape_configs[0].honor_labels: expected true or false",
+        ),
+        (
+            "scrape_configs:\n  - job_name: a\n    sample_limit: -5\n",
+            "t.yml:3:19: scrape_configs[0].sample_limit: expected a non-negative integer",
+        ),
+        (
+            "scrape_configs:\n  - job_name: a\n    static_configs: {targets: [a]}\n",
+            "t.yml:3:21: scrape_configs[0].static_configs: expected a list",
+        ),
+        (
+            "scrape_configs:\n  - job_name: a\n    static_configs:\n      - labels: [a]\n",
+            "t.yml:4:17: scrape_configs[0].static_configs[0].labels: expected a mapping",
+        ),
+        (
+            "scrape_configs:\n  - job_name: [a]\n",
+            "t.yml:2:15: scrape_configs[0].job_name: expected a string",
+        ),
+        ("- a\n", "t.yml:1:1: expected a mapping"),
+    ];
+    for (doc, want) in cases {
+        assert_eq!(load_err_named(doc), *want, "{doc}");
+    }
+}
+
+fn load_err_named(text: &str) -> String {
+    match load_str(text, "t.yml") {
+        Ok(_) => panic!("should fail:\n{text}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// Interop: the reference `promtool` (Prometheus 3.5) agrees with every fixture: valid ones
+/// pass its syntax check, invalid ones fail it, except those marked `# prometheus: accepts`
+/// (where kmon is deliberately stricter). Runs when `KMON_REF_BIN` names the folder with the
+/// reference binaries, as `.ci/run` sets it; otherwise it says so and passes.
+#[test]
+fn reference_promtool_agrees_with_the_fixtures() {
+    let Some(bin) = std::env::var_os("KMON_REF_BIN") else {
+        eprintln!("KMON_REF_BIN not set; skipping the promtool comparison");
+        return;
+    };
+    let promtool = Path::new(&bin).join("promtool");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/config");
+    let mut disagreements = Vec::new();
+    for kind in ["valid", "invalid"] {
+        for (name, text) in fixtures(kind) {
+            let out = std::process::Command::new(&promtool)
+                .args(["check", "config", "--syntax-only"])
+                .arg(dir.join(kind).join(&name))
+                .output()
+                .unwrap_or_else(|e| panic!("cannot run {}: {e}", promtool.display()));
+            let prometheus_accepts =
+                kind == "valid" || !expectations(&text, "prometheus").is_empty();
+            if out.status.success() != prometheus_accepts {
+                disagreements.push(format!(
+                    "{kind}/{name}: promtool {}: {}",
+                    if out.status.success() {
+                        "accepts"
+                    } else {
+                        "rejects"
+                    },
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ));
+            }
+        }
+    }
+    assert!(disagreements.is_empty(), "\n{}", disagreements.join("\n"));
+}
+
+/// Kills the reference Prometheus this test started when the test ends, however it ends.
+struct ChildGuard(std::process::Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A plain HTTP/1.0 GET on loopback; the body, or `None` while the server is not up.
+fn http_get(port: u16, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let (head, body) = response.split_once("\r\n\r\n")?;
+    head.starts_with("HTTP/1.0 200").then(|| body.to_string())
+}
+
+fn labels_of(v: &serde_json::Value) -> Labels {
+    let pairs: Vec<(String, String)> = v
+        .as_object()
+        .expect("a label object")
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().expect("string value").to_string()))
+        .collect();
+    Labels::from_pairs(&pairs)
+}
+
+/// Interop: the reference Prometheus relabels the targets of
+/// `tests/data/config/interop/relabel.yml` exactly as kmon does. For every target it reports,
+/// kmon relabels the same discovered labels with the rules kmon loaded from the same file,
+/// then applies what Prometheus does after relabeling (drop `__meta_*`, default `instance`,
+/// hide `__` labels). Runs when `KMON_REF_BIN` is set; takes about 6 s (Prometheus publishes
+/// discovered targets every 5 s).
+#[test]
+fn reference_prometheus_relabels_like_kmon() {
+    let Some(bin) = std::env::var_os("KMON_REF_BIN") else {
+        eprintln!("KMON_REF_BIN not set; skipping the Prometheus relabeling comparison");
+        return;
+    };
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/config/interop/relabel.yml");
+    let (cfg, _) = load_file(&file).unwrap_or_else(|e| panic!("{e}"));
+    let total: usize = cfg
+        .scrape_configs
+        .iter()
+        .flat_map(|j| &j.static_configs)
+        .map(|s| s.targets.len())
+        .sum();
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port();
+    let data = tempfile::tempdir().expect("tempdir");
+    let child = std::process::Command::new(Path::new(&bin).join("prometheus"))
+        .arg(format!("--config.file={}", file.display()))
+        .arg(format!("--storage.tsdb.path={}", data.path().display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg("--log.level=error")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("reference prometheus starts");
+    let _guard = ChildGuard(child);
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let targets = loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "Prometheus did not report all {total} targets in time"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+        let Some(body) = http_get(port, "/api/v1/targets?state=any") else {
+            continue;
+        };
+        let v: serde_json::Value = serde_json::from_str(&body).expect("JSON from the API");
+        let count = |k: &str| v["data"][k].as_array().map_or(0, Vec::len);
+        if count("activeTargets") + count("droppedTargets") == total {
+            break v;
+        }
+    };
+
+    let rules = |job: &str| {
+        &cfg.scrape_configs
+            .iter()
+            .find(|j| j.job_name == job)
+            .unwrap_or_else(|| panic!("job {job} in kmon's config"))
+            .relabel_configs
+    };
+    let mut mismatches = Vec::new();
+    for t in targets["data"]["activeTargets"].as_array().expect("active") {
+        let job = t["scrapePool"].as_str().expect("scrapePool");
+        let discovered = labels_of(&t["discoveredLabels"]);
+        let want = labels_of(&t["labels"]);
+        let got = crate::model::relabel(&discovered, rules(job)).map(|l| {
+            let mut b = l.builder();
+            l.iter()
+                .filter(|x| x.name.starts_with("__meta_"))
+                .for_each(|x| {
+                    b.del(&x.name);
+                });
+            if b.get("instance").is_none() {
+                let addr = l.get("__address__").unwrap_or("").to_string();
+                b.set("instance", &addr);
+            }
+            let out = b.build();
+            Labels::new(
+                out.iter()
+                    .filter(|x| !x.name.starts_with("__"))
+                    .cloned()
+                    .collect(),
+            )
+        });
+        if got.as_ref() != Some(&want) {
+            mismatches.push(format!(
+                "{job} {discovered}: prometheus {want}, kmon {got:?}"
+            ));
+        }
+    }
+    let dropped = targets["data"]["droppedTargets"]
+        .as_array()
+        .expect("dropped");
+    for t in dropped {
+        let job = t["scrapePool"].as_str().expect("scrapePool");
+        let discovered = labels_of(&t["discoveredLabels"]);
+        if let Some(kept) = crate::model::relabel(&discovered, rules(job)) {
+            mismatches.push(format!(
+                "{job} {discovered}: prometheus dropped it, kmon kept {kept}"
+            ));
+        }
+    }
+    assert!(!dropped.is_empty(), "the fixture drops some targets");
+    assert!(mismatches.is_empty(), "\n{}", mismatches.join("\n"));
+}

@@ -28,7 +28,7 @@ pub const ADDRESS_LABEL: &str = "__address__";
 /// with the same `source`; a group with no targets deletes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TargetGroup {
-    /// Unique within a discoverer, e.g. "static/0" or "file:/etc/targets.json:2".
+    /// Unique within a discoverer, e.g. "static/0" or "/etc/prometheus/targets.json:2".
     pub source: String,
     /// Labels common to every target of the group (e.g. from `labels:` in the config).
     pub labels: Labels,

@@ -170,7 +170,7 @@ impl fmt::Display for RelabelRegex {
 /// Rewrites the few spots where Go's RE2 syntax and Rust's `regex` read a pattern differently,
 /// so a rule means what it means in Prometheus: `\d`, `\w`, `\s` (and their negations) are
 /// ASCII-only in Go but Unicode-aware in Rust; inside a bracket class Go takes `[`, `&` and `~`
-/// literally where Rust reads nested classes and set operators.
+/// literally where Rust reads nested classes and set operators; Go has `\Q...\E` literals.
 fn go_compatible_classes(pattern: &str) -> String {
     let mut out = String::with_capacity(pattern.len() + 8);
     let mut chars = pattern.chars().peekable();
@@ -182,6 +182,19 @@ fn go_compatible_classes(pattern: &str) -> String {
                     out.push('\\');
                     break;
                 };
+                if next == 'Q' && !in_class {
+                    // Go's quoted literal `\Q...\E`, which Rust's syntax lacks.
+                    let mut literal = String::new();
+                    while let Some(ch) = chars.next() {
+                        if ch == '\\' && chars.peek() == Some(&'E') {
+                            chars.next();
+                            break;
+                        }
+                        literal.push(ch);
+                    }
+                    out.push_str(&regex::escape(&literal));
+                    continue;
+                }
                 let (set, negated) = match next {
                     'd' => ("0-9", false),
                     'w' => ("0-9A-Za-z_", false),

@@ -601,6 +601,9 @@ fn go_compatible_regex_rewrites() {
         ("[[:alpha:]]+", "abc", true),
         ("\\\\d", "\\d", true),
         ("a.b", "a\nb", true),
+        ("\\Qa.b\\E", "a.b", true),
+        ("\\Qa.b\\E", "axb", false),
+        ("x\\Q*+", "x*+", true),
     ];
     for (pattern, input, want) in cases {
         let r =
