@@ -5,6 +5,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::LazyLock;
 
 use md5::{Digest, Md5};
 use regex::{Captures, Regex};
@@ -137,12 +138,16 @@ impl RelabelRegex {
     }
 }
 
+/// The default regex, compiled once; clones share it.
+static DEFAULT_REGEX: LazyLock<Regex> =
+    // A constant pattern that always compiles.
+    LazyLock::new(|| Regex::new("^(?s:(.*))$").unwrap_or_else(|_| unreachable!()));
+
 impl Default for RelabelRegex {
     fn default() -> Self {
-        // The default pattern is a constant that always compiles.
         RelabelRegex {
             pattern: DEFAULT_RELABEL_REGEX.to_string(),
-            re: Regex::new("^(?s:(.*))$").unwrap_or_else(|_| unreachable!()),
+            re: DEFAULT_REGEX.clone(),
         }
     }
 }
