@@ -12,11 +12,13 @@
 //! - `scrape`: targets, scrape loops, health, staleness. Uses `model`, `storage`,
 //!   `exposition`, `discovery`.
 //! - `config`: prometheus.yml, raw and validated. Uses `model`.
-//! - `app`: wiring, the UI snapshot and actions. Uses everything but `tui`.
+//! - `app`: wiring, the UI snapshot and actions, the one-shot subcommands. Uses everything.
 //! - `tui`: the terminal screens. Uses `app`'s snapshot and action types and `model`.
 
-pub mod model;
-pub mod storage;
 pub mod app;
+pub mod config;
 pub mod discovery;
+pub mod model;
+pub mod scrape;
+pub mod storage;
 pub mod tui;

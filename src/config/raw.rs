@@ -1,0 +1,168 @@
+//! The raw mirror of `prometheus.yml`: serde structs with Prometheus's key names and no
+//! defaults or checks. Keys kmon does not support are not here; the schema check has already
+//! reported them. `validate` turns these into `types`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer};
+
+/// Absent → `None`; explicit `null` → `Some(None)`; a value → `Some(Some(v))`. Prometheus
+/// treats an explicit null as the zero value, which differs from the default for a few keys
+/// (a relabel rule's `regex:` left empty means the empty regex, not `(.*)`).
+fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RawConfig {
+    pub global: Option<RawGlobal>,
+    pub scrape_configs: Option<Vec<Option<RawScrapeConfig>>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RawGlobal {
+    pub scrape_interval: Option<String>,
+    pub scrape_timeout: Option<String>,
+    pub scrape_protocols: Option<Vec<String>>,
+    pub evaluation_interval: Option<String>,
+    pub rule_query_offset: Option<String>,
+    pub external_labels: Option<BTreeMap<String, Option<String>>>,
+    pub body_size_limit: Option<String>,
+    pub sample_limit: Option<u64>,
+    pub target_limit: Option<u64>,
+    pub label_limit: Option<u64>,
+    pub label_name_length_limit: Option<u64>,
+    pub label_value_length_limit: Option<u64>,
+    pub keep_dropped_targets: Option<u64>,
+}
+
+/// The limit keys both `global` and a scrape config carry.
+#[derive(Debug, Default, Clone)]
+pub struct RawLimits {
+    pub body_size_limit: Option<String>,
+    pub sample_limit: Option<u64>,
+    pub target_limit: Option<u64>,
+    pub label_limit: Option<u64>,
+    pub label_name_length_limit: Option<u64>,
+    pub label_value_length_limit: Option<u64>,
+    pub keep_dropped_targets: Option<u64>,
+}
+
+macro_rules! limits_of {
+    ($t:ty) => {
+        impl $t {
+            pub fn limits(&self) -> RawLimits {
+                RawLimits {
+                    body_size_limit: self.body_size_limit.clone(),
+                    sample_limit: self.sample_limit,
+                    target_limit: self.target_limit,
+                    label_limit: self.label_limit,
+                    label_name_length_limit: self.label_name_length_limit,
+                    label_value_length_limit: self.label_value_length_limit,
+                    keep_dropped_targets: self.keep_dropped_targets,
+                }
+            }
+        }
+    };
+}
+
+limits_of!(RawGlobal);
+limits_of!(RawScrapeConfig);
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RawScrapeConfig {
+    pub job_name: Option<String>,
+    pub honor_labels: Option<bool>,
+    pub honor_timestamps: Option<bool>,
+    pub track_timestamps_staleness: Option<bool>,
+    pub params: Option<BTreeMap<String, Vec<String>>>,
+    pub scrape_interval: Option<String>,
+    pub scrape_timeout: Option<String>,
+    pub scrape_protocols: Option<Vec<String>>,
+    pub fallback_scrape_protocol: Option<String>,
+    pub metrics_path: Option<String>,
+    pub scheme: Option<String>,
+    pub enable_compression: Option<bool>,
+    pub body_size_limit: Option<String>,
+    pub sample_limit: Option<u64>,
+    pub target_limit: Option<u64>,
+    pub label_limit: Option<u64>,
+    pub label_name_length_limit: Option<u64>,
+    pub label_value_length_limit: Option<u64>,
+    pub keep_dropped_targets: Option<u64>,
+
+    // HTTP client settings, inlined in the scrape config as in Prometheus.
+    pub basic_auth: Option<RawBasicAuth>,
+    pub authorization: Option<RawAuthorization>,
+    pub bearer_token: Option<String>,
+    pub bearer_token_file: Option<String>,
+    pub tls_config: Option<RawTlsConfig>,
+    pub follow_redirects: Option<bool>,
+    pub enable_http2: Option<bool>,
+
+    pub static_configs: Option<Vec<Option<RawStaticConfig>>>,
+    pub file_sd_configs: Option<Vec<Option<RawFileSdConfig>>>,
+    pub relabel_configs: Option<Vec<Option<RawRelabelConfig>>>,
+    pub metric_relabel_configs: Option<Vec<Option<RawRelabelConfig>>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RawBasicAuth {
+    pub username: Option<String>,
+    pub username_file: Option<String>,
+    pub password: Option<String>,
+    pub password_file: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RawAuthorization {
+    #[serde(rename = "type")]
+    pub auth_type: Option<String>,
+    pub credentials: Option<String>,
+    pub credentials_file: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RawTlsConfig {
+    pub ca: Option<String>,
+    pub ca_file: Option<String>,
+    pub cert: Option<String>,
+    pub cert_file: Option<String>,
+    pub key: Option<String>,
+    pub key_file: Option<String>,
+    pub server_name: Option<String>,
+    pub insecure_skip_verify: Option<bool>,
+    pub min_version: Option<String>,
+    pub max_version: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RawStaticConfig {
+    pub targets: Option<Vec<String>>,
+    pub labels: Option<BTreeMap<String, Option<String>>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RawFileSdConfig {
+    pub files: Option<Vec<String>>,
+    pub refresh_interval: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RawRelabelConfig {
+    pub source_labels: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub separator: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub regex: Option<Option<String>>,
+    pub modulus: Option<u64>,
+    pub target_label: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub replacement: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub action: Option<Option<String>>,
+}
