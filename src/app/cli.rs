@@ -57,7 +57,7 @@ pub fn scrape(source: &str, json_out: bool) -> anyhow::Result<ExitCode> {
             .enable_all()
             .build()
             .context("starting the async runtime")?;
-        let cfg = ScrapeConfig::default();
+        let cfg = ScrapeConfig::new("scrape");
         let client = ScrapeClient::new(&cfg).context("building the HTTP client")?;
         match rt.block_on(client.fetch(source, Duration::from_secs(10))) {
             Ok(page) => (page.body, page.format),

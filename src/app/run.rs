@@ -3,7 +3,6 @@
 //! and the TUI under one cancellation token, and shuts everything down on quit, Ctrl-C or
 //! SIGTERM.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -16,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use super::dashboard::{self, Grid};
 use super::snapshot::{Action, Health, TargetRow, UiSnapshot};
 use crate::config::{self, Config};
-use crate::discovery::{Manager, StaticSd, FileSd};
+use crate::discovery::{FileSd, Manager, StaticSd};
 use crate::hostmetrics::{Collector, HostOptions};
 use crate::scrape::{ScrapeManager, TargetHealth, TargetRegistry, now_ms};
 use crate::storage::Storage;
@@ -158,20 +157,25 @@ impl Engine {
         let source;
         match cfg {
             Some(cfg) => {
-                let (groups_tx, groups_rx) = watch::channel(Arc::new(BTreeMap::new()));
-                let mut mgr = Manager::new(groups_tx, Duration::from_millis(200));
+                let mut mgr = Manager::new(Duration::from_millis(200));
                 for sc in &cfg.scrape_configs {
+                    mgr.add_job(sc.job_name.clone());
                     if !sc.static_configs.is_empty() {
-                        mgr.add(&sc.job_name, Box::new(StaticSd::new(sc.static_configs.clone())));
+                        let lists = sc
+                            .static_configs
+                            .iter()
+                            .map(|s| (s.targets.clone(), s.labels.clone()));
+                        mgr.add(sc.job_name.clone(), Box::new(StaticSd::from_lists(lists)));
                     }
                     for fsd in &sc.file_sd_configs {
                         mgr.add(
-                            &sc.job_name,
+                            sc.job_name.clone(),
                             Box::new(FileSd::new(fsd.files.clone(), fsd.refresh_interval)),
                         );
                     }
                 }
-                tasks.push(tokio::spawn(mgr.run(cancel.clone())));
+                let (groups_rx, handle) = mgr.start(cancel.clone());
+                tasks.push(handle);
                 let sm = ScrapeManager::new(storage.clone(), &cfg.scrape_configs);
                 registry = sm.registry();
                 tasks.push(tokio::spawn(sm.run(groups_rx, cancel.clone())));

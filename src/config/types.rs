@@ -99,6 +99,39 @@ pub struct ScrapeConfig {
     pub metric_relabel_configs: Vec<RelabelConfig>,
 }
 
+impl ScrapeConfig {
+    /// A job with Prometheus's defaults (1m interval, 10s timeout, `/metrics`, http, honor
+    /// timestamps, compression on), as a scrape config that sets only `job_name` gets. Used
+    /// for one-off scrapes (`kmon scrape URL`) and tests.
+    pub fn new(job_name: impl Into<String>) -> Self {
+        let g = GlobalConfig::default();
+        ScrapeConfig {
+            job_name: job_name.into(),
+            scrape_interval: g.scrape_interval,
+            scrape_timeout: g.scrape_timeout,
+            scrape_protocols: g.scrape_protocols,
+            fallback_scrape_protocol: None,
+            metrics_path: "/metrics".to_string(),
+            scheme: Scheme::Http,
+            params: BTreeMap::new(),
+            honor_labels: false,
+            honor_timestamps: true,
+            track_timestamps_staleness: false,
+            enable_compression: true,
+            limits: Limits::default(),
+            basic_auth: None,
+            authorization: None,
+            tls_config: TlsConfig::default(),
+            follow_redirects: true,
+            enable_http2: true,
+            static_configs: Vec::new(),
+            file_sd_configs: Vec::new(),
+            relabel_configs: Vec::new(),
+            metric_relabel_configs: Vec::new(),
+        }
+    }
+}
+
 /// A list of `host:port` targets sharing labels.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StaticConfig {

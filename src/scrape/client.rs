@@ -8,11 +8,12 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 
-use crate::config::ScrapeConfig;
+use crate::config::{PemSource, ScrapeConfig, ScrapeProtocol, SecretSource, TlsVersion};
 use crate::exposition::Format;
 
 /// The Accept header Prometheus 3.5 sends with its default `scrape_protocols`
 /// (OpenMetrics 1.0.0, OpenMetrics 0.0.1, text 1.0.0, text 0.0.4), with UTF-8 names allowed.
+/// `accept_header` builds it for other protocol lists.
 pub const ACCEPT_HEADER: &str = "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2";
 
 pub const USER_AGENT: &str = concat!("kmon/", env!("CARGO_PKG_VERSION"));
@@ -55,6 +56,7 @@ pub struct Page {
 pub struct ScrapeClient {
     http: reqwest::Client,
     auth: Auth,
+    accept: String,
     compression: bool,
     body_size_limit: u64,
 }
@@ -64,81 +66,109 @@ enum Auth {
     None,
     Basic {
         username: String,
-        password: Secret,
+        username_file: Option<PathBuf>,
+        password: Option<SecretSource>,
     },
     Header {
         kind: String,
-        credentials: Secret,
+        credentials: Option<SecretSource>,
     },
 }
 
-/// A secret given inline or read from a file at each use (so rotated files take effect).
-#[derive(Clone)]
-enum Secret {
-    Inline(String),
-    File(PathBuf),
-}
-
-impl Secret {
-    fn read(&self, what: &'static str) -> Result<String, FetchError> {
-        match self {
-            Secret::Inline(s) => Ok(s.clone()),
-            Secret::File(p) => std::fs::read_to_string(p)
-                .map(|s| s.trim_end_matches(['\n', '\r']).to_string())
-                .map_err(|source| FetchError::File {
-                    what,
-                    path: p.clone(),
-                    source,
-                }),
-        }
+/// Reads a secret given inline or in a file; files are read at each use, so rotated
+/// credentials take effect without a restart.
+fn read_secret(s: &SecretSource, what: &'static str) -> Result<String, FetchError> {
+    match s {
+        SecretSource::Inline(s) => Ok(s.expose().to_string()),
+        SecretSource::File(p) => read_trimmed(p, what),
     }
 }
 
+fn read_trimmed(p: &PathBuf, what: &'static str) -> Result<String, FetchError> {
+    std::fs::read_to_string(p)
+        .map(|s| s.trim_end_matches(['\n', '\r']).to_string())
+        .map_err(|source| FetchError::File {
+            what,
+            path: p.clone(),
+            source,
+        })
+}
+
+fn read_pem(p: &PemSource, what: &'static str) -> Result<Vec<u8>, FetchError> {
+    match p {
+        PemSource::Inline(s) => Ok(s.as_bytes().to_vec()),
+        PemSource::File(path) => std::fs::read(path).map_err(|source| FetchError::File {
+            what,
+            path: path.clone(),
+            source,
+        }),
+    }
+}
+
+/// The Accept header for a job's `scrape_protocols`, built the way Prometheus builds it:
+/// descending q weights from 0.6, `escaping=allow-utf-8` on the 1.0 text formats, and
+/// `*/*` last. The protobuf format is left out because kmon does not parse it; targets then
+/// answer in text.
+pub fn accept_header(protocols: &[ScrapeProtocol]) -> String {
+    let mut weight = 6;
+    let mut parts = Vec::new();
+    for p in protocols {
+        if *p == ScrapeProtocol::PrometheusProto {
+            continue;
+        }
+        let mut v = p.header().to_string();
+        if matches!(
+            p,
+            ScrapeProtocol::PrometheusText1_0_0 | ScrapeProtocol::OpenMetricsText1_0_0
+        ) {
+            v.push_str(";escaping=allow-utf-8");
+        }
+        parts.push(format!("{v};q=0.{weight}"));
+        weight -= 1;
+    }
+    parts.push(format!("*/*;q=0.{weight}"));
+    parts.join(",")
+}
+
 impl ScrapeClient {
-    /// A client for `cfg`'s auth, TLS and compression settings.
+    /// A client for `cfg`'s auth, TLS, redirect and compression settings.
     pub fn new(cfg: &ScrapeConfig) -> Result<Self, FetchError> {
+        let redirects = if cfg.follow_redirects {
+            reqwest::redirect::Policy::limited(10)
+        } else {
+            reqwest::redirect::Policy::none()
+        };
         let mut b = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .gzip(cfg.enable_compression)
-            .redirect(reqwest::redirect::Policy::limited(10))
+            .redirect(redirects)
             .no_proxy();
+        if !cfg.enable_http2 {
+            b = b.http1_only();
+        }
         let tls = &cfg.tls_config;
         if tls.insecure_skip_verify {
             b = b.danger_accept_invalid_certs(true);
         }
-        let read = |what: &'static str, p: &PathBuf| {
-            std::fs::read(p).map_err(|source| FetchError::File {
-                what,
-                path: p.clone(),
-                source,
-            })
-        };
-        let ca = match (&tls.ca, &tls.ca_file) {
-            (Some(inline), _) => Some(inline.as_bytes().to_vec()),
-            (None, Some(p)) => Some(read("tls_config.ca_file", p)?),
-            _ => None,
-        };
-        if let Some(pem) = ca {
+        if let Some(v) = tls.min_version {
+            b = b.min_tls_version(tls_version(v));
+        }
+        if let Some(v) = tls.max_version {
+            b = b.max_tls_version(tls_version(v));
+        }
+        if let Some(ca) = &tls.ca {
+            let pem = read_pem(ca, "tls_config.ca_file")?;
             for cert in reqwest::Certificate::from_pem_bundle(&pem)
                 .map_err(|e| FetchError::Client(format!("tls_config CA: {e}")))?
             {
                 b = b.add_root_certificate(cert);
             }
         }
-        let cert = match (&tls.cert, &tls.cert_file) {
-            (Some(inline), _) => Some(inline.as_bytes().to_vec()),
-            (None, Some(p)) => Some(read("tls_config.cert_file", p)?),
-            _ => None,
-        };
-        let key = match (&tls.key, &tls.key_file) {
-            (Some(inline), _) => Some(inline.as_bytes().to_vec()),
-            (None, Some(p)) => Some(read("tls_config.key_file", p)?),
-            _ => None,
-        };
-        if let (Some(mut cert), Some(key)) = (cert, key) {
-            cert.push(b'\n');
-            cert.extend_from_slice(&key);
-            let id = reqwest::Identity::from_pem(&cert)
+        if let (Some(cert), Some(key)) = (&tls.cert, &tls.key) {
+            let mut pem = read_pem(cert, "tls_config.cert_file")?;
+            pem.push(b'\n');
+            pem.extend_from_slice(read_secret(key, "tls_config.key_file")?.as_bytes());
+            let id = reqwest::Identity::from_pem(&pem)
                 .map_err(|e| FetchError::Client(format!("tls_config client certificate: {e}")))?;
             b = b.identity(id);
         }
@@ -146,20 +176,13 @@ impl ScrapeClient {
         let auth = if let Some(ba) = &cfg.basic_auth {
             Auth::Basic {
                 username: ba.username.clone(),
-                password: match (&ba.password, &ba.password_file) {
-                    (Some(p), _) => Secret::Inline(p.clone()),
-                    (None, Some(f)) => Secret::File(f.clone()),
-                    (None, None) => Secret::Inline(String::new()),
-                },
+                username_file: ba.username_file.clone(),
+                password: ba.password.clone(),
             }
         } else if let Some(a) = &cfg.authorization {
             Auth::Header {
-                kind: a.kind.clone(),
-                credentials: match (&a.credentials, &a.credentials_file) {
-                    (Some(c), _) => Secret::Inline(c.clone()),
-                    (None, Some(f)) => Secret::File(f.clone()),
-                    (None, None) => Secret::Inline(String::new()),
-                },
+                kind: a.auth_type.clone(),
+                credentials: a.credentials.clone(),
             }
         } else {
             Auth::None
@@ -167,8 +190,9 @@ impl ScrapeClient {
         Ok(ScrapeClient {
             http,
             auth,
+            accept: accept_header(&cfg.scrape_protocols),
             compression: cfg.enable_compression,
-            body_size_limit: cfg.body_size_limit,
+            body_size_limit: cfg.limits.body_size_limit,
         })
     }
 
@@ -184,7 +208,7 @@ impl ScrapeClient {
         let mut req = self
             .http
             .get(url)
-            .header(reqwest::header::ACCEPT, ACCEPT_HEADER)
+            .header(reqwest::header::ACCEPT, &self.accept)
             .header(
                 "X-Prometheus-Scrape-Timeout-Seconds",
                 format!("{}", timeout.as_secs_f64()),
@@ -194,13 +218,28 @@ impl ScrapeClient {
         }
         req = match &self.auth {
             Auth::None => req,
-            Auth::Basic { username, password } => {
-                req.basic_auth(username, Some(password.read("basic_auth.password_file")?))
+            Auth::Basic {
+                username,
+                username_file,
+                password,
+            } => {
+                let user = match username_file {
+                    Some(f) => read_trimmed(f, "basic_auth.username_file")?,
+                    None => username.clone(),
+                };
+                let pass = match password {
+                    Some(p) => Some(read_secret(p, "basic_auth.password_file")?),
+                    None => None,
+                };
+                req.basic_auth(user, pass)
             }
-            Auth::Header { kind, credentials } => req.header(
-                reqwest::header::AUTHORIZATION,
-                format!("{kind} {}", credentials.read("authorization.credentials_file")?),
-            ),
+            Auth::Header { kind, credentials } => {
+                let c = match credentials {
+                    Some(c) => read_secret(c, "authorization.credentials_file")?,
+                    None => String::new(),
+                };
+                req.header(reqwest::header::AUTHORIZATION, format!("{kind} {c}"))
+            }
         };
         let resp = req.send().await.map_err(classify)?;
         let status = resp.status();
@@ -250,4 +289,13 @@ fn classify(e: reqwest::Error) -> FetchError {
         src = s.source();
     }
     FetchError::Http(msg)
+}
+
+fn tls_version(v: TlsVersion) -> reqwest::tls::Version {
+    match v {
+        TlsVersion::Tls10 => reqwest::tls::Version::TLS_1_0,
+        TlsVersion::Tls11 => reqwest::tls::Version::TLS_1_1,
+        TlsVersion::Tls12 => reqwest::tls::Version::TLS_1_2,
+        TlsVersion::Tls13 => reqwest::tls::Version::TLS_1_3,
+    }
 }

@@ -141,10 +141,10 @@ pub fn ingest_options(cfg: &ScrapeConfig) -> IngestOptions {
         honor_labels: cfg.honor_labels,
         honor_timestamps: cfg.honor_timestamps,
         track_timestamps_staleness: cfg.track_timestamps_staleness,
-        sample_limit: cfg.sample_limit,
-        label_limit: cfg.label_limit,
-        label_name_length_limit: cfg.label_name_length_limit,
-        label_value_length_limit: cfg.label_value_length_limit,
+        sample_limit: cfg.limits.sample_limit,
+        label_limit: cfg.limits.label_limit,
+        label_name_length_limit: cfg.limits.label_name_length_limit,
+        label_value_length_limit: cfg.limits.label_value_length_limit,
         metric_relabel_configs: cfg.metric_relabel_configs.clone(),
     }
 }

@@ -10,7 +10,7 @@ mod manager;
 mod scrape_loop;
 mod target;
 
-pub use client::{ACCEPT_HEADER, FetchError, Page, ScrapeClient, USER_AGENT};
+pub use client::{ACCEPT_HEADER, FetchError, Page, ScrapeClient, USER_AGENT, accept_header};
 pub use health::{Target, TargetHealth, TargetRegistry};
 pub use ingest::{IngestError, IngestOptions, IngestReport, Ingester, REPORT_SERIES};
 pub use manager::{GroupsByJob, ScrapeManager, ingest_options};

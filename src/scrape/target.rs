@@ -85,7 +85,7 @@ pub fn populate(cfg: &ScrapeConfig, discovered: Labels) -> Result<Option<TargetS
         (SCRAPE_INTERVAL, &interval),
         (SCRAPE_TIMEOUT, &timeout),
         (METRICS_PATH, &cfg.metrics_path),
-        (SCHEME, &cfg.scheme),
+        (SCHEME, cfg.scheme.as_str()),
     ];
     for (name, value) in defaults {
         if b.get(name).is_none() {

@@ -201,10 +201,7 @@ fn make_loop(addr: &str, cfg: ScrapeConfig, st: Arc<MemStorage>) -> ScrapeLoop {
 }
 
 fn job(name: &str) -> ScrapeConfig {
-    ScrapeConfig {
-        job_name: name.into(),
-        ..ScrapeConfig::default()
-    }
+    ScrapeConfig::new(name)
 }
 
 #[tokio::test]
@@ -255,7 +252,7 @@ async fn down_targets_say_why() {
 
     // Body too large.
     let mut cfg = job("svc");
-    cfg.body_size_limit = 10;
+    cfg.limits.body_size_limit = 10;
     let addr = serve(vec![ok("a_long_metric_name 1\n")]).await;
     let mut lp = make_loop(&addr, cfg, Arc::new(MemStorage::new()));
     lp.scrape_once().await;
@@ -311,7 +308,11 @@ fn offsets_are_deterministic_and_within_the_interval() {
 }
 
 #[test]
-fn accept_header_prefers_openmetrics_like_prometheus() {
-    assert!(ACCEPT_HEADER.starts_with("application/openmetrics-text;version=1.0.0"));
-    assert!(ACCEPT_HEADER.ends_with("*/*;q=0.2"));
+fn accept_header_follows_scrape_protocols() {
+    use crate::config::ScrapeProtocol as P;
+    assert_eq!(accept_header(&P::DEFAULT), ACCEPT_HEADER);
+    assert_eq!(
+        accept_header(&[P::PrometheusText0_0_4]),
+        "text/plain;version=0.0.4;q=0.6,*/*;q=0.5"
+    );
 }
