@@ -1,1 +1,3 @@
 //! kmon: a terminal monitoring tool that is its own Prometheus.
+
+pub mod exposition;
