@@ -15,7 +15,6 @@
 //! - `app`: wiring, the UI snapshot and actions, the one-shot subcommands. Uses everything.
 //! - `tui`: the terminal screens. Uses `app`'s snapshot and action types and `model`.
 
-//! kmon: a terminal monitoring tool that is its own Prometheus.
 
 pub mod app;
 pub mod config;
