@@ -17,5 +17,6 @@
 
 pub mod model;
 pub mod storage;
+pub mod tsdb;
 pub mod app;
 pub mod discovery;
