@@ -15,7 +15,6 @@
 //! - `app`: wiring, the UI snapshot and actions, the one-shot subcommands. Uses everything.
 //! - `tui`: the terminal screens. Uses `app`'s snapshot and action types and `model`.
 
-
 pub mod app;
 pub mod config;
 pub mod discovery;
@@ -23,4 +22,5 @@ pub mod exposition;
 pub mod model;
 pub mod scrape;
 pub mod storage;
+pub mod tsdb;
 pub mod tui;

@@ -1,0 +1,130 @@
+//! The head's appender: buffers one batch (a scrape's worth) of samples and of series that
+//! do not exist yet, checking each sample against the series' last committed sample and
+//! against earlier samples of the same batch. `commit` hands the batch to `Head::commit`
+//! (log, then apply); dropping the appender discards it. New series are only created when
+//! a batch commits, so a rolled-back batch leaves nothing behind (its allocated refs are
+//! simply never used). Callers get it from `Head::appender` as a `Box<dyn Appender>`.
+
+use std::sync::Arc;
+
+use super::commit::{SampleRecord, SeriesRecord};
+use super::head::Head;
+use super::series::{MemSeries, Reject, check};
+use super::stripes::U64Map;
+use crate::model::{Labels, METRIC_NAME};
+use crate::storage::{Appender, SeriesRef, StorageError};
+
+pub(crate) struct HeadAppender<'a> {
+    head: &'a Head,
+    /// Series this batch creates, in first-append order.
+    series: Vec<SeriesRecord>,
+    samples: Vec<SampleRecord>,
+    /// Per sample, the existing series it goes to (`None` for series of this batch).
+    targets: Vec<Option<Arc<MemSeries>>>,
+    new_by_ref: U64Map<usize>,
+    new_by_hash: U64Map<Vec<usize>>,
+    /// The last sample of the batch per series ref, as (timestamp, value bits).
+    batch_last: U64Map<(i64, u64)>,
+}
+
+impl<'a> HeadAppender<'a> {
+    pub fn new(head: &'a Head) -> Self {
+        HeadAppender {
+            head,
+            series: Vec::new(),
+            samples: Vec::new(),
+            targets: Vec::new(),
+            new_by_ref: U64Map::default(),
+            new_by_hash: U64Map::default(),
+            batch_last: U64Map::default(),
+        }
+    }
+
+    /// Finds the series for `labels`: through the ref hint when it names these labels, else
+    /// by label hash among this batch's new series and the head's; failing both, registers
+    /// a new series with a fresh ref. Returns the ref and the existing series, if any.
+    fn resolve(
+        &mut self,
+        hint: Option<SeriesRef>,
+        labels: &Labels,
+    ) -> Result<(SeriesRef, Option<Arc<MemSeries>>), StorageError> {
+        if let Some(r) = hint {
+            if let Some(&i) = self.new_by_ref.get(&r) {
+                if self.series[i].labels == *labels {
+                    return Ok((r, None));
+                }
+            } else if let Some(s) = self.head.series.get(r)
+                && !s.is_deleted()
+                && s.has_labels(labels)
+            {
+                return Ok((r, Some(s)));
+            }
+        }
+        let hash = labels.stable_hash();
+        if let Some(idx) = self.new_by_hash.get(&hash)
+            && let Some(&i) = idx.iter().find(|&&i| self.series[i].labels == *labels)
+        {
+            return Ok((self.series[i].r, None));
+        }
+        if let Some(s) = self.head.series.get_by_labels(hash, labels) {
+            return Ok((s.r, Some(s)));
+        }
+        if labels.get(METRIC_NAME).is_none() {
+            return Err(StorageError::NoMetricName(labels.clone()));
+        }
+        let r = self.head.allocate_ref();
+        let i = self.series.len();
+        self.series.push(SeriesRecord {
+            r,
+            labels: labels.clone(),
+        });
+        self.new_by_ref.insert(r, i);
+        self.new_by_hash.entry(hash).or_default().push(i);
+        Ok((r, None))
+    }
+}
+
+impl Appender for HeadAppender<'_> {
+    fn append(
+        &mut self,
+        r: Option<SeriesRef>,
+        labels: &Labels,
+        t: i64,
+        v: f64,
+    ) -> Result<SeriesRef, StorageError> {
+        let (r, existing) = self.resolve(r, labels)?;
+        let bits = v.to_bits();
+        let last = match self.batch_last.get(&r) {
+            Some(&l) => Some(l),
+            None => existing.as_ref().and_then(|s| s.data.lock().last()),
+        };
+        match check(last, t, bits) {
+            Ok(true) => {}
+            Ok(false) => return Ok(r),
+            Err(Reject::OutOfOrder { last }) => {
+                return Err(StorageError::OutOfOrder {
+                    labels: labels.clone(),
+                    t,
+                    last,
+                });
+            }
+            Err(Reject::Duplicate) => {
+                return Err(StorageError::DuplicateSample {
+                    labels: labels.clone(),
+                    t,
+                });
+            }
+        }
+        self.samples.push(SampleRecord { r, t, v });
+        self.targets.push(existing);
+        self.batch_last.insert(r, (t, bits));
+        Ok(r)
+    }
+
+    fn commit(self: Box<Self>) -> Result<(), StorageError> {
+        if self.samples.is_empty() {
+            return Ok(());
+        }
+        self.head.commit(&self.series, &self.samples, &self.targets)
+    }
+}

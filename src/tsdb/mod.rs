@@ -1,0 +1,44 @@
+//! The TSDB head: an in-memory store of compressed series that implements the storage
+//! seams (`storage::Appendable`, `storage::Queryable`). Scrape loops and rules append
+//! through it; PromQL, the API and the UI query it. It uses `model` and `storage` only.
+//!
+//! Map:
+//! - `chunk`: Prometheus's XOR chunk format (bit-exact), its iterator, and the re-encoder
+//!   that picks optimal XOR windows when a chunk closes.
+//! - `series`: one series (labels, ref, closed chunks, open chunk, last sample).
+//! - `stripes`: the series table, by ref and by label hash, in lock stripes.
+//! - `postings`: label pair → sorted refs, and matcher sets as list operations.
+//! - `appender`: buffers a batch until commit; drop rolls back.
+//! - `commit`: the batch records and the `CommitLog` seam.
+//! - `head`: `Head` itself (commit, stats, gc); `querier`: select and label queries.
+//!
+//! **Write path and the WAL seam.** `append` resolves the series (ref hint, else label
+//! hash), checks the sample against the series' last committed sample and the batch's own
+//! earlier samples, and buffers it; a series not in the head yet gets a fresh ref and is
+//! buffered as a `SeriesRecord`. `commit` calls `Head::commit` with exactly the batch a
+//! write-ahead log records — the new `SeriesRecord`s and the `SampleRecord`s, in order —
+//! and that function first hands the batch to `HeadOptions::commit_log` (a WAL will
+//! implement `CommitLog`), then applies it: create the series (mapping a ref to an existing
+//! series when another batch created the same labels first, as replay must too), then
+//! append each sample under that series' lock. Nothing is visible before the apply; a
+//! dropped appender creates nothing.
+//!
+//! **Concurrency.** The series table is striped (ref → series and hash → series, one
+//! `RwLock` per stripe), each series has its own mutex, and the postings index has one
+//! `RwLock` written only when series are created or removed. Appenders from many scrape
+//! loops therefore only meet on the same stripe's read lock or the same series.
+
+mod appender;
+pub mod chunk;
+mod commit;
+mod head;
+pub mod postings;
+mod querier;
+mod series;
+mod stripes;
+
+pub use commit::{CommitBatch, CommitLog, SampleRecord, SeriesRecord};
+pub use head::{GcStats, Head, HeadOptions, HeadStats};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,215 @@
+//! The head's series table: series by ref and by label hash, each map split into stripes
+//! with their own lock so concurrent appenders (one per scrape loop) and queriers rarely
+//! meet. The appender resolves refs and labels here, commits create series here, the
+//! querier fetches series by ref, and `gc` removes dropped ones.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+
+use super::series::MemSeries;
+use crate::model::Labels;
+use crate::storage::SeriesRef;
+
+/// Hashes a `u64` key (a ref or an already well-mixed label hash) with one folded 128-bit
+/// multiply: cheap, and both halves of the result depend on every key bit, which matters
+/// because the keys of one stripe share their low bits.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct U64Hasher(u64);
+
+impl Hasher for U64Hasher {
+    fn finish(&self) -> u64 {
+        let m = (self.0 as u128).wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835);
+        (m as u64) ^ ((m >> 64) as u64)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ b as u64;
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+pub(crate) type U64Map<V> = HashMap<u64, V, BuildHasherDefault<U64Hasher>>;
+
+/// Series by label hash; the rare second series with the same hash goes to `conflicts`.
+#[derive(Default)]
+struct HashStripe {
+    unique: U64Map<Arc<MemSeries>>,
+    conflicts: U64Map<Vec<Arc<MemSeries>>>,
+}
+
+impl HashStripe {
+    fn get(&self, hash: u64, labels: &Labels) -> Option<&Arc<MemSeries>> {
+        let live = |s: &&Arc<MemSeries>| !s.is_deleted() && s.has_labels(labels);
+        self.unique
+            .get(&hash)
+            .filter(live)
+            .or_else(|| self.conflicts.get(&hash)?.iter().find(live))
+    }
+
+    fn insert(&mut self, s: Arc<MemSeries>) {
+        match self.unique.get(&s.hash) {
+            Some(old) if !old.is_deleted() => self.conflicts.entry(s.hash).or_default().push(s),
+            _ => {
+                self.unique.insert(s.hash, s);
+            }
+        }
+    }
+
+    fn remove(&mut self, s: &Arc<MemSeries>) {
+        if self.unique.get(&s.hash).is_some_and(|x| Arc::ptr_eq(x, s)) {
+            self.unique.remove(&s.hash);
+            // Promote a conflicting series so lookups find it in `unique` first.
+            if let Some(list) = self.conflicts.get_mut(&s.hash) {
+                if let Some(next) = list.pop() {
+                    self.unique.insert(s.hash, next);
+                }
+                if list.is_empty() {
+                    self.conflicts.remove(&s.hash);
+                }
+            }
+        } else if let Some(list) = self.conflicts.get_mut(&s.hash) {
+            list.retain(|x| !Arc::ptr_eq(x, s));
+            if list.is_empty() {
+                self.conflicts.remove(&s.hash);
+            }
+        }
+    }
+}
+
+pub(crate) struct StripedSeries {
+    mask: usize,
+    by_ref: Box<[RwLock<U64Map<Arc<MemSeries>>>]>,
+    by_hash: Box<[RwLock<HashStripe>]>,
+}
+
+impl StripedSeries {
+    /// `stripes` is rounded up to a power of two.
+    pub fn new(stripes: usize) -> Self {
+        let n = stripes.max(1).next_power_of_two();
+        StripedSeries {
+            mask: n - 1,
+            by_ref: (0..n).map(|_| RwLock::default()).collect(),
+            by_hash: (0..n).map(|_| RwLock::default()).collect(),
+        }
+    }
+
+    fn ref_stripe(&self, r: SeriesRef) -> &RwLock<U64Map<Arc<MemSeries>>> {
+        &self.by_ref[r as usize & self.mask]
+    }
+
+    fn hash_stripe(&self, hash: u64) -> &RwLock<HashStripe> {
+        &self.by_hash[hash as usize & self.mask]
+    }
+
+    pub fn get(&self, r: SeriesRef) -> Option<Arc<MemSeries>> {
+        self.ref_stripe(r).read().get(&r).cloned()
+    }
+
+    /// The live series with these labels (`hash` is their `stable_hash`).
+    pub fn get_by_labels(&self, hash: u64, labels: &Labels) -> Option<Arc<MemSeries>> {
+        self.hash_stripe(hash).read().get(hash, labels).cloned()
+    }
+
+    /// The live series with these labels, or a new one with ref `r`. `on_create` runs for a
+    /// new series while its hash stripe is still locked, before the series can be found by
+    /// ref, so an index it updates is never behind a series `gc` can see.
+    pub fn get_or_create(
+        &self,
+        hash: u64,
+        labels: &Labels,
+        r: SeriesRef,
+        on_create: impl FnOnce(&MemSeries),
+    ) -> Arc<MemSeries> {
+        let mut stripe = self.hash_stripe(hash).write();
+        if let Some(s) = stripe.get(hash, labels) {
+            return s.clone();
+        }
+        let s = Arc::new(MemSeries::new(r, labels.clone(), hash));
+        stripe.insert(s.clone());
+        on_create(&s);
+        self.ref_stripe(r).write().insert(r, s.clone());
+        s
+    }
+
+    /// Forgets a series (by identity, so a newer series with the same labels stays).
+    pub fn remove(&self, s: &Arc<MemSeries>) {
+        self.hash_stripe(s.hash).write().remove(s);
+        let mut stripe = self.ref_stripe(s.r).write();
+        if stripe.get(&s.r).is_some_and(|x| Arc::ptr_eq(x, s)) {
+            stripe.remove(&s.r);
+        }
+    }
+
+    pub fn num_stripes(&self) -> usize {
+        self.mask + 1
+    }
+
+    /// The series of one stripe (cloned out, so no lock is held while the caller works).
+    pub fn stripe_series(&self, i: usize) -> Vec<Arc<MemSeries>> {
+        self.by_ref[i].read().values().cloned().collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_ref.iter().map(|s| s.read().len()).sum()
+    }
+
+    /// Approximate heap bytes of the maps themselves (slots and control bytes).
+    pub fn map_bytes(&self) -> usize {
+        let slot = std::mem::size_of::<(u64, Arc<MemSeries>)>() + 1;
+        let refs: usize = self.by_ref.iter().map(|s| s.read().capacity() * slot).sum();
+        let hashes: usize = self
+            .by_hash
+            .iter()
+            .map(|s| {
+                let s = s.read();
+                s.unique.capacity() * slot + s.conflicts.capacity() * (slot + 16)
+            })
+            .sum();
+        refs + hashes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forced_hash_conflicts_keep_series_apart() {
+        let t = StripedSeries::new(4);
+        let a = Labels::from_pairs(&[("__name__", "a")]);
+        let b = Labels::from_pairs(&[("__name__", "b")]);
+        // Same (fake) hash for different labels.
+        let sa = t.get_or_create(7, &a, 1, |_| {});
+        let sb = t.get_or_create(7, &b, 2, |_| {});
+        assert_eq!((sa.r, sb.r), (1, 2));
+        assert_eq!(t.get_by_labels(7, &b).map(|s| s.r), Some(2));
+        assert_eq!(t.get_or_create(7, &a, 3, |_| panic!("exists")).r, 1);
+        t.remove(&sa);
+        assert_eq!(t.get_by_labels(7, &b).map(|s| s.r), Some(2));
+        assert!(t.get_by_labels(7, &a).is_none());
+        assert!(t.get(1).is_none());
+        assert_eq!(t.len(), 1);
+    }
+
+    #[test]
+    fn deleted_series_are_not_found_and_get_replaced() {
+        let t = StripedSeries::new(2);
+        let a = Labels::from_pairs(&[("__name__", "a")]);
+        let h = a.stable_hash();
+        let s = t.get_or_create(h, &a, 1, |_| {});
+        s.mark_deleted();
+        assert!(t.get_by_labels(h, &a).is_none());
+        let s2 = t.get_or_create(h, &a, 2, |_| {});
+        assert_eq!(s2.r, 2);
+        t.remove(&s);
+        assert_eq!(t.get_by_labels(h, &a).map(|s| s.r), Some(2));
+    }
+}
