@@ -19,3 +19,4 @@ pub mod model;
 pub mod storage;
 pub mod app;
 pub mod discovery;
+pub mod hostmetrics;
