@@ -19,4 +19,5 @@ pub mod model;
 pub mod storage;
 pub mod app;
 pub mod discovery;
+pub mod exposition;
 pub mod hostmetrics;
