@@ -15,9 +15,9 @@
 //! - `app`: wiring, the UI snapshot and actions. Uses everything but `tui`.
 //! - `tui`: the terminal screens. Uses `app`'s snapshot and action types and `model`.
 
-pub mod model;
-pub mod storage;
 pub mod app;
 pub mod discovery;
 pub mod exposition;
 pub mod hostmetrics;
+pub mod model;
+pub mod storage;

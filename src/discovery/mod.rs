@@ -28,6 +28,9 @@ pub type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 /// Something that discovers targets. `run` sends full or partial updates (lists of groups)
 /// until `cancel` fires, then returns.
 pub trait Discoverer: Send {
-    fn run(self: Box<Self>, tx: mpsc::Sender<Vec<TargetGroup>>, cancel: CancellationToken)
-    -> BoxFuture;
+    fn run(
+        self: Box<Self>,
+        tx: mpsc::Sender<Vec<TargetGroup>>,
+        cancel: CancellationToken,
+    ) -> BoxFuture;
 }

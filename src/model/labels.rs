@@ -218,8 +218,7 @@ impl LabelsBuilder {
     /// particular order.
     pub fn for_each(&self, mut f: impl FnMut(&str, &str)) {
         for l in self.base.iter() {
-            if self.del.iter().any(|d| *d == l.name) || self.set.iter().any(|s| s.name == l.name)
-            {
+            if self.del.contains(&l.name) || self.set.iter().any(|s| s.name == l.name) {
                 continue;
             }
             f(&l.name, &l.value);

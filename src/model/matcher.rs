@@ -45,13 +45,13 @@ pub struct Matcher {
 impl Matcher {
     pub fn new(op: MatchOp, name: &str, value: &str) -> Result<Self, MatcherError> {
         let re = match op {
-            MatchOp::Regex | MatchOp::NotRegex => Some(anchored_regex(value).map_err(|e| {
-                MatcherError {
+            MatchOp::Regex | MatchOp::NotRegex => {
+                Some(anchored_regex(value).map_err(|e| MatcherError {
                     name: name.to_string(),
                     pattern: value.to_string(),
                     source: e,
-                }
-            })?),
+                })?)
+            }
             _ => None,
         };
         Ok(Matcher {
@@ -131,7 +131,11 @@ mod tests {
         let m = Matcher::new(MatchOp::Regex, "x", "a.b").unwrap();
         assert!(m.matches("a\nb"), "dot matches newline");
         assert!(Matcher::equal("a", "").matches_empty());
-        assert!(!Matcher::new(MatchOp::NotEqual, "a", "").unwrap().matches_empty());
+        assert!(
+            !Matcher::new(MatchOp::NotEqual, "a", "")
+                .unwrap()
+                .matches_empty()
+        );
     }
 
     #[test]

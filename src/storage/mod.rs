@@ -83,7 +83,9 @@ pub struct Series {
 
 impl std::fmt::Debug for Series {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Series").field("labels", &self.labels).finish()
+        f.debug_struct("Series")
+            .field("labels", &self.labels)
+            .finish()
     }
 }
 
@@ -91,15 +93,17 @@ impl std::fmt::Debug for Series {
 pub trait Querier: Send {
     /// The series whose labels satisfy every matcher, sorted by labels, each with the
     /// samples in `[mint, maxt]` of this querier (narrowed further by `hints`).
-    fn select(&self, matchers: &[Matcher], hints: &SelectHints)
-    -> Result<Vec<Series>, StorageError>;
+    fn select(
+        &self,
+        matchers: &[Matcher],
+        hints: &SelectHints,
+    ) -> Result<Vec<Series>, StorageError>;
 
     /// All label names of series that match `matchers` (all series when empty), sorted.
     fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>, StorageError>;
 
     /// All values of label `name` in series that match `matchers`, sorted.
-    fn label_values(&self, name: &str, matchers: &[Matcher])
-    -> Result<Vec<String>, StorageError>;
+    fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>, StorageError>;
 }
 
 /// Something that can be read.
