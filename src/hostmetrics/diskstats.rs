@@ -14,7 +14,7 @@ use super::read::{num, read_attr, read_to};
 
 /// node_exporter's default `--collector.diskstats.device-exclude`, with `\d` spelled
 /// `[0-9]` (Go's `\d` is ASCII only).
-pub(crate) const DEFAULT_DEVICE_EXCLUDE: &str =
+pub const DEFAULT_DEVICE_EXCLUDE: &str =
     "^(z?ram|loop|fd|(h|s|v|xv)d[a-z]|nvme[0-9]+n[0-9]+p)[0-9]+$";
 
 /// The statistics columns after major, minor and name, in file order, with the factor
@@ -71,12 +71,15 @@ pub(crate) fn collect(
     for (i, line) in text.lines().enumerate() {
         let n = i + 1;
         let mut cols = line.split_ascii_whitespace();
-        let (Some(major), Some(minor), Some(name)) = (cols.next(), cols.next(), cols.next())
-        else {
+        let (Some(major), Some(minor), Some(name)) = (cols.next(), cols.next(), cols.next()) else {
             if line.trim().is_empty() {
                 continue;
             }
-            return Err(HostError::parse(path, n, "expected major, minor and device name"));
+            return Err(HostError::parse(
+                path,
+                n,
+                "expected major, minor and device name",
+            ));
         };
         num::<u32>(path, n, "major", major)?;
         num::<u32>(path, n, "minor", minor)?;
@@ -129,10 +132,14 @@ fn emit_info(d: &Disk<'_>, paths: &DiskPaths<'_>, scratch: &mut String, out: &mu
             .map_or("", |(_, v)| v)
     };
     // The serial printed on the label, else the short serial, else the full one (virtio).
-    let serial = [prop("SCSI_IDENT_SERIAL"), prop("ID_SERIAL_SHORT"), prop("ID_SERIAL")]
-        .into_iter()
-        .find(|s| !s.is_empty())
-        .unwrap_or("");
+    let serial = [
+        prop("SCSI_IDENT_SERIAL"),
+        prop("ID_SERIAL_SHORT"),
+        prop("ID_SERIAL"),
+    ]
+    .into_iter()
+    .find(|s| !s.is_empty())
+    .unwrap_or("");
     out.emit(
         "node_disk_info",
         &[

@@ -109,7 +109,15 @@ impl<'a> Emitter<'a> {
             key.push(0xff);
         }
         if let Some(entry) = self.cache.entries.get_mut(key.as_slice()) {
-            write_one(entry, generation, self.app, self.t_ms, &mut self.counts, &mut self.first_rejection, value);
+            write_one(
+                entry,
+                generation,
+                self.app,
+                self.t_ms,
+                &mut self.counts,
+                &mut self.first_rejection,
+                value,
+            );
             return;
         }
         let built = self.build_labels(name, labels);
@@ -119,7 +127,15 @@ impl<'a> Emitter<'a> {
             sref: None,
             seen: 0,
         });
-        write_one(entry, generation, self.app, self.t_ms, &mut self.counts, &mut self.first_rejection, value);
+        write_one(
+            entry,
+            generation,
+            self.app,
+            self.t_ms,
+            &mut self.counts,
+            &mut self.first_rejection,
+            value,
+        );
     }
 
     fn build_labels(&self, name: &str, labels: &[(&str, &str)]) -> Labels {

@@ -18,11 +18,11 @@ use super::statfs::{Outcome, StatfsRunner, error_text};
 
 /// node_exporter 1.11's default `--collector.filesystem.mount-points-exclude`. (Debian's
 /// package patches its default to also exclude `/run`, `/mnt` and `/media`.)
-pub(crate) const DEFAULT_MOUNT_POINTS_EXCLUDE: &str =
+pub const DEFAULT_MOUNT_POINTS_EXCLUDE: &str =
     "^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)";
 
 /// node_exporter 1.11's default `--collector.filesystem.fs-types-exclude`.
-pub(crate) const DEFAULT_FS_TYPES_EXCLUDE: &str = "^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|hugetlbfs|iso9660|mqueue|nsfs|overlay|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs|erofs|sysfs|tracefs)$";
+pub const DEFAULT_FS_TYPES_EXCLUDE: &str = "^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|hugetlbfs|iso9660|mqueue|nsfs|overlay|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs|erofs|sysfs|tracefs)$";
 
 /// How long one `statfs` may take before its mount point counts as stuck.
 const STATFS_TIMEOUT: Duration = Duration::from_secs(5);
@@ -142,7 +142,12 @@ fn bool_f(b: bool) -> f64 {
 /// One mountinfo line: `36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root
 /// rw,errors=continue` (proc(5)). Fields are separated by single spaces; the optional
 /// fields end at the `-`, which is the fourth field from the end.
-fn parse_line<'t>(path: &Path, n: usize, line: &'t str, root: &str) -> Result<Mount<'t>, HostError> {
+fn parse_line<'t>(
+    path: &Path,
+    n: usize,
+    line: &'t str,
+    root: &str,
+) -> Result<Mount<'t>, HostError> {
     let f: Vec<&str> = line.split(' ').collect();
     if f.len() < 10 {
         let reason = format!("expected at least 10 fields, found {}", f.len());
@@ -150,11 +155,19 @@ fn parse_line<'t>(path: &Path, n: usize, line: &'t str, root: &str) -> Result<Mo
     }
     let len = f.len();
     if f[len - 4] != "-" {
-        return Err(HostError::parse(path, n, "no \"-\" separator before the filesystem type"));
+        return Err(HostError::parse(
+            path,
+            n,
+            "no \"-\" separator before the filesystem type",
+        ));
     }
-    let (major, minor) = f[2]
-        .split_once(':')
-        .ok_or_else(|| HostError::parse(path, n, format!("device number {:?} is not major:minor", f[2])))?;
+    let (major, minor) = f[2].split_once(':').ok_or_else(|| {
+        HostError::parse(
+            path,
+            n,
+            format!("device number {:?} is not major:minor", f[2]),
+        )
+    })?;
     num::<u32>(path, n, "major device number", major)?;
     num::<u32>(path, n, "minor device number", minor)?;
     // Spaces and tabs in mount points are written as octal escapes (fstab(5)).

@@ -92,7 +92,11 @@ pub(crate) fn collect(path: &Path, text: &str, out: &mut Emitter<'_>) -> Result<
             None => 1,
             Some("kB") => 1024,
             Some(unit) => {
-                return Err(HostError::parse(path, n, format!("{key}: unknown unit {unit:?}")));
+                return Err(HostError::parse(
+                    path,
+                    n,
+                    format!("{key}: unknown unit {unit:?}"),
+                ));
             }
         };
         if let Some(name) = metric_name(key) {

@@ -31,7 +31,9 @@ use regex::Regex;
 
 use crate::storage::{Appender, StorageError};
 
+pub use diskstats::DEFAULT_DEVICE_EXCLUDE as DEFAULT_DISK_DEVICE_EXCLUDE;
 pub use error::HostError;
+pub use filesystem::{DEFAULT_FS_TYPES_EXCLUDE, DEFAULT_MOUNT_POINTS_EXCLUDE};
 
 use emit::{Emitter, JobKind, SeriesCache};
 use filesystem::Filesystems;
@@ -274,7 +276,14 @@ impl Collector {
             udev_data: &paths.udev_data,
         };
         let r = read::read_to(&paths.diskstats, buf).and_then(|()| {
-            diskstats::collect(&paths.diskstats, buf, disk_exclude, &disk_paths, scratch, &mut out)
+            diskstats::collect(
+                &paths.diskstats,
+                buf,
+                disk_exclude,
+                &disk_paths,
+                scratch,
+                &mut out,
+            )
         });
         check(Subsystem::Diskstats, r);
         // Process 1's mounts are the machine's; when hidepid hides them, use our own.
@@ -306,7 +315,10 @@ impl Collector {
             own::collect_process(&inputs, buf, &mut out),
         );
         for e in &errors {
-            if let Some(slot) = errors_total.iter_mut().find(|(n, _)| *n == e.subsystem.as_str()) {
+            if let Some(slot) = errors_total
+                .iter_mut()
+                .find(|(n, _)| *n == e.subsystem.as_str())
+            {
                 slot.1 += 1;
             }
         }

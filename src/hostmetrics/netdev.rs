@@ -68,10 +68,10 @@ pub(crate) fn collect(
         }
         let attr = sys_class_net.join(dev).join("statistics/rx_nohandler");
         // Optional: kernels before 4.6 and some virtual devices have no such file.
-        if let Ok(true) = read_attr(&attr, scratch) {
-            if let Ok(v) = scratch.parse::<u64>() {
-                out.emit("node_network_receive_nohandler_total", &labels, v as f64);
-            }
+        if let Ok(true) = read_attr(&attr, scratch)
+            && let Ok(v) = scratch.parse::<u64>()
+        {
+            out.emit("node_network_receive_nohandler_total", &labels, v as f64);
         }
     }
     Ok(())

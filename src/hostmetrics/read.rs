@@ -59,7 +59,11 @@ pub(crate) fn field<'t>(
         HostError::parse(
             path,
             line,
-            format!("{what}: expected at least {} fields, found {}", i + 1, fields.len()),
+            format!(
+                "{what}: expected at least {} fields, found {}",
+                i + 1,
+                fields.len()
+            ),
         )
     })
 }

@@ -12,7 +12,16 @@ use super::read::num;
 
 /// The `/proc/stat` columns of a CPU line, in file order.
 const MODES: [&str; 10] = [
-    "user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal", "guest", "guest_nice",
+    "user",
+    "nice",
+    "system",
+    "idle",
+    "iowait",
+    "irq",
+    "softirq",
+    "steal",
+    "guest",
+    "guest_nice",
 ];
 const IDLE: usize = 3;
 const GUEST: usize = 8;

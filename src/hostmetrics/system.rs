@@ -34,7 +34,11 @@ pub(crate) fn uname() -> Result<Uname, HostError> {
         });
     }
     let s = |f: &[libc::c_char]| -> String {
-        let bytes: Vec<u8> = f.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect();
+        let bytes: Vec<u8> = f
+            .iter()
+            .take_while(|&&c| c != 0)
+            .map(|&c| c as u8)
+            .collect();
         String::from_utf8_lossy(&bytes).into_owned()
     };
     Ok(Uname {
@@ -85,7 +89,11 @@ pub(crate) fn collect_time(
         })?;
     out.emit("node_time_seconds", &[], now.as_secs_f64());
     let (zone, offset) = local_zone(now.as_secs() as libc::time_t);
-    out.emit("node_time_zone_offset_seconds", &[("time_zone", &zone)], offset);
+    out.emit(
+        "node_time_zone_offset_seconds",
+        &[("time_zone", &zone)],
+        offset,
+    );
 
     let entries = match std::fs::read_dir(clocksource_dir) {
         Ok(e) => e,
@@ -136,6 +144,8 @@ fn local_zone(t: libc::time_t) -> (String, f64) {
     }
     // SAFETY: tm_zone points at a NUL-terminated string owned by the C library that lives
     // for the rest of the process.
-    let zone = unsafe { CStr::from_ptr(tm.tm_zone) }.to_string_lossy().into_owned();
+    let zone = unsafe { CStr::from_ptr(tm.tm_zone) }
+        .to_string_lossy()
+        .into_owned();
     (zone, tm.tm_gmtoff as f64)
 }
