@@ -19,6 +19,7 @@ pub mod app;
 pub mod config;
 pub mod discovery;
 pub mod exposition;
+pub mod hostmetrics;
 pub mod model;
 pub mod scrape;
 pub mod storage;
