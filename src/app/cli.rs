@@ -23,7 +23,10 @@ pub struct PrintedSample {
 }
 
 /// Parses a whole page. On error: "line L:C: ..." from the parser.
-pub fn parse_page(text: &str, format: Format) -> Result<Vec<PrintedSample>, exposition::ParseError> {
+pub fn parse_page(
+    text: &str,
+    format: Format,
+) -> Result<Vec<PrintedSample>, exposition::ParseError> {
     let mut out = Vec::new();
     for e in exposition::parse(text, format) {
         if let Entry::Sample(s) = e? {
@@ -152,18 +155,19 @@ fn write_table(out: &mut impl Write, samples: &[PrintedSample]) -> std::io::Resu
         .map(|s| {
             let mut series = s.name.clone();
             if !s.labels.is_empty() {
-                let ls: Vec<String> = s
-                    .labels
-                    .iter()
-                    .map(|(n, v)| format!("{n}={v:?}"))
-                    .collect();
+                let ls: Vec<String> = s.labels.iter().map(|(n, v)| format!("{n}={v:?}")).collect();
                 series = format!("{series}{{{}}}", ls.join(", "));
             }
             let ts = s.timestamp.map(|t| t.to_string()).unwrap_or_default();
             (series, format_value(s.value), ts)
         })
         .collect();
-    let w0 = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(6).max(6);
+    let w0 = rows
+        .iter()
+        .map(|r| r.0.chars().count())
+        .max()
+        .unwrap_or(6)
+        .max(6);
     let w1 = rows.iter().map(|r| r.1.len()).max().unwrap_or(5).max(5);
     writeln!(out, "{:<w0$}  {:>w1$}  TIMESTAMP", "SERIES", "VALUE")?;
     for (s, v, t) in rows {

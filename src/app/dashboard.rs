@@ -123,7 +123,8 @@ pub fn build(
     }
 
     // CPU: busy share per core from the per-mode counters.
-    let mut per_cpu: BTreeMap<u32, (Vec<Option<f64>>, Vec<Option<f64>>)> = BTreeMap::new();
+    // cpu → (all modes, idle + iowait) seconds per second, per grid point.
+    let mut per_cpu: BTreeMap<u32, (History, History)> = BTreeMap::new();
     for (l, s) in select(store, grid, "node_cpu_seconds_total", inst)? {
         let (Some(cpu), Some(mode)) = (l.get("cpu"), l.get("mode")) else {
             continue;
@@ -207,8 +208,20 @@ pub fn build(
     }
 
     // Network: rates per device, busiest first, loopback last.
-    let rx = device_rates(store, grid, "node_network_receive_bytes_total", inst, &times)?;
-    let mut tx = device_rates(store, grid, "node_network_transmit_bytes_total", inst, &times)?;
+    let rx = device_rates(
+        store,
+        grid,
+        "node_network_receive_bytes_total",
+        inst,
+        &times,
+    )?;
+    let mut tx = device_rates(
+        store,
+        grid,
+        "node_network_transmit_bytes_total",
+        inst,
+        &times,
+    )?;
     let mut ifaces: Vec<InterfaceRow> = rx
         .into_iter()
         .map(|(device, (rx, rx_total))| {
@@ -327,7 +340,14 @@ mod tests {
 
     #[test]
     fn rates_skip_resets_and_gaps() {
-        let v = [Some(0.0), Some(10.0), Some(4.0), None, Some(8.0), Some(12.0)];
+        let v = [
+            Some(0.0),
+            Some(10.0),
+            Some(4.0),
+            None,
+            Some(8.0),
+            Some(12.0),
+        ];
         assert_eq!(
             rates(&v, 2000),
             vec![None, Some(5.0), None, None, None, Some(2.0)]
@@ -362,7 +382,10 @@ mod tests {
             p.push(("__name__", "node_memory_MemAvailable_bytes"));
             a.append(None, &lbl(&p), t, 250.0).unwrap();
             let mut p = base.to_vec();
-            p.extend([("__name__", "node_network_receive_bytes_total"), ("device", "eth0")]);
+            p.extend([
+                ("__name__", "node_network_receive_bytes_total"),
+                ("device", "eth0"),
+            ]);
             a.append(None, &lbl(&p), t, 4096.0 * k as f64).unwrap();
         }
         a.commit().unwrap();

@@ -74,7 +74,9 @@ fn kubeconfig_present() -> Option<PathBuf> {
             }
         }
     }
-    let home = directories::BaseDirs::new()?.home_dir().join(".kube/config");
+    let home = directories::BaseDirs::new()?
+        .home_dir()
+        .join(".kube/config");
     home.is_file().then_some(home)
 }
 

@@ -262,7 +262,8 @@ impl ScrapeClient {
             }
             body.extend_from_slice(&chunk);
         }
-        let body = String::from_utf8(body).map_err(|e| FetchError::NotUtf8(e.utf8_error().valid_up_to()))?;
+        let body = String::from_utf8(body)
+            .map_err(|e| FetchError::NotUtf8(e.utf8_error().valid_up_to()))?;
         Ok(Page {
             format: Format::from_content_type(&content_type),
             body,

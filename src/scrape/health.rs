@@ -37,11 +37,14 @@ pub struct Target {
     pub interval: Duration,
 }
 
+/// A target's key: its job and its hash within the job.
+pub type TargetKey = (String, u64);
+
 /// All targets, keyed by (job, target hash). Cheap to clone; shared between the scrape
 /// manager, the loops and readers.
 #[derive(Clone, Default)]
 pub struct TargetRegistry {
-    inner: Arc<RwLock<BTreeMap<(String, u64), Arc<RwLock<Target>>>>>,
+    inner: Arc<RwLock<BTreeMap<TargetKey, Arc<RwLock<Target>>>>>,
 }
 
 impl TargetRegistry {
@@ -50,19 +53,24 @@ impl TargetRegistry {
     }
 
     /// Registers a target and returns the record its loop updates.
-    pub fn insert(&self, key: (String, u64), t: Target) -> Arc<RwLock<Target>> {
+    pub fn insert(&self, key: TargetKey, t: Target) -> Arc<RwLock<Target>> {
         let rec = Arc::new(RwLock::new(t));
         self.inner.write().insert(key, rec.clone());
         rec
     }
 
-    pub fn remove(&self, key: &(String, u64)) {
+    pub fn remove(&self, key: &TargetKey) {
         self.inner.write().remove(key);
     }
 
     /// A copy of every target, sorted by job then labels.
     pub fn snapshot(&self) -> Vec<Target> {
-        let mut v: Vec<Target> = self.inner.read().values().map(|t| t.read().clone()).collect();
+        let mut v: Vec<Target> = self
+            .inner
+            .read()
+            .values()
+            .map(|t| t.read().clone())
+            .collect();
         v.sort_by(|a, b| a.job.cmp(&b.job).then_with(|| a.labels.cmp(&b.labels)));
         v
     }

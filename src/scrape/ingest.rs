@@ -266,8 +266,7 @@ impl Ingester {
                     limit: o.label_name_length_limit,
                 });
             }
-            if o.label_value_length_limit > 0 && l.value.len() as u64 > o.label_value_length_limit
-            {
+            if o.label_value_length_limit > 0 && l.value.len() as u64 > o.label_value_length_limit {
                 return Err(IngestError::LabelValueLength {
                     metric: metric(),
                     name: l.name.to_string(),

@@ -57,7 +57,11 @@ impl ScrapeManager {
 
     /// Follows `groups` until `cancel` fires; then stops every loop (each writes its stale
     /// markers) and waits for them.
-    pub async fn run(mut self, mut groups: watch::Receiver<GroupsByJob>, cancel: CancellationToken) {
+    pub async fn run(
+        mut self,
+        mut groups: watch::Receiver<GroupsByJob>,
+        cancel: CancellationToken,
+    ) {
         loop {
             let current = groups.borrow_and_update().clone();
             self.sync(&current, &cancel);
@@ -73,7 +77,11 @@ impl ScrapeManager {
     }
 
     /// Starts loops for new targets and stops loops for targets that went away.
-    pub fn sync(&mut self, groups: &BTreeMap<String, Vec<TargetGroup>>, cancel: &CancellationToken) {
+    pub fn sync(
+        &mut self,
+        groups: &BTreeMap<String, Vec<TargetGroup>>,
+        cancel: &CancellationToken,
+    ) {
         let mut wanted = HashMap::new();
         for (job, gs) in groups {
             let Some((cfg, client)) = self.jobs.get(job) else {
@@ -130,7 +138,13 @@ impl ScrapeManager {
             let lp = ScrapeLoop::new(spec, client, self.storage.clone(), ingester, record);
             let child = cancel.child_token();
             let handle = tokio::spawn(lp.run(child.clone()));
-            self.running.insert(k, Running { cancel: child, handle });
+            self.running.insert(
+                k,
+                Running {
+                    cancel: child,
+                    handle,
+                },
+            );
         }
     }
 }

@@ -122,7 +122,10 @@ pub fn populate(cfg: &ScrapeConfig, discovered: Labels) -> Result<Option<TargetS
             value: scheme,
         });
     }
-    let path = relabeled.get(METRICS_PATH).unwrap_or("/metrics").to_string();
+    let path = relabeled
+        .get(METRICS_PATH)
+        .unwrap_or("/metrics")
+        .to_string();
     let url = build_url(&scheme, &address, &path, &relabeled, &cfg.params);
 
     // Public labels: everything not starting with "__", plus instance defaulting to address.

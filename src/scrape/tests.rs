@@ -27,7 +27,12 @@ fn values_of(st: &MemStorage, name: &str) -> Vec<(Labels, Vec<f64>)> {
         .collect()
 }
 
-fn ingest(ing: &mut Ingester, st: &MemStorage, text: &str, t: i64) -> Result<IngestReport, IngestError> {
+fn ingest(
+    ing: &mut Ingester,
+    st: &MemStorage,
+    text: &str,
+    t: i64,
+) -> Result<IngestReport, IngestError> {
     let mut app = st.appender();
     let r = ing.ingest(&mut *app, text, Format::PromText, t);
     if r.is_ok() {
@@ -129,7 +134,11 @@ fn limits_fail_the_whole_scrape_with_a_clear_reason() {
     };
     let mut ing = Ingester::new(target(), opts);
     let e = ingest(&mut ing, &st, "a{x=\"1\",y=\"2\"} 1\n", 1000).unwrap_err();
-    assert!(e.to_string().contains("label_limit exceeded (metric: a, number of labels: 5, limit: 3)"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("label_limit exceeded (metric: a, number of labels: 5, limit: 3)"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -157,7 +166,10 @@ async fn serve(responses: Vec<(String, Vec<u8>, Duration)>) -> String {
             let mut buf = vec![0u8; 8192];
             let _ = s.read(&mut buf).await;
             tokio::time::sleep(delay).await;
-            let resp = format!("{head}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+            let resp = format!(
+                "{head}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
             let _ = s.write_all(resp.as_bytes()).await;
             let _ = s.write_all(&body).await;
         }
@@ -220,7 +232,10 @@ async fn a_good_scrape_writes_samples_and_the_synthetic_series() {
     );
     assert_eq!(values_of(&st, "up")[0].1, vec![1.0]);
     assert_eq!(values_of(&st, "scrape_samples_scraped")[0].1, vec![2.0]);
-    assert_eq!(values_of(&st, "scrape_samples_post_metric_relabeling")[0].1, vec![2.0]);
+    assert_eq!(
+        values_of(&st, "scrape_samples_post_metric_relabeling")[0].1,
+        vec![2.0]
+    );
     assert_eq!(values_of(&st, "scrape_series_added")[0].1, vec![2.0]);
     assert_eq!(values_of(&st, "scrape_duration_seconds").len(), 1);
 }
@@ -248,7 +263,11 @@ async fn down_targets_say_why() {
     .await;
     let mut lp = make_loop(&addr, job("svc"), Arc::new(MemStorage::new()));
     lp.scrape_once().await;
-    assert!(lp.record.read().last_error.contains("503"), "{}", lp.record.read().last_error);
+    assert!(
+        lp.record.read().last_error.contains("503"),
+        "{}",
+        lp.record.read().last_error
+    );
 
     // Body too large.
     let mut cfg = job("svc");
@@ -256,7 +275,10 @@ async fn down_targets_say_why() {
     let addr = serve(vec![ok("a_long_metric_name 1\n")]).await;
     let mut lp = make_loop(&addr, cfg, Arc::new(MemStorage::new()));
     lp.scrape_once().await;
-    assert_eq!(lp.record.read().last_error, "body size limit exceeded (10 bytes)");
+    assert_eq!(
+        lp.record.read().last_error,
+        "body size limit exceeded (10 bytes)"
+    );
 
     // Timeout.
     let mut cfg = job("svc");
@@ -266,7 +288,11 @@ async fn down_targets_say_why() {
     let addr = serve(vec![slow]).await;
     let mut lp = make_loop(&addr, cfg, Arc::new(MemStorage::new()));
     lp.scrape_once().await;
-    assert!(lp.record.read().last_error.contains("timed out"), "{}", lp.record.read().last_error);
+    assert!(
+        lp.record.read().last_error.contains("timed out"),
+        "{}",
+        lp.record.read().last_error
+    );
 
     // Connection refused: bind a port, then close it.
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -276,7 +302,11 @@ async fn down_targets_say_why() {
     lp.scrape_once().await;
     let rec = lp.record.read().clone();
     assert_eq!(rec.health, TargetHealth::Down);
-    assert!(rec.last_error.to_lowercase().contains("refused"), "{}", rec.last_error);
+    assert!(
+        rec.last_error.to_lowercase().contains("refused"),
+        "{}",
+        rec.last_error
+    );
 }
 
 #[tokio::test]

@@ -465,7 +465,7 @@ fn select_and_label_queries_match_mem_storage_on_a_random_workload() {
     }
     assert_eq!(
         h.stats().samples as usize,
-        m.dump().iter().map(|x| x.1.len()).sum()
+        m.dump().iter().map(|x| x.1.len()).sum::<usize>()
     );
     assert!(
         rejected > 100,

@@ -113,7 +113,9 @@ fn modules_respect_the_dependency_rule() {
 
 #[test]
 fn the_checker_sees_paths() {
-    let found = named_modules("use crate::model::Labels;\n// crate::tsdb in a comment\nlet x = crate::storage::X;");
+    let found = named_modules(
+        "use crate::model::Labels;\n// crate::tsdb in a comment\nlet x = crate::storage::X;",
+    );
     assert_eq!(
         found.into_iter().collect::<Vec<_>>(),
         vec!["model".to_string(), "storage".to_string()]

@@ -1,6 +1,8 @@
-//! The one integration test binary: kmon's library driven from outside, and interop
-//! against the real reference programs (node_exporter, …) on loopback. `support` holds
-//! what the test modules share.
+//! The one integration test binary: kmon's library and binary driven from outside, and
+//! interop against the real reference programs (node_exporter, …) on loopback. `support`
+//! holds what the test modules share.
 
+mod deps;
 mod node_exporter;
 mod support;
+mod tui_e2e;

@@ -61,3 +61,23 @@ impl Drop for ChildGuard {
         let _ = self.child.wait();
     }
 }
+
+/// True under CI (`CI=true`), where a missing tool or binary is a failure, not a skip.
+pub fn ci() -> bool {
+    std::env::var("CI").as_deref() == Ok("true")
+}
+
+/// Whether the program `name` is on PATH. When it is not, a test that needs it is skipped
+/// (prints why and returns false), except under `CI=true`, where that is a failure.
+pub fn require_tool(name: &str) -> bool {
+    let found = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
+        .unwrap_or(false);
+    if !found {
+        if ci() {
+            panic!("{name} not found on PATH: CI must run this test (.ci/run installs it)");
+        }
+        println!("skipping: {name} not found on PATH");
+    }
+    found
+}

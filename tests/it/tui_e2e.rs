@@ -89,7 +89,17 @@ fn start_see_cpu_resize_quit_and_terminal_restored() {
         shell_quote(data.path())
     );
     let out = tmux.cmd(&[
-        "new-session", "-d", "-s", "kmon", "-x", "120", "-y", "40", "sh", "-c", &script,
+        "new-session",
+        "-d",
+        "-s",
+        "kmon",
+        "-x",
+        "120",
+        "-y",
+        "40",
+        "sh",
+        "-c",
+        &script,
     ]);
     assert!(out.status.success(), "tmux new-session failed: {out:?}");
     let _ = ci(); // CI or not, the same checks run.
@@ -99,8 +109,15 @@ fn start_see_cpu_resize_quit_and_terminal_restored() {
         let l = lower(s);
         l.contains("cpu") && l.contains('%') && l.contains("mem")
     });
-    assert_eq!(tmux.display("#{alternate_on}"), "1", "kmon should use the alternate screen");
-    assert!(screen.lines().count() >= 39, "full-height drawing:\n{screen}");
+    assert_eq!(
+        tmux.display("#{alternate_on}"),
+        "1",
+        "kmon should use the alternate screen"
+    );
+    assert!(
+        screen.lines().count() >= 39,
+        "full-height drawing:\n{screen}"
+    );
 
     // Resize smaller: redrawn at the new size, boxes still there.
     tmux.resize(80, 24);
@@ -127,8 +144,15 @@ fn start_see_cpu_resize_quit_and_terminal_restored() {
     let screen = tmux.wait_for("kmon to exit", Duration::from_secs(10), |s| {
         s.contains("KMON_EXITED=")
     });
-    assert!(screen.contains("KMON_EXITED=0"), "kmon exit status:\n{screen}");
-    assert_eq!(tmux.display("#{alternate_on}"), "0", "alternate screen left");
+    assert!(
+        screen.contains("KMON_EXITED=0"),
+        "kmon exit status:\n{screen}"
+    );
+    assert_eq!(
+        tmux.display("#{alternate_on}"),
+        "0",
+        "alternate screen left"
+    );
     assert_eq!(tmux.display("#{cursor_flag}"), "1", "cursor visible again");
     assert!(
         !lower(&screen).contains("panicked"),
