@@ -43,7 +43,13 @@ use std::time::{Duration, Instant};
 use kmon::exposition::{Entry, Format, parse};
 use kmon::hostmetrics::{Collector, DEFAULT_MOUNT_POINTS_EXCLUDE, HostOptions};
 use kmon::model::is_stale_nan;
-use kmon::storage::{Appendable, MemStorage};
+use kmon::config::ScrapeConfig;
+use kmon::discovery::TargetGroup;
+use kmon::model::Labels;
+use kmon::scrape::{
+    Ingester, ScrapeClient, ScrapeLoop, Target, TargetHealth, ingest_options, targets_from_groups,
+};
+use kmon::storage::{Appendable, MemStorage, Storage};
 
 use crate::support::{ChildGuard, free_port, ref_bin};
 
@@ -220,9 +226,9 @@ fn show(l: &LabelSet) -> String {
 }
 
 /// Parses node_exporter's page into name → label set → value.
-fn parse_page(page: &str) -> BTreeMap<String, BTreeMap<LabelSet, f64>> {
+fn parse_page(page: &str, format: Format) -> BTreeMap<String, BTreeMap<LabelSet, f64>> {
     let mut out: BTreeMap<String, BTreeMap<LabelSet, f64>> = BTreeMap::new();
-    for entry in parse(page, Format::PromText) {
+    for entry in parse(page, format) {
         let entry = entry.unwrap_or_else(|e| panic!("node_exporter's page does not parse: {e}"));
         let Entry::Sample(s) = entry else { continue };
         let labels: LabelSet = s
@@ -355,19 +361,20 @@ async fn host_collector_matches_node_exporter() {
         assert_eq!(report.rejected, 0, "{:?}", report.first_rejection);
     };
     collect(&mut collector, t_before);
-    let page = client
-        .get(format!("{base}/metrics"))
-        .send()
+    // Fetch through kmon's own scrape client with Prometheus's Accept header; the page is
+    // parsed in the format its Content-Type names (node_exporter 1.11 answers text 0.0.4,
+    // as it has OpenMetrics off by default).
+    let scrape_client =
+        ScrapeClient::new(&ScrapeConfig::new("node_exporter")).expect("scrape client");
+    let page = scrape_client
+        .fetch(&format!("{base}/metrics"), Duration::from_secs(10))
         .await
-        .and_then(|r| r.error_for_status())
-        .expect("GET /metrics")
-        .text()
-        .await
-        .expect("read /metrics");
+        .unwrap_or_else(|e| panic!("scraping node_exporter: {e}"));
     collect(&mut collector, t_after);
+    full_scrape_loop(&base, port).await;
     drop(guard);
 
-    let mut theirs = parse_page(&page);
+    let mut theirs = parse_page(&page.body, page.format);
     let ours = ours(&store, t_before);
     accept_rotational_difference(&mut theirs, &ours);
     let mut problems = Vec::new();
@@ -415,4 +422,64 @@ async fn host_collector_matches_node_exporter() {
         problems.join("\n")
     );
     assert!(compared > 100, "too few series compared: {compared}");
+}
+
+/// A whole scrape of node_exporter by kmon's scrape loop (target from a group, relabeling,
+/// fetch, parse, append, synthetic series): the target is up, every sample is ingested, and
+/// the series carry the target's labels.
+async fn full_scrape_loop(base: &str, port: u16) {
+    let addr = format!("127.0.0.1:{port}");
+    let cfg = ScrapeConfig::new("node_exporter");
+    let group = TargetGroup {
+        source: "interop".into(),
+        labels: Labels::empty(),
+        targets: vec![Labels::from_pairs(&[("__address__", addr.as_str())])],
+    };
+    let (specs, errs) = targets_from_groups(&cfg, &[group]);
+    assert!(errs.is_empty(), "{errs:?}");
+    let spec = specs.into_iter().next().expect("one target");
+    assert_eq!(spec.url, format!("{base}/metrics"));
+    let record = std::sync::Arc::new(parking_lot::RwLock::new(Target {
+        job: spec.job.clone(),
+        labels: spec.labels.clone(),
+        discovered_labels: spec.discovered_labels.clone(),
+        url: spec.url.clone(),
+        health: TargetHealth::Unknown,
+        last_error: String::new(),
+        last_scrape: None,
+        duration: Duration::ZERO,
+        samples: 0,
+        interval: spec.interval,
+    }));
+    let store = std::sync::Arc::new(MemStorage::new());
+    let storage: std::sync::Arc<dyn Storage> = store.clone();
+    let ingester = Ingester::new(spec.labels.clone(), ingest_options(&cfg));
+    let client = ScrapeClient::new(&cfg).expect("scrape client");
+    let mut lp = ScrapeLoop::new(spec, client, storage, ingester, record.clone());
+    lp.scrape_once().await;
+    let rec = record.read().clone();
+    assert_eq!(rec.health, TargetHealth::Up, "last error: {}", rec.last_error);
+    let dump = store.dump();
+    let value = |name: &str| {
+        dump.iter()
+            .find(|(l, _)| l.metric_name() == name)
+            .map(|(_, s)| s[0].v)
+            .unwrap_or_else(|| panic!("{name} missing"))
+    };
+    assert_eq!(value("up"), 1.0);
+    let scraped = value("scrape_samples_scraped");
+    assert!(scraped > 300.0, "only {scraped} samples scraped");
+    assert_eq!(value("scrape_samples_post_metric_relabeling"), scraped);
+    assert_eq!(value("scrape_series_added"), scraped);
+    let stored = dump
+        .iter()
+        .filter(|(l, _)| !kmon::scrape::REPORT_SERIES.contains(&l.metric_name()))
+        .count();
+    assert_eq!(stored as f64, scraped, "every scraped sample stored as a series");
+    let cpu = dump
+        .iter()
+        .find(|(l, _)| l.metric_name() == "node_cpu_seconds_total")
+        .expect("node_cpu_seconds_total scraped");
+    assert_eq!(cpu.0.get("instance"), Some(addr.as_str()));
+    assert_eq!(cpu.0.get("job"), Some("node_exporter"));
 }
