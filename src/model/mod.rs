@@ -3,12 +3,14 @@
 //! crate.
 
 mod duration;
+mod float;
 mod labels;
 mod matcher;
 mod relabel;
 mod sample;
 
 pub use duration::{DurationError, format_duration, parse_duration};
+pub use float::{format_go_float, format_openmetrics_float};
 pub use labels::{Label, Labels, LabelsBuilder, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher, MatcherError};
 pub use relabel::{

@@ -6,8 +6,10 @@
 
 use std::collections::HashMap;
 
-use crate::exposition::{self, Entry, Format, ParseError};
-use crate::model::{Label, Labels, METRIC_NAME, RelabelConfig, relabel, stale_nan};
+use crate::exposition::{self, Entry, Format, MetricType, ParseError};
+use crate::model::{
+    Label, Labels, METRIC_NAME, RelabelConfig, format_openmetrics_float, relabel, stale_nan,
+};
 use crate::storage::{Appender, SeriesRef, StorageError};
 
 /// The per-job rules the ingester applies.
@@ -123,9 +125,17 @@ impl Ingester {
         self.iter += 1;
         self.cur.clear();
         let mut rep = IngestReport::default();
+        // The family of the last TYPE line, for Prometheus 3's normalization of `le` and
+        // `quantile` values ("1" → "1.0") in classic histograms and summaries.
+        let mut family: (&str, Option<NormalizedLabel>) = ("", None);
         for entry in exposition::parse(text, format) {
-            let Entry::Sample(s) = entry? else {
-                continue;
+            let s = match entry? {
+                Entry::Sample(s) => s,
+                Entry::Type { metric, kind } => {
+                    family = (metric, normalized_label(kind));
+                    continue;
+                }
+                _ => continue,
             };
             rep.scraped += 1;
             self.key.clear();
@@ -146,8 +156,19 @@ impl Ingester {
             let entry = match self.cache.get_mut(self.key.as_str()) {
                 Some(e) => e,
                 None => {
+                    let normalize = match family {
+                        (fam, Some(label)) if s.name.starts_with(fam) => Some(label.name()),
+                        _ => None,
+                    };
                     let raw: Vec<Label> = std::iter::once(Label::new(METRIC_NAME, &*s.name))
-                        .chain(s.labels().map(|(n, v)| Label::new(&*n, &*v)))
+                        .chain(s.labels().map(|(n, v)| {
+                            if Some(&*n) == normalize
+                                && let Ok(f) = v.trim().parse::<f64>()
+                            {
+                                return Label::new(&*n, format_openmetrics_float(f));
+                            }
+                            Label::new(&*n, &*v)
+                        }))
                         .collect();
                     let labels = self.series_labels(Labels::new(raw))?;
                     let hash = labels.as_ref().map(Labels::stable_hash).unwrap_or(0);
@@ -275,6 +296,30 @@ impl Ingester {
             }
         }
         Ok(())
+    }
+}
+
+/// The label whose float values Prometheus 3 normalizes in a family of a given type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NormalizedLabel {
+    Le,
+    Quantile,
+}
+
+impl NormalizedLabel {
+    fn name(self) -> &'static str {
+        match self {
+            NormalizedLabel::Le => "le",
+            NormalizedLabel::Quantile => "quantile",
+        }
+    }
+}
+
+fn normalized_label(kind: MetricType) -> Option<NormalizedLabel> {
+    match kind {
+        MetricType::Histogram => Some(NormalizedLabel::Le),
+        MetricType::Summary => Some(NormalizedLabel::Quantile),
+        _ => None,
     }
 }
 

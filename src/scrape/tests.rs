@@ -346,3 +346,22 @@ fn accept_header_follows_scrape_protocols() {
         "text/plain;version=0.0.4;q=0.6,*/*;q=0.5"
     );
 }
+
+#[test]
+fn le_and_quantile_values_are_normalized_like_prometheus_3() {
+    let st = MemStorage::new();
+    let mut ing = Ingester::new(target(), IngestOptions::default());
+    let page = "# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 2\n\
+                # TYPE s summary\ns{quantile=\"0\"} 1\n# TYPE g gauge\ng{le=\"1\"} 1\n";
+    ingest(&mut ing, &st, page, 1000).unwrap();
+    let les: Vec<String> = st
+        .dump()
+        .iter()
+        .filter_map(|(l, _)| {
+            l.get("le")
+                .or(l.get("quantile"))
+                .map(|v| format!("{}:{v}", l.metric_name()))
+        })
+        .collect();
+    assert_eq!(les, vec!["g:1", "h_bucket:+Inf", "h_bucket:1.0", "s:0.0"]);
+}

@@ -4,5 +4,6 @@
 
 mod deps;
 mod node_exporter;
+mod prometheus_scrape;
 mod support;
 mod tui_e2e;

@@ -40,12 +40,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use kmon::exposition::{Entry, Format, parse};
-use kmon::hostmetrics::{Collector, DEFAULT_MOUNT_POINTS_EXCLUDE, HostOptions};
-use kmon::model::is_stale_nan;
 use kmon::config::ScrapeConfig;
 use kmon::discovery::TargetGroup;
+use kmon::exposition::{Entry, Format, parse};
+use kmon::hostmetrics::{Collector, DEFAULT_MOUNT_POINTS_EXCLUDE, HostOptions};
 use kmon::model::Labels;
+use kmon::model::is_stale_nan;
 use kmon::scrape::{
     Ingester, ScrapeClient, ScrapeLoop, Target, TargetHealth, ingest_options, targets_from_groups,
 };
@@ -458,7 +458,12 @@ async fn full_scrape_loop(base: &str, port: u16) {
     let mut lp = ScrapeLoop::new(spec, client, storage, ingester, record.clone());
     lp.scrape_once().await;
     let rec = record.read().clone();
-    assert_eq!(rec.health, TargetHealth::Up, "last error: {}", rec.last_error);
+    assert_eq!(
+        rec.health,
+        TargetHealth::Up,
+        "last error: {}",
+        rec.last_error
+    );
     let dump = store.dump();
     let value = |name: &str| {
         dump.iter()
@@ -475,7 +480,10 @@ async fn full_scrape_loop(base: &str, port: u16) {
         .iter()
         .filter(|(l, _)| !kmon::scrape::REPORT_SERIES.contains(&l.metric_name()))
         .count();
-    assert_eq!(stored as f64, scraped, "every scraped sample stored as a series");
+    assert_eq!(
+        stored as f64, scraped,
+        "every scraped sample stored as a series"
+    );
     let cpu = dump
         .iter()
         .find(|(l, _)| l.metric_name() == "node_cpu_seconds_total")
