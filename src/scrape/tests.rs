@@ -365,3 +365,84 @@ fn le_and_quantile_values_are_normalized_like_prometheus_3() {
         .collect();
     assert_eq!(les, vec!["g:1", "h_bucket:+Inf", "h_bucket:1.0", "s:0.0"]);
 }
+
+/// Serves `body` to every connection until the test ends (bounded to 100 connections).
+async fn serve_forever(body: &'static str) -> String {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        for _ in 0..100 {
+            let Ok(Ok((mut s, _))) =
+                tokio::time::timeout(Duration::from_secs(10), l.accept()).await
+            else {
+                return;
+            };
+            let mut buf = vec![0u8; 8192];
+            let _ = s.read(&mut buf).await;
+            let resp = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = s.write_all(resp.as_bytes()).await;
+        }
+    });
+    addr
+}
+
+async fn wait_until(what: &str, mut pred: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !pred() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn manager_starts_loops_for_new_targets_and_stales_removed_ones() {
+    let addr = serve_forever("m 1\n").await;
+    let st = Arc::new(MemStorage::new());
+    let mut cfg = ScrapeConfig::new("svc");
+    cfg.scrape_interval = Duration::from_millis(200);
+    cfg.scrape_timeout = Duration::from_millis(150);
+    let storage: Arc<dyn Storage> = st.clone();
+    let mut mgr = ScrapeManager::new(storage, std::slice::from_ref(&cfg));
+    let registry = mgr.registry();
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let group = crate::discovery::TargetGroup {
+        source: "s".into(),
+        labels: Labels::empty(),
+        targets: vec![Labels::from_pairs(&[("__address__", addr.as_str())])],
+    };
+    let mut groups = std::collections::BTreeMap::new();
+    groups.insert("svc".to_string(), vec![group]);
+    mgr.sync(&groups, &cancel);
+    assert_eq!(registry.snapshot().len(), 1);
+    wait_until("two scrapes", || {
+        values_of(&st, "m")
+            .first()
+            .is_some_and(|(_, v)| v.len() >= 2)
+    })
+    .await;
+    assert_eq!(registry.snapshot()[0].health, TargetHealth::Up);
+
+    // The same target again: no second loop (the series keeps one sample per tick).
+    mgr.sync(&groups, &cancel);
+    assert_eq!(registry.snapshot().len(), 1);
+
+    // The target goes away: its loop ends with stale markers on all its series.
+    groups.insert("svc".to_string(), vec![]);
+    mgr.sync(&groups, &cancel);
+    assert!(registry.snapshot().is_empty());
+    wait_until("stale markers", || {
+        ["m", "up", "scrape_duration_seconds"].iter().all(|n| {
+            values_of(&st, n)
+                .first()
+                .is_some_and(|(_, v)| v.last().is_some_and(|x| is_stale_nan(*x)))
+        })
+    })
+    .await;
+    cancel.cancel();
+}
