@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use parking_lot::RwLock;
 
+use super::target::TargetSpec;
 use crate::model::Labels;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -35,6 +36,24 @@ pub struct Target {
     /// Samples ingested by the last scrape.
     pub samples: u64,
     pub interval: Duration,
+}
+
+impl Target {
+    /// A target not scraped yet.
+    pub fn new(spec: &TargetSpec) -> Self {
+        Target {
+            job: spec.job.clone(),
+            labels: spec.labels.clone(),
+            discovered_labels: spec.discovered_labels.clone(),
+            url: spec.url.clone(),
+            health: TargetHealth::Unknown,
+            last_error: String::new(),
+            last_scrape: None,
+            duration: Duration::ZERO,
+            samples: 0,
+            interval: spec.interval,
+        }
+    }
 }
 
 /// A target's key: its job and its hash within the job.

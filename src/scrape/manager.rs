@@ -112,18 +112,7 @@ impl ScrapeManager {
             if self.running.contains_key(&k) {
                 continue;
             }
-            let mut target = Target {
-                job: spec.job.clone(),
-                labels: spec.labels.clone(),
-                discovered_labels: spec.discovered_labels.clone(),
-                url: spec.url.clone(),
-                health: TargetHealth::Unknown,
-                last_error: String::new(),
-                last_scrape: None,
-                duration: Default::default(),
-                samples: 0,
-                interval: spec.interval,
-            };
+            let mut target = Target::new(&spec);
             let client = match client {
                 Ok(c) => c.clone(),
                 Err(e) => {

@@ -9,10 +9,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use parking_lot::RwLock;
 use tokio_util::sync::CancellationToken;
 
-use super::client::ScrapeClient;
+use super::client::{FetchError, ScrapeClient};
 use super::health::{Target, TargetHealth};
 use super::ingest::{Ingester, append_report, stale_report};
+use super::manager::ingest_options;
 use super::target::TargetSpec;
+use crate::config::ScrapeConfig;
 use crate::model::Labels;
 use crate::storage::{SeriesRef, Storage};
 
@@ -64,6 +66,20 @@ impl ScrapeLoop {
             record,
             report_refs: Default::default(),
         }
+    }
+
+    /// A loop for `spec` with the job's client and ingest rules, and a fresh health record
+    /// (also returned, for whoever shows it).
+    pub fn for_job(
+        spec: TargetSpec,
+        cfg: &ScrapeConfig,
+        storage: Arc<dyn Storage>,
+    ) -> Result<(Self, Arc<RwLock<Target>>), FetchError> {
+        let client = ScrapeClient::new(cfg)?;
+        let record = Arc::new(RwLock::new(Target::new(&spec)));
+        let ingester = Ingester::new(spec.labels.clone(), ingest_options(cfg));
+        let lp = ScrapeLoop::new(spec, client, storage, ingester, record.clone());
+        Ok((lp, record))
     }
 
     /// Runs until `cancel` fires, then writes end-of-target stale markers.

@@ -5,7 +5,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use parking_lot::RwLock;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -194,22 +193,7 @@ fn make_loop(addr: &str, cfg: ScrapeConfig, st: Arc<MemStorage>) -> ScrapeLoop {
     let (specs, errs) = targets_from_groups(&cfg, &[group]);
     assert!(errs.is_empty(), "{errs:?}");
     let spec = specs.into_iter().next().unwrap();
-    let record = Arc::new(RwLock::new(Target {
-        job: spec.job.clone(),
-        labels: spec.labels.clone(),
-        discovered_labels: spec.discovered_labels.clone(),
-        url: spec.url.clone(),
-        health: TargetHealth::Unknown,
-        last_error: String::new(),
-        last_scrape: None,
-        duration: Duration::ZERO,
-        samples: 0,
-        interval: spec.interval,
-    }));
-    let client = ScrapeClient::new(&cfg).unwrap();
-    let ing = Ingester::new(spec.labels.clone(), ingest_options(&cfg));
-    let storage: Arc<dyn Storage> = st;
-    ScrapeLoop::new(spec, client, storage, ing, record)
+    ScrapeLoop::for_job(spec, &cfg, st).unwrap().0
 }
 
 fn job(name: &str) -> ScrapeConfig {

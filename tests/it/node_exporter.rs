@@ -46,10 +46,8 @@ use kmon::exposition::{Entry, Format, parse};
 use kmon::hostmetrics::{Collector, DEFAULT_MOUNT_POINTS_EXCLUDE, HostOptions};
 use kmon::model::Labels;
 use kmon::model::is_stale_nan;
-use kmon::scrape::{
-    Ingester, ScrapeClient, ScrapeLoop, Target, TargetHealth, ingest_options, targets_from_groups,
-};
-use kmon::storage::{Appendable, MemStorage, Storage};
+use kmon::scrape::{ScrapeClient, ScrapeLoop, TargetHealth, targets_from_groups};
+use kmon::storage::{Appendable, MemStorage};
 
 use crate::support::{ChildGuard, free_port, ref_bin};
 
@@ -439,23 +437,8 @@ async fn full_scrape_loop(base: &str, port: u16) {
     assert!(errs.is_empty(), "{errs:?}");
     let spec = specs.into_iter().next().expect("one target");
     assert_eq!(spec.url, format!("{base}/metrics"));
-    let record = std::sync::Arc::new(parking_lot::RwLock::new(Target {
-        job: spec.job.clone(),
-        labels: spec.labels.clone(),
-        discovered_labels: spec.discovered_labels.clone(),
-        url: spec.url.clone(),
-        health: TargetHealth::Unknown,
-        last_error: String::new(),
-        last_scrape: None,
-        duration: Duration::ZERO,
-        samples: 0,
-        interval: spec.interval,
-    }));
     let store = std::sync::Arc::new(MemStorage::new());
-    let storage: std::sync::Arc<dyn Storage> = store.clone();
-    let ingester = Ingester::new(spec.labels.clone(), ingest_options(&cfg));
-    let client = ScrapeClient::new(&cfg).expect("scrape client");
-    let mut lp = ScrapeLoop::new(spec, client, storage, ingester, record.clone());
+    let (mut lp, record) = ScrapeLoop::for_job(spec, &cfg, store.clone()).expect("scrape loop");
     lp.scrape_once().await;
     let rec = record.read().clone();
     assert_eq!(

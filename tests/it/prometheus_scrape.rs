@@ -17,11 +17,8 @@ use tokio::net::TcpListener;
 use kmon::config;
 use kmon::discovery::TargetGroup;
 use kmon::model::{Labels, is_stale_nan};
-use kmon::scrape::{
-    ACCEPT_HEADER, Ingester, ScrapeClient, ScrapeLoop, Target, TargetHealth, ingest_options,
-    targets_from_groups,
-};
-use kmon::storage::{MemStorage, Storage};
+use kmon::scrape::{ACCEPT_HEADER, ScrapeLoop, TargetHealth, targets_from_groups};
+use kmon::storage::MemStorage;
 
 use crate::support::{ChildGuard, free_port, ref_bin};
 
@@ -207,27 +204,8 @@ async fn prometheus_and_kmon_scrape_the_same_page_the_same_way() {
     let (specs, errs) = targets_from_groups(sc, &[group]);
     assert!(errs.is_empty(), "{errs:?}");
     let spec = specs.into_iter().next().expect("one target");
-    let record = Arc::new(parking_lot::RwLock::new(Target {
-        job: spec.job.clone(),
-        labels: spec.labels.clone(),
-        discovered_labels: spec.discovered_labels.clone(),
-        url: spec.url.clone(),
-        health: TargetHealth::Unknown,
-        last_error: String::new(),
-        last_scrape: None,
-        duration: Duration::ZERO,
-        samples: 0,
-        interval: spec.interval,
-    }));
     let store = Arc::new(MemStorage::new());
-    let storage: Arc<dyn Storage> = store.clone();
-    let mut lp = ScrapeLoop::new(
-        spec,
-        ScrapeClient::new(sc).expect("client"),
-        storage,
-        Ingester::new(record.read().labels.clone(), ingest_options(sc)),
-        record.clone(),
-    );
+    let (mut lp, record) = ScrapeLoop::for_job(spec, sc, store.clone()).expect("scrape loop");
     lp.scrape_once().await;
     assert_eq!(
         record.read().health,
