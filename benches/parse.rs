@@ -142,8 +142,8 @@ fn family(
     }
 }
 
-/// A kube-state-metrics-like page of at least `min_bytes`: `kube_pod_*` families with
-/// 3 to 10 labels per sample, realistic names, hashes and uids. Deterministic.
+/// A kube-state-metrics-like page of at least `min_bytes`: 15 `kube_pod_*` families with
+/// 3 to 10 labels per sample (5.2 on average), realistic names, hashes and uids. Deterministic.
 fn kube_state_metrics(min_bytes: usize) -> String {
     let mut count = 1000;
     loop {
@@ -317,6 +317,77 @@ fn kube_state_metrics_pods(pods: &[Pod]) -> String {
             }
         },
     );
+    family(
+        o,
+        "kube_pod_container_status_waiting_reason",
+        "gauge",
+        "Describes the reason the container is currently in waiting state.",
+        pods,
+        |o, p| {
+            for c in &p.containers {
+                for reason in [
+                    "ContainerCreating",
+                    "CrashLoopBackOff",
+                    "CreateContainerConfigError",
+                    "ErrImagePull",
+                    "ImagePullBackOff",
+                    "CreateContainerError",
+                    "InvalidImageName",
+                ] {
+                    let _ = writeln!(
+                        o,
+                        "kube_pod_container_status_waiting_reason{{namespace=\"{}\",pod=\"{}\",uid=\"{}\",container=\"{c}\",reason=\"{reason}\"}} 0",
+                        p.namespace, p.name, p.uid
+                    );
+                }
+            }
+        },
+    );
+    family(
+        o,
+        "kube_pod_container_status_last_terminated_reason",
+        "gauge",
+        "Describes the last reason the container was in terminated state.",
+        pods,
+        |o, p| {
+            for c in &p.containers {
+                for reason in [
+                    "OOMKilled",
+                    "Completed",
+                    "Error",
+                    "ContainerCannotRun",
+                    "DeadlineExceeded",
+                    "Evicted",
+                ] {
+                    let v = u8::from(p.restarts > 0 && reason == "Error");
+                    let _ = writeln!(
+                        o,
+                        "kube_pod_container_status_last_terminated_reason{{namespace=\"{}\",pod=\"{}\",uid=\"{}\",container=\"{c}\",reason=\"{reason}\"}} {v}",
+                        p.namespace, p.name, p.uid
+                    );
+                }
+            }
+        },
+    );
+    family(
+        o,
+        "kube_pod_tolerations",
+        "gauge",
+        "Information about the pod tolerations",
+        pods,
+        |o, p| {
+            for key in [
+                "node.kubernetes.io/not-ready",
+                "node.kubernetes.io/unreachable",
+            ] {
+                let _ = writeln!(
+                    o,
+                    "kube_pod_tolerations{{namespace=\"{}\",pod=\"{}\",uid=\"{}\",key=\"{key}\",operator=\"Exists\",effect=\"NoExecute\",toleration_seconds=\"300\"}} 1",
+                    p.namespace, p.name, p.uid
+                );
+            }
+        },
+    );
     for (family_name, help) in [
         (
             "kube_pod_container_resource_requests",
@@ -389,7 +460,11 @@ fn bench(c: &mut Criterion) {
     ];
     for (name, text, format) in pages {
         let samples = parse_all(text, format);
-        eprintln!("{name}: {} bytes, {samples} samples", text.len());
+        let labels = parse_with_labels(text, format);
+        eprintln!(
+            "{name}: {} bytes, {samples} samples, {labels} labels",
+            text.len()
+        );
     }
 
     let mut bytes = c.benchmark_group("exposition_bytes");
