@@ -210,15 +210,27 @@ impl<'a> LabelIter<'a> {
     }
 }
 
-/// The index of the quote closing a string whose content starts at `from`.
-fn closing_quote(b: &[u8], from: usize) -> Option<usize> {
+/// The index of the quote closing a string whose content starts at `from`, and whether
+/// the content holds a backslash.
+fn closing_quote(b: &[u8], from: usize) -> Option<(usize, bool)> {
     let mut pos = from;
+    let mut escaped = false;
     loop {
         let at = pos + memchr2(b'"', b'\\', b.get(pos..)?)?;
         if b[at] == b'"' {
-            return Some(at);
+            return Some((at, escaped));
         }
+        escaped = true;
         pos = at + 2;
+    }
+}
+
+/// The content of a quoted string, escapes resolved only when it has any.
+fn content(raw: &str, escaped: bool) -> Cow<'_, str> {
+    if escaped {
+        unescape(raw, true)
+    } else {
+        Cow::Borrowed(raw)
     }
 }
 
@@ -237,12 +249,12 @@ impl<'a> Iterator for LabelIter<'a> {
             let s = self.rest;
             let b = s.as_bytes();
             let start = b.iter().position(|&c| !matches!(c, b' ' | b'\t' | b','))?;
-            let (name, after_name) = if b[start] == b'"' {
-                let end = closing_quote(b, start + 1)?;
-                (&s[start + 1..end], end + 1)
+            let (name, name_escaped, after_name) = if b[start] == b'"' {
+                let (end, escaped) = closing_quote(b, start + 1)?;
+                (&s[start + 1..end], escaped, end + 1)
             } else {
                 let len = b[start..].iter().take_while(|&&c| is_label_char(c)).count();
-                (&s[start..start + len], start + len)
+                (&s[start..start + len], false, start + len)
             };
             let eq = skip_blanks(b, after_name);
             if b.get(eq) == Some(&b'=') {
@@ -251,10 +263,10 @@ impl<'a> Iterator for LabelIter<'a> {
                     self.rest = "";
                     return None;
                 }
-                let close = closing_quote(b, open + 1)?;
+                let (close, escaped) = closing_quote(b, open + 1)?;
                 self.rest = &s[close + 1..];
                 let value = &s[open + 1..close];
-                return Some((unescape(name, true), unescape(value, true)));
+                return Some((content(name, name_escaped), content(value, escaped)));
             }
             if after_name == start {
                 // Not a validated set; stop rather than loop.

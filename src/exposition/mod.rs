@@ -117,7 +117,8 @@ pub struct SampleEntry<'a> {
     /// with escapes resolved. Suffixed samples (`_total`, `_bucket`, `_created`, …)
     /// keep their full names.
     pub name: Cow<'a, str>,
-    /// The value; `NaN`, `+Inf` and `-Inf` included.
+    /// The value; `NaN`, `+Inf` and `-Inf` included. NaN is Rust's `f64::NAN`, never
+    /// Prometheus's stale-marker bit pattern.
     pub value: f64,
     /// Milliseconds since the Unix epoch, when the line has a timestamp (OpenMetrics
     /// float seconds are converted, truncating toward zero as Prometheus does).

@@ -263,3 +263,23 @@ fn entries_before_an_error_are_yielded() {
     assert!(parser.next().is_none());
     assert!(parser.next().is_none());
 }
+
+#[test]
+fn duplicates_among_many_labels() {
+    // More than 16 labels take the sorting path of the duplicate check.
+    let mut labels: Vec<String> = (0..20).map(|i| format!("l{i:02}=\"v\"")).collect();
+    let ok = format!("m{{{}}} 1\n", labels.join(","));
+    assert_eq!(run(Txt, &ok).map(|e| e.len()), Ok(1));
+    labels.insert(15, "l18=\"x\"".to_owned());
+    labels.insert(3, "l07=\"x\"".to_owned());
+    let bad = format!("m{{{}}} 1\n", labels.join(","));
+    let err = run(Txt, &bad).expect_err("duplicates");
+    // Reported: the first label whose name repeats an earlier one (the original `l07`,
+    // after the inserted copy), as the pairwise check does.
+    let col = bad.find("l07=\"v\"").map(|i| i + 1);
+    assert_eq!((err.line, Some(err.col)), (1, col));
+    assert!(
+        err.to_string().contains("duplicate label name `l07`"),
+        "{err}"
+    );
+}
