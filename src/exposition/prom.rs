@@ -18,7 +18,8 @@ pub(super) fn next_entry<'a>(ctx: &mut Ctx<'a>, mut i: &'a [u8]) -> Step<'a> {
     loop {
         i = blanks(i);
         match i.first() {
-            None => return Ok((i, None)),
+            // Prometheus's lexer reads a NUL at the start of a line as the end of input.
+            None | Some(0) => return Ok((i, None)),
             Some(b'\n') => i = &i[1..],
             Some(b'#') => match comment(ctx, i)? {
                 (rest, Some(entry)) => return Ok((rest, Some(entry))),

@@ -133,6 +133,12 @@ const CASES: &[Case] = &[
         want: &[r#"m{a="x\ny"} 1.0"#, "m 2.0"],
     },
     Case {
+        name: "a NUL at the start of a line ends the page, as in Prometheus",
+        format: Txt,
+        input: "m 1\n\0garbage\n",
+        want: &["m 1.0"],
+    },
+    Case {
         name: "empty page",
         format: Txt,
         input: "",
