@@ -22,6 +22,9 @@ pub enum HostError {
         line: usize,
         reason: String,
     },
+    /// A file lacks something the collector needs (e.g. `/proc/stat` without `btime`).
+    #[error("{path}: no {what}")]
+    Missing { path: PathBuf, what: &'static str },
     /// A system call failed.
     #[error("{call}: {source}")]
     Sys {

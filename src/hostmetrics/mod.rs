@@ -309,6 +309,7 @@ impl Collector {
             user_hz: *user_hz,
             page_size: *page_size,
             boot_time: stat.boot_time,
+            stat_path: &paths.stat,
         };
         check(
             Subsystem::Process,

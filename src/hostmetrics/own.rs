@@ -63,8 +63,10 @@ pub(crate) struct ProcessInputs<'p> {
     pub dir: &'p Path,
     pub user_hz: f64,
     pub page_size: f64,
-    /// The machine's boot time (`btime`), which process start times count from.
+    /// The machine's boot time (`btime`), which process start times count from, and the
+    /// file it comes from (`/proc/stat`), for the error when it is missing.
     pub boot_time: Option<f64>,
+    pub stat_path: &'p Path,
 }
 
 /// Emits the `process_*` series of the process `inputs.dir` describes.
@@ -83,10 +85,9 @@ pub(crate) fn collect_process(
     let open_fds = std::fs::read_dir(&fd_dir)
         .map_err(|e| HostError::read(&fd_dir, e))?
         .count();
-    let boot_time = inputs.boot_time.ok_or_else(|| HostError::Parse {
-        path: "/proc/stat".into(),
-        line: 0,
-        reason: "no btime line, so no process start time".into(),
+    let boot_time = inputs.boot_time.ok_or_else(|| HostError::Missing {
+        path: inputs.stat_path.to_path_buf(),
+        what: "btime line, so no process start time",
     })?;
     out.emit(
         "process_cpu_seconds_total",

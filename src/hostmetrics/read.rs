@@ -8,14 +8,21 @@ use std::str::FromStr;
 
 use super::error::HostError;
 
-/// Reads the whole of `path` into `buf` (cleared first). Files under /proc report a size
-/// of 0, so this reads until end of file rather than trusting the metadata.
+/// Reads the whole of `path` into `buf` (cleared first, its allocation reused). Files
+/// under /proc report a size of 0, so this reads until end of file rather than trusting
+/// the metadata. Bytes that are not UTF-8 (a mount point or interface named in another
+/// encoding) become U+FFFD instead of failing the whole file.
 pub(crate) fn read_to(path: &Path, buf: &mut String) -> Result<(), HostError> {
-    buf.clear();
+    let mut bytes = std::mem::take(buf).into_bytes();
+    bytes.clear();
     File::open(path)
-        .and_then(|mut f| f.read_to_string(buf))
-        .map(|_| ())
-        .map_err(|e| HostError::read(path, e))
+        .and_then(|mut f| f.read_to_end(&mut bytes))
+        .map_err(|e| HostError::read(path, e))?;
+    *buf = match String::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    };
+    Ok(())
 }
 
 /// Reads a one-line sysfs attribute into `buf`, trimmed. `Ok(false)` when the file does

@@ -127,7 +127,9 @@ impl StatfsRunner {
     }
 }
 
-/// One `statfs(2)` call. Sizes are blocks × `f_bsize`, as node_exporter computes them.
+/// One `statfs(2)` call. Sizes are blocks × `f_bsize`, exactly as node_exporter computes
+/// them; `statvfs(3)` would scale by `f_frsize` instead, which differs from `f_bsize` on a
+/// few filesystems, so kmon uses the same call as node_exporter to report the same numbers.
 pub(crate) fn statfs(path: &Path) -> io::Result<FsStats> {
     let c = CString::new(path.as_os_str().as_bytes())
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains NUL"))?;

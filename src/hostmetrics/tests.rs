@@ -554,13 +554,41 @@ fn malformed_inputs_name_the_file_and_line() {
             "1/mountinfo:1: expected at least 10 fields, found 8",
         ),
         // Without btime there is no start time for kmon's own process.
-        ("process", "no btime line"),
+        ("process", "proc/stat: no btime line"),
     ];
     assert_eq!(msgs.len(), want.len(), "{msgs:?}");
     for (m, (sub, text)) in msgs.iter().zip(want) {
         assert!(m.starts_with(&format!("{sub}: ")), "{m}");
         assert!(m.contains(text), "{m} should contain {text}");
     }
+}
+
+#[test]
+fn the_collector_can_move_to_another_thread() {
+    fn send<T: Send>() {}
+    send::<Collector>();
+    send::<CollectReport>();
+}
+
+#[test]
+fn non_utf8_bytes_in_a_file_do_not_fail_the_subsystem() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_tree(&data_dir(), tmp.path());
+    let mut raw = fs::read(tmp.path().join("proc/1/mountinfo")).unwrap();
+    raw.extend_from_slice(b"40 22 8:5 / /data/caf");
+    raw.push(0xe9); // Latin-1 e-acute: not UTF-8
+    raw.extend_from_slice(b" rw - ext4 /dev/sda5 rw\n");
+    fs::write(tmp.path().join("proc/1/mountinfo"), raw).unwrap();
+    let store = MemStorage::new();
+    let mut c = Collector::new(opts_at(tmp.path()));
+    let report = collect(&mut c, &store, 1_000);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let got = latest(&store, "node");
+    assert!(
+        got.keys()
+            .any(|k| k.contains("mountpoint=\"/data/caf\u{fffd}\"")),
+        "the mount is reported with a replacement character"
+    );
 }
 
 #[test]
