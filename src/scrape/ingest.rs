@@ -92,7 +92,6 @@ pub struct Ingester {
     /// Series of the previous scrape, by label hash.
     prev: HashMap<u64, Labels>,
     cur: HashMap<u64, Labels>,
-    key: String,
 }
 
 impl Ingester {
@@ -104,7 +103,6 @@ impl Ingester {
             iter: 0,
             prev: HashMap::new(),
             cur: HashMap::new(),
-            key: String::new(),
         }
     }
 
@@ -138,14 +136,9 @@ impl Ingester {
                 _ => continue,
             };
             rep.scraped += 1;
-            self.key.clear();
-            self.key.push_str(&s.name);
-            for (n, v) in s.labels() {
-                self.key.push('\u{ff}');
-                self.key.push_str(&n);
-                self.key.push('\u{fe}');
-                self.key.push_str(&v);
-            }
+            // The raw `name{...}` text is the cache key, as in Prometheus: no allocation
+            // for series already seen.
+            let key = s.series();
             let explicit_ts = self.opts.honor_timestamps && s.timestamp_ms.is_some();
             let ts = if explicit_ts {
                 s.timestamp_ms.unwrap_or(t)
@@ -153,7 +146,7 @@ impl Ingester {
                 t
             };
             let iter = self.iter;
-            let entry = match self.cache.get_mut(self.key.as_str()) {
+            let entry = match self.cache.get_mut(key) {
                 Some(e) => e,
                 None => {
                     let normalize = match family {
@@ -172,7 +165,7 @@ impl Ingester {
                         .collect();
                     let labels = self.series_labels(Labels::new(raw))?;
                     let hash = labels.as_ref().map(Labels::stable_hash).unwrap_or(0);
-                    self.cache.entry(self.key.clone()).or_insert(CacheEntry {
+                    self.cache.entry(key.to_string()).or_insert(CacheEntry {
                         labels,
                         hash,
                         r: None,
