@@ -5,8 +5,10 @@
 //! own theme.
 //!
 //! Inside: `terminal` (the guard), `keymap` (keys as data), `view` (view state), `theme`,
-//! `format` (units), `widgets/` (graph, meter, box) and `screens/` (pure drawing).
+//! `format` (units), `widgets/` (graph, meter, box), `screens/` (pure drawing) and
+//! `export` (a drawn buffer as SVG, HTML, ANSI or text).
 
+pub mod export;
 pub mod fixture;
 pub mod format;
 pub mod keymap;
