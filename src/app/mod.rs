@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod dashboard;
+pub mod export;
 mod run;
 mod snapshot;
 
