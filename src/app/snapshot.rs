@@ -3,6 +3,7 @@
 //! Everything here is plain data (serializable, for the data export); drawing it is the
 //! TUI's job.
 
+use ratatui::buffer::Buffer;
 use serde::Serialize;
 
 /// Points of one graph, oldest first, already in the unit the box shows (percent, bytes/s).
@@ -128,4 +129,7 @@ pub struct TargetRow {
 pub enum Action {
     /// Stop everything and exit.
     Quit,
+    /// Write an export folder: `screen` is the screen as the TUI drew it (at the terminal's
+    /// size), the data comes from the latest snapshot. The result shows in the status line.
+    Export { screen: Buffer },
 }
