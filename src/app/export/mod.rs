@@ -51,6 +51,10 @@ pub fn write_export_at<Tz: TimeZone>(
 where
     Tz::Offset: std::fmt::Display,
 {
+    if dir.exists() && !dir.is_dir() {
+        let e = io::Error::new(io::ErrorKind::NotADirectory, "not a folder");
+        return Err(at(dir)(e));
+    }
     std::fs::create_dir_all(dir).map_err(at(dir))?;
     let folder = new_folder(dir, &now.format("kmon-%Y%m%d-%H%M%S").to_string())?;
     let title = title(snapshot, &now.format("%Y-%m-%d %H:%M:%S").to_string());
@@ -170,9 +174,6 @@ mod tests {
             &UiSnapshot::default(),
         )
         .expect_err("a file is not a folder");
-        assert!(
-            err.to_string().contains(&file.display().to_string()),
-            "{err}"
-        );
+        assert_eq!(err.to_string(), format!("{}: not a folder", file.display()));
     }
 }
