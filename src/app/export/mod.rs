@@ -30,7 +30,8 @@ pub const FILES: [&str; 6] = [
 const MAX_SUFFIX: u32 = 999;
 
 /// Writes one export of `screen` (the buffer the screen was drawn into, in `theme`) and
-/// `snapshot` into a new folder under `dir` (created if missing); returns the folder.
+/// `snapshot` into a new folder under `dir` (created if missing); returns the folder's
+/// absolute path.
 pub fn write_export(
     dir: &Path,
     screen: &Buffer,
@@ -51,6 +52,8 @@ pub fn write_export_at<Tz: TimeZone>(
 where
     Tz::Offset: std::fmt::Display,
 {
+    // Absolute, so the path shown in the status line or printed is usable from anywhere.
+    let dir = &std::path::absolute(dir).map_err(at(dir))?;
     if dir.exists() && !dir.is_dir() {
         let e = io::Error::new(io::ErrorKind::NotADirectory, "not a folder");
         return Err(at(dir)(e));

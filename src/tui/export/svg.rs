@@ -30,11 +30,16 @@ pub fn to_svg(buf: &Buffer, theme: &Theme, title: &str) -> String {
         bg = defaults.canvas_bg().hex(),
     );
     let rows = rows(buf, &defaults);
-    out.push_str("<g shape-rendering=\"crispEdges\">\n");
+    let mut rects = String::new();
     for (y, row) in rows.iter().enumerate() {
-        backgrounds(&mut out, y, row, &defaults, &m);
+        backgrounds(&mut rects, y, row, &defaults, &m);
     }
-    out.push_str("</g>\n<g>\n");
+    if !rects.is_empty() {
+        out.push_str("<g shape-rendering=\"crispEdges\">\n");
+        out.push_str(&rects);
+        out.push_str("</g>\n");
+    }
+    out.push_str("<g>\n");
     for (y, row) in rows.iter().enumerate() {
         texts(&mut out, y, row, &defaults, &m);
     }

@@ -220,6 +220,7 @@ fn svg_uses_black_when_the_theme_has_no_background() {
     well_formed(&svg);
     assert!(svg.contains("fill=\"#000000\"/>"));
     assert_eq!(svg.matches("<rect").count(), 1);
+    assert!(!svg.contains("crispEdges"), "no empty group of backgrounds");
     assert!(!svg.contains("<tspan"), "blank cells draw no text");
 }
 
