@@ -34,6 +34,22 @@ struct Flags {
     /// A theme name (from themes/ or the config dir) or a path to a btop .theme file.
     #[arg(long, global = true, value_name = "NAME")]
     theme: Option<String>,
+    /// Where the `e` key writes export folders (default: the current directory).
+    #[arg(long, global = true, value_name = "DIR")]
+    export_dir: Option<PathBuf>,
+}
+
+impl Flags {
+    fn run_options(self) -> kmon::app::RunOptions {
+        kmon::app::RunOptions {
+            config: self.config,
+            interval: self.interval,
+            data_dir: self.data_dir,
+            local: self.local,
+            theme: self.theme,
+            export_dir: self.export_dir,
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -49,6 +65,19 @@ enum Command {
     Check {
         #[command(subcommand)]
         what: CheckCommand,
+    },
+    /// Run headless for a while, then write the screen (SVG, HTML, ANSI, text) and the data
+    /// (JSON, CSV) to a new timestamped folder, and print its path.
+    ExportScreen {
+        /// How long to collect before drawing (Prometheus duration syntax: 20s, 1m).
+        #[arg(long, value_name = "DUR", value_parser = parse_after)]
+        after: Duration,
+        /// The folder the export folder goes into (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// The screen size in cells.
+        #[arg(long, value_name = "COLSxROWS", default_value = "120x40")]
+        size: kmon::app::ScreenSize,
     },
 }
 
@@ -72,23 +101,24 @@ fn parse_interval(s: &str) -> Result<Duration, String> {
     }
 }
 
+fn parse_after(s: &str) -> Result<Duration, String> {
+    kmon::model::parse_duration(s).map_err(|e| e.to_string())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let f = cli.flags;
     let result = match cli.command {
-        None => kmon::app::run_tui(kmon::app::RunOptions {
-            config: f.config,
-            interval: f.interval,
-            data_dir: f.data_dir,
-            local: f.local,
-            theme: f.theme,
-        }),
+        None => kmon::app::run_tui(f.run_options()),
         Some(Command::Scrape { source, output }) => {
             kmon::app::cli::scrape(&source, output == Output::Json)
         }
         Some(Command::Check {
             what: CheckCommand::Config { file },
         }) => kmon::app::cli::check_config(&file),
+        Some(Command::ExportScreen { after, out, size }) => {
+            kmon::app::export_screen(f.run_options(), after, &out, size)
+        }
     };
     match result {
         Ok(code) => code,

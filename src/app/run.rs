@@ -32,6 +32,45 @@ pub struct RunOptions {
     pub data_dir: Option<PathBuf>,
     pub local: bool,
     pub theme: Option<String>,
+    /// Where the `e` key writes its export folders (default: the current directory).
+    pub export_dir: Option<PathBuf>,
+}
+
+/// What every command that runs the engine loads first.
+pub(crate) struct Prepared {
+    pub cfg: Option<Config>,
+    pub theme: crate::tui::Theme,
+    pub log: PathBuf,
+}
+
+/// Opens the log file in the data dir, loads the configuration (if any; its warnings go
+/// to the log) and the theme.
+pub(crate) fn prepare(opts: &RunOptions) -> anyhow::Result<Prepared> {
+    let dir = data_dir(opts.data_dir.as_deref());
+    let log = init_log(&dir)?;
+    let cfg = match &opts.config {
+        Some(p) => {
+            let (cfg, warnings) = config::load_file(p).map_err(|e| anyhow::anyhow!("{e}"))?;
+            for w in &warnings {
+                tracing::warn!("{w}");
+            }
+            Some(cfg)
+        }
+        None => None,
+    };
+    let theme = crate::tui::Theme::load(opts.theme.as_deref().unwrap_or("default"))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(Prepared { cfg, theme, log })
+}
+
+/// The async runtime every engine-running command uses.
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .thread_name("kmon")
+        .build()
+        .context("starting the async runtime")
 }
 
 /// The data directory: the flag, or the platform's data dir for kmon.
@@ -82,34 +121,20 @@ fn kubeconfig_present() -> Option<PathBuf> {
 
 /// Runs the TUI until the user quits.
 pub fn run_tui(opts: RunOptions) -> anyhow::Result<ExitCode> {
-    let dir = data_dir(opts.data_dir.as_deref());
-    let log = init_log(&dir)?;
-    let cfg = match &opts.config {
-        Some(p) => {
-            let (cfg, warnings) = config::load_file(p).map_err(|e| anyhow::anyhow!("{e}"))?;
-            for w in &warnings {
-                tracing::warn!("{w}");
-            }
-            Some(cfg)
-        }
-        None => None,
-    };
-    let theme = crate::tui::Theme::load(opts.theme.as_deref().unwrap_or("default"))
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .thread_name("kmon")
-        .build()
-        .context("starting the async runtime")?;
+    let Prepared { cfg, theme, log } = prepare(&opts)?;
+    let rt = runtime()?;
     tracing::info!(log = %log.display(), "kmon starting");
+    let export_dir = opts
+        .export_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("."));
     rt.block_on(async move {
         let engine = Engine::start(cfg, &opts)?;
-        let (action_tx, mut action_rx) = mpsc::channel::<Action>(16);
+        let (action_tx, action_rx) = mpsc::channel::<Action>(16);
         let tui = tokio::spawn(crate::tui::run(
             engine.snapshots.clone(),
             action_tx,
-            theme,
+            theme.clone(),
             crate::tui::TuiOptions::default(),
         ));
         let cancel = engine.cancel.clone();
@@ -117,7 +142,7 @@ pub fn run_tui(opts: RunOptions) -> anyhow::Result<ExitCode> {
         let res = tokio::select! {
             r = &mut tui => r.context("the TUI task failed")?.context("terminal I/O"),
             _ = shutdown_signal() => { Ok(()) }
-            _ = async { while let Some(a) = action_rx.recv().await { if a == Action::Quit { break } } } => { Ok(()) }
+            _ = carry_out(action_rx, &engine, &theme, &export_dir) => { Ok(()) }
         };
         cancel.cancel();
         // Give the TUI a moment to restore the terminal if it is still running.
@@ -126,6 +151,36 @@ pub fn run_tui(opts: RunOptions) -> anyhow::Result<ExitCode> {
         res
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Carries out the TUI's actions until it asks to quit or goes away. An export's result
+/// (the folder, or what failed) goes to the status line of the next snapshot.
+async fn carry_out(
+    mut actions: mpsc::Receiver<Action>,
+    engine: &Engine,
+    theme: &crate::tui::Theme,
+    export_dir: &Path,
+) {
+    while let Some(action) = actions.recv().await {
+        match action {
+            Action::Quit => break,
+            Action::Export { screen } => {
+                let snapshot = engine.snapshots.borrow().clone();
+                let (dir, theme) = (export_dir.to_path_buf(), theme.clone());
+                let written = tokio::task::spawn_blocking(move || {
+                    super::export::write_export(&dir, &screen, &theme, &snapshot)
+                })
+                .await;
+                let status = match written {
+                    Ok(Ok(folder)) => format!("exported to {}", folder.display()),
+                    Ok(Err(e)) => format!("export failed: {e}"),
+                    Err(e) => format!("export failed: {e}"),
+                };
+                tracing::info!("{status}");
+                engine.set_status(status);
+            }
+        }
+    }
 }
 
 async fn shutdown_signal() {
@@ -145,6 +200,8 @@ pub struct Engine {
     pub storage: Arc<dyn Storage>,
     pub snapshots: watch::Receiver<Arc<UiSnapshot>>,
     pub cancel: CancellationToken,
+    /// The app's message for the status line of the next snapshots.
+    status: watch::Sender<String>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -207,12 +264,16 @@ impl Engine {
             }
         }
         let (snap_tx, snap_rx) = watch::channel(Arc::new(UiSnapshot::default()));
+        let (status_tx, status_rx) = watch::channel(String::new());
         tasks.push(tokio::spawn(publish_snapshots(
             storage.clone(),
             opts.interval,
-            registry,
-            builtin,
-            source,
+            Sources {
+                registry,
+                builtin,
+                source,
+                status: status_rx,
+            },
             snap_tx,
             cancel.clone(),
         )));
@@ -220,8 +281,14 @@ impl Engine {
             storage,
             snapshots: snap_rx,
             cancel,
+            status: status_tx,
             tasks,
         })
+    }
+
+    /// Shows `message` in the status line from the next snapshot on (until replaced).
+    pub fn set_status(&self, message: String) {
+        self.status.send_replace(message);
     }
 
     /// Cancels everything and waits (bounded) for the tasks to finish their last writes.
@@ -275,13 +342,21 @@ async fn run_collector(
     }
 }
 
-/// Rebuilds the snapshot on every refresh tick from storage.
-async fn publish_snapshots(
-    storage: Arc<dyn Storage>,
-    interval: Duration,
+/// What the snapshot publisher reads besides storage.
+struct Sources {
     registry: TargetRegistry,
     builtin: Option<watch::Receiver<BuiltinHealth>>,
     source: String,
+    /// The app's status message (export results).
+    status: watch::Receiver<String>,
+}
+
+/// Rebuilds the snapshot on every refresh tick from storage, and at once when the app's
+/// status message changes.
+async fn publish_snapshots(
+    storage: Arc<dyn Storage>,
+    interval: Duration,
+    mut sources: Sources,
     tx: watch::Sender<Arc<UiSnapshot>>,
     cancel: CancellationToken,
 ) {
@@ -299,18 +374,23 @@ async fn publish_snapshots(
             step,
             points: HISTORY_POINTS,
         };
-        let mut snap = UiSnapshot::default();
+        let mut snap = UiSnapshot {
+            status: sources.status.borrow_and_update().clone(),
+            ..UiSnapshot::default()
+        };
         if let Err(e) = dashboard::build(&*storage, &grid, &mut snap) {
             snap.status = format!("query failed: {e}");
         }
-        snap.host.source = source.clone();
-        snap.targets = target_rows(&registry, builtin.as_ref());
+        snap.host.source = sources.source.clone();
+        snap.targets = target_rows(&sources.registry, sources.builtin.as_ref());
         if tx.send(Arc::new(snap)).is_err() {
             return;
         }
         tokio::select! {
             _ = cancel.cancelled() => return,
             _ = ticker.tick() => {}
+            // The engine owns the sender; it only closes on shutdown.
+            Ok(()) = sources.status.changed() => {}
         }
     }
 }
@@ -348,4 +428,61 @@ fn target_rows(
         duration_secs: t.duration.as_secs_f64(),
     }));
     rows
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::buffer::Buffer;
+    use ratatui::layout::Rect;
+
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn export_action_writes_a_folder_and_reports_it_in_the_status_line() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let opts = RunOptions {
+            config: None,
+            interval: Duration::from_millis(100),
+            data_dir: None,
+            local: true,
+            theme: None,
+            export_dir: None,
+        };
+        let engine = Engine::start(None, &opts).expect("engine starts");
+        let (tx, rx) = mpsc::channel(4);
+        let screen = Buffer::empty(Rect::new(0, 0, 10, 2));
+        tx.send(Action::Export { screen }).await.expect("send");
+        tx.send(Action::Quit).await.expect("send");
+        let theme = crate::tui::Theme::default();
+        tokio::time::timeout(
+            Duration::from_secs(10),
+            carry_out(rx, &engine, &theme, tmp.path()),
+        )
+        .await
+        .expect("carry_out ends on Quit");
+
+        let mut snapshots = engine.snapshots.clone();
+        let status = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                let status = snapshots.borrow_and_update().status.clone();
+                if !status.is_empty() {
+                    return status;
+                }
+                if snapshots.changed().await.is_err() {
+                    return String::new();
+                }
+            }
+        })
+        .await
+        .expect("a snapshot with the status");
+        engine.stop().await;
+
+        let folders: Vec<PathBuf> = std::fs::read_dir(tmp.path())
+            .expect("read the export dir")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        assert_eq!(folders.len(), 1, "{folders:?}");
+        assert_eq!(status, format!("exported to {}", folders[0].display()));
+        assert!(folders[0].join("screen.svg").is_file());
+    }
 }

@@ -1,13 +1,17 @@
 //! The UI's read model: an immutable `UiSnapshot` that `app` builds from storage queries on
 //! every refresh tick and publishes to the TUI, and the `Action`s the TUI sends back.
-//! Everything here is plain data; drawing it is the TUI's job.
+//! Everything here is plain data (serializable, for the data export); drawing it is the
+//! TUI's job.
+
+use ratatui::buffer::Buffer;
+use serde::Serialize;
 
 /// Points of one graph, oldest first, already in the unit the box shows (percent, bytes/s).
-/// `None` marks a gap (no data at that step).
+/// `None` marks a gap (no data at that step); it serializes as `null`.
 pub type History = Vec<Option<f64>>;
 
 /// Everything the screen shows, at one instant.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct UiSnapshot {
     /// When this snapshot was computed (ms since the epoch).
     pub at_ms: i64,
@@ -23,7 +27,7 @@ pub struct UiSnapshot {
     pub status: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct HostInfo {
     pub hostname: String,
     pub kernel: String,
@@ -32,7 +36,7 @@ pub struct HostInfo {
     pub source: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct CpuPanel {
     /// Busy percent of all cores together, 0..=100.
     pub total: History,
@@ -42,14 +46,14 @@ pub struct CpuPanel {
     pub load: Option<[f64; 3]>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct CoreRow {
     pub name: String,
     /// Busy percent history, 0..=100.
     pub busy: History,
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct MemoryPanel {
     pub total_bytes: Option<f64>,
     pub available_bytes: Option<f64>,
@@ -61,12 +65,12 @@ pub struct MemoryPanel {
     pub used_pct: History,
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct NetworkPanel {
     pub interfaces: Vec<InterfaceRow>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct InterfaceRow {
     pub device: String,
     /// Bytes per second.
@@ -77,13 +81,13 @@ pub struct InterfaceRow {
     pub tx_total: Option<f64>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct DisksPanel {
     pub filesystems: Vec<FilesystemRow>,
     pub devices: Vec<DiskIoRow>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct FilesystemRow {
     pub mountpoint: String,
     pub device: String,
@@ -92,7 +96,7 @@ pub struct FilesystemRow {
     pub avail_bytes: f64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct DiskIoRow {
     pub device: String,
     /// Bytes per second.
@@ -100,7 +104,8 @@ pub struct DiskIoRow {
     pub written: History,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Health {
     #[default]
     Unknown,
@@ -108,7 +113,7 @@ pub enum Health {
     Down,
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TargetRow {
     pub job: String,
     pub url: String,
@@ -124,4 +129,7 @@ pub struct TargetRow {
 pub enum Action {
     /// Stop everything and exit.
     Quit,
+    /// Write an export folder: `screen` is the screen as the TUI drew it (at the terminal's
+    /// size), the data comes from the latest snapshot. The result shows in the status line.
+    Export { screen: Buffer },
 }

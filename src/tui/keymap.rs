@@ -14,6 +14,8 @@ pub enum Intent {
     Quit,
     /// Show or hide one box of the main screen.
     ToggleBox(BoxId),
+    /// Export the screen and the data (sends `Action::Export` to the app).
+    Export,
 }
 
 /// A key with its modifiers. Shift is folded into the character (`Q`, not shift+`q`).
@@ -66,6 +68,7 @@ pub const DEFAULT_BINDINGS: &[(KeyBinding, Intent)] = &[
     (KeyBinding::plain('2'), Intent::ToggleBox(BoxId::Memory)),
     (KeyBinding::plain('3'), Intent::ToggleBox(BoxId::Network)),
     (KeyBinding::plain('4'), Intent::ToggleBox(BoxId::Disks)),
+    (KeyBinding::plain('e'), Intent::Export),
 ];
 
 /// The key table the event loop consults.
@@ -169,6 +172,15 @@ mod tests {
         assert_eq!(
             map.lookup(&key(KeyCode::Char('5'), KeyModifiers::NONE)),
             None
+        );
+    }
+
+    #[test]
+    fn e_exports() {
+        let map = Keymap::default();
+        assert_eq!(
+            map.lookup(&key(KeyCode::Char('e'), KeyModifiers::NONE)),
+            Some(Intent::Export)
         );
     }
 

@@ -5,8 +5,10 @@
 //! own theme.
 //!
 //! Inside: `terminal` (the guard), `keymap` (keys as data), `view` (view state), `theme`,
-//! `format` (units), `widgets/` (graph, meter, box) and `screens/` (pure drawing).
+//! `format` (units), `widgets/` (graph, meter, box), `screens/` (pure drawing) and
+//! `export` (a drawn buffer as SVG, HTML, ANSI or text).
 
+pub mod export;
 pub mod fixture;
 pub mod format;
 pub mod keymap;
@@ -24,6 +26,8 @@ use crossterm::event::{Event, EventStream};
 use futures_util::{Stream, StreamExt};
 use ratatui::Terminal;
 use ratatui::backend::Backend;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
 use tokio::sync::{mpsc, watch};
 use tokio::time::MissedTickBehavior;
 
@@ -112,10 +116,18 @@ where
             event = events.next(), if input_open => match event {
                 Some(Ok(Event::Key(key))) => {
                     let Some(intent) = keymap.lookup(&key) else { continue };
-                    if view.apply(intent) == Flow::Quit {
-                        // A closed channel or a stuck app must not keep the user waiting.
-                        let _ = tokio::time::timeout(QUIT_SEND_TIMEOUT, actions.send(Action::Quit)).await;
-                        return Ok(());
+                    match view.apply(intent) {
+                        Flow::Quit => {
+                            // A closed channel or a stuck app must not keep the user waiting.
+                            let _ = tokio::time::timeout(QUIT_SEND_TIMEOUT, actions.send(Action::Quit)).await;
+                            return Ok(());
+                        }
+                        Flow::Export => {
+                            let screen = render_screen(terminal, &snapshot, &view, theme)?;
+                            // A full queue means an export is still pending: never block input.
+                            let _ = actions.try_send(Action::Export { screen });
+                        }
+                        Flow::Continue => {}
                     }
                     draw(terminal, &snapshot, &view, theme)?;
                 }
@@ -136,6 +148,24 @@ where
             _ = frames.tick() => draw(terminal, &snapshot, &view, theme)?,
         }
     }
+}
+
+/// The screen drawn afresh into a buffer of the terminal's size, for an export.
+fn render_screen<B>(
+    terminal: &Terminal<B>,
+    snapshot: &UiSnapshot,
+    view: &ViewState,
+    theme: &Theme,
+) -> io::Result<Buffer>
+where
+    B: Backend,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    let size = terminal.size().map_err(io::Error::other)?;
+    let area = Rect::new(0, 0, size.width, size.height);
+    let mut buf = Buffer::empty(area);
+    screens::render(area, &mut buf, snapshot, view, theme);
+    Ok(buf)
 }
 
 fn draw<B>(

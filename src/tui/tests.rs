@@ -1,5 +1,6 @@
 //! Event-loop tests: `drive` on a `TestBackend` with scripted input, checking that keys
-//! change the view, quitting sends `Action::Quit`, and closed channels end the loop.
+//! change the view, quitting sends `Action::Quit`, `e` sends the drawn screen in
+//! `Action::Export`, and closed channels end the loop.
 
 use std::time::Duration;
 
@@ -52,6 +53,31 @@ async fn keys_toggle_boxes_and_q_quits() {
     assert!(text.contains("¹cpu"));
     assert!(!text.contains("²mem"), "2 hid the memory box:\n{text}");
     assert!(text.contains("⁴disks"));
+}
+
+#[tokio::test]
+async fn e_sends_the_screen_as_drawn_to_the_app() {
+    let mut terminal = Terminal::new(TestBackend::new(90, 30)).unwrap();
+    let (_snap_tx, snap_rx) = watch::channel(Arc::new(sample_snapshot()));
+    let (action_tx, mut action_rx) = mpsc::channel(4);
+    let events = stream::iter(vec![key('3'), key('e'), key('q')]);
+    let theme = Theme::default();
+    let run = drive(
+        &mut terminal,
+        events,
+        snap_rx,
+        action_tx,
+        &theme,
+        TuiOptions::default(),
+    );
+    tokio::time::timeout(LIMIT, run).await.unwrap().unwrap();
+    let Some(Action::Export { screen }) = action_rx.recv().await else {
+        panic!("expected an export first");
+    };
+    assert_eq!(screen.area, Rect::new(0, 0, 90, 30));
+    // The same cells as the terminal shows, with the view state applied (3 hid network).
+    assert_eq!(&screen, terminal.backend().buffer());
+    assert_eq!(action_rx.recv().await, Some(Action::Quit));
 }
 
 #[tokio::test]

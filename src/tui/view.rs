@@ -52,6 +52,8 @@ impl BoxId {
 pub enum Flow {
     Continue,
     Quit,
+    /// Hand the app a copy of the screen to export.
+    Export,
 }
 
 /// View state: what is visible. Starts with every box shown.
@@ -79,6 +81,7 @@ impl ViewState {
     pub fn apply(&mut self, intent: Intent) -> Flow {
         match intent {
             Intent::Quit => Flow::Quit,
+            Intent::Export => Flow::Export,
             Intent::ToggleBox(id) => {
                 let shown = self.is_shown(id);
                 self.set_shown(id, !shown);
@@ -104,6 +107,8 @@ mod tests {
         assert!(view.is_shown(BoxId::Cpu));
         view.apply(Intent::ToggleBox(BoxId::Network));
         assert!(view.is_shown(BoxId::Network));
+        assert_eq!(view.apply(Intent::Export), Flow::Export);
+        assert!(BoxId::ALL.iter().all(|b| view.is_shown(*b)));
         assert_eq!(view.apply(Intent::Quit), Flow::Quit);
     }
 

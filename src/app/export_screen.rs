@@ -1,0 +1,148 @@
+//! `kmon export-screen --after DUR --out DIR [--size COLSxROWS]`: runs the same engine as
+//! the TUI without a terminal, waits, draws the main screen into a buffer of the asked
+//! size and writes one export folder (see `export`), then prints the folder's path. This
+//! is how the screenshots in `screenshots/` are made.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+
+use super::export::write_export;
+use super::run::{Engine, Prepared, RunOptions, prepare, runtime};
+use crate::tui::ViewState;
+
+/// The largest side `--size` accepts, in cells.
+pub const MAX_SIDE: u16 = 1000;
+
+/// How long to wait past `--after` for the very first snapshot, on top of one interval.
+const FIRST_SNAPSHOT_GRACE: Duration = Duration::from_secs(5);
+
+/// A screen size in cells, written `COLSxROWS` (e.g. `120x40`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScreenSize {
+    pub cols: u16,
+    pub rows: u16,
+}
+
+impl Default for ScreenSize {
+    fn default() -> Self {
+        ScreenSize {
+            cols: 120,
+            rows: 40,
+        }
+    }
+}
+
+/// Why a `--size` value was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SizeError {
+    #[error("expected COLSxROWS such as 120x40, got {0:?}")]
+    Syntax(String),
+    #[error("{cols}x{rows} is out of range: both sides must be 1 to {MAX_SIDE} cells")]
+    Range { cols: u32, rows: u32 },
+}
+
+impl FromStr for ScreenSize {
+    type Err = SizeError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let syntax = || SizeError::Syntax(s.to_string());
+        let (c, r) = s.trim().split_once(['x', 'X', '×']).ok_or_else(syntax)?;
+        let side = |t: &str| {
+            if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(syntax());
+            }
+            // Digits only: an overflow is just a very large number.
+            Ok(t.parse::<u32>().unwrap_or(u32::MAX))
+        };
+        let (cols, rows) = (side(c)?, side(r)?);
+        let ok = |n: u32| (1..=u32::from(MAX_SIDE)).contains(&n);
+        if !ok(cols) || !ok(rows) {
+            return Err(SizeError::Range { cols, rows });
+        }
+        Ok(ScreenSize {
+            cols: cols as u16,
+            rows: rows as u16,
+        })
+    }
+}
+
+/// Runs the engine for `after`, then exports the screen at `size` into a new folder under
+/// `out` and prints the folder's path.
+pub fn export_screen(
+    opts: RunOptions,
+    after: Duration,
+    out: &Path,
+    size: ScreenSize,
+) -> anyhow::Result<ExitCode> {
+    let Prepared { cfg, theme, log } = prepare(&opts)?;
+    tracing::info!(log = %log.display(), ?after, "kmon export-screen starting");
+    let rt = runtime()?;
+    let folder = rt.block_on(async {
+        let engine = Engine::start(cfg, &opts)?;
+        tokio::select! {
+            _ = tokio::time::sleep(after) => {}
+            _ = tokio::signal::ctrl_c() => {
+                engine.stop().await;
+                anyhow::bail!("interrupted before the export");
+            }
+        }
+        let mut snapshots = engine.snapshots.clone();
+        if snapshots.borrow().at_ms == 0 {
+            // Nothing published yet (a very short --after): wait for the first snapshot.
+            let wait = opts.interval + FIRST_SNAPSHOT_GRACE;
+            let _ = tokio::time::timeout(wait, snapshots.changed()).await;
+        }
+        let snapshot = snapshots.borrow().clone();
+        let area = Rect::new(0, 0, size.cols, size.rows);
+        let mut screen = Buffer::empty(area);
+        crate::tui::screens::render(area, &mut screen, &snapshot, &ViewState::default(), &theme);
+        let written = write_export(out, &screen, &theme, &snapshot);
+        engine.stop().await;
+        written.context("writing the export")
+    })?;
+    println!("{}", folder.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        let s = |t: &str| t.parse::<ScreenSize>();
+        assert_eq!(
+            s("120x40"),
+            Ok(ScreenSize {
+                cols: 120,
+                rows: 40
+            })
+        );
+        assert_eq!(s("80X24"), Ok(ScreenSize { cols: 80, rows: 24 }));
+        assert_eq!(
+            s("100×30"),
+            Ok(ScreenSize {
+                cols: 100,
+                rows: 30
+            })
+        );
+        assert_eq!(s("120x40"), Ok(ScreenSize::default()));
+        for bad in [
+            "", "120", "x40", "120x", "12ax40", "-1x5", "1.5x3", "120x40x2",
+        ] {
+            assert_eq!(s(bad), Err(SizeError::Syntax(bad.to_string())), "{bad}");
+        }
+        assert_eq!(s("0x40"), Err(SizeError::Range { cols: 0, rows: 40 }));
+        assert_eq!(
+            s("1001x40").map_err(|e| e.to_string()),
+            Err("1001x40 is out of range: both sides must be 1 to 1000 cells".to_string())
+        );
+        assert!(matches!(s("99999999999x1"), Err(SizeError::Range { .. })));
+    }
+}

@@ -1,0 +1,173 @@
+//! `kmon export-screen` as a user runs it: the real binary collects this machine for a few
+//! seconds without a terminal, then writes one timestamped folder with the screen (SVG,
+//! HTML, ANSI, text) and the data (JSON, CSV); bad sizes and unwritable folders fail with
+//! a message that names them.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Runs kmon with `args`, killing it if it takes longer than `limit`. Returns (exit code,
+/// stdout, stderr).
+fn kmon(args: &[&str], limit: Duration) -> (Option<i32>, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kmon"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("running kmon");
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waiting for kmon") {
+            break status;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("kmon {args:?} did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut out = String::new();
+    let mut err = String::new();
+    if let Some(mut s) = child.stdout.take() {
+        s.read_to_string(&mut out).expect("stdout");
+    }
+    if let Some(mut s) = child.stderr.take() {
+        s.read_to_string(&mut err).expect("stderr");
+    }
+    (status.code(), out, err)
+}
+
+fn read(dir: &Path, name: &str) -> String {
+    std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("reading {name}: {e}"))
+}
+
+#[test]
+fn export_screen_writes_six_files_of_this_machine() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let data = tempfile::tempdir().expect("tempdir");
+    let out_dir = out.path().to_str().expect("utf-8 temp path");
+    let data_dir = data.path().to_str().expect("utf-8 temp path");
+    let (code, stdout, stderr) = kmon(
+        &[
+            "export-screen",
+            "--local",
+            "--after",
+            "3s",
+            "--interval",
+            "500ms",
+            "--out",
+            out_dir,
+            "--size",
+            "100x30",
+            "--data-dir",
+            data_dir,
+        ],
+        Duration::from_secs(60),
+    );
+    assert_eq!(code, Some(0), "stderr: {stderr}");
+
+    // The one line on stdout is the new folder, under --out.
+    let folder = PathBuf::from(stdout.trim_end());
+    assert_eq!(folder.parent(), Some(out.path()), "stdout: {stdout}");
+    let name = folder.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    assert!(name.starts_with("kmon-") && name.len() == "kmon-20250131-123456".len());
+    for f in [
+        "screen.svg",
+        "screen.html",
+        "screen.ansi",
+        "screen.txt",
+        "data.json",
+        "data.csv",
+    ] {
+        assert!(
+            folder.join(f).is_file(),
+            "{f} missing in {}",
+            folder.display()
+        );
+    }
+
+    let txt = read(&folder, "screen.txt");
+    assert!(
+        txt.contains("cpu") && txt.contains('%'),
+        "screen.txt:\n{txt}"
+    );
+    let lines: Vec<&str> = txt.lines().collect();
+    assert_eq!(lines.len(), 30, "screen.txt:\n{txt}");
+    assert!(lines.iter().all(|l| l.chars().count() <= 100), "{txt}");
+
+    let json: serde_json::Value =
+        serde_json::from_str(&read(&folder, "data.json")).expect("data.json parses");
+    let cores = json["cpu"]["cores"]
+        .as_array()
+        .expect("cpu.cores is a list");
+    assert!(!cores.is_empty(), "no cores in data.json");
+    assert!(cores[0]["busy"].is_array());
+    assert_eq!(json["step_ms"], 500);
+    assert!(json["at_ms"].as_i64().unwrap_or(0) > 1_600_000_000_000);
+
+    let csv = read(&folder, "data.csv");
+    let mut rows = csv.lines();
+    assert_eq!(rows.next(), Some("panel,series,timestamp_ms,value"));
+    let rows: Vec<&str> = rows.collect();
+    assert!(rows.iter().any(|r| r.starts_with("cpu,total,")), "{csv}");
+    assert!(
+        rows.iter().any(|r| r.starts_with("memory,used_pct,")),
+        "{csv}"
+    );
+    assert!(rows.iter().all(|r| r.split(',').count() == 4), "{csv}");
+
+    let svg = read(&folder, "screen.svg");
+    assert!(svg.starts_with("<?xml") && svg.trim_end().ends_with("</svg>"));
+    assert!(
+        svg.contains("width=\"840\" height=\"480\""),
+        "100×8.4 by 30×16"
+    );
+    let html = read(&folder, "screen.html");
+    assert!(html.starts_with("<!DOCTYPE html>") && html.contains("<pre>"));
+    let ansi = read(&folder, "screen.ansi");
+    assert_eq!(ansi.matches("\x1b[0m\n").count(), 30);
+}
+
+#[test]
+fn bad_sizes_and_unwritable_folders_are_named() {
+    let (code, _, stderr) = kmon(
+        &[
+            "export-screen",
+            "--after",
+            "0s",
+            "--out",
+            ".",
+            "--size",
+            "120",
+        ],
+        Duration::from_secs(20),
+    );
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("expected COLSxROWS"), "{stderr}");
+
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, "x").expect("write");
+    let data = tmp.path().join("data");
+    let (code, _, stderr) = kmon(
+        &[
+            "export-screen",
+            "--local",
+            "--after",
+            "0s",
+            "--interval",
+            "200ms",
+            "--out",
+            file.to_str().expect("utf-8"),
+            "--data-dir",
+            data.to_str().expect("utf-8"),
+        ],
+        Duration::from_secs(30),
+    );
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains(file.to_str().expect("utf-8")), "{stderr}");
+}
