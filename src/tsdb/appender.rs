@@ -10,7 +10,7 @@ use std::sync::Arc;
 use super::commit::{SampleRecord, SeriesRecord};
 use super::head::Head;
 use super::series::{MemSeries, Reject, check};
-use super::stripes::U64Map;
+use super::stripes::{U64Map, labels_hash};
 use crate::model::{Labels, METRIC_NAME};
 use crate::storage::{Appender, SeriesRef, StorageError};
 
@@ -60,7 +60,7 @@ impl<'a> HeadAppender<'a> {
                 return Ok((r, Some(s)));
             }
         }
-        let hash = labels.stable_hash();
+        let hash = labels_hash(labels);
         if let Some(idx) = self.new_by_hash.get(&hash)
             && let Some(&i) = idx.iter().find(|&&i| self.series[i].labels == *labels)
         {

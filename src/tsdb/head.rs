@@ -14,7 +14,7 @@ use super::commit::{CommitBatch, CommitLog, SampleRecord, SeriesRecord};
 use super::postings::Postings;
 use super::querier::HeadQuerier;
 use super::series::{self, ChunkOpts, MemSeries};
-use super::stripes::{StripedSeries, U64Map};
+use super::stripes::{StripedSeries, U64Map, labels_hash};
 use crate::model::Labels;
 use crate::storage::{Appendable, Appender, Querier, Queryable, SeriesRef, StorageError};
 
@@ -191,7 +191,7 @@ impl Head {
 
     fn get_or_create(&self, labels: &Labels, r: SeriesRef) -> Arc<MemSeries> {
         self.series
-            .get_or_create(labels.stable_hash(), labels, r, |s| {
+            .get_or_create(labels_hash(labels), labels, r, |s| {
                 self.postings.write().add(s.r, &s.labels)
             })
     }

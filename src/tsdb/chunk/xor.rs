@@ -186,7 +186,8 @@ impl XorEncoder {
         self.trailing = 0;
     }
 
-    /// Starts a new chunk and frees the buffer.
+    /// Starts a new chunk and frees the buffer (the head does this when it seals a chunk,
+    /// so a series between chunks holds no spare buffer).
     pub fn reset_and_release(&mut self) {
         self.reset();
         self.w.release(HEADER_LEN);
