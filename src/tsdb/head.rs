@@ -5,7 +5,7 @@
 //! and the UI take queriers.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use parking_lot::RwLock;
 
@@ -87,6 +87,8 @@ pub struct Head {
     pub(crate) postings: RwLock<Postings>,
     next_ref: AtomicU64,
     dropped_at_commit: AtomicU64,
+    /// Samples in the last committed batch (sizes the next appender's buffers).
+    last_batch_len: AtomicUsize,
 }
 
 impl Head {
@@ -100,6 +102,7 @@ impl Head {
             postings: RwLock::new(Postings::new()),
             next_ref: AtomicU64::new(1),
             dropped_at_commit: AtomicU64::new(0),
+            last_batch_len: AtomicUsize::new(0),
             opts,
         }
     }
@@ -111,6 +114,11 @@ impl Head {
     /// A new, never used series ref. Refs only grow; rolled-back batches leave gaps.
     pub(crate) fn allocate_ref(&self) -> SeriesRef {
         self.next_ref.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// How many samples the last committed batch had (capped, for buffer sizing).
+    pub(crate) fn batch_size_hint(&self) -> usize {
+        self.last_batch_len.load(Ordering::Relaxed).min(4096)
     }
 
     pub fn num_series(&self) -> usize {
@@ -129,6 +137,7 @@ impl Head {
             log.log(&CommitBatch { series, samples })?;
         }
         self.apply(CommitBatch { series, samples }, targets);
+        self.last_batch_len.store(samples.len(), Ordering::Relaxed);
         Ok(())
     }
 
