@@ -152,22 +152,17 @@ impl Head {
         }
         let mut dropped = 0;
         for (i, smp) in batch.samples.iter().enumerate() {
-            let found;
-            let s = match targets.get(i).and_then(Option::as_ref) {
-                Some(s) => s,
-                None => match created.get(&smp.r) {
-                    Some(s) => s,
-                    None => match self.series.get(smp.r) {
-                        Some(s) => {
-                            found = s;
-                            &found
-                        }
-                        None => {
-                            dropped += 1;
-                            continue;
-                        }
-                    },
-                },
+            let looked_up;
+            let s = if let Some(s) = targets.get(i).and_then(Option::as_ref) {
+                s
+            } else if let Some(s) = created.get(&smp.r) {
+                s
+            } else if let Some(s) = self.series.get(smp.r) {
+                looked_up = s;
+                &looked_up
+            } else {
+                dropped += 1;
+                continue;
             };
             if !self.append_committed(s, smp.t, smp.v) {
                 dropped += 1;
