@@ -10,7 +10,7 @@ use std::sync::Arc;
 use super::commit::{SampleRecord, SeriesRecord};
 use super::head::Head;
 use super::series::{MemSeries, Reject, check};
-use super::stripes::U64Map;
+use super::stripes::{U64Map, labels_hash};
 use crate::model::{Labels, METRIC_NAME};
 use crate::storage::{Appender, SeriesRef, StorageError};
 
@@ -29,14 +29,18 @@ pub(crate) struct HeadAppender<'a> {
 
 impl<'a> HeadAppender<'a> {
     pub fn new(head: &'a Head) -> Self {
+        // Size the buffers like the last committed batch: scrapes of the same targets
+        // repeat, and growing a 10k-entry map step by step is a measurable share of a
+        // scrape's cost.
+        let n = head.batch_size_hint();
         HeadAppender {
             head,
             series: Vec::new(),
-            samples: Vec::new(),
-            targets: Vec::new(),
+            samples: Vec::with_capacity(n),
+            targets: Vec::with_capacity(n),
             new_by_ref: U64Map::default(),
             new_by_hash: U64Map::default(),
-            batch_last: U64Map::default(),
+            batch_last: U64Map::with_capacity_and_hasher(n, Default::default()),
         }
     }
 
@@ -60,7 +64,7 @@ impl<'a> HeadAppender<'a> {
                 return Ok((r, Some(s)));
             }
         }
-        let hash = labels.stable_hash();
+        let hash = labels_hash(labels);
         if let Some(idx) = self.new_by_hash.get(&hash)
             && let Some(&i) = idx.iter().find(|&&i| self.series[i].labels == *labels)
         {

@@ -5,7 +5,7 @@
 //! and the UI take queriers.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use parking_lot::RwLock;
 
@@ -14,7 +14,7 @@ use super::commit::{CommitBatch, CommitLog, SampleRecord, SeriesRecord};
 use super::postings::Postings;
 use super::querier::HeadQuerier;
 use super::series::{self, ChunkOpts, MemSeries};
-use super::stripes::{StripedSeries, U64Map};
+use super::stripes::{StripedSeries, U64Map, labels_hash};
 use crate::model::Labels;
 use crate::storage::{Appendable, Appender, Querier, Queryable, SeriesRef, StorageError};
 
@@ -87,6 +87,8 @@ pub struct Head {
     pub(crate) postings: RwLock<Postings>,
     next_ref: AtomicU64,
     dropped_at_commit: AtomicU64,
+    /// Samples in the last committed batch (sizes the next appender's buffers).
+    last_batch_len: AtomicUsize,
 }
 
 impl Head {
@@ -100,6 +102,7 @@ impl Head {
             postings: RwLock::new(Postings::new()),
             next_ref: AtomicU64::new(1),
             dropped_at_commit: AtomicU64::new(0),
+            last_batch_len: AtomicUsize::new(0),
             opts,
         }
     }
@@ -111,6 +114,11 @@ impl Head {
     /// A new, never used series ref. Refs only grow; rolled-back batches leave gaps.
     pub(crate) fn allocate_ref(&self) -> SeriesRef {
         self.next_ref.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// How many samples the last committed batch had (capped, for buffer sizing).
+    pub(crate) fn batch_size_hint(&self) -> usize {
+        self.last_batch_len.load(Ordering::Relaxed).min(4096)
     }
 
     pub fn num_series(&self) -> usize {
@@ -129,6 +137,7 @@ impl Head {
             log.log(&CommitBatch { series, samples })?;
         }
         self.apply(CommitBatch { series, samples }, targets);
+        self.last_batch_len.store(samples.len(), Ordering::Relaxed);
         Ok(())
     }
 
@@ -143,22 +152,17 @@ impl Head {
         }
         let mut dropped = 0;
         for (i, smp) in batch.samples.iter().enumerate() {
-            let found;
-            let s = match targets.get(i).and_then(Option::as_ref) {
-                Some(s) => s,
-                None => match created.get(&smp.r) {
-                    Some(s) => s,
-                    None => match self.series.get(smp.r) {
-                        Some(s) => {
-                            found = s;
-                            &found
-                        }
-                        None => {
-                            dropped += 1;
-                            continue;
-                        }
-                    },
-                },
+            let looked_up;
+            let s = if let Some(s) = targets.get(i).and_then(Option::as_ref) {
+                s
+            } else if let Some(s) = created.get(&smp.r) {
+                s
+            } else if let Some(s) = self.series.get(smp.r) {
+                looked_up = s;
+                &looked_up
+            } else {
+                dropped += 1;
+                continue;
             };
             if !self.append_committed(s, smp.t, smp.v) {
                 dropped += 1;
@@ -191,7 +195,7 @@ impl Head {
 
     fn get_or_create(&self, labels: &Labels, r: SeriesRef) -> Arc<MemSeries> {
         self.series
-            .get_or_create(labels.stable_hash(), labels, r, |s| {
+            .get_or_create(labels_hash(labels), labels, r, |s| {
                 self.postings.write().add(s.r, &s.labels)
             })
     }

@@ -124,7 +124,7 @@ impl SeriesData {
 
     fn cut(&mut self, opts: ChunkOpts) {
         self.chunks.push(Chunk::seal(&self.open, opts.compact));
-        self.open.reset();
+        self.open.reset_and_release();
     }
 
     /// Copies of the chunks that overlap `[lo, hi]`, in time order: closed chunks share

@@ -38,6 +38,40 @@ impl Hasher for U64Hasher {
 
 pub(crate) type U64Map<V> = HashMap<u64, V, BuildHasherDefault<U64Hasher>>;
 
+const K: u64 = 0x9e37_79b9_7f4a_7c15;
+
+#[inline]
+fn fold_mul(a: u64, b: u64) -> u64 {
+    let m = (a as u128).wrapping_mul(b as u128);
+    (m as u64) ^ ((m >> 64) as u64)
+}
+
+#[inline]
+fn mix_bytes(mut h: u64, bytes: &[u8]) -> u64 {
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        h = fold_mul(h ^ u64::from_le_bytes(w), K);
+    }
+    let rest = chunks.remainder();
+    let mut w = [0u8; 8];
+    w[..rest.len()].copy_from_slice(rest);
+    fold_mul(h ^ u64::from_le_bytes(w) ^ ((bytes.len() as u64) << 56), K)
+}
+
+/// The head's hash of a label set, for its own maps and stripes only: a few multiplies
+/// per 8 bytes, several times cheaper than the streaming `Labels::stable_hash`. It is not
+/// stable across versions and never stored.
+pub(crate) fn labels_hash(labels: &Labels) -> u64 {
+    let mut h = 0x243f_6a88_85a3_08d3;
+    for l in labels {
+        h = mix_bytes(h, l.name.as_bytes());
+        h = mix_bytes(h, l.value.as_bytes());
+    }
+    h
+}
+
 /// Series by label hash; the rare second series with the same hash goes to `conflicts`.
 #[derive(Default)]
 struct HashStripe {
@@ -113,7 +147,7 @@ impl StripedSeries {
         self.ref_stripe(r).read().get(&r).cloned()
     }
 
-    /// The live series with these labels (`hash` is their `stable_hash`).
+    /// The live series with these labels (`hash` is their `labels_hash`).
     pub fn get_by_labels(&self, hash: u64, labels: &Labels) -> Option<Arc<MemSeries>> {
         self.hash_stripe(hash).read().get(hash, labels).cloned()
     }
@@ -200,10 +234,18 @@ mod tests {
     }
 
     #[test]
+    fn labels_hash_separates_names_from_values() {
+        let h = |p: &[(&str, &str)]| labels_hash(&Labels::from_pairs(p));
+        assert_ne!(h(&[("a", "1b")]), h(&[("a1", "b")]));
+        assert_ne!(h(&[("a", "12345678")]), h(&[("a", "123456789")]));
+        assert_eq!(h(&[("a", "1"), ("b", "2")]), h(&[("b", "2"), ("a", "1")]));
+    }
+
+    #[test]
     fn deleted_series_are_not_found_and_get_replaced() {
         let t = StripedSeries::new(2);
         let a = Labels::from_pairs(&[("__name__", "a")]);
-        let h = a.stable_hash();
+        let h = labels_hash(&a);
         let s = t.get_or_create(h, &a, 1, |_| {});
         s.mark_deleted();
         assert!(t.get_by_labels(h, &a).is_none());

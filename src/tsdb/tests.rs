@@ -513,6 +513,24 @@ fn select_and_label_queries_match_mem_storage_on_a_random_workload() {
 }
 
 #[test]
+fn a_chunk_holds_120_samples_and_the_121st_starts_another() {
+    let h = head();
+    let mut a = h.appender();
+    let mut r = None;
+    for i in 0..120i64 {
+        r = Some(a.append(r, &up("a"), i * 2000, i as f64).unwrap());
+    }
+    a.commit().unwrap();
+    assert_eq!(h.stats().chunks, 1);
+    let mut a = h.appender();
+    a.append(r, &up("a"), 120 * 2000, 0.0).unwrap();
+    a.commit().unwrap();
+    let st = h.stats();
+    assert_eq!((st.chunks, st.samples), (2, 121));
+    assert_eq!(dump(&h, &[])[0].1.len(), 121);
+}
+
+#[test]
 fn stats_count_what_was_stored() {
     let h = Head::new(HeadOptions {
         compact_chunks: false,

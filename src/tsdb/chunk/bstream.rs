@@ -2,6 +2,9 @@
 //! out its stream; plus the Go-style varints the format uses for its first timestamp and
 //! first delta. Only the XOR encoder and decoder in this directory talk to it.
 
+/// Growth step of a writer's buffer, in bytes.
+const GROW_STEP: usize = 64;
+
 /// Appends bits to a byte vector. Bits fill each byte from its high end; the unused low
 /// bits of the last byte stay zero.
 #[derive(Debug, Clone, Default)]
@@ -20,8 +23,19 @@ impl BitWriter {
         }
     }
 
+    /// Like `with_header`, with room for `capacity` bytes reserved up front.
+    pub(crate) fn with_capacity(header: usize, capacity: usize) -> Self {
+        let mut buf = Vec::with_capacity(capacity.max(header));
+        buf.resize(header, 0);
+        BitWriter { buf, free: 0 }
+    }
+
     pub(crate) fn bytes(&self) -> &[u8] {
         &self.buf
+    }
+
+    pub(crate) fn into_bytes(self) -> Vec<u8> {
+        self.buf
     }
 
     pub(crate) fn bytes_mut(&mut self) -> &mut [u8] {
@@ -41,14 +55,26 @@ impl BitWriter {
 
     /// Gives up the allocation (an idle open chunk then costs nothing).
     pub(crate) fn release(&mut self, header: usize) {
-        self.buf = vec![0; header];
+        self.buf = Vec::new();
+        self.buf.resize(header, 0);
         self.free = 0;
+    }
+
+    /// Appends a byte. The buffer grows by a fixed step rather than doubling: an open
+    /// chunk ends near 300-400 bytes, and doubling would leave up to half of that unused
+    /// in every series.
+    #[inline]
+    fn push(&mut self, b: u8) {
+        if self.buf.len() == self.buf.capacity() {
+            self.buf.reserve_exact(GROW_STEP);
+        }
+        self.buf.push(b);
     }
 
     #[inline]
     pub(crate) fn write_bit(&mut self, bit: bool) {
         if self.free == 0 {
-            self.buf.push(0);
+            self.push(0);
             self.free = 8;
         }
         self.free -= 1;
@@ -75,19 +101,20 @@ impl BitWriter {
             if let Some(last) = self.buf.last_mut() {
                 *last |= ((v >> (64 - take)) << (self.free - take)) as u8;
             }
-            v <<= take;
-            n -= take;
             self.free -= take;
+            n -= take;
+            if n == 0 {
+                return;
+            }
+            v <<= take;
         }
-        while n >= 8 {
-            self.buf.push((v >> 56) as u8);
-            v <<= 8;
-            n -= 8;
+        // The rest starts a fresh byte: append the whole bytes it touches at once.
+        let nbytes = n.div_ceil(8) as usize;
+        if self.buf.capacity() - self.buf.len() < nbytes {
+            self.buf.reserve_exact(GROW_STEP.max(nbytes));
         }
-        if n > 0 {
-            self.buf.push((v >> 56) as u8);
-            self.free = 8 - n;
-        }
+        self.buf.extend_from_slice(&v.to_be_bytes()[..nbytes]);
+        self.free = nbytes as u32 * 8 - n;
     }
 
     /// Writes `x` as a Go `binary.PutUvarint` would (7 bits per byte, low groups first).

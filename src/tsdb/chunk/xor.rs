@@ -105,8 +105,12 @@ impl XorEncoder {
     }
 
     /// Appends a sample. The caller keeps timestamps increasing (the head checks) and stops
-    /// at `u16::MAX` samples (the head cuts at 120).
+    /// at `u16::MAX` samples (the head cuts at 120); see `is_full`.
     pub fn append(&mut self, t: i64, v: f64) {
+        debug_assert!(
+            !self.is_full(),
+            "an XOR chunk holds at most u16::MAX samples"
+        );
         let bits = v.to_bits();
         match self.num {
             0 => {
@@ -158,6 +162,11 @@ impl XorEncoder {
         self.num == 0
     }
 
+    /// Whether the 16-bit sample count is exhausted.
+    pub fn is_full(&self) -> bool {
+        self.num == u16::MAX
+    }
+
     /// The chunk as it stands: header plus stream, valid to decode at any point.
     pub fn bytes(&self) -> &[u8] {
         self.w.bytes()
@@ -186,7 +195,8 @@ impl XorEncoder {
         self.trailing = 0;
     }
 
-    /// Starts a new chunk and frees the buffer.
+    /// Starts a new chunk and frees the buffer (the head does this when it seals a chunk,
+    /// so a series between chunks holds no spare buffer).
     pub fn reset_and_release(&mut self) {
         self.reset();
         self.w.release(HEADER_LEN);
@@ -474,6 +484,28 @@ mod tests {
         assert_eq!(it.seek(90), Some(Sample::new(90, 9.0)));
         assert_eq!(it.seek(91), None);
         assert_eq!(it.next(), None);
+    }
+
+    #[test]
+    fn garbage_bytes_never_panic_and_compact_preserves_what_decodes() {
+        let mut seed = 0xdead_beefu64;
+        for _ in 0..3000 {
+            let len = (seed % 300) as usize;
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    seed as u8
+                })
+                .collect();
+            let got: Vec<Sample> = XorIter::new(&bytes[..]).collect();
+            let again: Vec<Sample> = XorIter::new(&super::super::compact(&bytes)[..]).collect();
+            assert_eq!(got.len(), again.len());
+            for (a, b) in got.iter().zip(&again) {
+                assert_eq!((a.t, a.v.to_bits()), (b.t, b.v.to_bits()));
+            }
+        }
     }
 
     #[test]
