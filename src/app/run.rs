@@ -17,7 +17,7 @@ use super::snapshot::{Action, Health, TargetRow, UiSnapshot};
 use crate::config::{self, Config};
 use crate::discovery::{FileSd, Manager, StaticSd};
 use crate::hostmetrics::{Collector, HostOptions};
-use crate::scrape::{ScrapeManager, TargetHealth, TargetRegistry, now_ms};
+use crate::scrape::{ScrapeManager, TargetHealth, TargetRegistry, TimestampAligner, now_ms};
 use crate::storage::Storage;
 use crate::tsdb::{Head, HeadOptions};
 
@@ -316,6 +316,7 @@ async fn run_collector(
     cancel: CancellationToken,
 ) {
     let mut collector = Collector::new(HostOptions::default());
+    let mut aligner = TimestampAligner::new(interval);
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -323,7 +324,7 @@ async fn run_collector(
             _ = cancel.cancelled() => break,
             _ = ticker.tick() => {}
         }
-        let t = now_ms();
+        let t = aligner.align(now_ms());
         let start = std::time::Instant::now();
         let mut app = storage.appender();
         let report = collector.collect(&mut *app, t);
