@@ -188,7 +188,7 @@ static TLS: Section = Section {
         ("cert_file", Leaf),
         ("key", Leaf),
         ("key_file", Leaf),
-        ("server_name", Leaf),
+        ("server_name", Unsupported), // reqwest cannot override the verified name yet
         ("insecure_skip_verify", Leaf),
         ("min_version", Leaf),
         ("max_version", Leaf),
