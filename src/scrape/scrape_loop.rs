@@ -48,6 +48,7 @@ pub fn scrape_offset(hash: u64, interval: Duration, now: SystemTime) -> Duration
 pub struct TimestampAligner {
     interval_ms: i64,
     aligned: Option<i64>,
+    last: i64,
 }
 
 /// Prometheus's `ScrapeTimestampTolerance`.
@@ -58,6 +59,7 @@ impl TimestampAligner {
         TimestampAligner {
             interval_ms: (interval.as_millis() as i64).max(1),
             aligned: None,
+            last: i64::MIN,
         }
     }
 
@@ -65,6 +67,7 @@ impl TimestampAligner {
     pub fn align(&mut self, t: i64) -> i64 {
         let Some(mut aligned) = self.aligned else {
             self.aligned = Some(t);
+            self.last = t;
             return t;
         };
         let tolerance = (self.interval_ms / 100).min(ALIGN_TOLERANCE_MS);
@@ -82,6 +85,10 @@ impl TimestampAligner {
             t
         };
         self.aligned = Some(aligned);
+        // Never hand out a timestamp at or before the previous one: an extra tick within the
+        // same interval (a manual refresh, a test) keeps its real time.
+        let out = if out <= self.last { t } else { out };
+        self.last = self.last.max(out);
         out
     }
 }
@@ -240,5 +247,9 @@ mod tests {
         a.align(0);
         assert_eq!(a.align(101), 100);
         assert_eq!(a.align(202), 202);
+        // Two ticks within one interval never share a timestamp.
+        let mut a = TimestampAligner::new(Duration::from_secs(60));
+        assert_eq!(a.align(1_000), 1_000);
+        assert_eq!(a.align(1_001), 1_001);
     }
 }
