@@ -137,18 +137,6 @@ pub fn to_json(samples: &[PrintedSample]) -> Value {
     )
 }
 
-fn format_value(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v == f64::INFINITY {
-        "+Inf".into()
-    } else if v == f64::NEG_INFINITY {
-        "-Inf".into()
-    } else {
-        v.to_string()
-    }
-}
-
 fn write_table(out: &mut impl Write, samples: &[PrintedSample]) -> std::io::Result<()> {
     let rows: Vec<(String, String, String)> = samples
         .iter()
@@ -159,7 +147,7 @@ fn write_table(out: &mut impl Write, samples: &[PrintedSample]) -> std::io::Resu
                 series = format!("{series}{{{}}}", ls.join(", "));
             }
             let ts = s.timestamp.map(|t| t.to_string()).unwrap_or_default();
-            (series, format_value(s.value), ts)
+            (series, crate::model::format_go_float(s.value), ts)
         })
         .collect();
     let w0 = rows

@@ -48,20 +48,11 @@ fn rows(out: &mut String, snap: &UiSnapshot, panel: &str, series: &str, history:
     for (i, v) in history.iter().enumerate() {
         let Some(v) = v else { continue };
         let t = snap.at_ms - (n - 1 - i as i64) * snap.step_ms;
-        let _ = writeln!(out, "{panel},{series},{t},{}", number(*v));
-    }
-}
-
-/// A float as Prometheus writes one: shortest round-trip form, `NaN`, `+Inf`, `-Inf`.
-fn number(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v == f64::INFINITY {
-        "+Inf".into()
-    } else if v == f64::NEG_INFINITY {
-        "-Inf".into()
-    } else {
-        v.to_string()
+        let _ = writeln!(
+            out,
+            "{panel},{series},{t},{}",
+            crate::model::format_go_float(*v)
+        );
     }
 }
 
