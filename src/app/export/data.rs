@@ -111,7 +111,7 @@ mod tests {
              cpu,cpu0,10000,2\n\
              memory,used_pct,9000,NaN\n\
              memory,used_pct,10000,50\n\
-             network,\"we,ird\"\"0/rx\",10000,1000000000\n\
+             network,\"we,ird\"\"0/rx\",10000,1e+09\n\
              disks,sda/read,10000,0\n\
              disks,sda/written,10000,4096\n"
         );
