@@ -133,7 +133,16 @@ where
                 }
                 Some(Ok(Event::Resize(..))) => draw(terminal, &snapshot, &view, theme)?,
                 Some(Ok(_)) => {}
-                Some(Err(err)) => return Err(err),
+                // A read interrupted by a signal (SIGWINCH on resize) is not an error.
+                Some(Err(err))
+                    if matches!(
+                        err.kind(),
+                        std::io::ErrorKind::Interrupted | std::io::ErrorKind::WouldBlock
+                    ) => {}
+                Some(Err(err)) => {
+                    tracing::error!("terminal input: {err}");
+                    return Err(err);
+                }
                 // No more input (stdin closed): keep drawing until the app ends us.
                 None => input_open = false,
             },

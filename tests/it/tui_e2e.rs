@@ -146,7 +146,8 @@ fn start_see_cpu_resize_quit_and_terminal_restored() {
     });
     assert!(
         screen.contains("KMON_EXITED=0"),
-        "kmon exit status:\n{screen}"
+        "kmon exit status:\n{screen}\nkmon.log:\n{}",
+        std::fs::read_to_string(data.path().join("kmon.log")).unwrap_or_default()
     );
     assert_eq!(
         tmux.display("#{alternate_on}"),
