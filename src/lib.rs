@@ -3,14 +3,14 @@
 //! embedded TSDB, and draws them live in the terminal.
 //!
 //! Module map (arrows point at what a module may use; `tests/it/deps.rs` enforces it):
-//! - `model`: labels, matchers, samples, relabeling. Uses nothing.
+//! - `model`: labels, matchers, samples, relabeling, durations, float formatting. Uses nothing.
 //! - `storage`: the append/query seams. Uses `model`.
 //! - `tsdb`: the in-memory head (Gorilla chunks, postings). Implements `storage`.
 //! - `exposition`: the text 0.0.4 / OpenMetrics parser. Uses nothing.
 //! - `discovery`: target groups from static and file configs. Uses `model`.
 //! - `hostmetrics`: this machine's node_exporter-compatible series. Uses `model`, `storage`.
 //! - `scrape`: targets, scrape loops, health, staleness. Uses `model`, `storage`,
-//!   `exposition`, `discovery`.
+//!   `exposition`, `discovery`, `config`.
 //! - `config`: prometheus.yml, raw and validated. Uses `model`.
 //! - `app`: wiring, the UI snapshot and actions, the one-shot subcommands. Uses everything.
 //! - `tui`: the terminal screens. Uses `app`'s snapshot and action types and `model`.

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::snapshot::*;
-use crate::model::{Labels, MatchOp, Matcher, Sample, is_stale_nan};
+use crate::model::{Labels, Matcher, Sample, is_stale_nan};
 use crate::storage::{Queryable, SelectHints, StorageError};
 
 /// How far back a point may look for its latest sample (Prometheus's default lookback).
@@ -90,8 +90,7 @@ fn select(
 /// The instance whose boxes are shown: the first that has CPU data.
 pub fn pick_instance(store: &dyn Queryable, grid: &Grid) -> Result<Option<String>, StorageError> {
     let q = store.querier(grid.start() - LOOKBACK_MS, grid.end)?;
-    let m = Matcher::new(MatchOp::Equal, "__name__", "node_cpu_seconds_total")
-        .map_err(|_| StorageError::Closed)?;
+    let m = Matcher::equal("__name__", "node_cpu_seconds_total");
     Ok(q.label_values("instance", &[m])?.into_iter().next())
 }
 
@@ -187,15 +186,15 @@ pub fn build(
     let mem = |name: &str| -> Result<Option<f64>, StorageError> {
         Ok(latest(&select(store, grid, name, inst)?, grid))
     };
+    let tot = select(store, grid, "node_memory_MemTotal_bytes", inst)?;
+    let avail = select(store, grid, "node_memory_MemAvailable_bytes", inst)?;
     let m = &mut snap.memory;
-    m.total_bytes = mem("node_memory_MemTotal_bytes")?;
-    m.available_bytes = mem("node_memory_MemAvailable_bytes")?;
+    m.total_bytes = latest(&tot, grid);
+    m.available_bytes = latest(&avail, grid);
     m.free_bytes = mem("node_memory_MemFree_bytes")?;
     m.cached_bytes = mem("node_memory_Cached_bytes")?;
     m.swap_total_bytes = mem("node_memory_SwapTotal_bytes")?;
     m.swap_free_bytes = mem("node_memory_SwapFree_bytes")?;
-    let tot = select(store, grid, "node_memory_MemTotal_bytes", inst)?;
-    let avail = select(store, grid, "node_memory_MemAvailable_bytes", inst)?;
     if let (Some((_, t)), Some((_, a))) = (tot.first(), avail.first()) {
         m.used_pct = values_at(t, &times)
             .into_iter()
