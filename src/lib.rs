@@ -12,6 +12,8 @@
 //! - `scrape`: targets, scrape loops, health, staleness. Uses `model`, `storage`,
 //!   `exposition`, `discovery`, `config`.
 //! - `config`: prometheus.yml, raw and validated. Uses `model`.
+//! - `promql`: parser, AST, evaluator, functions, the promqltest runner. Uses `model`,
+//!   `storage`.
 //! - `app`: wiring, the UI snapshot and actions, the one-shot subcommands. Uses everything.
 //! - `tui`: the terminal screens. Uses `app`'s snapshot and action types and `model`.
 
@@ -21,6 +23,7 @@ pub mod discovery;
 pub mod exposition;
 pub mod hostmetrics;
 pub mod model;
+pub mod promql;
 pub mod scrape;
 pub mod storage;
 pub mod tsdb;

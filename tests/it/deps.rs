@@ -13,6 +13,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("discovery", &["model"]),
     ("hostmetrics", &["model", "storage"]),
     ("config", &["model"]),
+    ("promql", &["model", "storage"]),
     (
         "scrape",
         &["model", "storage", "exposition", "discovery", "config"],
@@ -28,6 +29,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "hostmetrics",
             "config",
             "scrape",
+            "promql",
             "tui",
         ],
     ),

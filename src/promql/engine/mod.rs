@@ -1,0 +1,145 @@
+//! The PromQL evaluator: instant and range queries over any `storage::Queryable`, with
+//! Prometheus 3.5's semantics (lookback delta, staleness, left-open windows, `@`/offset,
+//! subquery step alignment, vector matching, aggregations, limits and cancellation).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use crate::storage::{Queryable, StorageError};
+
+use super::ast::Expr;
+use super::value::{Annotations, Value};
+
+/// Engine settings. The defaults are a Prometheus 3.5 server's.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// How far back an instant selector looks for a sample, in ms (5m).
+    pub lookback_delta: i64,
+    /// The most samples a query may hold in memory at once (50,000,000).
+    pub max_samples: usize,
+    /// The longest a query may run (2m).
+    pub timeout: Duration,
+    /// The step of a subquery written without one (`[30m:]`), in ms: the global
+    /// evaluation interval, 1m by default.
+    pub default_subquery_step: i64,
+    /// `--enable-feature=promql-delayed-name-removal`: drop `__name__` at the end of the
+    /// query instead of where the name-dropping operation happens.
+    pub delayed_name_removal: bool,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            lookback_delta: 5 * 60 * 1000,
+            max_samples: 50_000_000,
+            timeout: Duration::from_secs(120),
+            default_subquery_step: 60 * 1000,
+            delayed_name_removal: false,
+        }
+    }
+}
+
+/// A handle that cancels the queries it is passed to, from any thread.
+#[derive(Debug, Clone, Default)]
+pub struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    pub fn new() -> Self {
+        Cancel::default()
+    }
+
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Why a query failed. The `Display` texts are Prometheus's.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    #[error("query timed out in {0}")]
+    Timeout(&'static str),
+    #[error("query was canceled in {0}")]
+    Canceled(&'static str),
+    #[error("query processing would load too many samples into memory in {0}")]
+    TooManySamples(&'static str),
+    /// An evaluation error with Prometheus's message, e.g. "vector cannot contain metrics
+    /// with the same labelset".
+    #[error("{0}")]
+    Execution(String),
+    #[error("{0}")]
+    Storage(#[from] StorageError),
+}
+
+impl QueryError {
+    /// The API's `errorType` for this error.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            QueryError::Timeout(_) => "timeout",
+            QueryError::Canceled(_) => "canceled",
+            QueryError::TooManySamples(_) | QueryError::Execution(_) => "execution",
+            QueryError::Storage(_) => "internal",
+        }
+    }
+}
+
+/// Counters of one query's work.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueryStats {
+    /// Samples loaded from storage.
+    pub samples_loaded: usize,
+    /// The largest number of samples held at once.
+    pub peak_samples: usize,
+}
+
+/// A query's value with its warnings and infos.
+#[derive(Debug, Clone)]
+pub struct QueryResult {
+    /// Instant queries return what the expression evaluates to; range queries always a
+    /// `Value::Matrix` sorted by labels (a scalar becomes one series with no labels).
+    pub value: Value,
+    pub annotations: Annotations,
+    pub stats: QueryStats,
+}
+
+/// The evaluator. Cheap to clone and share; each query gets its own state.
+#[derive(Debug, Clone, Default)]
+pub struct Engine {
+    pub opts: EngineOptions,
+}
+
+impl Engine {
+    pub fn new(opts: EngineOptions) -> Self {
+        Engine { opts }
+    }
+
+    /// Evaluates `expr` at `t` (ms since the epoch).
+    pub fn instant(
+        &self,
+        storage: &dyn Queryable,
+        expr: &Expr,
+        t: i64,
+        cancel: &Cancel,
+    ) -> Result<QueryResult, QueryError> {
+        let _ = (storage, expr, t, cancel);
+        todo!("engine: instant evaluation")
+    }
+
+    /// Evaluates `expr` at `start`, `start + step`, … up to `end` (all ms; `step` > 0).
+    pub fn range(
+        &self,
+        storage: &dyn Queryable,
+        expr: &Expr,
+        start: i64,
+        end: i64,
+        step: i64,
+        cancel: &Cancel,
+    ) -> Result<QueryResult, QueryError> {
+        let _ = (storage, expr, start, end, step, cancel);
+        todo!("engine: range evaluation")
+    }
+}
