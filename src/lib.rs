@@ -14,9 +14,12 @@
 //! - `config`: prometheus.yml, raw and validated. Uses `model`.
 //! - `promql`: parser, AST, evaluator, functions, the promqltest runner. Uses `model`,
 //!   `storage`.
+//! - `api`: the Prometheus-compatible HTTP API of `kmon serve`. Uses `model`, `storage`,
+//!   `promql`, `scrape`.
 //! - `app`: wiring, the UI snapshot and actions, the one-shot subcommands. Uses everything.
 //! - `tui`: the terminal screens. Uses `app`'s snapshot and action types and `model`.
 
+pub mod api;
 pub mod app;
 pub mod config;
 pub mod discovery;

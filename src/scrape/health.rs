@@ -36,6 +36,7 @@ pub struct Target {
     /// Samples ingested by the last scrape.
     pub samples: u64,
     pub interval: Duration,
+    pub timeout: Duration,
 }
 
 impl Target {
@@ -52,6 +53,7 @@ impl Target {
             duration: Duration::ZERO,
             samples: 0,
             interval: spec.interval,
+            timeout: spec.timeout,
         }
     }
 }
@@ -59,11 +61,13 @@ impl Target {
 /// A target's key: its job and its hash within the job.
 pub type TargetKey = (String, u64);
 
-/// All targets, keyed by (job, target hash). Cheap to clone; shared between the scrape
-/// manager, the loops and readers.
+/// All targets, keyed by (job, target hash), and per scrape pool (job) the discovered
+/// targets relabeling dropped. Cheap to clone; shared between the scrape manager, the loops
+/// and readers.
 #[derive(Clone, Default)]
 pub struct TargetRegistry {
     inner: Arc<RwLock<BTreeMap<TargetKey, Arc<RwLock<Target>>>>>,
+    dropped: Arc<RwLock<BTreeMap<String, Vec<Labels>>>>,
 }
 
 impl TargetRegistry {
@@ -80,6 +84,42 @@ impl TargetRegistry {
 
     pub fn remove(&self, key: &TargetKey) {
         self.inner.write().remove(key);
+    }
+
+    /// Declares the configured scrape pools (jobs): each has a (possibly empty) list of
+    /// dropped targets from now on.
+    pub fn set_pools<'a>(&self, pools: impl IntoIterator<Item = &'a str>) {
+        let mut d = self.dropped.write();
+        for p in pools {
+            d.entry(p.to_string()).or_default();
+        }
+    }
+
+    /// Replaces the dropped targets of one pool (their labels before relabeling).
+    pub fn set_dropped(&self, pool: &str, targets: Vec<Labels>) {
+        self.dropped.write().insert(pool.to_string(), targets);
+    }
+
+    /// Every pool with its dropped targets, sorted by pool.
+    pub fn dropped(&self) -> Vec<(String, Vec<Labels>)> {
+        self.dropped
+            .read()
+            .iter()
+            .map(|(p, t)| (p.clone(), t.clone()))
+            .collect()
+    }
+
+    /// A copy of every target with its scrape pool (the job it is configured in, which
+    /// relabeling cannot change), sorted by pool then labels.
+    pub fn snapshot_by_pool(&self) -> Vec<(String, Target)> {
+        let mut v: Vec<(String, Target)> = self
+            .inner
+            .read()
+            .iter()
+            .map(|((pool, _), t)| (pool.clone(), t.read().clone()))
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.labels.cmp(&b.1.labels)));
+        v
     }
 
     /// A copy of every target, sorted by job then labels.

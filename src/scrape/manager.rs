@@ -13,7 +13,7 @@ use super::client::ScrapeClient;
 use super::health::{Target, TargetHealth, TargetRegistry};
 use super::ingest::{IngestOptions, Ingester};
 use super::scrape_loop::ScrapeLoop;
-use super::target::targets_from_groups;
+use super::target::targets_and_dropped;
 use crate::config::ScrapeConfig;
 use crate::discovery::TargetGroup;
 use crate::storage::Storage;
@@ -35,18 +35,20 @@ pub struct ScrapeManager {
 
 impl ScrapeManager {
     pub fn new(storage: Arc<dyn Storage>, jobs: &[ScrapeConfig]) -> Self {
-        let jobs = jobs
+        let jobs: HashMap<_, _> = jobs
             .iter()
             .map(|c| {
                 let client = ScrapeClient::new(c).map_err(|e| e.to_string());
                 (c.job_name.clone(), (c.clone(), client))
             })
             .collect();
+        let registry = TargetRegistry::new();
+        registry.set_pools(jobs.keys().map(String::as_str));
         ScrapeManager {
             storage,
             jobs,
             running: HashMap::new(),
-            registry: TargetRegistry::new(),
+            registry,
         }
     }
 
@@ -88,7 +90,8 @@ impl ScrapeManager {
                 tracing::warn!(job, "target groups for a job that is not configured");
                 continue;
             };
-            let (specs, errs) = targets_from_groups(cfg, gs);
+            let (specs, dropped, errs) = targets_and_dropped(cfg, gs);
+            self.registry.set_dropped(job, dropped);
             for e in errs {
                 tracing::warn!(job, "dropping target: {e}");
             }

@@ -15,7 +15,7 @@ pub use health::{Target, TargetHealth, TargetRegistry};
 pub use ingest::{IngestError, IngestOptions, IngestReport, Ingester, REPORT_SERIES};
 pub use manager::{GroupsByJob, ScrapeManager, ingest_options};
 pub use scrape_loop::{ScrapeLoop, TimestampAligner, now_ms, scrape_offset};
-pub use target::{TargetError, TargetSpec, populate, targets_from_groups};
+pub use target::{TargetError, TargetSpec, populate, targets_and_dropped, targets_from_groups};
 
 #[cfg(test)]
 mod tests;

@@ -23,7 +23,8 @@ pub struct TargetSpec {
     pub job: String,
     /// The labels every scraped series gets (job, instance, and user labels).
     pub labels: Labels,
-    /// The labels before relabeling, as discovered (shown in the targets pane).
+    /// The labels before relabeling: as discovered, with the job's defaults (`job`,
+    /// `__scheme__`, `__metrics_path__`, …), as Prometheus's API shows them.
     pub discovered_labels: Labels,
     pub url: String,
     pub interval: Duration,
@@ -57,7 +58,18 @@ pub fn targets_from_groups(
     cfg: &ScrapeConfig,
     groups: &[TargetGroup],
 ) -> (Vec<TargetSpec>, Vec<TargetError>) {
+    let (specs, _, errs) = targets_and_dropped(cfg, groups);
+    (specs, errs)
+}
+
+/// As `targets_from_groups`, also returning the discovered labels (with the job's
+/// defaults) of the targets that relabeling dropped, as Prometheus lists them.
+pub fn targets_and_dropped(
+    cfg: &ScrapeConfig,
+    groups: &[TargetGroup],
+) -> (Vec<TargetSpec>, Vec<Labels>, Vec<TargetError>) {
     let mut out = Vec::new();
+    let mut dropped = Vec::new();
     let mut errs = Vec::new();
     for g in groups {
         for t in &g.targets {
@@ -65,18 +77,32 @@ pub fn targets_from_groups(
             for l in t.iter() {
                 b.set(&l.name, &l.value);
             }
-            match populate(cfg, b.build()) {
-                Ok(Some(spec)) => out.push(spec),
-                Ok(None) => {}
+            match populate_target(cfg, b.build()) {
+                Ok(Populated::Kept(spec)) => out.push(spec),
+                Ok(Populated::Dropped(labels)) => dropped.push(labels),
                 Err(e) => errs.push(e),
             }
         }
     }
-    (out, errs)
+    (out, dropped, errs)
 }
 
 /// One target: defaults, relabeling, validation (Prometheus's `PopulateLabels`).
 pub fn populate(cfg: &ScrapeConfig, discovered: Labels) -> Result<Option<TargetSpec>, TargetError> {
+    Ok(match populate_target(cfg, discovered)? {
+        Populated::Kept(spec) => Some(spec),
+        Populated::Dropped(_) => None,
+    })
+}
+
+/// What relabeling made of a discovered target.
+enum Populated {
+    Kept(TargetSpec),
+    /// Dropped by relabeling; the labels before relabeling.
+    Dropped(Labels),
+}
+
+fn populate_target(cfg: &ScrapeConfig, discovered: Labels) -> Result<Populated, TargetError> {
     let mut b: LabelsBuilder = discovered.builder();
     let interval = format_go_duration(cfg.scrape_interval);
     let timeout = format_go_duration(cfg.scrape_timeout);
@@ -102,7 +128,7 @@ pub fn populate(cfg: &ScrapeConfig, discovered: Labels) -> Result<Option<TargetS
     }
     let pre = b.build();
     let Some(relabeled) = relabel(&pre, &cfg.relabel_configs) else {
-        return Ok(None);
+        return Ok(Populated::Dropped(pre));
     };
     let Some(address) = relabeled.get(ADDRESS).map(str::to_string) else {
         return Err(TargetError::NoAddress(relabeled));
@@ -138,10 +164,10 @@ pub fn populate(cfg: &ScrapeConfig, discovered: Labels) -> Result<Option<TargetS
         public.push(Label::new("instance", address.as_str()));
     }
     let labels = Labels::new(public);
-    Ok(Some(TargetSpec {
+    Ok(Populated::Kept(TargetSpec {
         job: labels.get("job").unwrap_or(&cfg.job_name).to_string(),
         labels,
-        discovered_labels: discovered,
+        discovered_labels: pre,
         url,
         interval,
         timeout,

@@ -14,6 +14,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("hostmetrics", &["model", "storage"]),
     ("config", &["model"]),
     ("promql", &["model", "storage"]),
+    ("api", &["model", "storage", "promql", "scrape"]),
     (
         "scrape",
         &["model", "storage", "exposition", "discovery", "config"],
@@ -30,6 +31,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "config",
             "scrape",
             "promql",
+            "api",
             "tui",
         ],
     ),

@@ -1,0 +1,256 @@
+//! The axum side: routes, turning a request into a `Form` (URL query plus a form POST
+//! body), readiness, per-handler request metrics, the JSON responses, and `serve` with a
+//! graceful shutdown that also cancels running queries.
+
+use std::future::Future;
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use super::error::ApiError;
+use super::params::Form;
+use super::{Api, Success};
+
+const JSON: &str = "application/json";
+
+/// The request's parameters: the URL query, and the body of an
+/// `application/x-www-form-urlencoded` POST.
+fn form(method: &Method, headers: &HeaderMap, query: Option<String>, body: &Bytes) -> Form {
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| {
+            ct.split(';').next().is_some_and(|m| {
+                m.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            })
+        });
+    let body = (*method == Method::POST && is_form).then_some(&body[..]);
+    Form::new(query.as_deref(), body)
+}
+
+/// The response for an API result, counted in the request metrics.
+fn finish(
+    api: &Api,
+    handler: &'static str,
+    began: Instant,
+    r: Result<Success, ApiError>,
+) -> Response {
+    let resp = match r {
+        Ok(s) => (StatusCode::OK, [(header::CONTENT_TYPE, JSON)], s.body()).into_response(),
+        Err(e) => e.into_response(),
+    };
+    api.metrics()
+        .observe_request(handler, resp.status().as_u16(), began.elapsed());
+    resp
+}
+
+fn unavailable(api: &Api, handler: &'static str, began: Instant) -> Response {
+    api.metrics().observe_request(handler, 503, began.elapsed());
+    (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable\n").into_response()
+}
+
+/// The request parts every API handler reads.
+struct Parts {
+    began: Instant,
+    form: Form,
+}
+
+fn parts(method: &Method, headers: &HeaderMap, query: Option<String>, body: &Bytes) -> Parts {
+    Parts {
+        began: Instant::now(),
+        form: form(method, headers, query, body),
+    }
+}
+
+async fn query(
+    State(api): State<Api>,
+    method: Method,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+    body: Bytes,
+) -> Response {
+    const H: &str = "/api/v1/query";
+    let p = parts(&method, &headers, q, &body);
+    if !api.is_ready() {
+        return unavailable(&api, H, p.began);
+    }
+    let r = api.instant_query(&p.form).await;
+    finish(&api, H, p.began, r)
+}
+
+async fn query_range(
+    State(api): State<Api>,
+    method: Method,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+    body: Bytes,
+) -> Response {
+    const H: &str = "/api/v1/query_range";
+    let p = parts(&method, &headers, q, &body);
+    if !api.is_ready() {
+        return unavailable(&api, H, p.began);
+    }
+    let r = api.range_query(&p.form).await;
+    finish(&api, H, p.began, r)
+}
+
+async fn series(
+    State(api): State<Api>,
+    method: Method,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+    body: Bytes,
+) -> Response {
+    const H: &str = "/api/v1/series";
+    let p = parts(&method, &headers, q, &body);
+    if !api.is_ready() {
+        return unavailable(&api, H, p.began);
+    }
+    let a = api.clone();
+    let r = blocking(move || a.series(&p.form)).await;
+    finish(&api, H, p.began, r)
+}
+
+async fn labels(
+    State(api): State<Api>,
+    method: Method,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+    body: Bytes,
+) -> Response {
+    const H: &str = "/api/v1/labels";
+    let p = parts(&method, &headers, q, &body);
+    if !api.is_ready() {
+        return unavailable(&api, H, p.began);
+    }
+    let a = api.clone();
+    let r = blocking(move || a.label_names(&p.form)).await;
+    finish(&api, H, p.began, r)
+}
+
+async fn label_values(
+    State(api): State<Api>,
+    Path(name): Path<String>,
+    method: Method,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+    body: Bytes,
+) -> Response {
+    const H: &str = "/api/v1/label/:name/values";
+    let p = parts(&method, &headers, q, &body);
+    if !api.is_ready() {
+        return unavailable(&api, H, p.began);
+    }
+    let a = api.clone();
+    let r = blocking(move || a.label_values(&name, &p.form)).await;
+    finish(&api, H, p.began, r)
+}
+
+async fn targets(State(api): State<Api>, RawQuery(q): RawQuery) -> Response {
+    let began = Instant::now();
+    let r = api.targets(&Form::new(q.as_deref(), None));
+    finish(&api, "/api/v1/targets", began, r)
+}
+
+async fn metadata(State(api): State<Api>, RawQuery(q): RawQuery) -> Response {
+    let began = Instant::now();
+    let r = api.metadata(&Form::new(q.as_deref(), None));
+    finish(&api, "/api/v1/metadata", began, r)
+}
+
+async fn buildinfo(State(api): State<Api>) -> Response {
+    let began = Instant::now();
+    let r = Ok(api.buildinfo());
+    finish(&api, "/api/v1/status/buildinfo", began, r)
+}
+
+async fn healthy() -> Response {
+    (StatusCode::OK, "kmon is Healthy.\n").into_response()
+}
+
+async fn ready(State(api): State<Api>) -> Response {
+    if api.is_ready() {
+        (StatusCode::OK, "kmon is Ready.\n").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable\n").into_response()
+    }
+}
+
+async fn metrics(State(api): State<Api>) -> Response {
+    let began = Instant::now();
+    let mut text = String::with_capacity(8 * 1024);
+    if let Some(w) = &api.inner.opts.process_metrics {
+        w(&mut text);
+    }
+    api.metrics().render(&mut text);
+    api.metrics()
+        .observe_request("/metrics", 200, began.elapsed());
+    (
+        StatusCode::OK,
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response()
+}
+
+async fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, "404 page not found\n").into_response()
+}
+
+/// Runs a storage lookup off the async threads.
+async fn blocking(
+    f: impl FnOnce() -> Result<Success, ApiError> + Send + 'static,
+) -> Result<Success, ApiError> {
+    tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| {
+        Err(ApiError::new(
+            super::ErrorType::Internal,
+            format!("unexpected error: {e}"),
+        ))
+    })
+}
+
+impl Api {
+    /// The routes of the API, ready to serve.
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/api/v1/query", get(query).post(query))
+            .route("/api/v1/query_range", get(query_range).post(query_range))
+            .route("/api/v1/series", get(series).post(series))
+            .route("/api/v1/labels", get(labels).post(labels))
+            .route("/api/v1/label/{name}/values", get(label_values))
+            .route("/api/v1/targets", get(targets))
+            .route("/api/v1/metadata", get(metadata))
+            .route("/api/v1/status/buildinfo", get(buildinfo))
+            .route("/-/healthy", get(healthy).head(healthy))
+            .route("/-/ready", get(ready).head(ready))
+            .route("/metrics", get(metrics))
+            .fallback(not_found)
+            .with_state(self.clone())
+    }
+}
+
+/// Serves `api` on `listener` until `shutdown` completes; then cancels running queries,
+/// lets in-flight requests finish, and returns.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    api: Api,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let on_shutdown = api.clone();
+    let signal = async move {
+        shutdown.await;
+        on_shutdown.cancel_queries();
+    };
+    axum::serve(listener, api.router())
+        .with_graceful_shutdown(signal)
+        .await
+}

@@ -1,0 +1,1 @@
+//! The API over a small store: the handlers called directly (no network).
