@@ -58,7 +58,11 @@ pub enum FnOutput {
 }
 
 /// Runs `func` on evaluated arguments for one step.
-pub fn call(func: &Function, args: &[FnArg<'_>], ctx: &mut FnCtx<'_>) -> Result<FnOutput, QueryError> {
+pub fn call(
+    func: &Function,
+    args: &[FnArg<'_>],
+    ctx: &mut FnCtx<'_>,
+) -> Result<FnOutput, QueryError> {
     let _ = (func, args, ctx);
     todo!("functions: dispatch")
 }
