@@ -280,12 +280,23 @@ fn bucket_fraction(lower: f64, upper: f64, buckets: &mut Vec<Bucket>) -> f64 {
 }
 
 /// Go's `strconv.ParseFloat(s, 64)`: decimal and hexadecimal (`0x1p-3`) forms with an
-/// optional sign, `inf`/`infinity` (any case, optional sign) and `nan` (any case, no
-/// sign). Values beyond the float range are errors, as in Go.
+/// optional sign and underscores between digits (`1_000`), `inf`/`infinity` (any case,
+/// optional sign) and `nan` (any case, no sign). Values beyond the float range are
+/// errors, as in Go.
 pub(super) fn parse_go_float(s: &str) -> Option<f64> {
     if let Some(v) = parse_special(s) {
         return Some(v);
     }
+    let stripped;
+    let s = if s.contains('_') {
+        if !underscores_ok(s) {
+            return None;
+        }
+        stripped = s.replace('_', "");
+        stripped.as_str()
+    } else {
+        s
+    };
     let (neg, body) = match s.as_bytes().first()? {
         b'+' => (false, &s[1..]),
         b'-' => (true, &s[1..]),
@@ -303,6 +314,37 @@ pub(super) fn parse_go_float(s: &str) -> Option<f64> {
         return None;
     }
     Some(if neg { -v } else { v })
+}
+
+/// Go's rule for underscores in numbers: each one sits between two digits (or between
+/// a base prefix and a digit).
+fn underscores_ok(s: &str) -> bool {
+    let b = s.strip_prefix(['+', '-']).unwrap_or(s).as_bytes();
+    // What came last: b'^' start, b'0' digit or prefix, b'_', b'!' anything else.
+    let mut saw = b'^';
+    let mut i = 0;
+    let hex = b.len() >= 2 && b[0] == b'0' && matches!(b[1] | 0x20, b'x' | b'o' | b'b');
+    if hex {
+        i = 2;
+        saw = b'0';
+    }
+    let hex_digits = hex && b[1] | 0x20 == b'x';
+    for &c in &b[i..] {
+        if c.is_ascii_digit() || (hex_digits && c.is_ascii_hexdigit()) {
+            saw = b'0';
+        } else if c == b'_' {
+            if saw != b'0' {
+                return false;
+            }
+            saw = b'_';
+        } else {
+            if saw == b'_' {
+                return false;
+            }
+            saw = b'!';
+        }
+    }
+    saw != b'_'
 }
 
 fn parse_special(s: &str) -> Option<f64> {
@@ -353,39 +395,36 @@ fn is_decimal_syntax(s: &str) -> bool {
 }
 
 /// The part after `0x`: hex digits with an optional point and a mandatory binary
-/// exponent `p[sign]digits`; underscores may separate digits.
+/// exponent `p[sign]digits`.
 fn parse_hex(s: &str) -> Option<f64> {
     let (mantissa, exp) = s.split_once(['p', 'P'])?;
-    let exp = exp.replace('_', "");
     let exp: i64 = match exp.as_bytes().first()? {
-        b'+' | b'-' if exp.len() > 1 => exp.parse().ok()?,
-        c if c.is_ascii_digit() => exp.parse().ok()?,
+        b'+' | b'-' if exp.len() > 1 && exp[1..].bytes().all(|c| c.is_ascii_digit()) => {
+            exp.parse().unwrap_or(if exp.starts_with('-') {
+                -100_000
+            } else {
+                100_000
+            })
+        }
+        _ if exp.bytes().all(|c| c.is_ascii_digit()) => exp.parse().unwrap_or(100_000),
         _ => return None,
     };
     let mut value: f64 = 0.0;
     let mut scale: i64 = 0;
     let mut seen_point = false;
     let mut digits = 0;
-    let mut prev_underscore = false;
     for c in mantissa.chars() {
-        match c {
-            '.' if !seen_point => seen_point = true,
-            '_' if digits > 0 && !prev_underscore => {
-                prev_underscore = true;
-                continue;
-            }
-            c => {
-                let d = c.to_digit(16)?;
-                value = value * 16.0 + f64::from(d);
-                if seen_point {
-                    scale -= 4;
-                }
-                digits += 1;
-            }
+        if c == '.' && !seen_point {
+            seen_point = true;
+            continue;
         }
-        prev_underscore = false;
+        value = value * 16.0 + f64::from(c.to_digit(16)?);
+        if seen_point {
+            scale -= 4;
+        }
+        digits += 1;
     }
-    if digits == 0 || prev_underscore {
+    if digits == 0 {
         return None;
     }
     let total = exp.saturating_add(scale).clamp(-2000, 2000) as i32;

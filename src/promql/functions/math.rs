@@ -16,8 +16,8 @@ pub(super) fn elementwise(name: &str) -> Option<fn(f64) -> f64> {
         "exp" => f64::exp,
         "sqrt" => f64::sqrt,
         "ln" => f64::ln,
-        "log2" => log2,
-        "log10" => log10,
+        "log2" => f64::log2,
+        "log10" => f64::log10,
         "sgn" => sgn,
         "deg" => |v| v * 180.0 / std::f64::consts::PI,
         "rad" => |v| v * std::f64::consts::PI / 180.0,
@@ -36,40 +36,6 @@ pub(super) fn elementwise(name: &str) -> Option<fn(f64) -> f64> {
         _ => return None,
     };
     Some(f)
-}
-
-/// Go's `math.Log2`: exact for powers of two, `ln(frac)/ln 2 + exp` otherwise.
-fn log2(v: f64) -> f64 {
-    let Some((frac, exp)) = frexp(v) else {
-        return v.ln() * (1.0 / std::f64::consts::LN_2);
-    };
-    if frac == 0.5 {
-        f64::from(exp - 1)
-    } else {
-        frac.ln() * (1.0 / std::f64::consts::LN_2) + f64::from(exp)
-    }
-}
-
-/// Go's `math.Log10`: `ln(v) * (1/ln 10)`, so `log10(1000)` is what Prometheus returns.
-fn log10(v: f64) -> f64 {
-    v.ln() * (1.0 / std::f64::consts::LN_10)
-}
-
-/// Splits a finite, non-zero `v` into a fraction in [0.5, 1) and a power of two.
-fn frexp(v: f64) -> Option<(f64, i32)> {
-    if v == 0.0 || !v.is_finite() {
-        return None;
-    }
-    let (mut v, mut exp) = (v, 0i32);
-    if v.abs() < f64::MIN_POSITIVE {
-        // Subnormal: scale into the normal range first.
-        v *= (1u64 << 52) as f64;
-        exp = -52;
-    }
-    let bits = v.to_bits();
-    exp += ((bits >> 52) & 0x7ff) as i32 - 1022;
-    let frac = f64::from_bits((bits & !(0x7ff << 52)) | (1022 << 52));
-    Some((frac, exp))
 }
 
 fn sgn(v: f64) -> f64 {

@@ -1304,6 +1304,12 @@ fn round_to_nearest_uses_the_inverse() {
         &o,
         &[("a=1", 1.1), ("a=2", 2.5), ("a=3", -2.5), ("a=4", 12.3)],
     );
+    // Prometheus 3.5.3: round(1000, 0.3) = 999.9, round(7, 0.3) = 6.8999999999999995.
+    let w = scalar_vec(&[("a=1", 1000.), ("a=2", 7.), ("a=3", -0.5)]);
+    let o = run("round", 0, &[FnArg::Vector(&w), FnArg::Scalar(0.3)]);
+    assert_eq!(o.value_of("a=1"), 999.9);
+    assert_eq!(o.value_of("a=2"), 6.8999999999999995);
+    assert_eq!(o.value_of("a=3"), -0.6);
     let o = run("round", 0, &[FnArg::Vector(&v), FnArg::Scalar(5.)]);
     assert_vec(&o, &[("a=1", 0.), ("a=2", 5.), ("a=3", 0.), ("a=4", 10.)]);
 }
@@ -1325,7 +1331,13 @@ fn exp_ln_logs_sqrt() {
         assert_eq!(o.value_of("l=x"), f64::NEG_INFINITY);
         assert!(o.value_of("l=y").is_nan());
     }
-    // Powers of two are exact in log2.
+    // Exact where Prometheus is exact.
+    let t = scalar_vec(&[("a=1", 1000.), ("a=2", 0.001), ("a=3", 1e-300)]);
+    assert_vec(
+        &run("log10", 0, &[FnArg::Vector(&t)]),
+        &[("a=1", 3.), ("a=2", -3.), ("a=3", -300.)],
+    );
+    assert_eq!(run("log10", 0, &[FnArg::Vector(&t)]).value_of("a=1"), 3.);
     let p = scalar_vec(&[("a=1", 1024.), ("a=2", 0.125), ("a=3", 5e-324)]);
     assert_vec(
         &run("log2", 0, &[FnArg::Vector(&p)]),
@@ -2189,8 +2201,13 @@ fn go_float_parsing() {
     assert!(p("NaN").is_some_and(f64::is_nan));
     assert_eq!(p("0x1p-2"), Some(0.25));
     assert_eq!(p("0x1.8p1"), Some(3.));
+    // Underscores between digits, as Prometheus 3.5.3 reads `le="1_0"` and `0x_1p0`.
+    assert_eq!(p("1_0"), Some(10.));
+    assert_eq!(p("0x_1p0"), Some(1.));
+    assert_eq!(p("1e1_0"), Some(1e10));
     for bad in [
-        "", "+nan", "1e400", "abc", "1_000", "0x10", ".", "e5", "1e", "infinit", " 1",
+        "", "+nan", "1e400", "abc", "1__0", "_1", "1_", "1_.5", "0x10", ".", "e5", "1e", "infinit",
+        " 1", "0xp1", "0x1p",
     ] {
         assert_eq!(p(bad).map(|v| v.to_bits()), None, "{bad:?}");
     }
@@ -2211,4 +2228,34 @@ fn wrong_arguments_are_errors_not_panics() {
     assert!(run("abs", 0, &[]).out.is_err());
     assert!(run("label_replace", 0, &[FnArg::Vector(&[])]).out.is_err());
     assert!(run("info", 0, &[FnArg::Vector(&[])]).out.is_err());
+}
+
+#[test]
+fn label_replace_regexes_mean_what_they_mean_in_go() {
+    // Prometheus 3.5.3: \d and \w are ASCII-only, so Arabic-Indic digits do not match.
+    let v = scalar_vec(&[("a=١٢,b=b1", 1.), ("a=12,b=b2", 2.)]);
+    for class in [
+        "(\\d+)",
+        "(\\w+)",
+        "([\\d]+)",
+        "([^\\D]+)",
+        "([[:digit:]]+)",
+    ] {
+        let o = replace(&v, "d", "$1", "a", class);
+        assert_eq!(o.value_of("a=12,b=b2,d=12"), 2., "{class}");
+        assert_eq!(o.value_of("a=١٢,b=b1"), 1., "{class}");
+    }
+    let w = scalar_vec(&[("a=x y\u{a0}z", 1.)]);
+    let o = replace(&w, "d", "$1|$2", "a", "(\\S+)\\s(.*)");
+    assert_eq!(o.vector()[0].metric.get("d"), Some("x|y\u{a0}z"));
+    let o = replace(&w, "d", "$1", "a", "(.*\\b)y.*");
+    assert_eq!(o.vector()[0].metric.get("d"), Some("x "));
+    // \Q…\E quotes; `[` and `&&` inside a class are plain characters.
+    let q = scalar_vec(&[("a=a.b(c", 1.), ("a=[&", 2.)]);
+    let o = replace(&q, "d", "yes", "a", "\\Qa.b(c\\E");
+    assert_eq!(o.vector()[0].metric.get("d"), Some("yes"));
+    let o = replace(&q, "d", "yes", "a", "[[&&]+");
+    assert_eq!(o.vector()[1].metric.get("d"), Some("yes"));
+    let o = replace(&q, "d", "yes", "a", "[]a.b(c]+");
+    assert_eq!(o.vector()[0].metric.get("d"), Some("yes"));
 }
