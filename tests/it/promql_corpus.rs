@@ -1,0 +1,399 @@
+//! The upstream PromQL conformance corpus (`$KMON_PROMQL_CORPUS/v3.5`, Prometheus v3.5.3)
+//! run through `promqltest::run_file` with unsupported cases skipped, joined with
+//! `v3.5/CASES.tsv`: the pass rate over the core cases must reach `CORE_PASS_RATE_MIN`.
+//! kmon's own cases in `tests/promql/*.test` must all pass. When `KMON_CORPUS_REPORT`
+//! names a file, the per-file pass rates and the grouped failure reasons are written there.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use kmon::promql::ast::{Expr, NumberLiteral, Span};
+use kmon::promql::promqltest::{
+    self, Command, EvalTime, FileReport, Outcome, RunOptions, parse_file_with,
+};
+
+/// The share of core cases (CASES.tsv `core` = yes) that must pass.
+const CORE_PASS_RATE_MIN: f64 = 0.97;
+
+/// The v3.5 corpus folder, or `None` (with a note) when it is not there. Under `CI=true`
+/// a missing corpus is a failure.
+fn corpus_dir() -> Option<PathBuf> {
+    let root = std::env::var_os("KMON_PROMQL_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/promql-tests"));
+    let dir = root.join("v3.5");
+    if dir.join("CASES.tsv").is_file() {
+        return Some(dir);
+    }
+    let why = format!("PromQL corpus not found at {}", dir.display());
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("{why}: CI must run the conformance corpus (set KMON_PROMQL_CORPUS)");
+    }
+    println!("skipping: {why} (set KMON_PROMQL_CORPUS)");
+    None
+}
+
+fn test_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "test"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn file_name(p: &str) -> String {
+    Path::new(p)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Runs `f` on a thread whose panics (engine bugs turned into failed cases) stay quiet;
+/// panics on other threads still reach the previous hook. The hook is installed once.
+fn quietly<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    const NAME: &str = "promqltest-quiet";
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if std::thread::current().name() != Some(NAME) {
+                previous(info);
+            }
+        }));
+    });
+    let r = std::thread::Builder::new()
+        .name(NAME.into())
+        .spawn(f)
+        .expect("spawn the corpus thread")
+        .join();
+    match r {
+        Ok(v) => v,
+        Err(p) => std::panic::resume_unwind(p),
+    }
+}
+
+/// One row of CASES.tsv.
+struct CaseRow {
+    file: String,
+    line: usize,
+    core: bool,
+    expr: String,
+}
+
+fn read_cases(dir: &Path) -> Vec<CaseRow> {
+    let text = std::fs::read_to_string(dir.join("CASES.tsv")).expect("reading CASES.tsv");
+    let mut rows = Vec::new();
+    let mut header: Option<Vec<String>> = None;
+    for l in text.lines() {
+        if l.starts_with('#') || l.trim().is_empty() {
+            continue;
+        }
+        let cols: Vec<&str> = l.split('\t').collect();
+        let Some(h) = &header else {
+            header = Some(cols.iter().map(|s| s.to_string()).collect());
+            continue;
+        };
+        let col = |name: &str| {
+            let i = h
+                .iter()
+                .position(|c| c == name)
+                .unwrap_or_else(|| panic!("CASES.tsv has no column {name}"));
+            cols.get(i).copied().unwrap_or("")
+        };
+        rows.push(CaseRow {
+            file: col("file").to_string(),
+            line: col("line").parse().expect("a line number"),
+            core: col("core") == "yes",
+            expr: col("expr").to_string(),
+        });
+    }
+    rows
+}
+
+/// A failure reason with the case-specific parts (label sets, numbers, quoted text)
+/// blanked, so that reasons of the same kind group together.
+fn reason_class(reason: &str) -> String {
+    let mut out = String::new();
+    let mut depth = 0;
+    let mut in_quote = false;
+    let mut prev_digit = false;
+    for c in reason.chars() {
+        if in_quote {
+            if c == '"' {
+                in_quote = false;
+            }
+            continue;
+        }
+        match c {
+            '{' => {
+                if depth == 0 {
+                    out.push_str("{…}");
+                }
+                depth += 1;
+            }
+            '}' if depth > 0 => depth -= 1,
+            _ if depth > 0 => {}
+            '"' => {
+                in_quote = true;
+                out.push_str("\"…\"");
+            }
+            c if c.is_ascii_digit() || (prev_digit && matches!(c, '.' | 'e' | '+' | '-')) => {
+                if !prev_digit {
+                    out.push('N');
+                }
+                prev_digit = true;
+                continue;
+            }
+            c => out.push(c),
+        }
+        prev_digit = false;
+    }
+    let out = out.replace("with @ N evaluated at Nms: ", "with @: ");
+    out.chars().take(140).collect()
+}
+
+fn write_corpus_report(path: &Path, reports: &[FileReport], cases: &[CaseRow], core_rate: f64) {
+    let core: HashMap<(String, usize), bool> = cases
+        .iter()
+        .map(|c| ((c.file.clone(), c.line), c.core))
+        .collect();
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "kmon PromQL corpus report (v3.5, --skip-unsupported)\ncore pass rate: {:.1}% \
+         (threshold {:.0}%)\n",
+        core_rate * 100.0,
+        CORE_PASS_RATE_MIN * 100.0
+    );
+    let _ = writeln!(
+        s,
+        "{:<28} {:>6} {:>6} {:>6} {:>6}   {:>10}",
+        "file", "pass", "fail", "skip", "total", "core pass"
+    );
+    let mut reasons: BTreeMap<String, (usize, usize, Vec<String>)> = BTreeMap::new();
+    for r in reports {
+        let name = file_name(&r.file);
+        let sum = r.summary();
+        let (mut core_n, mut core_pass) = (0, 0);
+        for c in &r.cases {
+            let is_core = core.get(&(name.clone(), c.line)).copied().unwrap_or(false);
+            if is_core {
+                core_n += 1;
+                core_pass += usize::from(c.outcome.is_pass());
+            }
+            if let Outcome::Fail(why) = &c.outcome {
+                let e = reasons.entry(reason_class(why)).or_default();
+                e.0 += 1;
+                e.1 += usize::from(is_core);
+                if e.2.len() < 3 {
+                    e.2.push(format!("{name}:{}", c.line));
+                }
+            }
+        }
+        let _ = writeln!(
+            s,
+            "{:<28} {:>6} {:>6} {:>6} {:>6}   {:>4}/{:<4}",
+            name,
+            sum.passed,
+            sum.failed,
+            sum.skipped,
+            r.cases.len(),
+            core_pass,
+            core_n
+        );
+    }
+    let t = promqltest::total(reports);
+    let _ = writeln!(
+        s,
+        "{:<28} {:>6} {:>6} {:>6} {:>6}\n",
+        "TOTAL",
+        t.passed,
+        t.failed,
+        t.skipped,
+        t.passed + t.failed + t.skipped
+    );
+    let mut sorted: Vec<_> = reasons.into_iter().collect();
+    sorted.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(&b.0)));
+    let _ = writeln!(s, "failure reasons (all / core, examples):");
+    for (class, (n, n_core, ex)) in sorted {
+        let _ = writeln!(
+            s,
+            "{n:>5} {n_core:>5}  {class}\n             e.g. {}",
+            ex.join(" ")
+        );
+    }
+    let _ = writeln!(s, "\nfailing core cases:");
+    for r in reports {
+        let name = file_name(&r.file);
+        for c in &r.cases {
+            if core.get(&(name.clone(), c.line)).copied().unwrap_or(false)
+                && let Outcome::Fail(why) = &c.outcome
+            {
+                let _ = writeln!(s, "{name}:{}: {}\n    {why}", c.line, c.expr);
+            }
+        }
+    }
+    std::fs::write(path, s).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+}
+
+#[test]
+fn v35_corpus_reads_with_the_documented_counts() {
+    let Some(dir) = corpus_dir() else { return };
+    // The file reader alone, with a stand-in for the PromQL parser.
+    let stub = |_: &str| -> Result<Expr, String> {
+        Ok(Expr::Number(NumberLiteral {
+            value: 0.0,
+            span: Span::default(),
+        }))
+    };
+    let (mut evals, mut ranges, mut loads, mut nhcb, mut clears) = (0, 0, 0, 0, 0);
+    let mut commands: BTreeMap<String, usize> = BTreeMap::new();
+    let mut load_errors = Vec::new();
+    for f in test_files(&dir) {
+        let text = std::fs::read_to_string(&f).expect("reading a test file");
+        let parsed =
+            parse_file_with(&text, &stub).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        // Every load block must be accepted, as the upstream storage accepts it.
+        let mut store = promqltest::TestStorage::new();
+        for c in &parsed.commands {
+            match c {
+                Command::Eval(e) => {
+                    evals += 1;
+                    ranges += usize::from(matches!(e.time, EvalTime::Range { .. }));
+                    *commands.entry(e.command.clone()).or_default() += 1;
+                }
+                Command::Load(l) => {
+                    loads += 1;
+                    nhcb += usize::from(l.with_nhcb);
+                    if let Err(e) = store.load(l) {
+                        load_errors.push(format!("{}:{}: {e}", f.display(), l.line));
+                    }
+                }
+                Command::Clear { .. } => {
+                    clears += 1;
+                    store = promqltest::TestStorage::new();
+                }
+            }
+        }
+    }
+    assert_eq!(
+        (evals, ranges, loads, nhcb, clears),
+        (1479, 163, 171, 11, 136)
+    );
+    let want: BTreeMap<String, usize> = [
+        ("eval", 1283),
+        ("eval_info", 114),
+        ("eval_warn", 47),
+        ("eval_ordered", 24),
+        ("eval_fail", 11),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    assert_eq!(commands, want);
+}
+
+#[test]
+fn v35_corpus_core_pass_rate() {
+    let Some(dir) = corpus_dir() else { return };
+    let cases = read_cases(&dir);
+    assert_eq!(cases.len(), 1479, "CASES.tsv rows");
+    let files = test_files(&dir);
+    let reports: Vec<FileReport> = quietly(move || {
+        let opts = RunOptions {
+            skip_unsupported: true,
+            ..RunOptions::default()
+        };
+        files
+            .iter()
+            .map(|f| promqltest::run_file(f, &opts))
+            .collect()
+    });
+    let results: HashMap<(String, usize), (&Outcome, &str)> = reports
+        .iter()
+        .flat_map(|r| {
+            let name = file_name(&r.file);
+            r.cases
+                .iter()
+                .map(move |c| ((name.clone(), c.line), (&c.outcome, c.expr.as_str())))
+        })
+        .collect();
+    let mut missing = Vec::new();
+    let (mut core, mut core_pass) = (0usize, 0usize);
+    let mut failing = Vec::new();
+    for c in &cases {
+        let Some((outcome, _)) = results.get(&(c.file.clone(), c.line)) else {
+            missing.push(format!("{}:{}", c.file, c.line));
+            continue;
+        };
+        if !c.core {
+            continue;
+        }
+        core += 1;
+        match outcome {
+            Outcome::Pass => core_pass += 1,
+            Outcome::Fail(why) => {
+                failing.push(format!("{}:{}: {}\n    {why}", c.file, c.line, c.expr))
+            }
+            Outcome::Skip(why) => failing.push(format!(
+                "{}:{}: {} (skipped: {why})",
+                c.file, c.line, c.expr
+            )),
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "CASES.tsv rows without a result: {missing:?}"
+    );
+    assert_eq!(
+        results.len(),
+        cases.len(),
+        "results without a CASES.tsv row"
+    );
+    let rate = core_pass as f64 / core.max(1) as f64;
+    let total = promqltest::total(&reports);
+    println!(
+        "v3.5 corpus: {total}; core {core_pass}/{core} = {:.1}%",
+        rate * 100.0
+    );
+    if let Some(path) = std::env::var_os("KMON_CORPUS_REPORT") {
+        write_corpus_report(Path::new(&path), &reports, &cases, rate);
+    }
+    if rate < CORE_PASS_RATE_MIN {
+        for f in &failing {
+            println!("{f}");
+        }
+    }
+    assert!(
+        rate >= CORE_PASS_RATE_MIN,
+        "core pass rate {:.1}% is below {:.0}% ({} failing core cases listed above)",
+        rate * 100.0,
+        CORE_PASS_RATE_MIN * 100.0,
+        failing.len()
+    );
+}
+
+#[test]
+fn kmon_own_promql_cases_pass() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/promql");
+    let files = test_files(&dir);
+    assert!(!files.is_empty(), "no tests/promql/*.test files");
+    let reports: Vec<FileReport> = quietly(move || {
+        files
+            .iter()
+            .map(|f| promqltest::run_file(f, &RunOptions::default()))
+            .collect()
+    });
+    let mut out = Vec::new();
+    promqltest::write_report(&mut out, &reports, false).expect("writing to memory");
+    let text = String::from_utf8_lossy(&out);
+    let total = promqltest::total(&reports);
+    assert!(
+        total.failed == 0 && total.skipped == 0 && reports.iter().all(|r| r.errors.is_empty()),
+        "{text}"
+    );
+    assert!(total.passed > 0, "{text}");
+}
