@@ -71,6 +71,62 @@ enum Command {
         #[command(subcommand)]
         what: TestCommand,
     },
+    /// Run the engine headless (scraping with --config, this machine without) and answer
+    /// Prometheus's HTTP API; SIGINT or SIGTERM stops it.
+    Serve {
+        /// Where the HTTP API listens.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9090")]
+        listen: String,
+        /// Load an OpenMetrics file (ending in "# EOF") or the load blocks of a promqltest
+        /// file before serving; repeatable.
+        #[arg(long = "load", value_name = "FILE")]
+        load: Vec<PathBuf>,
+        /// Prometheus feature flags: promql-experimental-functions, promql-duration-expr,
+        /// promql-delayed-name-removal (comma-separated or repeated).
+        #[arg(long = "enable-feature", value_name = "NAME")]
+        features: Vec<String>,
+        /// How far back an instant selector looks (Prometheus's --query.lookback-delta).
+        #[arg(long = "query.lookback-delta", value_name = "DUR", value_parser = parse_after)]
+        lookback_delta: Option<Duration>,
+        /// The longest a query may run (Prometheus's --query.timeout; default 2m).
+        #[arg(long = "query.timeout", value_name = "DUR", value_parser = parse_interval)]
+        query_timeout: Option<Duration>,
+        /// The most samples a query may hold (Prometheus's --query.max-samples).
+        #[arg(long = "query.max-samples", value_name = "N")]
+        max_samples: Option<usize>,
+    },
+    /// Evaluate an instant query against a Prometheus-compatible API (kmon serve or
+    /// Prometheus); exit 1 with the server's error.
+    Query {
+        /// The PromQL expression.
+        expr: String,
+        /// Evaluation time: Unix seconds or RFC 3339 (default: the server's now).
+        #[arg(long, value_name = "T")]
+        time: Option<String>,
+        #[arg(short = 'o', long, value_enum, default_value_t = Output::Table)]
+        output: Output,
+        /// The server.
+        #[arg(long, value_name = "URL", default_value = kmon::app::query_cli::DEFAULT_URL)]
+        url: String,
+    },
+    /// Evaluate a range query; CSV output is one row per point (series,timestamp,value).
+    QueryRange {
+        /// The PromQL expression.
+        expr: String,
+        /// Start and end: Unix seconds or RFC 3339.
+        #[arg(long, value_name = "T")]
+        start: String,
+        #[arg(long, value_name = "T")]
+        end: String,
+        /// Resolution: a Prometheus duration (15s, 1m) or seconds.
+        #[arg(long, value_name = "DUR")]
+        step: String,
+        #[arg(short = 'o', long, value_enum, default_value_t = RangeOutput::Table)]
+        output: RangeOutput,
+        /// The server.
+        #[arg(long, value_name = "URL", default_value = kmon::app::query_cli::DEFAULT_URL)]
+        url: String,
+    },
     /// Run headless for a while, then write the screen (SVG, HTML, ANSI, text) and the data
     /// (JSON, CSV) to a new timestamped folder, and print its path.
     ExportScreen {
@@ -115,6 +171,32 @@ enum Output {
     Json,
 }
 
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum RangeOutput {
+    Table,
+    Json,
+    Csv,
+}
+
+impl Output {
+    fn query_output(self) -> kmon::app::query_cli::QueryOutput {
+        match self {
+            Output::Table => kmon::app::query_cli::QueryOutput::Table,
+            Output::Json => kmon::app::query_cli::QueryOutput::Json,
+        }
+    }
+}
+
+impl RangeOutput {
+    fn query_output(self) -> kmon::app::query_cli::QueryOutput {
+        match self {
+            RangeOutput::Table => kmon::app::query_cli::QueryOutput::Table,
+            RangeOutput::Json => kmon::app::query_cli::QueryOutput::Json,
+            RangeOutput::Csv => kmon::app::query_cli::QueryOutput::Csv,
+        }
+    }
+}
+
 fn parse_interval(s: &str) -> Result<Duration, String> {
     match kmon::model::parse_duration(s) {
         Ok(d) if !d.is_zero() => Ok(d),
@@ -146,6 +228,45 @@ fn main() -> ExitCode {
                     files,
                 },
         }) => kmon::app::cli::test_promql(&files, skip_unsupported, verbose),
+        Some(Command::Serve {
+            listen,
+            load,
+            features,
+            lookback_delta,
+            query_timeout,
+            max_samples,
+        }) => kmon::app::serve(
+            f.run_options(),
+            kmon::app::ServeOptions {
+                listen,
+                load,
+                features,
+                lookback_delta,
+                query_timeout,
+                max_samples,
+            },
+        ),
+        Some(Command::Query {
+            expr,
+            time,
+            output,
+            url,
+        }) => kmon::app::query_cli::query(&url, &expr, time.as_deref(), output.query_output()),
+        Some(Command::QueryRange {
+            expr,
+            start,
+            end,
+            step,
+            output,
+            url,
+        }) => kmon::app::query_cli::query_range(
+            &url,
+            &expr,
+            &start,
+            &end,
+            &step,
+            output.query_output(),
+        ),
         Some(Command::ExportScreen { after, out, size }) => {
             kmon::app::export_screen(f.run_options(), after, &out, size)
         }

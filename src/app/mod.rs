@@ -1,16 +1,21 @@
 //! Wiring: the only module that knows the concrete types. It opens storage, starts
 //! discovery, scraping and the built-in collector, computes the UI snapshot from storage
 //! queries on every refresh tick, and carries out the TUI's actions. The one-shot
-//! subcommands live in `cli`, exports (the `e` key) in `export`, and the headless
-//! `kmon export-screen` in `export_screen`.
+//! subcommands live in `cli`, exports (the `e` key) in `export`, the headless
+//! `kmon export-screen` in `export_screen`, `kmon serve` in `serve` (with `load` for
+//! `--load`), and the `kmon query`/`query-range` client in `query_cli`.
 
 pub mod cli;
 pub mod dashboard;
 pub mod export;
 mod export_screen;
+pub mod load;
+pub mod query_cli;
 mod run;
+mod serve;
 mod snapshot;
 
 pub use export_screen::{MAX_SIDE, ScreenSize, SizeError, export_screen};
 pub use run::{BuiltinHealth, Engine, RunOptions, data_dir, run_tui};
+pub use serve::{FEATURES, ServeOptions, query_settings, serve};
 pub use snapshot::*;

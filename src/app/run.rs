@@ -198,6 +198,8 @@ async fn shutdown_signal() {
 /// Everything that runs behind the screen.
 pub struct Engine {
     pub storage: Arc<dyn Storage>,
+    /// The scrape targets' health (empty without a config).
+    pub registry: TargetRegistry,
     pub snapshots: watch::Receiver<Arc<UiSnapshot>>,
     pub cancel: CancellationToken,
     /// The app's message for the status line of the next snapshots.
@@ -208,8 +210,21 @@ pub struct Engine {
 impl Engine {
     /// Starts storage, collection and the snapshot publisher. Must run inside a runtime.
     pub fn start(cfg: Option<Config>, opts: &RunOptions) -> anyhow::Result<Engine> {
-        let cancel = CancellationToken::new();
         let storage: Arc<dyn Storage> = Arc::new(Head::new(HeadOptions::default()));
+        Engine::start_with(storage, cfg, opts, true)
+    }
+
+    /// Starts discovery and scraping (with a config) or the built-in collector (without),
+    /// writing into `storage`; and the snapshot publisher when `snapshots` is set (the
+    /// TUI and the screen export need it, `kmon serve` does not). Must run inside a
+    /// runtime.
+    pub fn start_with(
+        storage: Arc<dyn Storage>,
+        cfg: Option<Config>,
+        opts: &RunOptions,
+        snapshots: bool,
+    ) -> anyhow::Result<Engine> {
+        let cancel = CancellationToken::new();
         let mut tasks = Vec::new();
         let registry;
         let builtin: Option<watch::Receiver<BuiltinHealth>>;
@@ -265,20 +280,23 @@ impl Engine {
         }
         let (snap_tx, snap_rx) = watch::channel(Arc::new(UiSnapshot::default()));
         let (status_tx, status_rx) = watch::channel(String::new());
-        tasks.push(tokio::spawn(publish_snapshots(
-            storage.clone(),
-            opts.interval,
-            Sources {
-                registry,
-                builtin,
-                source,
-                status: status_rx,
-            },
-            snap_tx,
-            cancel.clone(),
-        )));
+        if snapshots {
+            tasks.push(tokio::spawn(publish_snapshots(
+                storage.clone(),
+                opts.interval,
+                Sources {
+                    registry: registry.clone(),
+                    builtin,
+                    source,
+                    status: status_rx,
+                },
+                snap_tx,
+                cancel.clone(),
+            )));
+        }
         Ok(Engine {
             storage,
+            registry,
             snapshots: snap_rx,
             cancel,
             status: status_tx,

@@ -34,6 +34,7 @@ use crate::storage::{Appender, StorageError};
 pub use diskstats::DEFAULT_DEVICE_EXCLUDE as DEFAULT_DISK_DEVICE_EXCLUDE;
 pub use error::HostError;
 pub use filesystem::{DEFAULT_FS_TYPES_EXCLUDE, DEFAULT_MOUNT_POINTS_EXCLUDE};
+pub use system::hostname;
 
 use emit::{Emitter, JobKind, SeriesCache};
 use filesystem::Filesystems;
@@ -335,6 +336,27 @@ impl Collector {
             duration: start.elapsed(),
         }
     }
+}
+
+/// The usual `process_*` values of the running process (CPU seconds, start time, memory,
+/// file descriptors) read from `proc_path` (normally `/proc`), by metric name: what a
+/// client library exports on `/metrics`. `kmon serve` puts them on its own `/metrics`.
+pub fn process_metrics(proc_path: &std::path::Path) -> Result<Vec<(&'static str, f64)>, HostError> {
+    let stat_path = proc_path.join("stat");
+    let mut buf = String::new();
+    read::read_to(&stat_path, &mut buf)?;
+    let boot_time = buf
+        .lines()
+        .find_map(|l| l.strip_prefix("btime "))
+        .and_then(|v| v.trim().parse::<f64>().ok());
+    let inputs = own::ProcessInputs {
+        dir: &proc_path.join("self"),
+        user_hz: sysconf(libc::_SC_CLK_TCK).unwrap_or(100.0),
+        page_size: sysconf(libc::_SC_PAGESIZE).unwrap_or(4096.0),
+        boot_time,
+        stat_path: &stat_path,
+    };
+    Ok(own::process_values(&inputs, &mut buf)?.to_vec())
 }
 
 /// A pattern written in this module; they are tested to compile.

@@ -69,12 +69,11 @@ pub(crate) struct ProcessInputs<'p> {
     pub stat_path: &'p Path,
 }
 
-/// Emits the `process_*` series of the process `inputs.dir` describes.
-pub(crate) fn collect_process(
+/// The `process_*` values of the process `inputs.dir` describes, by metric name.
+pub(crate) fn process_values(
     inputs: &ProcessInputs<'_>,
     buf: &mut String,
-    out: &mut Emitter<'_>,
-) -> Result<(), HostError> {
+) -> Result<[(&'static str, f64); 6], HostError> {
     let stat_path = inputs.dir.join("stat");
     read_to(&stat_path, buf)?;
     let st = parse_stat(&stat_path, buf)?;
@@ -89,24 +88,34 @@ pub(crate) fn collect_process(
         path: inputs.stat_path.to_path_buf(),
         what: "btime line, so no process start time",
     })?;
-    out.emit(
-        "process_cpu_seconds_total",
-        &[],
-        st.cpu_ticks as f64 / inputs.user_hz,
-    );
-    out.emit(
-        "process_start_time_seconds",
-        &[],
-        boot_time + st.start_ticks as f64 / inputs.user_hz,
-    );
-    out.emit("process_virtual_memory_bytes", &[], st.vsize as f64);
-    out.emit(
-        "process_resident_memory_bytes",
-        &[],
-        st.rss_pages as f64 * inputs.page_size,
-    );
-    out.emit("process_open_fds", &[], open_fds as f64);
-    out.emit("process_max_fds", &[], max_fds);
+    Ok([
+        (
+            "process_cpu_seconds_total",
+            st.cpu_ticks as f64 / inputs.user_hz,
+        ),
+        (
+            "process_start_time_seconds",
+            boot_time + st.start_ticks as f64 / inputs.user_hz,
+        ),
+        ("process_virtual_memory_bytes", st.vsize as f64),
+        (
+            "process_resident_memory_bytes",
+            st.rss_pages as f64 * inputs.page_size,
+        ),
+        ("process_open_fds", open_fds as f64),
+        ("process_max_fds", max_fds),
+    ])
+}
+
+/// Emits the `process_*` series of the process `inputs.dir` describes.
+pub(crate) fn collect_process(
+    inputs: &ProcessInputs<'_>,
+    buf: &mut String,
+    out: &mut Emitter<'_>,
+) -> Result<(), HostError> {
+    for (name, v) in process_values(inputs, buf)? {
+        out.emit(name, &[], v);
+    }
     Ok(())
 }
 

@@ -52,7 +52,7 @@ pub(crate) fn uname() -> Result<Uname, HostError> {
 }
 
 /// The host name (uname's node name), or "localhost" if even uname fails.
-pub(crate) fn hostname() -> String {
+pub fn hostname() -> String {
     uname().map_or_else(|_| "localhost".to_string(), |u| u.nodename)
 }
 

@@ -651,3 +651,29 @@ fn the_real_machine_collects_without_errors() {
     let again = collect(&mut c, &store, 2_000);
     assert!(again.errors.is_empty(), "{:?}", again.errors);
 }
+
+#[test]
+fn process_metrics_read_the_same_values_as_the_collector() {
+    let got: BTreeMap<String, f64> = super::process_metrics(&data_dir().join("proc"))
+        .expect("fixture /proc")
+        .into_iter()
+        .map(|(n, v)| (format!("{n}{{}}"), v))
+        .collect();
+    let hz = hz();
+    assert_values(
+        &got,
+        &[
+            ("process_cpu_seconds_total{}", (250.0 + 75.0) / hz),
+            (
+                "process_start_time_seconds{}",
+                1_700_000_000.0 + 5000.0 / hz,
+            ),
+            ("process_virtual_memory_bytes{}", 734003200.0),
+            ("process_open_fds{}", 3.0),
+            ("process_max_fds{}", 4096.0),
+        ],
+    );
+    assert_eq!(got.len(), 6);
+    let e = super::process_metrics(std::path::Path::new("/nonexistent")).unwrap_err();
+    assert!(e.to_string().contains("/nonexistent/stat"), "{e}");
+}
