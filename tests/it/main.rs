@@ -8,5 +8,6 @@ mod export;
 mod node_exporter;
 mod prometheus_scrape;
 mod promql_corpus;
+mod serve;
 mod support;
 mod tui_e2e;
