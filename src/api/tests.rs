@@ -399,3 +399,31 @@ fn buildinfo_has_prometheus_keys() {
         assert!(b.contains(&format!("\"{k}\":")), "{b}");
     }
 }
+
+/// A store whose queriers take a second to open: long enough for any small timeout.
+struct Slow(Arc<MemStorage>);
+
+impl crate::storage::Queryable for Slow {
+    fn querier(
+        &self,
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Box<dyn crate::storage::Querier + '_>, crate::storage::StorageError> {
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        self.0.querier(mint, maxt)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_query_past_its_timeout_answers_timeout_503() {
+    let api = Api::with_clock(Arc::new(Slow(store())), ApiOptions::default(), || NOW);
+    api.set_ready(true);
+    let e = err(api.instant_query(&form("query=up&timeout=5ms")).await);
+    assert_eq!(e.kind, ErrorType::Timeout, "{}", e.message);
+    assert_eq!(e.kind.status().as_u16(), 503);
+    assert!(
+        e.message.starts_with("query timed out in "),
+        "{}",
+        e.message
+    );
+}
