@@ -68,8 +68,6 @@ pub struct ApiOptions {
     pub parse: ParseOptions,
     /// The scrape targets, when kmon scrapes (empty lists otherwise).
     pub targets: Option<TargetRegistry>,
-    /// Every configured scrape pool (job), for `droppedTargetCounts`.
-    pub scrape_pools: Vec<String>,
     /// `host:port` this server is reachable at from outside (Prometheus's external URL
     /// host), for the targets' `globalUrl`.
     pub external_host: String,

@@ -27,13 +27,28 @@ enum Eval {
     Range { start: i64, end: i64, step: i64 },
 }
 
-/// Cancels the query when the request goes away before it finished (the handler future
-/// is dropped when the client disconnects).
-struct CancelOnDrop(Cancel);
+/// How long a cancelled evaluation gets to return its own error before the answer is
+/// given without it (the evaluation then stops on its own, in the background).
+const CANCEL_GRACE: Duration = Duration::from_millis(50);
 
-impl Drop for CancelOnDrop {
+/// Cancels the query when the request goes away before it finished (the handler future
+/// is dropped when the client disconnects) and counts it as canceled.
+struct QueryGuard<'a> {
+    cancel: Cancel,
+    metrics: &'a super::ApiMetrics,
+    began: Instant,
+    finished: bool,
+}
+
+impl Drop for QueryGuard<'_> {
     fn drop(&mut self) {
-        self.0.cancel();
+        if !self.finished {
+            self.cancel.cancel();
+            self.metrics.query_finished(
+                self.began.elapsed(),
+                Some(&QueryError::Canceled("expression evaluation")),
+            );
+        }
     }
 }
 
@@ -142,49 +157,53 @@ impl Api {
     ) -> Result<Success, ApiError> {
         let metrics = &self.inner.metrics;
         let _in_flight = metrics.query_started();
-        let began = Instant::now();
         let cancel = Cancel::new();
-        let _on_drop = CancelOnDrop(cancel.clone());
+        let mut guard = QueryGuard {
+            cancel: cancel.clone(),
+            metrics,
+            began: Instant::now(),
+            finished: false,
+        };
         let deadline = timeout
             .unwrap_or(engine.opts.timeout)
             .min(engine.opts.timeout);
         let storage = self.inner.storage.clone();
         let task_cancel = cancel.clone();
-        let mut task = tokio::task::spawn_blocking(move || {
-            let r = match eval {
-                Eval::Instant { t } => engine.instant(&*storage, &expr, t, &task_cancel),
-                Eval::Range { start, end, step } => {
-                    engine.range(&*storage, &expr, start, end, step, &task_cancel)
-                }
-            };
-            (r, expr)
+        let mut task = tokio::task::spawn_blocking(move || match eval {
+            Eval::Instant { t } => engine.instant(&*storage, &expr, t, &task_cancel),
+            Eval::Range { start, end, step } => {
+                engine.range(&*storage, &expr, start, end, step, &task_cancel)
+            }
         });
-        let mut timed_out = false;
-        let joined = tokio::select! {
-            r = &mut task => r,
+        // On timeout or shutdown: cancel, and give the evaluation a moment to stop with its
+        // own error; past that the answer goes out and the evaluation stops by itself.
+        let (joined, timed_out) = tokio::select! {
+            r = &mut task => (Some(r), false),
             _ = tokio::time::sleep(deadline) => {
-                timed_out = true;
                 cancel.cancel();
-                task.await
+                (tokio::time::timeout(CANCEL_GRACE, task).await.ok(), true)
             }
             _ = self.inner.shutdown.cancelled() => {
                 cancel.cancel();
-                task.await
+                (tokio::time::timeout(CANCEL_GRACE, task).await.ok(), false)
             }
         };
         let outcome = match joined {
-            Ok((r, _expr)) => r,
-            Err(e) => Err(QueryError::Execution(format!(
+            Some(Ok(r)) => r,
+            Some(Err(e)) => Err(QueryError::Execution(format!(
                 "unexpected error: {}",
                 panic_message(e)
             ))),
+            None if timed_out => Err(QueryError::Timeout("expression evaluation")),
+            None => Err(QueryError::Canceled("expression evaluation")),
         };
         let outcome = match outcome {
             Err(QueryError::Canceled(at)) if timed_out => Err(QueryError::Timeout(at)),
             Ok(_) if timed_out => Err(QueryError::Timeout("expression evaluation")),
             other => other,
         };
-        metrics.query_finished(began.elapsed(), outcome.as_ref().err());
+        guard.finished = true;
+        metrics.query_finished(guard.began.elapsed(), outcome.as_ref().err());
         let result = outcome.map_err(|e| ApiError::from(&e))?;
         Ok(respond(result, query, limit))
     }

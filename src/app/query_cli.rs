@@ -1,6 +1,6 @@
 //! `kmon query` and `kmon query-range`: a client of any Prometheus-compatible HTTP API
 //! (a running `kmon serve`, or Prometheus itself). The request is a form POST, as Grafana
-//! sends it; `-o json` prints the server's body unchanged, `-o table` a readable listing,
+//! sends it; `-o json` prints the server's body unchanged (with a final newline), `-o table` a readable listing,
 //! and `-o csv` (ranges) one row per point: `series,timestamp,value`, the series written
 //! as `name{label="value", …}`, the timestamp in Unix seconds and the value as the server
 //! wrote it. A server error prints its `errorType` and message and exits 1.
