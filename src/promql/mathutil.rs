@@ -16,7 +16,9 @@ pub fn kahan_sum_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
 
 /// The φ-quantile of `values` as PromQL's `quantile` and `quantile_over_time` compute it:
 /// linear interpolation between the closest ranks of the sorted values. `values` is
-/// sorted in place. NaN for an empty slice or a NaN `q`; −Inf for q < 0; +Inf for q > 1.
+/// sorted in place, NaNs first (Prometheus's order: a NaN sorts below every number, so
+/// `quantile(0, …)` of values holding a NaN is NaN). NaN for an empty slice or a NaN `q`;
+/// −Inf for q < 0; +Inf for q > 1.
 pub fn quantile(q: f64, values: &mut [f64]) -> f64 {
     if values.is_empty() || q.is_nan() {
         return f64::NAN;
@@ -27,7 +29,12 @@ pub fn quantile(q: f64, values: &mut [f64]) -> f64 {
     if q > 1.0 {
         return f64::INFINITY;
     }
-    values.sort_by(|a, b| a.total_cmp(b));
+    values.sort_by(|a, b| match (a.is_nan(), b.is_nan()) {
+        (true, true) => std::cmp::Ordering::Equal,
+        (true, false) => std::cmp::Ordering::Less,
+        (false, true) => std::cmp::Ordering::Greater,
+        (false, false) => a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal),
+    });
     let n = values.len() as f64;
     let rank = q * (n - 1.0);
     let lower = rank.floor().max(0.0);
@@ -59,5 +66,13 @@ mod tests {
         assert_eq!(quantile(-1.0, &mut [1.0]), f64::NEG_INFINITY);
         assert_eq!(quantile(2.0, &mut [1.0]), f64::INFINITY);
         assert!(quantile(0.5, &mut []).is_nan());
+    }
+
+    #[test]
+    fn quantile_sorts_nans_first_as_prometheus() {
+        // Prometheus 3.5: quantile_over_time(0, …) of NaN 1 2 3 is NaN, (0.5, …) is 1.5.
+        assert!(quantile(0.0, &mut [1.0, f64::NAN, 2.0, 3.0]).is_nan());
+        assert_eq!(quantile(0.5, &mut [3.0, 2.0, f64::NAN, 1.0]), 1.5);
+        assert_eq!(quantile(1.0, &mut [f64::NAN, 1.0]), 1.0);
     }
 }
