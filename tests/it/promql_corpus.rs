@@ -291,7 +291,8 @@ fn write_corpus_report(
         s,
         "by CASES.tsv category:      cases   pass(skip)   pass(all)"
     );
-    let cats: [(&str, &dyn Fn(&CaseRow) -> bool); 5] = [
+    type Category<'a> = (&'a str, &'a dyn Fn(&CaseRow) -> bool);
+    let cats: [Category<'_>; 5] = [
         ("core", &|c| c.core),
         ("core, annotations checked", &|c| c.core && c.annotations),
         ("experimental", &|c| c.experimental),
