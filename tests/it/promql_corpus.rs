@@ -503,3 +503,73 @@ fn kmon_own_promql_cases_pass() {
     );
     assert!(total.passed > 0, "{text}");
 }
+
+/// `kmon test promql` as a user runs it: the report lines, the summary and the exit code.
+#[test]
+fn kmon_test_promql_command() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).expect("writing a test file");
+        p.display().to_string()
+    };
+    let good = write(
+        "good.test",
+        "load 1m\n  m{a=\"1\"} 1 2 3\n  h {{schema:0 sum:1 count:1}}\n\n\
+         eval instant at 2m m\n  m{a=\"1\"} 3\n\n\
+         eval instant at 2m h\n  {} 1\n",
+    );
+    let bad = write(
+        "bad.test",
+        "load 1m\n  m 1 2 3\n\neval instant at 1m m\n  m 5\n\neval instant at 1m m\n  m 2\n",
+    );
+    let broken = write("broken.test", "eval instant at 1m m\n\nbogus line\n");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_kmon"))
+            .args(["test", "promql"])
+            .args(args)
+            .output()
+            .expect("running kmon");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+
+    let (code, out) = run(&["--skip-unsupported", "-v", &good]);
+    assert_eq!(code, Some(0), "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(lines[0].starts_with(&format!("ok   {good}:5: m")), "{out}");
+    assert!(
+        lines[1].starts_with(&format!("skip {good}:8: unsupported")),
+        "{out}"
+    );
+    assert_eq!(lines[2], "1 passed, 0 failed, 1 skipped");
+
+    let (code, out) = run(&["--skip-unsupported", &good, &bad, &broken]);
+    assert_eq!(code, Some(1), "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0],
+        format!("FAIL {bad}:4: expected 5 for {{__name__=\"m\"}} but got 2")
+    );
+    assert!(
+        lines[1].starts_with(&format!("ERROR {broken}: file does not parse: line 3:")),
+        "{out}"
+    );
+    assert!(
+        lines[2].starts_with(&format!("FAIL {broken}:1: file does not parse: line 3:")),
+        "{out}"
+    );
+    assert_eq!(
+        lines.last().copied(),
+        Some("2 passed, 2 failed, 1 skipped"),
+        "{out}"
+    );
+
+    // Without --skip-unsupported the histogram case runs, and fails.
+    let (code, out) = run(&[&good]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains(&format!("FAIL {good}:8:")), "{out}");
+}
