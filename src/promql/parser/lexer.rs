@@ -474,11 +474,7 @@ impl<'a> Lexer<'a> {
                     self.push(raw, start);
                 } else if self.got_colon {
                     self.pos += c.len_utf8();
-                    self.push_error_at(
-                        start,
-                        self.pos,
-                        format!("unexpected colon {}", go_quote_rune(c)),
-                    );
+                    self.push_error(start, format!("unexpected colon {}", go_quote_rune(c)));
                 } else {
                     // Prometheus's lexer turns any letter inside brackets into a colon.
                     self.single(Raw::Colon, 1);
@@ -506,7 +502,7 @@ impl<'a> Lexer<'a> {
             '[' => {
                 if self.bracket_open {
                     self.pos += 1;
-                    self.push_error_at(start, self.pos, "unexpected left bracket '['".into());
+                    self.push_error(start, "unexpected left bracket '['".into());
                 } else {
                     self.got_colon = false;
                     self.got_duration = false;
@@ -518,7 +514,7 @@ impl<'a> Lexer<'a> {
             ']' => {
                 if !self.bracket_open {
                     self.pos += 1;
-                    self.push_error_at(start, self.pos, "unexpected right bracket ']'".into());
+                    self.push_error(start, "unexpected right bracket ']'".into());
                 } else {
                     self.single(Raw::RBracket, 1);
                     self.bracket_open = false;

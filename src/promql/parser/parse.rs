@@ -20,6 +20,13 @@ pub const MAX_DEPTH: u32 = 1000;
 
 type PResult<T> = Result<T, ParseError>;
 
+/// The recursive steps (parsing, checking, printing) make sure this much stack is left
+/// before they recurse, and otherwise continue on a new heap-allocated segment of
+/// `STACK_CHUNK` bytes, so nesting up to `MAX_DEPTH` is safe on any thread and in debug
+/// builds, whose frames are large.
+pub(crate) const RED_ZONE: usize = 128 * 1024;
+pub(crate) const STACK_CHUNK: usize = 1024 * 1024;
+
 fn err(span: Span, msg: impl Into<String>) -> ParseError {
     ParseError {
         span,
@@ -219,6 +226,10 @@ impl<'a> Parser<'a> {
 
     /// Precedence climbing: operators binding at least as tightly as `min_prec`.
     fn expr(&mut self, min_prec: u8) -> PResult<Node> {
+        stacker::maybe_grow(RED_ZONE, STACK_CHUNK, || self.expr_inner(min_prec))
+    }
+
+    fn expr_inner(&mut self, min_prec: u8) -> PResult<Node> {
         let start = self.peek().span;
         self.enter(start)?;
         let mut lhs = self.unary()?;
@@ -371,26 +382,16 @@ impl<'a> Parser<'a> {
     /// A primary expression followed by ranges, subqueries, `offset` and `@`.
     fn postfix(&mut self) -> PResult<Node> {
         let mut node = self.primary()?;
-        let mut last_was_offset = false;
         loop {
-            let t = self.peek().clone();
-            match t.raw {
-                Raw::LBracket => {
-                    node = self.range_or_subquery(node)?;
-                    last_was_offset = false;
-                }
+            match self.peek().raw {
+                Raw::LBracket => node = self.range_or_subquery(node)?,
                 Raw::Kw(Kw::Offset) => {
-                    if last_was_offset {
-                        return Err(self.unexpected(&t, "", ""));
-                    }
                     self.bump();
                     node.e = self.offset(node.e)?;
-                    last_was_offset = true;
                 }
                 Raw::At => {
                     self.bump();
                     node.e = self.at(node.e)?;
-                    last_was_offset = false;
                 }
                 _ => return Ok(node),
             }
@@ -427,9 +428,7 @@ impl<'a> Parser<'a> {
             }
             Raw::LParen => {
                 self.bump();
-                self.enter(t.span)?;
                 let inner = self.expr(0)?;
-                self.leave();
                 let close = self.bump();
                 if close.raw != Raw::RParen {
                     return Err(self.unexpected(&close, "", ""));
@@ -520,7 +519,7 @@ impl<'a> Parser<'a> {
                             };
                             let value = self.unquote(&v)?;
                             let m = Matcher::new(op, &name, &value).map_err(|e| {
-                                err(t.span.to(v.span), regex_error_message(&e.source))
+                                err(t.span.to(v.span), regex_error_message(&e.source, &value))
                             })?;
                             out.push(m);
                         }
@@ -565,21 +564,16 @@ impl<'a> Parser<'a> {
         if open.raw != Raw::LParen {
             return Err(self.unexpected(&open, "", ""));
         }
-        self.enter(open.span)?;
         let mut args = Vec::new();
         if self.peek().raw == Raw::RParen {
             let close = self.bump();
-            self.leave();
             return Ok((args, close.span));
         }
         loop {
             args.push(self.expr(0)?);
             let t = self.bump();
             match t.raw {
-                Raw::RParen => {
-                    self.leave();
-                    return Ok((args, t.span));
-                }
+                Raw::RParen => return Ok((args, t.span)),
                 Raw::Comma => {
                     if self.peek().raw == Raw::RParen {
                         return Err(err(
@@ -768,6 +762,12 @@ impl<'a> Parser<'a> {
 
     /// A duration expression (`5m`, `2m*15`, `(1h - 5m)`), evaluated to seconds.
     fn dur_expr(&mut self, min_prec: u8, ctx: &str, expected: &str) -> PResult<Dur> {
+        stacker::maybe_grow(RED_ZONE, STACK_CHUNK, || {
+            self.dur_expr_inner(min_prec, ctx, expected)
+        })
+    }
+
+    fn dur_expr_inner(&mut self, min_prec: u8, ctx: &str, expected: &str) -> PResult<Dur> {
         let start = self.peek().span;
         self.enter(start)?;
         let mut lhs = self.dur_unary(ctx, expected)?;
@@ -1278,17 +1278,51 @@ pub(crate) fn unquote(s: &str) -> Result<String, String> {
     })
 }
 
-/// Go's regexp error wording where it is easy to tell, with the regex crate's text
-/// otherwise.
-fn regex_error_message(e: &regex::Error) -> String {
+/// Go's regexp error wording for the common mistakes, with the regex crate's text
+/// otherwise. `pattern` is the matcher's value (the regex before anchoring).
+fn regex_error_message(e: &regex::Error, pattern: &str) -> String {
     let text = e.to_string();
-    let detail = text
-        .lines()
+    let lines: Vec<&str> = text.lines().collect();
+    let kind = lines
+        .iter()
         .rev()
-        .find(|l| l.starts_with("error:"))
-        .map(|l| l.trim_start_matches("error:").trim().to_string())
-        .unwrap_or_else(|| text.lines().last().unwrap_or("").trim().to_string());
-    format!("error parsing regexp: {detail}")
+        .find_map(|l| l.strip_prefix("error:"))
+        .map(str::trim)
+        .unwrap_or_else(|| lines.last().copied().unwrap_or("").trim());
+    // The offending part: the carets under the (anchored) pattern in the crate's message.
+    let snippet = || -> Option<String> {
+        if lines.len() < 4 {
+            return None;
+        }
+        let shown: Vec<char> = lines[1].strip_prefix("    ")?.chars().collect();
+        let carets = lines[2].strip_prefix("    ")?;
+        let from = carets.find('^')?;
+        let len = carets[from..].chars().take_while(|c| *c == '^').count();
+        Some(shown.get(from..from + len)?.iter().collect())
+    };
+    let go = |what: &str, part: Option<String>| match part {
+        Some(p) => format!("error parsing regexp: {what}: `{p}`"),
+        None => format!("error parsing regexp: {kind}"),
+    };
+    match kind {
+        "unclosed group" => go("missing closing )", Some(pattern.to_string())),
+        "unopened group" => go("unexpected )", Some(pattern.to_string())),
+        "repetition operator missing expression" => {
+            go("missing argument to repetition operator", snippet())
+        }
+        k if k.starts_with("invalid repetition count range") => {
+            go("invalid repeat count", snippet())
+        }
+        k if k.starts_with("invalid character class range") => {
+            go("invalid character class range", snippet())
+        }
+        "unrecognized escape sequence" => go("invalid escape sequence", snippet()),
+        "unclosed character class" => go(
+            "missing closing ]",
+            pattern.rfind('[').map(|i| pattern[i..].to_string()),
+        ),
+        _ => format!("error parsing regexp: {kind}"),
+    }
 }
 
 // -------------------------------------------------------------------- type checks
@@ -1326,11 +1360,23 @@ fn expect_type(input: &str, e: &mut Expr, want: ValueType, context: &str) -> PRe
 
 /// Prometheus's `checkAST`: returns the expression's type or the first type error.
 pub(crate) fn check(input: &str, e: &mut Expr) -> PResult<ValueType> {
-    let typ = e.value_type();
+    stacker::maybe_grow(RED_ZONE, STACK_CHUNK, || check_inner(input, e))
+}
+
+fn check_inner(input: &str, e: &mut Expr) -> PResult<ValueType> {
+    // The type comes from the children's checks rather than `Expr::value_type`, which
+    // would walk the subtree again at every level.
+    let mut typ = match e {
+        Expr::Number(_) => ValueType::Scalar,
+        Expr::String(_) => ValueType::String,
+        Expr::MatrixSelector(_) | Expr::Subquery(_) => ValueType::Matrix,
+        Expr::Call(c) => c.func.return_type,
+        _ => ValueType::Vector,
+    };
     match e {
         Expr::Number(_) | Expr::String(_) => {}
         Expr::Paren(p) => {
-            check(input, &mut p.expr)?;
+            typ = check(input, &mut p.expr)?;
         }
         Expr::Aggregate(a) => {
             expect_type(
@@ -1355,6 +1401,9 @@ pub(crate) fn check(input: &str, e: &mut Expr) -> PResult<ValueType> {
         Expr::Binary(b) => {
             let lt = check(input, &mut b.lhs)?;
             let rt = check(input, &mut b.rhs)?;
+            if lt == ValueType::Scalar && rt == ValueType::Scalar {
+                typ = ValueType::Scalar;
+            }
             let op_range = || op_span(input, b.lhs.span(), b.rhs.span());
             if b.return_bool && !b.op.is_comparison() {
                 return Err(err(
@@ -1495,6 +1544,7 @@ pub(crate) fn check(input: &str, e: &mut Expr) -> PResult<ValueType> {
         }
         Expr::Unary(u) => {
             let t = check(input, &mut u.expr)?;
+            typ = t;
             if t != ValueType::Scalar && t != ValueType::Vector {
                 return Err(err(
                     u.span,

@@ -2,13 +2,13 @@
 //! (`sum by (job) (rate(x{a="b"}[5m] offset 1m))`), plus Go-style quoting helpers shared by
 //! the lexer's and parser's error messages.
 
-use std::fmt::{self, Write};
+use std::fmt::{self, Display, Write};
 use std::time::Duration;
 
 use crate::model::{Matcher, format_duration};
 
 use super::super::ast::{
-    AggregateExpr, At, BinaryExpr, Cardinality, Expr, MatrixSelector, SubqueryExpr, UnaryOp,
+    AggregateExpr, At, BinOp, BinaryExpr, Cardinality, Expr, MatrixSelector, SubqueryExpr, UnaryOp,
     VectorSelector,
 };
 
@@ -83,6 +83,9 @@ pub(crate) fn go_quote(s: &str) -> String {
 
 /// Go's `%q` of a rune: `'x'`.
 pub(crate) fn go_quote_rune(c: char) -> String {
+    if c == '\u{FFFD}' {
+        return "'\u{FFFD}'".to_string();
+    }
     let mut out = String::with_capacity(4);
     out.push('\'');
     push_escaped(&mut out, c, '\'');
@@ -204,7 +207,7 @@ fn write_selector_body(f: &mut fmt::Formatter<'_>, vs: &VectorSelector) -> fmt::
         return f.write_char('}');
     }
     f.write_str(name)?;
-    if !strs.is_empty() {
+    if !strs.is_empty() || name.is_empty() {
         f.write_char('{')?;
         f.write_str(&strs.join(","))?;
         f.write_char('}')?;
@@ -260,7 +263,14 @@ impl fmt::Display for AggregateExpr {
 
 impl fmt::Display for BinaryExpr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.lhs, self.op.as_str())?;
+        match &*self.lhs {
+            // `+Inf ^ x` would read back as `+(Inf ^ x)`.
+            Expr::Number(n) if self.op == BinOp::Pow && n.value == f64::INFINITY => {
+                f.write_str("Inf")?
+            }
+            lhs => Display::fmt(lhs, f)?,
+        }
+        write!(f, " {}", self.op.as_str())?;
         if self.return_bool {
             f.write_str(" bool")?;
         }
@@ -287,26 +297,34 @@ impl fmt::Display for BinaryExpr {
 
 impl fmt::Display for Expr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        stacker::maybe_grow(super::parse::RED_ZONE, super::parse::STACK_CHUNK, || {
+            self.write(f)
+        })
+    }
+}
+
+impl Expr {
+    fn write(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Expr::Number(n) => f.write_str(&format_number(n.value)),
             Expr::String(s) => f.write_str(&go_quote(&s.value)),
-            Expr::VectorSelector(vs) => vs.fmt(f),
-            Expr::MatrixSelector(ms) => ms.fmt(f),
-            Expr::Subquery(sq) => sq.fmt(f),
+            Expr::VectorSelector(vs) => Display::fmt(vs, f),
+            Expr::MatrixSelector(ms) => Display::fmt(ms, f),
+            Expr::Subquery(sq) => Display::fmt(sq, f),
             Expr::Paren(p) => write!(f, "({})", p.expr),
             Expr::Unary(u) => {
                 f.write_char(if u.op == UnaryOp::Neg { '-' } else { '+' })?;
-                u.expr.fmt(f)
+                Display::fmt(&u.expr, f)
             }
-            Expr::Binary(b) => b.fmt(f),
-            Expr::Aggregate(a) => a.fmt(f),
+            Expr::Binary(b) => Display::fmt(b, f),
+            Expr::Aggregate(a) => Display::fmt(a, f),
             Expr::Call(c) => {
                 write!(f, "{}(", c.func.name)?;
                 for (i, a) in c.args.iter().enumerate() {
                     if i > 0 {
                         f.write_str(", ")?;
                     }
-                    a.fmt(f)?;
+                    Display::fmt(a, f)?;
                 }
                 f.write_char(')')
             }
