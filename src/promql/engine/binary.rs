@@ -315,11 +315,20 @@ impl Evaluator<'_> {
         // Signature → position in `os.present` (the one side at this step).
         let mut one_by_sig: MixMap<u64, usize> = mix_map();
         let mut prev_one_present: Vec<u32> = Vec::new();
-        // Signature → result label hashes already produced at this step.
-        let mut matched: MixMap<u64, Vec<u64>> = mix_map();
+        // Per one-side series: the step it was last matched at (+1), and for many-to-one
+        // the result label hashes produced at that step.
+        let mut matched_at: Vec<usize> = vec![0; one.len()];
+        let mut matched_hashes: Vec<Vec<u64>> = if b.card == Cardinality::OneToOne {
+            Vec::new()
+        } else {
+            vec![Vec::new(); one.len()]
+        };
+        // Per many-side series: the last pair it formed (one index, slot, hash).
+        let mut last_pair: Vec<Option<(u32, u32, u64)>> = vec![None; many.len()];
         let mut produced = 0usize;
         let one_side_name = if swap { "left" } else { "right" };
-        for (_, ts) in steps.iter() {
+        for (step, ts) in steps.iter() {
+            let stamp = step + 1;
             self.tick()?;
             ms.step(many, ts);
             os.step(one, ts);
@@ -345,7 +354,6 @@ impl Evaluator<'_> {
                 }
                 prev_one_present.clone_from(&os.present);
             }
-            matched.clear();
             for (k, &i) in ms.present.iter().enumerate() {
                 let sig = many_sig[i as usize];
                 let Some(&ok) = one_by_sig.get(&sig) else {
@@ -362,7 +370,10 @@ impl Evaluator<'_> {
                 } else if !keep {
                     continue;
                 }
-                let cached = pairs.get(&(i, j)).copied();
+                let cached = match last_pair[i as usize] {
+                    Some((lj, slot, h)) if lj == j => Some((slot, h)),
+                    _ => pairs.get(&(i, j)).copied(),
+                };
                 let (metric, hash) = match cached {
                     Some((_, h)) => (None, h),
                     None => {
@@ -375,20 +386,26 @@ impl Evaluator<'_> {
                         (Some(metric), h)
                     }
                 };
-                let seen = matched.entry(sig).or_default();
+                let ju = j as usize;
                 if b.card == Cardinality::OneToOne {
-                    if !seen.is_empty() {
+                    if matched_at[ju] == stamp {
                         return Err(QueryError::Execution(
                             "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)".into(),
                         ));
                     }
-                } else if seen.contains(&hash) {
-                    return Err(QueryError::Execution(
-                        "multiple matches for labels: grouping labels must ensure unique matches"
-                            .into(),
-                    ));
+                } else {
+                    let seen = &mut matched_hashes[ju];
+                    if matched_at[ju] != stamp {
+                        seen.clear();
+                    } else if seen.contains(&hash) {
+                        return Err(QueryError::Execution(
+                            "multiple matches for labels: grouping labels must ensure unique matches"
+                                .into(),
+                        ));
+                    }
+                    seen.push(hash);
                 }
-                seen.push(hash);
+                matched_at[ju] = stamp;
                 let slot = match (cached, metric) {
                     (Some((slot, _)), _) => slot,
                     (None, Some(metric)) => {
@@ -400,6 +417,9 @@ impl Evaluator<'_> {
                     }
                     (None, None) => continue,
                 };
+                if !steps.is_instant() {
+                    last_pair[i as usize] = Some((j, slot, hash));
+                }
                 asm.push(slot, ts, v)?;
                 produced += 1;
             }
