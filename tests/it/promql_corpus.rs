@@ -80,6 +80,12 @@ struct CaseRow {
     file: String,
     line: usize,
     core: bool,
+    /// `native_histogram` is not `-`.
+    hist: bool,
+    /// `experimental` is not `-`.
+    experimental: bool,
+    /// `annotations` is not `-`.
+    annotations: bool,
     expr: String,
 }
 
@@ -107,6 +113,9 @@ fn read_cases(dir: &Path) -> Vec<CaseRow> {
             file: col("file").to_string(),
             line: col("line").parse().expect("a line number"),
             core: col("core") == "yes",
+            hist: col("native_histogram") != "-",
+            experimental: col("experimental") != "-",
+            annotations: col("annotations") != "-",
             expr: col("expr").to_string(),
         });
     }
@@ -155,78 +164,170 @@ fn reason_class(reason: &str) -> String {
     out.chars().take(140).collect()
 }
 
-fn write_corpus_report(path: &Path, reports: &[FileReport], cases: &[CaseRow], core_rate: f64) {
-    let core: HashMap<(String, usize), bool> = cases
+type CaseKey = (String, usize);
+
+fn outcomes(reports: &[FileReport]) -> HashMap<CaseKey, &Outcome> {
+    reports
+        .iter()
+        .flat_map(|r| {
+            let name = file_name(&r.file);
+            r.cases
+                .iter()
+                .map(move |c| ((name.clone(), c.line), &c.outcome))
+        })
+        .collect()
+}
+
+/// Failure reasons grouped by `reason_class`, most frequent first: (class, count, core
+/// count, up to three example cases).
+fn grouped_reasons(
+    reports: &[FileReport],
+    core: &HashMap<CaseKey, bool>,
+) -> Vec<(String, usize, usize, Vec<String>)> {
+    let mut groups: BTreeMap<String, (usize, usize, Vec<String>)> = BTreeMap::new();
+    for r in reports {
+        let name = file_name(&r.file);
+        for c in &r.cases {
+            if let Outcome::Fail(why) = &c.outcome {
+                let is_core = core.get(&(name.clone(), c.line)).copied().unwrap_or(false);
+                let g = groups.entry(reason_class(why)).or_default();
+                g.0 += 1;
+                g.1 += usize::from(is_core);
+                if g.2.len() < 3 {
+                    g.2.push(format!("{name}:{}", c.line));
+                }
+            }
+        }
+    }
+    let mut out: Vec<_> = groups
+        .into_iter()
+        .map(|(k, (n, nc, ex))| (k, n, nc, ex))
+        .collect();
+    out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    out
+}
+
+/// Writes the corpus report: per-file and per-category pass counts with and without
+/// `--skip-unsupported`, grouped failure reasons, and the failing core cases.
+fn write_corpus_report(
+    path: &Path,
+    skipping: &[FileReport],
+    full: &[FileReport],
+    cases: &[CaseRow],
+    core_rate: f64,
+) {
+    let core: HashMap<CaseKey, bool> = cases
         .iter()
         .map(|c| ((c.file.clone(), c.line), c.core))
         .collect();
+    let (o_skip, o_full) = (outcomes(skipping), outcomes(full));
+    let pass = |o: &HashMap<CaseKey, &Outcome>, c: &CaseRow| {
+        o.get(&(c.file.clone(), c.line))
+            .is_some_and(|o| o.is_pass())
+    };
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "kmon PromQL corpus report (v3.5, --skip-unsupported)\ncore pass rate: {:.1}% \
-         (threshold {:.0}%)\n",
+        "kmon PromQL conformance report: corpus v3.5 (Prometheus v3.5.3), {} cases\n\
+         core pass rate: {:.1}% (threshold {:.0}%)\n\
+         made by: KMON_CORPUS_REPORT=<file> cargo test --test it promql_corpus\n\
+         \"skip\" columns: kmon test promql --skip-unsupported; \"all\": without it\n",
+        cases.len(),
         core_rate * 100.0,
         CORE_PASS_RATE_MIN * 100.0
     );
     let _ = writeln!(
         s,
-        "{:<28} {:>6} {:>6} {:>6} {:>6}   {:>10}",
-        "file", "pass", "fail", "skip", "total", "core pass"
+        "{:<26} {:>5} {:>9} | {:>5} {:>5} {:>5} | {:>5} {:>5}",
+        "file", "cases", "core", "pass", "fail", "skip", "pass", "fail"
     );
-    let mut reasons: BTreeMap<String, (usize, usize, Vec<String>)> = BTreeMap::new();
-    for r in reports {
+    let _ = writeln!(
+        s,
+        "{:<26} {:>5} {:>9} | {:^17} | {:^11}",
+        "", "", "", "skip", "all"
+    );
+    let full_by_file: HashMap<String, &FileReport> =
+        full.iter().map(|r| (file_name(&r.file), r)).collect();
+    for r in skipping {
         let name = file_name(&r.file);
         let sum = r.summary();
-        let (mut core_n, mut core_pass) = (0, 0);
-        for c in &r.cases {
-            let is_core = core.get(&(name.clone(), c.line)).copied().unwrap_or(false);
-            if is_core {
-                core_n += 1;
-                core_pass += usize::from(c.outcome.is_pass());
-            }
-            if let Outcome::Fail(why) = &c.outcome {
-                let e = reasons.entry(reason_class(why)).or_default();
-                e.0 += 1;
-                e.1 += usize::from(is_core);
-                if e.2.len() < 3 {
-                    e.2.push(format!("{name}:{}", c.line));
-                }
-            }
-        }
+        let fsum = full_by_file
+            .get(&name)
+            .map(|f| f.summary())
+            .unwrap_or_default();
+        let in_file: Vec<&CaseRow> = cases.iter().filter(|c| c.file == name).collect();
+        let core_n = in_file.iter().filter(|c| c.core).count();
+        let core_p = in_file
+            .iter()
+            .filter(|c| c.core && pass(&o_skip, c))
+            .count();
         let _ = writeln!(
             s,
-            "{:<28} {:>6} {:>6} {:>6} {:>6}   {:>4}/{:<4}",
+            "{:<26} {:>5} {:>9} | {:>5} {:>5} {:>5} | {:>5} {:>5}",
             name,
+            r.cases.len(),
+            format!("{core_p}/{core_n}"),
             sum.passed,
             sum.failed,
             sum.skipped,
-            r.cases.len(),
-            core_pass,
-            core_n
+            fsum.passed,
+            fsum.failed
         );
     }
-    let t = promqltest::total(reports);
+    let (t, ft) = (promqltest::total(skipping), promqltest::total(full));
     let _ = writeln!(
         s,
-        "{:<28} {:>6} {:>6} {:>6} {:>6}\n",
+        "{:<26} {:>5} {:>9} | {:>5} {:>5} {:>5} | {:>5} {:>5}\n",
         "TOTAL",
+        cases.len(),
+        "",
         t.passed,
         t.failed,
         t.skipped,
-        t.passed + t.failed + t.skipped
+        ft.passed,
+        ft.failed
     );
-    let mut sorted: Vec<_> = reasons.into_iter().collect();
-    sorted.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(&b.0)));
-    let _ = writeln!(s, "failure reasons (all / core, examples):");
-    for (class, (n, n_core, ex)) in sorted {
+    let _ = writeln!(
+        s,
+        "by CASES.tsv category:      cases   pass(skip)   pass(all)"
+    );
+    type Category<'a> = (&'a str, &'a dyn Fn(&CaseRow) -> bool);
+    let cats: [Category<'_>; 5] = [
+        ("core", &|c| c.core),
+        ("core, annotations checked", &|c| c.core && c.annotations),
+        ("experimental", &|c| c.experimental),
+        ("native_histogram", &|c| c.hist),
+        ("annotations checked", &|c| c.annotations),
+    ];
+    for (name, f) in cats {
+        let sel: Vec<&CaseRow> = cases.iter().filter(|c| f(c)).collect();
         let _ = writeln!(
             s,
-            "{n:>5} {n_core:>5}  {class}\n             e.g. {}",
-            ex.join(" ")
+            "  {:<26} {:>5} {:>12} {:>11}",
+            name,
+            sel.len(),
+            sel.iter().filter(|c| pass(&o_skip, c)).count(),
+            sel.iter().filter(|c| pass(&o_full, c)).count()
         );
     }
-    let _ = writeln!(s, "\nfailing core cases:");
-    for r in reports {
+    for (title, reports) in [
+        ("with --skip-unsupported", skipping),
+        ("without --skip-unsupported", full),
+    ] {
+        let _ = writeln!(
+            s,
+            "\nfailure reasons {title} (count, of them core, reason with specifics blanked):"
+        );
+        for (class, n, n_core, ex) in grouped_reasons(reports, &core).iter().take(60) {
+            let _ = writeln!(
+                s,
+                "{n:>5} {n_core:>4}  {class}\n            e.g. {}",
+                ex.join(" ")
+            );
+        }
+    }
+    let _ = writeln!(s, "\nfailing core cases (--skip-unsupported):");
+    for r in skipping {
         let name = file_name(&r.file);
         for c in &r.cases {
             if core.get(&(name.clone(), c.line)).copied().unwrap_or(false)
@@ -302,16 +403,20 @@ fn v35_corpus_core_pass_rate() {
     let cases = read_cases(&dir);
     assert_eq!(cases.len(), 1479, "CASES.tsv rows");
     let files = test_files(&dir);
-    let reports: Vec<FileReport> = quietly(move || {
-        let opts = RunOptions {
-            skip_unsupported: true,
-            ..RunOptions::default()
-        };
-        files
-            .iter()
-            .map(|f| promqltest::run_file(f, &opts))
-            .collect()
-    });
+    let run = move |skip_unsupported: bool| {
+        let files = files.clone();
+        quietly(move || {
+            let opts = RunOptions {
+                skip_unsupported,
+                ..RunOptions::default()
+            };
+            files
+                .iter()
+                .map(|f| promqltest::run_file(f, &opts))
+                .collect::<Vec<FileReport>>()
+        })
+    };
+    let reports = run(true);
     let results: HashMap<(String, usize), (&Outcome, &str)> = reports
         .iter()
         .flat_map(|r| {
@@ -360,7 +465,8 @@ fn v35_corpus_core_pass_rate() {
         rate * 100.0
     );
     if let Some(path) = std::env::var_os("KMON_CORPUS_REPORT") {
-        write_corpus_report(Path::new(&path), &reports, &cases, rate);
+        let full = run(false);
+        write_corpus_report(Path::new(&path), &reports, &full, &cases, rate);
     }
     if rate < CORE_PASS_RATE_MIN {
         for f in &failing {
@@ -396,4 +502,74 @@ fn kmon_own_promql_cases_pass() {
         "{text}"
     );
     assert!(total.passed > 0, "{text}");
+}
+
+/// `kmon test promql` as a user runs it: the report lines, the summary and the exit code.
+#[test]
+fn kmon_test_promql_command() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).expect("writing a test file");
+        p.display().to_string()
+    };
+    let good = write(
+        "good.test",
+        "load 1m\n  m{a=\"1\"} 1 2 3\n  h {{schema:0 sum:1 count:1}}\n\n\
+         eval instant at 2m m\n  m{a=\"1\"} 3\n\n\
+         eval instant at 2m h\n  {} 1\n",
+    );
+    let bad = write(
+        "bad.test",
+        "load 1m\n  m 1 2 3\n\neval instant at 1m m\n  m 5\n\neval instant at 1m m\n  m 2\n",
+    );
+    let broken = write("broken.test", "eval instant at 1m m\n\nbogus line\n");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_kmon"))
+            .args(["test", "promql"])
+            .args(args)
+            .output()
+            .expect("running kmon");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+
+    let (code, out) = run(&["--skip-unsupported", "-v", &good]);
+    assert_eq!(code, Some(0), "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(lines[0].starts_with(&format!("ok   {good}:5: m")), "{out}");
+    assert!(
+        lines[1].starts_with(&format!("skip {good}:8: unsupported")),
+        "{out}"
+    );
+    assert_eq!(lines[2], "1 passed, 0 failed, 1 skipped");
+
+    let (code, out) = run(&["--skip-unsupported", &good, &bad, &broken]);
+    assert_eq!(code, Some(1), "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0],
+        format!("FAIL {bad}:4: expected 5 for {{__name__=\"m\"}} but got 2")
+    );
+    assert!(
+        lines[1].starts_with(&format!("ERROR {broken}: file does not parse: line 3:")),
+        "{out}"
+    );
+    assert!(
+        lines[2].starts_with(&format!("FAIL {broken}:1: file does not parse: line 3:")),
+        "{out}"
+    );
+    assert_eq!(
+        lines.last().copied(),
+        Some("2 passed, 2 failed, 1 skipped"),
+        "{out}"
+    );
+
+    // Without --skip-unsupported the histogram case runs, and fails.
+    let (code, out) = run(&[&good]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains(&format!("FAIL {good}:8:")), "{out}");
 }
