@@ -11,8 +11,10 @@
 //! 1e-6, NaN equal to NaN, a 1e-9 absolute floor for results that cancel to ~0), and the
 //! same warnings and infos. Bad queries must fail with the same errorType and message. A
 //! Grafana-style `query_range` POST, and the series/labels endpoints, must answer byte for
-//! byte the same. The report goes to `$CARGO_TARGET_TMPDIR/interop-report.txt` (and to
-//! `$KMON_INTEROP_REPORT` when set).
+//! byte the same. A second test does the same for the experimental functions with
+//! `--enable-feature=promql-experimental-functions` on both servers. The reports go to
+//! `$CARGO_TARGET_TMPDIR/interop-report.txt` and `interop-experimental-report.txt` (and
+//! into the folder `$KMON_INTEROP_REPORT_DIR` when set).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
