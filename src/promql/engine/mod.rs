@@ -2,14 +2,26 @@
 //! Prometheus 3.5's semantics (lookback delta, staleness, left-open windows, `@`/offset,
 //! subquery step alignment, vector matching, aggregations, limits and cancellation).
 
+mod aggregate;
+mod binary;
+mod call;
+mod eval;
+mod plan;
+mod selector;
+mod series;
+#[cfg(test)]
+mod tests;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::storage::{Queryable, StorageError};
 
-use super::ast::Expr;
-use super::value::{Annotations, Value};
+use super::ast::{Expr, ValueType};
+use super::value::{Annotations, MatrixSeries, Value, VectorSample};
+use eval::{Evaluator, Steps};
+use series::{EvVal, Series, drop_metric_name, ensure_unique_labelsets};
 
 /// Engine settings. The defaults are a Prometheus 3.5 server's.
 #[derive(Debug, Clone)]
@@ -125,8 +137,7 @@ impl Engine {
         t: i64,
         cancel: &Cancel,
     ) -> Result<QueryResult, QueryError> {
-        let _ = (storage, expr, t, cancel);
-        todo!("engine: instant evaluation")
+        self.exec(storage, expr, t, t, None, cancel)
     }
 
     /// Evaluates `expr` at `start`, `start + step`, … up to `end` (all ms; `step` > 0).
@@ -139,7 +150,129 @@ impl Engine {
         step: i64,
         cancel: &Cancel,
     ) -> Result<QueryResult, QueryError> {
-        let _ = (storage, expr, start, end, step, cancel);
-        todo!("engine: range evaluation")
+        if step <= 0 {
+            return Err(QueryError::Execution(
+                "zero or negative query resolution step widths are not accepted. Try a positive integer".into(),
+            ));
+        }
+        let ty = expr.value_type();
+        if ty != ValueType::Vector && ty != ValueType::Scalar {
+            return Err(QueryError::Execution(format!(
+                "invalid expression type \"{}\" for range query, must be Scalar or instant Vector",
+                ty.document_name()
+            )));
+        }
+        self.exec(storage, expr, start, end, Some(step), cancel)
     }
+
+    fn exec(
+        &self,
+        storage: &dyn Queryable,
+        expr: &Expr,
+        start: i64,
+        end: i64,
+        step: Option<i64>,
+        cancel: &Cancel,
+    ) -> Result<QueryResult, QueryError> {
+        if cancel.is_cancelled() {
+            return Err(QueryError::Canceled("query execution"));
+        }
+        let plan = plan::build(
+            expr,
+            &plan::PlanCtx {
+                start,
+                end,
+                default_subquery_step: self.opts.default_subquery_step,
+            },
+        );
+        let (mint, maxt) = plan::time_range(&plan, start, end, self.opts.lookback_delta);
+        let querier = storage.querier(mint, maxt)?;
+        let mut ev = Evaluator::new(&*querier, &self.opts, cancel);
+        let steps = Steps {
+            start,
+            end,
+            interval: step.unwrap_or(1),
+        };
+        let val = ev.eval(&plan, steps)?;
+        ev.check_deadline()?;
+        let delayed = self.opts.delayed_name_removal;
+        let value = match (step, val) {
+            (None, EvVal::Scalar(v)) => Value::Scalar {
+                t: start,
+                v: v.first().copied().unwrap_or(f64::NAN),
+            },
+            (_, EvVal::String(s)) => Value::String { t: start, v: s },
+            (None, EvVal::Vector(series)) => {
+                let series = finish_names(series, delayed)?;
+                Value::Vector(
+                    series
+                        .into_iter()
+                        .filter_map(|s| {
+                            let f = s.points.first()?.f;
+                            Some(VectorSample {
+                                metric: s.metric,
+                                t: start,
+                                f,
+                                drop_name: s.drop_name,
+                            })
+                        })
+                        .collect(),
+                )
+            }
+            (_, EvVal::Matrix(series) | EvVal::Vector(series)) => {
+                Value::Matrix(to_matrix(finish_names(series, delayed)?))
+            }
+            (Some(_), EvVal::Scalar(v)) => {
+                let points = steps
+                    .iter()
+                    .zip(v)
+                    .map(|((_, t), f)| super::value::Point { t, f })
+                    .collect::<Vec<_>>();
+                let series = if points.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![MatrixSeries {
+                        metric: crate::model::Labels::empty(),
+                        points,
+                        drop_name: false,
+                    }]
+                };
+                Value::Matrix(series)
+            }
+        };
+        Ok(QueryResult {
+            value,
+            annotations: ev.annotations,
+            stats: ev.stats,
+        })
+    }
+}
+
+/// With delayed name removal, strips the names the query marked for dropping and
+/// rejects label sets that became equal.
+fn finish_names(mut series: Vec<Series>, delayed: bool) -> Result<Vec<Series>, QueryError> {
+    if delayed {
+        for s in &mut series {
+            if s.drop_name {
+                s.metric = drop_metric_name(&s.metric);
+            }
+        }
+        ensure_unique_labelsets(&series)?;
+    }
+    Ok(series)
+}
+
+/// A matrix result: series with points, sorted by labels.
+fn to_matrix(series: Vec<Series>) -> Vec<MatrixSeries> {
+    let mut out: Vec<MatrixSeries> = series
+        .into_iter()
+        .filter(|s| !s.points.is_empty())
+        .map(|s| MatrixSeries {
+            metric: s.metric,
+            points: s.points,
+            drop_name: s.drop_name,
+        })
+        .collect();
+    out.sort_by(|a, b| a.metric.cmp(&b.metric));
+    out
 }
