@@ -2259,3 +2259,25 @@ fn label_replace_regexes_mean_what_they_mean_in_go() {
     let o = replace(&q, "d", "yes", "a", "[]a.b(c]+");
     assert_eq!(o.vector()[0].metric.get("d"), Some("yes"));
 }
+
+#[test]
+fn sort_by_label_of_small_vectors_follows_go_even_where_its_order_is_inconsistent() {
+    // Prometheus 3.5.3: sort_by_label(x or {b="y"} or 01 or 1 or {}, "a") with the input in
+    // this order gives x, {b="y"}, 1, 01, {}.
+    let v = scalar_vec(&[
+        ("a=x", 1.),
+        ("b=y", 2.),
+        ("a=01", 3.),
+        ("a=1", 4.),
+        ("", 5.),
+    ]);
+    let o = run("sort_by_label", 0, &[FnArg::Vector(&v), FnArg::String("a")]);
+    let got: Vec<f64> = o.vector().iter().map(|s| s.f).collect();
+    assert_eq!(got, [1., 2., 4., 3., 5.]);
+    let o = run(
+        "sort_by_label_desc",
+        0,
+        &[FnArg::Vector(&v), FnArg::String("a")],
+    );
+    assert_eq!(o.vector().len(), 5);
+}
