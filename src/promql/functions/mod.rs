@@ -21,6 +21,7 @@
 //! `over_time` (aggregations over a window), `labels` (`label_replace`, `label_join`,
 //! `absent`'s labels), `sort` and `histogram` (classic-bucket histograms).
 
+mod goregex;
 mod histogram;
 mod labels;
 mod math;
