@@ -2,6 +2,7 @@
 //! step each, on inputs built in memory:
 //! - `rate` over a 5m window of 15s samples (20 points) for 10k series, as the engine
 //!   hands it one step's windows;
+//! - the same `rate` called once per series, as the engine calls it;
 //! - `histogram_quantile(0.9, …)` over 1k classic histograms of 10 buckets (10k samples).
 //!
 //! Run: `cargo bench --bench promql_functions`
@@ -107,6 +108,22 @@ fn bench(c: &mut Criterion) {
                 end,
                 RANGE,
             )
+        })
+    });
+
+    // How the engine calls: once per series and step, with that one window.
+    g.bench_function("rate_one_call_per_series_10k", |b| {
+        b.iter(|| {
+            let mut n = 0;
+            for w in black_box(&windows) {
+                n += step(
+                    "rate",
+                    &[FnArg::Matrix(std::slice::from_ref(w))],
+                    end,
+                    RANGE,
+                );
+            }
+            n
         })
     });
 

@@ -2281,3 +2281,30 @@ fn sort_by_label_of_small_vectors_follows_go_even_where_its_order_is_inconsisten
     );
     assert_eq!(o.vector().len(), 5);
 }
+
+#[test]
+fn every_function_but_info_is_implemented() {
+    use crate::promql::signatures::{FUNCTIONS, Function};
+    for f in FUNCTIONS {
+        let op = super::Op::of_function(f);
+        assert_eq!(
+            matches!(op, super::Op::Unknown),
+            f.name == "info",
+            "{}",
+            f.name
+        );
+    }
+    // A function description that is not an entry of the table is resolved by name.
+    let own = Function {
+        name: "abs",
+        arg_types: &[],
+        min_args: 1,
+        variadic: false,
+        return_type: crate::promql::ast::ValueType::Vector,
+        experimental: false,
+    };
+    assert!(matches!(
+        super::Op::of_function(&own),
+        super::Op::Elementwise(_)
+    ));
+}
