@@ -19,7 +19,10 @@
 //! The functions are grouped by kind: `math` (element-wise and scalar functions), `time`
 //! (calendar functions), `rate` (counter and gauge rates, regression, smoothing),
 //! `over_time` (aggregations over a window), `labels` (`label_replace`, `label_join`,
-//! `absent`'s labels), `sort` and `histogram` (classic-bucket histograms).
+//! `absent`'s labels) with `goregex` (Go regexps in the regex crate's syntax), `sort` and
+//! `histogram` (classic-bucket histograms). Native histograms are not supported: the
+//! `histogram_count/sum/avg/stddev/stdvar` functions, which only read native histograms,
+//! give nothing on float samples, as in Prometheus.
 
 mod goregex;
 mod histogram;
