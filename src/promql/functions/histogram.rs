@@ -2,7 +2,9 @@
 //! with an `le` (upper bound) label, grouped by their other labels (the metric name
 //! included). The result keeps the group's labels without `le` and drops the name.
 
-use crate::model::Labels;
+use std::collections::HashMap;
+
+use crate::model::{Label, Labels};
 use crate::promql::value::{Vector, VectorSample};
 
 use super::{FnCtx, go_g, go_quote, sample};
@@ -27,7 +29,8 @@ struct Group {
 /// appearance. Samples without a parseable `le` are skipped with a warning.
 fn group_buckets(input: &[VectorSample], ctx: &mut FnCtx<'_>, arg: usize) -> Vec<Group> {
     let mut groups: Vec<Group> = Vec::new();
-    let mut index: std::collections::HashMap<Labels, usize> = std::collections::HashMap::new();
+    // Hash of the labels without `le` → the groups with that hash.
+    let mut index: HashMap<u64, Vec<usize>> = HashMap::new();
     for s in input {
         let le = s.metric.get("le").unwrap_or("");
         let Some(upper) = parse_go_float(le) else {
@@ -41,19 +44,44 @@ fn group_buckets(input: &[VectorSample], ctx: &mut FnCtx<'_>, arg: usize) -> Vec
             );
             continue;
         };
-        let mut b = s.metric.builder();
-        b.del("le");
-        let key = b.build();
-        let i = *index.entry(key.clone()).or_insert_with(|| {
+        let candidates = index.entry(hash_without_le(&s.metric)).or_default();
+        let found = candidates
+            .iter()
+            .copied()
+            .find(|&i| same_without_le(&s.metric, &groups[i].metric));
+        let i = found.unwrap_or_else(|| {
+            let mut b = s.metric.builder();
+            b.del("le");
             groups.push(Group {
-                metric: key,
+                metric: b.build(),
                 buckets: Vec::new(),
             });
+            candidates.push(groups.len() - 1);
             groups.len() - 1
         });
         groups[i].buckets.push(Bucket { upper, count: s.f });
     }
     groups
+}
+
+fn without_le(metric: &Labels) -> impl Iterator<Item = &Label> {
+    metric.iter().filter(|l| &*l.name != "le")
+}
+
+fn hash_without_le(metric: &Labels) -> u64 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    for l in without_le(metric) {
+        h.update(l.name.as_bytes());
+        h.update(&[0xff]);
+        h.update(l.value.as_bytes());
+        h.update(&[0xff]);
+    }
+    h.digest()
+}
+
+/// Whether `metric` without its `le` equals `group` (which has none).
+fn same_without_le(metric: &Labels, group: &Labels) -> bool {
+    without_le(metric).eq(group.iter())
 }
 
 /// `histogram_quantile(φ, buckets)`. φ outside [0, 1] (or NaN) warns and gives ±Inf

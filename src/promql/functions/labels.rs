@@ -11,7 +11,7 @@ use crate::promql::ast::Expr;
 use crate::promql::engine::QueryError;
 use crate::promql::value::{Vector, VectorSample};
 
-use super::{FnCtx, sample};
+use super::{FnCtx, goregex, sample};
 
 /// Whether `name` may be a label name under Prometheus 3's UTF-8 scheme: non-empty,
 /// valid UTF-8. A Rust string is always valid UTF-8, so the replacement character is
@@ -120,112 +120,10 @@ fn compiled(pattern: &str) -> Option<Regex> {
         if cache.len() >= REGEX_CACHE_MAX {
             cache.clear();
         }
-        let re = Regex::new(&format!("^(?s:{})$", go_regex(pattern))).ok();
+        let re = Regex::new(&format!("^(?s:{})$", goregex::translate(pattern))).ok();
         cache.insert(pattern.to_string(), re.clone());
         re
     })
-}
-
-/// Rewrites a Go (RE2) pattern into the regex crate's syntax with the same meaning:
-/// `\d`, `\w`, `\s`, `\b` and their negations are ASCII-only in Go; `\Q…\E` quotes
-/// literally; inside a class, `[` (not starting `[:name:]`), `&` and `~` are plain
-/// characters in Go but set syntax in the regex crate.
-fn go_regex(pattern: &str) -> String {
-    const DIGIT: &str = "0-9";
-    const WORD: &str = "0-9A-Za-z_";
-    const SPACE: &str = "\\t\\n\\f\\r ";
-    let mut out = String::with_capacity(pattern.len() + 16);
-    let mut chars = pattern.chars().peekable();
-    // Inside a class: how many characters of it have been read (a leading `]` is a
-    // literal).
-    let mut class: Option<usize> = None;
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            let Some(e) = chars.next() else {
-                out.push('\\');
-                break;
-            };
-            let perl = match e {
-                'd' | 'D' => Some(DIGIT),
-                'w' | 'W' => Some(WORD),
-                's' | 'S' => Some(SPACE),
-                _ => None,
-            };
-            match (perl, class.is_some()) {
-                (Some(set), false) => {
-                    let neg = if e.is_ascii_uppercase() { "^" } else { "" };
-                    out.push_str(&format!("[{neg}{set}]"));
-                }
-                (Some(set), true) if e.is_ascii_lowercase() => out.push_str(set),
-                (Some(set), true) => out.push_str(&format!("[^{set}]")),
-                (None, false) if e == 'b' || e == 'B' => out.push_str(&format!("(?-u:\\{e})")),
-                (None, _) if e == 'Q' => {
-                    let mut literal = String::new();
-                    while let Some(q) = chars.next() {
-                        if q == '\\' && chars.peek() == Some(&'E') {
-                            chars.next();
-                            break;
-                        }
-                        literal.push(q);
-                    }
-                    if class.is_some() {
-                        for q in literal.chars() {
-                            out.push('\\');
-                            out.push(q);
-                        }
-                    } else {
-                        out.push_str(&regex::escape(&literal));
-                    }
-                }
-                (None, _) => {
-                    out.push('\\');
-                    out.push(e);
-                }
-            }
-            if let Some(n) = class.as_mut() {
-                *n += 1;
-            }
-            continue;
-        }
-        match class {
-            None => {
-                out.push(c);
-                if c == '[' {
-                    class = Some(0);
-                    if chars.peek() == Some(&'^') {
-                        out.push('^');
-                        chars.next();
-                    }
-                }
-            }
-            Some(n) => {
-                match c {
-                    ']' if n > 0 => {
-                        out.push(']');
-                        class = None;
-                        continue;
-                    }
-                    '[' if chars.peek() == Some(&':') => {
-                        // A POSIX class `[:name:]`, copied whole.
-                        out.push('[');
-                        for p in chars.by_ref() {
-                            out.push(p);
-                            if p == ']' {
-                                break;
-                            }
-                        }
-                    }
-                    '[' | '&' | '~' | ']' => {
-                        out.push('\\');
-                        out.push(c);
-                    }
-                    c => out.push(c),
-                }
-                class = Some(n + 1);
-            }
-        }
-    }
-    out
 }
 
 /// `absent(v)`: 1 with the labels of the argument's equality matchers when `v` is empty.

@@ -19,8 +19,12 @@
 //! The functions are grouped by kind: `math` (element-wise and scalar functions), `time`
 //! (calendar functions), `rate` (counter and gauge rates, regression, smoothing),
 //! `over_time` (aggregations over a window), `labels` (`label_replace`, `label_join`,
-//! `absent`'s labels), `sort` and `histogram` (classic-bucket histograms).
+//! `absent`'s labels) with `goregex` (Go regexps in the regex crate's syntax), `sort` and
+//! `histogram` (classic-bucket histograms). Native histograms are not supported: the
+//! `histogram_count/sum/avg/stddev/stdvar` functions, which only read native histograms,
+//! give nothing on float samples, as in Prometheus.
 
+mod goregex;
 mod histogram;
 mod labels;
 mod math;
@@ -32,11 +36,13 @@ mod time;
 #[cfg(test)]
 mod tests;
 
+use std::sync::OnceLock;
+
 use crate::model::Labels;
 
 use super::ast::{Expr, Span};
 use super::engine::QueryError;
-use super::signatures::Function;
+use super::signatures::{FUNCTIONS, Function};
 use super::value::{Annotation, Annotations, Point, Vector, VectorSample};
 
 /// One series' points inside the current step's window.
@@ -94,6 +100,112 @@ pub enum FnOutput {
     Scalar(f64),
 }
 
+/// What a function does, resolved from its name once per entry of the function table.
+#[derive(Debug, Clone, Copy)]
+enum Op {
+    Time,
+    Pi,
+    Scalar,
+    Vector,
+    Elementwise(fn(f64) -> f64),
+    Round,
+    Clamp,
+    ClampMin,
+    ClampMax,
+    Timestamp,
+    Absent,
+    Date(time::DatePart),
+    LabelReplace,
+    LabelJoin,
+    Sort {
+        descending: bool,
+    },
+    SortByLabel {
+        descending: bool,
+    },
+    HistogramQuantile,
+    HistogramFraction,
+    /// `histogram_count/sum/avg/stddev/stdvar`: native histograms only.
+    NativeHistogramOnly,
+    Extrapolated(rate::Kind),
+    Instant {
+        is_rate: bool,
+    },
+    Deriv,
+    PredictLinear,
+    Changes,
+    Resets,
+    DoubleExponentialSmoothing,
+    QuantileOverTime,
+    AbsentOverTime,
+    OverTime(over_time::Agg),
+    Unknown,
+}
+
+impl Op {
+    fn of(name: &str) -> Op {
+        if let Some(f) = math::elementwise(name) {
+            return Op::Elementwise(f);
+        }
+        if let Some(part) = time::DatePart::from_name(name) {
+            return Op::Date(part);
+        }
+        if let Some(agg) = over_time::Agg::from_name(name) {
+            return Op::OverTime(agg);
+        }
+        match name {
+            "time" => Op::Time,
+            "pi" => Op::Pi,
+            "scalar" => Op::Scalar,
+            "vector" => Op::Vector,
+            "round" => Op::Round,
+            "clamp" => Op::Clamp,
+            "clamp_min" => Op::ClampMin,
+            "clamp_max" => Op::ClampMax,
+            "timestamp" => Op::Timestamp,
+            "absent" => Op::Absent,
+            "label_replace" => Op::LabelReplace,
+            "label_join" => Op::LabelJoin,
+            "sort" => Op::Sort { descending: false },
+            "sort_desc" => Op::Sort { descending: true },
+            "sort_by_label" => Op::SortByLabel { descending: false },
+            "sort_by_label_desc" => Op::SortByLabel { descending: true },
+            "histogram_quantile" => Op::HistogramQuantile,
+            "histogram_fraction" => Op::HistogramFraction,
+            "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev"
+            | "histogram_stdvar" => Op::NativeHistogramOnly,
+            "rate" => Op::Extrapolated(rate::Kind::Rate),
+            "increase" => Op::Extrapolated(rate::Kind::Increase),
+            "delta" => Op::Extrapolated(rate::Kind::Delta),
+            "irate" => Op::Instant { is_rate: true },
+            "idelta" => Op::Instant { is_rate: false },
+            "deriv" => Op::Deriv,
+            "predict_linear" => Op::PredictLinear,
+            "changes" => Op::Changes,
+            "resets" => Op::Resets,
+            "double_exponential_smoothing" => Op::DoubleExponentialSmoothing,
+            "quantile_over_time" => Op::QuantileOverTime,
+            "absent_over_time" => Op::AbsentOverTime,
+            // `info` needs storage; the engine has to evaluate it.
+            _ => Op::Unknown,
+        }
+    }
+
+    /// The operation of `func`: looked up by position when it is an entry of the
+    /// function table (the engine calls once per series and step), by name otherwise.
+    fn of_function(func: &Function) -> Op {
+        static OPS: OnceLock<Vec<Op>> = OnceLock::new();
+        let ops = OPS.get_or_init(|| FUNCTIONS.iter().map(|f| Op::of(f.name)).collect());
+        let base = FUNCTIONS.as_ptr() as usize;
+        let size = std::mem::size_of::<Function>();
+        let addr = func as *const Function as usize;
+        match addr.checked_sub(base) {
+            Some(off) if off % size == 0 && off / size < ops.len() => ops[off / size],
+            _ => Op::of(func.name),
+        }
+    }
+}
+
 /// Runs `func` on evaluated arguments for one step.
 pub fn call(
     func: &Function,
@@ -102,38 +214,29 @@ pub fn call(
 ) -> Result<FnOutput, QueryError> {
     let name = func.name;
     let a = Args { name, args };
-    let out = match name {
-        "time" => return Ok(FnOutput::Scalar(ctx.ts as f64 / 1000.0)),
-        "pi" => return Ok(FnOutput::Scalar(std::f64::consts::PI)),
-        "scalar" => return Ok(FnOutput::Scalar(math::scalar(a.vector(0)?))),
-        "vector" => math::vector(a.scalar(0)?, ctx),
-        "abs" | "ceil" | "floor" | "exp" | "sqrt" | "ln" | "log2" | "log10" | "sgn" | "deg"
-        | "rad" | "sin" | "cos" | "tan" | "asin" | "acos" | "atan" | "sinh" | "cosh" | "tanh"
-        | "asinh" | "acosh" | "atanh" => {
-            let f = math::elementwise(name).ok_or_else(|| unknown(name))?;
-            math::map_values(a.vector(0)?, ctx, f)
-        }
-        "round" => {
+    let out = match Op::of_function(func) {
+        Op::Time => return Ok(FnOutput::Scalar(ctx.ts as f64 / 1000.0)),
+        Op::Pi => return Ok(FnOutput::Scalar(std::f64::consts::PI)),
+        Op::Scalar => return Ok(FnOutput::Scalar(math::scalar(a.vector(0)?))),
+        Op::Vector => math::vector(a.scalar(0)?, ctx),
+        Op::Elementwise(f) => math::map_values(a.vector(0)?, ctx, f),
+        Op::Round => {
             let to_nearest = match args.len() {
                 1 => 1.0,
                 _ => a.scalar(1)?,
             };
             math::round(a.vector(0)?, to_nearest, ctx)
         }
-        "clamp" => math::clamp(a.vector(0)?, a.scalar(1)?, a.scalar(2)?, ctx),
-        "clamp_min" => math::clamp(a.vector(0)?, a.scalar(1)?, f64::INFINITY, ctx),
-        "clamp_max" => math::clamp(a.vector(0)?, f64::NEG_INFINITY, a.scalar(1)?, ctx),
-        "timestamp" => math::timestamp(a.vector(0)?, ctx),
-        "absent" => labels::absent(a.vector(0)?, ctx),
-        "year" | "month" | "day_of_month" | "day_of_week" | "day_of_year" | "days_in_month"
-        | "hour" | "minute" => {
-            let part = time::DatePart::from_name(name).ok_or_else(|| unknown(name))?;
-            match args.len() {
-                0 => time::date_of_eval_time(part, ctx),
-                _ => time::date_of_values(part, a.vector(0)?, ctx),
-            }
-        }
-        "label_replace" => labels::label_replace(
+        Op::Clamp => math::clamp(a.vector(0)?, a.scalar(1)?, a.scalar(2)?, ctx),
+        Op::ClampMin => math::clamp(a.vector(0)?, a.scalar(1)?, f64::INFINITY, ctx),
+        Op::ClampMax => math::clamp(a.vector(0)?, f64::NEG_INFINITY, a.scalar(1)?, ctx),
+        Op::Timestamp => math::timestamp(a.vector(0)?, ctx),
+        Op::Absent => labels::absent(a.vector(0)?, ctx),
+        Op::Date(part) => match args.len() {
+            0 => time::date_of_eval_time(part, ctx),
+            _ => time::date_of_values(part, a.vector(0)?, ctx),
+        },
+        Op::LabelReplace => labels::label_replace(
             a.vector(0)?,
             a.string(1)?,
             a.string(2)?,
@@ -141,61 +244,40 @@ pub fn call(
             a.string(4)?,
             ctx,
         )?,
-        "label_join" => {
+        Op::LabelJoin => {
             let mut sources = Vec::with_capacity(args.len().saturating_sub(3));
             for i in 3..args.len() {
                 sources.push(a.string(i)?);
             }
             labels::label_join(a.vector(0)?, a.string(1)?, a.string(2)?, &sources, ctx)?
         }
-        "sort" => sort::by_value(a.vector(0)?, false),
-        "sort_desc" => sort::by_value(a.vector(0)?, true),
-        "sort_by_label" | "sort_by_label_desc" => {
+        Op::Sort { descending } => sort::by_value(a.vector(0)?, descending),
+        Op::SortByLabel { descending } => {
             let mut names = Vec::with_capacity(args.len().saturating_sub(1));
             for i in 1..args.len() {
                 names.push(a.string(i)?);
             }
-            sort::by_label(a.vector(0)?, &names, name == "sort_by_label_desc")
+            sort::by_label(a.vector(0)?, &names, descending)
         }
-        "histogram_quantile" => histogram::quantile(a.scalar(0)?, a.vector(1)?, ctx),
-        "histogram_fraction" => histogram::fraction(a.scalar(0)?, a.scalar(1)?, a.vector(2)?, ctx),
-        // Native histograms only: float samples give no result.
-        "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev"
-        | "histogram_stdvar" => {
+        Op::HistogramQuantile => histogram::quantile(a.scalar(0)?, a.vector(1)?, ctx),
+        Op::HistogramFraction => histogram::fraction(a.scalar(0)?, a.scalar(1)?, a.vector(2)?, ctx),
+        Op::NativeHistogramOnly => {
             a.vector(0)?;
             Vector::new()
         }
-        "rate" => rate::extrapolated(a.matrix(0)?, ctx, rate::Kind::Rate),
-        "increase" => rate::extrapolated(a.matrix(0)?, ctx, rate::Kind::Increase),
-        "delta" => rate::extrapolated(a.matrix(0)?, ctx, rate::Kind::Delta),
-        "irate" => rate::instant(a.matrix(0)?, ctx, true),
-        "idelta" => rate::instant(a.matrix(0)?, ctx, false),
-        "deriv" => rate::deriv(a.matrix(0)?, ctx),
-        "predict_linear" => rate::predict_linear(a.matrix(0)?, a.scalar(1)?, ctx),
-        "changes" => rate::changes(a.matrix(0)?, ctx),
-        "resets" => rate::resets(a.matrix(0)?, ctx),
-        "double_exponential_smoothing" => {
+        Op::Extrapolated(kind) => rate::extrapolated(a.matrix(0)?, ctx, kind),
+        Op::Instant { is_rate } => rate::instant(a.matrix(0)?, ctx, is_rate),
+        Op::Deriv => rate::deriv(a.matrix(0)?, ctx),
+        Op::PredictLinear => rate::predict_linear(a.matrix(0)?, a.scalar(1)?, ctx),
+        Op::Changes => rate::changes(a.matrix(0)?, ctx),
+        Op::Resets => rate::resets(a.matrix(0)?, ctx),
+        Op::DoubleExponentialSmoothing => {
             rate::double_exponential_smoothing(a.matrix(0)?, a.scalar(1)?, a.scalar(2)?, ctx)?
         }
-        "quantile_over_time" => over_time::quantile(a.scalar(0)?, a.matrix(1)?, ctx),
-        "absent_over_time" => over_time::absent(a.matrix(0)?, ctx),
-        "avg_over_time"
-        | "count_over_time"
-        | "last_over_time"
-        | "max_over_time"
-        | "min_over_time"
-        | "present_over_time"
-        | "stddev_over_time"
-        | "stdvar_over_time"
-        | "sum_over_time"
-        | "mad_over_time"
-        | "ts_of_last_over_time"
-        | "ts_of_max_over_time"
-        | "ts_of_min_over_time" => {
-            let agg = over_time::Agg::from_name(name).ok_or_else(|| unknown(name))?;
-            over_time::aggregate(agg, a.matrix(0)?, ctx)
-        }
-        _ => return Err(unknown(name)),
+        Op::QuantileOverTime => over_time::quantile(a.scalar(0)?, a.matrix(1)?, ctx),
+        Op::AbsentOverTime => over_time::absent(a.matrix(0)?, ctx),
+        Op::OverTime(agg) => over_time::aggregate(agg, a.matrix(0)?, ctx),
+        Op::Unknown => return Err(unknown(name)),
     };
     Ok(FnOutput::Vector(out))
 }

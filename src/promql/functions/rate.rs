@@ -3,6 +3,8 @@
 //! `deriv` and `predict_linear` (least-squares regression), `changes`, `resets`, and
 //! `double_exponential_smoothing`. All of them drop the metric name.
 
+use std::collections::HashSet;
+
 use crate::promql::engine::QueryError;
 use crate::promql::mathutil::kahan_sum_inc;
 use crate::promql::value::{Point, Vector};
@@ -28,6 +30,8 @@ pub(super) fn extrapolated(
     let range_start = ctx.window_end.saturating_sub(ctx.range);
     let range_seconds = duration_seconds(ctx.range);
     let mut out = Vector::with_capacity(windows.len());
+    // Names already noted in this call, to format each message once.
+    let mut noted: HashSet<&str> = HashSet::new();
     for w in windows {
         let Some(v) = extrapolated_value(w.points, range_start, range_end, range_seconds, kind)
         else {
@@ -36,7 +40,7 @@ pub(super) fn extrapolated(
         out.push(sample(w.metric.clone(), v, true, ctx));
         if kind != Kind::Delta {
             let name = w.metric.metric_name();
-            if !name.is_empty() && !looks_like_counter(name) {
+            if !name.is_empty() && !looks_like_counter(name) && noted.insert(name) {
                 ctx.info(
                     format!(
                         "metric might not be a counter, name does not end in \

@@ -21,8 +21,26 @@ pub(super) fn by_value(input: &[VectorSample], descending: bool) -> Vector {
 
 /// By the values of `names` in natural order (numbers within values compare as
 /// numbers), then by the whole label set; `descending` reverses the order.
+///
+/// Prometheus's comparison is not a consistent order when a value is missing (empty) or
+/// two values differ only in leading zeros, so its result then depends on the sorting
+/// algorithm. For up to 12 samples Go sorts by insertion, which is repeated here with
+/// Prometheus's comparison, so even those cases come out the same; larger vectors are
+/// sorted by a consistent refinement of it.
 pub(super) fn by_label(input: &[VectorSample], names: &[&str], descending: bool) -> Vector {
     let mut out = input.to_vec();
+    if out.len() <= 12 {
+        let before =
+            |a: &VectorSample, b: &VectorSample| go_label_cmp(a, b, names, descending).is_lt();
+        for i in 1..out.len() {
+            let mut j = i;
+            while j > 0 && before(&out[j], &out[j - 1]) {
+                out.swap(j, j - 1);
+                j -= 1;
+            }
+        }
+        return out;
+    }
     out.sort_by(|a, b| {
         let o = names
             .iter()
@@ -39,6 +57,61 @@ pub(super) fn by_label(input: &[VectorSample], names: &[&str], descending: bool)
         if descending { o.reverse() } else { o }
     });
     out
+}
+
+/// Prometheus's comparison of two samples for `sort_by_label(_desc)`: the first label
+/// whose values differ decides by `go_natsort_less` (never "equal"); then the label sets.
+fn go_label_cmp(a: &VectorSample, b: &VectorSample, names: &[&str], descending: bool) -> Ordering {
+    for n in names {
+        let (x, y) = (a.metric.get(n).unwrap_or(""), b.metric.get(n).unwrap_or(""));
+        if x == y {
+            continue;
+        }
+        let less = go_natsort_less(x, y);
+        return if less != descending {
+            Ordering::Less
+        } else {
+            Ordering::Greater
+        };
+    }
+    let o = a.metric.cmp(&b.metric);
+    if descending { o.reverse() } else { o }
+}
+
+/// The natural-order "less" of the Go library Prometheus 3.5 uses, quirks included: a
+/// value that runs out of runs while equal so far is "less" even when the other one ends
+/// too (so `01` and `1` are each less than the other), and an empty value is never less.
+fn go_natsort_less(a: &str, b: &str) -> bool {
+    let ra: Vec<&[u8]> = Runs(a.as_bytes()).collect();
+    let rb: Vec<&[u8]> = Runs(b.as_bytes()).collect();
+    for (i, x) in ra.iter().enumerate() {
+        let Some(y) = rb.get(i) else {
+            return false;
+        };
+        let equal = match (go_atoi(x), go_atoi(y)) {
+            (Some(p), Some(q)) if p != q => return p < q,
+            (Some(_), Some(_)) => true,
+            _ if x == y => true,
+            _ => return x < y,
+        };
+        if equal {
+            if i == ra.len() - 1 {
+                return true;
+            }
+            if i == rb.len() - 1 {
+                return false;
+            }
+        }
+    }
+    false
+}
+
+/// Go's `strconv.Atoi` of a run: its value when it is all digits and fits in an i64.
+fn go_atoi(run: &[u8]) -> Option<i64> {
+    if !is_digits(run) {
+        return None;
+    }
+    std::str::from_utf8(run).ok()?.parse().ok()
 }
 
 /// Natural order as Prometheus's sort_by_label has it: the values are cut into runs of

@@ -2259,3 +2259,164 @@ fn label_replace_regexes_mean_what_they_mean_in_go() {
     let o = replace(&q, "d", "yes", "a", "[]a.b(c]+");
     assert_eq!(o.vector()[0].metric.get("d"), Some("yes"));
 }
+
+#[test]
+fn sort_by_label_of_small_vectors_follows_go_even_where_its_order_is_inconsistent() {
+    // Prometheus 3.5.3: sort_by_label(x or {b="y"} or 01 or 1 or {}, "a") with the input in
+    // this order gives x, {b="y"}, 1, 01, {}.
+    let v = scalar_vec(&[
+        ("a=x", 1.),
+        ("b=y", 2.),
+        ("a=01", 3.),
+        ("a=1", 4.),
+        ("", 5.),
+    ]);
+    let o = run("sort_by_label", 0, &[FnArg::Vector(&v), FnArg::String("a")]);
+    let got: Vec<f64> = o.vector().iter().map(|s| s.f).collect();
+    assert_eq!(got, [1., 2., 4., 3., 5.]);
+    let o = run(
+        "sort_by_label_desc",
+        0,
+        &[FnArg::Vector(&v), FnArg::String("a")],
+    );
+    assert_eq!(o.vector().len(), 5);
+}
+
+#[test]
+fn every_function_but_info_is_implemented() {
+    use crate::promql::signatures::{FUNCTIONS, Function};
+    for f in FUNCTIONS {
+        let op = super::Op::of_function(f);
+        assert_eq!(
+            matches!(op, super::Op::Unknown),
+            f.name == "info",
+            "{}",
+            f.name
+        );
+    }
+    // A function description that is not an entry of the table is resolved by name.
+    let own = Function {
+        name: "abs",
+        arg_types: &[],
+        min_args: 1,
+        variadic: false,
+        return_type: crate::promql::ast::ValueType::Vector,
+        experimental: false,
+    };
+    assert!(matches!(
+        super::Op::of_function(&own),
+        super::Op::Elementwise(_)
+    ));
+}
+
+/// Every function, with empty inputs and with extreme values and timestamps: no panic
+/// (tests run with overflow checks), and errors only where Prometheus has them.
+#[test]
+fn no_function_panics_on_extreme_input() {
+    use crate::promql::ast::ValueType;
+    use crate::promql::signatures::FUNCTIONS;
+    let values = [
+        0.,
+        -0.,
+        1.,
+        -1.,
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::MAX,
+        f64::MIN_POSITIVE,
+        5e-324,
+        1e300,
+    ];
+    let times = [i64::MIN, i64::MIN + 1, -1, 0, 1, i64::MAX - 1, i64::MAX];
+    let points: Vec<Point> = times
+        .iter()
+        .flat_map(|&t| values.iter().map(move |&f| Point { t, f }))
+        .collect();
+    let metrics: Vec<Labels> = [
+        "__name__=x,le=+Inf",
+        "__name__=x,le=1",
+        "__name__=x,le=NaN",
+        "le=0x1p-1074",
+        "",
+        "a=1",
+    ]
+    .iter()
+    .map(|m| labels(m))
+    .collect();
+    let vector: Vec<VectorSample> = metrics
+        .iter()
+        .enumerate()
+        .flat_map(|(i, m)| {
+            values.iter().map(move |&f| VectorSample {
+                metric: m.clone(),
+                t: times[i % times.len()],
+                f,
+                drop_name: i % 2 == 0,
+            })
+        })
+        .collect();
+    // Windows: the whole list, each single point, and sorted runs of two.
+    let mut window_sets: Vec<Vec<SeriesWindow<'_>>> = vec![vec![]];
+    window_sets.push(
+        metrics
+            .iter()
+            .map(|m| SeriesWindow {
+                metric: m,
+                points: &points,
+            })
+            .collect(),
+    );
+    window_sets.push(
+        points
+            .chunks(2)
+            .map(|c| SeriesWindow {
+                metric: &metrics[0],
+                points: c,
+            })
+            .collect(),
+    );
+    window_sets.push(
+        points
+            .chunks(1)
+            .map(|c| SeriesWindow {
+                metric: &metrics[1],
+                points: c,
+            })
+            .collect(),
+    );
+    for f in FUNCTIONS.iter().filter(|f| f.name != "info") {
+        for windows in &window_sets {
+            for &scalar in &[0.5, f64::NAN, f64::INFINITY, -1.0, 1e300] {
+                for vec in [&vector[..], &[][..]] {
+                    let n = if f.variadic {
+                        f.arg_types.len() + 1
+                    } else {
+                        f.arg_types.len()
+                    };
+                    let args: Vec<FnArg<'_>> = (0..n)
+                        .map(|i| match f.arg_type(i) {
+                            Some(ValueType::Scalar) => FnArg::Scalar(scalar),
+                            Some(ValueType::String) => {
+                                FnArg::String(if i == 1 { "dst" } else { "a" })
+                            }
+                            Some(ValueType::Vector) => FnArg::Vector(vec),
+                            _ => FnArg::Matrix(windows),
+                        })
+                        .collect();
+                    for (ts, end, range) in [
+                        (0, 0, 1),
+                        (i64::MAX, i64::MIN, i64::MAX),
+                        (i64::MIN, i64::MAX, 1),
+                    ] {
+                        let o = run_with(f.name, ts, end, range, &args, &[]);
+                        if let Err(e) = &o.out {
+                            let allowed = f.name == "double_exponential_smoothing";
+                            assert!(allowed, "{}: {e}", f.name);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
