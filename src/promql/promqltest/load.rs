@@ -12,7 +12,7 @@ use super::numbers::{parse_go_number, unquote};
 
 /// The most values one series line may expand to (`1x10000000000` would otherwise
 /// allocate without bound).
-pub const MAX_VALUES_PER_LINE: usize = 10_000_000;
+pub const MAX_VALUES_PER_LINE: usize = 1_000_000;
 
 /// One item of an expanded value sequence.
 #[derive(Debug, Clone, PartialEq)]

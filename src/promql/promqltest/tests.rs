@@ -915,3 +915,78 @@ fn unsupported_cases_are_recognised() {
     let e = eval_of("eval instant at 0 x\n  x {{sum:1}}\n");
     assert!(unsupported_reason(&e, &TestStorage::new()).is_some());
 }
+
+// ---- robustness ----
+
+/// Random lines built from the format's own pieces (and some multibyte text) never make
+/// the readers panic.
+#[test]
+fn readers_survive_garbage() {
+    const PIECES: [&str; 40] = [
+        "load",
+        " ",
+        "5m",
+        "\n",
+        "eval",
+        "_fail",
+        " instant",
+        " at ",
+        "range from 0 to 1m step 1m",
+        "{",
+        "}",
+        "{{",
+        "}}",
+        "\"",
+        "'",
+        "`",
+        "\\",
+        "=",
+        ",",
+        "x",
+        "+",
+        "-",
+        "_",
+        "1",
+        "0x",
+        "e",
+        ".",
+        "stale",
+        "Inf",
+        "NaN",
+        "schema:",
+        "buckets:[",
+        "]",
+        "expect ",
+        "warn",
+        "msg:",
+        "é",
+        "€",
+        "#",
+        "clear",
+    ];
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for _ in 0..3000 {
+        let n = (next() % 24) as usize;
+        let text: String = (0..n)
+            .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
+            .collect();
+        let _ = parse_series_desc(&text);
+        let _ = parse(&text);
+        let _ = parse_go_number(&text);
+        let _ = unquote(&text);
+        if let Ok(f) = parse(&text) {
+            let mut s = TestStorage::new();
+            for c in &f.commands {
+                if let Command::Load(l) = c {
+                    let _ = s.load(l);
+                }
+            }
+        }
+    }
+}
