@@ -518,7 +518,7 @@ impl<'a> Parser<'a> {
                                 self.text(&t).to_string()
                             };
                             let value = self.unquote(&v)?;
-                            let m = Matcher::new(op, &name, &value).map_err(|e| {
+                            let m = new_matcher(op, &name, &value).map_err(|e| {
                                 err(t.span.to(v.span), regex_error_message(&e.source, &value))
                             })?;
                             out.push(m);
@@ -1104,6 +1104,43 @@ fn metric_identifier(r: &Raw) -> bool {
 /// Tokens that may be a label in a grouping list (Prometheus's `maybe_label`).
 fn maybe_label(r: &Raw) -> bool {
     matches!(r, Raw::Ident | Raw::MetricIdent) || matches!(r, Raw::Kw(k) if *k != Kw::Without)
+}
+
+/// How many compiled regex matchers each thread keeps for reuse.
+const REGEX_CACHE_SIZE: usize = 256;
+
+thread_local! {
+    /// Compiled regex matchers by (operator, pattern): dashboards parse the same queries
+    /// on every refresh, and compiling a regex costs far more than parsing the query.
+    static REGEX_CACHE: std::cell::RefCell<std::collections::HashMap<(MatchOp, String), Matcher>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// `Matcher::new`, reusing a compiled regex when the same pattern was seen before.
+fn new_matcher(
+    op: MatchOp,
+    name: &str,
+    value: &str,
+) -> Result<Matcher, crate::model::MatcherError> {
+    if !matches!(op, MatchOp::Regex | MatchOp::NotRegex) {
+        return Matcher::new(op, name, value);
+    }
+    let key = (op, value.to_string());
+    let cached = REGEX_CACHE.with(|c| c.borrow().get(&key).cloned());
+    if let Some(mut m) = cached {
+        m.name.clear();
+        m.name.push_str(name);
+        return Ok(m);
+    }
+    let m = Matcher::new(op, name, value)?;
+    REGEX_CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() >= REGEX_CACHE_SIZE {
+            c.clear();
+        }
+        c.insert(key, m.clone());
+    });
+    Ok(m)
 }
 
 /// Go's rule for underscores in number literals: only between digits, or after a base
