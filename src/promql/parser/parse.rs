@@ -941,11 +941,19 @@ impl<'a> Parser<'a> {
             }
             (Raw::Add | Raw::Sub, Raw::Number | Raw::Duration) => {
                 self.bump();
-                let mut d = self.dur_primary("offset", "number or duration")?;
+                let lit = self.bump();
+                let mut secs = if lit.raw == Raw::Number {
+                    parse_number(self.text(&lit)).map_err(|m| err(lit.span, m))?
+                } else {
+                    self.duration_secs(&lit)?
+                };
                 if t.raw == Raw::Sub {
-                    d.secs = -d.secs;
+                    secs = -secs;
                 }
-                literal_ms(d.secs)
+                if secs.abs() > MAX_DURATION_SECS {
+                    return Err(err(t.span, "duration out of range"));
+                }
+                literal_ms(secs)
             }
             (Raw::LParen | Raw::Add | Raw::Sub, _) => {
                 let d = self.dur_expr(0, "offset", "number or duration")?;

@@ -467,6 +467,15 @@ fn duration_expressions_fold_to_milliseconds() {
         perr("foo[5m:1m-1m]").message,
         "duration must be greater than 0"
     );
+    // ... but only after the syntax and type checks, as Prometheus's engine finds them.
+    assert_eq!(
+        perr("fo[5m/(1-1)] - 1").message,
+        "binary expression must contain only scalar and instant vector types"
+    );
+    assert_eq!(
+        perr("foo[1m-5m] offset").message,
+        "unexpected end of input in offset, expected number or duration"
+    );
     // Without the switch, arithmetic is refused but signs are not.
     let off = ParseOptions::default();
     assert!(parse_with("foo[2m*15]", &off).is_err());
