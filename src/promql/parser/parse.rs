@@ -825,6 +825,10 @@ impl<'a> Parser<'a> {
                 prec + 1
             };
             let rhs = self.dur_expr(next, ctx, expected)?;
+            if let Raw::Error { .. } = self.peek().raw {
+                // Prometheus reads the next token before it reduces the operation.
+                return Err(self.unexpected(self.peek(), "", ""));
+            }
             self.experimental(lhs.span)?;
             if rhs.literal && rhs.secs == 0.0 {
                 if op == BinOp::Div {
