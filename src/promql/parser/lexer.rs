@@ -166,7 +166,15 @@ pub fn lex(input: &str) -> Vec<Token> {
             Raw::Ident | Raw::MetricIdent => TokenKind::MetricName,
             Raw::Kw(_) if in_group_list => TokenKind::LabelName,
             Raw::Kw(Kw::And | Kw::Or | Kw::Unless | Kw::Atan2) => TokenKind::Operator,
-            Raw::Kw(Kw::Agg(_)) => TokenKind::Aggregation,
+            // An aggregation name not followed by `(`, `by` or `without` is a metric name.
+            Raw::Kw(Kw::Agg(_))
+                if next_sig[i].is_some_and(|j| {
+                    matches!(raw[j].raw, Raw::LParen | Raw::Kw(Kw::By | Kw::Without))
+                }) =>
+            {
+                TokenKind::Aggregation
+            }
+            Raw::Kw(Kw::Agg(_)) => TokenKind::MetricName,
             Raw::Kw(_) => TokenKind::Keyword,
             Raw::Number => TokenKind::Number,
             Raw::Duration => TokenKind::Duration,

@@ -6,6 +6,24 @@
 //! Prometheus's lexer; the parser (`parse`) is a precedence-climbing descent over those
 //! tokens that reports Prometheus's messages, then runs Prometheus's type checks
 //! (`checkAST`) in the same order, so the first error is the one Prometheus reports.
+//! Messages are Prometheus 3.5's (`tests/promql_parser/` holds several hundred queries
+//! whose error text and canonical printing were checked against a Prometheus 3.5.3).
+//!
+//! Known, deliberate differences from Prometheus 3.5:
+//! * Duration expressions (`[2m*15]`, `offset (1h - 5m)`) are folded to milliseconds
+//!   while parsing. What Prometheus only finds when the engine evaluates them (a
+//!   non-positive range or step, division by a computed zero) is a `ParseError` here,
+//!   reported after the syntax and type errors, as Prometheus's order is.
+//! * So the printer writes the folded value (`foo[30m]`), and a duration used as a number
+//!   (`5m + 1`) prints as seconds (`300 + 1`); both parse back to the same tree.
+//! * `a + ignoring() group_left b` prints with its `group_left` (Prometheus drops it), and
+//!   `on`/`ignoring` labels that need quotes are quoted.
+//! * `\xNN`/octal escapes that do not form UTF-8 become U+FFFD (printed as `\ufffd`).
+//! * Regexes are the `regex` crate's dialect (RE2-like, as Go's): a few patterns differ
+//!   (Go takes a stray `{` literally), and only the common errors use Go's wording.
+//! * `info(x, sum(y))` is an error message, not Prometheus's internal panic; `@` times
+//!   beyond the i64 range saturate; `foo offset (1m) [5m]` is refused like
+//!   `foo offset 1m [5m]`; nesting deeper than [`MAX_DEPTH`] is an error.
 
 use crate::model::Matcher;
 

@@ -59,6 +59,12 @@ pub(crate) struct Parser<'a> {
     opts: ParseOptions,
     /// Current recursion depth of the descent.
     depth: u32,
+    /// How many aggregation bodies enclose the current position: Prometheus's error
+    /// recovery reports syntax errors there as "… in aggregation".
+    agg_depth: u32,
+    /// The first error Prometheus finds only when it evaluates duration expressions (in
+    /// the engine, after parsing and type checks succeeded); reported after those.
+    deferred: Option<ParseError>,
 }
 
 impl<'a> Parser<'a> {
@@ -71,6 +77,8 @@ impl<'a> Parser<'a> {
             pos: 0,
             opts: *opts,
             depth: 0,
+            agg_depth: 0,
+            deferred: None,
         }
     }
 
@@ -102,16 +110,9 @@ impl<'a> Parser<'a> {
             Raw::Eof => "end of input".into(),
             Raw::Ident => format!("identifier {}", go_quote(text)),
             Raw::MetricIdent => format!("metric identifier {}", go_quote(text)),
-            Raw::Number => format!("number {}", go_quote(text)),
-            Raw::Duration => format!("duration {}", go_quote(text)),
-            Raw::Str => {
-                if text.len() > 10 {
-                    let cut: String = text.chars().take(10).collect();
-                    format!("string {}...", go_quote(&cut))
-                } else {
-                    format!("string {}", go_quote(text))
-                }
-            }
+            Raw::Number => format!("number {}", short_quote(text)),
+            Raw::Duration => format!("duration {}", short_quote(text)),
+            Raw::Str => format!("string {}", short_quote(text)),
             Raw::Kw(Kw::And | Kw::Or | Kw::Unless | Kw::Atan2) => format!("<op:{text}>"),
             Raw::Kw(Kw::Agg(_)) => format!("<aggr:{text}>"),
             Raw::Kw(Kw::Start | Kw::End) => go_quote(text),
@@ -141,6 +142,11 @@ impl<'a> Parser<'a> {
             return err(Span::new(*report, t.span.end.max(*report)), msg.clone());
         }
         let mut msg = format!("unexpected {}", self.desc(t));
+        let context = if context.is_empty() && self.agg_depth > 0 {
+            "aggregation"
+        } else {
+            context
+        };
         if !context.is_empty() {
             msg.push_str(" in ");
             msg.push_str(context);
@@ -178,7 +184,10 @@ impl<'a> Parser<'a> {
             return Err(self.unexpected(t, "", ""));
         }
         check(self.input, &mut node.e)?;
-        Ok(node.e)
+        match self.deferred.take() {
+            Some(e) => Err(e),
+            None => Ok(node.e),
+        }
     }
 
     /// Parses a series selector only.
@@ -518,7 +527,7 @@ impl<'a> Parser<'a> {
                                 self.text(&t).to_string()
                             };
                             let value = self.unquote(&v)?;
-                            let m = Matcher::new(op, &name, &value).map_err(|e| {
+                            let m = new_matcher(op, &name, &value).map_err(|e| {
                                 err(t.span.to(v.span), regex_error_message(&e.source, &value))
                             })?;
                             out.push(m);
@@ -575,7 +584,10 @@ impl<'a> Parser<'a> {
             match t.raw {
                 Raw::RParen => return Ok((args, t.span)),
                 Raw::Comma => {
-                    if self.peek().raw == Raw::RParen {
+                    // Whatever cannot start an argument makes Prometheus's parser take
+                    // the comma as a trailing one (a lexing error is reported first).
+                    let next = self.peek();
+                    if !matches!(next.raw, Raw::Error { .. }) && !starts_expr(&next.raw) {
                         return Err(err(
                             t.span,
                             "trailing commas not allowed in function call args",
@@ -629,7 +641,15 @@ impl<'a> Parser<'a> {
                 return Err(self.unexpected(&t, "aggregation", ""));
             }
         }
-        let (args, close) = self.call_body()?;
+        self.agg_depth += 1;
+        let body = self.call_body();
+        self.agg_depth -= 1;
+        let (args, close) = body?;
+        if !have_modifier && let Raw::Error { .. } = self.peek().raw {
+            // Prometheus reads the next token (for a `by`/`without`) before it checks the
+            // arguments, so a lexing error there comes first.
+            return Err(self.unexpected(self.peek(), "", ""));
+        }
         let mut end = close;
         if !have_modifier && let Raw::Kw(k @ (Kw::By | Kw::Without)) = self.peek().raw {
             self.bump();
@@ -753,11 +773,23 @@ impl<'a> Parser<'a> {
             }
             return Ok(literal_ms(d.secs));
         }
-        let ms = expr_ms(d)?;
-        if ms <= 0 {
-            return Err(err(d.span, "duration must be greater than 0"));
+        match expr_ms(d) {
+            Ok(ms) if ms > 0 => Ok(ms),
+            Ok(_) => {
+                self.defer(err(d.span, "duration must be greater than 0"));
+                Ok(1)
+            }
+            Err(e) => {
+                self.defer(e);
+                Ok(1)
+            }
         }
-        Ok(ms)
+    }
+
+    fn defer(&mut self, e: ParseError) {
+        if self.deferred.is_none() {
+            self.deferred = Some(e);
+        }
     }
 
     /// A duration expression (`5m`, `2m*15`, `(1h - 5m)`), evaluated to seconds.
@@ -793,6 +825,10 @@ impl<'a> Parser<'a> {
                 prec + 1
             };
             let rhs = self.dur_expr(next, ctx, expected)?;
+            if let Raw::Error { .. } = self.peek().raw {
+                // Prometheus reads the next token before it reduces the operation.
+                return Err(self.unexpected(self.peek(), "", ""));
+            }
             self.experimental(lhs.span)?;
             if rhs.literal && rhs.secs == 0.0 {
                 if op == BinOp::Div {
@@ -807,18 +843,17 @@ impl<'a> Parser<'a> {
                 BinOp::Add => lhs.secs + rhs.secs,
                 BinOp::Sub => lhs.secs - rhs.secs,
                 BinOp::Mul => lhs.secs * rhs.secs,
-                BinOp::Div => {
-                    if rhs.secs == 0.0 {
-                        return Err(err(span, "division by zero"));
-                    }
-                    lhs.secs / rhs.secs
+                BinOp::Div | BinOp::Mod if rhs.secs == 0.0 => {
+                    let what = if op == BinOp::Div {
+                        "division"
+                    } else {
+                        "modulo"
+                    };
+                    self.defer(err(span, format!("{what} by zero")));
+                    f64::NAN
                 }
-                BinOp::Mod => {
-                    if rhs.secs == 0.0 {
-                        return Err(err(span, "modulo by zero"));
-                    }
-                    lhs.secs % rhs.secs
-                }
+                BinOp::Div => lhs.secs / rhs.secs,
+                BinOp::Mod => lhs.secs % rhs.secs,
                 _ => lhs.secs.powf(rhs.secs),
             };
             lhs = Dur {
@@ -910,18 +945,29 @@ impl<'a> Parser<'a> {
             }
             (Raw::Add | Raw::Sub, Raw::Number | Raw::Duration) => {
                 self.bump();
-                let mut d = self.dur_primary("offset", "number or duration")?;
+                let lit = self.bump();
+                let mut secs = if lit.raw == Raw::Number {
+                    parse_number(self.text(&lit)).map_err(|m| err(lit.span, m))?
+                } else {
+                    self.duration_secs(&lit)?
+                };
                 if t.raw == Raw::Sub {
-                    d.secs = -d.secs;
+                    secs = -secs;
                 }
-                literal_ms(d.secs)
+                if secs.abs() > MAX_DURATION_SECS {
+                    return Err(err(t.span, "duration out of range"));
+                }
+                literal_ms(secs)
             }
             (Raw::LParen | Raw::Add | Raw::Sub, _) => {
                 let d = self.dur_expr(0, "offset", "number or duration")?;
                 if d.literal {
                     literal_ms(d.secs)
                 } else {
-                    expr_ms(d)?
+                    expr_ms(d).unwrap_or_else(|e| {
+                        self.defer(e);
+                        0
+                    })
                 }
             }
             _ => return Err(self.unexpected(&t, "offset", "number or duration")),
@@ -983,6 +1029,16 @@ impl<'a> Parser<'a> {
 
     fn unquote(&self, t: &RawTok) -> PResult<String> {
         unquote(self.text(t)).map_err(|m| err(t.span, m))
+    }
+}
+
+/// Go's `%q` of a token, or `%.10q...` when it is longer than 10 bytes.
+fn short_quote(text: &str) -> String {
+    if text.len() > 10 {
+        let cut: String = text.chars().take(10).collect();
+        format!("{}...", go_quote(&cut))
+    } else {
+        go_quote(text)
     }
 }
 
@@ -1081,6 +1137,14 @@ fn apply_at(e: Expr, at: At, end: Span) -> PResult<Expr> {
     }
 }
 
+/// Tokens that may start an expression.
+fn starts_expr(r: &Raw) -> bool {
+    matches!(
+        r,
+        Raw::Number | Raw::Duration | Raw::Str | Raw::LParen | Raw::LBrace | Raw::Add | Raw::Sub
+    ) || metric_identifier(r)
+}
+
 /// Tokens that may be a metric name (Prometheus's `metric_identifier`).
 fn metric_identifier(r: &Raw) -> bool {
     matches!(
@@ -1104,6 +1168,43 @@ fn metric_identifier(r: &Raw) -> bool {
 /// Tokens that may be a label in a grouping list (Prometheus's `maybe_label`).
 fn maybe_label(r: &Raw) -> bool {
     matches!(r, Raw::Ident | Raw::MetricIdent) || matches!(r, Raw::Kw(k) if *k != Kw::Without)
+}
+
+/// How many compiled regex matchers each thread keeps for reuse.
+const REGEX_CACHE_SIZE: usize = 256;
+
+thread_local! {
+    /// Compiled regex matchers by (operator, pattern): dashboards parse the same queries
+    /// on every refresh, and compiling a regex costs far more than parsing the query.
+    static REGEX_CACHE: std::cell::RefCell<std::collections::HashMap<(MatchOp, String), Matcher>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// `Matcher::new`, reusing a compiled regex when the same pattern was seen before.
+fn new_matcher(
+    op: MatchOp,
+    name: &str,
+    value: &str,
+) -> Result<Matcher, crate::model::MatcherError> {
+    if !matches!(op, MatchOp::Regex | MatchOp::NotRegex) {
+        return Matcher::new(op, name, value);
+    }
+    let key = (op, value.to_string());
+    let cached = REGEX_CACHE.with(|c| c.borrow().get(&key).cloned());
+    if let Some(mut m) = cached {
+        m.name.clear();
+        m.name.push_str(name);
+        return Ok(m);
+    }
+    let m = Matcher::new(op, name, value)?;
+    REGEX_CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() >= REGEX_CACHE_SIZE {
+            c.clear();
+        }
+        c.insert(key, m.clone());
+    });
+    Ok(m)
 }
 
 /// Go's rule for underscores in number literals: only between digits, or after a base

@@ -467,6 +467,15 @@ fn duration_expressions_fold_to_milliseconds() {
         perr("foo[5m:1m-1m]").message,
         "duration must be greater than 0"
     );
+    // ... but only after the syntax and type checks, as Prometheus's engine finds them.
+    assert_eq!(
+        perr("fo[5m/(1-1)] - 1").message,
+        "binary expression must contain only scalar and instant vector types"
+    );
+    assert_eq!(
+        perr("foo[1m-5m] offset").message,
+        "unexpected end of input in offset, expected number or duration"
+    );
     // Without the switch, arithmetic is refused but signs are not.
     let off = ParseOptions::default();
     assert!(parse_with("foo[2m*15]", &off).is_err());
@@ -703,6 +712,26 @@ fn lexer_marks_junk_as_errors_and_carries_on() {
         );
     }
     assert!(lex("").is_empty());
+}
+
+#[test]
+fn lexer_follows_the_parser_on_context() {
+    let kinds = |q: &str| -> Vec<TokenKind> {
+        lex(q)
+            .into_iter()
+            .filter(|t| t.kind != TokenKind::Whitespace)
+            .map(|t| t.kind)
+            .collect()
+    };
+    use TokenKind::*;
+    // An aggregation keyword on its own is a metric name, as the parser reads it.
+    assert_eq!(kinds("sum + 1"), [MetricName, Operator, Number]);
+    assert_eq!(kinds("sum(x)")[0], Aggregation);
+    assert_eq!(kinds("sum by (a) (x)")[0], Aggregation);
+    // Keywords inside braces are label names.
+    assert_eq!(kinds("x{by=\"1\"}")[2], LabelName);
+    // Inside brackets letters become the subquery colon, as in Prometheus.
+    assert_eq!(kinds("x[5m:1m]")[2..5], [Duration, Punctuation, Duration]);
 }
 
 /// What the parser calls an error token, the lexer shows as an error, and the other way
