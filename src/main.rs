@@ -66,6 +66,11 @@ enum Command {
         #[command(subcommand)]
         what: CheckCommand,
     },
+    /// Run test files.
+    Test {
+        #[command(subcommand)]
+        what: TestCommand,
+    },
     /// Run headless for a while, then write the screen (SVG, HTML, ANSI, text) and the data
     /// (JSON, CSV) to a new timestamped folder, and print its path.
     ExportScreen {
@@ -85,6 +90,23 @@ enum Command {
 enum CheckCommand {
     /// Validate a prometheus.yml; exit 1 with file:line and the key on errors.
     Config { file: PathBuf },
+}
+
+#[derive(Subcommand, Debug)]
+enum TestCommand {
+    /// Run promqltest files (Prometheus's PromQL conformance format) against kmon's engine;
+    /// prints one line per failed case and "N passed, N failed, N skipped"; exit 1 on failures.
+    Promql {
+        /// Skip cases that need native histograms instead of running them.
+        #[arg(long)]
+        skip_unsupported: bool,
+        /// Also print a line for every passed and skipped case.
+        #[arg(short, long)]
+        verbose: bool,
+        /// The .test files.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,6 +138,14 @@ fn main() -> ExitCode {
         Some(Command::Check {
             what: CheckCommand::Config { file },
         }) => kmon::app::cli::check_config(&file),
+        Some(Command::Test {
+            what:
+                TestCommand::Promql {
+                    skip_unsupported,
+                    verbose,
+                    files,
+                },
+        }) => kmon::app::cli::test_promql(&files, skip_unsupported, verbose),
         Some(Command::ExportScreen { after, out, size }) => {
             kmon::app::export_screen(f.run_options(), after, &out, size)
         }

@@ -1,5 +1,6 @@
 //! The one-shot subcommands that are not the TUI: `kmon scrape` (fetch or read one
-//! exposition and print every sample) and `kmon check config`. Output formats live here.
+//! exposition and print every sample), `kmon check config` and `kmon test promql`. Output
+//! formats live here.
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -188,6 +189,52 @@ pub fn check_config(path: &Path) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(1))
         }
     }
+}
+
+/// `kmon test promql [--skip-unsupported] [-v] FILE...`: runs promqltest files against the
+/// engine, prints `FAIL file:line: reason` lines (all cases with `verbose`) as each file
+/// finishes and `N passed, N failed, N skipped` last. Exit 1 when a case failed or a file
+/// could not be read or loaded.
+pub fn test_promql(
+    files: &[std::path::PathBuf],
+    skip_unsupported: bool,
+    verbose: bool,
+) -> anyhow::Result<ExitCode> {
+    use crate::promql::promqltest::{self, RunOptions, Summary};
+    let opts = RunOptions {
+        skip_unsupported,
+        ..RunOptions::default()
+    };
+    // Engine panics become failed cases with their message; keep them off the terminal.
+    let previous_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let mut total = Summary::default();
+    let mut file_errors = false;
+    let mut out = std::io::stdout().lock();
+    let mut result = Ok(());
+    for f in files {
+        let report = promqltest::run_file(f, &opts);
+        file_errors |= !report.errors.is_empty();
+        for c in &report.cases {
+            total.add(&c.outcome);
+        }
+        result = promqltest::write_file_report(&mut out, &report, verbose);
+        if result.is_err() {
+            break;
+        }
+    }
+    std::panic::set_hook(previous_hook);
+    let result = result.and_then(|()| writeln!(out, "{total}"));
+    match result {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        Err(e) => return Err(e).context("writing to standard output"),
+    }
+    Ok(if total.failed > 0 || file_errors {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 #[cfg(test)]

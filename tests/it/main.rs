@@ -7,5 +7,6 @@ mod deps;
 mod export;
 mod node_exporter;
 mod prometheus_scrape;
+mod promql_corpus;
 mod support;
 mod tui_e2e;
