@@ -1263,3 +1263,38 @@ fn perf_probe() {
         }
     }
 }
+
+/// The v3.5 corpus with name removal not delayed (Prometheus's default server setting);
+/// prints the failures (`cargo test --lib corpus_without_delayed -- --ignored --nocapture`).
+#[test]
+#[ignore]
+fn corpus_without_delayed_name_removal() {
+    use super::super::promqltest::{RunOptions, harness_engine_options, run_file};
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/promql-tests/v3.5");
+    let mut opts = RunOptions {
+        skip_unsupported: true,
+        engine: harness_engine_options(),
+    };
+    opts.engine.delayed_name_removal = false;
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    files.sort();
+    let (mut pass, mut fail) = (0, 0);
+    for f in files
+        .iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "test"))
+    {
+        let r = run_file(f, &opts);
+        for c in &r.cases {
+            if c.outcome.is_fail() {
+                fail += 1;
+                eprintln!("{c}");
+            } else if c.outcome.is_pass() {
+                pass += 1;
+            }
+        }
+    }
+    eprintln!("{pass} passed, {fail} failed");
+}
