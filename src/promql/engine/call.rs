@@ -305,6 +305,7 @@ impl Evaluator<'_> {
         let mut produced = 0usize;
         for (i, ts) in steps.iter() {
             self.tick()?;
+            self.hold(std::mem::take(&mut produced))?;
             for a in &mut args {
                 if let Arg::Vector(g) = a {
                     g.step(ts);
@@ -324,6 +325,7 @@ impl Evaluator<'_> {
                 FnOutput::Scalar(f) => {
                     if scalar_result {
                         scalars.push(f);
+                        produced += 1;
                     } else {
                         asm.add(&Labels::empty(), false, ts, f)?;
                     }
@@ -331,6 +333,7 @@ impl Evaluator<'_> {
                 FnOutput::Vector(v) => {
                     if scalar_result {
                         scalars.push(v.first().map_or(f64::NAN, |s| s.f));
+                        produced += 1;
                         continue;
                     }
                     produced += v.len();
@@ -342,7 +345,7 @@ impl Evaluator<'_> {
         }
         self.release(held);
         if scalar_result {
-            self.hold(scalars.len())?;
+            self.hold(produced)?;
             return Ok(EvVal::Scalar(scalars));
         }
         self.hold(produced)?;
@@ -555,6 +558,7 @@ impl Evaluator<'_> {
                 // Outputs come in window order, some windows without one: match them
                 // up by the label allocation they share with their window.
                 let mut w = 0;
+                self.hold(outputs.len())?;
                 for o in outputs {
                     let mut found = None;
                     while w < windows.len() {
@@ -584,10 +588,7 @@ impl Evaluator<'_> {
                 }
             }
             self.release(held);
-            for r in results.drain(..).flatten() {
-                self.hold(r.points.len())?;
-                out.push(r);
-            }
+            out.extend(results.drain(..).flatten());
             chunk_start = chunk_end;
         }
         if !delayed {
@@ -618,6 +619,7 @@ impl Evaluator<'_> {
         let mut ranges: Vec<(usize, usize)> = vec![(0, 0); n_series];
         for (i, ts) in steps.iter() {
             self.tick()?;
+            self.hold(std::mem::take(&mut produced))?;
             let (lo, hi) = source.window(ts);
             let mut loaded = 0;
             if let MatrixSource::Selector { series, .. } = &mut source {

@@ -1298,3 +1298,119 @@ fn corpus_without_delayed_name_removal() {
     }
     eprintln!("{pass} passed, {fail} failed");
 }
+
+/// Every expression of the conformance corpus, at hostile times and steps, over a small
+/// data set: errors are fine, panics are not.
+#[test]
+fn corpus_expressions_never_panic_at_extreme_times() {
+    use super::super::parser::{ParseOptions, parse_with};
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/promql-tests/v3.5");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        eprintln!("corpus not found at {}; skipping", dir.display());
+        return;
+    };
+    let opts = ParseOptions {
+        experimental_functions: true,
+        duration_expressions: true,
+    };
+    let mut exprs = Vec::new();
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.extension().is_none_or(|x| x != "test") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&p).unwrap_or_default();
+        for line in text.lines() {
+            let l = line.trim();
+            let rest = if let Some(i) = l.find(" at ") {
+                if !l.starts_with("eval") {
+                    continue;
+                }
+                &l[i + 4..]
+            } else if l.starts_with("eval") && l.contains(" step ") {
+                let Some(i) = l.find(" step ") else { continue };
+                &l[i + 6..]
+            } else {
+                continue;
+            };
+            // Skip the time/step token.
+            let Some((_, q)) = rest.split_once(' ') else {
+                continue;
+            };
+            if let Ok(e) = parse_with(q, &opts) {
+                exprs.push(e);
+            }
+        }
+    }
+    assert!(exprs.len() > 1000, "{} expressions", exprs.len());
+    let st = http_requests();
+    series_up(&st, &labels("x_total", &[("a", "1")]), 15 * S, 0.0, 1.0, 40);
+    load(
+        &st,
+        &labels("x_total", &[("a", "2")]),
+        15 * S,
+        &[
+            Some(1.0),
+            Some(stale_nan()),
+            Some(f64::NAN),
+            Some(f64::INFINITY),
+        ],
+    );
+    let opts = EngineOptions {
+        max_samples: 200_000,
+        timeout: Duration::from_secs(20),
+        ..EngineOptions::default()
+    };
+    let eng = Engine::new(opts);
+    let cancel = Cancel::new();
+    for e in &exprs {
+        for t in [i64::MIN, -1, 0, 7 * M + 1, i64::MAX] {
+            let _ = eng.instant(&st, e, t, &cancel);
+        }
+        for (s, en, step) in [
+            (0, 20 * M, 7 * M),
+            (i64::MIN, i64::MIN + 10, 3),
+            (i64::MAX - 10, i64::MAX, 5),
+            (-M, M, i64::MAX),
+        ] {
+            let _ = eng.range(&st, e, s, en, step, &cancel);
+        }
+    }
+}
+
+#[test]
+fn huge_step_counts_stop_at_the_sample_limit() {
+    use super::super::parser::parse;
+    let st = http_requests();
+    let opts = EngineOptions {
+        max_samples: 100_000,
+        ..EngineOptions::default()
+    };
+    let eng = Engine::new(opts);
+    for q in [
+        "max_over_time(vector(time())[100y:1s])",
+        "count_over_time(vector(1)[100y:1ms])",
+        "sum_over_time((http_requests > 0)[100y:1ms])",
+        "max_over_time(sum(http_requests)[100y:1ms])",
+        "max_over_time((-http_requests)[100y:1ms])",
+        "max_over_time((http_requests + http_requests)[100y:1ms])",
+        "max_over_time((http_requests or http_requests)[100y:1ms])",
+    ] {
+        let e = parse(q).unwrap();
+        let err = eng.instant(&st, &e, 50 * M, &Cancel::new()).unwrap_err();
+        assert!(matches!(err, QueryError::TooManySamples(_)), "{q}: {err}");
+    }
+    // Over no data, steps without input are skipped rather than walked one by one.
+    for q in [
+        "max_over_time(sum(nothing)[100y:1ms])",
+        "max_over_time((nothing + nothing)[100y:1ms])",
+        "max_over_time((nothing and nothing)[100y:1ms])",
+        "max_over_time(rate(nothing[5m])[100y:1ms])",
+    ] {
+        let e = parse(q).unwrap();
+        let r = eng
+            .instant(&st, &e, 50 * M, &Cancel::new())
+            .unwrap_or_else(|e| panic!("{q}: {e}"));
+        assert_eq!(r.value, Value::Vector(vec![]), "{q}");
+    }
+}
