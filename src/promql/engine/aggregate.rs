@@ -203,17 +203,41 @@ impl Heap {
 }
 
 /// Cursors over an instant vector's series, one step at a time.
-struct Cursors(Vec<usize>);
+/// Also notes the earliest next point of the series visited since `begin`.
+struct Cursors {
+    pos: Vec<usize>,
+    next: i64,
+}
 
 impl Cursors {
+    fn new(n: usize) -> Self {
+        Cursors {
+            pos: vec![0; n],
+            next: i64::MAX,
+        }
+    }
+
+    fn begin(&mut self) {
+        self.next = i64::MAX;
+    }
+
     fn value(&mut self, s: &Series, i: usize, ts: i64) -> Option<f64> {
-        let c = self.0[i];
-        if c < s.points.len() && s.points[c].t == ts {
-            self.0[i] = c + 1;
+        let c = self.pos[i];
+        let v = if c < s.points.len() && s.points[c].t == ts {
+            self.pos[i] = c + 1;
             Some(s.points[c].f)
         } else {
             None
+        };
+        if let Some(p) = s.points.get(self.pos[i]) {
+            self.next = self.next.min(p.t);
         }
+        v
+    }
+
+    /// The earliest time any visited series has a point at or after.
+    fn next_time(&self) -> Option<i64> {
+        (self.next != i64::MAX).then_some(self.next)
     }
 }
 
@@ -422,15 +446,18 @@ impl Evaluator<'_> {
         } else {
             Vec::new()
         };
-        let mut cursors = Cursors(vec![0; input.len()]);
+        let mut cursors = Cursors::new(input.len());
         let op = a.op;
         let mut produced = 0usize;
-        for (step, ts) in steps.iter() {
+        let mut walk = steps.walk();
+        while let Some((step, ts)) = walk.next_step() {
             self.tick()?;
+            self.hold(std::mem::take(&mut produced))?;
             let q = params.at(step);
             for g in &mut groups {
                 g.seen = false;
             }
+            cursors.begin();
             for (si, s) in input.iter().enumerate() {
                 let Some(f) = cursors.value(s, si, ts) else {
                     continue;
@@ -496,6 +523,7 @@ impl Evaluator<'_> {
                     _ => {}
                 }
             }
+            walk.skip_to(cursors.next_time());
             for (gi, g) in groups.iter().enumerate() {
                 if !g.seen {
                     continue;
@@ -584,10 +612,13 @@ impl Evaluator<'_> {
         } else {
             Vec::new()
         };
-        let mut cursors = Cursors(vec![0; input.len()]);
+        let mut cursors = Cursors::new(input.len());
         let mut produced = 0usize;
-        for (step, ts) in steps.iter() {
+        let mut walk = steps.walk();
+        while let Some((step, ts)) = walk.next_step() {
             self.tick()?;
+            self.hold(std::mem::take(&mut produced))?;
+            cursors.begin();
             let p = params.at(step);
             seen.iter_mut().for_each(|s| *s = false);
             let mut k: i64 = 0;
@@ -697,6 +728,7 @@ impl Evaluator<'_> {
                     }
                 }
             }
+            walk.skip_to(cursors.next_time());
             if skip_step {
                 continue;
             }
@@ -766,11 +798,14 @@ impl Evaluator<'_> {
         };
         let held: usize = input.iter().map(|s| s.points.len()).sum();
         let mut asm = Assembler::new(steps.is_instant(), self.delayed());
-        let mut cursors = Cursors(vec![0; input.len()]);
+        let mut cursors = Cursors::new(input.len());
         let mut counts: Vec<(u64, Labels, f64)> = Vec::new();
         let mut produced = 0usize;
-        for (_, ts) in steps.iter() {
+        let mut walk = steps.walk();
+        while let Some((_, ts)) = walk.next_step() {
             self.tick()?;
+            self.hold(std::mem::take(&mut produced))?;
+            cursors.begin();
             counts.clear();
             for (si, s) in input.iter().enumerate() {
                 let Some(f) = cursors.value(s, si, ts) else {
@@ -785,6 +820,7 @@ impl Evaluator<'_> {
                     None => counts.push((key, grouping_labels(&metric, &grouping, a.without), 1.0)),
                 }
             }
+            walk.skip_to(cursors.next_time());
             for (_, m, c) in &counts {
                 let slot = asm.slot_for_final(m.clone(), false)?;
                 asm.push(slot, ts, *c)?;

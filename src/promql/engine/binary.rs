@@ -93,6 +93,8 @@ struct Stepper {
     present: Vec<u32>,
     /// Their values.
     values: Vec<f64>,
+    /// The earliest point after this step, if any.
+    next: Option<i64>,
 }
 
 impl Stepper {
@@ -101,20 +103,31 @@ impl Stepper {
             cursor: vec![0; n],
             present: Vec::with_capacity(n),
             values: Vec::with_capacity(n),
+            next: None,
         }
     }
 
     fn step(&mut self, series: &[Series], ts: i64) {
         self.present.clear();
         self.values.clear();
+        let mut next = i64::MAX;
         for (i, s) in series.iter().enumerate() {
-            let c = self.cursor[i];
+            let mut c = self.cursor[i];
+            // Steps may have been skipped: pass over points before `ts`.
+            while c < s.points.len() && s.points[c].t < ts {
+                c += 1;
+            }
             if c < s.points.len() && s.points[c].t == ts {
                 self.present.push(i as u32);
                 self.values.push(s.points[c].f);
-                self.cursor[i] = c + 1;
+                c += 1;
+            }
+            self.cursor[i] = c;
+            if let Some(p) = s.points.get(c) {
+                next = next.min(p.t);
             }
         }
+        self.next = (next != i64::MAX).then_some(next);
     }
 }
 
@@ -244,10 +257,21 @@ impl Evaluator<'_> {
                 };
                 asm.push(slot, t, f)
             };
-        for (_, ts) in steps.iter() {
+        let mut walk = steps.walk();
+        while let Some((_, ts)) = walk.next_step() {
             self.tick()?;
+            self.hold(std::mem::take(&mut produced))?;
             ls.step(&lhs, ts);
             rs.step(&rhs, ts);
+            // The next step where this operator can produce anything.
+            walk.skip_to(match b.op {
+                BinOp::Or => match (ls.next, rs.next) {
+                    (Some(a), Some(c)) => Some(a.min(c)),
+                    (a, c) => a.or(c),
+                },
+                BinOp::And => ls.next.zip(rs.next).map(|(a, c)| a.max(c)),
+                _ => ls.next,
+            });
             sigs.clear();
             match b.op {
                 BinOp::And => {
@@ -327,11 +351,14 @@ impl Evaluator<'_> {
         let mut last_pair: Vec<Option<(u32, u32, u64)>> = vec![None; many.len()];
         let mut produced = 0usize;
         let one_side_name = if swap { "left" } else { "right" };
-        for (step, ts) in steps.iter() {
+        let mut walk = steps.walk();
+        while let Some((step, ts)) = walk.next_step() {
             let stamp = step + 1;
             self.tick()?;
+            self.hold(std::mem::take(&mut produced))?;
             ms.step(many, ts);
             os.step(one, ts);
+            walk.skip_to(ms.next.zip(os.next).map(|(a, c)| a.max(c)));
             if ms.present.is_empty() || os.present.is_empty() {
                 continue;
             }

@@ -146,6 +146,11 @@ fn fn_args<'a>(
     }
 }
 
+/// Whether two label sets are one allocation (a clone of the other).
+fn same_labels(a: &Labels, b: &Labels) -> bool {
+    std::ptr::eq(a.as_slice().as_ptr(), b.as_slice().as_ptr()) && a.len() == b.len()
+}
+
 /// Where a range-vector argument's points come from.
 enum MatrixSource<'n> {
     Selector {
@@ -300,6 +305,7 @@ impl Evaluator<'_> {
         let mut produced = 0usize;
         for (i, ts) in steps.iter() {
             self.tick()?;
+            self.hold(std::mem::take(&mut produced))?;
             for a in &mut args {
                 if let Arg::Vector(g) = a {
                     g.step(ts);
@@ -319,6 +325,7 @@ impl Evaluator<'_> {
                 FnOutput::Scalar(f) => {
                     if scalar_result {
                         scalars.push(f);
+                        produced += 1;
                     } else {
                         asm.add(&Labels::empty(), false, ts, f)?;
                     }
@@ -326,6 +333,7 @@ impl Evaluator<'_> {
                 FnOutput::Vector(v) => {
                     if scalar_result {
                         scalars.push(v.first().map_or(f64::NAN, |s| s.f));
+                        produced += 1;
                         continue;
                     }
                     produced += v.len();
@@ -337,7 +345,7 @@ impl Evaluator<'_> {
         }
         self.release(held);
         if scalar_result {
-            self.hold(scalars.len())?;
+            self.hold(produced)?;
             return Ok(EvVal::Scalar(scalars));
         }
         self.hold(produced)?;
@@ -427,8 +435,9 @@ impl Evaluator<'_> {
         Ok(EvVal::Vector(out))
     }
 
-    /// A function of a range vector, series by series: each series' window slides over
-    /// all steps and the function is called with that one window.
+    /// A function of a range vector, in chunks of series: each series' window slides
+    /// over all steps, and at every step the function is called once with the windows of
+    /// the chunk (so the call overhead is shared and the working set stays small).
     fn matrix_call_by_series(
         &mut self,
         c: &CallNode<'_>,
@@ -436,40 +445,85 @@ impl Evaluator<'_> {
         args: &[Arg],
         mut source: MatrixSource<'_>,
     ) -> Result<EvVal, QueryError> {
+        const CHUNK: usize = 256;
         let delayed = self.delayed();
         let range = source.range();
-        let mut out: Vec<Series> = Vec::new();
+        let pinned = source.pinned();
         let n_series = match &source {
             MatrixSource::Selector { series, .. } => series.len(),
             MatrixSource::Subquery { series, .. } => series.len(),
         };
-        let mut buf = WindowBuf::default();
-        for si in 0..n_series {
-            self.tick()?;
-            buf.reset();
-            let mut sw = SliceWindow::default();
-            let mut result: Option<Series> = None;
+        let n = steps.count();
+        let mut out: Vec<Series> = Vec::new();
+        let mut bufs: Vec<WindowBuf> = Vec::new();
+        let mut cursors: Vec<SliceWindow> = Vec::new();
+        let mut results: Vec<Option<Series>> = Vec::new();
+        let mut in_window: Vec<usize> = Vec::new();
+        let mut chunk_start = 0;
+        while chunk_start < n_series {
+            let chunk_end = (chunk_start + CHUNK).min(n_series);
+            let len = chunk_end - chunk_start;
+            bufs.resize_with(len, WindowBuf::default);
+            bufs.iter_mut().for_each(WindowBuf::reset);
+            cursors.clear();
+            cursors.resize(len, SliceWindow::default());
+            results.clear();
+            results.resize(len, None);
             let mut held = 0usize;
-            let mut loaded = 0usize;
-            let n = steps.count();
-            let pinned = source.pinned();
             let mut i = 0;
             while i < n {
+                self.tick()?;
                 let ts = steps.ts(i);
                 let (lo, hi) = source.window(ts);
-                let (metric, pts, next_t): (&Labels, &[Point], Option<i64>) = match &mut source {
+                // Move every window of the chunk; note the next unread point.
+                let mut next_t: Option<i64> = None;
+                let mut loaded = 0;
+                let mut windows: Vec<SeriesWindow<'_>> = Vec::with_capacity(len);
+                in_window.clear();
+                match &mut source {
                     MatrixSource::Selector { series, .. } => {
-                        let s = &mut series[si];
-                        loaded += buf.advance(&mut *s.samples, lo, hi);
-                        (&s.labels, buf.window(), buf.pending_time())
+                        for (k, (b, s)) in bufs
+                            .iter_mut()
+                            .zip(&mut series[chunk_start..chunk_end])
+                            .enumerate()
+                        {
+                            loaded += b.advance(&mut *s.samples, lo, hi);
+                            if b.window().is_empty() {
+                                if let Some(t) = b.pending_time() {
+                                    next_t = Some(next_t.map_or(t, |x| x.min(t)));
+                                }
+                            } else {
+                                in_window.push(k);
+                            }
+                        }
+                        for &k in &in_window {
+                            windows.push(SeriesWindow {
+                                metric: &series[chunk_start + k].labels,
+                                points: bufs[k].window(),
+                            });
+                        }
                     }
                     MatrixSource::Subquery { series, .. } => {
-                        let s = &series[si];
-                        let (a, b) = sw.advance(&s.points, lo, hi);
-                        (&s.metric, &s.points[a..b], s.points.get(b).map(|p| p.t))
+                        for (k, (cur, s)) in cursors
+                            .iter_mut()
+                            .zip(&series[chunk_start..chunk_end])
+                            .enumerate()
+                        {
+                            let (a, b) = cur.advance(&s.points, lo, hi);
+                            if b > a {
+                                in_window.push(k);
+                                windows.push(SeriesWindow {
+                                    metric: &s.metric,
+                                    points: &s.points[a..b],
+                                });
+                            } else if let Some(p) = s.points.get(b) {
+                                next_t = Some(next_t.map_or(p.t, |x| x.min(p.t)));
+                            }
+                        }
                     }
-                };
-                if pts.is_empty() {
+                }
+                self.loaded(loaded);
+                if windows.is_empty() {
                     // Jump to the first step whose window can hold the next point.
                     match next_t {
                         Some(t) if !pinned => {
@@ -482,15 +536,12 @@ impl Evaluator<'_> {
                     }
                 }
                 i += 1;
-                if pts.len() > held {
-                    self.hold(pts.len() - held)?;
-                    held = pts.len();
+                let in_mem: usize = windows.iter().map(|w| w.points.len()).sum();
+                if in_mem > held {
+                    self.hold(in_mem - held)?;
+                    held = in_mem;
                 }
-                let win = [SeriesWindow {
-                    metric,
-                    points: pts,
-                }];
-                let argv = fn_args(args, i - 1, Some(&win));
+                let argv = fn_args(args, i - 1, Some(&windows));
                 let mut ctx = FnCtx {
                     ts,
                     window_end: hi,
@@ -500,33 +551,45 @@ impl Evaluator<'_> {
                     annotations: &mut self.annotations,
                 };
                 let res = functions::call(c.func, argv.as_slice(), &mut ctx)?;
-                let (f, m, drop) = match res {
-                    FnOutput::Vector(v) => match v.into_iter().next() {
-                        Some(o) => (o.f, Some(o.metric), o.drop_name),
-                        None => continue,
-                    },
-                    FnOutput::Scalar(f) => (f, None, false),
+                let outputs = match res {
+                    FnOutput::Vector(v) => v,
+                    FnOutput::Scalar(_) => continue,
                 };
-                let r = result.get_or_insert_with(|| {
-                    let m = m.unwrap_or_else(|| metric.clone());
-                    Series {
-                        metric: if drop && !delayed {
-                            drop_metric_name(&m)
-                        } else {
-                            m
-                        },
-                        drop_name: drop,
-                        points: Vec::with_capacity(steps.count().min(4096)),
+                // Outputs come in window order, some windows without one: match them
+                // up by the label allocation they share with their window.
+                let mut w = 0;
+                self.hold(outputs.len())?;
+                for o in outputs {
+                    let mut found = None;
+                    while w < windows.len() {
+                        if same_labels(windows[w].metric, &o.metric) {
+                            found = Some(w);
+                            w += 1;
+                            break;
+                        }
+                        w += 1;
                     }
-                });
-                r.points.push(Point { t: ts, f });
+                    let Some(wi) =
+                        found.or_else(|| windows.iter().position(|x| *x.metric == o.metric))
+                    else {
+                        continue;
+                    };
+                    let k = in_window[wi];
+                    let r = results[k].get_or_insert_with(|| Series {
+                        metric: if o.drop_name && !delayed {
+                            drop_metric_name(&o.metric)
+                        } else {
+                            o.metric.clone()
+                        },
+                        drop_name: o.drop_name,
+                        points: Vec::with_capacity(n.min(4096)),
+                    });
+                    r.points.push(Point { t: ts, f: o.f });
+                }
             }
             self.release(held);
-            self.loaded(loaded);
-            if let Some(r) = result {
-                self.hold(r.points.len())?;
-                out.push(r);
-            }
+            out.extend(results.drain(..).flatten());
+            chunk_start = chunk_end;
         }
         if !delayed {
             ensure_unique_labelsets(&out)?;
@@ -556,6 +619,7 @@ impl Evaluator<'_> {
         let mut ranges: Vec<(usize, usize)> = vec![(0, 0); n_series];
         for (i, ts) in steps.iter() {
             self.tick()?;
+            self.hold(std::mem::take(&mut produced))?;
             let (lo, hi) = source.window(ts);
             let mut loaded = 0;
             if let MatrixSource::Selector { series, .. } = &mut source {

@@ -49,9 +49,45 @@ impl Steps {
         self.start == self.end
     }
 
+    /// A step iterator that can skip ahead to where the inputs have data.
+    pub fn walk(&self) -> StepWalk {
+        StepWalk {
+            steps: *self,
+            i: 0,
+            n: self.count(),
+        }
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (usize, i64)> + use<> {
         let s = *self;
         (0..s.count()).map(move |i| (i, s.ts(i)))
+    }
+}
+
+/// Walks the steps of a `Steps`; `skip_to` jumps over steps where nothing can happen.
+pub(super) struct StepWalk {
+    steps: Steps,
+    i: usize,
+    n: usize,
+}
+
+impl StepWalk {
+    pub fn next_step(&mut self) -> Option<(usize, i64)> {
+        if self.i >= self.n {
+            return None;
+        }
+        let i = self.i;
+        self.i += 1;
+        Some((i, self.steps.ts(i)))
+    }
+
+    /// Makes the next step the first at or after `t` (never going back); `None` ends
+    /// the walk.
+    pub fn skip_to(&mut self, t: Option<i64>) {
+        match t {
+            None => self.i = self.n,
+            Some(t) => self.i = self.i.max(self.steps.first_at_or_after(t)),
+        }
     }
 }
 

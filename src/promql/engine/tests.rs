@@ -1012,3 +1012,405 @@ fn prometheus_labels_hash_matches_go() {
         xxhash_rust::xxh64::xxh64(&buf, 0)
     );
 }
+
+// ---- function calls --------------------------------------------------------------------
+
+fn call(name: &str, args: Vec<Expr>) -> Expr {
+    Expr::Call(Call {
+        func: super::super::signatures::lookup(name).unwrap(),
+        args,
+        span: sp(),
+    })
+}
+
+#[test]
+fn rate_over_a_range_query_reads_each_series_once() {
+    let st = MemStorage::new();
+    series_up(
+        &st,
+        &labels("c_total", &[("i", "1")]),
+        15 * S,
+        0.0,
+        15.0,
+        200,
+    );
+    series_up(
+        &st,
+        &labels("c_total", &[("i", "2")]),
+        15 * S,
+        0.0,
+        30.0,
+        200,
+    );
+    let e = call("rate", vec![mat(vs("c_total"), 5 * M)]);
+    let r = range(&st, &e, 10 * M, 20 * M, 5 * M);
+    assert_eq!(r.len(), 2);
+    assert_eq!(r[0].0, "{i=\"1\"}");
+    for (_, v) in &r[0].1 {
+        assert!((v - 1.0).abs() < 1e-9, "{v}");
+    }
+    for (_, v) in &r[1].1 {
+        assert!((v - 2.0).abs() < 1e-9, "{v}");
+    }
+    // Instant and range agree at the same time.
+    let v = vec_of(instant(&st, &e, 15 * M));
+    assert!((v[1].1 - 2.0).abs() < 1e-9);
+    // sum by of it.
+    let e = agg(AggOp::Sum, e, &[]);
+    let r = range(&st, &e, 10 * M, 20 * M, 5 * M);
+    assert!((r[0].1[0].1 - 3.0).abs() < 1e-9);
+}
+
+#[test]
+fn last_over_time_keeps_the_name_and_absent_over_time_fills_gaps() {
+    let st = MemStorage::new();
+    load(
+        &st,
+        &labels("x", &[("a", "b")]),
+        M,
+        &[Some(1.0), None, None, None, None, None, Some(7.0)],
+    );
+    let e = call("last_over_time", vec![mat(vs("x"), 2 * M)]);
+    assert_eq!(
+        vec_of(instant(&st, &e, M)),
+        vec![("{__name__=\"x\", a=\"b\"}".into(), 1.0)]
+    );
+    let e = call(
+        "absent_over_time",
+        vec![mat(vs_with("x", &[("a", "b")]), 2 * M)],
+    );
+    let r = range(&st, &e, 0, 6 * M, M);
+    assert_eq!(r[0].0, "{a=\"b\"}");
+    let ts: Vec<i64> = r[0].1.iter().map(|p| p.0).collect();
+    assert_eq!(ts, vec![2 * M, 3 * M, 4 * M, 5 * M]);
+}
+
+#[test]
+fn max_over_time_of_a_rate_subquery() {
+    let st = MemStorage::new();
+    series_up(&st, &labels("c_total", &[]), 15 * S, 0.0, 15.0, 400);
+    let inner = call("rate", vec![mat(vs("c_total"), M)]);
+    let e = call("max_over_time", vec![subq(inner, 30 * M, Some(M))]);
+    let v = one(&vec_of(instant(&st, &e, 60 * M)));
+    assert!((v - 1.0).abs() < 1e-9, "{v}");
+    let r = range(&st, &e, 40 * M, 60 * M, 10 * M);
+    assert_eq!(r[0].1.len(), 3);
+}
+
+#[test]
+fn timestamp_sees_raw_sample_times() {
+    let st = MemStorage::new();
+    load(&st, &labels("x", &[]), 10 * S, &[Some(1.0), Some(2.0)]);
+    let e = call("timestamp", vec![vs("x")]);
+    assert_eq!(one(&vec_of(instant(&st, &e, 15 * S))), 10.0);
+    // Of an expression, it is the evaluation time.
+    let e = call("timestamp", vec![neg(vs("x"))]);
+    assert_eq!(one(&vec_of(instant(&st, &e, 15 * S))), 15.0);
+    // With @, the sample at the @ time.
+    let e = call("timestamp", vec![at(vs("x"), At::Time(5 * S))]);
+    assert_eq!(one(&vec_of(instant(&st, &e, 15 * S))), 0.0);
+    let r = range(&st, &e, 0, 20 * S, 10 * S);
+    assert_eq!(r[0].1, vec![(0, 0.0), (10 * S, 0.0), (20 * S, 0.0)]);
+}
+
+#[test]
+fn label_replace_relabels_series_once_and_rejects_collisions() {
+    let st = MemStorage::new();
+    load(
+        &st,
+        &labels("x", &[("src", "a")]),
+        M,
+        &[Some(1.0), Some(2.0)],
+    );
+    load(
+        &st,
+        &labels("x", &[("src", "b")]),
+        M,
+        &[Some(3.0), Some(4.0)],
+    );
+    let e = call(
+        "label_replace",
+        vec![
+            vs("x"),
+            string("dst"),
+            string("v-$1"),
+            string("src"),
+            string("(.*)"),
+        ],
+    );
+    let r = range(&st, &e, 0, M, M);
+    assert_eq!(r.len(), 2);
+    assert_eq!(r[0].0, "{__name__=\"x\", dst=\"v-a\", src=\"a\"}");
+    let e = call(
+        "label_replace",
+        vec![vs("x"), string("src"), string(""), string(""), string("")],
+    );
+    assert_eq!(
+        instant_err(&st, &e, 0),
+        "vector cannot contain metrics with the same labelset"
+    );
+    // A bad regex fails even when nothing is selected.
+    let e = call(
+        "label_replace",
+        vec![
+            vs("nothing"),
+            string("dst"),
+            string(""),
+            string("src"),
+            string("(.*"),
+        ],
+    );
+    assert!(engine().instant(&st, &e, 0, &Cancel::new()).is_err());
+}
+
+#[test]
+fn functions_of_vectors_in_range_queries_merge_by_labels() {
+    let st = MemStorage::new();
+    load(&st, &labels("a", &[("x", "1")]), M, &[Some(-1.0)]);
+    load(
+        &st,
+        &labels("b", &[("x", "1")]),
+        M,
+        &[None, None, None, Some(-3.0)],
+    );
+    // abs drops the names; at 0 only a exists, at 7m only b: they merge into one series.
+    let e = call("abs", vec![vs_re("a|b")]);
+    let r = range(&st, &e, 0, 7 * M, 7 * M);
+    assert_eq!(
+        r,
+        vec![("{x=\"1\"}".to_string(), vec![(0, 1.0), (7 * M, 3.0)])]
+    );
+    // At 3m both exist: the same label set twice at one step.
+    let err = engine()
+        .range(&st, &e, 0, 6 * M, 3 * M, &Cancel::new())
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "vector cannot contain metrics with the same labelset"
+    );
+    // time() and vector() give a value at every step.
+    let e = call("vector", vec![call("time", vec![])]);
+    let r = range(&st, &e, 0, 2 * M, M);
+    assert_eq!(r[0].1, vec![(0, 0.0), (M, 60.0), (2 * M, 120.0)]);
+}
+
+/// A rough timing of the bench shapes (`cargo test --release --lib perf_probe -- --ignored
+/// --nocapture`); the real numbers come from `benches/promql_engine.rs`.
+#[test]
+#[ignore]
+fn perf_probe() {
+    let st = MemStorage::new();
+    let n = 10_000;
+    let samples = 480;
+    {
+        let ls: Vec<Labels> = (0..n)
+            .map(|i| {
+                Labels::from_pairs(&[
+                    ("__name__", "x".to_string()),
+                    ("job", format!("job-{}", i / 100)),
+                    ("instance", format!("instance-{}", i % 100)),
+                ])
+            })
+            .collect();
+        for (i, l) in ls.iter().enumerate() {
+            let mut a = st.appender();
+            for k in 0..samples {
+                a.append(None, l, k * 15 * S, (k * (i as i64 % 13 + 1)) as f64)
+                    .unwrap();
+            }
+            a.commit().unwrap();
+        }
+    }
+    let end = (samples - 1) * 15 * S;
+    let start = end - 3600 * S;
+    let rate5 = call("rate", vec![mat(vs("x"), 5 * M)]);
+    let q1 = agg(AggOp::Sum, rate5.clone(), &["job"]);
+    let q2 = agg_p(
+        AggOp::Topk,
+        num(10.0),
+        agg(AggOp::Sum, rate5, &["instance"]),
+        &[],
+    );
+    let q3 = call(
+        "max_over_time",
+        vec![subq(call("rate", vec![mat(vs("x"), M)]), 30 * M, Some(M))],
+    );
+    for (name, q) in [
+        ("sum by job rate", &q1),
+        ("topk sum by instance", &q2),
+        ("max_over_time subquery", &q3),
+    ] {
+        for (kind, is_range) in [("range", true), ("instant", false)] {
+            let reps: u32 = std::env::var("PERF_REPS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(1);
+            for _ in 1..reps {
+                let _ = if is_range {
+                    engine().range(&st, q, start, end, 15 * S, &Cancel::new())
+                } else {
+                    engine().instant(&st, q, end, &Cancel::new())
+                };
+            }
+            let t0 = std::time::Instant::now();
+            let r = if is_range {
+                engine().range(&st, q, start, end, 15 * S, &Cancel::new())
+            } else {
+                engine().instant(&st, q, end, &Cancel::new())
+            };
+            assert!(r.is_ok());
+            eprintln!("{name} {kind}: {:?}", t0.elapsed());
+        }
+    }
+}
+
+/// The v3.5 corpus with name removal not delayed (Prometheus's default server setting);
+/// prints the failures (`cargo test --lib corpus_without_delayed -- --ignored --nocapture`).
+#[test]
+#[ignore]
+fn corpus_without_delayed_name_removal() {
+    use super::super::promqltest::{RunOptions, harness_engine_options, run_file};
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/promql-tests/v3.5");
+    let mut opts = RunOptions {
+        skip_unsupported: true,
+        engine: harness_engine_options(),
+    };
+    opts.engine.delayed_name_removal = false;
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    files.sort();
+    let (mut pass, mut fail) = (0, 0);
+    for f in files
+        .iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "test"))
+    {
+        let r = run_file(f, &opts);
+        for c in &r.cases {
+            if c.outcome.is_fail() {
+                fail += 1;
+                eprintln!("{c}");
+            } else if c.outcome.is_pass() {
+                pass += 1;
+            }
+        }
+    }
+    eprintln!("{pass} passed, {fail} failed");
+}
+
+/// Every expression of the conformance corpus, at hostile times and steps, over a small
+/// data set: errors are fine, panics are not.
+#[test]
+fn corpus_expressions_never_panic_at_extreme_times() {
+    use super::super::parser::{ParseOptions, parse_with};
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/promql-tests/v3.5");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        eprintln!("corpus not found at {}; skipping", dir.display());
+        return;
+    };
+    let opts = ParseOptions {
+        experimental_functions: true,
+        duration_expressions: true,
+    };
+    let mut exprs = Vec::new();
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.extension().is_none_or(|x| x != "test") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&p).unwrap_or_default();
+        for line in text.lines() {
+            let l = line.trim();
+            let rest = if let Some(i) = l.find(" at ") {
+                if !l.starts_with("eval") {
+                    continue;
+                }
+                &l[i + 4..]
+            } else if l.starts_with("eval") && l.contains(" step ") {
+                let Some(i) = l.find(" step ") else { continue };
+                &l[i + 6..]
+            } else {
+                continue;
+            };
+            // Skip the time/step token.
+            let Some((_, q)) = rest.split_once(' ') else {
+                continue;
+            };
+            if let Ok(e) = parse_with(q, &opts) {
+                exprs.push(e);
+            }
+        }
+    }
+    assert!(exprs.len() > 1000, "{} expressions", exprs.len());
+    let st = http_requests();
+    series_up(&st, &labels("x_total", &[("a", "1")]), 15 * S, 0.0, 1.0, 40);
+    load(
+        &st,
+        &labels("x_total", &[("a", "2")]),
+        15 * S,
+        &[
+            Some(1.0),
+            Some(stale_nan()),
+            Some(f64::NAN),
+            Some(f64::INFINITY),
+        ],
+    );
+    let opts = EngineOptions {
+        max_samples: 200_000,
+        timeout: Duration::from_secs(20),
+        ..EngineOptions::default()
+    };
+    let eng = Engine::new(opts);
+    let cancel = Cancel::new();
+    for e in &exprs {
+        for t in [i64::MIN, -1, 0, 7 * M + 1, i64::MAX] {
+            let _ = eng.instant(&st, e, t, &cancel);
+        }
+        for (s, en, step) in [
+            (0, 20 * M, 7 * M),
+            (i64::MIN, i64::MIN + 10, 3),
+            (i64::MAX - 10, i64::MAX, 5),
+            (-M, M, i64::MAX),
+        ] {
+            let _ = eng.range(&st, e, s, en, step, &cancel);
+        }
+    }
+}
+
+#[test]
+fn huge_step_counts_stop_at_the_sample_limit() {
+    use super::super::parser::parse;
+    let st = http_requests();
+    let opts = EngineOptions {
+        max_samples: 100_000,
+        ..EngineOptions::default()
+    };
+    let eng = Engine::new(opts);
+    for q in [
+        "max_over_time(vector(time())[100y:1s])",
+        "count_over_time(vector(1)[100y:1ms])",
+        "sum_over_time((http_requests > 0)[100y:1ms])",
+        "max_over_time(sum(http_requests)[100y:1ms])",
+        "max_over_time((-http_requests)[100y:1ms])",
+        "max_over_time((http_requests + http_requests)[100y:1ms])",
+        "max_over_time((http_requests or http_requests)[100y:1ms])",
+    ] {
+        let e = parse(q).unwrap();
+        let err = eng.instant(&st, &e, 50 * M, &Cancel::new()).unwrap_err();
+        assert!(matches!(err, QueryError::TooManySamples(_)), "{q}: {err}");
+    }
+    // Over no data, steps without input are skipped rather than walked one by one.
+    for q in [
+        "max_over_time(sum(nothing)[100y:1ms])",
+        "max_over_time((nothing + nothing)[100y:1ms])",
+        "max_over_time((nothing and nothing)[100y:1ms])",
+        "max_over_time(rate(nothing[5m])[100y:1ms])",
+    ] {
+        let e = parse(q).unwrap();
+        let r = eng
+            .instant(&st, &e, 50 * M, &Cancel::new())
+            .unwrap_or_else(|e| panic!("{q}: {e}"));
+        assert_eq!(r.value, Value::Vector(vec![]), "{q}");
+    }
+}
