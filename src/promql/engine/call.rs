@@ -7,14 +7,12 @@ use crate::model::Labels;
 
 use super::super::ast::ValueType;
 use super::super::functions::{self, FnArg, FnCtx, FnOutput, SeriesWindow};
-use super::super::value::{Point, VectorSample};
+use super::super::value::VectorSample;
 use super::QueryError;
 use super::eval::{Evaluator, Steps};
-use super::plan::{CallNode, Node, Selector, SubqueryNode};
-use super::selector::WindowBuf;
+use super::plan::{CallNode, Node};
 use super::series::{
-    Assembler, EvVal, Series, drop_metric_name, dup_labelset_error, ensure_unique_labelsets,
-    has_duplicate_labelsets,
+    Assembler, EvVal, Series, drop_metric_name, dup_labelset_error, has_duplicate_labelsets,
 };
 
 /// An instant vector over steps, gathered one step at a time into `samples`.
@@ -91,7 +89,7 @@ impl Gather {
 }
 
 /// An evaluated argument over steps.
-enum Arg {
+pub(super) enum Arg {
     Scalar(Vec<f64>),
     Str(String),
     Vector(Gather),
@@ -100,7 +98,7 @@ enum Arg {
 }
 
 impl Arg {
-    fn held(&self) -> usize {
+    pub fn held(&self) -> usize {
         match self {
             Arg::Scalar(v) => v.len(),
             Arg::Vector(g) => g.point_count(),
@@ -110,13 +108,13 @@ impl Arg {
 }
 
 /// The arguments of one call, inline when there are few.
-enum ArgList<'a> {
+pub(super) enum ArgList<'a> {
     Inline([FnArg<'a>; 4], usize),
     Heap(Vec<FnArg<'a>>),
 }
 
 impl<'a> ArgList<'a> {
-    fn as_slice(&self) -> &[FnArg<'a>] {
+    pub fn as_slice(&self) -> &[FnArg<'a>] {
         match self {
             ArgList::Inline(a, n) => &a[..*n],
             ArgList::Heap(v) => v,
@@ -124,7 +122,7 @@ impl<'a> ArgList<'a> {
     }
 }
 
-fn fn_args<'a>(
+pub(super) fn fn_args<'a>(
     args: &'a [Arg],
     step: usize,
     matrix: Option<&'a [SeriesWindow<'a>]>,
@@ -143,73 +141,6 @@ fn fn_args<'a>(
         ArgList::Inline(arr, args.len())
     } else {
         ArgList::Heap(args.iter().map(one).collect())
-    }
-}
-
-/// Whether two label sets are one allocation (a clone of the other).
-fn same_labels(a: &Labels, b: &Labels) -> bool {
-    std::ptr::eq(a.as_slice().as_ptr(), b.as_slice().as_ptr()) && a.len() == b.len()
-}
-
-/// Where a range-vector argument's points come from.
-enum MatrixSource<'n> {
-    Selector {
-        sel: &'n Selector<'n>,
-        range: i64,
-        series: Vec<crate::storage::Series>,
-    },
-    Subquery {
-        sq: &'n SubqueryNode<'n>,
-        series: Vec<Series>,
-    },
-}
-
-impl MatrixSource<'_> {
-    fn window(&self, ts: i64) -> (i64, i64) {
-        match self {
-            MatrixSource::Selector { sel, range, .. } => {
-                let hi = sel.ref_time(ts);
-                (hi.saturating_sub(*range), hi)
-            }
-            MatrixSource::Subquery { sq, .. } => {
-                let hi = sq.ref_time(ts);
-                (hi.saturating_sub(sq.range), hi)
-            }
-        }
-    }
-
-    /// Whether the window is the same at every step (`@`).
-    fn pinned(&self) -> bool {
-        match self {
-            MatrixSource::Selector { sel, .. } => sel.at.is_some(),
-            MatrixSource::Subquery { sq, .. } => sq.at.is_some(),
-        }
-    }
-
-    fn range(&self) -> i64 {
-        match self {
-            MatrixSource::Selector { range, .. } => *range,
-            MatrixSource::Subquery { sq, .. } => sq.range,
-        }
-    }
-}
-
-/// Cursor over already evaluated points for a sliding left-open window.
-#[derive(Default, Clone, Copy)]
-struct SliceWindow {
-    lo: usize,
-    hi: usize,
-}
-
-impl SliceWindow {
-    fn advance(&mut self, pts: &[Point], lo: i64, hi: i64) -> (usize, usize) {
-        while self.hi < pts.len() && pts[self.hi].t <= hi {
-            self.hi += 1;
-        }
-        while self.lo < self.hi && pts[self.lo].t <= lo {
-            self.lo += 1;
-        }
-        (self.lo, self.hi.max(self.lo))
     }
 }
 
@@ -251,43 +182,7 @@ impl Evaluator<'_> {
         let Some(mi) = matrix_idx else {
             return self.range_eval(c, steps, args);
         };
-        let source = match c.args[mi].inner() {
-            Node::Matrix { sel, range } => {
-                let lo = sel
-                    .ref_time(steps.start)
-                    .saturating_sub(*range)
-                    .saturating_add(1);
-                let hi = sel.ref_time(steps.end);
-                let series = self.select(sel, lo, hi)?;
-                MatrixSource::Selector {
-                    sel,
-                    range: *range,
-                    series,
-                }
-            }
-            Node::Subquery(sq) => {
-                let mut series = self.subquery(sq, steps)?;
-                for s in &mut series {
-                    s.points.retain(|p| !crate::model::is_stale_nan(p.f));
-                }
-                MatrixSource::Subquery { sq, series }
-            }
-            _ => unreachable!("matrix_idx points at a range-vector argument"),
-        };
-        let held: usize = args.iter().map(Arg::held).sum::<usize>()
-            + match &source {
-                MatrixSource::Subquery { series, .. } => {
-                    series.iter().map(|s| s.points.len()).sum()
-                }
-                MatrixSource::Selector { .. } => 0,
-            };
-        let res = if name == "absent_over_time" {
-            self.matrix_call_by_step(c, steps, &args, source)
-        } else {
-            self.matrix_call_by_series(c, steps, &args, source)
-        };
-        self.release(held);
-        res
+        self.matrix_call(c, steps, args, mi)
     }
 
     /// Calls the function once per step with the gathered arguments, as Prometheus's
@@ -433,250 +328,5 @@ impl Evaluator<'_> {
             return Err(dup_labelset_error());
         }
         Ok(EvVal::Vector(out))
-    }
-
-    /// A function of a range vector, in chunks of series: each series' window slides
-    /// over all steps, and at every step the function is called once with the windows of
-    /// the chunk (so the call overhead is shared and the working set stays small).
-    fn matrix_call_by_series(
-        &mut self,
-        c: &CallNode<'_>,
-        steps: Steps,
-        args: &[Arg],
-        mut source: MatrixSource<'_>,
-    ) -> Result<EvVal, QueryError> {
-        const CHUNK: usize = 256;
-        let delayed = self.delayed();
-        let range = source.range();
-        let pinned = source.pinned();
-        let n_series = match &source {
-            MatrixSource::Selector { series, .. } => series.len(),
-            MatrixSource::Subquery { series, .. } => series.len(),
-        };
-        let n = steps.count();
-        let mut out: Vec<Series> = Vec::new();
-        let mut bufs: Vec<WindowBuf> = Vec::new();
-        let mut cursors: Vec<SliceWindow> = Vec::new();
-        let mut results: Vec<Option<Series>> = Vec::new();
-        let mut in_window: Vec<usize> = Vec::new();
-        let mut chunk_start = 0;
-        while chunk_start < n_series {
-            let chunk_end = (chunk_start + CHUNK).min(n_series);
-            let len = chunk_end - chunk_start;
-            bufs.resize_with(len, WindowBuf::default);
-            bufs.iter_mut().for_each(WindowBuf::reset);
-            cursors.clear();
-            cursors.resize(len, SliceWindow::default());
-            results.clear();
-            results.resize(len, None);
-            let mut held = 0usize;
-            let mut i = 0;
-            while i < n {
-                self.tick()?;
-                let ts = steps.ts(i);
-                let (lo, hi) = source.window(ts);
-                // Move every window of the chunk; note the next unread point.
-                let mut next_t: Option<i64> = None;
-                let mut loaded = 0;
-                let mut windows: Vec<SeriesWindow<'_>> = Vec::with_capacity(len);
-                in_window.clear();
-                match &mut source {
-                    MatrixSource::Selector { series, .. } => {
-                        for (k, (b, s)) in bufs
-                            .iter_mut()
-                            .zip(&mut series[chunk_start..chunk_end])
-                            .enumerate()
-                        {
-                            loaded += b.advance(&mut *s.samples, lo, hi);
-                            if b.window().is_empty() {
-                                if let Some(t) = b.pending_time() {
-                                    next_t = Some(next_t.map_or(t, |x| x.min(t)));
-                                }
-                            } else {
-                                in_window.push(k);
-                            }
-                        }
-                        for &k in &in_window {
-                            windows.push(SeriesWindow {
-                                metric: &series[chunk_start + k].labels,
-                                points: bufs[k].window(),
-                            });
-                        }
-                    }
-                    MatrixSource::Subquery { series, .. } => {
-                        for (k, (cur, s)) in cursors
-                            .iter_mut()
-                            .zip(&series[chunk_start..chunk_end])
-                            .enumerate()
-                        {
-                            let (a, b) = cur.advance(&s.points, lo, hi);
-                            if b > a {
-                                in_window.push(k);
-                                windows.push(SeriesWindow {
-                                    metric: &s.metric,
-                                    points: &s.points[a..b],
-                                });
-                            } else if let Some(p) = s.points.get(b) {
-                                next_t = Some(next_t.map_or(p.t, |x| x.min(p.t)));
-                            }
-                        }
-                    }
-                }
-                self.loaded(loaded);
-                if windows.is_empty() {
-                    // Jump to the first step whose window can hold the next point.
-                    match next_t {
-                        Some(t) if !pinned => {
-                            let next =
-                                steps.first_at_or_after(t.saturating_add(ts.saturating_sub(hi)));
-                            i = next.max(i + 1);
-                            continue;
-                        }
-                        _ => break,
-                    }
-                }
-                i += 1;
-                let in_mem: usize = windows.iter().map(|w| w.points.len()).sum();
-                if in_mem > held {
-                    self.hold(in_mem - held)?;
-                    held = in_mem;
-                }
-                let argv = fn_args(args, i - 1, Some(&windows));
-                let mut ctx = FnCtx {
-                    ts,
-                    window_end: hi,
-                    range,
-                    args: &c.ast.args,
-                    span: c.ast.span,
-                    annotations: &mut self.annotations,
-                };
-                let res = functions::call(c.func, argv.as_slice(), &mut ctx)?;
-                let outputs = match res {
-                    FnOutput::Vector(v) => v,
-                    FnOutput::Scalar(_) => continue,
-                };
-                // Outputs come in window order, some windows without one: match them
-                // up by the label allocation they share with their window.
-                let mut w = 0;
-                self.hold(outputs.len())?;
-                for o in outputs {
-                    let mut found = None;
-                    while w < windows.len() {
-                        if same_labels(windows[w].metric, &o.metric) {
-                            found = Some(w);
-                            w += 1;
-                            break;
-                        }
-                        w += 1;
-                    }
-                    let Some(wi) =
-                        found.or_else(|| windows.iter().position(|x| *x.metric == o.metric))
-                    else {
-                        continue;
-                    };
-                    let k = in_window[wi];
-                    let r = results[k].get_or_insert_with(|| Series {
-                        metric: if o.drop_name && !delayed {
-                            drop_metric_name(&o.metric)
-                        } else {
-                            o.metric.clone()
-                        },
-                        drop_name: o.drop_name,
-                        points: Vec::with_capacity(n.min(4096)),
-                    });
-                    r.points.push(Point { t: ts, f: o.f });
-                }
-            }
-            self.release(held);
-            out.extend(results.drain(..).flatten());
-            chunk_start = chunk_end;
-        }
-        if !delayed {
-            ensure_unique_labelsets(&out)?;
-        }
-        Ok(EvVal::Vector(out))
-    }
-
-    /// A function of a range vector that needs all series at once (`absent_over_time`):
-    /// one call per step with every non-empty window.
-    fn matrix_call_by_step(
-        &mut self,
-        c: &CallNode<'_>,
-        steps: Steps,
-        args: &[Arg],
-        mut source: MatrixSource<'_>,
-    ) -> Result<EvVal, QueryError> {
-        let range = source.range();
-        let n_series = match &source {
-            MatrixSource::Selector { series, .. } => series.len(),
-            MatrixSource::Subquery { series, .. } => series.len(),
-        };
-        let mut bufs: Vec<WindowBuf> = Vec::new();
-        bufs.resize_with(n_series, WindowBuf::default);
-        let mut cursors = vec![SliceWindow::default(); n_series];
-        let mut asm = Assembler::new(steps.is_instant(), self.delayed());
-        let mut produced = 0usize;
-        let mut ranges: Vec<(usize, usize)> = vec![(0, 0); n_series];
-        for (i, ts) in steps.iter() {
-            self.tick()?;
-            self.hold(std::mem::take(&mut produced))?;
-            let (lo, hi) = source.window(ts);
-            let mut loaded = 0;
-            if let MatrixSource::Selector { series, .. } = &mut source {
-                for (b, s) in bufs.iter_mut().zip(series.iter_mut()) {
-                    loaded += b.advance(&mut *s.samples, lo, hi);
-                }
-            }
-            if let MatrixSource::Subquery { series, .. } = &source {
-                for ((cur, s), r) in cursors.iter_mut().zip(series).zip(ranges.iter_mut()) {
-                    *r = cur.advance(&s.points, lo, hi);
-                }
-            }
-            self.loaded(loaded);
-            let windows: Vec<SeriesWindow<'_>> = match &source {
-                MatrixSource::Selector { series, .. } => bufs
-                    .iter()
-                    .zip(series)
-                    .filter(|(b, _)| !b.window().is_empty())
-                    .map(|(b, s)| SeriesWindow {
-                        metric: &s.labels,
-                        points: b.window(),
-                    })
-                    .collect(),
-                MatrixSource::Subquery { series, .. } => series
-                    .iter()
-                    .zip(&ranges)
-                    .filter(|(_, (a, b))| b > a)
-                    .map(|(s, (a, b))| SeriesWindow {
-                        metric: &s.metric,
-                        points: &s.points[*a..*b],
-                    })
-                    .collect(),
-            };
-            let argv = fn_args(args, i, Some(&windows));
-            let mut ctx = FnCtx {
-                ts,
-                window_end: hi,
-                range,
-                args: &c.ast.args,
-                span: c.ast.span,
-                annotations: &mut self.annotations,
-            };
-            let res = functions::call(c.func, argv.as_slice(), &mut ctx)?;
-            match res {
-                FnOutput::Vector(v) => {
-                    produced += v.len();
-                    for s in &v {
-                        asm.add(&s.metric, s.drop_name, ts, s.f)?;
-                    }
-                }
-                FnOutput::Scalar(f) => {
-                    produced += 1;
-                    asm.add(&Labels::empty(), false, ts, f)?;
-                }
-            }
-        }
-        self.hold(produced)?;
-        Ok(EvVal::Vector(asm.finish()))
     }
 }

@@ -91,33 +91,27 @@ impl StepWalk {
     }
 }
 
-pub(super) struct Evaluator<'q> {
-    pub querier: &'q dyn Querier,
-    pub opts: &'q EngineOptions,
+/// A query's limits and counters: cancellation, deadline, samples held against
+/// `max_samples`, samples loaded. Parallel workers get a `fork` and are `join`ed back.
+pub(super) struct Limits<'q> {
     cancel: &'q Cancel,
     deadline: Option<Instant>,
-    pub annotations: Annotations,
+    max_samples: usize,
     cur_samples: usize,
     pub stats: QueryStats,
     ticks: u32,
 }
 
-impl<'q> Evaluator<'q> {
-    pub fn new(querier: &'q dyn Querier, opts: &'q EngineOptions, cancel: &'q Cancel) -> Self {
-        Evaluator {
-            querier,
-            opts,
+impl<'q> Limits<'q> {
+    pub fn new(opts: &EngineOptions, cancel: &'q Cancel) -> Self {
+        Limits {
             cancel,
             deadline: Instant::now().checked_add(opts.timeout),
-            annotations: Annotations::default(),
+            max_samples: opts.max_samples,
             cur_samples: 0,
             stats: QueryStats::default(),
             ticks: 0,
         }
-    }
-
-    pub fn delayed(&self) -> bool {
-        self.opts.delayed_name_removal
     }
 
     /// Checks cancellation and the deadline; call it once per step or series.
@@ -150,7 +144,7 @@ impl<'q> Evaluator<'q> {
         if self.cur_samples > self.stats.peak_samples {
             self.stats.peak_samples = self.cur_samples;
         }
-        if self.cur_samples > self.opts.max_samples {
+        if self.cur_samples > self.max_samples {
             return Err(QueryError::TooManySamples("query execution"));
         }
         Ok(())
@@ -163,6 +157,79 @@ impl<'q> Evaluator<'q> {
 
     pub fn loaded(&mut self, n: usize) {
         self.stats.samples_loaded = self.stats.samples_loaded.saturating_add(n);
+    }
+
+    /// A copy for a parallel worker: same limits, starting from what is held now.
+    pub fn fork(&self) -> Limits<'q> {
+        Limits {
+            cancel: self.cancel,
+            deadline: self.deadline,
+            max_samples: self.max_samples,
+            cur_samples: self.cur_samples,
+            stats: QueryStats {
+                samples_loaded: 0,
+                peak_samples: self.cur_samples,
+            },
+            ticks: 0,
+        }
+    }
+
+    /// Takes back the counters of finished workers: their loads add up, their peaks
+    /// (above what was held at the fork) are counted as if they coincided. What they still
+    /// hold is not added: the caller holds the results it keeps.
+    pub fn join(&mut self, workers: &[Limits<'_>]) {
+        let base = self.cur_samples;
+        let mut peak = base;
+        for w in workers {
+            self.stats.samples_loaded = self
+                .stats
+                .samples_loaded
+                .saturating_add(w.stats.samples_loaded);
+            peak = peak.saturating_add(w.stats.peak_samples.saturating_sub(base));
+        }
+        self.stats.peak_samples = self.stats.peak_samples.max(peak);
+    }
+}
+
+pub(super) struct Evaluator<'q> {
+    pub querier: &'q dyn Querier,
+    pub opts: &'q EngineOptions,
+    pub limits: Limits<'q>,
+    pub annotations: Annotations,
+}
+
+impl<'q> Evaluator<'q> {
+    pub fn new(querier: &'q dyn Querier, opts: &'q EngineOptions, cancel: &'q Cancel) -> Self {
+        Evaluator {
+            querier,
+            opts,
+            limits: Limits::new(opts, cancel),
+            annotations: Annotations::default(),
+        }
+    }
+
+    pub fn delayed(&self) -> bool {
+        self.opts.delayed_name_removal
+    }
+
+    pub fn tick(&mut self) -> Result<(), QueryError> {
+        self.limits.tick()
+    }
+
+    pub fn check_deadline(&mut self) -> Result<(), QueryError> {
+        self.limits.check_deadline()
+    }
+
+    pub fn hold(&mut self, n: usize) -> Result<(), QueryError> {
+        self.limits.hold(n)
+    }
+
+    pub fn release(&mut self, n: usize) {
+        self.limits.release(n)
+    }
+
+    pub fn loaded(&mut self, n: usize) {
+        self.limits.loaded(n)
     }
 
     /// Evaluates `node` over `steps`. The samples of the result are counted as held.

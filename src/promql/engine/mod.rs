@@ -11,6 +11,7 @@ mod selector;
 mod series;
 #[cfg(test)]
 mod tests;
+mod window;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -243,7 +244,7 @@ impl Engine {
         Ok(QueryResult {
             value,
             annotations: ev.annotations,
-            stats: ev.stats,
+            stats: ev.limits.stats,
         })
     }
 }

@@ -1414,3 +1414,50 @@ fn huge_step_counts_stop_at_the_sample_limit() {
         assert_eq!(r.value, Value::Vector(vec![]), "{q}");
     }
 }
+
+#[test]
+fn parallel_range_functions_agree_with_instant_evaluation() {
+    use super::super::parser::parse;
+    let st = MemStorage::new();
+    for i in 0..700 {
+        let name = if i % 2 == 0 { "c_total" } else { "g" };
+        let l = labels(name, &[("i", &i.to_string())]);
+        let mut a = st.appender();
+        for k in 0..200 {
+            let v = ((k * (i % 7 + 1)) % 97) as f64;
+            a.append(None, &l, k * 15 * S, v).unwrap();
+        }
+        a.commit().unwrap();
+    }
+    let eng = engine();
+    for q in [
+        "rate({__name__=~\"c_total|g\"}[5m])",
+        "max_over_time({__name__=~\"c_total|g\"}[2m])",
+        "max_over_time(rate({__name__=~\"c_total|g\"}[1m])[10m:1m])",
+    ] {
+        let e = parse(q).unwrap();
+        let r = eng
+            .range(&st, &e, 10 * M, 40 * M, 15 * S, &Cancel::new())
+            .unwrap();
+        let Value::Matrix(m) = r.value else { panic!() };
+        assert_eq!(m.len(), 700, "{q}");
+        for t in [10 * M, 25 * M + 15 * S, 40 * M] {
+            let Value::Vector(v) = eng.instant(&st, &e, t, &Cancel::new()).unwrap().value else {
+                panic!()
+            };
+            for s in v {
+                let series = m.iter().find(|x| x.metric == s.metric).expect("series");
+                let p = series.points.iter().find(|p| p.t == t).expect("point");
+                assert!(
+                    p.f == s.f || (p.f.is_nan() && s.f.is_nan()),
+                    "{q} at {t}: {} vs {}",
+                    p.f,
+                    s.f
+                );
+            }
+        }
+        // The info about non-counter names appears once, whatever the split.
+        let infos: Vec<_> = r.annotations.infos().collect();
+        assert!(infos.len() <= 1, "{infos:?}");
+    }
+}
