@@ -6,9 +6,11 @@
 use crate::model::{Sample, is_stale_nan};
 use crate::storage::{SampleIterator, SelectHints};
 
+use super::super::value::Annotations;
 use super::super::value::Point;
 use super::QueryError;
-use super::eval::{Evaluator, Steps};
+use super::eval::{Evaluator, Limits, Steps};
+use super::parallel::{run_parts, threads_for};
 use super::plan::Selector;
 use super::series::Series;
 
@@ -171,14 +173,13 @@ impl Evaluator<'_> {
         self.read_latest(sel, steps, &ref_time, sel.at.is_some(), true)
     }
 
-    /// Reads the latest sample per step for every selected series. Steps at which no
-    /// sample can be visible are skipped without work, so sparse data over many steps
-    /// costs what the data costs.
+    /// Reads the latest sample per step for every selected series (split over worker
+    /// threads when there is a lot to read).
     fn read_latest(
         &mut self,
         sel: &Selector<'_>,
         steps: Steps,
-        ref_time: &dyn Fn(i64) -> i64,
+        ref_time: &(dyn Fn(i64) -> i64 + Sync),
         pinned: bool,
         raw: bool,
     ) -> Result<Vec<(Series, Vec<i64>)>, QueryError> {
@@ -190,58 +191,27 @@ impl Evaluator<'_> {
         let (first, last) = (ref_time(steps.start), ref_time(steps.end));
         let lo = first.saturating_sub(lookback).saturating_add(1);
         let mut selected = self.select(sel, lo, last)?;
-        let mut out = Vec::with_capacity(selected.len());
-        for s in &mut selected {
-            self.tick()?;
-            let mut cur = LatestCursor::default();
-            let mut loaded = 0;
-            let mut points: Vec<Point> = Vec::new();
-            let mut raw_t: Vec<i64> = Vec::new();
-            let mut held = 0usize;
-            let mut i = 0;
-            while i < n {
-                let ts = steps.ts(i);
-                let ref_t = ref_time(ts);
-                match cur.at(&mut *s.samples, ref_t, lookback, &mut loaded) {
-                    Some(smp) => {
-                        if points.is_empty() {
-                            points.reserve(n.min(4096));
-                        }
-                        points.push(Point { t: ts, f: smp.v });
-                        if raw {
-                            raw_t.push(smp.t);
-                        }
-                        if points.len() - held >= 4096 {
-                            self.hold(points.len() - held)?;
-                            held = points.len();
-                            self.tick()?;
-                        }
-                        i += 1;
-                    }
-                    None => match cur.pending_time() {
-                        Some(t) if !pinned => {
-                            // The next sample becomes visible once ts - offset reaches it.
-                            let next =
-                                steps.first_at_or_after(t.saturating_add(ts.saturating_sub(ref_t)));
-                            i = next.max(i + 1);
-                        }
-                        _ => break,
-                    },
-                }
-            }
-            self.loaded(loaded);
-            self.hold(points.len() - held)?;
-            if !points.is_empty() {
-                out.push((
-                    Series {
-                        metric: s.labels.clone(),
-                        drop_name: false,
-                        points,
-                    },
-                    raw_t,
-                ));
-            }
-        }
+        let read = ReadLatest {
+            steps,
+            ref_time,
+            pinned,
+            raw,
+            lookback,
+        };
+        let threads = threads_for(selected.len(), n);
+        let out = if threads <= 1 {
+            read.run(&mut selected, &mut self.limits)?
+        } else {
+            let size = selected.len().div_ceil(threads);
+            let parts: Vec<&mut [crate::storage::Series]> = selected.chunks_mut(size).collect();
+            let work = |part: &mut [crate::storage::Series],
+                        lim: &mut Limits<'_>,
+                        _: &mut Annotations| { read.run(part, lim) };
+            let parts = run_parts(&mut self.limits, &mut self.annotations, parts, &work)?;
+            let out: Vec<(Series, Vec<i64>)> = parts.into_iter().flatten().collect();
+            self.hold(out.iter().map(|(s, _)| s.points.len()).sum())?;
+            out
+        };
         Ok(out)
     }
 
@@ -273,6 +243,79 @@ impl Evaluator<'_> {
                 drop_name: false,
                 points: pts.to_vec(),
             });
+        }
+        Ok(out)
+    }
+}
+
+/// The per-series loop of an instant selector over steps.
+struct ReadLatest<'f> {
+    steps: Steps,
+    ref_time: &'f (dyn Fn(i64) -> i64 + Sync),
+    pinned: bool,
+    raw: bool,
+    lookback: i64,
+}
+
+impl ReadLatest<'_> {
+    /// Reads `series`; the points of the result are held in `limits`.
+    fn run(
+        &self,
+        series: &mut [crate::storage::Series],
+        limits: &mut Limits<'_>,
+    ) -> Result<Vec<(Series, Vec<i64>)>, QueryError> {
+        let (steps, n) = (self.steps, self.steps.count());
+        let mut out = Vec::with_capacity(series.len());
+        for s in series {
+            limits.tick()?;
+            let mut cur = LatestCursor::default();
+            let mut loaded = 0;
+            let mut points: Vec<Point> = Vec::new();
+            let mut raw_t: Vec<i64> = Vec::new();
+            let mut held = 0usize;
+            let mut i = 0;
+            while i < n {
+                let ts = steps.ts(i);
+                let ref_t = (self.ref_time)(ts);
+                match cur.at(&mut *s.samples, ref_t, self.lookback, &mut loaded) {
+                    Some(smp) => {
+                        if points.is_empty() {
+                            points.reserve(n.min(4096));
+                        }
+                        points.push(Point { t: ts, f: smp.v });
+                        if self.raw {
+                            raw_t.push(smp.t);
+                        }
+                        if points.len() - held >= 4096 {
+                            limits.hold(points.len() - held)?;
+                            held = points.len();
+                            limits.tick()?;
+                        }
+                        i += 1;
+                    }
+                    None => match cur.pending_time() {
+                        Some(t) if !self.pinned => {
+                            // The next sample becomes visible once ts - offset reaches it.
+                            let next =
+                                steps.first_at_or_after(t.saturating_add(ts.saturating_sub(ref_t)));
+                            i = next.max(i + 1);
+                        }
+                        _ => break,
+                    },
+                }
+            }
+            limits.loaded(loaded);
+            limits.hold(points.len() - held)?;
+            if !points.is_empty() {
+                out.push((
+                    Series {
+                        metric: s.labels.clone(),
+                        drop_name: false,
+                        points,
+                    },
+                    raw_t,
+                ));
+            }
         }
         Ok(out)
     }

@@ -1431,6 +1431,8 @@ fn parallel_range_functions_agree_with_instant_evaluation() {
     }
     let eng = engine();
     for q in [
+        "{__name__=~\"c_total|g\"}",
+        "timestamp({__name__=~\"c_total|g\"} offset 20s)",
         "rate({__name__=~\"c_total|g\"}[5m])",
         "max_over_time({__name__=~\"c_total|g\"}[2m])",
         "max_over_time(rate({__name__=~\"c_total|g\"}[1m])[10m:1m])",
@@ -1441,6 +1443,7 @@ fn parallel_range_functions_agree_with_instant_evaluation() {
             .unwrap();
         let Value::Matrix(m) = r.value else { panic!() };
         assert_eq!(m.len(), 700, "{q}");
+        assert!(m.windows(2).all(|w| w[0].metric < w[1].metric));
         for t in [10 * M, 25 * M + 15 * S, 40 * M] {
             let Value::Vector(v) = eng.instant(&st, &e, t, &Cancel::new()).unwrap().value else {
                 panic!()

@@ -4,8 +4,6 @@
 //! split over worker threads by series; results, annotations and errors are put back in
 //! series order, so the answer does not depend on the split.
 
-use std::sync::OnceLock;
-
 use crate::model::{Labels, is_stale_nan};
 
 use super::super::functions::{self, FnCtx, FnOutput, SeriesWindow};
@@ -13,27 +11,13 @@ use super::super::value::{Annotations, Point};
 use super::QueryError;
 use super::call::{Arg, fn_args};
 use super::eval::{Evaluator, Limits, Steps};
+use super::parallel::{run_parts, threads_for};
 use super::plan::{CallNode, Node, Selector, SubqueryNode};
 use super::selector::WindowBuf;
 use super::series::{Assembler, EvVal, Series, drop_metric_name, ensure_unique_labelsets};
 
 /// Series per function call.
 const CHUNK: usize = 256;
-/// Work (series × steps, at least 16 per series) below which one thread does it all.
-const PARALLEL_MIN_WORK: usize = 64 * 1024;
-
-/// How many threads a query may use: `KMON_PROMQL_THREADS`, else the machine's cores
-/// (at most 8).
-fn max_threads() -> usize {
-    static N: OnceLock<usize> = OnceLock::new();
-    *N.get_or_init(|| {
-        std::env::var("KMON_PROMQL_THREADS")
-            .ok()
-            .and_then(|v| v.trim().parse::<usize>().ok())
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-            .clamp(1, 8)
-    })
-}
 
 /// Whether two label sets are one allocation (a clone of the other).
 fn same_labels(a: &Labels, b: &Labels) -> bool {
@@ -196,53 +180,22 @@ impl Evaluator<'_> {
     /// Series by series (in chunks), on as many threads as the work deserves.
     fn by_series(&mut self, job: &Job<'_, '_>, part: Part<'_, '_>) -> Result<EvVal, QueryError> {
         let n_series = part.len();
-        let work = n_series.saturating_mul(job.steps.count().max(16));
-        let threads = if work < PARALLEL_MIN_WORK {
-            1
-        } else {
-            max_threads().min(n_series.div_ceil(CHUNK))
-        };
+        let threads = threads_for(n_series, job.steps.count());
         let out = if threads <= 1 {
             run_part(job, part, &mut self.limits, &mut self.annotations)?
         } else {
-            let parts = part.split(threads);
-            let mut workers: Vec<(Limits<'_>, Annotations)> = parts
-                .iter()
-                .map(|_| (self.limits.fork(), Annotations::default()))
-                .collect();
-            let results: Vec<Result<Vec<Series>, QueryError>> = std::thread::scope(|scope| {
-                let mut handles = Vec::with_capacity(parts.len());
-                let mut it = parts.into_iter().zip(workers.iter_mut());
-                let first = it.next();
-                for (p, (lim, ann)) in it {
-                    handles.push(scope.spawn(move || run_part(job, p, lim, ann)));
-                }
-                let mut results = Vec::with_capacity(handles.len() + 1);
-                if let Some((p, (lim, ann))) = first {
-                    results.push(run_part(job, p, lim, ann));
-                }
-                for h in handles {
-                    results.push(h.join().unwrap_or_else(|_| {
-                        Err(QueryError::Execution(
-                            "a PromQL worker thread panicked".into(),
-                        ))
-                    }));
-                }
-                results
-            });
-            let limits: Vec<Limits<'_>> = workers
-                .into_iter()
-                .map(|(lim, ann)| {
-                    self.annotations.extend(ann);
-                    lim
-                })
-                .collect();
-            self.limits.join(&limits);
-            let mut out = Vec::with_capacity(n_series);
-            for r in results {
-                out.extend(r?);
-            }
-            out
+            let work = |p: Part<'_, '_>, lim: &mut Limits<'_>, ann: &mut Annotations| {
+                run_part(job, p, lim, ann)
+            };
+            run_parts(
+                &mut self.limits,
+                &mut self.annotations,
+                part.split(threads),
+                &work,
+            )?
+            .into_iter()
+            .flatten()
+            .collect()
         };
         self.hold(out.iter().map(|s| s.points.len()).sum())?;
         if !job.delayed {
