@@ -10,9 +10,9 @@ use super::QueryError;
 use super::eval::Limits;
 
 /// Work (series × steps, at least 16 per series) below which one thread does it all.
-const PARALLEL_MIN_WORK: usize = 64 * 1024;
+const PARALLEL_MIN_WORK: usize = 16 * 1024;
 /// Fewest series worth a thread of their own.
-const MIN_SERIES_PER_THREAD: usize = 256;
+const MIN_SERIES_PER_THREAD: usize = 64;
 
 /// How many threads a query may use: `KMON_PROMQL_THREADS`, else the machine's cores
 /// (at most 8).

@@ -37,8 +37,9 @@ impl LatestCursor {
     ) -> Option<Sample> {
         let lower = ref_t.saturating_sub(lookback);
         if !self.started {
+            // Older samples, if the store returns any, are skipped by the seek below.
             self.started = true;
-            self.pending = it.seek(lower.saturating_add(1));
+            self.pending = it.next();
             *loaded += usize::from(self.pending.is_some());
         }
         // Skip a gap without reading every sample in it.
@@ -102,8 +103,10 @@ impl WindowBuf {
             self.head = 0;
         }
         if !self.started {
+            // The select hints already start at the first window; older samples, if
+            // the store returns any, are skipped by the seek below.
             self.started = true;
-            self.pending = it.seek(lo.saturating_add(1));
+            self.pending = it.next();
             loaded += usize::from(self.pending.is_some());
         }
         while let Some(p) = self.pending {
