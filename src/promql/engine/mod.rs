@@ -12,6 +12,7 @@ mod selector;
 mod series;
 #[cfg(test)]
 mod tests;
+mod topk;
 mod window;
 
 use std::sync::Arc;
