@@ -158,6 +158,9 @@ impl Evaluator<'_> {
         if name == "label_replace" || name == "label_join" {
             return self.relabel_call(c, steps);
         }
+        if name == "info" {
+            return self.info_call(c, steps);
+        }
         let matrix_idx = c
             .args
             .iter()

@@ -6,6 +6,7 @@ mod aggregate;
 mod binary;
 mod call;
 mod eval;
+mod info;
 mod parallel;
 mod plan;
 mod selector;

@@ -1464,3 +1464,81 @@ fn parallel_range_functions_agree_with_instant_evaluation() {
         assert!(infos.len() <= 1, "{infos:?}");
     }
 }
+
+#[test]
+fn info_joins_data_labels_of_info_series() {
+    use super::super::parser::{ParseOptions, parse_with};
+    let opts = ParseOptions {
+        experimental_functions: true,
+        duration_expressions: false,
+    };
+    let st = MemStorage::new();
+    series_up(
+        &st,
+        &labels("metric", &[("instance", "a"), ("job", "1"), ("label", "v")]),
+        5 * M,
+        0.0,
+        1.0,
+        3,
+    );
+    series_up(
+        &st,
+        &labels("other", &[("instance", "a"), ("job", "2")]),
+        5 * M,
+        0.0,
+        1.0,
+        3,
+    );
+    load(
+        &st,
+        &labels(
+            "target_info",
+            &[
+                ("instance", "a"),
+                ("job", "1"),
+                ("data", "info"),
+                ("more", "x"),
+            ],
+        ),
+        5 * M,
+        &[Some(1.0); 3],
+    );
+    load(
+        &st,
+        &labels(
+            "build_info",
+            &[("instance", "a"), ("job", "1"), ("version", "v1")],
+        ),
+        5 * M,
+        &[Some(1.0); 3],
+    );
+    let run = |q: &str| {
+        let e = parse_with(q, &opts).unwrap();
+        range(&st, &e, 0, 10 * M, 5 * M)
+    };
+    let r = run("info(metric)");
+    assert_eq!(
+        r[0].0,
+        "{__name__=\"metric\", data=\"info\", instance=\"a\", job=\"1\", label=\"v\", more=\"x\"}"
+    );
+    assert_eq!(r[0].1.len(), 3);
+    let r = run("info(metric, {data=~\".+\"})");
+    assert_eq!(
+        r[0].0,
+        "{__name__=\"metric\", data=\"info\", instance=\"a\", job=\"1\", label=\"v\"}"
+    );
+    let r = run("info(metric, {__name__=\"build_info\"})");
+    assert_eq!(
+        r[0].0,
+        "{__name__=\"metric\", instance=\"a\", job=\"1\", label=\"v\", version=\"v1\"}"
+    );
+    // No info series for job 2: kept unchanged unless a data matcher needs a value.
+    assert_eq!(run("info(other)").len(), 1);
+    assert!(run("info(other, {data=~\".+\"})").is_empty());
+    // Info series themselves pass through.
+    let r = run("info(target_info)");
+    assert_eq!(
+        r[0].0,
+        "{__name__=\"target_info\", data=\"info\", instance=\"a\", job=\"1\", more=\"x\"}"
+    );
+}
