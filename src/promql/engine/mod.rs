@@ -1,6 +1,14 @@
 //! The PromQL evaluator: instant and range queries over any `storage::Queryable`, with
 //! Prometheus 3.5's semantics (lookback delta, staleness, left-open windows, `@`/offset,
 //! subquery step alignment, vector matching, aggregations, limits and cancellation).
+//!
+//! An instant query is a range query of one step. `plan` turns the AST into the tree the
+//! evaluator walks (`@` resolved, step-invariant subtrees marked); `eval` evaluates each
+//! node over all steps of its range at once, so every selected series is read once per
+//! query (`selector`), and keeps the limits. Range-vector functions slide per-series
+//! windows (`window`), other calls go step by step (`call`), `binary` and `aggregate`/`topk`
+//! work on per-series signatures and group keys computed once; `series` holds the value
+//! types and the per-step output assembly; `parallel` splits large reads over threads.
 
 mod aggregate;
 mod binary;
