@@ -11,7 +11,9 @@ use super::super::value::{Annotation, Point};
 use super::QueryError;
 use super::eval::{Evaluator, Steps};
 use super::plan::AggNode;
-use super::series::{Assembler, EvVal, MixMap, Series, hash_labels_where, mix_map};
+use super::series::{
+    Assembler, EvVal, MixMap, Series, hash_labels_where, is_reserved_metadata, mix_map,
+};
 
 /// Go's `math.Max`: NaN wins.
 fn go_max(a: f64, b: f64) -> f64 {
@@ -183,45 +185,44 @@ fn format_f(f: f64) -> String {
     }
 }
 
-fn grouping_key(metric: &Labels, grouping: &[String], without: bool) -> u64 {
+/// The group of a series: a hash of its `by` labels, or of all but the `without` labels
+/// and the name. `stripped`: the reserved labels count as absent (`Series::strip`).
+fn grouping_key(metric: &Labels, grouping: &[String], without: bool, stripped: bool) -> u64 {
+    let listed = |n: &str| grouping.binary_search_by(|g| g.as_str().cmp(n)).is_ok();
     if without {
         hash_labels_where(metric, |n| {
-            n != METRIC_NAME && grouping.binary_search_by(|g| g.as_str().cmp(n)).is_err()
+            n != METRIC_NAME && !listed(n) && !(stripped && is_reserved_metadata(n))
         })
     } else if grouping.is_empty() {
         0
     } else {
         hash_labels_where(metric, |n| {
-            grouping.binary_search_by(|g| g.as_str().cmp(n)).is_ok()
+            listed(n) && !(stripped && is_reserved_metadata(n))
         })
     }
 }
 
-fn grouping_labels(metric: &Labels, grouping: &[String], without: bool) -> Labels {
-    if without {
-        metric
-            .iter()
-            .filter(|l| {
-                &*l.name != METRIC_NAME
-                    && grouping
-                        .binary_search_by(|g| g.as_str().cmp(&l.name))
-                        .is_err()
-            })
-            .cloned()
-            .collect()
-    } else if grouping.is_empty() {
-        Labels::empty()
-    } else {
-        metric
-            .iter()
-            .filter(|l| {
-                grouping
-                    .binary_search_by(|g| g.as_str().cmp(&l.name))
-                    .is_ok()
-            })
-            .cloned()
-            .collect()
+/// The labels of a group (see `grouping_key`).
+fn grouping_labels(metric: &Labels, grouping: &[String], without: bool, stripped: bool) -> Labels {
+    let listed = |n: &str| grouping.binary_search_by(|g| g.as_str().cmp(n)).is_ok();
+    if !without && grouping.is_empty() {
+        return Labels::empty();
     }
+    metric
+        .iter()
+        .filter(|l| {
+            let n = &*l.name;
+            if stripped && is_reserved_metadata(n) {
+                return false;
+            }
+            if without {
+                n != METRIC_NAME && !listed(n)
+            } else {
+                listed(n)
+            }
+        })
+        .cloned()
+        .collect()
 }
 
 impl Evaluator<'_> {
@@ -241,7 +242,16 @@ impl Evaluator<'_> {
             },
             None => Params::none(),
         };
-        let input = match self.eval(&a.expr, steps)? {
+        let lazy = !matches!(
+            a.op,
+            AggOp::Topk | AggOp::Bottomk | AggOp::Limitk | AggOp::LimitRatio
+        );
+        let value = if lazy {
+            self.eval_lazy(&a.expr, steps)?
+        } else {
+            self.eval(&a.expr, steps)?
+        };
+        let input = match value {
             EvVal::Vector(s) => s,
             EvVal::Scalar(_) | EvVal::String(_) | EvVal::Matrix(_) => {
                 return Err(QueryError::Execution(format!(
@@ -256,7 +266,7 @@ impl Evaluator<'_> {
         let mut group_of = Vec::with_capacity(input.len());
         let mut first_of_group: Vec<u32> = Vec::new();
         for (i, s) in input.iter().enumerate() {
-            let key = grouping_key(&s.metric, &a.grouping, a.without);
+            let key = grouping_key(&s.metric, &a.grouping, a.without, s.strip);
             let g = *index.entry(key).or_insert_with(|| {
                 first_of_group.push(i as u32);
                 (first_of_group.len() - 1) as u32
@@ -307,9 +317,15 @@ impl Evaluator<'_> {
             .iter()
             .enumerate()
             .map(|(gi, &si)| Series {
-                metric: grouping_labels(&input[si as usize].metric, &a.grouping, a.without),
+                metric: grouping_labels(
+                    &input[si as usize].metric,
+                    &a.grouping,
+                    a.without,
+                    input[si as usize].strip,
+                ),
                 // Prometheus takes the flag of the input series at the group's index.
                 drop_name: input.get(gi).is_some_and(|s| s.drop_name),
+                strip: false,
                 points: Vec::new(),
             })
             .collect();
@@ -468,10 +484,14 @@ impl Evaluator<'_> {
                 let mut b = s.metric.builder();
                 b.set(&label, &format_f(f));
                 let metric = b.build();
-                let key = grouping_key(&metric, &grouping, a.without);
+                let key = grouping_key(&metric, &grouping, a.without, false);
                 match counts.iter_mut().find(|(k, _, _)| *k == key) {
                     Some(e) => e.2 += 1.0,
-                    None => counts.push((key, grouping_labels(&metric, &grouping, a.without), 1.0)),
+                    None => counts.push((
+                        key,
+                        grouping_labels(&metric, &grouping, a.without, false),
+                        1.0,
+                    )),
                 }
             }
             walk.skip_to(cursors.next_time());

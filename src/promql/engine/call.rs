@@ -324,6 +324,7 @@ impl Evaluator<'_> {
             out.push(Series {
                 metric,
                 drop_name: o.drop_name,
+                strip: false,
                 points: s.points,
             });
         }

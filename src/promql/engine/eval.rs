@@ -234,6 +234,16 @@ impl<'q> Evaluator<'q> {
 
     /// Evaluates `node` over `steps`. The samples of the result are counted as held.
     pub fn eval(&mut self, node: &Node<'_>, steps: Steps) -> Result<EvVal, QueryError> {
+        let mut v = self.eval_lazy(node, steps)?;
+        if let EvVal::Vector(series) = &mut v {
+            series.iter_mut().for_each(Series::materialize);
+        }
+        Ok(v)
+    }
+
+    /// Like `eval`, but series may still carry a name marked for removal
+    /// (`Series::strip`); for consumers that handle that (aggregations).
+    pub fn eval_lazy(&mut self, node: &Node<'_>, steps: Steps) -> Result<EvVal, QueryError> {
         self.tick()?;
         if steps.count() == 0 {
             return Ok(match node.inner() {
@@ -283,6 +293,7 @@ impl<'q> Evaluator<'q> {
             EvVal::Scalar(v) => Ok(vec![Series {
                 metric: crate::model::Labels::empty(),
                 drop_name: false,
+                strip: false,
                 points: inner
                     .iter()
                     .zip(v)

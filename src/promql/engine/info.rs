@@ -277,6 +277,7 @@ impl Evaluator<'_> {
                     Series {
                         metric: s.labels.clone(),
                         drop_name: false,
+                        strip: false,
                         points,
                     },
                     raw,

@@ -244,6 +244,7 @@ impl Evaluator<'_> {
             out.push(Series {
                 metric: s.labels.clone(),
                 drop_name: false,
+                strip: false,
                 points: pts.to_vec(),
             });
         }
@@ -314,6 +315,7 @@ impl ReadLatest<'_> {
                     Series {
                         metric: s.labels.clone(),
                         drop_name: false,
+                        strip: false,
                         points,
                     },
                     raw_t,

@@ -18,6 +18,45 @@ pub(super) struct Series {
     pub metric: Labels,
     pub drop_name: bool,
     pub points: Vec<Point>,
+    /// `metric` still holds `__name__`/`__type__`/`__unit__`, which count as removed
+    /// (name removal not delayed, stripping not done yet). Only aggregations see such
+    /// series; `Evaluator::eval` strips them for everything else.
+    pub strip: bool,
+}
+
+impl Series {
+    /// Does a pending strip.
+    pub fn materialize(&mut self) {
+        if self.strip {
+            self.metric = drop_metric_name(&self.metric);
+            self.strip = false;
+        }
+    }
+}
+
+/// Whether two series have equal label sets, pending strips taken into account.
+pub(super) fn has_duplicate_series(series: &[Series]) -> bool {
+    let mut seen: MixMap<u64, Vec<usize>> = mix_map();
+    let key = |s: &Series| {
+        if s.strip {
+            hash_labels_where(&s.metric, |n| !is_reserved_metadata(n))
+        } else {
+            hash_labels(&s.metric)
+        }
+    };
+    fn visible(s: &Series) -> impl Iterator<Item = &crate::model::Label> {
+        s.metric
+            .iter()
+            .filter(move |l| !(s.strip && is_reserved_metadata(&l.name)))
+    }
+    for (i, s) in series.iter().enumerate() {
+        let e = seen.entry(key(s)).or_default();
+        if e.iter().any(|&j| visible(&series[j]).eq(visible(s))) {
+            return true;
+        }
+        e.push(i);
+    }
+    false
 }
 
 /// What a node evaluates to over all steps of its evaluation range.
@@ -240,6 +279,7 @@ impl Assembler {
         self.series.push(Series {
             metric,
             drop_name,
+            strip: false,
             points: Vec::new(),
         });
         self.last_t.push(i64::MIN);

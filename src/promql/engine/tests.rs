@@ -1542,3 +1542,44 @@ fn info_joins_data_labels_of_info_series() {
         "{__name__=\"target_info\", data=\"info\", instance=\"a\", job=\"1\", more=\"x\"}"
     );
 }
+
+#[test]
+fn aggregations_see_range_function_outputs_without_their_names() {
+    use super::super::parser::parse;
+    let st = MemStorage::new();
+    series_up(
+        &st,
+        &labels("a_total", &[("__type__", "counter"), ("x", "1")]),
+        15 * S,
+        0.0,
+        1.0,
+        40,
+    );
+    series_up(&st, &labels("b_total", &[("x", "2")]), 15 * S, 0.0, 2.0, 40);
+    series_up(&st, &labels("c_total", &[("x", "2")]), 15 * S, 0.0, 2.0, 40);
+    let q = |s: &str| vec_of(instant(&st, &parse(s).unwrap(), 9 * M));
+    // The name (and type) of rate's output is gone for grouping, in either form.
+    assert_eq!(
+        q("sum by (__name__) (rate(a_total[5m]))"),
+        vec![("{}".into(), 1.0 / 15.0)]
+    );
+    assert_eq!(
+        q("sum by (__type__, x) (rate(a_total[5m]))"),
+        vec![("{x=\"1\"}".into(), 1.0 / 15.0)]
+    );
+    assert_eq!(
+        q("sum without () (rate(a_total[5m]))"),
+        vec![("{x=\"1\"}".into(), 1.0 / 15.0)]
+    );
+    assert_eq!(q("max(rate(a_total[5m]))").len(), 1);
+    // Outputs that collide once their names are gone are an error, aggregated or not.
+    let e = parse("sum(rate({__name__=~\"b_total|c_total\"}[5m]))").unwrap();
+    assert_eq!(
+        instant_err(&st, &e, 9 * M),
+        "vector cannot contain metrics with the same labelset"
+    );
+    // Everything else sees stripped labels.
+    assert_eq!(q("rate(a_total[5m])")[0].0, "{x=\"1\"}");
+    assert_eq!(q("topk(1, rate(a_total[5m]))")[0].0, "{x=\"1\"}");
+    assert_eq!(q("rate(a_total[5m]) > 0")[0].0, "{x=\"1\"}");
+}

@@ -310,6 +310,7 @@ impl Evaluator<'_> {
                         ordered.push(Series {
                             metric: s.metric.clone(),
                             drop_name: s.drop_name,
+                            strip: false,
                             points: vec![Point { t: ts, f: c.f }],
                         });
                     } else {
@@ -329,6 +330,7 @@ impl Evaluator<'_> {
             .map(|(s, points)| Series {
                 metric: s.metric.clone(),
                 drop_name: s.drop_name,
+                strip: false,
                 points,
             })
             .collect();

@@ -14,7 +14,7 @@ use super::eval::{Evaluator, Limits, Steps};
 use super::parallel::{run_parts, threads_for};
 use super::plan::{CallNode, Node, Selector, SubqueryNode};
 use super::selector::WindowBuf;
-use super::series::{Assembler, EvVal, Series, drop_metric_name, ensure_unique_labelsets};
+use super::series::{Assembler, EvVal, Series, dup_labelset_error, has_duplicate_series};
 
 /// Series per function call.
 const CHUNK: usize = 256;
@@ -198,8 +198,8 @@ impl Evaluator<'_> {
             .collect()
         };
         self.hold(out.iter().map(|s| s.points.len()).sum())?;
-        if !job.delayed {
-            ensure_unique_labelsets(&out)?;
+        if !job.delayed && has_duplicate_series(&out) {
+            return Err(dup_labelset_error());
         }
         Ok(EvVal::Vector(out))
     }
@@ -423,13 +423,12 @@ fn run_part(
                     slot @ None => {
                         let mut points = Vec::with_capacity(n.min(4096));
                         points.push(Point { t: ts, f: o.f });
+                        // The name is stripped later, or never if an aggregation
+                        // consumes the series (see `Series::strip`).
                         *slot = Some(Series {
-                            metric: if o.drop_name && !delayed {
-                                drop_metric_name(&o.metric)
-                            } else {
-                                o.metric
-                            },
+                            metric: o.metric,
                             drop_name: o.drop_name,
+                            strip: o.drop_name && !delayed,
                             points,
                         });
                     }
