@@ -1583,3 +1583,36 @@ fn aggregations_see_range_function_outputs_without_their_names() {
     assert_eq!(q("topk(1, rate(a_total[5m]))")[0].0, "{x=\"1\"}");
     assert_eq!(q("rate(a_total[5m]) > 0")[0].0, "{x=\"1\"}");
 }
+
+/// Fixed cost of a tiny query (`cargo test --release --lib tiny_query_cost -- --ignored
+/// --nocapture`).
+#[test]
+#[ignore]
+fn tiny_query_cost() {
+    use super::super::parser::parse;
+    let st = MemStorage::new();
+    for i in 0..5 {
+        series_up(
+            &st,
+            &labels("up", &[("instance", &i.to_string())]),
+            15 * S,
+            1.0,
+            0.0,
+            480,
+        );
+    }
+    let e = parse("count(up == 1)").unwrap();
+    let eng = engine();
+    for (name, f) in [("instant", 0), ("range", 1)] {
+        let t0 = std::time::Instant::now();
+        for _ in 0..2000 {
+            let r = if f == 0 {
+                eng.instant(&st, &e, 100 * M, &Cancel::new())
+            } else {
+                eng.range(&st, &e, 0, 119 * M, M, &Cancel::new())
+            };
+            std::hint::black_box(r.unwrap());
+        }
+        eprintln!("{name}: {:?} per query", t0.elapsed() / 2000);
+    }
+}
