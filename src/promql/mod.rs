@@ -5,6 +5,7 @@
 pub mod ast;
 pub mod engine;
 pub mod functions;
+pub mod gonum;
 pub mod mathutil;
 pub mod parser;
 pub mod promqltest;

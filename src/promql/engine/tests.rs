@@ -1194,109 +1194,68 @@ fn functions_of_vectors_in_range_queries_merge_by_labels() {
     assert_eq!(r[0].1, vec![(0, 0.0), (M, 60.0), (2 * M, 120.0)]);
 }
 
-/// A rough timing of the bench shapes (`cargo test --release --lib perf_probe -- --ignored
-/// --nocapture`); the real numbers come from `benches/promql_engine.rs`.
+/// The v3.5 corpus with name removal not delayed (Prometheus's default server setting):
+/// exactly the cases whose expectations rely on the delayed removal the upstream harness
+/// switches on may fail, and nothing else.
 #[test]
-#[ignore]
-fn perf_probe() {
-    let st = MemStorage::new();
-    let n = 10_000;
-    let samples = 480;
-    {
-        let ls: Vec<Labels> = (0..n)
-            .map(|i| {
-                Labels::from_pairs(&[
-                    ("__name__", "x".to_string()),
-                    ("job", format!("job-{}", i / 100)),
-                    ("instance", format!("instance-{}", i % 100)),
-                ])
-            })
-            .collect();
-        for (i, l) in ls.iter().enumerate() {
-            let mut a = st.appender();
-            for k in 0..samples {
-                a.append(None, l, k * 15 * S, (k * (i as i64 % 13 + 1)) as f64)
-                    .unwrap();
-            }
-            a.commit().unwrap();
-        }
-    }
-    let end = (samples - 1) * 15 * S;
-    let start = end - 3600 * S;
-    let rate5 = call("rate", vec![mat(vs("x"), 5 * M)]);
-    let q1 = agg(AggOp::Sum, rate5.clone(), &["job"]);
-    let q2 = agg_p(
-        AggOp::Topk,
-        num(10.0),
-        agg(AggOp::Sum, rate5, &["instance"]),
-        &[],
-    );
-    let q3 = call(
-        "max_over_time",
-        vec![subq(call("rate", vec![mat(vs("x"), M)]), 30 * M, Some(M))],
-    );
-    for (name, q) in [
-        ("sum by job rate", &q1),
-        ("topk sum by instance", &q2),
-        ("max_over_time subquery", &q3),
-    ] {
-        for (kind, is_range) in [("range", true), ("instant", false)] {
-            let reps: u32 = std::env::var("PERF_REPS")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(1);
-            for _ in 1..reps {
-                let _ = if is_range {
-                    engine().range(&st, q, start, end, 15 * S, &Cancel::new())
-                } else {
-                    engine().instant(&st, q, end, &Cancel::new())
-                };
-            }
-            let t0 = std::time::Instant::now();
-            let r = if is_range {
-                engine().range(&st, q, start, end, 15 * S, &Cancel::new())
-            } else {
-                engine().instant(&st, q, end, &Cancel::new())
-            };
-            assert!(r.is_ok());
-            eprintln!("{name} {kind}: {:?}", t0.elapsed());
-        }
-    }
-}
-
-/// The v3.5 corpus with name removal not delayed (Prometheus's default server setting);
-/// prints the failures (`cargo test --lib corpus_without_delayed -- --ignored --nocapture`).
-#[test]
-#[ignore]
 fn corpus_without_delayed_name_removal() {
     use super::super::promqltest::{RunOptions, harness_engine_options, run_file};
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/promql-tests/v3.5");
+    const NEEDS_DELAYED_REMOVAL: &[&str] = &[
+        "name_label_dropping.test:51",
+        "name_label_dropping.test:56",
+        "name_label_dropping.test:61",
+        "name_label_dropping.test:66",
+        "name_label_dropping.test:80",
+        "type_and_unit.test:77",
+        "type_and_unit.test:92",
+        "type_and_unit.test:222",
+        "type_and_unit.test:237",
+    ];
+    let root = std::env::var_os("KMON_PROMQL_CORPUS").map_or_else(
+        || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/promql-tests"),
+        std::path::PathBuf::from,
+    );
+    let dir = root.join("v3.5");
+    if !dir.is_dir() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "the PromQL corpus is missing at {}",
+            dir.display()
+        );
+        eprintln!("no PromQL corpus at {}: skipped", dir.display());
+        return;
+    }
     let mut opts = RunOptions {
         skip_unsupported: true,
         engine: harness_engine_options(),
     };
     opts.engine.delayed_name_removal = false;
     let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
+        .expect("reading the corpus folder")
         .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "test"))
         .collect();
     files.sort();
-    let (mut pass, mut fail) = (0, 0);
-    for f in files
-        .iter()
-        .filter(|p| p.extension().is_some_and(|x| x == "test"))
-    {
+    let mut failed = Vec::new();
+    let mut passed = 0;
+    for f in &files {
         let r = run_file(f, &opts);
         for c in &r.cases {
             if c.outcome.is_fail() {
-                fail += 1;
-                eprintln!("{c}");
+                let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("?");
+                failed.push((format!("{name}:{}", c.line), c.to_string()));
             } else if c.outcome.is_pass() {
-                pass += 1;
+                passed += 1;
             }
         }
     }
-    eprintln!("{pass} passed, {fail} failed");
+    let unexpected: Vec<_> = failed
+        .iter()
+        .filter(|(at, _)| !NEEDS_DELAYED_REMOVAL.contains(&at.as_str()))
+        .map(|(_, c)| c.as_str())
+        .collect();
+    assert!(unexpected.is_empty(), "{}", unexpected.join("\n"));
+    assert!(passed > 800, "only {passed} cases passed");
 }
 
 /// Every expression of the conformance corpus, at hostile times and steps, over a small
@@ -1582,37 +1541,4 @@ fn aggregations_see_range_function_outputs_without_their_names() {
     assert_eq!(q("rate(a_total[5m])")[0].0, "{x=\"1\"}");
     assert_eq!(q("topk(1, rate(a_total[5m]))")[0].0, "{x=\"1\"}");
     assert_eq!(q("rate(a_total[5m]) > 0")[0].0, "{x=\"1\"}");
-}
-
-/// Fixed cost of a tiny query (`cargo test --release --lib tiny_query_cost -- --ignored
-/// --nocapture`).
-#[test]
-#[ignore]
-fn tiny_query_cost() {
-    use super::super::parser::parse;
-    let st = MemStorage::new();
-    for i in 0..5 {
-        series_up(
-            &st,
-            &labels("up", &[("instance", &i.to_string())]),
-            15 * S,
-            1.0,
-            0.0,
-            480,
-        );
-    }
-    let e = parse("count(up == 1)").unwrap();
-    let eng = engine();
-    for (name, f) in [("instant", 0), ("range", 1)] {
-        let t0 = std::time::Instant::now();
-        for _ in 0..2000 {
-            let r = if f == 0 {
-                eng.instant(&st, &e, 100 * M, &Cancel::new())
-            } else {
-                eng.range(&st, &e, 0, 119 * M, M, &Cancel::new())
-            };
-            std::hint::black_box(r.unwrap());
-        }
-        eprintln!("{name}: {:?} per query", t0.elapsed() / 2000);
-    }
 }

@@ -2190,7 +2190,7 @@ fn native_only_histogram_functions_ignore_floats() {
 
 #[test]
 fn go_float_parsing() {
-    use super::histogram::parse_go_float as p;
+    use crate::promql::gonum::parse_go_float as p;
     assert_eq!(p("1e0"), Some(1.));
     assert_eq!(p(".2"), Some(0.2));
     assert_eq!(p("1."), Some(1.));

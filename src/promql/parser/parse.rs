@@ -1207,64 +1207,10 @@ fn new_matcher(
     Ok(m)
 }
 
-/// Go's rule for underscores in number literals: only between digits, or after a base
-/// prefix.
-fn underscore_ok(s: &str) -> bool {
-    let b = s.as_bytes();
-    let mut i = 0;
-    let mut saw = b'^';
-    let mut hex = false;
-    if b.len() >= 2 && b[0] == b'0' && matches!(b[1] | 0x20, b'b' | b'o' | b'x') {
-        hex = b[1] | 0x20 == b'x';
-        i = 2;
-        saw = b'0';
-    }
-    while i < b.len() {
-        let c = b[i];
-        if c.is_ascii_digit() || (hex && c.is_ascii_hexdigit()) {
-            saw = b'0';
-        } else if c == b'_' {
-            if saw != b'0' {
-                return false;
-            }
-            saw = b'_';
-        } else {
-            if saw == b'_' {
-                return false;
-            }
-            saw = b'!';
-        }
-        i += 1;
-    }
-    saw != b'_'
-}
-
-/// `strconv.ParseInt(s, 0, 64)`.
-fn go_parse_int(s: &str) -> Option<i64> {
-    let (radix, digits) = if s.len() >= 2 && s.as_bytes()[0] == b'0' {
-        match s.as_bytes()[1] | 0x20 {
-            b'x' => (16, &s[2..]),
-            b'o' => (8, &s[2..]),
-            b'b' => (2, &s[2..]),
-            _ => (8, &s[1..]),
-        }
-    } else {
-        (10, s)
-    };
-    if s.contains('_') && !underscore_ok(s) {
-        return None;
-    }
-    let clean: String = digits.chars().filter(|c| *c != '_').collect();
-    if clean.is_empty() || clean.starts_with(['+', '-']) {
-        return None;
-    }
-    i64::from_str_radix(&clean, radix).ok()
-}
-
 /// A number literal's value, as Prometheus reads it: an integer (with Go's base prefixes
 /// and octal for a leading 0) if it is one, else a float.
 pub(crate) fn parse_number(s: &str) -> Result<f64, String> {
-    if let Some(i) = go_parse_int(s) {
+    if let Some(i) = crate::promql::gonum::parse_go_int(s) {
         return Ok(i as f64);
     }
     let lower = s.to_ascii_lowercase();
@@ -1284,7 +1230,7 @@ pub(crate) fn parse_number(s: &str) -> Result<f64, String> {
     if lower.contains('x') || lower.contains("inf") || lower.contains("nan") {
         return Err(invalid());
     }
-    if s.contains('_') && !underscore_ok(s) {
+    if s.contains('_') && !crate::promql::gonum::underscores_ok(s) {
         return Err(invalid());
     }
     let clean: String = s.chars().filter(|c| *c != '_').collect();

@@ -11,9 +11,9 @@ use regex::Regex;
 use crate::model::{Labels, parse_duration};
 
 use super::super::ast::Expr;
+use super::super::gonum::parse_go_number;
 use super::super::parser::{ParseOptions, parse_with};
 use super::load::{SeqValue, SeriesDesc, parse_series_desc};
-use super::numbers::parse_go_number;
 
 /// The parser switches the upstream runner turns on for every file.
 pub const PARSE_OPTIONS: ParseOptions = ParseOptions {

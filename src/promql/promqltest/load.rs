@@ -8,7 +8,7 @@ use std::fmt;
 
 use crate::model::{Label, Labels, METRIC_NAME};
 
-use super::numbers::{parse_go_number, unquote};
+use super::super::gonum::{parse_go_number, unquote};
 
 /// The most values one series line may expand to (`1x10000000000` would otherwise
 /// allocate without bound).

@@ -1,14 +1,13 @@
 //! The promqltest file format of Prometheus's conformance corpus (`load`, `clear`,
 //! `eval*`, `expect` lines) and a runner that checks the engine against it the way the
 //! upstream v3.5.3 harness does. `file` reads a file into commands (`load` reads series
-//! lines, `numbers` Go-style literals), `store` is the storage a file runs against,
+//! lines), `store` is the storage a file runs against,
 //! `runner` evaluates and `compare` checks, `report` prints. `kmon test promql` and the
 //! corpus integration test both call `run_file`.
 
 mod compare;
 mod file;
 mod load;
-mod numbers;
 mod report;
 mod runner;
 mod store;
@@ -18,13 +17,13 @@ mod tests;
 
 use std::path::Path;
 
+pub use super::gonum::{parse_go_float, parse_go_int, parse_go_number};
 pub use compare::{EPSILON, almost_equal};
 pub use file::{
     Command, EvalCmd, EvalTime, ExpectKind, ExpectedSeries, ExprParser, FileError, LoadCmd,
     PARSE_OPTIONS, TestFile, TextMatch, harness_duration, parse_file, parse_file_with,
 };
 pub use load::{HistogramLiteral, SeqValue, SeriesDesc, parse_series_desc};
-pub use numbers::{parse_go_float, parse_go_int, parse_go_number};
 pub use report::{
     CaseResult, FileReport, Outcome, Summary, total, write_file_report, write_report,
 };

@@ -160,7 +160,7 @@ fn nhcb_series(defs: &[(&Labels, &[SeqValue])]) -> Vec<(Labels, usize)> {
         let name = labels.metric_name();
         let base = if let Some(b) = name.strip_suffix("_bucket") {
             let le = labels.get("le").unwrap_or("");
-            match super::numbers::parse_go_float(le) {
+            match super::super::gonum::parse_go_float(le) {
                 Some(v) if !v.is_nan() => b,
                 _ => continue,
             }

@@ -6,12 +6,12 @@ use crate::model::{Labels, MatchOp, Matcher, is_stale_nan, stale_nan};
 
 use super::super::ast::{At, Call, Expr, MatrixSelector, NumberLiteral, Span, SubqueryExpr};
 use super::super::ast::{BinOp, BinaryExpr, VectorSelector};
+use super::super::gonum::*;
 use super::super::signatures::Function;
 use super::super::value::{Annotation, Annotations, MatrixSeries, Point, Value, VectorSample};
 use super::compare::*;
 use super::file::*;
 use super::load::*;
-use super::numbers::*;
 use super::runner::{at_eval_times, at_rewrite, unsupported_reason};
 use super::store::TestStorage;
 

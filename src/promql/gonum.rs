@@ -1,4 +1,6 @@
-//! Number and string literals the way the upstream test harness reads them: Go's
+//! Go's number and string syntax, which Prometheus inherits and kmon must read the same
+//! way: the parser's number literals, histogram `le` values and the promqltest harness's
+//! scalars all go through here. Go's
 //! `strconv.ParseInt(s, 0, 64)` with a fallback to `strconv.ParseFloat(s, 64)` (hex, octal
 //! and binary integers, a leading `0` for octal, `_` digit separators, `Inf`/`NaN`, hex
 //! floats), and PromQL's quoted strings in label sets.
@@ -103,7 +105,7 @@ fn special_float(s: &str) -> Option<f64> {
 
 /// Go's rule for `_` in number literals: only between digits, or between a base prefix and
 /// a digit.
-fn underscores_ok(body: &str) -> bool {
+pub fn underscores_ok(body: &str) -> bool {
     if !body.contains('_') {
         return true;
     }
