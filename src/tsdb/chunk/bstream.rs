@@ -156,9 +156,22 @@ impl<B: AsRef<[u8]>> BitReader<B> {
         }
     }
 
+    /// Loads whole bytes until at least 57 bits are loaded or the input ends. With eight
+    /// bytes left it loads them as one word: the bits of that word past the whole bytes it
+    /// counts stay in `buf` below `valid`, and they are the same stream bits the next refill
+    /// ORs in at the same place, so nothing is ever masked.
     #[inline]
     fn refill(&mut self) {
         let data = self.data.as_ref();
+        if let Some(word) = data.get(self.pos..self.pos + 8) {
+            let word = u64::from_be_bytes(word.try_into().unwrap_or([0; 8]));
+            // `valid` < 64 here: every caller refills only when it needs more bits.
+            self.buf |= word >> self.valid;
+            let nbytes = (64 - self.valid) >> 3;
+            self.pos += nbytes as usize;
+            self.valid += nbytes * 8;
+            return;
+        }
         while self.valid <= 56 {
             let Some(&b) = data.get(self.pos) else { break };
             self.buf |= (b as u64) << (56 - self.valid);
@@ -172,7 +185,8 @@ impl<B: AsRef<[u8]>> BitReader<B> {
     fn take(&mut self, n: u32) -> u64 {
         debug_assert!(n >= 1 && n <= self.valid);
         let v = self.buf >> (64 - n);
-        self.buf = if n == 64 { 0 } else { self.buf << n };
+        // Two shifts, so that n = 64 empties the buffer without a branch.
+        self.buf = (self.buf << (n - 1)) << 1;
         self.valid -= n;
         v
     }
@@ -198,22 +212,28 @@ impl<B: AsRef<[u8]>> BitReader<B> {
         if self.valid < n {
             self.refill();
             if self.valid < n {
-                // A refill leaves at least 57 bits unless the input ended, so only a long
-                // unaligned read gets here with input left: read it in two parts.
-                let first = self.valid;
-                if first == 0 || n <= 56 {
-                    return None;
-                }
-                let hi = self.take(first);
-                self.refill();
-                let rest = n - first;
-                if self.valid < rest {
-                    return None;
-                }
-                return Some((hi << rest) | self.take(rest));
+                return self.read_bits_split(n);
             }
         }
         Some(self.take(n))
+    }
+
+    /// `read_bits` past a refill that left fewer than `n` bits: a long unaligned read
+    /// (a refill leaves at least 57 bits unless the input ended) is read in two parts.
+    #[cold]
+    #[inline(never)]
+    fn read_bits_split(&mut self, n: u32) -> Option<u64> {
+        let first = self.valid;
+        if first == 0 || n <= 56 {
+            return None;
+        }
+        let hi = self.take(first);
+        self.refill();
+        let rest = n - first;
+        if self.valid < rest {
+            return None;
+        }
+        Some((hi << rest) | self.take(rest))
     }
 
     pub(crate) fn read_uvarint(&mut self) -> Option<u64> {
