@@ -261,6 +261,7 @@ fn bench_select(c: &mut Criterion) {
     let all = SelectHints {
         start: i64::MIN,
         end: i64::MAX,
+        lazy: false,
     };
     let idle = [
         Matcher::equal("__name__", "node_cpu_seconds_total"),
@@ -288,6 +289,7 @@ fn bench_select(c: &mut Criterion) {
     let recent = SelectHints {
         start: START + (SCRAPES - 150) * 2000,
         end: i64::MAX,
+        lazy: false,
     };
     let n_net = q.select(&net, &recent).expect("select").len();
     g.throughput(Throughput::Elements(n_net as u64 * 150));

@@ -32,7 +32,14 @@ impl Api {
         let mut found: BTreeSet<Labels> = BTreeSet::new();
         for set in &sets {
             for s in querier
-                .select(set, &SelectHints { start, end })
+                .select(
+                    set,
+                    &SelectHints {
+                        start,
+                        end,
+                        lazy: false,
+                    },
+                )
                 .map_err(internal)?
             {
                 found.insert(s.labels);
@@ -174,7 +181,14 @@ fn select_all(
         set
     };
     Ok(querier
-        .select(set, &SelectHints { start, end })
+        .select(
+            set,
+            &SelectHints {
+                start,
+                end,
+                lazy: false,
+            },
+        )
         .map_err(execution)?
         .into_iter()
         .map(|s| s.labels)

@@ -80,6 +80,7 @@ fn select(
     let hints = SelectHints {
         start,
         end: grid.end,
+        lazy: false,
     };
     Ok(q.select(&ms, &hints)?
         .into_iter()

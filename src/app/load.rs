@@ -216,6 +216,7 @@ mod tests {
             &SelectHints {
                 start: i64::MIN,
                 end: i64::MAX,
+                lazy: false,
             },
         )
         .unwrap()

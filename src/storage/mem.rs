@@ -222,6 +222,7 @@ mod tests {
         let hints = SelectHints {
             start: i64::MIN,
             end: i64::MAX,
+            lazy: false,
         };
         let mut res = q.select(&[Matcher::equal("job", "a")], &hints).unwrap();
         assert_eq!(res.len(), 1);

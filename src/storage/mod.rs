@@ -66,6 +66,11 @@ pub trait Appendable: Send + Sync {
 pub struct SelectHints {
     pub start: i64,
     pub end: i64,
+    /// The caller copes with series that turn out to have no sample in the range (their
+    /// iterators yield nothing): the querier may then return every series whose data
+    /// overlaps the range without decoding any of it to check. The PromQL engine sets it
+    /// and reads the samples later, in parallel; the API's series lists do not.
+    pub lazy: bool,
 }
 
 /// An iterator over a series' samples in time order that can skip ahead.
@@ -92,7 +97,8 @@ impl std::fmt::Debug for Series {
 /// Reads a time range of the store. A querier sees the data committed before it was made.
 pub trait Querier: Send {
     /// The series whose labels satisfy every matcher, sorted by labels, each with the
-    /// samples in `[mint, maxt]` of this querier (narrowed further by `hints`).
+    /// samples in `[mint, maxt]` of this querier (narrowed further by `hints`). Series
+    /// without a sample there are left out, unless `hints.lazy` allows them.
     fn select(
         &self,
         matchers: &[Matcher],

@@ -62,11 +62,13 @@ impl Querier for HeadQuerier<'_> {
                 continue;
             }
             let mut it = SeriesIter::new(chunks, lo, hi);
-            // A chunk can straddle the range without a sample inside it.
-            let Some(first) = it.advance(lo) else {
-                continue;
-            };
-            it.peeked = Some(first);
+            if !hints.lazy {
+                // A chunk can straddle the range without a sample inside it.
+                let Some(first) = it.advance(lo) else {
+                    continue;
+                };
+                it.peeked = Some(first);
+            }
             out.push(Series {
                 labels: s.labels.clone(),
                 samples: Box::new(it),

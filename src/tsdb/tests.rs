@@ -15,6 +15,7 @@ use crate::storage::{
 const ALL: SelectHints = SelectHints {
     start: i64::MIN,
     end: i64::MAX,
+    lazy: false,
 };
 
 fn head() -> Head {
@@ -238,6 +239,7 @@ fn select_clamps_to_the_range_omits_empty_series_and_seeks_across_chunks() {
     let hints = SelectHints {
         start: 0,
         end: 4000,
+        lazy: false,
     };
     // `b` has chunks around the range but no sample inside it.
     let mut res = q.select(&[], &hints).unwrap();
@@ -252,6 +254,16 @@ fn select_clamps_to_the_range_omits_empty_series_and_seeks_across_chunks() {
     );
     assert_eq!(s.seek(3995), Some(Sample::new(4000, 400.0)));
     assert_eq!(s.next(), None);
+    // Lazily, `b` is returned without being decoded, and yields nothing.
+    let lazy = SelectHints {
+        lazy: true,
+        ..hints
+    };
+    let mut res = q.select(&[], &lazy).unwrap();
+    assert_eq!(res.len(), 2);
+    assert_eq!(res[0].samples.next(), Some(Sample::new(1000, 100.0)));
+    assert_eq!(res[1].labels, up("b"));
+    assert_eq!(res[1].samples.next(), None);
 
     // Random seeks agree with the reference iterator over the same samples.
     let mut rng = Rng(5);
@@ -485,6 +497,7 @@ fn select_and_label_queries_match_mem_storage_on_a_random_workload() {
         let hints = SelectHints {
             start: mint + rng.below(2000) as i64,
             end: maxt - rng.below(2000) as i64,
+            lazy: false,
         };
         let qh = h.querier(mint, maxt).unwrap();
         let qm = m.querier(mint, maxt).unwrap();

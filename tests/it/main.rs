@@ -8,6 +8,7 @@ mod export;
 mod node_exporter;
 mod prometheus_scrape;
 mod promql_corpus;
+mod promql_head;
 mod promql_interop;
 mod serve;
 mod support;

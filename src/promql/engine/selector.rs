@@ -146,7 +146,11 @@ impl Evaluator<'_> {
         hi: i64,
     ) -> Result<Vec<crate::storage::Series>, QueryError> {
         self.check_deadline()?;
-        let hints = SelectHints { start: lo, end: hi };
+        let hints = SelectHints {
+            start: lo,
+            end: hi,
+            lazy: true,
+        };
         Ok(self.querier.select(sel.matchers, &hints)?)
     }
 

@@ -501,6 +501,7 @@ fn select_all(s: &TestStorage) -> Vec<(Labels, Vec<(i64, f64)>)> {
     let hints = SelectHints {
         start: i64::MIN,
         end: i64::MAX,
+        lazy: false,
     };
     q.select(&[m], &hints)
         .unwrap()
