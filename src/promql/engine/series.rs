@@ -59,6 +59,21 @@ pub(super) fn has_duplicate_series(series: &[Series]) -> bool {
     false
 }
 
+/// For series whose full label sets are distinct (one selector's, one subquery's): whether
+/// pending strips can have made two of them equal. They cannot when every series is to be
+/// stripped and all carry the same `__name__`, `__type__` and `__unit__`, which is the
+/// common case (`rate(x[5m])`) and is checked without hashing every label set.
+pub(super) fn strips_may_collide(series: &[Series]) -> bool {
+    fn reserved(s: &Series) -> [Option<&str>; 3] {
+        ["__name__", "__type__", "__unit__"].map(|n| s.metric.get(n))
+    }
+    let Some(first) = series.first() else {
+        return false;
+    };
+    let want = reserved(first);
+    !series.iter().all(|s| s.strip && reserved(s) == want)
+}
+
 /// What a node evaluates to over all steps of its evaluation range.
 #[derive(Debug)]
 pub(super) enum EvVal {

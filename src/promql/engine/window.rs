@@ -6,7 +6,7 @@
 
 use crate::model::{Labels, is_stale_nan};
 
-use super::super::functions::{self, FnCtx, FnOutput, SeriesWindow};
+use super::super::functions::{self, FnCtx, FnOutput, SeriesWindow, WindowKernel};
 use super::super::value::{Annotations, Point};
 use super::QueryError;
 use super::call::{Arg, fn_args};
@@ -14,7 +14,9 @@ use super::eval::{Evaluator, Limits, Steps};
 use super::parallel::{run_parts, threads_for};
 use super::plan::{CallNode, Node, Selector, SubqueryNode};
 use super::selector::WindowBuf;
-use super::series::{Assembler, EvVal, Series, dup_labelset_error, has_duplicate_series};
+use super::series::{
+    Assembler, EvVal, Series, dup_labelset_error, has_duplicate_series, strips_may_collide,
+};
 
 /// Series per function call.
 const CHUNK: usize = 256;
@@ -198,7 +200,8 @@ impl Evaluator<'_> {
             .collect()
         };
         self.hold(out.iter().map(|s| s.points.len()).sum())?;
-        if !job.delayed && has_duplicate_series(&out) {
+        // The inputs' label sets are distinct, so only stripping can make two equal.
+        if !job.delayed && strips_may_collide(&out) && has_duplicate_series(&out) {
             return Err(dup_labelset_error());
         }
         Ok(EvVal::Vector(out))
@@ -283,6 +286,107 @@ impl Evaluator<'_> {
     }
 }
 
+/// `run_part` for a function that is a `WindowKernel`: series by series, each one's window
+/// sliding over all steps, with no per-step list of windows and no label set per output
+/// sample.
+fn run_part_kernel(
+    job: &Job<'_, '_>,
+    kernel: WindowKernel,
+    mut part: Part<'_, '_>,
+    limits: &mut Limits<'_>,
+    annotations: &mut Annotations,
+) -> Result<Vec<Series>, QueryError> {
+    let (c, steps, delayed) = (job.c, job.steps, job.delayed);
+    let range = part.range();
+    let pinned = part.pinned();
+    let n = steps.count();
+    let drop_name = kernel.drops_name();
+    let mut out: Vec<Series> = Vec::new();
+    let mut buf = WindowBuf::default();
+    let mut produced = 0usize;
+    let mut noted: Option<String> = None;
+    for si in 0..part.len() {
+        limits.tick()?;
+        buf.reset();
+        let mut cursor = SliceWindow::default();
+        let mut points: Vec<Point> = Vec::new();
+        let mut held = 0usize;
+        let mut loaded = 0usize;
+        let mut i = 0;
+        while i < n {
+            let ts = steps.ts(i);
+            let (lo, hi) = part.window(ts);
+            let (window, next_t) = match &mut part {
+                Part::Selector { series, .. } => {
+                    loaded += buf.advance(&mut *series[si].samples, lo, hi);
+                    (buf.window(), buf.pending_time())
+                }
+                Part::Subquery { series, .. } => {
+                    let pts = &series[si].points;
+                    let (a, b) = cursor.advance(pts, lo, hi);
+                    (&pts[a..b], pts.get(b).map(|p| p.t))
+                }
+            };
+            if window.is_empty() {
+                // Jump to the first step whose window can hold the next point.
+                match next_t {
+                    Some(t) if !pinned => {
+                        let next = steps.first_at_or_after(t.saturating_add(ts.saturating_sub(hi)));
+                        i = next.max(i + 1);
+                        continue;
+                    }
+                    _ => break,
+                }
+            }
+            i += 1;
+            if window.len() > held {
+                limits.hold(window.len() - held)?;
+                held = window.len();
+            }
+            if let Some(f) = kernel.value(window, hi, range) {
+                if points.is_empty() {
+                    points.reserve_exact(n - (i - 1));
+                }
+                points.push(Point { t: ts, f });
+            }
+        }
+        limits.loaded(loaded);
+        limits.release(held);
+        if points.is_empty() {
+            continue;
+        }
+        limits.hold(points.len())?;
+        produced += points.len();
+        let metric = match &part {
+            Part::Selector { series, .. } => &series[si].labels,
+            Part::Subquery { series, .. } => &series[si].metric,
+        };
+        if let Some(name) = kernel.name_to_note(metric)
+            && noted.as_deref() != Some(name)
+        {
+            let mut ctx = FnCtx {
+                ts: steps.start,
+                window_end: 0,
+                range,
+                args: &c.ast.args,
+                span: c.ast.span,
+                annotations: &mut *annotations,
+            };
+            kernel.note(name, &mut ctx);
+            noted = Some(name.to_string());
+        }
+        out.push(Series {
+            metric: metric.clone(),
+            drop_name,
+            strip: drop_name && !delayed,
+            points,
+        });
+    }
+    // The caller holds the results.
+    limits.release(produced);
+    Ok(out)
+}
+
 /// Evaluates the function over all steps for the series of `part`, in chunks of
 /// `CHUNK` series: each series' window slides over the steps, and at every step the
 /// function is called once with the windows of the chunk. Returns the output series in
@@ -293,6 +397,9 @@ fn run_part(
     limits: &mut Limits<'_>,
     annotations: &mut Annotations,
 ) -> Result<Vec<Series>, QueryError> {
+    if let Some(kernel) = WindowKernel::of(job.c.func) {
+        return run_part_kernel(job, kernel, part, limits, annotations);
+    }
     let (c, steps, args, delayed) = (job.c, job.steps, job.args, job.delayed);
     let range = part.range();
     let pinned = part.pinned();

@@ -282,6 +282,72 @@ pub fn call(
     Ok(FnOutput::Vector(out))
 }
 
+/// A function of one range vector whose value for a window depends on that window's
+/// points alone (`rate`, `irate`, `deriv`, `changes`, the `*_over_time` aggregations, ...):
+/// the engine can run it one series at a time over all steps instead of calling `call`
+/// with every series' window at every step. Both ways give the same samples and
+/// annotations.
+#[derive(Debug, Clone, Copy)]
+pub struct WindowKernel(Op);
+
+impl WindowKernel {
+    pub fn of(func: &Function) -> Option<WindowKernel> {
+        match Op::of_function(func) {
+            op @ (Op::Extrapolated(_)
+            | Op::Instant { .. }
+            | Op::Deriv
+            | Op::Changes
+            | Op::Resets
+            | Op::OverTime(_)) => Some(WindowKernel(op)),
+            _ => None,
+        }
+    }
+
+    /// Whether the output drops the metric name (all but `last_over_time`).
+    pub fn drops_name(self) -> bool {
+        !matches!(self.0, Op::OverTime(over_time::Agg::Last))
+    }
+
+    /// The value for the points of the window `(window_end - range, window_end]` (ms),
+    /// or `None` when the function gives no sample for it.
+    #[inline]
+    pub fn value(self, points: &[Point], window_end: i64, range: i64) -> Option<f64> {
+        match self.0 {
+            Op::Extrapolated(kind) => rate::extrapolated_value(
+                points,
+                window_end,
+                range,
+                rate::duration_seconds(range),
+                kind,
+            ),
+            Op::Instant { is_rate } => rate::instant_value(points, is_rate),
+            Op::Deriv => rate::deriv_value(points),
+            Op::Changes => {
+                (!points.is_empty()).then(|| rate::count_pairs_value(points, rate::changed))
+            }
+            Op::Resets => {
+                (!points.is_empty()).then(|| rate::count_pairs_value(points, rate::was_reset))
+            }
+            Op::OverTime(agg) => (!points.is_empty()).then(|| over_time::value_of(agg, points)),
+            _ => None,
+        }
+    }
+
+    /// For a series that gave at least one value: the metric name that needs an info
+    /// (`rate`'s and `increase`'s "might not be a counter"), if any. Add it with
+    /// `note`, once per name.
+    pub fn name_to_note(self, metric: &Labels) -> Option<&str> {
+        match self.0 {
+            Op::Extrapolated(kind) => rate::non_counter_name(kind, metric),
+            _ => None,
+        }
+    }
+
+    pub fn note(self, name: &str, ctx: &mut FnCtx<'_>) {
+        rate::note_non_counter(name, ctx);
+    }
+}
+
 fn unknown(name: &str) -> QueryError {
     QueryError::Execution(format!("function \"{name}\" is not implemented"))
 }

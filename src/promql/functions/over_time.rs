@@ -61,7 +61,7 @@ pub(super) fn aggregate(agg: Agg, windows: &[SeriesWindow<'_>], ctx: &FnCtx<'_>)
 }
 
 /// The aggregate of a non-empty slice of points.
-fn value_of(agg: Agg, points: &[Point]) -> f64 {
+pub(super) fn value_of(agg: Agg, points: &[Point]) -> f64 {
     match agg {
         Agg::Avg => avg(points),
         Agg::Count => points.len() as f64,

@@ -5,6 +5,7 @@
 
 use std::collections::HashSet;
 
+use crate::model::Labels;
 use crate::promql::engine::QueryError;
 use crate::promql::mathutil::kahan_sum_inc;
 use crate::promql::value::{Point, Vector};
@@ -27,32 +28,45 @@ pub(super) fn extrapolated(
     kind: Kind,
 ) -> Vector {
     let range_end = ctx.window_end;
-    let range_start = ctx.window_end.saturating_sub(ctx.range);
     let range_seconds = duration_seconds(ctx.range);
     let mut out = Vector::with_capacity(windows.len());
     // Names already noted in this call, to format each message once.
     let mut noted: HashSet<&str> = HashSet::new();
     for w in windows {
-        let Some(v) = extrapolated_value(w.points, range_start, range_end, range_seconds, kind)
+        let Some(v) = extrapolated_value(w.points, range_end, ctx.range, range_seconds, kind)
         else {
             continue;
         };
         out.push(sample(w.metric.clone(), v, true, ctx));
-        if kind != Kind::Delta {
-            let name = w.metric.metric_name();
-            if !name.is_empty() && !looks_like_counter(name) && noted.insert(name) {
-                ctx.info(
-                    format!(
-                        "metric might not be a counter, name does not end in \
-                         _total/_sum/_count/_bucket: {}",
-                        go_quote(name)
-                    ),
-                    0,
-                );
-            }
+        if let Some(name) = non_counter_name(kind, w.metric)
+            && noted.insert(name)
+        {
+            note_non_counter(name, ctx);
         }
     }
     out
+}
+
+/// For `rate` and `increase`: the metric name of a series whose name does not look like a
+/// counter's (it has a name, without a counter suffix).
+pub(super) fn non_counter_name(kind: Kind, metric: &Labels) -> Option<&str> {
+    if kind == Kind::Delta {
+        return None;
+    }
+    let name = metric.metric_name();
+    (!name.is_empty() && !looks_like_counter(name)).then_some(name)
+}
+
+/// The info Prometheus adds for `non_counter_name`.
+pub(super) fn note_non_counter(name: &str, ctx: &mut FnCtx<'_>) {
+    ctx.info(
+        format!(
+            "metric might not be a counter, name does not end in \
+             _total/_sum/_count/_bucket: {}",
+            go_quote(name)
+        ),
+        0,
+    );
 }
 
 fn looks_like_counter(name: &str) -> bool {
@@ -63,17 +77,21 @@ fn looks_like_counter(name: &str) -> bool {
 
 /// Go's `time.Duration.Seconds()` of a duration in milliseconds: whole seconds plus the
 /// nanosecond remainder divided by 1e9.
-fn duration_seconds(ms: i64) -> f64 {
+pub(super) fn duration_seconds(ms: i64) -> f64 {
     (ms / 1000) as f64 + ((ms % 1000) * 1_000_000) as f64 / 1e9
 }
 
-fn extrapolated_value(
+/// The value of `rate`/`increase`/`delta` for the points of the window
+/// `(range_end - range, range_end]` (`range` in ms, `range_seconds` the same in seconds).
+#[inline]
+pub(super) fn extrapolated_value(
     points: &[Point],
-    range_start: i64,
     range_end: i64,
+    range: i64,
     range_seconds: f64,
     kind: Kind,
 ) -> Option<f64> {
+    let range_start = range_end.saturating_sub(range);
     let (first, last) = match points {
         [first, .., last] => (*first, *last),
         _ => return None,
@@ -127,25 +145,33 @@ fn ms_diff_seconds(a: i64, b: i64) -> f64 {
 /// `irate` (`is_rate`) and `idelta`: from the last two points. A decrease is a counter
 /// reset for `irate`, and the last value is then the increase.
 pub(super) fn instant(windows: &[SeriesWindow<'_>], ctx: &FnCtx<'_>, is_rate: bool) -> Vector {
-    let mut out = Vector::with_capacity(windows.len());
-    for w in windows {
-        let (prev, last) = match w.points {
-            [.., prev, last] => (*prev, *last),
-            _ => continue,
-        };
-        let interval_ms = last.t.saturating_sub(prev.t);
-        if interval_ms == 0 {
-            continue;
-        }
-        // After a counter reset the last value is the increase.
-        let reset = is_rate && last.f < prev.f;
-        let mut v = if reset { last.f } else { last.f - prev.f };
-        if is_rate {
-            v /= interval_ms as f64 / 1000.0;
-        }
-        out.push(sample(w.metric.clone(), v, true, ctx));
+    windows
+        .iter()
+        .filter_map(|w| {
+            let v = instant_value(w.points, is_rate)?;
+            Some(sample(w.metric.clone(), v, true, ctx))
+        })
+        .collect()
+}
+
+/// `irate`/`idelta` of one window's points.
+#[inline]
+pub(super) fn instant_value(points: &[Point], is_rate: bool) -> Option<f64> {
+    let (prev, last) = match points {
+        [.., prev, last] => (*prev, *last),
+        _ => return None,
+    };
+    let interval_ms = last.t.saturating_sub(prev.t);
+    if interval_ms == 0 {
+        return None;
     }
-    out
+    // After a counter reset the last value is the increase.
+    let reset = is_rate && last.f < prev.f;
+    let mut v = if reset { last.f } else { last.f - prev.f };
+    if is_rate {
+        v /= interval_ms as f64 / 1000.0;
+    }
+    Some(v)
 }
 
 /// The least-squares line through `points`, with x in seconds relative to
@@ -191,13 +217,15 @@ fn linear_regression(points: &[Point], intercept_time: i64) -> (f64, f64) {
 pub(super) fn deriv(windows: &[SeriesWindow<'_>], ctx: &FnCtx<'_>) -> Vector {
     windows
         .iter()
-        .filter(|w| w.points.len() >= 2)
-        .map(|w| {
-            // Relative to the first point, to keep the sums small.
-            let (slope, _) = linear_regression(w.points, w.points[0].t);
-            sample(w.metric.clone(), slope, true, ctx)
-        })
+        .filter_map(|w| Some(sample(w.metric.clone(), deriv_value(w.points)?, true, ctx)))
         .collect()
+}
+
+/// `deriv` of one window's points (needs two).
+#[inline]
+pub(super) fn deriv_value(points: &[Point]) -> Option<f64> {
+    // Relative to the first point, to keep the sums small.
+    (points.len() >= 2).then(|| linear_regression(points, points[0].t).0)
 }
 
 /// `predict_linear(m, t)`: the regression line's value `t` seconds after the evaluation
@@ -219,27 +247,39 @@ pub(super) fn predict_linear(
 
 /// `changes`: how often the value changed (NaN to NaN is no change).
 pub(super) fn changes(windows: &[SeriesWindow<'_>], ctx: &FnCtx<'_>) -> Vector {
-    count_pairs(windows, ctx, |prev, cur| {
-        cur != prev && !(cur.is_nan() && prev.is_nan())
-    })
+    count_pairs(windows, ctx, changed)
 }
 
 /// `resets`: how often the value decreased.
 pub(super) fn resets(windows: &[SeriesWindow<'_>], ctx: &FnCtx<'_>) -> Vector {
-    count_pairs(windows, ctx, |prev, cur| cur < prev)
+    count_pairs(windows, ctx, was_reset)
 }
 
-fn count_pairs(
-    windows: &[SeriesWindow<'_>],
-    ctx: &FnCtx<'_>,
-    hit: impl Fn(f64, f64) -> bool,
-) -> Vector {
+pub(super) fn changed(prev: f64, cur: f64) -> bool {
+    cur != prev && !(cur.is_nan() && prev.is_nan())
+}
+
+pub(super) fn was_reset(prev: f64, cur: f64) -> bool {
+    cur < prev
+}
+
+/// How many consecutive pairs of `points` satisfy `hit(prev, cur)`.
+#[inline]
+pub(super) fn count_pairs_value(points: &[Point], hit: fn(f64, f64) -> bool) -> f64 {
+    points.windows(2).filter(|p| hit(p[0].f, p[1].f)).count() as f64
+}
+
+fn count_pairs(windows: &[SeriesWindow<'_>], ctx: &FnCtx<'_>, hit: fn(f64, f64) -> bool) -> Vector {
     windows
         .iter()
         .filter(|w| !w.points.is_empty())
         .map(|w| {
-            let n = w.points.windows(2).filter(|p| hit(p[0].f, p[1].f)).count();
-            sample(w.metric.clone(), n as f64, true, ctx)
+            sample(
+                w.metric.clone(),
+                count_pairs_value(w.points, hit),
+                true,
+                ctx,
+            )
         })
         .collect()
 }

@@ -2420,3 +2420,117 @@ fn no_function_panics_on_extreme_input() {
         }
     }
 }
+
+/// Every `WindowKernel` gives, window by window, the samples and annotations `call` gives
+/// for the same windows (the engine uses the kernel; the corpus runs through it).
+#[test]
+fn window_kernels_agree_with_call() {
+    use super::WindowKernel;
+    let mut seed = 3u64;
+    let mut rnd = |n: u64| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) % n
+    };
+    let names = ["x_total", "gauge", "", "y_bucket"];
+    let mut checked = 0;
+    for f in crate::promql::signatures::FUNCTIONS {
+        let Some(kernel) = WindowKernel::of(f) else {
+            continue;
+        };
+        checked += 1;
+        let arg = Expr::MatrixSelector(MatrixSelector {
+            selector: selector(Some("m"), &[]),
+            range: 5 * M,
+            span: Span::new(0, 1),
+        });
+        for round in 0..40 {
+            // Windows of 0..12 points, with resets, repeats, NaNs and infinities.
+            let series: Vec<Series> = (0..6)
+                .map(|s| {
+                    let n = rnd(12) as usize;
+                    let mut t = 5 * M - rnd(30) as i64 * S * 10;
+                    let mut v = rnd(100) as f64;
+                    let mut points = Vec::new();
+                    for _ in 0..n {
+                        v = match rnd(20) {
+                            0 => f64::NAN,
+                            1 => f64::INFINITY,
+                            2 => v,
+                            3 => rnd(10) as f64,
+                            _ => v + rnd(50) as f64 - 5.0,
+                        };
+                        t += 1 + rnd(20_000) as i64;
+                        points.push(Point { t, f: v });
+                    }
+                    let name = names[(s + round) % names.len()];
+                    Series {
+                        metric: labels(&format!("__name__={name},i={s}")),
+                        points,
+                    }
+                })
+                .collect();
+            let window_end = series
+                .iter()
+                .flat_map(|s| s.points.last())
+                .map(|p| p.t)
+                .max()
+                .unwrap_or(0);
+            let windows: Vec<SeriesWindow<'_>> = series
+                .iter()
+                .filter(|s| !s.points.is_empty())
+                .map(|s| SeriesWindow {
+                    metric: &s.metric,
+                    points: &s.points,
+                })
+                .collect();
+            let args = [arg.clone()];
+            let mut want_ann = Annotations::default();
+            let mut ctx = FnCtx {
+                ts: window_end,
+                window_end,
+                range: 5 * M,
+                args: &args,
+                span: Span::default(),
+                annotations: &mut want_ann,
+            };
+            let want = match call(f, &[FnArg::Matrix(&windows)], &mut ctx) {
+                Ok(FnOutput::Vector(v)) => v,
+                other => panic!("{}: {other:?}", f.name),
+            };
+            let mut got = Vec::new();
+            let mut got_ann = Annotations::default();
+            for w in &windows {
+                let Some(v) = kernel.value(w.points, window_end, 5 * M) else {
+                    continue;
+                };
+                got.push(VectorSample {
+                    metric: w.metric.clone(),
+                    t: window_end,
+                    f: v,
+                    drop_name: kernel.drops_name(),
+                });
+                if let Some(name) = kernel.name_to_note(w.metric) {
+                    let mut ctx = FnCtx {
+                        ts: window_end,
+                        window_end,
+                        range: 5 * M,
+                        args: &args,
+                        span: Span::default(),
+                        annotations: &mut got_ann,
+                    };
+                    kernel.note(name, &mut ctx);
+                }
+            }
+            assert_eq!(
+                format!("{got:?}"),
+                format!("{want:?}"),
+                "{} round {round}",
+                f.name
+            );
+            assert_eq!(got_ann, want_ann, "{} round {round}", f.name);
+        }
+    }
+    assert_eq!(checked, 21, "functions with a kernel");
+}
