@@ -91,6 +91,8 @@ struct Inner {
     metrics: ApiMetrics,
     /// Fires on shutdown: running queries are cancelled.
     shutdown: CancellationToken,
+    /// The same, for queries evaluated on the request's own thread.
+    shutdown_cancel: crate::promql::Cancel,
     /// The clock for default query times (ms); tests fix it.
     clock: fn() -> i64,
 }
@@ -112,6 +114,7 @@ impl Api {
                 ready: AtomicBool::new(false),
                 metrics: ApiMetrics::default(),
                 shutdown: CancellationToken::new(),
+                shutdown_cancel: crate::promql::Cancel::new(),
                 clock,
             }),
         }
@@ -128,6 +131,7 @@ impl Api {
     /// Cancels every running query; `serve` calls it when its shutdown signal fires.
     pub fn cancel_queries(&self) {
         self.inner.shutdown.cancel();
+        self.inner.shutdown_cancel.cancel();
     }
 
     pub fn metrics(&self) -> &ApiMetrics {

@@ -1,7 +1,8 @@
 //! `/api/v1/query` and `/api/v1/query_range`: Prometheus's parameter checks in its order
-//! and with its messages, parsing with the server's feature switches, evaluation on a
-//! blocking thread with a `Cancel` that fires on timeout, client disconnect or shutdown,
-//! then the result, the `limit` truncation and the annotations (` (line:col)` appended,
+//! and with its messages, parsing with the server's feature switches, evaluation (on the
+//! request's worker thread with the engine's own deadline and a `Cancel` that fires on
+//! shutdown; on a current-thread runtime, on a blocking thread with a `Cancel` that also
+//! fires on timeout and client disconnect), then the result, the `limit` truncation and the annotations (` (line:col)` appended,
 //! at most ten warnings and ten infos).
 
 use std::time::{Duration, Instant};
@@ -167,6 +168,36 @@ impl Api {
         let deadline = timeout
             .unwrap_or(engine.opts.timeout)
             .min(engine.opts.timeout);
+        if tokio::runtime::Handle::current().runtime_flavor()
+            == tokio::runtime::RuntimeFlavor::MultiThread
+        {
+            // On the request's own worker thread, which hands its other tasks over while
+            // the query runs: no wake-up of a pool thread and back on every query. The
+            // engine keeps the deadline itself; shutdown cancels through the server's
+            // `Cancel`. A client that goes away is noticed only after the evaluation.
+            let mut engine = engine;
+            engine.opts.timeout = deadline;
+            let storage = &*self.inner.storage;
+            let cancel = &self.inner.shutdown_cancel;
+            let outcome = tokio::task::block_in_place(|| {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match eval {
+                    Eval::Instant { t } => engine.instant(storage, &expr, t, cancel),
+                    Eval::Range { start, end, step } => {
+                        engine.range(storage, &expr, start, end, step, cancel)
+                    }
+                }))
+            })
+            .unwrap_or_else(|p| {
+                Err(QueryError::Execution(format!(
+                    "unexpected error: {}",
+                    payload_message(&*p)
+                )))
+            });
+            guard.finished = true;
+            metrics.query_finished(guard.began.elapsed(), outcome.as_ref().err());
+            let result = outcome.map_err(|e| ApiError::from(&e))?;
+            return Ok(respond(result, query, limit));
+        }
         let storage = self.inner.storage.clone();
         let task_cancel = cancel.clone();
         let mut task = tokio::task::spawn_blocking(move || match eval {
@@ -313,7 +344,10 @@ fn panic_message(e: tokio::task::JoinError) -> String {
     if e.is_cancelled() {
         return "query task was cancelled".into();
     }
-    let payload = e.into_panic();
+    payload_message(&*e.into_panic())
+}
+
+fn payload_message(payload: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
         (*s).to_string()
     } else if let Some(s) = payload.downcast_ref::<String>() {

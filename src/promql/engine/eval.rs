@@ -103,10 +103,11 @@ pub(super) struct Limits<'q> {
 }
 
 impl<'q> Limits<'q> {
-    pub fn new(opts: &EngineOptions, cancel: &'q Cancel) -> Self {
+    /// Limits for a query that began at `began` (the deadline counts from then).
+    pub fn new(opts: &EngineOptions, cancel: &'q Cancel, began: Instant) -> Self {
         Limits {
             cancel,
-            deadline: Instant::now().checked_add(opts.timeout),
+            deadline: began.checked_add(opts.timeout),
             max_samples: opts.max_samples,
             cur_samples: 0,
             stats: QueryStats::default(),
@@ -199,11 +200,16 @@ pub(super) struct Evaluator<'q> {
 }
 
 impl<'q> Evaluator<'q> {
-    pub fn new(querier: &'q dyn Querier, opts: &'q EngineOptions, cancel: &'q Cancel) -> Self {
+    pub fn new(
+        querier: &'q dyn Querier,
+        opts: &'q EngineOptions,
+        cancel: &'q Cancel,
+        began: Instant,
+    ) -> Self {
         Evaluator {
             querier,
             opts,
-            limits: Limits::new(opts, cancel),
+            limits: Limits::new(opts, cancel, began),
             annotations: Annotations::default(),
         }
     }

@@ -189,6 +189,8 @@ impl Engine {
         if cancel.is_cancelled() {
             return Err(QueryError::Canceled("query execution"));
         }
+        // The timeout covers opening the querier too.
+        let began = std::time::Instant::now();
         let plan = plan::build(
             expr,
             &plan::PlanCtx {
@@ -199,7 +201,8 @@ impl Engine {
         );
         let (mint, maxt) = plan::time_range(&plan, start, end, self.opts.lookback_delta);
         let querier = storage.querier(mint, maxt)?;
-        let mut ev = Evaluator::new(&*querier, &self.opts, cancel);
+        let mut ev = Evaluator::new(&*querier, &self.opts, cancel, began);
+        ev.check_deadline()?;
         let steps = Steps {
             start,
             end,
