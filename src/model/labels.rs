@@ -85,7 +85,16 @@ impl Labels {
 
     /// The metric name (`__name__`), or "" when there is none.
     pub fn metric_name(&self) -> &str {
-        self.get(METRIC_NAME).unwrap_or("")
+        // `__name__` sorts before every lowercase name, so it is nearly always the first
+        // label: a scan finds it (or its absence) sooner than a binary search.
+        for l in self.0.iter() {
+            match (*l.name).cmp(METRIC_NAME) {
+                std::cmp::Ordering::Less => {}
+                std::cmp::Ordering::Equal => return &l.value,
+                std::cmp::Ordering::Greater => break,
+            }
+        }
+        ""
     }
 
     /// A hash that is the same on every run and every machine (xxh3 over name, 0xff, value,

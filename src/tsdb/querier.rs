@@ -167,11 +167,26 @@ impl SeriesIter {
 impl Iterator for SeriesIter {
     type Item = Sample;
 
+    #[inline]
     fn next(&mut self) -> Option<Sample> {
-        match self.peeked.take() {
-            Some(s) => Some(s),
-            None => self.advance(self.lo),
+        if let Some(s) = self.peeked.take() {
+            return Some(s);
         }
+        // The common case: the next sample of the current chunk, past `lo`.
+        if let Some(it) = &mut self.cur {
+            match it.next() {
+                Some(s) if s.t >= self.lo => {
+                    if s.t <= self.hi {
+                        return Some(s);
+                    }
+                    self.finish();
+                    return None;
+                }
+                Some(_) => {}
+                None => self.cur = None,
+            }
+        }
+        self.advance(self.lo)
     }
 }
 

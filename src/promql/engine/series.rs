@@ -64,8 +64,20 @@ pub(super) fn has_duplicate_series(series: &[Series]) -> bool {
 /// stripped and all carry the same `__name__`, `__type__` and `__unit__`, which is the
 /// common case (`rate(x[5m])`) and is checked without hashing every label set.
 pub(super) fn strips_may_collide(series: &[Series]) -> bool {
+    // One pass that stops at the first name past them (they sort early), rather than
+    // three searches: the label sets are cold in the cache here.
     fn reserved(s: &Series) -> [Option<&str>; 3] {
-        ["__name__", "__type__", "__unit__"].map(|n| s.metric.get(n))
+        let mut out = [None; 3];
+        for l in s.metric.iter() {
+            match &*l.name {
+                "__name__" => out[0] = Some(&*l.value),
+                "__type__" => out[1] = Some(&*l.value),
+                "__unit__" => out[2] = Some(&*l.value),
+                n if n > "__unit__" => break,
+                _ => {}
+            }
+        }
+        out
     }
     let Some(first) = series.first() else {
         return false;
