@@ -3,7 +3,8 @@
 //!
 //! - `sum by (job) (rate(x[5m]))` as a 1h range query at 15s steps;
 //! - `topk(10, sum by (instance) (rate(x[5m])))`, instant and as the same range query;
-//! - `max_over_time(rate(x[1m])[30m:1m])`, instant and as a range query.
+//! - `max_over_time(rate(x[1m])[30m:1m])`, instant and as a range query;
+//! - the fixed cost of a tiny query: `vector(1)`, and one series by its labels.
 //!
 //! Run: `cargo bench --bench promql_engine`. Side-by-side figures against Prometheus are
 //! in BENCHMARKS.md.
@@ -87,6 +88,12 @@ fn bench_queries(c: &mut Criterion) {
             "max_over_time_rate_1m_subquery_30m_1m/range_1h_15s",
             "max_over_time(rate(x[1m])[30m:1m])",
             true,
+        ),
+        ("tiny/vector_1/instant", "vector(1)", false),
+        (
+            "tiny/one_series/instant",
+            "x{job=\"job-7\", instance=\"instance-7\"}",
+            false,
         ),
     ];
     for (name, query, is_range) in cases {
