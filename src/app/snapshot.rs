@@ -4,7 +4,9 @@
 //! TUI's job.
 
 use ratatui::buffer::Buffer;
-use serde::Serialize;
+use serde::{Serialize, Serializer};
+
+use crate::model::Labels;
 
 /// Points of one graph, oldest first, already in the unit the box shows (percent, bytes/s).
 /// `None` marks a gap (no data at that step); it serializes as `null`.
@@ -23,8 +25,97 @@ pub struct UiSnapshot {
     pub network: NetworkPanel,
     pub disks: DisksPanel,
     pub targets: Vec<TargetRow>,
+    /// The query panels (the query bar's panel first, then pinned and dashboard panels),
+    /// each evaluated over the current time range on this refresh.
+    pub panels: Vec<PanelData>,
+    /// The time range the panels show.
+    pub range: TimeRange,
     /// One line for the status bar (last action result, warnings).
     pub status: String,
+}
+
+/// The window of time the panels show: the last `span_ms` up to `end_ms`. A live view
+/// follows now (`paused` false); a paused one keeps its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct TimeRange {
+    pub span_ms: i64,
+    pub end_ms: i64,
+    pub paused: bool,
+}
+
+impl Default for TimeRange {
+    fn default() -> Self {
+        TimeRange {
+            span_ms: 15 * 60 * 1000,
+            end_ms: 0,
+            paused: false,
+        }
+    }
+}
+
+/// How a panel's values are shown on its y axis and in its legend.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Unit {
+    /// Plain numbers with SI prefixes.
+    #[default]
+    None,
+    Bytes,
+    /// Bytes per second.
+    BytesPerSec,
+    Seconds,
+    /// 0..100.
+    Percent,
+    /// Events per second.
+    OpsPerSec,
+}
+
+/// How a panel draws its series.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PanelKind {
+    #[default]
+    Graph,
+    Stat,
+    Gauge,
+    Table,
+}
+
+/// One panel's latest evaluation: a range query per PromQL expression.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct PanelData {
+    /// Stable across refreshes (the query bar's panel is 0).
+    pub id: u64,
+    pub title: String,
+    pub queries: Vec<String>,
+    pub unit: Unit,
+    pub kind: PanelKind,
+    /// The evaluated steps: `start_ms`, `start_ms + step_ms`, … `end_ms`.
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub step_ms: i64,
+    /// Every result series of every query, in query order, each sorted by labels.
+    pub series: Vec<PanelSeries>,
+    /// Why a query failed (parse or evaluation error, with the query's number when
+    /// there are several); the series of the other queries are still shown.
+    pub error: Option<String>,
+    /// Warnings and infos of the evaluation, as Prometheus words them.
+    pub warnings: Vec<String>,
+}
+
+/// One result series of a panel query.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct PanelSeries {
+    /// Which of the panel's queries it came from.
+    pub query: usize,
+    #[serde(serialize_with = "labels_as_map")]
+    pub labels: Labels,
+    /// `(ms, value)` at step times, oldest first; steps without a value are absent.
+    pub points: Vec<(i64, f64)>,
+}
+
+fn labels_as_map<S: Serializer>(labels: &Labels, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_map(labels.iter().map(|l| (&*l.name, &*l.value)))
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

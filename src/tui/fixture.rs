@@ -5,8 +5,10 @@
 
 use crate::app::{
     CoreRow, CpuPanel, DiskIoRow, DisksPanel, FilesystemRow, Health, History, HostInfo,
-    InterfaceRow, MemoryPanel, NetworkPanel, TargetRow, UiSnapshot,
+    InterfaceRow, MemoryPanel, NetworkPanel, PanelData, PanelKind, PanelSeries, TargetRow,
+    TimeRange, UiSnapshot, Unit,
 };
+use crate::model::Labels;
 
 /// Points per history in the fixture.
 pub const HISTORY_LEN: usize = 240;
@@ -168,7 +170,55 @@ pub fn sample_snapshot() -> UiSnapshot {
             last_scrape_ms: Some(1_699_999_999_000),
             duration_secs: 0.004,
         }],
+        panels: vec![sample_panel()],
+        range: TimeRange {
+            span_ms: 15 * 60 * 1000,
+            end_ms: 1_700_000_000_000,
+            paused: false,
+        },
         status: String::new(),
+    }
+}
+
+/// The query bar's panel in the fixture: receive rates of three interfaces over the last
+/// 15 minutes at 10 s steps; `wlan0` stops 20 steps before the end (a gap at the right),
+/// and `lo` is nearly flat.
+pub fn sample_panel() -> PanelData {
+    const STEP: i64 = 10_000;
+    const STEPS: i64 = 90;
+    let end = 1_700_000_000_000;
+    let start = end - (STEPS - 1) * STEP;
+    let series = [
+        ("eth0", 0, 2.0 * MIB),
+        ("lo", 1, 3.0 * KIB),
+        ("wlan0", 2, 400.0 * KIB),
+    ]
+    .into_iter()
+    .map(|(device, seed, scale)| PanelSeries {
+        query: 0,
+        labels: Labels::from_pairs(&[("device", device), ("instance", "kmon-demo:9100")]),
+        points: (0..STEPS)
+            .filter(|&i| device != "wlan0" || i < STEPS - 20)
+            .map(|i| {
+                let i = i as usize;
+                let v = scale * (0.3 + 0.7 * wave(i, 40, seed * 9) * jitter(i, seed as u64 + 60));
+                (start + i as i64 * STEP, (v * 10.0).round() / 10.0)
+            })
+            .collect(),
+    })
+    .collect();
+    PanelData {
+        id: 0,
+        title: String::new(),
+        queries: vec!["rate(node_network_receive_bytes_total[1m])".to_string()],
+        unit: Unit::BytesPerSec,
+        kind: PanelKind::Graph,
+        start_ms: start,
+        end_ms: end,
+        step_ms: STEP,
+        series,
+        error: None,
+        warnings: Vec::new(),
     }
 }
 
