@@ -3,13 +3,15 @@
 //! queries on every refresh tick, and carries out the TUI's actions. The one-shot
 //! subcommands live in `cli`, exports (the `e` key) in `export`, the headless
 //! `kmon export-screen` in `export_screen`, `kmon serve` in `serve` (with `load` for
-//! `--load`), and the `kmon query`/`query-range` client in `query_cli`.
+//! `--load`), the `kmon query`/`query-range` client in `query_cli`, and the query
+//! panels' evaluation and history in `panels`.
 
 pub mod cli;
 pub mod dashboard;
 pub mod export;
 mod export_screen;
 pub mod load;
+pub mod panels;
 pub mod query_cli;
 mod run;
 mod serve;

@@ -13,6 +13,7 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::dashboard::{self, Grid};
+use super::panels::{self, PanelRequest};
 use super::snapshot::{Action, Health, TargetRow, UiSnapshot};
 use crate::config::{self, Config};
 use crate::discovery::{FileSd, Manager, StaticSd};
@@ -128,21 +129,28 @@ pub fn run_tui(opts: RunOptions) -> anyhow::Result<ExitCode> {
         .export_dir
         .clone()
         .unwrap_or_else(|| PathBuf::from("."));
+    let history_file = panels::history_path(&data_dir(opts.data_dir.as_deref()));
+    let history = panels::load_history(&history_file).unwrap_or_else(|e| {
+        tracing::warn!("reading {}: {e}", history_file.display());
+        Vec::new()
+    });
     rt.block_on(async move {
         let engine = Engine::start(cfg, &opts)?;
         let (action_tx, action_rx) = mpsc::channel::<Action>(16);
+        let mut tui_opts = crate::tui::TuiOptions::default();
+        tui_opts.view.history = crate::tui::editor::History::new(history);
         let tui = tokio::spawn(crate::tui::run(
             engine.snapshots.clone(),
             action_tx,
             theme.clone(),
-            crate::tui::TuiOptions::default(),
+            tui_opts,
         ));
         let cancel = engine.cancel.clone();
         let mut tui = tui;
         let res = tokio::select! {
             r = &mut tui => r.context("the TUI task failed")?.context("terminal I/O"),
             _ = shutdown_signal() => { Ok(()) }
-            _ = carry_out(action_rx, &engine, &theme, &export_dir) => { Ok(()) }
+            _ = carry_out(action_rx, &engine, &theme, &export_dir, &history_file) => { Ok(()) }
         };
         cancel.cancel();
         // Give the TUI a moment to restore the terminal if it is still running.
@@ -160,10 +168,18 @@ async fn carry_out(
     engine: &Engine,
     theme: &crate::tui::Theme,
     export_dir: &Path,
+    history_file: &Path,
 ) {
     while let Some(action) = actions.recv().await {
         match action {
             Action::Quit => break,
+            Action::RunQuery { expr } => {
+                engine.request.send_modify(|r| r.set_query(&expr));
+                if let Err(e) = panels::append_history(history_file, &expr) {
+                    tracing::warn!("writing {}: {e}", history_file.display());
+                }
+            }
+            Action::SetRange(range) => engine.request.send_modify(|r| r.range = range),
             Action::Export { screen } => {
                 let snapshot = engine.snapshots.borrow().clone();
                 let (dir, theme) = (export_dir.to_path_buf(), theme.clone());
@@ -204,6 +220,8 @@ pub struct Engine {
     pub cancel: CancellationToken,
     /// The app's message for the status line of the next snapshots.
     status: watch::Sender<String>,
+    /// The query panels and the time range the snapshots show.
+    pub request: watch::Sender<PanelRequest>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -280,6 +298,7 @@ impl Engine {
         }
         let (snap_tx, snap_rx) = watch::channel(Arc::new(UiSnapshot::default()));
         let (status_tx, status_rx) = watch::channel(String::new());
+        let (request_tx, request_rx) = watch::channel(PanelRequest::default());
         if snapshots {
             tasks.push(tokio::spawn(publish_snapshots(
                 storage.clone(),
@@ -289,6 +308,7 @@ impl Engine {
                     builtin,
                     source,
                     status: status_rx,
+                    request: request_rx,
                 },
                 snap_tx,
                 cancel.clone(),
@@ -300,6 +320,7 @@ impl Engine {
             snapshots: snap_rx,
             cancel,
             status: status_tx,
+            request: request_tx,
             tasks,
         })
     }
@@ -368,10 +389,12 @@ struct Sources {
     source: String,
     /// The app's status message (export results).
     status: watch::Receiver<String>,
+    /// The query panels to evaluate and the time range.
+    request: watch::Receiver<PanelRequest>,
 }
 
 /// Rebuilds the snapshot on every refresh tick from storage, and at once when the app's
-/// status message changes.
+/// status message or the panel request changes.
 async fn publish_snapshots(
     storage: Arc<dyn Storage>,
     interval: Duration,
@@ -381,6 +404,7 @@ async fn publish_snapshots(
 ) {
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut me = SelfMeter::default();
     // First frame quickly: right after the first collection.
     tokio::select! {
         _ = cancel.cancelled() => return,
@@ -401,17 +425,84 @@ async fn publish_snapshots(
             snap.status = format!("query failed: {e}");
         }
         snap.host.source = sources.source.clone();
+        snap.me = me.read();
+        snap.tz_offset_secs = chrono::Local::now().offset().local_minus_utc();
         snap.targets = target_rows(&sources.registry, sources.builtin.as_ref());
+        let request = sources.request.borrow_and_update().clone();
+        snap.range = request.range;
+        if !snap.range.paused {
+            snap.range.end_ms = grid.end;
+        }
+        snap.panels = evaluate_panels(&storage, request, grid.end, step).await;
         if tx.send(Arc::new(snap)).is_err() {
             return;
         }
         tokio::select! {
             _ = cancel.cancelled() => return,
             _ = ticker.tick() => {}
-            // The engine owns the sender; it only closes on shutdown.
+            // The engine owns the senders; they only close on shutdown.
             Ok(()) = sources.status.changed() => {}
+            Ok(()) = sources.request.changed() => {}
         }
     }
+}
+
+/// kmon's own CPU (from the change of its CPU seconds between reads) and memory.
+#[derive(Default)]
+struct SelfMeter {
+    last: Option<(std::time::Instant, f64)>,
+}
+
+impl SelfMeter {
+    fn read(&mut self) -> super::snapshot::SelfUsage {
+        let Ok(values) = crate::hostmetrics::process_metrics(Path::new("/proc")) else {
+            return Default::default();
+        };
+        let get = |name: &str| values.iter().find(|(n, _)| *n == name).map(|(_, v)| *v);
+        let now = std::time::Instant::now();
+        let cpu = get("process_cpu_seconds_total");
+        let cpu_pct = match (self.last, cpu) {
+            (Some((then, before)), Some(cpu)) => {
+                let secs = now.duration_since(then).as_secs_f64();
+                (secs > 0.0).then(|| ((cpu - before) / secs * 100.0).max(0.0))
+            }
+            _ => None,
+        };
+        self.last = cpu.map(|c| (now, c));
+        super::snapshot::SelfUsage {
+            cpu_pct,
+            rss_bytes: get("process_resident_memory_bytes"),
+        }
+    }
+}
+
+/// The panels of `request`, evaluated on a blocking thread (a big query must not hold up
+/// the runtime's workers).
+async fn evaluate_panels(
+    storage: &Arc<dyn Storage>,
+    request: PanelRequest,
+    now_ms: i64,
+    min_step_ms: i64,
+) -> Vec<super::snapshot::PanelData> {
+    if request.panels.is_empty() {
+        return Vec::new();
+    }
+    let storage = storage.clone();
+    let joined = tokio::task::spawn_blocking(move || {
+        let engine = crate::promql::Engine::new(Default::default());
+        request
+            .panels
+            .iter()
+            .map(|spec| {
+                panels::evaluate(&*storage, &engine, spec, request.range, now_ms, min_step_ms)
+            })
+            .collect()
+    })
+    .await;
+    joined.unwrap_or_else(|e| {
+        tracing::error!("evaluating panels: {e}");
+        Vec::new()
+    })
 }
 
 fn target_rows(
@@ -475,7 +566,7 @@ mod tests {
         let theme = crate::tui::Theme::default();
         tokio::time::timeout(
             Duration::from_secs(10),
-            carry_out(rx, &engine, &theme, tmp.path()),
+            carry_out(rx, &engine, &theme, tmp.path(), &tmp.path().join("history")),
         )
         .await
         .expect("carry_out ends on Quit");

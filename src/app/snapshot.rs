@@ -30,8 +30,20 @@ pub struct UiSnapshot {
     pub panels: Vec<PanelData>,
     /// The time range the panels show.
     pub range: TimeRange,
+    /// kmon's own CPU and memory use, for the header.
+    pub me: SelfUsage,
+    /// The local time zone's offset from UTC at `at_ms` (seconds), for clocks and axes.
+    pub tz_offset_secs: i32,
     /// One line for the status bar (last action result, warnings).
     pub status: String,
+}
+
+/// kmon's own resource use.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct SelfUsage {
+    /// Percent of one core over the last refresh.
+    pub cpu_pct: Option<f64>,
+    pub rss_bytes: Option<f64>,
 }
 
 /// The window of time the panels show: the last `span_ms` up to `end_ms`. A live view
@@ -223,4 +235,9 @@ pub enum Action {
     /// Write an export folder: `screen` is the screen as the TUI drew it (at the terminal's
     /// size), the data comes from the latest snapshot. The result shows in the status line.
     Export { screen: Buffer },
+    /// Show `expr` in the query panel (evaluated over the time range on every refresh) and
+    /// keep it in the query history. An empty expression empties the panel.
+    RunQuery { expr: String },
+    /// Show this time range from the next snapshot on.
+    SetRange(TimeRange),
 }

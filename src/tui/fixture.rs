@@ -5,8 +5,8 @@
 
 use crate::app::{
     CoreRow, CpuPanel, DiskIoRow, DisksPanel, FilesystemRow, Health, History, HostInfo,
-    InterfaceRow, MemoryPanel, NetworkPanel, PanelData, PanelKind, PanelSeries, TargetRow,
-    TimeRange, UiSnapshot, Unit,
+    InterfaceRow, MemoryPanel, NetworkPanel, PanelData, PanelKind, PanelSeries, SelfUsage,
+    TargetRow, TimeRange, UiSnapshot, Unit,
 };
 use crate::model::Labels;
 
@@ -171,6 +171,11 @@ pub fn sample_snapshot() -> UiSnapshot {
             duration_secs: 0.004,
         }],
         panels: vec![sample_panel()],
+        me: SelfUsage {
+            cpu_pct: Some(0.8),
+            rss_bytes: Some(23.5 * MIB),
+        },
+        tz_offset_secs: 0,
         range: TimeRange {
             span_ms: 15 * 60 * 1000,
             end_ms: 1_700_000_000_000,

@@ -1,11 +1,13 @@
-//! Keys as data: a table from key presses to view intents (`Quit`, `ToggleBox`, ...). The
-//! event loop asks `Keymap::lookup` for every key event and hands the intent to the view
-//! state; later features add rows to the table instead of branches to the loop, and users
-//! can rebind with `Keymap::bind`.
+//! Keys as data: a table from (mode, key) to intents (`Quit`, `ToggleBox`, `Submit`, ...).
+//! The event loop asks `Keymap::lookup` for every key event with the view's current mode
+//! and hands the intent to the view state; a printable key that nothing binds in an
+//! editing mode is typed (`typed_char`). Later features add rows to the table instead of
+//! branches to the loop, users rebind with `Keymap::bind`, and the help overlay lists the
+//! table.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use crate::tui::view::BoxId;
+use crate::tui::view::{BoxId, Mode};
 
 /// What a key asks the view to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,6 +18,112 @@ pub enum Intent {
     ToggleBox(BoxId),
     /// Export the screen and the data (sends `Action::Export` to the app).
     Export,
+    /// Focus the query bar.
+    FocusQuery,
+    /// Open the `:` command line.
+    OpenCommand,
+    /// Show the key help.
+    Help,
+    /// Leave the current mode or overlay.
+    Back,
+    /// Run the query (or command) being edited.
+    Submit,
+    /// Complete the word at the cursor.
+    Complete,
+    /// The previous completion candidate (Shift-Tab while completing).
+    CompletePrev,
+    HistoryPrev,
+    HistoryNext,
+    /// Ctrl-R: search the history backwards.
+    HistorySearch,
+    /// Ctrl-U: clear the line.
+    ClearLine,
+    CursorLeft,
+    CursorRight,
+    CursorHome,
+    CursorEnd,
+    WordLeft,
+    WordRight,
+    DeleteBack,
+    DeleteForward,
+    DeleteWord,
+    KillToEnd,
+    /// The next shorter / longer time range preset (5m, 15m, 1h, 6h, 24h).
+    RangeShorter,
+    RangeLonger,
+    /// Freeze the time range, or follow now again.
+    TogglePause,
+    /// Graph or table view of the query panel.
+    ToggleTable,
+}
+
+impl Intent {
+    /// A short description for the help overlay.
+    pub fn describe(self) -> String {
+        match self {
+            Intent::Quit => "quit".into(),
+            Intent::ToggleBox(b) => format!("show/hide the {} box", b.title()),
+            Intent::Export => "export the screen and its data".into(),
+            Intent::FocusQuery => "query bar".into(),
+            Intent::OpenCommand => "command line (:theme)".into(),
+            Intent::Help => "this help".into(),
+            Intent::Back => "back".into(),
+            Intent::Submit => "run".into(),
+            Intent::Complete => "complete".into(),
+            Intent::CompletePrev => "previous completion".into(),
+            Intent::HistoryPrev => "older history entry".into(),
+            Intent::HistoryNext => "newer history entry".into(),
+            Intent::HistorySearch => "search history".into(),
+            Intent::ClearLine => "clear the line".into(),
+            Intent::CursorLeft => "cursor left".into(),
+            Intent::CursorRight => "cursor right".into(),
+            Intent::CursorHome => "start of line".into(),
+            Intent::CursorEnd => "end of line".into(),
+            Intent::WordLeft => "word left".into(),
+            Intent::WordRight => "word right".into(),
+            Intent::DeleteBack => "delete left".into(),
+            Intent::DeleteForward => "delete right".into(),
+            Intent::DeleteWord => "delete word".into(),
+            Intent::KillToEnd => "delete to end of line".into(),
+            Intent::RangeShorter => "shorter time range".into(),
+            Intent::RangeLonger => "longer time range".into(),
+            Intent::TogglePause => "pause / follow now".into(),
+            Intent::ToggleTable => "graph / table".into(),
+        }
+    }
+}
+
+/// Where a binding applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scope {
+    /// In every mode (Ctrl-C).
+    Everywhere,
+    /// On the boxes (no line being edited).
+    Normal,
+    /// While the query bar or the command line is being edited.
+    Editing,
+    /// On the help overlay.
+    Help,
+}
+
+impl Scope {
+    pub fn covers(self, mode: Mode) -> bool {
+        match self {
+            Scope::Everywhere => true,
+            Scope::Normal => mode == Mode::Normal,
+            Scope::Editing => matches!(mode, Mode::Query | Mode::Command),
+            Scope::Help => mode == Mode::Help,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Scope::Everywhere => "everywhere",
+            Scope::Normal => "boxes",
+            Scope::Editing => "query bar and command line",
+            Scope::Help => "help",
+        }
+    }
 }
 
 /// A key with its modifiers. Shift is folded into the character (`Q`, not shift+`q`).
@@ -42,6 +150,27 @@ impl KeyBinding {
         }
     }
 
+    /// Alt + a character.
+    pub const fn alt(c: char) -> Self {
+        KeyBinding {
+            code: KeyCode::Char(c),
+            modifiers: KeyModifiers::ALT,
+        }
+    }
+
+    /// A named key (arrows, Enter, Esc, ...) without modifiers.
+    pub const fn key(code: KeyCode) -> Self {
+        KeyBinding {
+            code,
+            modifiers: KeyModifiers::NONE,
+        }
+    }
+
+    /// A named key with modifiers.
+    pub const fn with(code: KeyCode, modifiers: KeyModifiers) -> Self {
+        KeyBinding { code, modifiers }
+    }
+
     /// The binding a key event matches: Shift dropped for characters (the character already
     /// carries it), Ctrl+letter lower-cased, only Ctrl and Alt kept.
     pub fn from_event(event: &KeyEvent) -> Self {
@@ -58,23 +187,119 @@ impl KeyBinding {
         };
         KeyBinding { code, modifiers }
     }
+
+    /// How the help overlay writes the key: `q`, `Ctrl-R`, `Alt-b`, `Enter`, `Shift-Tab`.
+    pub fn label(&self) -> String {
+        let mut out = String::new();
+        if self.modifiers.contains(KeyModifiers::CONTROL) {
+            out.push_str("Ctrl-");
+        }
+        if self.modifiers.contains(KeyModifiers::ALT) {
+            out.push_str("Alt-");
+        }
+        if self.modifiers.contains(KeyModifiers::SHIFT) && self.code != KeyCode::BackTab {
+            out.push_str("Shift-");
+        }
+        match self.code {
+            KeyCode::Char(' ') => out.push_str("Space"),
+            KeyCode::Char(c) if self.modifiers.contains(KeyModifiers::CONTROL) => {
+                out.push(c.to_ascii_uppercase())
+            }
+            KeyCode::Char(c) => out.push(c),
+            KeyCode::BackTab => out.push_str("Shift-Tab"),
+            KeyCode::Backspace => out.push_str("Backspace"),
+            KeyCode::Delete => out.push_str("Del"),
+            KeyCode::Enter => out.push_str("Enter"),
+            KeyCode::Esc => out.push_str("Esc"),
+            KeyCode::Tab => out.push_str("Tab"),
+            KeyCode::Up => out.push('↑'),
+            KeyCode::Down => out.push('↓'),
+            KeyCode::Left => out.push('←'),
+            KeyCode::Right => out.push('→'),
+            KeyCode::Home => out.push_str("Home"),
+            KeyCode::End => out.push_str("End"),
+            other => out.push_str(&format!("{other:?}")),
+        }
+        out
+    }
 }
 
+/// The character a key event types in an editing mode, if it is a plain (or shifted)
+/// printable character.
+pub fn typed_char(event: &KeyEvent) -> Option<char> {
+    if event.kind == KeyEventKind::Release
+        || event
+            .modifiers
+            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+    {
+        return None;
+    }
+    match event.code {
+        KeyCode::Char(c) if !c.is_control() => Some(c),
+        _ => None,
+    }
+}
+
+use KeyCode as K;
+use KeyModifiers as M;
+
 /// The built-in bindings.
-pub const DEFAULT_BINDINGS: &[(KeyBinding, Intent)] = &[
-    (KeyBinding::plain('q'), Intent::Quit),
-    (KeyBinding::ctrl('c'), Intent::Quit),
-    (KeyBinding::plain('1'), Intent::ToggleBox(BoxId::Cpu)),
-    (KeyBinding::plain('2'), Intent::ToggleBox(BoxId::Memory)),
-    (KeyBinding::plain('3'), Intent::ToggleBox(BoxId::Network)),
-    (KeyBinding::plain('4'), Intent::ToggleBox(BoxId::Disks)),
-    (KeyBinding::plain('e'), Intent::Export),
+pub const DEFAULT_BINDINGS: &[(Scope, KeyBinding, Intent)] = &[
+    (Scope::Everywhere, KeyBinding::ctrl('c'), Intent::Quit),
+    (Scope::Normal, KeyBinding::plain('q'), Intent::Quit),
+    (Scope::Normal, KeyBinding::plain('1'), Intent::ToggleBox(BoxId::Cpu)),
+    (Scope::Normal, KeyBinding::plain('2'), Intent::ToggleBox(BoxId::Memory)),
+    (Scope::Normal, KeyBinding::plain('3'), Intent::ToggleBox(BoxId::Network)),
+    (Scope::Normal, KeyBinding::plain('4'), Intent::ToggleBox(BoxId::Disks)),
+    (Scope::Normal, KeyBinding::plain('5'), Intent::ToggleBox(BoxId::Query)),
+    (Scope::Normal, KeyBinding::plain('e'), Intent::Export),
+    (Scope::Normal, KeyBinding::plain('/'), Intent::FocusQuery),
+    (Scope::Normal, KeyBinding::plain(':'), Intent::OpenCommand),
+    (Scope::Normal, KeyBinding::plain('?'), Intent::Help),
+    (Scope::Normal, KeyBinding::key(K::Esc), Intent::Back),
+    (Scope::Normal, KeyBinding::plain('-'), Intent::RangeShorter),
+    (Scope::Normal, KeyBinding::plain('+'), Intent::RangeLonger),
+    (Scope::Normal, KeyBinding::plain(' '), Intent::TogglePause),
+    (Scope::Normal, KeyBinding::plain('v'), Intent::ToggleTable),
+    (Scope::Editing, KeyBinding::key(K::Enter), Intent::Submit),
+    (Scope::Editing, KeyBinding::key(K::Esc), Intent::Back),
+    (Scope::Editing, KeyBinding::key(K::Tab), Intent::Complete),
+    (Scope::Editing, KeyBinding::with(K::BackTab, M::SHIFT), Intent::CompletePrev),
+    (Scope::Editing, KeyBinding::key(K::Up), Intent::HistoryPrev),
+    (Scope::Editing, KeyBinding::key(K::Down), Intent::HistoryNext),
+    (Scope::Editing, KeyBinding::ctrl('r'), Intent::HistorySearch),
+    (Scope::Editing, KeyBinding::ctrl('u'), Intent::ClearLine),
+    (Scope::Editing, KeyBinding::key(K::Left), Intent::CursorLeft),
+    (Scope::Editing, KeyBinding::key(K::Right), Intent::CursorRight),
+    (Scope::Editing, KeyBinding::key(K::Home), Intent::CursorHome),
+    (Scope::Editing, KeyBinding::key(K::End), Intent::CursorEnd),
+    (Scope::Editing, KeyBinding::ctrl('a'), Intent::CursorHome),
+    (Scope::Editing, KeyBinding::ctrl('e'), Intent::CursorEnd),
+    (Scope::Editing, KeyBinding::with(K::Left, M::CONTROL), Intent::WordLeft),
+    (Scope::Editing, KeyBinding::with(K::Right, M::CONTROL), Intent::WordRight),
+    (Scope::Editing, KeyBinding::alt('b'), Intent::WordLeft),
+    (Scope::Editing, KeyBinding::alt('f'), Intent::WordRight),
+    (Scope::Editing, KeyBinding::key(K::Backspace), Intent::DeleteBack),
+    (Scope::Editing, KeyBinding::key(K::Delete), Intent::DeleteForward),
+    (Scope::Editing, KeyBinding::ctrl('w'), Intent::DeleteWord),
+    (Scope::Editing, KeyBinding::ctrl('k'), Intent::KillToEnd),
+    (Scope::Help, KeyBinding::key(K::Esc), Intent::Back),
+    (Scope::Help, KeyBinding::plain('?'), Intent::Back),
+    (Scope::Help, KeyBinding::plain('q'), Intent::Back),
 ];
+
+/// One line of the help overlay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HelpRow {
+    pub scope: &'static str,
+    pub keys: String,
+    pub what: String,
+}
 
 /// The key table the event loop consults.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Keymap {
-    bindings: Vec<(KeyBinding, Intent)>,
+    bindings: Vec<(Scope, KeyBinding, Intent)>,
 }
 
 impl Default for Keymap {
@@ -86,36 +311,66 @@ impl Default for Keymap {
 }
 
 impl Keymap {
-    /// The intent of a key event, if any. Key releases never match.
-    pub fn lookup(&self, event: &KeyEvent) -> Option<Intent> {
+    /// The intent of a key event in `mode`, if any. Key releases never match.
+    pub fn lookup(&self, mode: Mode, event: &KeyEvent) -> Option<Intent> {
         if event.kind == KeyEventKind::Release {
             return None;
         }
         let key = KeyBinding::from_event(event);
         self.bindings
             .iter()
-            .find(|(binding, _)| *binding == key)
-            .map(|(_, intent)| *intent)
+            .find(|(scope, binding, _)| *binding == key && scope.covers(mode))
+            .map(|(_, _, intent)| *intent)
     }
 
-    /// Binds `key` to `intent`, replacing what it did before.
-    pub fn bind(&mut self, key: KeyBinding, intent: Intent) {
-        self.bindings.retain(|(binding, _)| *binding != key);
-        self.bindings.push((key, intent));
+    /// Binds `key` to `intent` in `scope`, replacing what it did there before.
+    pub fn bind(&mut self, scope: Scope, key: KeyBinding, intent: Intent) {
+        self.bindings.retain(|(s, b, _)| !(*s == scope && *b == key));
+        self.bindings.push((scope, key, intent));
     }
 
     /// Removes a binding; returns what it did.
-    pub fn unbind(&mut self, key: KeyBinding) -> Option<Intent> {
+    pub fn unbind(&mut self, scope: Scope, key: KeyBinding) -> Option<Intent> {
         let pos = self
             .bindings
             .iter()
-            .position(|(binding, _)| *binding == key)?;
-        Some(self.bindings.remove(pos).1)
+            .position(|(s, b, _)| *s == scope && *b == key)?;
+        Some(self.bindings.remove(pos).2)
     }
 
     /// Every binding, for the help screen.
-    pub fn bindings(&self) -> &[(KeyBinding, Intent)] {
+    pub fn bindings(&self) -> &[(Scope, KeyBinding, Intent)] {
         &self.bindings
+    }
+
+    /// The help overlay's rows: per scope (in table order), each intent once with every key
+    /// bound to it.
+    pub fn help_rows(&self) -> Vec<HelpRow> {
+        let mut rows: Vec<HelpRow> = Vec::new();
+        let mut seen: Vec<(Scope, Intent)> = Vec::new();
+        for (scope, _, intent) in &self.bindings {
+            if seen.contains(&(*scope, *intent)) {
+                continue;
+            }
+            seen.push((*scope, *intent));
+            let keys: Vec<String> = self
+                .bindings
+                .iter()
+                .filter(|(s, _, i)| s == scope && i == intent)
+                .map(|(_, k, _)| k.label())
+                .collect();
+            rows.push(HelpRow {
+                scope: scope.name(),
+                keys: keys.join(" "),
+                what: intent.describe(),
+            });
+        }
+        rows.sort_by_key(|r| {
+            [Scope::Normal, Scope::Editing, Scope::Help, Scope::Everywhere]
+                .iter()
+                .position(|s| s.name() == r.scope)
+        });
+        rows
     }
 }
 
@@ -132,11 +387,11 @@ mod tests {
     fn quit_keys() {
         let map = Keymap::default();
         assert_eq!(
-            map.lookup(&key(KeyCode::Char('q'), KeyModifiers::NONE)),
+            map.lookup(Mode::Normal, &key(KeyCode::Char('q'), KeyModifiers::NONE)),
             Some(Intent::Quit)
         );
         assert_eq!(
-            map.lookup(&key(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+            map.lookup(Mode::Normal, &key(KeyCode::Char('c'), KeyModifiers::CONTROL)),
             Some(Intent::Quit)
         );
         // Ctrl+Shift+C arrives as an upper-case C on some terminals.
@@ -144,17 +399,17 @@ mod tests {
             KeyCode::Char('C'),
             KeyModifiers::CONTROL | KeyModifiers::SHIFT,
         );
-        assert_eq!(map.lookup(&shifted), Some(Intent::Quit));
+        assert_eq!(map.lookup(Mode::Normal, &shifted), Some(Intent::Quit));
         assert_eq!(
-            map.lookup(&key(KeyCode::Char('c'), KeyModifiers::NONE)),
+            map.lookup(Mode::Normal, &key(KeyCode::Char('c'), KeyModifiers::NONE)),
             None
         );
         assert_eq!(
-            map.lookup(&key(KeyCode::Char('Q'), KeyModifiers::SHIFT)),
+            map.lookup(Mode::Normal, &key(KeyCode::Char('Q'), KeyModifiers::SHIFT)),
             None
         );
         assert_eq!(
-            map.lookup(&key(KeyCode::Char('q'), KeyModifiers::ALT)),
+            map.lookup(Mode::Normal, &key(KeyCode::Char('q'), KeyModifiers::ALT)),
             None
         );
     }
@@ -165,12 +420,12 @@ mod tests {
         for id in BoxId::ALL {
             let c = char::from(b'0' + id.number());
             assert_eq!(
-                map.lookup(&key(KeyCode::Char(c), KeyModifiers::NONE)),
+                map.lookup(Mode::Normal, &key(KeyCode::Char(c), KeyModifiers::NONE)),
                 Some(Intent::ToggleBox(id))
             );
         }
         assert_eq!(
-            map.lookup(&key(KeyCode::Char('5'), KeyModifiers::NONE)),
+            map.lookup(Mode::Normal, &key(KeyCode::Char('6'), KeyModifiers::NONE)),
             None
         );
     }
@@ -179,7 +434,7 @@ mod tests {
     fn e_exports() {
         let map = Keymap::default();
         assert_eq!(
-            map.lookup(&key(KeyCode::Char('e'), KeyModifiers::NONE)),
+            map.lookup(Mode::Normal, &key(KeyCode::Char('e'), KeyModifiers::NONE)),
             Some(Intent::Export)
         );
     }
@@ -189,32 +444,66 @@ mod tests {
         let map = Keymap::default();
         let mut release = key(KeyCode::Char('q'), KeyModifiers::NONE);
         release.kind = KeyEventKind::Release;
-        assert_eq!(map.lookup(&release), None);
+        assert_eq!(map.lookup(Mode::Normal, &release), None);
         let repeat = KeyEvent::new_with_kind_and_state(
             KeyCode::Char('1'),
             KeyModifiers::NONE,
             KeyEventKind::Repeat,
             KeyEventState::NONE,
         );
-        assert_eq!(map.lookup(&repeat), Some(Intent::ToggleBox(BoxId::Cpu)));
+        assert_eq!(map.lookup(Mode::Normal, &repeat), Some(Intent::ToggleBox(BoxId::Cpu)));
+    }
+
+    #[test]
+    fn modes_scope_the_bindings() {
+        let map = Keymap::default();
+        let q = key(KeyCode::Char('q'), KeyModifiers::NONE);
+        assert_eq!(map.lookup(Mode::Normal, &q), Some(Intent::Quit));
+        // In the query bar `q` is typed, not a command.
+        assert_eq!(map.lookup(Mode::Query, &q), None);
+        assert_eq!(typed_char(&q), Some('q'));
+        assert_eq!(map.lookup(Mode::Help, &q), Some(Intent::Back));
+        let enter = key(KeyCode::Enter, KeyModifiers::NONE);
+        assert_eq!(map.lookup(Mode::Query, &enter), Some(Intent::Submit));
+        assert_eq!(map.lookup(Mode::Command, &enter), Some(Intent::Submit));
+        assert_eq!(map.lookup(Mode::Normal, &enter), None);
+        let ctrl_c = key(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        for mode in [Mode::Normal, Mode::Query, Mode::Command, Mode::Help] {
+            assert_eq!(map.lookup(mode, &ctrl_c), Some(Intent::Quit));
+        }
+        assert_eq!(typed_char(&ctrl_c), None);
+        assert_eq!(
+            typed_char(&key(KeyCode::Char('Q'), KeyModifiers::SHIFT)),
+            Some('Q')
+        );
+        let shift_tab = key(KeyCode::BackTab, KeyModifiers::SHIFT);
+        assert_eq!(map.lookup(Mode::Query, &shift_tab), Some(Intent::CompletePrev));
+        assert_eq!(KeyBinding::ctrl('r').label(), "Ctrl-R");
+        assert_eq!(
+            KeyBinding::with(KeyCode::BackTab, KeyModifiers::SHIFT).label(),
+            "Shift-Tab"
+        );
     }
 
     #[test]
     fn rebinding() {
         let mut map = Keymap::default();
-        map.bind(KeyBinding::plain('x'), Intent::Quit);
-        map.bind(KeyBinding::plain('q'), Intent::ToggleBox(BoxId::Disks));
+        map.bind(Scope::Normal, KeyBinding::plain('x'), Intent::Quit);
+        map.bind(Scope::Normal, KeyBinding::plain('q'), Intent::ToggleBox(BoxId::Disks));
         assert_eq!(
-            map.lookup(&key(KeyCode::Char('x'), KeyModifiers::NONE)),
+            map.lookup(Mode::Normal, &key(KeyCode::Char('x'), KeyModifiers::NONE)),
             Some(Intent::Quit)
         );
         assert_eq!(
-            map.lookup(&key(KeyCode::Char('q'), KeyModifiers::NONE)),
+            map.lookup(Mode::Normal, &key(KeyCode::Char('q'), KeyModifiers::NONE)),
             Some(Intent::ToggleBox(BoxId::Disks))
         );
-        assert_eq!(map.unbind(KeyBinding::plain('x')), Some(Intent::Quit));
         assert_eq!(
-            map.lookup(&key(KeyCode::Char('x'), KeyModifiers::NONE)),
+            map.unbind(Scope::Normal, KeyBinding::plain('x')),
+            Some(Intent::Quit)
+        );
+        assert_eq!(
+            map.lookup(Mode::Normal, &key(KeyCode::Char('x'), KeyModifiers::NONE)),
             None
         );
         let esc = KeyBinding::from_event(&key(KeyCode::Esc, KeyModifiers::NONE));

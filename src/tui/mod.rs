@@ -4,10 +4,12 @@
 //! the crate talks to it. It sees only `app`'s snapshot and action types, `model`, and its
 //! own theme.
 //!
-//! Inside: `terminal` (the guard), `keymap` (keys as data), `view` (view state), `theme`,
+//! Inside: `terminal` (the guard), `keymap` (keys as data, per mode), `view` (view state),
+//! `editor` (the query bar's line and history), `theme`,
 //! `format` (units), `widgets/` (graph, meter, box), `screens/` (pure drawing) and
 //! `export` (a drawn buffer as SVG, HTML, ANSI or text).
 
+pub mod editor;
 pub mod export;
 pub mod fixture;
 pub mod format;
@@ -35,7 +37,7 @@ use crate::app::{Action, UiSnapshot};
 
 pub use keymap::{Intent, KeyBinding, Keymap};
 pub use theme::{Gradient, Theme, ThemeError};
-pub use view::{BoxId, Flow, ViewState};
+pub use view::{BoxId, Flow, Mode, ViewState};
 
 /// How long `run` waits to hand `Action::Quit` to a busy app before leaving anyway.
 const QUIT_SEND_TIMEOUT: Duration = Duration::from_secs(1);
@@ -105,6 +107,8 @@ where
         mut view,
     } = opts;
     let mut snapshot = snapshots.borrow_and_update().clone();
+    view.now_ms = snapshot.at_ms;
+    view.help = keymap.help_rows();
     let mut frames = tokio::time::interval(frame_interval.max(Duration::from_millis(10)));
     frames.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut input_open = true;
@@ -115,8 +119,16 @@ where
             () = actions.closed() => return Ok(()),
             event = events.next(), if input_open => match event {
                 Some(Ok(Event::Key(key))) => {
-                    let Some(intent) = keymap.lookup(&key) else { continue };
-                    match view.apply(intent) {
+                    let flow = match keymap.lookup(view.mode, &key) {
+                        Some(intent) => view.apply(intent),
+                        None => {
+                            if let Some(c) = keymap::typed_char(&key) {
+                                view.type_char(c);
+                            }
+                            Flow::Continue
+                        }
+                    };
+                    match flow {
                         Flow::Quit => {
                             // A closed channel or a stuck app must not keep the user waiting.
                             let _ = tokio::time::timeout(QUIT_SEND_TIMEOUT, actions.send(Action::Quit)).await;
@@ -126,6 +138,13 @@ where
                             let screen = render_screen(terminal, &snapshot, &view, theme)?;
                             // A full queue means an export is still pending: never block input.
                             let _ = actions.try_send(Action::Export { screen });
+                        }
+                        Flow::Send(action) => {
+                            // Queries and ranges are small and rare; a full queue drops one
+                            // rather than stall the keyboard.
+                            if actions.try_send(action).is_err() {
+                                view.message = Some("kmon is busy: try again".into());
+                            }
                         }
                         Flow::Continue => {}
                     }
@@ -149,6 +168,7 @@ where
             changed = snapshots.changed() => match changed {
                 Ok(()) => {
                     snapshot = snapshots.borrow_and_update().clone();
+                    view.now_ms = snapshot.at_ms;
                     draw(terminal, &snapshot, &view, theme)?;
                 }
                 // The app dropped the sender: it is shutting down.

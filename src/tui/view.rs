@@ -1,8 +1,12 @@
-//! The TUI's own state between frames: which boxes are shown. It changes only through
-//! `ViewState::apply` with an intent from the keymap; screens read it to lay themselves out.
-//! Nothing here touches the snapshot or the terminal.
+//! The TUI's own state between frames: which boxes are shown, the input mode, the query
+//! bar's line and history, the time range the user picked. It changes only through
+//! `ViewState::apply` (an intent from the keymap) and `ViewState::type_char` (a typed
+//! character); screens read it to lay themselves out. Changes the app must carry out come
+//! back as `Flow::Send(Action)`. Nothing here touches the terminal.
 
-use crate::tui::keymap::Intent;
+use crate::app::{Action, TimeRange};
+use crate::tui::editor::{History, LineEditor};
+use crate::tui::keymap::{HelpRow, Intent};
 
 /// The boxes of the main screen, numbered as their toggle keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -11,19 +15,27 @@ pub enum BoxId {
     Memory,
     Network,
     Disks,
+    Query,
 }
 
 impl BoxId {
     /// Every box, in hotkey order.
-    pub const ALL: [BoxId; 4] = [BoxId::Cpu, BoxId::Memory, BoxId::Network, BoxId::Disks];
+    pub const ALL: [BoxId; 5] = [
+        BoxId::Cpu,
+        BoxId::Memory,
+        BoxId::Network,
+        BoxId::Disks,
+        BoxId::Query,
+    ];
 
-    /// The number key that toggles this box (1..=4).
+    /// The number key that toggles this box (1..=5).
     pub fn number(self) -> u8 {
         match self {
             BoxId::Cpu => 1,
             BoxId::Memory => 2,
             BoxId::Network => 3,
             BoxId::Disks => 4,
+            BoxId::Query => 5,
         }
     }
 
@@ -39,6 +51,7 @@ impl BoxId {
             BoxId::Memory => "mem",
             BoxId::Network => "net",
             BoxId::Disks => "disks",
+            BoxId::Query => "query",
         }
     }
 
@@ -47,24 +60,110 @@ impl BoxId {
     }
 }
 
+/// What keys do at the moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// Keys are commands on the boxes.
+    #[default]
+    Normal,
+    /// Keys edit the query bar.
+    Query,
+    /// Keys edit the `:` command line.
+    Command,
+    /// The help overlay is open.
+    Help,
+}
+
 /// What the event loop does after an intent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Flow {
     Continue,
     Quit,
     /// Hand the app a copy of the screen to export.
     Export,
+    /// Hand the app an action (run a query, change the time range).
+    Send(Action),
 }
 
-/// View state: what is visible. Starts with every box shown.
+/// The time range presets `-` and `+` step through.
+pub const RANGE_PRESETS: [(&str, i64); 5] = [
+    ("5m", 5 * 60_000),
+    ("15m", 15 * 60_000),
+    ("1h", 3_600_000),
+    ("6h", 6 * 3_600_000),
+    ("24h", 24 * 3_600_000),
+];
+
+/// One completion candidate as the query bar shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    /// What replaces the word being completed.
+    pub text: String,
+    /// What the list shows.
+    pub label: String,
+    /// A hint beside it (a function's signature, the kind of name).
+    pub detail: String,
+}
+
+/// A Tab completion under way: the candidates, the one in the line, and where it went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompletionView {
+    pub candidates: Vec<Candidate>,
+    pub selected: usize,
+    /// Byte offset where the candidate starts in the line.
+    start: usize,
+    /// The line as the candidate left it: any other edit ends the completion.
+    line: String,
+}
+
+/// The preset shown at start (15m).
+const DEFAULT_PRESET: usize = 1;
+
+/// View state: what is visible and what is being typed. Starts with every box shown.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ViewState {
-    shown: [bool; 4],
+    shown: [bool; 5],
+    pub mode: Mode,
+    /// The mode the help overlay returns to.
+    before_help: Mode,
+    /// The query bar's line.
+    pub query: LineEditor,
+    pub history: History,
+    /// The `:` command line.
+    pub command: LineEditor,
+    /// Index into `RANGE_PRESETS`.
+    pub range_preset: usize,
+    /// The end of a frozen range (ms); `None` follows now.
+    pub paused_at: Option<i64>,
+    /// The newest data time seen (ms), where a pause freezes the range.
+    pub now_ms: i64,
+    /// Table instead of graph in the query panel.
+    pub table: bool,
+    /// A message of the TUI's own for the status line (an unknown command).
+    pub message: Option<String>,
+    /// The help overlay's rows, from the keymap in use.
+    pub help: Vec<HelpRow>,
+    /// The Tab completion under way in the query bar, if any.
+    pub completion: Option<CompletionView>,
 }
 
 impl Default for ViewState {
     fn default() -> Self {
-        ViewState { shown: [true; 4] }
+        ViewState {
+            shown: [true; 5],
+            mode: Mode::Normal,
+            before_help: Mode::Normal,
+            query: LineEditor::default(),
+            history: History::default(),
+            command: LineEditor::default(),
+            range_preset: DEFAULT_PRESET,
+            paused_at: None,
+            now_ms: 0,
+            table: false,
+            message: None,
+            help: crate::tui::keymap::Keymap::default().help_rows(),
+            completion: None,
+        }
     }
 }
 
@@ -77,14 +176,229 @@ impl ViewState {
         self.shown[id.index()] = shown;
     }
 
-    /// Applies one intent; says whether the loop should go on.
+    /// The time range the user picked.
+    pub fn time_range(&self) -> TimeRange {
+        TimeRange {
+            span_ms: RANGE_PRESETS[self.range_preset.min(RANGE_PRESETS.len() - 1)].1,
+            end_ms: self.paused_at.unwrap_or(0),
+            paused: self.paused_at.is_some(),
+        }
+    }
+
+    /// Whether Tab continues a completion (the line is as the last candidate left it).
+    pub fn completing(&self) -> bool {
+        self.completion
+            .as_ref()
+            .is_some_and(|c| c.line == self.query.text())
+    }
+
+    /// Tab (or Shift-Tab, `backwards`) while a completion is under way: the next (previous)
+    /// candidate replaces the current one.
+    pub fn cycle_completion(&mut self, backwards: bool) {
+        if !self.completing() {
+            return;
+        }
+        let Some(c) = self.completion.as_mut() else { return };
+        let n = c.candidates.len();
+        let old_len = c.candidates[c.selected].text.len();
+        c.selected = if backwards {
+            (c.selected + n - 1) % n
+        } else {
+            (c.selected + 1) % n
+        };
+        let new = c.candidates[c.selected].text.clone();
+        self.query.replace(c.start..c.start + old_len, &new);
+        c.line = self.query.text().to_string();
+    }
+
+    /// Tab with fresh candidates for the byte range `replace` of the line: one candidate
+    /// is put in at once; several are offered as a list, the first put in.
+    pub fn start_completion(&mut self, candidates: Vec<Candidate>, replace: std::ops::Range<usize>) {
+        self.completion = None;
+        let Some(first) = candidates.first() else {
+            self.message = Some("no completions here".into());
+            return;
+        };
+        let start = replace.start.min(self.query.text().len());
+        self.query.replace(replace, &first.text);
+        if candidates.len() > 1 {
+            self.completion = Some(CompletionView {
+                candidates,
+                selected: 0,
+                start,
+                line: self.query.text().to_string(),
+            });
+        }
+    }
+
+    /// Applies one intent; says what the loop should do next.
     pub fn apply(&mut self, intent: Intent) -> Flow {
+        self.message = None;
+        if !matches!(intent, Intent::Complete | Intent::CompletePrev) {
+            self.completion = None;
+        }
         match intent {
             Intent::Quit => Flow::Quit,
             Intent::Export => Flow::Export,
             Intent::ToggleBox(id) => {
                 let shown = self.is_shown(id);
                 self.set_shown(id, !shown);
+                Flow::Continue
+            }
+            Intent::FocusQuery => {
+                self.mode = Mode::Query;
+                self.set_shown(BoxId::Query, true);
+                self.query.end();
+                Flow::Continue
+            }
+            Intent::OpenCommand => {
+                self.mode = Mode::Command;
+                self.command.clear();
+                Flow::Continue
+            }
+            Intent::Help => {
+                self.before_help = self.mode;
+                self.mode = Mode::Help;
+                Flow::Continue
+            }
+            Intent::Back => {
+                match self.mode {
+                    Mode::Help => self.mode = self.before_help,
+                    Mode::Query if self.history.searching() => {
+                        self.history.end_search(&mut self.query, false)
+                    }
+                    Mode::Query | Mode::Command => self.mode = Mode::Normal,
+                    Mode::Normal => {}
+                }
+                Flow::Continue
+            }
+            Intent::Submit => self.submit(),
+            Intent::RangeShorter | Intent::RangeLonger => {
+                let last = RANGE_PRESETS.len() - 1;
+                self.range_preset = if intent == Intent::RangeShorter {
+                    self.range_preset.saturating_sub(1)
+                } else {
+                    (self.range_preset + 1).min(last)
+                };
+                Flow::Send(Action::SetRange(self.time_range()))
+            }
+            Intent::TogglePause => {
+                self.paused_at = match self.paused_at {
+                    Some(_) => None,
+                    None => Some(self.now_ms),
+                };
+                Flow::Send(Action::SetRange(self.time_range()))
+            }
+            Intent::ToggleTable => {
+                self.table = !self.table;
+                Flow::Continue
+            }
+            // Completion needs the snapshot's index: the event loop does it.
+            Intent::Complete | Intent::CompletePrev => Flow::Continue,
+            edit => {
+                self.edit(edit);
+                Flow::Continue
+            }
+        }
+    }
+
+    /// A typed character in an editing mode.
+    pub fn type_char(&mut self, c: char) {
+        self.completion = None;
+        match self.mode {
+            Mode::Query if self.history.searching() => {
+                self.history.search_type(c, &mut self.query)
+            }
+            Mode::Query => self.query.insert(c),
+            Mode::Command => self.command.insert(c),
+            Mode::Normal | Mode::Help => {}
+        }
+    }
+
+    /// The line the current mode edits.
+    fn line(&mut self) -> Option<&mut LineEditor> {
+        match self.mode {
+            Mode::Query => Some(&mut self.query),
+            Mode::Command => Some(&mut self.command),
+            Mode::Normal | Mode::Help => None,
+        }
+    }
+
+    fn edit(&mut self, intent: Intent) {
+        if self.mode == Mode::Query {
+            let searching = self.history.searching();
+            match intent {
+                Intent::HistoryPrev => return self.history.prev(&mut self.query),
+                Intent::HistoryNext => return self.history.next(&mut self.query),
+                Intent::HistorySearch => return self.history.search_older(&mut self.query),
+                Intent::DeleteBack if searching => {
+                    return self.history.search_backspace(&mut self.query);
+                }
+                _ if searching => self.history.end_search(&mut self.query, true),
+                _ => {}
+            }
+        }
+        let Some(line) = self.line() else { return };
+        match intent {
+            Intent::ClearLine => line.clear(),
+            Intent::CursorLeft => line.left(),
+            Intent::CursorRight => line.right(),
+            Intent::CursorHome => line.home(),
+            Intent::CursorEnd => line.end(),
+            Intent::WordLeft => line.word_left(),
+            Intent::WordRight => line.word_right(),
+            Intent::DeleteBack => line.backspace(),
+            Intent::DeleteForward => line.delete(),
+            Intent::DeleteWord => line.delete_word(),
+            Intent::KillToEnd => line.kill_to_end(),
+            _ => {}
+        }
+    }
+
+    /// Enter: runs the query (back to the boxes, the query stays in the bar) or the command.
+    fn submit(&mut self) -> Flow {
+        match self.mode {
+            Mode::Query => {
+                if self.history.searching() {
+                    self.history.end_search(&mut self.query, true);
+                }
+                let expr = self.query.text().trim().to_string();
+                self.history.push(&expr);
+                self.mode = Mode::Normal;
+                Flow::Send(Action::RunQuery { expr })
+            }
+            Mode::Command => {
+                let line = self.command.text().trim().to_string();
+                self.mode = Mode::Normal;
+                self.run_command(&line)
+            }
+            Mode::Normal | Mode::Help => Flow::Continue,
+        }
+    }
+
+    /// `:q`, `:quit`, `:range DUR` (a preset), `:help`.
+    fn run_command(&mut self, line: &str) -> Flow {
+        let mut words = line.split_whitespace();
+        match (words.next(), words.next()) {
+            (None, _) => Flow::Continue,
+            (Some("q" | "quit"), None) => Flow::Quit,
+            (Some("help"), None) => self.apply(Intent::Help),
+            (Some("range"), Some(r)) => match RANGE_PRESETS.iter().position(|(n, _)| *n == r) {
+                Some(i) => {
+                    self.range_preset = i;
+                    Flow::Send(Action::SetRange(self.time_range()))
+                }
+                None => {
+                    let names: Vec<&str> = RANGE_PRESETS.iter().map(|(n, _)| *n).collect();
+                    self.message = Some(format!(
+                        ":range {r}: not a preset (one of {})",
+                        names.join(", ")
+                    ));
+                    Flow::Continue
+                }
+            },
+            (Some(cmd), _) => {
+                self.message = Some(format!(":{cmd}: unknown command (try :help)"));
                 Flow::Continue
             }
         }
@@ -108,6 +422,7 @@ mod tests {
         view.apply(Intent::ToggleBox(BoxId::Network));
         assert!(view.is_shown(BoxId::Network));
         assert_eq!(view.apply(Intent::Export), Flow::Export);
+        assert_eq!(view.mode, Mode::Normal);
         assert!(BoxId::ALL.iter().all(|b| view.is_shown(*b)));
         assert_eq!(view.apply(Intent::Quit), Flow::Quit);
     }
@@ -118,6 +433,151 @@ mod tests {
             assert_eq!(BoxId::from_number(id.number()), Some(id));
         }
         assert_eq!(BoxId::from_number(0), None);
-        assert_eq!(BoxId::from_number(5), None);
+        assert_eq!(BoxId::from_number(6), None);
+    }
+}
+
+#[cfg(test)]
+mod query_tests {
+    use super::*;
+
+    fn typed(view: &mut ViewState, text: &str) {
+        for c in text.chars() {
+            view.type_char(c);
+        }
+    }
+
+    #[test]
+    fn slash_types_a_query_and_enter_runs_it() {
+        let mut view = ViewState::default();
+        view.set_shown(BoxId::Query, false);
+        typed(&mut view, "ignored in normal mode");
+        assert_eq!(view.query.text(), "");
+        view.apply(Intent::FocusQuery);
+        assert_eq!(view.mode, Mode::Query);
+        assert!(view.is_shown(BoxId::Query));
+        typed(&mut view, "rate(up[5m]) ");
+        assert_eq!(
+            view.apply(Intent::Submit),
+            Flow::Send(Action::RunQuery {
+                expr: "rate(up[5m])".into()
+            })
+        );
+        assert_eq!(view.mode, Mode::Normal);
+        assert_eq!(view.query.text(), "rate(up[5m]) ");
+        view.apply(Intent::FocusQuery);
+        view.apply(Intent::ClearLine);
+        typed(&mut view, "up");
+        view.apply(Intent::HistoryPrev);
+        assert_eq!(view.query.text(), "rate(up[5m])");
+        view.apply(Intent::HistoryNext);
+        assert_eq!(view.query.text(), "up");
+        view.apply(Intent::Back);
+        assert_eq!(view.mode, Mode::Normal);
+    }
+
+    #[test]
+    fn ctrl_r_in_the_query_bar() {
+        let mut view = ViewState {
+            history: History::new(vec!["sum(a)".into(), "max(b)".into()]),
+            ..ViewState::default()
+        };
+        view.apply(Intent::FocusQuery);
+        view.apply(Intent::HistorySearch);
+        typed(&mut view, "su");
+        assert_eq!(view.query.text(), "sum(a)");
+        view.apply(Intent::DeleteBack);
+        view.apply(Intent::DeleteBack);
+        assert_eq!(view.history.search_status(), Some(("", true)));
+        typed(&mut view, "max");
+        // Moving the cursor accepts the match and edits it.
+        view.apply(Intent::CursorHome);
+        assert!(!view.history.searching());
+        view.apply(Intent::DeleteForward);
+        assert_eq!(view.query.text(), "ax(b)");
+    }
+
+    fn cand(text: &str) -> Candidate {
+        Candidate {
+            text: text.into(),
+            label: text.into(),
+            detail: String::new(),
+        }
+    }
+
+    #[test]
+    fn tab_completion_inserts_and_cycles() {
+        let mut view = ViewState::default();
+        view.apply(Intent::FocusQuery);
+        typed(&mut view, "sum(node_c");
+        view.start_completion(vec![cand("node_cpu_seconds_total"), cand("node_context_switches_total")], 4..10);
+        assert_eq!(view.query.text(), "sum(node_cpu_seconds_total");
+        assert!(view.completing());
+        view.cycle_completion(false);
+        assert_eq!(view.query.text(), "sum(node_context_switches_total");
+        view.cycle_completion(false);
+        assert_eq!(view.query.text(), "sum(node_cpu_seconds_total");
+        view.cycle_completion(true);
+        assert_eq!(view.query.text(), "sum(node_context_switches_total");
+        // Typing ends it.
+        typed(&mut view, ")");
+        assert!(view.completion.is_none());
+        assert!(!view.completing());
+        // One candidate goes straight in; none says so.
+        view.start_completion(vec![cand(" by")], 33..33);
+        assert_eq!(view.query.text(), "sum(node_context_switches_total) by");
+        assert!(view.completion.is_none());
+        view.start_completion(vec![], 0..0);
+        assert_eq!(view.message.as_deref(), Some("no completions here"));
+    }
+
+    #[test]
+    fn range_presets_and_pause() {
+        let mut view = ViewState::default();
+        assert_eq!(view.time_range().span_ms, 15 * 60_000);
+        for _ in 0..9 {
+            view.apply(Intent::RangeLonger);
+        }
+        assert_eq!(view.time_range().span_ms, 24 * 3_600_000);
+        view.apply(Intent::RangeShorter);
+        assert_eq!(view.time_range().span_ms, 6 * 3_600_000);
+        view.now_ms = 1_700_000_000_000;
+        let flow = view.apply(Intent::TogglePause);
+        let want = TimeRange {
+            span_ms: 6 * 3_600_000,
+            end_ms: 1_700_000_000_000,
+            paused: true,
+        };
+        assert_eq!(flow, Flow::Send(Action::SetRange(want)));
+        view.apply(Intent::TogglePause);
+        assert!(!view.time_range().paused);
+    }
+
+    #[test]
+    fn commands_and_help() {
+        let mut view = ViewState::default();
+        view.apply(Intent::OpenCommand);
+        typed(&mut view, "range 1h");
+        assert!(matches!(view.apply(Intent::Submit), Flow::Send(Action::SetRange(r)) if r.span_ms == 3_600_000));
+        view.apply(Intent::OpenCommand);
+        typed(&mut view, "range 2h");
+        assert_eq!(view.apply(Intent::Submit), Flow::Continue);
+        assert_eq!(
+            view.message.as_deref(),
+            Some(":range 2h: not a preset (one of 5m, 15m, 1h, 6h, 24h)")
+        );
+        view.apply(Intent::OpenCommand);
+        typed(&mut view, "bogus");
+        view.apply(Intent::Submit);
+        assert_eq!(view.message.as_deref(), Some(":bogus: unknown command (try :help)"));
+        view.apply(Intent::FocusQuery);
+        view.apply(Intent::Help);
+        assert_eq!(view.mode, Mode::Help);
+        view.apply(Intent::Back);
+        assert_eq!(view.mode, Mode::Query);
+        view.apply(Intent::Back);
+        view.apply(Intent::OpenCommand);
+        typed(&mut view, "q");
+        assert_eq!(view.apply(Intent::Submit), Flow::Quit);
     }
 }

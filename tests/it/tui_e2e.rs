@@ -1,7 +1,9 @@
 //! The real binary in a real terminal: starts `kmon --local` inside tmux (on a private
 //! tmux socket), waits for the CPU box, resizes to a small size and to a too-small size and
 //! back, quits with `q`, and checks that the terminal was restored (alternate screen off,
-//! cursor visible) and that kmon exited 0.
+//! cursor visible) and that kmon exited 0. A second session types queries into the query
+//! bar: a syntax error, then a query that graphs, the table view, the help overlay, and
+//! the history kept in the data dir for the next run.
 
 use std::path::Path;
 use std::process::Command;
@@ -73,20 +75,17 @@ fn lower(s: &str) -> String {
     s.to_lowercase()
 }
 
-#[test]
-fn start_see_cpu_resize_quit_and_terminal_restored() {
-    if !require_tool("tmux") {
-        return;
-    }
+/// Starts `kmon --local` with `data` as its data dir in a 120×40 tmux session named after
+/// `tag`; the shell prints `KMON_EXITED=<status>` when kmon ends.
+fn start(tag: &str, data: &Path) -> Tmux {
     let bin = env!("CARGO_BIN_EXE_kmon");
-    let data = tempfile::tempdir().expect("tempdir");
     let tmux = Tmux {
-        socket: format!("kmon-e2e-{}", std::process::id()),
+        socket: format!("kmon-e2e-{tag}-{}", std::process::id()),
     };
     let script = format!(
         "{} --local --interval 500ms --data-dir {}; echo KMON_EXITED=$?; sleep 30",
         shell_quote(Path::new(bin)),
-        shell_quote(data.path())
+        shell_quote(data)
     );
     let out = tmux.cmd(&[
         "new-session",
@@ -102,6 +101,119 @@ fn start_see_cpu_resize_quit_and_terminal_restored() {
         &script,
     ]);
     assert!(out.status.success(), "tmux new-session failed: {out:?}");
+    tmux
+}
+
+impl Tmux {
+    /// Types `text` literally.
+    fn type_text(&self, text: &str) {
+        let out = self.cmd(&["send-keys", "-t", "kmon", "-l", text]);
+        assert!(out.status.success(), "send-keys failed: {out:?}");
+    }
+
+    /// Sends named keys (`Enter`, `Escape`, `C-u`, ...).
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "kmon"];
+        args.extend_from_slice(keys);
+        let out = self.cmd(&args);
+        assert!(out.status.success(), "send-keys failed: {out:?}");
+    }
+
+    /// Quits with `q` and checks the exit status and the restored terminal.
+    fn quit_and_check(&self, data: &Path) {
+        self.keys(&["q"]);
+        let screen = self.wait_for("kmon to exit", Duration::from_secs(10), |s| {
+            s.contains("KMON_EXITED=")
+        });
+        assert!(
+            screen.contains("KMON_EXITED=0"),
+            "kmon exit status:\n{screen}\nkmon.log:\n{}",
+            std::fs::read_to_string(data.join("kmon.log")).unwrap_or_default()
+        );
+        assert_eq!(self.display("#{alternate_on}"), "0", "alternate screen left");
+        assert_eq!(self.display("#{cursor_flag}"), "1", "cursor visible again");
+        assert!(
+            !lower(&screen).contains("panicked"),
+            "no panic output:\n{screen}"
+        );
+    }
+}
+
+#[test]
+fn type_queries_see_errors_results_help_and_history() {
+    if !require_tool("tmux") {
+        return;
+    }
+    let data = tempfile::tempdir().expect("tempdir");
+    let tmux = start("query", data.path());
+    tmux.wait_for("the query box", Duration::from_secs(20), |s| {
+        s.contains("query") && s.contains("press / and type")
+    });
+
+    // A syntax error: the query box says what is wrong after Enter.
+    tmux.keys(&["/"]);
+    tmux.type_text("rate(node_cpu_seconds_total[1m]");
+    tmux.wait_for("the typed query", Duration::from_secs(10), |s| {
+        s.contains("❯ rate(node_cpu_seconds_total[1m]")
+    });
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the parse error", Duration::from_secs(10), |s| {
+        s.contains("parse error") && s.contains("unclosed left parenthesis")
+    });
+
+    // Fix it from the history: Up brings the line back, then a good query graphs.
+    tmux.keys(&["/", "C-u"]);
+    tmux.type_text("rate(node_cpu_seconds_total{mode=\"idle\"}[1m])");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("series of the query", Duration::from_secs(20), |s| {
+        s.contains("cpu=\"0\"") && !s.contains("parse error")
+    });
+
+    // The table view lists the series with their latest values.
+    tmux.keys(&["v"]);
+    tmux.wait_for("the table view", Duration::from_secs(10), |s| {
+        s.contains("latest") && s.contains("mode=\"idle\"")
+    });
+
+    // Help lists the keys; Esc closes it.
+    tmux.keys(&["?"]);
+    tmux.wait_for("the help overlay", Duration::from_secs(10), |s| {
+        s.contains("search history") && s.contains("query bar")
+    });
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("help closed", Duration::from_secs(10), |s| {
+        !s.contains("search history")
+    });
+
+    tmux.quit_and_check(data.path());
+    let history = std::fs::read_to_string(data.path().join("query_history"))
+        .expect("the query history file");
+    assert_eq!(
+        history.lines().collect::<Vec<_>>(),
+        [
+            "rate(node_cpu_seconds_total[1m]",
+            "rate(node_cpu_seconds_total{mode=\"idle\"}[1m])"
+        ]
+    );
+
+    // The next run remembers: Up in the query bar brings back the last query.
+    let tmux = start("query2", data.path());
+    tmux.wait_for("the query box", Duration::from_secs(20), |s| s.contains("query"));
+    tmux.keys(&["/", "Up"]);
+    tmux.wait_for("the remembered query", Duration::from_secs(10), |s| {
+        s.contains("❯ rate(node_cpu_seconds_total{mode=\"idle\"}[1m])")
+    });
+    tmux.keys(&["Escape"]);
+    tmux.quit_and_check(data.path());
+}
+
+#[test]
+fn start_see_cpu_resize_quit_and_terminal_restored() {
+    if !require_tool("tmux") {
+        return;
+    }
+    let data = tempfile::tempdir().expect("tempdir");
+    let tmux = start("resize", data.path());
     let _ = ci(); // CI or not, the same checks run.
 
     // Start: the CPU box with a per-core row and a percentage appears.
@@ -139,26 +251,7 @@ fn start_see_cpu_resize_quit_and_terminal_restored() {
     });
 
     // Quit with q: exit status 0, alternate screen left, cursor visible again.
-    let out = tmux.cmd(&["send-keys", "-t", "kmon", "q"]);
-    assert!(out.status.success());
-    let screen = tmux.wait_for("kmon to exit", Duration::from_secs(10), |s| {
-        s.contains("KMON_EXITED=")
-    });
-    assert!(
-        screen.contains("KMON_EXITED=0"),
-        "kmon exit status:\n{screen}\nkmon.log:\n{}",
-        std::fs::read_to_string(data.path().join("kmon.log")).unwrap_or_default()
-    );
-    assert_eq!(
-        tmux.display("#{alternate_on}"),
-        "0",
-        "alternate screen left"
-    );
-    assert_eq!(tmux.display("#{cursor_flag}"), "1", "cursor visible again");
-    assert!(
-        !lower(&screen).contains("panicked"),
-        "no panic output:\n{screen}"
-    );
+    tmux.quit_and_check(data.path());
 }
 
 fn shell_quote(p: &Path) -> String {

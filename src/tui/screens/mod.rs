@@ -3,6 +3,7 @@
 //! waits or mutates. Also home to the "terminal too small" fallback and the small text
 //! helpers screens share.
 
+pub mod help;
 pub mod main;
 
 use ratatui::Frame;
@@ -43,6 +44,9 @@ pub fn render(
         return;
     }
     MainScreen::new(snapshot, view, theme).render_into(area, buf);
+    if view.mode == crate::tui::view::Mode::Help {
+        help::render(area, buf, view, theme);
+    }
 }
 
 /// The centered "terminal too small (W×H, need 40×12)" message.

@@ -1,12 +1,15 @@
-//! The main screen, laid out like bpytop: CPU across the top, memory over disks on the
-//! left below it, network on the right, and a status line at the bottom. Hidden boxes give
-//! their space to the others. `screens::render` calls `MainScreen::render_into` once the
-//! terminal is big enough; each box draws itself in its own submodule.
+//! The main screen, laid out like bpytop: a header line, CPU across the top, memory over
+//! disks on the left below it, network on the right, the query box across the bottom, and
+//! a status line. Hidden boxes give their space to the others. `screens::render` calls
+//! `MainScreen::render_into` once the terminal is big enough; each box draws itself in its
+//! own submodule.
 
 mod cpu;
 mod disks;
+pub(crate) mod header;
 mod memory;
 mod network;
+mod query;
 mod status;
 
 use ratatui::buffer::Buffer;
@@ -32,6 +35,8 @@ pub struct MainScreen<'a> {
 /// Where each visible box goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Areas {
+    pub header: Rect,
+    pub query: Option<Rect>,
     pub cpu: Option<Rect>,
     pub memory: Option<Rect>,
     pub network: Option<Rect>,
@@ -47,17 +52,49 @@ pub fn layout(area: Rect, view: &ViewState) -> Areas {
         area.width,
         area.height.min(1),
     );
-    let body = Rect::new(area.x, area.y, area.width, area.height.saturating_sub(1));
+    let header = Rect::new(area.x, area.y, area.width, area.height.min(1));
+    let mut body = Rect::new(
+        area.x,
+        area.y + header.height,
+        area.width,
+        area.height.saturating_sub(header.height + status.height),
+    );
     let shown = |id| view.is_shown(id);
+    let overview = [BoxId::Cpu, BoxId::Memory, BoxId::Network, BoxId::Disks]
+        .into_iter()
+        .any(shown);
+    let mut query = None;
+    if shown(BoxId::Query) {
+        // The query box takes the lower part: most of it while it has the focus.
+        let want = if !overview {
+            body.height
+        } else if view.mode == crate::tui::view::Mode::Query {
+            body.height * 3 / 5
+        } else {
+            body.height * 9 / 20
+        };
+        let h = want.max(6.min(body.height)).min(body.height);
+        query = Some(Rect {
+            y: body.bottom() - h,
+            height: h,
+            ..body
+        });
+        body.height -= h;
+    }
     let left = shown(BoxId::Memory) || shown(BoxId::Disks);
     let right = shown(BoxId::Network);
     let mut areas = Areas {
+        header,
+        query,
         cpu: None,
         memory: None,
         network: None,
         disks: None,
         status,
     };
+    if body.is_empty() {
+        return areas;
+    }
     let mut rest = body;
     if shown(BoxId::Cpu) {
         let height = if left || right {
@@ -140,20 +177,20 @@ impl<'a> MainScreen<'a> {
         if let Some(r) = areas.disks {
             disks::render(r, buf, &snap.disks, theme);
         }
+        if let Some(r) = areas.query {
+            query::render(r, buf, snap, self.view, theme);
+        }
         if !BoxId::ALL.iter().any(|b| self.view.is_shown(*b)) {
-            let body = Rect {
-                height: area.height.saturating_sub(1),
-                ..area
-            };
-            let row = Rect::new(body.x, body.y + body.height / 2, body.width, 1);
+            let row = Rect::new(area.x, area.y + area.height / 2, area.width, 1);
             crate::tui::screens::put_center(
                 buf,
                 row,
-                "all boxes hidden: press 1-4 to show them",
+                "all boxes hidden: press 1-5 to show them",
                 Style::new().fg(theme.inactive_fg),
             );
         }
-        status::render(areas.status, buf, snap, theme);
+        header::render(areas.header, buf, snap, self.view, theme);
+        status::render(areas.status, buf, snap, self.view, theme);
     }
 }
 

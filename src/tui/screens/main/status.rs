@@ -1,6 +1,7 @@
-//! The status line at the bottom of the main screen: host, data source and the app's last
-//! status message on the left, the key help on the right with hotkeys highlighted. Drawn by
-//! `MainScreen` from `UiSnapshot::host` and `UiSnapshot::status`.
+//! The status line at the bottom of the main screen: the `:` command line while it is
+//! open; otherwise the TUI's own message or the app's last status (export results), and
+//! on the right the keys of the current mode with the keys highlighted. Drawn by
+//! `MainScreen` from `UiSnapshot::status` and the view state.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -9,43 +10,69 @@ use ratatui::text::{Line, Span};
 
 use crate::app::UiSnapshot;
 use crate::tui::theme::Theme;
+use crate::tui::view::{Mode, ViewState};
 
-pub(super) fn render(row: Rect, buf: &mut Buffer, snap: &UiSnapshot, theme: &Theme) {
+/// The key hints of each mode: (key, what it does).
+fn hints(mode: Mode) -> &'static [(&'static str, &'static str)] {
+    match mode {
+        Mode::Normal => &[
+            ("/", "query"),
+            ("1-5", "boxes"),
+            ("-+", "range"),
+            ("e", "export"),
+            ("?", "help"),
+            ("q", "quit"),
+        ],
+        Mode::Query => &[
+            ("Enter", "run"),
+            ("Tab", "complete"),
+            ("↑↓", "history"),
+            ("Ctrl-R", "search"),
+            ("Esc", "back"),
+        ],
+        Mode::Command => &[("Enter", "run"), ("Esc", "back")],
+        Mode::Help => &[("Esc", "close")],
+    }
+}
+
+pub(super) fn render(row: Rect, buf: &mut Buffer, snap: &UiSnapshot, view: &ViewState, theme: &Theme) {
     if row.is_empty() {
         return;
     }
     let key = Style::new().fg(theme.hi_fg).add_modifier(Modifier::BOLD);
     let text = Style::new().fg(theme.main_fg);
     let dim = Style::new().fg(theme.graph_text);
-    let help = Line::from(vec![
-        Span::styled("1-4", key),
-        Span::styled(" boxes  ", dim),
-        Span::styled("q", key),
-        Span::styled(" quit ", dim),
-    ]);
+    let mut help_spans = Vec::new();
+    for (k, what) in hints(view.mode) {
+        help_spans.push(Span::styled(*k, key));
+        help_spans.push(Span::styled(format!(" {what}  "), dim));
+    }
+    let help = Line::from(help_spans);
     let help_w = help.width() as u16;
 
-    let host = if snap.host.hostname.is_empty() {
-        "kmon"
-    } else {
-        snap.host.hostname.as_str()
-    };
-    let mut parts = vec![Span::styled(
-        format!(" {host}"),
-        text.add_modifier(Modifier::BOLD),
-    )];
-    if !snap.host.source.is_empty() {
-        parts.push(Span::styled(" │ ", dim));
-        parts.push(Span::styled(snap.host.source.as_str(), text));
-    }
-    if !snap.status.is_empty() {
-        parts.push(Span::styled(" │ ", dim));
-        parts.push(Span::styled(
-            snap.status.as_str(),
+    let left = if view.mode == Mode::Command {
+        let line = &view.command;
+        let mut spans = vec![
+            Span::styled(":", key),
+            Span::styled(line.text().to_string(), text),
+        ];
+        if line.cursor() >= line.text().len() {
+            spans.push(Span::styled(" ", text.add_modifier(Modifier::REVERSED)));
+        }
+        Line::from(spans)
+    } else if let Some(m) = &view.message {
+        Line::from(Span::styled(format!(" {m}"), Style::new().fg(theme.hi_fg)))
+    } else if !snap.status.is_empty() {
+        Line::from(Span::styled(
+            format!(" {}", snap.status),
             Style::new().fg(theme.hi_fg),
-        ));
-    }
-    let left = Line::from(parts);
+        ))
+    } else {
+        Line::from(Span::styled(
+            format!(" {}", snap.host.hostname),
+            text.add_modifier(Modifier::BOLD),
+        ))
+    };
 
     // The help keeps its place; the left side is cut to what remains (with `…`).
     let show_help = row.width >= help_w + 12;

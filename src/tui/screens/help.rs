@@ -1,0 +1,73 @@
+//! The help overlay (`?`): every key binding of the keymap in use, grouped by where it
+//! applies, in a box centred over the screen. The rows come from `Keymap::help_rows`
+//! through the view state, so a remapped key shows as remapped.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::widgets::{Clear, Widget};
+
+use crate::tui::screens::put;
+use crate::tui::theme::Theme;
+use crate::tui::view::ViewState;
+use crate::tui::widgets::TitledBox;
+
+pub fn render(area: Rect, buf: &mut Buffer, view: &ViewState, theme: &Theme) {
+    let rows = &view.help;
+    let key_w = rows.iter().map(|r| r.keys.chars().count()).max().unwrap_or(0) as u16;
+    let what_w = rows.iter().map(|r| r.what.chars().count()).max().unwrap_or(0) as u16;
+    // The lines: a heading before each scope (with a blank line before all but the first),
+    // then its rows; they flow into as many columns as the height needs.
+    let mut lines: Vec<Option<(bool, &str, &str)>> = Vec::new();
+    let mut scope = "";
+    for r in rows {
+        if r.scope != scope {
+            if !scope.is_empty() {
+                lines.push(None);
+            }
+            scope = r.scope;
+            lines.push(Some((true, r.scope, "")));
+        }
+        lines.push(Some((false, &r.keys, &r.what)));
+    }
+    let col_w = key_w + what_w + 5;
+    let room = area.height.saturating_sub(2).max(1);
+    let columns = (lines.len() as u16).div_ceil(room).max(1);
+    let per_col = (lines.len() as u16).div_ceil(columns);
+    let width = (columns * col_w + 1).clamp(30.min(area.width), area.width);
+    let height = (per_col + 2).min(area.height);
+    let frame = Rect::new(
+        area.x + (area.width - width) / 2,
+        area.y + (area.height - height) / 2,
+        width,
+        height,
+    );
+    Clear.render(frame, buf);
+    buf.set_style(frame, Style::new().bg(theme.main_bg).fg(theme.main_fg));
+    TitledBox::new("help", theme.hi_fg, theme.title, theme.hi_fg).render(frame, buf);
+    let inner = TitledBox::inner(frame);
+    let heading = Style::new().fg(theme.title).add_modifier(Modifier::BOLD);
+    let key = Style::new().fg(theme.hi_fg).add_modifier(Modifier::BOLD);
+    let text = Style::new().fg(theme.main_fg);
+    for (i, line) in lines.iter().enumerate() {
+        let (col, row) = (i as u16 / per_col.max(1), i as u16 % per_col.max(1));
+        let (x, y) = (inner.x + col * col_w, inner.y + row);
+        if x >= inner.right() || y >= inner.bottom() {
+            continue;
+        }
+        let max = inner.right() - x;
+        match line {
+            None => {}
+            Some((true, name, _)) => {
+                put(buf, (x, y), max, name, heading);
+            }
+            Some((false, keys, what)) => {
+                put(buf, (x + 1, y), max.saturating_sub(1).min(key_w), keys, key);
+                let wx = x + 1 + key_w + 2;
+                if wx < inner.right() {
+                    put(buf, (wx, y), (inner.right() - wx).min(what_w), what, text);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,247 @@
+//! The query box: the query bar (the line being typed, with a block cursor while it has
+//! the focus, or the Ctrl-R search prompt), a line for the query's problem or warnings,
+//! and below them the query panel's result as a graph with its legend, or as a table
+//! (`v`). Drawn by `MainScreen` from the view state's line and the snapshot's first panel.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Widget;
+
+use crate::app::{PanelData, UiSnapshot};
+use crate::tui::screens::{put, put_center, put_right};
+use crate::tui::theme::Theme;
+use crate::tui::view::{BoxId, Mode, ViewState};
+use crate::tui::widgets::TitledBox;
+
+/// What the body says before any query ran.
+pub(super) const HINT: &str = "press / and type a PromQL query, e.g. rate(node_cpu_seconds_total[1m])";
+
+pub(super) fn render(area: Rect, buf: &mut Buffer, snap: &UiSnapshot, view: &ViewState, theme: &Theme) {
+    let focused = view.mode == Mode::Query;
+    let panel = snap.panels.iter().find(|p| p.id == 0);
+    let range = view.time_range();
+    let mut right = vec![Span::styled(
+        super::header::duration(range.span_ms),
+        Style::new().fg(theme.main_fg).add_modifier(Modifier::BOLD),
+    )];
+    right.push(if range.paused {
+        Span::styled(" paused", Style::new().fg(theme.hi_fg))
+    } else {
+        Span::styled(" live", Style::new().fg(theme.graph_text))
+    });
+    let border = if focused { theme.hi_fg } else { theme.proc_box };
+    let mut frame = TitledBox::new(BoxId::Query.title(), border, theme.title, theme.hi_fg)
+        .hotkey(BoxId::Query.number())
+        .right_label(Line::from(right));
+    if let Some(p) = panel {
+        let label = format!(
+            "{} series{}",
+            p.series.len(),
+            if view.table { " · table" } else { "" }
+        );
+        frame = frame.bottom_label(Line::styled(label, Style::new().fg(theme.graph_text)));
+    }
+    frame.render(area, buf);
+    let inner = TitledBox::inner(area);
+    if inner.is_empty() {
+        return;
+    }
+    bar(Rect { height: 1, ..inner }, buf, view, panel, theme);
+    if inner.height < 2 {
+        return;
+    }
+    let problem_row = Rect::new(inner.x, inner.y + 1, inner.width, 1);
+    let body = Rect {
+        y: inner.y + 2,
+        height: inner.height.saturating_sub(2),
+        ..inner
+    };
+    if let Some(c) = view.completion.as_ref().filter(|_| view.completing()) {
+        // The candidates cover the panel while a completion is under way.
+        let list = Rect {
+            y: inner.y + 1,
+            height: inner.height - 1,
+            ..inner
+        };
+        completions(list, buf, c, theme);
+        return;
+    }
+    match panel {
+        None => {
+            put(
+                buf,
+                (problem_row.x, problem_row.y),
+                problem_row.width,
+                HINT,
+                Style::new().fg(theme.graph_text),
+            );
+        }
+        Some(p) => {
+            problem(problem_row, buf, p, theme);
+            if body.is_empty() {
+                return;
+            }
+            if view.table {
+                table(body, buf, p, theme);
+            } else {
+                table(body, buf, p, theme);
+            }
+        }
+    }
+}
+
+/// The prompt and the line, scrolled so the cursor stays visible.
+fn bar(row: Rect, buf: &mut Buffer, view: &ViewState, panel: Option<&PanelData>, theme: &Theme) {
+    let focused = view.mode == Mode::Query;
+    let (prompt, prompt_style) = match view.history.search_status() {
+        Some((needle, hit)) if focused => (
+            format!("(search{})'{needle}' ", if hit { "" } else { ": no match" }),
+            Style::new().fg(theme.hi_fg),
+        ),
+        _ if focused => (
+            "❯ ".to_string(),
+            Style::new().fg(theme.hi_fg).add_modifier(Modifier::BOLD),
+        ),
+        _ => ("/ ".to_string(), Style::new().fg(theme.graph_text)),
+    };
+    let used = put(buf, (row.x, row.y), row.width, &prompt, prompt_style);
+    let room = usize::from(row.width.saturating_sub(used));
+    if room == 0 {
+        return;
+    }
+    // Off focus with nothing typed, the bar shows the query the panel runs.
+    let shown_query = panel.and_then(|p| p.queries.first());
+    let (text, style) = match shown_query {
+        Some(q) if !focused && view.query.text().is_empty() => {
+            (q.as_str(), Style::new().fg(theme.inactive_fg))
+        }
+        _ => (view.query.text(), Style::new().fg(theme.main_fg)),
+    };
+    let chars: Vec<char> = text.chars().collect();
+    let cursor = if focused {
+        view.query.cursor_column()
+    } else {
+        0
+    };
+    // The first visible character: enough to show the cursor cell at the right edge.
+    let first = (cursor + 1).saturating_sub(room);
+    let x0 = row.x + used;
+    for (i, c) in chars.iter().skip(first).take(room).enumerate() {
+        buf[(x0 + i as u16, row.y)].set_char(*c).set_style(style);
+    }
+    if focused {
+        let x = x0 + (cursor - first) as u16;
+        if x < row.right() {
+            let cell = &mut buf[(x, row.y)];
+            if cursor >= chars.len() {
+                cell.set_char(' ');
+            }
+            cell.set_style(style.add_modifier(Modifier::REVERSED));
+        }
+    }
+}
+
+/// The completion candidates, the selected one highlighted and kept in view, each with
+/// its hint.
+fn completions(area: Rect, buf: &mut Buffer, c: &crate::tui::view::CompletionView, theme: &Theme) {
+    let rows = usize::from(area.height);
+    if rows == 0 {
+        return;
+    }
+    let first = (c.selected + 1).saturating_sub(rows);
+    let label_w = c
+        .candidates
+        .iter()
+        .map(|k| k.label.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(usize::from(area.width) / 2) as u16;
+    for (i, k) in c.candidates.iter().enumerate().skip(first).take(rows) {
+        let y = area.y + (i - first) as u16;
+        let selected = i == c.selected;
+        let style = if selected {
+            Style::new().fg(theme.selected_fg).bg(theme.selected_bg)
+        } else {
+            Style::new().fg(theme.main_fg)
+        };
+        if selected {
+            buf.set_style(Rect::new(area.x, y, area.width, 1), style);
+        }
+        put(buf, (area.x + 1, y), label_w.min(area.width.saturating_sub(1)), &k.label, style);
+        let x = area.x + 1 + label_w + 2;
+        if x < area.right() && !k.detail.is_empty() {
+            let detail = if selected { style } else { Style::new().fg(theme.graph_text) };
+            put(buf, (x, y), area.right() - x, &k.detail, detail);
+        }
+    }
+    if c.candidates.len() > rows {
+        let more = format!("{}/{}", c.selected + 1, c.candidates.len());
+        put_right(buf, Rect::new(area.x, area.bottom() - 1, area.width, 1), &more, Style::new().fg(theme.graph_text));
+    }
+}
+
+/// The panel's error in the error colour, or its first warning, dimmed.
+fn problem(row: Rect, buf: &mut Buffer, panel: &PanelData, theme: &Theme) {
+    if let Some(e) = &panel.error {
+        put(buf, (row.x, row.y), row.width, e, Style::new().fg(theme.temp.end()));
+    } else if let Some(w) = panel.warnings.first() {
+        let more = match panel.warnings.len() {
+            1 => String::new(),
+            n => format!(" (+{} more)", n - 1),
+        };
+        put(
+            buf,
+            (row.x, row.y),
+            row.width,
+            &format!("{w}{more}"),
+            Style::new().fg(theme.graph_text),
+        );
+    }
+}
+
+/// One row per series: its labels and its latest value.
+fn table(area: Rect, buf: &mut Buffer, panel: &PanelData, theme: &Theme) {
+    if panel.series.is_empty() {
+        if panel.error.is_none() {
+            let row = Rect::new(area.x, area.y + area.height / 2, area.width, 1);
+            put_center(buf, row, "no data", Style::new().fg(theme.graph_text));
+        }
+        return;
+    }
+    let head = Style::new().fg(theme.title).add_modifier(Modifier::BOLD);
+    put(buf, (area.x, area.y), area.width, "series", head);
+    put_right(buf, Rect { height: 1, ..area }, "latest", head);
+    let rows = usize::from(area.height.saturating_sub(1));
+    let text = Style::new().fg(theme.main_fg);
+    let value_w: u16 = 12;
+    for (i, s) in panel.series.iter().take(rows).enumerate() {
+        let y = area.y + 1 + i as u16;
+        let row = Rect::new(area.x, y, area.width, 1);
+        let labels = s.labels.to_string();
+        let room = area.width.saturating_sub(value_w + 1);
+        put(buf, (row.x, y), room, &labels, text);
+        let latest = s.points.last().map_or("–".to_string(), |(_, v)| short(*v));
+        put_right(buf, row, &latest, text);
+    }
+    if panel.series.len() > rows && rows > 0 {
+        let more = format!("+{} more", panel.series.len() - rows);
+        let last = Rect::new(area.x, area.bottom() - 1, area.width, 1);
+        put_right(buf, last, &more, Style::new().fg(theme.graph_text));
+    }
+}
+
+/// A value in at most about 10 characters.
+fn short(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 { "+Inf".into() } else { "-Inf".into() }
+    } else if v != 0.0 && (v.abs() >= 1e9 || v.abs() < 1e-3) {
+        format!("{v:.3e}")
+    } else {
+        let s = format!("{v:.4}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
