@@ -5,6 +5,7 @@
 //! `kmon export-screen` in `export_screen`, `kmon serve` in `serve` (with `load` for
 //! `--load`), and the `kmon query`/`query-range` client in `query_cli`.
 
+pub mod assist;
 pub mod cli;
 pub mod dashboard;
 pub mod export;

@@ -32,6 +32,9 @@ pub struct UiSnapshot {
     pub range: TimeRange,
     /// One line for the status bar (last action result, warnings).
     pub status: String,
+    /// What the query bar completes from (rebuilt from storage every little while).
+    #[serde(skip)]
+    pub completion: std::sync::Arc<crate::app::assist::CompletionIndex>,
 }
 
 /// The window of time the panels show: the last `span_ms` up to `end_ms`. A live view
