@@ -6,6 +6,7 @@
 //! `--load`), the `kmon query`/`query-range` client in `query_cli`, and the query
 //! panels' evaluation and history in `panels`.
 
+pub mod assist;
 pub mod cli;
 pub mod dashboard;
 pub mod export;

@@ -36,6 +36,9 @@ pub struct UiSnapshot {
     pub tz_offset_secs: i32,
     /// One line for the status bar (last action result, warnings).
     pub status: String,
+    /// What the query bar completes from (rebuilt from storage every little while).
+    #[serde(skip)]
+    pub completion: std::sync::Arc<crate::app::assist::CompletionIndex>,
 }
 
 /// kmon's own resource use.

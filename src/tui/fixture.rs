@@ -182,6 +182,7 @@ pub fn sample_snapshot() -> UiSnapshot {
             paused: false,
         },
         status: String::new(),
+        completion: Default::default(),
     }
 }
 
