@@ -154,7 +154,9 @@ pub fn append_history(path: &Path, query: &str) -> std::io::Result<()> {
         return Ok(());
     }
     entries.push(line.to_string());
-    let keep = entries.len().saturating_sub(crate::tui::editor::HISTORY_MAX);
+    let keep = entries
+        .len()
+        .saturating_sub(crate::tui::editor::HISTORY_MAX);
     let mut text = entries[keep..].join("\n");
     text.push('\n');
     if let Some(dir) = path.parent() {
@@ -178,7 +180,8 @@ mod tests {
         for i in 0..=120i64 {
             for (job, inc) in [("a", 1.0), ("b", 2.0)] {
                 let l = Labels::from_pairs(&[("__name__", "reqs_total"), ("job", job)]);
-                a.append(None, &l, i * 15_000, i as f64 * inc * 15.0).unwrap();
+                a.append(None, &l, i * 15_000, i as f64 * inc * 15.0)
+                    .unwrap();
             }
         }
         a.commit().unwrap();

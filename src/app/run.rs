@@ -405,6 +405,8 @@ async fn publish_snapshots(
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut me = SelfMeter::default();
+    let mut completion: Arc<super::assist::CompletionIndex> = Arc::default();
+    let mut tick: u64 = 0;
     // First frame quickly: right after the first collection.
     tokio::select! {
         _ = cancel.cancelled() => return,
@@ -434,6 +436,13 @@ async fn publish_snapshots(
             snap.range.end_ms = grid.end;
         }
         snap.panels = evaluate_panels(&storage, request, grid.end, step).await;
+        // The query bar's completion index: at the start, then every few refreshes (new
+        // series appear rarely; a rebuild reads every series' labels).
+        if tick.is_multiple_of(COMPLETION_EVERY) {
+            completion = build_completion(&storage).await.unwrap_or(completion);
+        }
+        tick += 1;
+        snap.completion = completion.clone();
         if tx.send(Arc::new(snap)).is_err() {
             return;
         }
@@ -472,6 +481,33 @@ impl SelfMeter {
         super::snapshot::SelfUsage {
             cpu_pct,
             rss_bytes: get("process_resident_memory_bytes"),
+        }
+    }
+}
+
+/// Refreshes between rebuilds of the completion index.
+const COMPLETION_EVERY: u64 = 10;
+
+/// The completion index of everything in storage, built on a blocking thread; `None`
+/// (keep the old one) when that fails.
+async fn build_completion(
+    storage: &Arc<dyn Storage>,
+) -> Option<Arc<super::assist::CompletionIndex>> {
+    let storage = storage.clone();
+    let built = tokio::task::spawn_blocking(move || {
+        let q = storage.querier(i64::MIN, i64::MAX)?;
+        super::assist::CompletionIndex::from_querier(&*q)
+    })
+    .await;
+    match built {
+        Ok(Ok(index)) => Some(Arc::new(index)),
+        Ok(Err(e)) => {
+            tracing::warn!("building the completion index: {e}");
+            None
+        }
+        Err(e) => {
+            tracing::error!("building the completion index: {e}");
+            None
         }
     }
 }

@@ -352,7 +352,12 @@ mod tests {
 
     #[test]
     fn history_walks_and_restores_the_draft() {
-        let mut h = History::new(vec!["up".into(), "up".into(), " ".into(), "rate(x[5m])".into()]);
+        let mut h = History::new(vec![
+            "up".into(),
+            "up".into(),
+            " ".into(),
+            "rate(x[5m])".into(),
+        ]);
         assert_eq!(h.entries(), ["up", "rate(x[5m])"]);
         let mut e = LineEditor::new("sum(");
         h.next(&mut e);

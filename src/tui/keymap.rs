@@ -247,11 +247,31 @@ use KeyModifiers as M;
 pub const DEFAULT_BINDINGS: &[(Scope, KeyBinding, Intent)] = &[
     (Scope::Everywhere, KeyBinding::ctrl('c'), Intent::Quit),
     (Scope::Normal, KeyBinding::plain('q'), Intent::Quit),
-    (Scope::Normal, KeyBinding::plain('1'), Intent::ToggleBox(BoxId::Cpu)),
-    (Scope::Normal, KeyBinding::plain('2'), Intent::ToggleBox(BoxId::Memory)),
-    (Scope::Normal, KeyBinding::plain('3'), Intent::ToggleBox(BoxId::Network)),
-    (Scope::Normal, KeyBinding::plain('4'), Intent::ToggleBox(BoxId::Disks)),
-    (Scope::Normal, KeyBinding::plain('5'), Intent::ToggleBox(BoxId::Query)),
+    (
+        Scope::Normal,
+        KeyBinding::plain('1'),
+        Intent::ToggleBox(BoxId::Cpu),
+    ),
+    (
+        Scope::Normal,
+        KeyBinding::plain('2'),
+        Intent::ToggleBox(BoxId::Memory),
+    ),
+    (
+        Scope::Normal,
+        KeyBinding::plain('3'),
+        Intent::ToggleBox(BoxId::Network),
+    ),
+    (
+        Scope::Normal,
+        KeyBinding::plain('4'),
+        Intent::ToggleBox(BoxId::Disks),
+    ),
+    (
+        Scope::Normal,
+        KeyBinding::plain('5'),
+        Intent::ToggleBox(BoxId::Query),
+    ),
     (Scope::Normal, KeyBinding::plain('e'), Intent::Export),
     (Scope::Normal, KeyBinding::plain('/'), Intent::FocusQuery),
     (Scope::Normal, KeyBinding::plain(':'), Intent::OpenCommand),
@@ -264,23 +284,51 @@ pub const DEFAULT_BINDINGS: &[(Scope, KeyBinding, Intent)] = &[
     (Scope::Editing, KeyBinding::key(K::Enter), Intent::Submit),
     (Scope::Editing, KeyBinding::key(K::Esc), Intent::Back),
     (Scope::Editing, KeyBinding::key(K::Tab), Intent::Complete),
-    (Scope::Editing, KeyBinding::with(K::BackTab, M::SHIFT), Intent::CompletePrev),
+    (
+        Scope::Editing,
+        KeyBinding::with(K::BackTab, M::SHIFT),
+        Intent::CompletePrev,
+    ),
     (Scope::Editing, KeyBinding::key(K::Up), Intent::HistoryPrev),
-    (Scope::Editing, KeyBinding::key(K::Down), Intent::HistoryNext),
+    (
+        Scope::Editing,
+        KeyBinding::key(K::Down),
+        Intent::HistoryNext,
+    ),
     (Scope::Editing, KeyBinding::ctrl('r'), Intent::HistorySearch),
     (Scope::Editing, KeyBinding::ctrl('u'), Intent::ClearLine),
     (Scope::Editing, KeyBinding::key(K::Left), Intent::CursorLeft),
-    (Scope::Editing, KeyBinding::key(K::Right), Intent::CursorRight),
+    (
+        Scope::Editing,
+        KeyBinding::key(K::Right),
+        Intent::CursorRight,
+    ),
     (Scope::Editing, KeyBinding::key(K::Home), Intent::CursorHome),
     (Scope::Editing, KeyBinding::key(K::End), Intent::CursorEnd),
     (Scope::Editing, KeyBinding::ctrl('a'), Intent::CursorHome),
     (Scope::Editing, KeyBinding::ctrl('e'), Intent::CursorEnd),
-    (Scope::Editing, KeyBinding::with(K::Left, M::CONTROL), Intent::WordLeft),
-    (Scope::Editing, KeyBinding::with(K::Right, M::CONTROL), Intent::WordRight),
+    (
+        Scope::Editing,
+        KeyBinding::with(K::Left, M::CONTROL),
+        Intent::WordLeft,
+    ),
+    (
+        Scope::Editing,
+        KeyBinding::with(K::Right, M::CONTROL),
+        Intent::WordRight,
+    ),
     (Scope::Editing, KeyBinding::alt('b'), Intent::WordLeft),
     (Scope::Editing, KeyBinding::alt('f'), Intent::WordRight),
-    (Scope::Editing, KeyBinding::key(K::Backspace), Intent::DeleteBack),
-    (Scope::Editing, KeyBinding::key(K::Delete), Intent::DeleteForward),
+    (
+        Scope::Editing,
+        KeyBinding::key(K::Backspace),
+        Intent::DeleteBack,
+    ),
+    (
+        Scope::Editing,
+        KeyBinding::key(K::Delete),
+        Intent::DeleteForward,
+    ),
     (Scope::Editing, KeyBinding::ctrl('w'), Intent::DeleteWord),
     (Scope::Editing, KeyBinding::ctrl('k'), Intent::KillToEnd),
     (Scope::Help, KeyBinding::key(K::Esc), Intent::Back),
@@ -325,7 +373,8 @@ impl Keymap {
 
     /// Binds `key` to `intent` in `scope`, replacing what it did there before.
     pub fn bind(&mut self, scope: Scope, key: KeyBinding, intent: Intent) {
-        self.bindings.retain(|(s, b, _)| !(*s == scope && *b == key));
+        self.bindings
+            .retain(|(s, b, _)| !(*s == scope && *b == key));
         self.bindings.push((scope, key, intent));
     }
 
@@ -366,9 +415,14 @@ impl Keymap {
             });
         }
         rows.sort_by_key(|r| {
-            [Scope::Normal, Scope::Editing, Scope::Help, Scope::Everywhere]
-                .iter()
-                .position(|s| s.name() == r.scope)
+            [
+                Scope::Normal,
+                Scope::Editing,
+                Scope::Help,
+                Scope::Everywhere,
+            ]
+            .iter()
+            .position(|s| s.name() == r.scope)
         });
         rows
     }
@@ -391,7 +445,10 @@ mod tests {
             Some(Intent::Quit)
         );
         assert_eq!(
-            map.lookup(Mode::Normal, &key(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+            map.lookup(
+                Mode::Normal,
+                &key(KeyCode::Char('c'), KeyModifiers::CONTROL)
+            ),
             Some(Intent::Quit)
         );
         // Ctrl+Shift+C arrives as an upper-case C on some terminals.
@@ -451,7 +508,10 @@ mod tests {
             KeyEventKind::Repeat,
             KeyEventState::NONE,
         );
-        assert_eq!(map.lookup(Mode::Normal, &repeat), Some(Intent::ToggleBox(BoxId::Cpu)));
+        assert_eq!(
+            map.lookup(Mode::Normal, &repeat),
+            Some(Intent::ToggleBox(BoxId::Cpu))
+        );
     }
 
     #[test]
@@ -477,7 +537,10 @@ mod tests {
             Some('Q')
         );
         let shift_tab = key(KeyCode::BackTab, KeyModifiers::SHIFT);
-        assert_eq!(map.lookup(Mode::Query, &shift_tab), Some(Intent::CompletePrev));
+        assert_eq!(
+            map.lookup(Mode::Query, &shift_tab),
+            Some(Intent::CompletePrev)
+        );
         assert_eq!(KeyBinding::ctrl('r').label(), "Ctrl-R");
         assert_eq!(
             KeyBinding::with(KeyCode::BackTab, KeyModifiers::SHIFT).label(),
@@ -489,7 +552,11 @@ mod tests {
     fn rebinding() {
         let mut map = Keymap::default();
         map.bind(Scope::Normal, KeyBinding::plain('x'), Intent::Quit);
-        map.bind(Scope::Normal, KeyBinding::plain('q'), Intent::ToggleBox(BoxId::Disks));
+        map.bind(
+            Scope::Normal,
+            KeyBinding::plain('q'),
+            Intent::ToggleBox(BoxId::Disks),
+        );
         assert_eq!(
             map.lookup(Mode::Normal, &key(KeyCode::Char('x'), KeyModifiers::NONE)),
             Some(Intent::Quit)

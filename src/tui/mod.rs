@@ -120,6 +120,12 @@ where
             event = events.next(), if input_open => match event {
                 Some(Ok(Event::Key(key))) => {
                     let flow = match keymap.lookup(view.mode, &key) {
+                        Some(intent @ (Intent::Complete | Intent::CompletePrev))
+                            if view.mode == Mode::Query =>
+                        {
+                            complete(&mut view, &snapshot, intent == Intent::CompletePrev);
+                            Flow::Continue
+                        }
                         Some(intent) => view.apply(intent),
                         None => {
                             if let Some(c) = keymap::typed_char(&key) {
@@ -177,6 +183,27 @@ where
             _ = frames.tick() => draw(terminal, &snapshot, &view, theme)?,
         }
     }
+}
+
+/// Tab in the query bar: the next candidate of a completion under way, or fresh
+/// candidates for the word at the cursor from the snapshot's index.
+fn complete(view: &mut ViewState, snapshot: &UiSnapshot, backwards: bool) {
+    if view.completing() {
+        view.cycle_completion(backwards);
+        return;
+    }
+    let found =
+        crate::app::assist::complete(&snapshot.completion, view.query.text(), view.query.cursor());
+    let candidates = found
+        .items
+        .into_iter()
+        .map(|i| view::Candidate {
+            text: i.text,
+            label: i.label,
+            detail: i.detail,
+        })
+        .collect();
+    view.start_completion(candidates, found.replace);
 }
 
 /// The screen drawn afresh into a buffer of the terminal's size, for an export.

@@ -198,7 +198,9 @@ impl ViewState {
         if !self.completing() {
             return;
         }
-        let Some(c) = self.completion.as_mut() else { return };
+        let Some(c) = self.completion.as_mut() else {
+            return;
+        };
         let n = c.candidates.len();
         let old_len = c.candidates[c.selected].text.len();
         c.selected = if backwards {
@@ -213,7 +215,11 @@ impl ViewState {
 
     /// Tab with fresh candidates for the byte range `replace` of the line: one candidate
     /// is put in at once; several are offered as a list, the first put in.
-    pub fn start_completion(&mut self, candidates: Vec<Candidate>, replace: std::ops::Range<usize>) {
+    pub fn start_completion(
+        &mut self,
+        candidates: Vec<Candidate>,
+        replace: std::ops::Range<usize>,
+    ) {
         self.completion = None;
         let Some(first) = candidates.first() else {
             self.message = Some("no completions here".into());
@@ -306,9 +312,7 @@ impl ViewState {
     pub fn type_char(&mut self, c: char) {
         self.completion = None;
         match self.mode {
-            Mode::Query if self.history.searching() => {
-                self.history.search_type(c, &mut self.query)
-            }
+            Mode::Query if self.history.searching() => self.history.search_type(c, &mut self.query),
             Mode::Query => self.query.insert(c),
             Mode::Command => self.command.insert(c),
             Mode::Normal | Mode::Help => {}
@@ -510,7 +514,13 @@ mod query_tests {
         let mut view = ViewState::default();
         view.apply(Intent::FocusQuery);
         typed(&mut view, "sum(node_c");
-        view.start_completion(vec![cand("node_cpu_seconds_total"), cand("node_context_switches_total")], 4..10);
+        view.start_completion(
+            vec![
+                cand("node_cpu_seconds_total"),
+                cand("node_context_switches_total"),
+            ],
+            4..10,
+        );
         assert_eq!(view.query.text(), "sum(node_cpu_seconds_total");
         assert!(view.completing());
         view.cycle_completion(false);
@@ -558,7 +568,9 @@ mod query_tests {
         let mut view = ViewState::default();
         view.apply(Intent::OpenCommand);
         typed(&mut view, "range 1h");
-        assert!(matches!(view.apply(Intent::Submit), Flow::Send(Action::SetRange(r)) if r.span_ms == 3_600_000));
+        assert!(
+            matches!(view.apply(Intent::Submit), Flow::Send(Action::SetRange(r)) if r.span_ms == 3_600_000)
+        );
         view.apply(Intent::OpenCommand);
         typed(&mut view, "range 2h");
         assert_eq!(view.apply(Intent::Submit), Flow::Continue);
@@ -569,7 +581,10 @@ mod query_tests {
         view.apply(Intent::OpenCommand);
         typed(&mut view, "bogus");
         view.apply(Intent::Submit);
-        assert_eq!(view.message.as_deref(), Some(":bogus: unknown command (try :help)"));
+        assert_eq!(
+            view.message.as_deref(),
+            Some(":bogus: unknown command (try :help)")
+        );
         view.apply(Intent::FocusQuery);
         view.apply(Intent::Help);
         assert_eq!(view.mode, Mode::Help);

@@ -130,7 +130,11 @@ impl Tmux {
             "kmon exit status:\n{screen}\nkmon.log:\n{}",
             std::fs::read_to_string(data.join("kmon.log")).unwrap_or_default()
         );
-        assert_eq!(self.display("#{alternate_on}"), "0", "alternate screen left");
+        assert_eq!(
+            self.display("#{alternate_on}"),
+            "0",
+            "alternate screen left"
+        );
         assert_eq!(self.display("#{cursor_flag}"), "1", "cursor visible again");
         assert!(
             !lower(&screen).contains("panicked"),
@@ -186,8 +190,8 @@ fn type_queries_see_errors_results_help_and_history() {
     });
 
     tmux.quit_and_check(data.path());
-    let history = std::fs::read_to_string(data.path().join("query_history"))
-        .expect("the query history file");
+    let history =
+        std::fs::read_to_string(data.path().join("query_history")).expect("the query history file");
     assert_eq!(
         history.lines().collect::<Vec<_>>(),
         [
@@ -198,7 +202,9 @@ fn type_queries_see_errors_results_help_and_history() {
 
     // The next run remembers: Up in the query bar brings back the last query.
     let tmux = start("query2", data.path());
-    tmux.wait_for("the query box", Duration::from_secs(20), |s| s.contains("query"));
+    tmux.wait_for("the query box", Duration::from_secs(20), |s| {
+        s.contains("query")
+    });
     tmux.keys(&["/", "Up"]);
     tmux.wait_for("the remembered query", Duration::from_secs(10), |s| {
         s.contains("❯ rate(node_cpu_seconds_total{mode=\"idle\"}[1m])")

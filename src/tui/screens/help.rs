@@ -14,8 +14,16 @@ use crate::tui::widgets::TitledBox;
 
 pub fn render(area: Rect, buf: &mut Buffer, view: &ViewState, theme: &Theme) {
     let rows = &view.help;
-    let key_w = rows.iter().map(|r| r.keys.chars().count()).max().unwrap_or(0) as u16;
-    let what_w = rows.iter().map(|r| r.what.chars().count()).max().unwrap_or(0) as u16;
+    let key_w = rows
+        .iter()
+        .map(|r| r.keys.chars().count())
+        .max()
+        .unwrap_or(0) as u16;
+    let what_w = rows
+        .iter()
+        .map(|r| r.what.chars().count())
+        .max()
+        .unwrap_or(0) as u16;
     // The lines: a heading before each scope (with a blank line before all but the first),
     // then its rows; they flow into as many columns as the height needs.
     let mut lines: Vec<Option<(bool, &str, &str)>> = Vec::new();

@@ -13,7 +13,13 @@ use crate::tui::format;
 use crate::tui::theme::Theme;
 use crate::tui::view::ViewState;
 
-pub(super) fn render(row: Rect, buf: &mut Buffer, snap: &UiSnapshot, view: &ViewState, theme: &Theme) {
+pub(super) fn render(
+    row: Rect,
+    buf: &mut Buffer,
+    snap: &UiSnapshot,
+    view: &ViewState,
+    theme: &Theme,
+) {
     if row.is_empty() {
         return;
     }

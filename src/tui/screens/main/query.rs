@@ -16,9 +16,16 @@ use crate::tui::view::{BoxId, Mode, ViewState};
 use crate::tui::widgets::TitledBox;
 
 /// What the body says before any query ran.
-pub(super) const HINT: &str = "press / and type a PromQL query, e.g. rate(node_cpu_seconds_total[1m])";
+pub(super) const HINT: &str =
+    "press / and type a PromQL query, e.g. rate(node_cpu_seconds_total[1m])";
 
-pub(super) fn render(area: Rect, buf: &mut Buffer, snap: &UiSnapshot, view: &ViewState, theme: &Theme) {
+pub(super) fn render(
+    area: Rect,
+    buf: &mut Buffer,
+    snap: &UiSnapshot,
+    view: &ViewState,
+    theme: &Theme,
+) {
     let focused = view.mode == Mode::Query;
     let panel = snap.panels.iter().find(|p| p.id == 0);
     let range = view.time_range();
@@ -68,7 +75,10 @@ pub(super) fn render(area: Rect, buf: &mut Buffer, snap: &UiSnapshot, view: &Vie
         completions(list, buf, c, theme);
         return;
     }
+    // While typing, the line's own problem takes the problem row.
+    let typed_problem = focused && local_problem(problem_row, buf, view, theme);
     match panel {
+        None if typed_problem => {}
         None => {
             put(
                 buf,
@@ -79,7 +89,9 @@ pub(super) fn render(area: Rect, buf: &mut Buffer, snap: &UiSnapshot, view: &Vie
             );
         }
         Some(p) => {
-            problem(problem_row, buf, p, theme);
+            if !typed_problem {
+                problem(problem_row, buf, p, theme);
+            }
             if body.is_empty() {
                 return;
             }
@@ -119,17 +131,42 @@ fn bar(row: Rect, buf: &mut Buffer, view: &ViewState, panel: Option<&PanelData>,
         }
         _ => (view.query.text(), Style::new().fg(theme.main_fg)),
     };
-    let chars: Vec<char> = text.chars().collect();
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
     let cursor = if focused {
         view.query.cursor_column()
     } else {
         0
     };
+    // Colours by token, and the problem underlined, while the user's own line shows.
+    let own = std::ptr::eq(text, view.query.text());
+    let classes = if own {
+        crate::app::assist::highlight(text)
+    } else {
+        Vec::new()
+    };
+    let problem = if own {
+        crate::app::assist::check(text)
+    } else {
+        None
+    };
+    let style_at = |byte: usize| {
+        let class = classes
+            .iter()
+            .find(|h| h.range.contains(&byte))
+            .map(|h| h.class);
+        let mut st = class.map_or(style, |c| token_style(c, theme));
+        if problem.as_ref().is_some_and(|p| p.range.contains(&byte)) {
+            st = st.fg(theme.temp.end()).add_modifier(Modifier::UNDERLINED);
+        }
+        st
+    };
     // The first visible character: enough to show the cursor cell at the right edge.
     let first = (cursor + 1).saturating_sub(room);
     let x0 = row.x + used;
-    for (i, c) in chars.iter().skip(first).take(room).enumerate() {
-        buf[(x0 + i as u16, row.y)].set_char(*c).set_style(style);
+    for (i, (byte, c)) in chars.iter().skip(first).take(room).enumerate() {
+        buf[(x0 + i as u16, row.y)]
+            .set_char(*c)
+            .set_style(style_at(*byte));
     }
     if focused {
         let x = x0 + (cursor - first) as u16;
@@ -169,23 +206,83 @@ fn completions(area: Rect, buf: &mut Buffer, c: &crate::tui::view::CompletionVie
         if selected {
             buf.set_style(Rect::new(area.x, y, area.width, 1), style);
         }
-        put(buf, (area.x + 1, y), label_w.min(area.width.saturating_sub(1)), &k.label, style);
+        put(
+            buf,
+            (area.x + 1, y),
+            label_w.min(area.width.saturating_sub(1)),
+            &k.label,
+            style,
+        );
         let x = area.x + 1 + label_w + 2;
         if x < area.right() && !k.detail.is_empty() {
-            let detail = if selected { style } else { Style::new().fg(theme.graph_text) };
+            let detail = if selected {
+                style
+            } else {
+                Style::new().fg(theme.graph_text)
+            };
             put(buf, (x, y), area.right() - x, &k.detail, detail);
         }
     }
     if c.candidates.len() > rows {
         let more = format!("{}/{}", c.selected + 1, c.candidates.len());
-        put_right(buf, Rect::new(area.x, area.bottom() - 1, area.width, 1), &more, Style::new().fg(theme.graph_text));
+        put_right(
+            buf,
+            Rect::new(area.x, area.bottom() - 1, area.width, 1),
+            &more,
+            Style::new().fg(theme.graph_text),
+        );
     }
+}
+
+/// The colour of a token class in the query bar.
+fn token_style(class: crate::app::assist::TokenClass, theme: &Theme) -> Style {
+    use crate::app::assist::TokenClass as C;
+    let st = Style::new();
+    match class {
+        C::Metric => st.fg(theme.main_fg).add_modifier(Modifier::BOLD),
+        C::Label => st.fg(theme.cpu.start()),
+        C::String => st.fg(theme.free.end()),
+        C::Number | C::Duration => st.fg(theme.temp.start()),
+        C::Function => st.fg(theme.hi_fg),
+        C::Aggregation => st.fg(theme.hi_fg).add_modifier(Modifier::BOLD),
+        C::Keyword => st.fg(theme.title).add_modifier(Modifier::ITALIC),
+        C::Operator => st.fg(theme.main_fg),
+        C::Punct => st.fg(theme.graph_text),
+        C::Comment => st.fg(theme.inactive_fg).add_modifier(Modifier::ITALIC),
+        C::Error => st.fg(theme.temp.end()).add_modifier(Modifier::UNDERLINED),
+        C::Plain => st.fg(theme.main_fg),
+    }
+}
+
+/// While typing: what is wrong with the line so far, at its column. Returns whether there
+/// was something to say.
+fn local_problem(row: Rect, buf: &mut Buffer, view: &ViewState, theme: &Theme) -> bool {
+    let text = view.query.text();
+    let Some(p) = crate::app::assist::check(text) else {
+        return false;
+    };
+    let col = text[..p.range.start.min(text.len())].chars().count();
+    let message = format!("col {}: {}", col + 1, p.message);
+    put(
+        buf,
+        (row.x, row.y),
+        row.width,
+        &message,
+        Style::new().fg(theme.temp.end()),
+    );
+    true
 }
 
 /// The panel's error in the error colour, or its first warning, dimmed.
 fn problem(row: Rect, buf: &mut Buffer, panel: &PanelData, theme: &Theme) {
     if let Some(e) = &panel.error {
-        put(buf, (row.x, row.y), row.width, e, Style::new().fg(theme.temp.end()));
+        put(
+            buf,
+            (row.x, row.y),
+            row.width,
+            e,
+            Style::new().fg(theme.temp.end()),
+        );
     } else if let Some(w) = panel.warnings.first() {
         let more = match panel.warnings.len() {
             1 => String::new(),
@@ -237,7 +334,11 @@ fn short(v: f64) -> String {
     if v.is_nan() {
         "NaN".into()
     } else if v.is_infinite() {
-        if v > 0.0 { "+Inf".into() } else { "-Inf".into() }
+        if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        }
     } else if v != 0.0 && (v.abs() >= 1e9 || v.abs() < 1e-3) {
         format!("{v:.3e}")
     } else {

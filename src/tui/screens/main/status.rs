@@ -35,7 +35,13 @@ fn hints(mode: Mode) -> &'static [(&'static str, &'static str)] {
     }
 }
 
-pub(super) fn render(row: Rect, buf: &mut Buffer, snap: &UiSnapshot, view: &ViewState, theme: &Theme) {
+pub(super) fn render(
+    row: Rect,
+    buf: &mut Buffer,
+    snap: &UiSnapshot,
+    view: &ViewState,
+    theme: &Theme,
+) {
     if row.is_empty() {
         return;
     }
