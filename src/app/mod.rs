@@ -3,7 +3,8 @@
 //! queries on every refresh tick, and carries out the TUI's actions. The one-shot
 //! subcommands live in `cli`, exports (the `e` key) in `export`, the headless
 //! `kmon export-screen` in `export_screen`, `kmon serve` in `serve` (with `load` for
-//! `--load`), and the `kmon query`/`query-range` client in `query_cli`.
+//! `--load`), and the `kmon query`/`query-range` client in `query_cli`; `units` guesses a
+//! query's unit from its metric names.
 
 pub mod cli;
 pub mod dashboard;
@@ -14,8 +15,10 @@ pub mod query_cli;
 mod run;
 mod serve;
 mod snapshot;
+pub mod units;
 
 pub use export_screen::{MAX_SIDE, ScreenSize, SizeError, export_screen};
 pub use run::{BuiltinHealth, Engine, RunOptions, data_dir, run_tui};
 pub use serve::{FEATURES, ServeOptions, query_settings, serve};
 pub use snapshot::*;
+pub use units::guess_unit;
