@@ -3,8 +3,9 @@
 //! queries on every refresh tick, and carries out the TUI's actions. The one-shot
 //! subcommands live in `cli`, exports (the `e` key) in `export`, the headless
 //! `kmon export-screen` in `export_screen`, `kmon serve` in `serve` (with `load` for
-//! `--load`), the `kmon query`/`query-range` client in `query_cli`, and the query
-//! panels' evaluation and history in `panels`.
+//! `--load`), the `kmon query`/`query-range` client in `query_cli`, the query panels'
+//! evaluation and history in `panels`, the query bar's highlighting, checks and
+//! completion in `assist`, and `units`, which guesses a query's unit from its metric names.
 
 pub mod assist;
 pub mod cli;
@@ -17,8 +18,10 @@ pub mod query_cli;
 mod run;
 mod serve;
 mod snapshot;
+pub mod units;
 
 pub use export_screen::{MAX_SIDE, ScreenSize, SizeError, export_screen};
 pub use run::{BuiltinHealth, Engine, RunOptions, data_dir, run_tui};
 pub use serve::{FEATURES, ServeOptions, query_settings, serve};
 pub use snapshot::*;
+pub use units::guess_unit;

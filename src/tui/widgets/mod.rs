@@ -3,6 +3,8 @@
 //! are given, never the snapshot.
 
 pub mod graph;
+pub mod legend;
+pub mod linegraph;
 pub mod meter;
 pub mod titled_box;
 

@@ -1,0 +1,164 @@
+//! The dot grid under the line graph: `GraphSymbols` (braille, block, tty), which says how
+//! many dots a cell holds and which character shows a set of dots, and `Canvas`, where
+//! `LineGraph` sets dots and draws column-by-column line segments before turning each cell
+//! into one character.
+
+/// Which characters draw the lines, as btop's `graph_symbol` option.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum GraphSymbols {
+    /// 2×4 dots per cell (U+2800 braille patterns).
+    #[default]
+    Braille,
+    /// 2×2 quadrants per cell (▘▝▖▗▀▄▌▐▚▞▙▛▜▟█).
+    Block,
+    /// 1×2 per cell in plain ASCII (`'` `.` `:`), for fonts without either.
+    Tty,
+}
+
+impl GraphSymbols {
+    pub const ALL: [GraphSymbols; 3] = [
+        GraphSymbols::Braille,
+        GraphSymbols::Block,
+        GraphSymbols::Tty,
+    ];
+
+    /// The next symbol set (braille → block → tty → braille).
+    pub fn next(self) -> Self {
+        match self {
+            GraphSymbols::Braille => GraphSymbols::Block,
+            GraphSymbols::Block => GraphSymbols::Tty,
+            GraphSymbols::Tty => GraphSymbols::Braille,
+        }
+    }
+
+    /// btop's name: "braille", "block" or "tty".
+    pub fn name(self) -> &'static str {
+        match self {
+            GraphSymbols::Braille => "braille",
+            GraphSymbols::Block => "block",
+            GraphSymbols::Tty => "tty",
+        }
+    }
+
+    /// The set with btop's name (case-insensitive).
+    pub fn from_name(name: &str) -> Option<Self> {
+        GraphSymbols::ALL
+            .into_iter()
+            .find(|s| s.name().eq_ignore_ascii_case(name.trim()))
+    }
+
+    /// Dots per cell: (columns, rows).
+    pub(super) fn dots(self) -> (usize, usize) {
+        match self {
+            GraphSymbols::Braille => (2, 4),
+            GraphSymbols::Block => (2, 2),
+            GraphSymbols::Tty => (1, 2),
+        }
+    }
+
+    /// The character for a cell whose dot `row * cols + col` (rows from the top) is set for
+    /// every set bit of `mask`.
+    pub(super) fn glyph(self, mask: u8) -> char {
+        match self {
+            GraphSymbols::Braille => {
+                // Dot order (row, col): braille's dots 1 4 / 2 5 / 3 6 / 7 8.
+                const BITS: [u8; 8] = [0x01, 0x08, 0x02, 0x10, 0x04, 0x20, 0x40, 0x80];
+                let code = (0..8)
+                    .filter(|i| mask & (1 << i) != 0)
+                    .fold(0u32, |acc, i| acc | u32::from(BITS[i]));
+                char::from_u32(0x2800 + code).unwrap_or(' ')
+            }
+            GraphSymbols::Block => {
+                const QUADS: [char; 16] = [
+                    ' ', '▘', '▝', '▀', '▖', '▌', '▞', '▛', '▗', '▚', '▐', '▜', '▄', '▙', '▟', '█',
+                ];
+                QUADS[usize::from(mask & 0x0f)]
+            }
+            GraphSymbols::Tty => match mask & 0x03 {
+                1 => '\'',
+                2 => '.',
+                3 => ':',
+                _ => ' ',
+            },
+        }
+    }
+}
+
+/// A grid of dots, one bit mask and one owning series per cell.
+pub(super) struct Canvas {
+    pub cols: usize,
+    pub rows: usize,
+    dx: usize,
+    dy: usize,
+    pub masks: Vec<u8>,
+    pub owner: Vec<u32>,
+}
+
+impl Canvas {
+    pub fn new(cols: usize, rows: usize, (dx, dy): (usize, usize)) -> Self {
+        Canvas {
+            cols,
+            rows,
+            dx,
+            dy,
+            masks: vec![0; cols * rows],
+            owner: vec![0; cols * rows],
+        }
+    }
+
+    pub fn width(&self) -> usize {
+        self.cols * self.dx
+    }
+
+    pub fn height(&self) -> usize {
+        self.rows * self.dy
+    }
+
+    /// Sets dot (x, y) with y counted from the bottom.
+    pub fn set(&mut self, x: usize, y_up: usize, series: u32) {
+        if x >= self.width() || y_up >= self.height() {
+            return;
+        }
+        let y = self.height() - 1 - y_up;
+        let cell = (y / self.dy) * self.cols + x / self.dx;
+        self.masks[cell] |= 1 << ((y % self.dy) * self.dx + x % self.dx);
+        self.owner[cell] = series;
+    }
+
+    /// Sets the dots of column `x` from `y0` to `y1` (either order, clamped).
+    pub fn vline(&mut self, x: i64, y0: f64, y1: f64, series: u32) {
+        if x < 0 || x as usize >= self.width() {
+            return;
+        }
+        let top = (self.height() - 1) as f64;
+        let (a, b) = if y0 <= y1 { (y0, y1) } else { (y1, y0) };
+        let a = a.round().clamp(0.0, top) as usize;
+        let b = b.round().clamp(0.0, top) as usize;
+        for y in a..=b {
+            self.set(x as usize, y, series);
+        }
+    }
+
+    /// A line from (x0, y0) to (x1, y1) in dot space, column by column: each column gets
+    /// the vertical run the segment crosses within it, so steep lines stay connected.
+    pub fn line(&mut self, (x0, y0): (f64, f64), (x1, y1): (f64, f64), series: u32) {
+        let (xa, xb) = (x0.round() as i64, x1.round() as i64);
+        if xa == xb {
+            self.vline(xa, y0, y1, series);
+            return;
+        }
+        let ((xa, ya), (xb, yb)) = if xa < xb {
+            ((xa, y0), (xb, y1))
+        } else {
+            ((xb, y1), (xa, y0))
+        };
+        let from = xa.max(0);
+        let to = xb.min(self.width() as i64 - 1);
+        let slope = (yb - ya) / (xb - xa) as f64;
+        let (ymin, ymax) = (ya.min(yb), ya.max(yb));
+        for x in from..=to {
+            let at = |px: f64| (ya + slope * (px - xa as f64)).clamp(ymin, ymax);
+            self.vline(x, at(x as f64 - 0.5), at(x as f64 + 0.5), series);
+        }
+    }
+}
