@@ -75,7 +75,11 @@ pub fn evaluate(
         id: spec.id,
         title: spec.title.clone(),
         queries: spec.queries.clone(),
-        unit: spec.unit.unwrap_or_default(),
+        unit: spec.unit.unwrap_or_else(|| {
+            spec.queries
+                .first()
+                .map_or(Unit::None, |q| super::units::guess_unit(q))
+        }),
         kind: spec.kind,
         start_ms: start,
         end_ms: end,

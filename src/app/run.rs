@@ -407,6 +407,8 @@ async fn publish_snapshots(
     let mut me = SelfMeter::default();
     let mut completion: Arc<super::assist::CompletionIndex> = Arc::default();
     let mut tick: u64 = 0;
+    let mut building: Option<tokio::task::JoinHandle<Option<Arc<super::assist::CompletionIndex>>>> =
+        None;
     // First frame quickly: right after the first collection.
     tokio::select! {
         _ = cancel.cancelled() => return,
@@ -436,10 +438,21 @@ async fn publish_snapshots(
             snap.range.end_ms = grid.end;
         }
         snap.panels = evaluate_panels(&storage, request, grid.end, step).await;
-        // The query bar's completion index: at the start, then every few refreshes (new
-        // series appear rarely; a rebuild reads every series' labels).
-        if tick.is_multiple_of(COMPLETION_EVERY) {
-            completion = build_completion(&storage).await.unwrap_or(completion);
+        // The query bar's completion index: built at the start, then every few refreshes
+        // (new series appear rarely; a rebuild reads every series' labels, about half a
+        // second at 100k series), in the background so it never delays a snapshot.
+        if let Some(job) = building.take_if(|j| j.is_finished()) {
+            match job.await {
+                Ok(Some(index)) => completion = index,
+                Ok(None) => {}
+                Err(e) => tracing::error!("building the completion index: {e}"),
+            }
+        }
+        if building.is_none() && tick.is_multiple_of(COMPLETION_EVERY) {
+            building = Some(tokio::task::spawn_blocking({
+                let storage = storage.clone();
+                move || build_completion(&storage)
+            }));
         }
         tick += 1;
         snap.completion = completion.clone();
@@ -488,25 +501,16 @@ impl SelfMeter {
 /// Refreshes between rebuilds of the completion index.
 const COMPLETION_EVERY: u64 = 10;
 
-/// The completion index of everything in storage, built on a blocking thread; `None`
+/// The completion index of everything in storage (run it on a blocking thread); `None`
 /// (keep the old one) when that fails.
-async fn build_completion(
-    storage: &Arc<dyn Storage>,
-) -> Option<Arc<super::assist::CompletionIndex>> {
-    let storage = storage.clone();
-    let built = tokio::task::spawn_blocking(move || {
-        let q = storage.querier(i64::MIN, i64::MAX)?;
-        super::assist::CompletionIndex::from_querier(&*q)
-    })
-    .await;
+fn build_completion(storage: &Arc<dyn Storage>) -> Option<Arc<super::assist::CompletionIndex>> {
+    let built = storage
+        .querier(i64::MIN, i64::MAX)
+        .and_then(|q| super::assist::CompletionIndex::from_querier(&*q));
     match built {
-        Ok(Ok(index)) => Some(Arc::new(index)),
-        Ok(Err(e)) => {
-            tracing::warn!("building the completion index: {e}");
-            None
-        }
+        Ok(index) => Some(Arc::new(index)),
         Err(e) => {
-            tracing::error!("building the completion index: {e}");
+            tracing::warn!("building the completion index: {e}");
             None
         }
     }

@@ -331,10 +331,10 @@ mod tests {
         u.left();
         u.left();
         u.backspace();
-        assert_eq!(u.text(), "{a=\"€\"}");
-        assert_eq!(u.cursor_column(), 4);
+        assert_eq!(u.text(), "{a=\"ü\"}");
+        assert_eq!(u.cursor_column(), 5);
         u.insert('\n');
-        assert_eq!(u.text(), "{a=\" €\"}");
+        assert_eq!(u.text(), "{a=\"ü \"}");
         u.replace(1..99, "b");
         assert_eq!((u.text(), u.cursor()), ("{b", 2));
         // Moves at the ends do nothing.

@@ -55,6 +55,17 @@ pub enum Intent {
     TogglePause,
     /// Graph or table view of the query panel.
     ToggleTable,
+    /// Move the graph's value cursor one step back / forward (it appears at the newest).
+    GraphCursorLeft,
+    GraphCursorRight,
+    /// Select the previous / next legend entry.
+    LegendUp,
+    LegendDown,
+    /// Hide or show the selected legend entry's series.
+    LegendToggle,
+    /// Scroll the help overlay.
+    HelpUp,
+    HelpDown,
 }
 
 impl Intent {
@@ -89,6 +100,13 @@ impl Intent {
             Intent::RangeLonger => "longer time range".into(),
             Intent::TogglePause => "pause / follow now".into(),
             Intent::ToggleTable => "graph / table".into(),
+            Intent::GraphCursorLeft => "graph cursor back".into(),
+            Intent::GraphCursorRight => "graph cursor forward".into(),
+            Intent::LegendUp => "previous legend entry".into(),
+            Intent::LegendDown => "next legend entry".into(),
+            Intent::LegendToggle => "hide/show the selected series".into(),
+            Intent::HelpUp => "scroll up".into(),
+            Intent::HelpDown => "scroll down".into(),
         }
     }
 }
@@ -281,6 +299,35 @@ pub const DEFAULT_BINDINGS: &[(Scope, KeyBinding, Intent)] = &[
     (Scope::Normal, KeyBinding::plain('+'), Intent::RangeLonger),
     (Scope::Normal, KeyBinding::plain(' '), Intent::TogglePause),
     (Scope::Normal, KeyBinding::plain('v'), Intent::ToggleTable),
+    (
+        Scope::Normal,
+        KeyBinding::key(K::Left),
+        Intent::GraphCursorLeft,
+    ),
+    (
+        Scope::Normal,
+        KeyBinding::key(K::Right),
+        Intent::GraphCursorRight,
+    ),
+    (
+        Scope::Normal,
+        KeyBinding::plain('h'),
+        Intent::GraphCursorLeft,
+    ),
+    (
+        Scope::Normal,
+        KeyBinding::plain('l'),
+        Intent::GraphCursorRight,
+    ),
+    (Scope::Normal, KeyBinding::key(K::Up), Intent::LegendUp),
+    (Scope::Normal, KeyBinding::key(K::Down), Intent::LegendDown),
+    (Scope::Normal, KeyBinding::plain('k'), Intent::LegendUp),
+    (Scope::Normal, KeyBinding::plain('j'), Intent::LegendDown),
+    (
+        Scope::Normal,
+        KeyBinding::key(K::Enter),
+        Intent::LegendToggle,
+    ),
     (Scope::Editing, KeyBinding::key(K::Enter), Intent::Submit),
     (Scope::Editing, KeyBinding::key(K::Esc), Intent::Back),
     (Scope::Editing, KeyBinding::key(K::Tab), Intent::Complete),
@@ -334,6 +381,10 @@ pub const DEFAULT_BINDINGS: &[(Scope, KeyBinding, Intent)] = &[
     (Scope::Help, KeyBinding::key(K::Esc), Intent::Back),
     (Scope::Help, KeyBinding::plain('?'), Intent::Back),
     (Scope::Help, KeyBinding::plain('q'), Intent::Back),
+    (Scope::Help, KeyBinding::key(K::Up), Intent::HelpUp),
+    (Scope::Help, KeyBinding::key(K::Down), Intent::HelpDown),
+    (Scope::Help, KeyBinding::plain('k'), Intent::HelpUp),
+    (Scope::Help, KeyBinding::plain('j'), Intent::HelpDown),
 ];
 
 /// One line of the help overlay.
@@ -526,7 +577,8 @@ mod tests {
         let enter = key(KeyCode::Enter, KeyModifiers::NONE);
         assert_eq!(map.lookup(Mode::Query, &enter), Some(Intent::Submit));
         assert_eq!(map.lookup(Mode::Command, &enter), Some(Intent::Submit));
-        assert_eq!(map.lookup(Mode::Normal, &enter), None);
+        // On the boxes Enter hides or shows the selected legend entry.
+        assert_eq!(map.lookup(Mode::Normal, &enter), Some(Intent::LegendToggle));
         let ctrl_c = key(KeyCode::Char('c'), KeyModifiers::CONTROL);
         for mode in [Mode::Normal, Mode::Query, Mode::Command, Mode::Help] {
             assert_eq!(map.lookup(mode, &ctrl_c), Some(Intent::Quit));

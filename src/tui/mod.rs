@@ -107,7 +107,7 @@ where
         mut view,
     } = opts;
     let mut snapshot = snapshots.borrow_and_update().clone();
-    view.now_ms = snapshot.at_ms;
+    view.observe(&snapshot);
     view.help = keymap.help_rows();
     let mut frames = tokio::time::interval(frame_interval.max(Duration::from_millis(10)));
     frames.set_missed_tick_behavior(MissedTickBehavior::Skip);
@@ -156,6 +156,13 @@ where
                     }
                     draw(terminal, &snapshot, &view, theme)?;
                 }
+                Some(Ok(Event::Mouse(mouse))) => {
+                    let size = terminal.size().map_err(io::Error::other)?;
+                    let area = Rect::new(0, 0, size.width, size.height);
+                    if screens::mouse(area, &snapshot, &mut view, mouse) {
+                        draw(terminal, &snapshot, &view, theme)?;
+                    }
+                }
                 Some(Ok(Event::Resize(..))) => draw(terminal, &snapshot, &view, theme)?,
                 Some(Ok(_)) => {}
                 // A read interrupted by a signal (SIGWINCH on resize) is not an error.
@@ -174,7 +181,7 @@ where
             changed = snapshots.changed() => match changed {
                 Ok(()) => {
                     snapshot = snapshots.borrow_and_update().clone();
-                    view.now_ms = snapshot.at_ms;
+                    view.observe(&snapshot);
                     draw(terminal, &snapshot, &view, theme)?;
                 }
                 // The app dropped the sender: it is shutting down.

@@ -1,5 +1,5 @@
-//! The terminal guard: enters raw mode, the alternate screen and hides the cursor, and puts
-//! all of it back when dropped, on every exit path. A panic hook (installed once, chained
+//! The terminal guard: enters raw mode, the alternate screen and mouse reporting, hides the
+//! cursor, and puts all of it back when dropped, on every exit path. A panic hook (installed once, chained
 //! in front of the previous hook) restores the terminal before the panic message prints,
 //! so the message is readable. Only `tui::run` creates a guard.
 
@@ -8,6 +8,7 @@ use std::sync::Once;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crossterm::cursor::{Hide, Show};
+use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
 use crossterm::execute;
 use crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
@@ -33,7 +34,7 @@ impl TerminalGuard {
         // From here on an early return drops nothing that restores, so restore by hand.
         let setup = || -> io::Result<Terminal<CrosstermBackend<Stdout>>> {
             let mut stdout = io::stdout();
-            execute!(stdout, EnterAlternateScreen, Hide)?;
+            execute!(stdout, EnterAlternateScreen, EnableMouseCapture, Hide)?;
             let mut terminal = Terminal::new(CrosstermBackend::new(stdout))?;
             terminal.clear()?;
             Ok(terminal)
@@ -54,7 +55,7 @@ impl Drop for TerminalGuard {
     }
 }
 
-/// Puts the terminal back: cursor shown, main screen, cooked mode. Safe to call more than
+/// Puts the terminal back: cursor shown, mouse reporting off, main screen, cooked mode. Safe to call more than
 /// once; does nothing when no guard is active.
 pub fn restore() {
     if !ACTIVE.swap(false, Ordering::SeqCst) {
@@ -62,7 +63,7 @@ pub fn restore() {
     }
     let mut stdout = io::stdout();
     // Best effort: there is nothing better to do with an error while restoring.
-    let _ = execute!(stdout, Show, LeaveAlternateScreen);
+    let _ = execute!(stdout, Show, DisableMouseCapture, LeaveAlternateScreen);
     let _ = disable_raw_mode();
     let _ = stdout.flush();
 }

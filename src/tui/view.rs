@@ -4,9 +4,10 @@
 //! character); screens read it to lay themselves out. Changes the app must carry out come
 //! back as `Flow::Send(Action)`. Nothing here touches the terminal.
 
-use crate::app::{Action, TimeRange};
+use crate::app::{Action, TimeRange, UiSnapshot};
 use crate::tui::editor::{History, LineEditor};
 use crate::tui::keymap::{HelpRow, Intent};
+use crate::tui::widgets::GraphSymbols;
 
 /// The boxes of the main screen, numbered as their toggle keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -94,6 +95,11 @@ pub const RANGE_PRESETS: [(&str, i64); 5] = [
     ("24h", 24 * 3_600_000),
 ];
 
+/// What identifies a panel series across refreshes (for hiding it).
+pub fn series_key(s: &crate::app::PanelSeries) -> String {
+    format!("{}#{}", s.query, s.labels)
+}
+
 /// One completion candidate as the query bar shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Candidate {
@@ -145,6 +151,22 @@ pub struct ViewState {
     pub help: Vec<HelpRow>,
     /// The Tab completion under way in the query bar, if any.
     pub completion: Option<CompletionView>,
+    /// The graph's value cursor: steps back from the newest, `None` when off.
+    pub cursor_back: Option<usize>,
+    /// The selected legend entry.
+    pub legend_selected: Option<usize>,
+    /// How many entries the legend has (the latest drawn panel's series), to bound the
+    /// selection.
+    pub legend_len: usize,
+    /// Hidden series of the query panel, by their label text.
+    pub hidden: std::collections::BTreeSet<String>,
+    /// The legend's label texts in entry order (the latest drawn panel's), so a toggle
+    /// names the series.
+    pub legend_keys: Vec<String>,
+    /// How graphs draw: braille, block or tty characters.
+    pub symbols: GraphSymbols,
+    /// Rows the help overlay is scrolled down.
+    pub help_scroll: usize,
 }
 
 impl Default for ViewState {
@@ -163,6 +185,13 @@ impl Default for ViewState {
             message: None,
             help: crate::tui::keymap::Keymap::default().help_rows(),
             completion: None,
+            cursor_back: None,
+            legend_selected: None,
+            legend_len: 0,
+            hidden: Default::default(),
+            legend_keys: Vec::new(),
+            symbols: GraphSymbols::default(),
+            help_scroll: 0,
         }
     }
 }
@@ -265,6 +294,16 @@ impl ViewState {
             Intent::Help => {
                 self.before_help = self.mode;
                 self.mode = Mode::Help;
+                self.help_scroll = 0;
+                Flow::Continue
+            }
+            Intent::HelpUp => {
+                self.help_scroll = self.help_scroll.saturating_sub(1);
+                Flow::Continue
+            }
+            Intent::HelpDown => {
+                // The overlay clamps it to what there is to show.
+                self.help_scroll = (self.help_scroll + 1).min(self.help.len() * 2);
                 Flow::Continue
             }
             Intent::Back => {
@@ -274,7 +313,10 @@ impl ViewState {
                         self.history.end_search(&mut self.query, false)
                     }
                     Mode::Query | Mode::Command => self.mode = Mode::Normal,
-                    Mode::Normal => {}
+                    Mode::Normal => {
+                        self.cursor_back = None;
+                        self.legend_selected = None;
+                    }
                 }
                 Flow::Continue
             }
@@ -299,12 +341,69 @@ impl ViewState {
                 self.table = !self.table;
                 Flow::Continue
             }
+            Intent::GraphCursorLeft => {
+                self.cursor_back = Some(self.cursor_back.map_or(0, |b| b + 1));
+                Flow::Continue
+            }
+            Intent::GraphCursorRight => {
+                self.cursor_back = match self.cursor_back {
+                    Some(0) | None => None,
+                    Some(b) => Some(b - 1),
+                };
+                Flow::Continue
+            }
+            Intent::LegendUp | Intent::LegendDown => {
+                if self.legend_len > 0 {
+                    let last = self.legend_len - 1;
+                    self.legend_selected = Some(match (self.legend_selected, intent) {
+                        (None, Intent::LegendUp) => last,
+                        (None, _) => 0,
+                        (Some(i), Intent::LegendUp) => i.saturating_sub(1),
+                        (Some(i), _) => (i + 1).min(last),
+                    });
+                }
+                Flow::Continue
+            }
+            Intent::LegendToggle => {
+                if let Some(i) = self.legend_selected {
+                    self.toggle_series(i);
+                }
+                Flow::Continue
+            }
             // Completion needs the snapshot's index: the event loop does it.
             Intent::Complete | Intent::CompletePrev => Flow::Continue,
             edit => {
                 self.edit(edit);
                 Flow::Continue
             }
+        }
+    }
+
+    /// Takes in what a new snapshot changes for the view: the time, and the query panel's
+    /// series (the legend's entries).
+    pub fn observe(&mut self, snap: &UiSnapshot) {
+        self.now_ms = snap.at_ms;
+        self.legend_keys = snap
+            .panels
+            .iter()
+            .find(|p| p.id == 0)
+            .map(|p| p.series.iter().map(series_key).collect())
+            .unwrap_or_default();
+        self.legend_len = self.legend_keys.len();
+        if let Some(i) = self.legend_selected
+            && i >= self.legend_len
+        {
+            self.legend_selected = self.legend_len.checked_sub(1);
+        }
+    }
+
+    /// Hides or shows legend entry `i` of the query panel.
+    pub fn toggle_series(&mut self, i: usize) {
+        if let Some(key) = self.legend_keys.get(i) {
+            if !self.hidden.remove(key) {
+                self.hidden.insert(key.clone());
+            }
+            self.legend_selected = Some(i);
         }
     }
 
@@ -387,6 +486,18 @@ impl ViewState {
             (None, _) => Flow::Continue,
             (Some("q" | "quit"), None) => Flow::Quit,
             (Some("help"), None) => self.apply(Intent::Help),
+            (Some("graph"), Some(name)) => match GraphSymbols::from_name(name) {
+                Some(sym) => {
+                    self.symbols = sym;
+                    Flow::Continue
+                }
+                None => {
+                    self.message = Some(format!(
+                        ":graph {name}: not a symbol set (braille, block or tty)"
+                    ));
+                    Flow::Continue
+                }
+            },
             (Some("range"), Some(r)) => match RANGE_PRESETS.iter().position(|(n, _)| *n == r) {
                 Some(i) => {
                     self.range_preset = i;

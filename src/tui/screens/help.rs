@@ -39,11 +39,16 @@ pub fn render(area: Rect, buf: &mut Buffer, view: &ViewState, theme: &Theme) {
         lines.push(Some((false, &r.keys, &r.what)));
     }
     let col_w = key_w + what_w + 5;
-    let room = area.height.saturating_sub(2).max(1);
-    let columns = (lines.len() as u16).div_ceil(room).max(1);
-    let per_col = (lines.len() as u16).div_ceil(columns);
-    let width = (columns * col_w + 1).clamp(30.min(area.width), area.width);
-    let height = (per_col + 2).min(area.height);
+    let room = usize::from(area.height.saturating_sub(2).max(1));
+    // As many columns as the width takes (each `col_w` wide), filled top to bottom; when
+    // they cannot hold every line the list scrolls by rows.
+    let fit = usize::from((area.width.saturating_sub(2) / col_w).max(1));
+    let columns = lines.len().div_ceil(room).clamp(1, fit);
+    let per_col = lines.len().div_ceil(columns).min(room);
+    let max_scroll = lines.len().saturating_sub(columns * per_col);
+    let scroll = view.help_scroll.min(max_scroll);
+    let width = (columns as u16 * col_w + 1).clamp(30.min(area.width), area.width);
+    let height = (per_col as u16 + 2).min(area.height);
     let frame = Rect::new(
         area.x + (area.width - width) / 2,
         area.y + (area.height - height) / 2,
@@ -52,13 +57,30 @@ pub fn render(area: Rect, buf: &mut Buffer, view: &ViewState, theme: &Theme) {
     );
     Clear.render(frame, buf);
     buf.set_style(frame, Style::new().bg(theme.main_bg).fg(theme.main_fg));
-    TitledBox::new("help", theme.hi_fg, theme.title, theme.hi_fg).render(frame, buf);
+    let mut title = TitledBox::new("help", theme.hi_fg, theme.title, theme.hi_fg);
+    if max_scroll > 0 {
+        let more = match (scroll > 0, scroll < max_scroll) {
+            (true, true) => "↑↓ more",
+            (false, _) => "↓ more",
+            (true, false) => "↑ more",
+        };
+        title = title.right_label(ratatui::text::Line::styled(
+            more,
+            Style::new().fg(theme.graph_text),
+        ));
+    }
+    title.render(frame, buf);
     let inner = TitledBox::inner(frame);
     let heading = Style::new().fg(theme.title).add_modifier(Modifier::BOLD);
     let key = Style::new().fg(theme.hi_fg).add_modifier(Modifier::BOLD);
     let text = Style::new().fg(theme.main_fg);
-    for (i, line) in lines.iter().enumerate() {
-        let (col, row) = (i as u16 / per_col.max(1), i as u16 % per_col.max(1));
+    let shown = lines
+        .iter()
+        .enumerate()
+        .skip(scroll)
+        .take(columns * per_col);
+    for (i, line) in shown.map(|(i, l)| (i - scroll, l)) {
+        let (col, row) = ((i / per_col.max(1)) as u16, (i % per_col.max(1)) as u16);
         let (x, y) = (inner.x + col * col_w, inner.y + row);
         if x >= inner.right() || y >= inner.bottom() {
             continue;

@@ -11,10 +11,13 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 
+use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+
 use crate::app::UiSnapshot;
 use crate::tui::format;
 use crate::tui::theme::Theme;
 use crate::tui::view::ViewState;
+use crate::tui::widgets::{Legend, LineGraph};
 
 pub use main::MainScreen;
 
@@ -46,6 +49,73 @@ pub fn render(
     MainScreen::new(snapshot, view, theme).render_into(area, buf);
     if view.mode == crate::tui::view::Mode::Help {
         help::render(area, buf, view, theme);
+    }
+}
+
+/// A mouse event on the screen drawn for `snapshot` and `view` in `area`: a click on a
+/// legend entry hides or shows its series, a click in the graph puts the value cursor at
+/// that time, the wheel over the legend moves its selection, a click on the query bar
+/// focuses it. Returns whether the view changed.
+pub fn mouse(area: Rect, snapshot: &UiSnapshot, view: &mut ViewState, ev: MouseEvent) -> bool {
+    use crate::tui::view::{BoxId, Mode};
+    if view.mode == Mode::Help || area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        return false;
+    }
+    let Some(query_area) = main::layout(area, view).query else {
+        return false;
+    };
+    let at = ratatui::layout::Position::new(ev.column, ev.row);
+    if !query_area.contains(at) || !view.is_shown(BoxId::Query) {
+        return false;
+    }
+    let bar_row = query_area.y + 1;
+    match ev.kind {
+        MouseEventKind::Down(MouseButton::Left) if ev.row == bar_row => {
+            view.apply(crate::tui::keymap::Intent::FocusQuery);
+            true
+        }
+        MouseEventKind::Down(MouseButton::Left) => {
+            let Some((graph, legend, panel)) = main::query::regions(query_area, snapshot, view)
+            else {
+                return false;
+            };
+            if legend.contains(at) {
+                let hit = Legend::layout(legend, panel.series.len(), view.legend_selected)
+                    .into_iter()
+                    .find(|(_, r)| r.contains(at));
+                if let Some((i, _)) = hit {
+                    view.toggle_series(i);
+                    return true;
+                }
+                return false;
+            }
+            if graph.contains(at) {
+                let g = LineGraph::new(
+                    panel.series.iter().map(|s| s.points.as_slice()).collect(),
+                    panel.start_ms,
+                    panel.end_ms,
+                    panel.step_ms,
+                )
+                .unit(panel.unit);
+                if let Some(t) = g.time_at_column(graph, ev.column) {
+                    let back =
+                        (panel.end_ms.saturating_sub(t) + panel.step_ms / 2) / panel.step_ms.max(1);
+                    view.cursor_back = usize::try_from(back).ok();
+                    return true;
+                }
+            }
+            false
+        }
+        MouseEventKind::ScrollUp | MouseEventKind::ScrollDown => {
+            let intent = if ev.kind == MouseEventKind::ScrollUp {
+                crate::tui::keymap::Intent::LegendUp
+            } else {
+                crate::tui::keymap::Intent::LegendDown
+            };
+            view.apply(intent);
+            true
+        }
+        _ => false,
     }
 }
 

@@ -9,5 +9,7 @@ pub mod meter;
 pub mod titled_box;
 
 pub use graph::BrailleGraph;
+pub use legend::{Legend, distinguishing_labels};
+pub use linegraph::{GraphSymbols, LineGraph, series_palette};
 pub use meter::Meter;
 pub use titled_box::TitledBox;

@@ -9,7 +9,7 @@ mod disks;
 pub(crate) mod header;
 mod memory;
 mod network;
-mod query;
+pub(crate) mod query;
 mod status;
 
 use ratatui::buffer::Buffer;
@@ -71,7 +71,7 @@ pub fn layout(area: Rect, view: &ViewState) -> Areas {
         } else if view.mode == crate::tui::view::Mode::Query {
             body.height * 3 / 5
         } else {
-            body.height * 9 / 20
+            body.height * 2 / 5
         };
         let h = want.max(6.min(body.height)).min(body.height);
         query = Some(Rect {

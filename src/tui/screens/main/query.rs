@@ -1,7 +1,9 @@
-//! The query box: the query bar (the line being typed, with a block cursor while it has
-//! the focus, or the Ctrl-R search prompt), a line for the query's problem or warnings,
-//! and below them the query panel's result as a graph with its legend, or as a table
-//! (`v`). Drawn by `MainScreen` from the view state's line and the snapshot's first panel.
+//! The query box: the query bar (the line being typed, highlighted by token with its
+//! problem underlined, with a block cursor while it has the focus, or the Ctrl-R search
+//! prompt), a line for the query's problem or warnings, the Tab completion list while one
+//! is under way, and below them the query panel's result as a graph with its legend, or
+//! as a table (`v`). Drawn by `MainScreen` from the view state's line and the snapshot's
+//! first panel; `regions` tells the mouse handler where the graph and legend are.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -12,8 +14,9 @@ use ratatui::widgets::Widget;
 use crate::app::{PanelData, UiSnapshot};
 use crate::tui::screens::{put, put_center, put_right};
 use crate::tui::theme::Theme;
-use crate::tui::view::{BoxId, Mode, ViewState};
-use crate::tui::widgets::TitledBox;
+use crate::tui::view::{BoxId, Mode, ViewState, series_key};
+use crate::tui::widgets::legend::latest;
+use crate::tui::widgets::{Legend, LineGraph, TitledBox, distinguishing_labels, series_palette};
 
 /// What the body says before any query ran.
 pub(super) const HINT: &str =
@@ -43,11 +46,21 @@ pub(super) fn render(
         .hotkey(BoxId::Query.number())
         .right_label(Line::from(right));
     if let Some(p) = panel {
-        let label = format!(
-            "{} series{}",
-            p.series.len(),
-            if view.table { " · table" } else { "" }
-        );
+        let mut label = format!("{} series", p.series.len());
+        if view.table {
+            label.push_str(" · table");
+        } else if let Some(t) = cursor_time(p, view) {
+            label.push_str(" · cursor ");
+            label.push_str(&super::header::clock(t, snap.tz_offset_secs));
+        }
+        let hidden = p
+            .series
+            .iter()
+            .filter(|s| view.hidden.contains(&series_key(s)))
+            .count();
+        if hidden > 0 {
+            label.push_str(&format!(" · {hidden} hidden"));
+        }
         frame = frame.bottom_label(Line::styled(label, Style::new().fg(theme.graph_text)));
     }
     frame.render(area, buf);
@@ -98,7 +111,7 @@ pub(super) fn render(
             if view.table {
                 table(body, buf, p, theme);
             } else {
-                table(body, buf, p, theme);
+                graph(body, buf, snap, p, view, theme);
             }
         }
     }
@@ -298,6 +311,112 @@ fn problem(row: Rect, buf: &mut Buffer, panel: &PanelData, theme: &Theme) {
     }
 }
 
+/// Where the graph and the legend go in the body of a panel with `n` series: the legend
+/// takes up to a third of the rows at the bottom.
+pub(crate) fn body_split(body: Rect, n: usize) -> (Rect, Rect) {
+    let legend_h = if n == 0 || body.height < 6 {
+        0
+    } else {
+        (n.min(usize::from(u16::MAX)) as u16).min((body.height / 3).max(1))
+    };
+    let graph = Rect {
+        height: body.height - legend_h,
+        ..body
+    };
+    let legend = Rect {
+        y: graph.bottom(),
+        height: legend_h,
+        ..body
+    };
+    (graph, legend)
+}
+
+/// The query box's graph and legend areas (the body under the bar and the problem
+/// line), for hit-testing; `None` when the box shows no graph.
+pub(crate) fn regions<'s>(
+    area: Rect,
+    snap: &'s UiSnapshot,
+    view: &ViewState,
+) -> Option<(Rect, Rect, &'s PanelData)> {
+    let panel = snap.panels.iter().find(|p| p.id == 0)?;
+    if view.table || view.completing() {
+        return None;
+    }
+    let inner = TitledBox::inner(area);
+    let body = Rect {
+        y: inner.y + 2,
+        height: inner.height.checked_sub(2)?,
+        ..inner
+    };
+    let (g, l) = body_split(body, panel.series.len());
+    Some((g, l, panel))
+}
+
+/// The graph's value cursor as a time, from the view's steps back.
+pub(crate) fn cursor_time(panel: &PanelData, view: &ViewState) -> Option<i64> {
+    let back = i64::try_from(view.cursor_back?).ok()?;
+    let t = panel
+        .end_ms
+        .saturating_sub(back.saturating_mul(panel.step_ms));
+    Some(t.max(panel.start_ms))
+}
+
+/// The line graph of the panel's series and the legend under it.
+fn graph(
+    body: Rect,
+    buf: &mut Buffer,
+    snap: &UiSnapshot,
+    panel: &PanelData,
+    view: &ViewState,
+    theme: &Theme,
+) {
+    if panel.series.is_empty() {
+        if panel.error.is_none() {
+            let row = Rect::new(body.x, body.y + body.height / 2, body.width, 1);
+            put_center(buf, row, "no data", Style::new().fg(theme.graph_text));
+        }
+        return;
+    }
+    let (g_area, l_area) = body_split(body, panel.series.len());
+    let palette = series_palette(theme);
+    let hidden: Vec<bool> = panel
+        .series
+        .iter()
+        .map(|s| view.hidden.contains(&series_key(s)))
+        .collect();
+    let cursor = cursor_time(panel, view);
+    let graph = LineGraph::new(
+        panel.series.iter().map(|s| s.points.as_slice()).collect(),
+        panel.start_ms,
+        panel.end_ms,
+        panel.step_ms,
+    )
+    .palette(&palette)
+    .hidden(&hidden)
+    .symbols(view.symbols)
+    .unit(panel.unit)
+    .cursor(cursor)
+    .utc_offset(snap.tz_offset_secs)
+    .theme(theme);
+    (&graph).render(g_area, buf);
+    if l_area.is_empty() {
+        return;
+    }
+    let labels: Vec<&crate::model::Labels> = panel.series.iter().map(|s| &s.labels).collect();
+    let texts = distinguishing_labels(&labels);
+    let values: Vec<Option<f64>> = match cursor {
+        Some(t) => graph.values_at(t),
+        None => panel.series.iter().map(|s| latest(&s.points)).collect(),
+    };
+    Legend::new(&texts, &values)
+        .palette(&palette)
+        .hidden(&hidden)
+        .selected(view.legend_selected)
+        .unit(panel.unit)
+        .theme(theme)
+        .render(l_area, buf);
+}
+
 /// One row per series: its labels and its latest value.
 fn table(area: Rect, buf: &mut Buffer, panel: &PanelData, theme: &Theme) {
     if panel.series.is_empty() {
@@ -319,30 +438,14 @@ fn table(area: Rect, buf: &mut Buffer, panel: &PanelData, theme: &Theme) {
         let labels = s.labels.to_string();
         let room = area.width.saturating_sub(value_w + 1);
         put(buf, (row.x, y), room, &labels, text);
-        let latest = s.points.last().map_or("–".to_string(), |(_, v)| short(*v));
-        put_right(buf, row, &latest, text);
+        let value = latest(&s.points).map_or("–".to_string(), |v| {
+            crate::tui::format::value(v, panel.unit)
+        });
+        put_right(buf, row, &value, text);
     }
     if panel.series.len() > rows && rows > 0 {
         let more = format!("+{} more", panel.series.len() - rows);
         let last = Rect::new(area.x, area.bottom() - 1, area.width, 1);
         put_right(buf, last, &more, Style::new().fg(theme.graph_text));
-    }
-}
-
-/// A value in at most about 10 characters.
-fn short(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v.is_infinite() {
-        if v > 0.0 {
-            "+Inf".into()
-        } else {
-            "-Inf".into()
-        }
-    } else if v != 0.0 && (v.abs() >= 1e9 || v.abs() < 1e-3) {
-        format!("{v:.3e}")
-    } else {
-        let s = format!("{v:.4}");
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
     }
 }

@@ -4,6 +4,7 @@
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
+use ratatui::style::Modifier;
 
 use super::*;
 use crate::tui::fixture::sample_snapshot;
@@ -86,16 +87,18 @@ fn box_titles_take_theme_colours() {
     let theme = Theme::default();
     let t = draw(120, 40, &sample_snapshot(), &ViewState::default());
     let buf = t.backend().buffer();
+    // Row 0 is the header; the cpu box starts under it.
     assert_eq!(
-        row_text(buf, 0).chars().take(8).collect::<String>(),
+        row_text(buf, 1).chars().take(8).collect::<String>(),
         "╭─┐¹cpu┌"
     );
-    assert_eq!(buf[(0, 0)].fg, theme.cpu_box);
-    assert_eq!(buf[(2, 0)].fg, theme.cpu_box);
-    assert_eq!(buf[(3, 0)].fg, theme.hi_fg, "hotkey digit");
-    assert_eq!(buf[(4, 0)].fg, theme.title, "title text");
-    assert_eq!(buf[(7, 0)].fg, theme.cpu_box);
+    assert_eq!(buf[(0, 1)].fg, theme.cpu_box);
+    assert_eq!(buf[(2, 1)].fg, theme.cpu_box);
+    assert_eq!(buf[(3, 1)].fg, theme.hi_fg, "hotkey digit");
+    assert_eq!(buf[(4, 1)].fg, theme.title, "title text");
+    assert_eq!(buf[(7, 1)].fg, theme.cpu_box);
     assert_eq!(buf[(60, 20)].bg, theme.main_bg);
+    assert_eq!(buf[(1, 0)].fg, theme.title, "the header's kmon");
 
     let areas = layout(buf.area, &ViewState::default());
     let mem = areas.memory.unwrap();
@@ -118,15 +121,19 @@ fn full_graph_columns_end_in_the_gradient_end_colour() {
     let t = draw(120, 40, &snap, &ViewState::default());
     let buf = t.backend().buffer();
     let full = braille(4, 4, false).to_string();
-    // Row 1 is the top row of the total graph; the uptime text covers its left end.
-    let top: Vec<u16> = (1..60).filter(|x| buf[(*x, 1)].symbol() == full).collect();
+    // The box's first inner row is the top row of the total graph; the uptime text covers
+    // its left end.
+    let top_y = layout(buf.area, &ViewState::default()).cpu.unwrap().y + 1;
+    let top: Vec<u16> = (1..60)
+        .filter(|x| buf[(*x, top_y)].symbol() == full)
+        .collect();
     assert!(
         top.len() > 40,
         "expected a full top row, got {:?}",
-        row_text(buf, 1)
+        row_text(buf, top_y)
     );
     for x in top {
-        assert_eq!(buf[(x, 1)].fg, theme.cpu.end(), "column {x}");
+        assert_eq!(buf[(x, top_y)].fg, theme.cpu.end(), "column {x}");
     }
     // The bottom row of the same graph is the gradient's lowest step.
     let bottom_y = layout(buf.area, &ViewState::default())
@@ -162,21 +169,37 @@ fn meters_use_their_gradients() {
 fn layout_gives_hidden_space_away() {
     let area = Rect::new(0, 0, 120, 40);
     let all = layout(area, &ViewState::default());
-    assert_eq!(all.cpu, Some(Rect::new(0, 0, 120, 15)));
-    assert_eq!(all.memory, Some(Rect::new(0, 15, 60, 13)));
-    assert_eq!(all.disks, Some(Rect::new(0, 28, 60, 11)));
-    assert_eq!(all.network, Some(Rect::new(60, 15, 60, 24)));
+    assert_eq!(all.header, Rect::new(0, 0, 120, 1));
+    assert_eq!(all.cpu, Some(Rect::new(0, 1, 120, 9)));
+    assert_eq!(all.memory, Some(Rect::new(0, 10, 60, 7)));
+    assert_eq!(all.disks, Some(Rect::new(0, 17, 60, 7)));
+    assert_eq!(all.network, Some(Rect::new(60, 10, 60, 14)));
+    assert_eq!(all.query, Some(Rect::new(0, 24, 120, 15)));
     assert_eq!(all.status, Rect::new(0, 39, 120, 1));
+
+    // Focused, the query box takes more of the screen.
+    let mut typing = ViewState::default();
+    typing.apply(crate::tui::keymap::Intent::FocusQuery);
+    assert_eq!(layout(area, &typing).query, Some(Rect::new(0, 17, 120, 22)));
 
     let no_net = layout(area, &hidden(&[BoxId::Network]));
     assert_eq!(no_net.memory.unwrap().width, 120);
     let cpu_only = layout(
         area,
-        &hidden(&[BoxId::Memory, BoxId::Network, BoxId::Disks]),
+        &hidden(&[BoxId::Memory, BoxId::Network, BoxId::Disks, BoxId::Query]),
     );
-    assert_eq!(cpu_only.cpu, Some(Rect::new(0, 0, 120, 39)));
-    let net_only = layout(area, &hidden(&[BoxId::Cpu, BoxId::Memory, BoxId::Disks]));
-    assert_eq!(net_only.network, Some(Rect::new(0, 0, 120, 39)));
+    assert_eq!(cpu_only.cpu, Some(Rect::new(0, 1, 120, 38)));
+    assert_eq!(cpu_only.query, None);
+    let net_only = layout(
+        area,
+        &hidden(&[BoxId::Cpu, BoxId::Memory, BoxId::Disks, BoxId::Query]),
+    );
+    assert_eq!(net_only.network, Some(Rect::new(0, 1, 120, 38)));
+    let query_only = layout(
+        area,
+        &hidden(&[BoxId::Cpu, BoxId::Memory, BoxId::Network, BoxId::Disks]),
+    );
+    assert_eq!(query_only.query, Some(Rect::new(0, 1, 120, 38)));
 }
 
 #[test]
@@ -187,4 +210,181 @@ fn busiest_interface_is_chosen_by_latest_traffic() {
     swapped.reverse();
     assert_eq!(network::busiest(&swapped), Some(1));
     assert_eq!(network::busiest(&[]), None);
+}
+
+fn typed(view: &mut ViewState, text: &str) {
+    for c in text.chars() {
+        view.type_char(c);
+    }
+}
+
+fn observed() -> ViewState {
+    let mut view = ViewState::default();
+    view.observe(&sample_snapshot());
+    view
+}
+
+#[test]
+fn query_bar_highlights_and_underlines_while_typing() {
+    let theme = Theme::default();
+    let mut view = observed();
+    view.apply(crate::tui::keymap::Intent::FocusQuery);
+    typed(
+        &mut view,
+        "sum by (device) (rate(node_network_receive_bytes_total[1m]",
+    );
+    let t = draw(100, 30, &sample_snapshot(), &view);
+    insta::assert_snapshot!(t.backend());
+    let buf = t.backend().buffer();
+    let q = layout(buf.area, &view).query.unwrap();
+    let bar_y = q.y + 1;
+    let line = row_text(buf, bar_y);
+    assert!(line.starts_with("│❯ sum by (device)"), "{line}");
+    // `sum` is an aggregation (hi_fg, bold); the metric name is bold main_fg.
+    assert_eq!(buf[(q.x + 3, bar_y)].fg, theme.hi_fg);
+    let metric_x = q.x + 3 + line[..line.find("node_network").unwrap()].chars().count() as u16 - 3;
+    assert!(buf[(metric_x, bar_y)].modifier.contains(Modifier::BOLD));
+    // The problem row names it, in the error colour.
+    let problem = row_text(buf, bar_y + 1);
+    assert!(problem.contains("unclosed left parenthesis"), "{problem}");
+    assert_eq!(buf[(q.x + 1, bar_y + 1)].fg, theme.temp.end());
+    // The block cursor sits after the text.
+    let end_x = q.x + 3 + "sum by (device) (rate(node_network_receive_bytes_total[1m]".len() as u16;
+    assert!(buf[(end_x, bar_y)].modifier.contains(Modifier::REVERSED));
+}
+
+#[test]
+fn completion_list_covers_the_panel() {
+    let mut view = observed();
+    view.apply(crate::tui::keymap::Intent::FocusQuery);
+    typed(&mut view, "rate(node_net");
+    let cand = |t: &str, d: &str| crate::tui::view::Candidate {
+        text: t.into(),
+        label: t.into(),
+        detail: d.into(),
+    };
+    view.start_completion(
+        vec![
+            cand("node_network_receive_bytes_total", "counter"),
+            cand("node_network_transmit_bytes_total", "counter"),
+            cand("node_netstat_Tcp_ActiveOpens", ""),
+        ],
+        5..13,
+    );
+    view.cycle_completion(false);
+    let t = draw(100, 30, &sample_snapshot(), &view);
+    insta::assert_snapshot!(t.backend());
+    let buf = t.backend().buffer();
+    let theme = Theme::default();
+    let q = layout(buf.area, &view).query.unwrap();
+    // The second candidate is in the line and highlighted in the list.
+    assert!(row_text(buf, q.y + 1).contains("rate(node_network_transmit_bytes_total"));
+    assert_eq!(buf[(q.x + 2, q.y + 3)].bg, theme.selected_bg);
+}
+
+#[test]
+fn table_view_cursor_and_hidden_series() {
+    let mut view = observed();
+    view.apply(crate::tui::keymap::Intent::ToggleTable);
+    let t = draw(100, 30, &sample_snapshot(), &view);
+    insta::assert_snapshot!("table_view", t.backend());
+
+    let mut view = observed();
+    view.apply(crate::tui::keymap::Intent::LegendDown);
+    view.apply(crate::tui::keymap::Intent::LegendDown);
+    view.apply(crate::tui::keymap::Intent::LegendToggle);
+    for _ in 0..30 {
+        view.apply(crate::tui::keymap::Intent::GraphCursorLeft);
+    }
+    let t = draw(100, 30, &sample_snapshot(), &view);
+    insta::assert_snapshot!("cursor_and_hidden", t.backend());
+    let buf = t.backend().buffer();
+    let bottom = row_text(buf, layout(buf.area, &view).query.unwrap().bottom() - 1);
+    assert!(
+        bottom.contains("3 series · cursor 22:08:30 · 1 hidden"),
+        "{bottom}"
+    );
+}
+
+#[test]
+fn help_overlay_lists_the_keymap() {
+    let mut view = observed();
+    view.apply(crate::tui::keymap::Intent::Help);
+    let t = draw(120, 40, &sample_snapshot(), &view);
+    insta::assert_snapshot!("help_120x40", t.backend());
+    let text: String = (0..40).map(|y| row_text(t.backend().buffer(), y)).collect();
+    assert!(text.contains("search history"), "{text}");
+    let t = draw(80, 24, &sample_snapshot(), &view);
+    insta::assert_snapshot!("help_80x24", t.backend());
+    let text: String = (0..24).map(|y| row_text(t.backend().buffer(), y)).collect();
+    assert!(
+        text.contains("↓ more") && !text.contains("search history"),
+        "{text}"
+    );
+    // Scrolling down reaches the query bar's keys.
+    for _ in 0..40 {
+        view.apply(crate::tui::keymap::Intent::HelpDown);
+    }
+    let t = draw(80, 24, &sample_snapshot(), &view);
+    let text: String = (0..24).map(|y| row_text(t.backend().buffer(), y)).collect();
+    assert!(
+        text.contains("search history") && text.contains("↑ more"),
+        "{text}"
+    );
+}
+
+#[test]
+fn command_line_in_the_status_row() {
+    let mut view = observed();
+    view.apply(crate::tui::keymap::Intent::OpenCommand);
+    typed(&mut view, "range 1h");
+    let t = draw(100, 30, &sample_snapshot(), &view);
+    let last = row_text(t.backend().buffer(), 29);
+    assert!(last.starts_with(":range 1h "), "{last}");
+    assert!(last.contains("Enter run"), "{last}");
+}
+
+#[test]
+fn mouse_toggles_legend_entries_sets_the_cursor_and_focuses_the_bar() {
+    use crossterm::event::{KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+    let snap = sample_snapshot();
+    let area = Rect::new(0, 0, 100, 30);
+    let click = |column, row| MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column,
+        row,
+        modifiers: KeyModifiers::NONE,
+    };
+    let mut view = observed();
+    let q = layout(area, &view).query.unwrap();
+    let (graph, legend, _) = query::regions(q, &snap, &view).unwrap();
+    // The legend's second entry (`lo`), wherever the legend put it.
+    let (_, r) = crate::tui::widgets::Legend::layout(legend, 3, None)
+        .into_iter()
+        .find(|(i, _)| *i == 1)
+        .unwrap();
+    assert!(screens::mouse(area, &snap, &mut view, click(r.x + 2, r.y)));
+    assert_eq!(view.hidden.len(), 1);
+    assert!(view.hidden.iter().next().unwrap().contains("device=\"lo\""));
+    assert!(screens::mouse(area, &snap, &mut view, click(r.x + 2, r.y)));
+    assert!(view.hidden.is_empty());
+    // The middle of the graph: a cursor some steps back.
+    assert!(screens::mouse(
+        area,
+        &snap,
+        &mut view,
+        click(graph.x + graph.width / 2, graph.y + 1)
+    ));
+    let back = view.cursor_back.expect("a cursor");
+    assert!((20..70).contains(&back), "{back}");
+    // Outside the query box: nothing.
+    assert!(!screens::mouse(area, &snap, &mut view, click(1, 2)));
+    // The bar row focuses the query bar.
+    assert!(screens::mouse(
+        area,
+        &snap,
+        &mut view,
+        click(q.x + 5, q.y + 1)
+    ));
+    assert_eq!(view.mode, crate::tui::view::Mode::Query);
 }
