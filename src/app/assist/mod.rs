@@ -7,6 +7,7 @@
 
 mod complete;
 mod index;
+mod items;
 #[cfg(test)]
 mod tests;
 
