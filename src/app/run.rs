@@ -448,7 +448,16 @@ async fn publish_snapshots(
                 Err(e) => tracing::error!("building the completion index: {e}"),
             }
         }
-        if building.is_none() && tick.is_multiple_of(COMPLETION_EVERY) {
+        if tick == 0 {
+            // The first one at once (storage is small at the start), so Tab works from
+            // the first frame.
+            let storage = storage.clone();
+            if let Ok(Some(index)) =
+                tokio::task::spawn_blocking(move || build_completion(&storage)).await
+            {
+                completion = index;
+            }
+        } else if building.is_none() && tick.is_multiple_of(COMPLETION_EVERY) {
             building = Some(tokio::task::spawn_blocking({
                 let storage = storage.clone();
                 move || build_completion(&storage)

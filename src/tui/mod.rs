@@ -199,6 +199,10 @@ fn complete(view: &mut ViewState, snapshot: &UiSnapshot, backwards: bool) {
         view.cycle_completion(backwards);
         return;
     }
+    if snapshot.completion.is_empty() {
+        view.message = Some("nothing to complete from yet: no series stored".into());
+        return;
+    }
     let found =
         crate::app::assist::complete(&snapshot.completion, view.query.text(), view.query.cursor());
     let candidates = found

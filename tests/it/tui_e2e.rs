@@ -2,8 +2,8 @@
 //! tmux socket), waits for the CPU box, resizes to a small size and to a too-small size and
 //! back, quits with `q`, and checks that the terminal was restored (alternate screen off,
 //! cursor visible) and that kmon exited 0. A second session types queries into the query
-//! bar: a syntax error, then a query that graphs, the table view, the help overlay, and
-//! the history kept in the data dir for the next run.
+//! bar: Tab completion, a syntax error, then a query that graphs, the table view, the help
+//! overlay, and the history kept in the data dir for the next run.
 
 use std::path::Path;
 use std::process::Command;
@@ -150,27 +150,34 @@ fn type_queries_see_errors_results_help_and_history() {
     }
     let data = tempfile::tempdir().expect("tempdir");
     let tmux = start("query", data.path());
+    // The first data (the cpu box shows percentages), then the query box's hint.
     tmux.wait_for("the query box", Duration::from_secs(20), |s| {
-        s.contains("query") && s.contains("press / and type")
+        s.contains("press / and type") && s.contains('%')
     });
 
-    // A syntax error: the query box says what is wrong after Enter.
+    // Tab completes the metric name from what the collector stored.
     tmux.keys(&["/"]);
-    tmux.type_text("rate(node_cpu_seconds_total[1m]");
-    tmux.wait_for("the typed query", Duration::from_secs(10), |s| {
-        s.contains("❯ rate(node_cpu_seconds_total[1m]")
+    tmux.type_text("rate(node_cpu_sec");
+    tmux.keys(&["Tab"]);
+    tmux.wait_for("the completed name", Duration::from_secs(10), |s| {
+        s.contains("❯ rate(node_cpu_seconds_total")
+    });
+    // A syntax error: named while typing, and in the panel after Enter.
+    tmux.type_text("[1m]");
+    tmux.wait_for("the problem while typing", Duration::from_secs(10), |s| {
+        s.contains("col 31: unclosed left parenthesis")
     });
     tmux.keys(&["Enter"]);
     tmux.wait_for("the parse error", Duration::from_secs(10), |s| {
         s.contains("parse error") && s.contains("unclosed left parenthesis")
     });
 
-    // Fix it from the history: Up brings the line back, then a good query graphs.
+    // A good query graphs: a y axis and a legend entry per cpu.
     tmux.keys(&["/", "C-u"]);
     tmux.type_text("rate(node_cpu_seconds_total{mode=\"idle\"}[1m])");
     tmux.keys(&["Enter"]);
-    tmux.wait_for("series of the query", Duration::from_secs(20), |s| {
-        s.contains("cpu=\"0\"") && !s.contains("parse error")
+    tmux.wait_for("the graph and its legend", Duration::from_secs(20), |s| {
+        s.contains("cpu=\"0\"") && s.contains('┤') && !s.contains("parse error")
     });
 
     // The table view lists the series with their latest values.
