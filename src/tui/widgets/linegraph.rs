@@ -15,8 +15,8 @@ use crate::tui::theme::Theme;
 
 mod dots;
 
-use dots::Canvas;
 pub use dots::GraphSymbols;
+use dots::{Canvas, round_i};
 
 /// Eight or more distinct series colours from a theme: box colours and the ends of its
 /// gradients, in an order where neighbours differ, without repeats or the background. A
@@ -344,7 +344,7 @@ impl<'a> LineGraph<'a> {
         if t < self.start_ms || t > self.end_ms || w == 0 {
             return None;
         }
-        let x = self.dot_x(t, w).round() as usize / dx;
+        let x = round_i(self.dot_x(t, w)).max(0) as usize / dx;
         u16::try_from(x).ok().filter(|x| *x < plot.width)
     }
 
@@ -461,8 +461,9 @@ impl LineGraph<'_> {
             for &(t, v) in pts {
                 if v.is_nan() {
                     if let Some((_, px, py)) = prev.filter(|_| !prev_drawn) {
-                        canvas.vline(px.round() as i64, py, py, id);
+                        canvas.mark(round_i(px), py, py, id);
                     }
+                    canvas.end_stroke();
                     prev = None;
                     continue;
                 }
@@ -474,8 +475,9 @@ impl LineGraph<'_> {
                     }
                     Some((_, px, py)) => {
                         if !prev_drawn {
-                            canvas.vline(px.round() as i64, py, py, id);
+                            canvas.mark(round_i(px), py, py, id);
                         }
+                        canvas.end_stroke();
                         prev_drawn = false;
                     }
                     None => prev_drawn = false,
@@ -483,8 +485,9 @@ impl LineGraph<'_> {
                 prev = Some((t, x, y));
             }
             if let Some((_, px, py)) = prev.filter(|_| !prev_drawn) {
-                canvas.vline(px.round() as i64, py, py, id);
+                canvas.mark(round_i(px), py, py, id);
             }
+            canvas.end_stroke();
         }
         canvas
     }
