@@ -420,17 +420,25 @@ impl LineGraph<'_> {
         if w == 0 || h == 0 {
             return canvas;
         }
-        let span = scale.hi - scale.lo;
         let top = (h - 1) as f64;
+        let y_factor = top / (scale.hi - scale.lo);
         let y_of = |v: f64| -> f64 {
             if v == f64::INFINITY {
                 top
             } else if v == f64::NEG_INFINITY {
                 0.0
             } else {
-                ((v - scale.lo) / span * top).clamp(-1.0, top + 1.0)
+                ((v - scale.lo) * y_factor).clamp(-1.0, top + 1.0)
             }
         };
+        let span_ms = self.end_ms as f64 - self.start_ms as f64;
+        let x_factor = if span_ms > 0.0 && w > 1 {
+            (w - 1) as f64 / span_ms
+        } else {
+            0.0
+        };
+        let start = self.start_ms as f64;
+        let x_of = |t: i64| ((t as f64 - start) * x_factor).clamp(-1e7, 1e7);
         // A point more than 1.5 steps after the previous one starts a new line.
         let max_gap = if self.step_ms > 0 {
             self.step_ms.saturating_mul(3) / 2
@@ -467,7 +475,7 @@ impl LineGraph<'_> {
                     prev = None;
                     continue;
                 }
-                let (x, y) = (self.dot_x(t, w), y_of(v));
+                let (x, y) = (x_of(t), y_of(v));
                 match prev {
                     Some((pt, px, py)) if t.saturating_sub(pt) <= max_gap => {
                         canvas.line((px, py), (x, y), id);

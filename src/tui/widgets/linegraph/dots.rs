@@ -190,6 +190,13 @@ impl Canvas {
         } else {
             ((xb, y1), (xa, y0))
         };
+        if xb - xa == 1 {
+            // Neighbouring columns (dense data): each takes its half of the rise.
+            let mid = (ya + yb) / 2.0;
+            self.mark(xa, ya, mid, series);
+            self.mark(xb, mid, yb, series);
+            return;
+        }
         let from = xa.max(0);
         let to = xb.min(self.width() as i64 - 1);
         let slope = (yb - ya) / (xb - xa) as f64;
