@@ -276,7 +276,7 @@ impl<'a> Legend<'a> {
         };
         let label = self.labels.get(i).map_or("", String::as_str);
         let label = format::fit(label, usize::from(label_room));
-        buf.set_string(rect.x + 2, rect.y, &label, base);
+        buf.set_stringn(rect.x + 2, rect.y, &label, usize::from(label_room), base);
         if show_value {
             buf.set_string(rect.x + width - value_w, rect.y, &value, base);
         }

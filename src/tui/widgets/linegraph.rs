@@ -15,8 +15,8 @@ use crate::tui::theme::Theme;
 
 mod dots;
 
-use dots::Canvas;
 pub use dots::GraphSymbols;
+use dots::{Canvas, round_i};
 
 /// Eight or more distinct series colours from a theme: box colours and the ends of its
 /// gradients, in an order where neighbours differ, without repeats or the background. A
@@ -344,7 +344,7 @@ impl<'a> LineGraph<'a> {
         if t < self.start_ms || t > self.end_ms || w == 0 {
             return None;
         }
-        let x = self.dot_x(t, w).round() as usize / dx;
+        let x = round_i(self.dot_x(t, w)).max(0) as usize / dx;
         u16::try_from(x).ok().filter(|x| *x < plot.width)
     }
 
@@ -420,17 +420,25 @@ impl LineGraph<'_> {
         if w == 0 || h == 0 {
             return canvas;
         }
-        let span = scale.hi - scale.lo;
         let top = (h - 1) as f64;
+        let y_factor = top / (scale.hi - scale.lo);
         let y_of = |v: f64| -> f64 {
             if v == f64::INFINITY {
                 top
             } else if v == f64::NEG_INFINITY {
                 0.0
             } else {
-                ((v - scale.lo) / span * top).clamp(-1.0, top + 1.0)
+                ((v - scale.lo) * y_factor).clamp(-1.0, top + 1.0)
             }
         };
+        let span_ms = self.end_ms as f64 - self.start_ms as f64;
+        let x_factor = if span_ms > 0.0 && w > 1 {
+            (w - 1) as f64 / span_ms
+        } else {
+            0.0
+        };
+        let start = self.start_ms as f64;
+        let x_of = |t: i64| ((t as f64 - start) * x_factor).clamp(-1e7, 1e7);
         // A point more than 1.5 steps after the previous one starts a new line.
         let max_gap = if self.step_ms > 0 {
             self.step_ms.saturating_mul(3) / 2
@@ -461,12 +469,13 @@ impl LineGraph<'_> {
             for &(t, v) in pts {
                 if v.is_nan() {
                     if let Some((_, px, py)) = prev.filter(|_| !prev_drawn) {
-                        canvas.vline(px.round() as i64, py, py, id);
+                        canvas.mark(round_i(px), py, py, id);
                     }
+                    canvas.end_stroke();
                     prev = None;
                     continue;
                 }
-                let (x, y) = (self.dot_x(t, w), y_of(v));
+                let (x, y) = (x_of(t), y_of(v));
                 match prev {
                     Some((pt, px, py)) if t.saturating_sub(pt) <= max_gap => {
                         canvas.line((px, py), (x, y), id);
@@ -474,8 +483,9 @@ impl LineGraph<'_> {
                     }
                     Some((_, px, py)) => {
                         if !prev_drawn {
-                            canvas.vline(px.round() as i64, py, py, id);
+                            canvas.mark(round_i(px), py, py, id);
                         }
+                        canvas.end_stroke();
                         prev_drawn = false;
                     }
                     None => prev_drawn = false,
@@ -483,8 +493,9 @@ impl LineGraph<'_> {
                 prev = Some((t, x, y));
             }
             if let Some((_, px, py)) = prev.filter(|_| !prev_drawn) {
-                canvas.vline(px.round() as i64, py, py, id);
+                canvas.mark(round_i(px), py, py, id);
             }
+            canvas.end_stroke();
         }
         canvas
     }

@@ -1,5 +1,6 @@
-//! The TUI's own drawing primitives: the braille graph, the meter bar and the titled box.
-//! Screens compose them; they know colours only through the `Gradient`s and `Color`s they
+//! The TUI's own drawing primitives: the braille graph and meter bar of the overview
+//! boxes, the titled box, and the query panels' multi-series `LineGraph` (braille, block or
+//! tty) with its `Legend`. Screens compose them; they know colours only through the `Gradient`s and `Color`s they
 //! are given, never the snapshot.
 
 pub mod graph;

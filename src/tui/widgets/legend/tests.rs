@@ -244,6 +244,16 @@ fn tiny_and_odd_areas_never_panic() {
 }
 
 #[test]
+fn wide_characters_stay_inside_their_entry() {
+    let labels = vec!["path=\"数据库数据库数据库数据库\"".to_string()];
+    let values = [Some(1.0)];
+    let legend = Legend::new(&labels, &values);
+    let buf = draw(&legend, 20, 1);
+    let row: String = (0..20).map(|x| buf[(x, 0)].symbol()).collect();
+    assert!(row.ends_with(" 1"), "{row:?}");
+}
+
+#[test]
 fn latest_skips_nan_and_reads_unsorted_points() {
     assert_eq!(latest(&[(1, 1.0), (3, 3.0), (2, 2.0)]), Some(3.0));
     assert_eq!(latest(&[(1, 1.0), (2, f64::NAN)]), Some(1.0));

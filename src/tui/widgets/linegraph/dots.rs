@@ -84,67 +84,105 @@ impl GraphSymbols {
     }
 }
 
-/// A grid of dots, one bit mask and one owning series per cell.
+/// Rounds half away from zero with a plain cast (no libm call on the hot path); callers
+/// keep `x` well inside the i64 range, and NaN gives 0.
+#[inline]
+pub fn round_i(x: f64) -> i64 {
+    if x >= 0.0 {
+        (x + 0.5) as i64
+    } else {
+        (x - 0.5) as i64
+    }
+}
+
+/// A grid of dots, one bit mask and one owning series per cell. Dots per cell are powers of
+/// two, so cells and bits are found with shifts.
 pub(super) struct Canvas {
     pub cols: usize,
     pub rows: usize,
-    dx: usize,
-    dy: usize,
+    dx_shift: u32,
+    dy_shift: u32,
     pub masks: Vec<u8>,
     pub owner: Vec<u32>,
+    /// The run of the stroke being drawn in its current column: (x, low y, high y,
+    /// series). Runs of one continuous stroke in one column always touch, so they are
+    /// merged and the column's dots are set once, when the stroke moves on.
+    pen: Option<(i64, f64, f64, u32)>,
 }
 
 impl Canvas {
     pub fn new(cols: usize, rows: usize, (dx, dy): (usize, usize)) -> Self {
+        debug_assert!(dx.is_power_of_two() && dy.is_power_of_two());
         Canvas {
             cols,
             rows,
-            dx,
-            dy,
+            dx_shift: dx.trailing_zeros(),
+            dy_shift: dy.trailing_zeros(),
             masks: vec![0; cols * rows],
             owner: vec![0; cols * rows],
+            pen: None,
         }
     }
 
     pub fn width(&self) -> usize {
-        self.cols * self.dx
+        self.cols << self.dx_shift
     }
 
     pub fn height(&self) -> usize {
-        self.rows * self.dy
+        self.rows << self.dy_shift
     }
 
-    /// Sets dot (x, y) with y counted from the bottom.
-    pub fn set(&mut self, x: usize, y_up: usize, series: u32) {
-        if x >= self.width() || y_up >= self.height() {
+    /// Sets the dots of column `x` from `y0` to `y1` (counted from the bottom, either
+    /// order, rounded and clamped to the grid).
+    fn vline(&mut self, x: i64, y0: f64, y1: f64, series: u32) {
+        let (w, h) = (self.width(), self.height());
+        if x < 0 || x as usize >= w || h == 0 {
             return;
         }
-        let y = self.height() - 1 - y_up;
-        let cell = (y / self.dy) * self.cols + x / self.dx;
-        self.masks[cell] |= 1 << ((y % self.dy) * self.dx + x % self.dx);
-        self.owner[cell] = series;
-    }
-
-    /// Sets the dots of column `x` from `y0` to `y1` (either order, clamped).
-    pub fn vline(&mut self, x: i64, y0: f64, y1: f64, series: u32) {
-        if x < 0 || x as usize >= self.width() {
-            return;
-        }
-        let top = (self.height() - 1) as f64;
+        let x = x as usize;
+        let top = (h - 1) as i64;
         let (a, b) = if y0 <= y1 { (y0, y1) } else { (y1, y0) };
-        let a = a.round().clamp(0.0, top) as usize;
-        let b = b.round().clamp(0.0, top) as usize;
-        for y in a..=b {
-            self.set(x as usize, y, series);
+        let a = round_i(a).clamp(0, top) as usize;
+        let b = round_i(b).clamp(0, top) as usize;
+        let col = x >> self.dx_shift;
+        let x_bit = x & ((1 << self.dx_shift) - 1);
+        let dy_mask = (1 << self.dy_shift) - 1;
+        // Rows from the top.
+        for y in (h - 1 - b)..=(h - 1 - a) {
+            let cell = (y >> self.dy_shift) * self.cols + col;
+            self.masks[cell] |= 1 << (((y & dy_mask) << self.dx_shift) + x_bit);
+            self.owner[cell] = series;
+        }
+    }
+
+    /// Adds the run from `y0` to `y1` in column `x` to the current stroke.
+    pub fn mark(&mut self, x: i64, y0: f64, y1: f64, series: u32) {
+        let (lo, hi) = if y0 <= y1 { (y0, y1) } else { (y1, y0) };
+        if let Some((px, plo, phi, ps)) = self.pen.as_mut()
+            && *px == x
+            && *ps == series
+        {
+            *plo = plo.min(lo);
+            *phi = phi.max(hi);
+            return;
+        }
+        self.end_stroke();
+        self.pen = Some((x, lo, hi, series));
+    }
+
+    /// Sets the pending run's dots; call at every break in a line and after each series.
+    pub fn end_stroke(&mut self) {
+        if let Some((x, lo, hi, series)) = self.pen.take() {
+            self.vline(x, lo, hi, series);
         }
     }
 
     /// A line from (x0, y0) to (x1, y1) in dot space, column by column: each column gets
     /// the vertical run the segment crosses within it, so steep lines stay connected.
     pub fn line(&mut self, (x0, y0): (f64, f64), (x1, y1): (f64, f64), series: u32) {
-        let (xa, xb) = (x0.round() as i64, x1.round() as i64);
+        let (xa, xb) = (round_i(x0), round_i(x1));
         if xa == xb {
-            self.vline(xa, y0, y1, series);
+            self.mark(xa, y0, y1, series);
             return;
         }
         let ((xa, ya), (xb, yb)) = if xa < xb {
@@ -152,13 +190,20 @@ impl Canvas {
         } else {
             ((xb, y1), (xa, y0))
         };
+        if xb - xa == 1 {
+            // Neighbouring columns (dense data): each takes its half of the rise.
+            let mid = (ya + yb) / 2.0;
+            self.mark(xa, ya, mid, series);
+            self.mark(xb, mid, yb, series);
+            return;
+        }
         let from = xa.max(0);
         let to = xb.min(self.width() as i64 - 1);
         let slope = (yb - ya) / (xb - xa) as f64;
         let (ymin, ymax) = (ya.min(yb), ya.max(yb));
         for x in from..=to {
             let at = |px: f64| (ya + slope * (px - xa as f64)).clamp(ymin, ymax);
-            self.vline(x, at(x as f64 - 0.5), at(x as f64 + 0.5), series);
+            self.mark(x, at(x as f64 - 0.5), at(x as f64 + 0.5), series);
         }
     }
 }
