@@ -66,6 +66,11 @@ pub enum Intent {
     /// Scroll the help overlay.
     HelpUp,
     HelpDown,
+    /// Move the focus to the next / previous shown box.
+    FocusNext,
+    FocusPrev,
+    /// Give the focused box the whole screen, or put it back.
+    ToggleMaximize,
 }
 
 impl Intent {
@@ -107,6 +112,9 @@ impl Intent {
             Intent::LegendToggle => "hide/show the selected series".into(),
             Intent::HelpUp => "scroll up".into(),
             Intent::HelpDown => "scroll down".into(),
+            Intent::FocusNext => "focus the next box".into(),
+            Intent::FocusPrev => "focus the previous box".into(),
+            Intent::ToggleMaximize => "maximise the focused box".into(),
         }
     }
 }

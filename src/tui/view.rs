@@ -167,6 +167,10 @@ pub struct ViewState {
     pub symbols: GraphSymbols,
     /// Rows the help overlay is scrolled down.
     pub help_scroll: usize,
+    /// The box with the focus (its border is highlighted), if any.
+    pub focus: Option<BoxId>,
+    /// The box that has the whole screen, if any.
+    pub maximized: Option<BoxId>,
 }
 
 impl Default for ViewState {
@@ -192,6 +196,8 @@ impl Default for ViewState {
             legend_keys: Vec::new(),
             symbols: GraphSymbols::default(),
             help_scroll: 0,
+            focus: None,
+            maximized: None,
         }
     }
 }
@@ -278,6 +284,44 @@ impl ViewState {
             Intent::ToggleBox(id) => {
                 let shown = self.is_shown(id);
                 self.set_shown(id, !shown);
+                if shown && self.maximized == Some(id) {
+                    self.maximized = None;
+                }
+                if shown && self.focus == Some(id) {
+                    self.focus = None;
+                }
+                Flow::Continue
+            }
+            Intent::FocusNext | Intent::FocusPrev => {
+                let shown: Vec<BoxId> = BoxId::ALL
+                    .into_iter()
+                    .filter(|b| self.is_shown(*b) && self.maximized.is_none_or(|m| m == *b))
+                    .collect();
+                let n = shown.len();
+                if n > 0 {
+                    let at = self.focus.and_then(|f| shown.iter().position(|b| *b == f));
+                    let next = match (at, intent) {
+                        (None, Intent::FocusPrev) => n - 1,
+                        (None, _) => 0,
+                        (Some(i), Intent::FocusPrev) => (i + n - 1) % n,
+                        (Some(i), _) => (i + 1) % n,
+                    };
+                    self.focus = Some(shown[next]);
+                }
+                Flow::Continue
+            }
+            Intent::ToggleMaximize => {
+                self.maximized = match self.maximized {
+                    Some(_) => None,
+                    None => {
+                        // Without a focus, the query box (when shown) is the one.
+                        let target = self.focus.or(Some(BoxId::Query));
+                        target.filter(|b| self.is_shown(*b))
+                    }
+                };
+                if self.maximized.is_some() {
+                    self.focus = self.maximized;
+                }
                 Flow::Continue
             }
             Intent::FocusQuery => {
@@ -672,6 +716,35 @@ mod query_tests {
         assert_eq!(flow, Flow::Send(Action::SetRange(want)));
         view.apply(Intent::TogglePause);
         assert!(!view.time_range().paused);
+    }
+
+    #[test]
+    fn focus_cycles_over_shown_boxes_and_maximise_toggles() {
+        let mut view = ViewState::default();
+        view.set_shown(BoxId::Memory, false);
+        view.apply(Intent::FocusNext);
+        assert_eq!(view.focus, Some(BoxId::Cpu));
+        view.apply(Intent::FocusNext);
+        assert_eq!(view.focus, Some(BoxId::Network));
+        view.apply(Intent::FocusPrev);
+        view.apply(Intent::FocusPrev);
+        assert_eq!(view.focus, Some(BoxId::Query));
+        view.apply(Intent::ToggleMaximize);
+        assert_eq!(view.maximized, Some(BoxId::Query));
+        // While maximised the focus stays on it.
+        view.apply(Intent::FocusNext);
+        assert_eq!(view.focus, Some(BoxId::Query));
+        view.apply(Intent::ToggleMaximize);
+        assert_eq!(view.maximized, None);
+        view.apply(Intent::FocusNext);
+        view.apply(Intent::ToggleMaximize);
+        assert_eq!(view.maximized, Some(BoxId::Cpu));
+        // Hiding the maximised box gives the screen back.
+        view.apply(Intent::ToggleBox(BoxId::Cpu));
+        assert_eq!((view.maximized, view.focus), (None, None));
+        // No focus: `z` maximises the query box.
+        view.apply(Intent::ToggleMaximize);
+        assert_eq!(view.maximized, Some(BoxId::Query));
     }
 
     #[test]

@@ -59,7 +59,8 @@ pub fn layout(area: Rect, view: &ViewState) -> Areas {
         area.width,
         area.height.saturating_sub(header.height + status.height),
     );
-    let shown = |id| view.is_shown(id);
+    // A maximised box has the body to itself.
+    let shown = |id| view.is_shown(id) && view.maximized.is_none_or(|m| m == id);
     let overview = [BoxId::Cpu, BoxId::Memory, BoxId::Network, BoxId::Disks]
         .into_iter()
         .any(shown);
@@ -189,8 +190,43 @@ impl<'a> MainScreen<'a> {
                 Style::new().fg(theme.inactive_fg),
             );
         }
+        // The focused box's border in the highlight colour.
+        let focused = match self.view.focus {
+            Some(BoxId::Cpu) => areas.cpu,
+            Some(BoxId::Memory) => areas.memory,
+            Some(BoxId::Network) => areas.network,
+            Some(BoxId::Disks) => areas.disks,
+            Some(BoxId::Query) => areas.query,
+            None => None,
+        };
+        if let Some(r) = focused {
+            highlight_border(buf, r, theme.hi_fg);
+        }
         header::render(areas.header, buf, snap, self.view, theme);
         status::render(areas.status, buf, snap, self.view, theme);
+    }
+}
+
+/// Recolours the border line characters around `r` (the titles set into the border keep
+/// their colours).
+fn highlight_border(buf: &mut Buffer, r: Rect, color: ratatui::style::Color) {
+    if r.width < 2 || r.height < 2 {
+        return;
+    }
+    let line = |s: &str| matches!(s, "─" | "│" | "╭" | "╮" | "╰" | "╯" | "┐" | "┌" | "┘" | "└");
+    let mut paint = |x: u16, y: u16| {
+        let cell = &mut buf[(x, y)];
+        if line(cell.symbol()) {
+            cell.set_fg(color);
+        }
+    };
+    for x in r.x..r.right() {
+        paint(x, r.y);
+        paint(x, r.bottom() - 1);
+    }
+    for y in r.y..r.bottom() {
+        paint(r.x, y);
+        paint(r.right() - 1, y);
     }
 }
 

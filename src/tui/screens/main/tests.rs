@@ -388,3 +388,34 @@ fn mouse_toggles_legend_entries_sets_the_cursor_and_focuses_the_bar() {
     ));
     assert_eq!(view.mode, crate::tui::view::Mode::Query);
 }
+
+#[test]
+fn focus_highlights_a_border_and_maximise_gives_it_the_screen() {
+    let theme = Theme::default();
+    let mut view = observed();
+    view.apply(crate::tui::keymap::Intent::FocusNext);
+    view.apply(crate::tui::keymap::Intent::FocusNext);
+    assert_eq!(view.focus, Some(BoxId::Memory));
+    let t = draw(100, 30, &sample_snapshot(), &view);
+    let buf = t.backend().buffer();
+    let areas = layout(buf.area, &view);
+    let mem = areas.memory.unwrap();
+    assert_eq!(buf[(mem.x, mem.y)].fg, theme.hi_fg);
+    assert_eq!(buf[(mem.x, mem.bottom() - 1)].fg, theme.hi_fg);
+    let cpu = areas.cpu.unwrap();
+    assert_eq!(buf[(cpu.x, cpu.y)].fg, theme.cpu_box);
+
+    view.apply(crate::tui::keymap::Intent::FocusNext);
+    view.apply(crate::tui::keymap::Intent::FocusNext);
+    view.apply(crate::tui::keymap::Intent::FocusNext);
+    assert_eq!(view.focus, Some(BoxId::Query));
+    view.apply(crate::tui::keymap::Intent::ToggleMaximize);
+    let t = draw(100, 30, &sample_snapshot(), &view);
+    insta::assert_snapshot!("query_maximised", t.backend());
+    let areas = layout(Rect::new(0, 0, 100, 30), &view);
+    assert_eq!(areas.query, Some(Rect::new(0, 1, 100, 28)));
+    assert_eq!(
+        (areas.cpu, areas.memory, areas.network, areas.disks),
+        (None, None, None, None)
+    );
+}
