@@ -71,6 +71,8 @@ pub enum Intent {
     FocusPrev,
     /// Give the focused box the whole screen, or put it back.
     ToggleMaximize,
+    /// The next layout preset (which boxes are shown).
+    NextLayout,
 }
 
 impl Intent {
@@ -115,6 +117,7 @@ impl Intent {
             Intent::FocusNext => "focus the next box".into(),
             Intent::FocusPrev => "focus the previous box".into(),
             Intent::ToggleMaximize => "maximise the focused box".into(),
+            Intent::NextLayout => "next layout preset".into(),
         }
     }
 }

@@ -122,6 +122,17 @@ pub struct CompletionView {
     line: String,
 }
 
+/// The layout presets `P` cycles through: a name and the boxes shown.
+pub const LAYOUTS: [(&str, &[BoxId]); 4] = [
+    ("everything", &BoxId::ALL),
+    ("query", &[BoxId::Cpu, BoxId::Query]),
+    (
+        "overview",
+        &[BoxId::Cpu, BoxId::Memory, BoxId::Network, BoxId::Disks],
+    ),
+    ("query only", &[BoxId::Query]),
+];
+
 /// The preset shown at start (15m).
 const DEFAULT_PRESET: usize = 1;
 
@@ -171,6 +182,8 @@ pub struct ViewState {
     pub focus: Option<BoxId>,
     /// The box that has the whole screen, if any.
     pub maximized: Option<BoxId>,
+    /// Index into `LAYOUTS` of the last preset picked.
+    pub layout: usize,
 }
 
 impl Default for ViewState {
@@ -198,6 +211,7 @@ impl Default for ViewState {
             help_scroll: 0,
             focus: None,
             maximized: None,
+            layout: 0,
         }
     }
 }
@@ -308,6 +322,17 @@ impl ViewState {
                     };
                     self.focus = Some(shown[next]);
                 }
+                Flow::Continue
+            }
+            Intent::NextLayout => {
+                self.layout = (self.layout + 1) % LAYOUTS.len();
+                let (name, boxes) = LAYOUTS[self.layout];
+                for b in BoxId::ALL {
+                    self.set_shown(b, boxes.contains(&b));
+                }
+                self.maximized = None;
+                self.focus = self.focus.filter(|f| boxes.contains(f));
+                self.message = Some(format!("layout: {name}"));
                 Flow::Continue
             }
             Intent::ToggleMaximize => {
@@ -745,6 +770,26 @@ mod query_tests {
         // No focus: `z` maximises the query box.
         view.apply(Intent::ToggleMaximize);
         assert_eq!(view.maximized, Some(BoxId::Query));
+    }
+
+    #[test]
+    fn layout_presets_cycle() {
+        let mut view = ViewState::default();
+        view.apply(Intent::ToggleMaximize);
+        view.apply(Intent::NextLayout);
+        assert_eq!(view.message.as_deref(), Some("layout: query"));
+        assert_eq!(view.maximized, None);
+        let shown: Vec<BoxId> = BoxId::ALL
+            .into_iter()
+            .filter(|b| view.is_shown(*b))
+            .collect();
+        assert_eq!(shown, [BoxId::Cpu, BoxId::Query]);
+        view.apply(Intent::NextLayout);
+        assert!(!view.is_shown(BoxId::Query) && view.is_shown(BoxId::Disks));
+        view.apply(Intent::NextLayout);
+        view.apply(Intent::NextLayout);
+        assert!(BoxId::ALL.iter().all(|b| view.is_shown(*b)));
+        assert_eq!(view.message.as_deref(), Some("layout: everything"));
     }
 
     #[test]
