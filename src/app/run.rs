@@ -345,6 +345,11 @@ pub struct BuiltinHealth {
     pub last_ms: Option<i64>,
     pub duration: Duration,
     pub errors: Vec<String>,
+    /// Samples the last collect stored.
+    pub samples: u64,
+    /// The `instance` label the collector writes.
+    pub instance: String,
+    pub interval: Duration,
 }
 
 /// Collects this machine's metrics on every interval, aligned to the interval.
@@ -378,6 +383,9 @@ async fn run_collector(
             last_ms: Some(t),
             duration: start.elapsed(),
             errors,
+            samples: report.samples as u64,
+            instance: collector.options().instance.clone(),
+            interval,
         });
     }
 }
@@ -572,6 +580,16 @@ fn target_rows(
             last_error: h.errors.join("; "),
             last_scrape_ms: h.last_ms,
             duration_secs: h.duration.as_secs_f64(),
+            labels: crate::model::Labels::from_pairs(&[
+                ("instance", h.instance.as_str()),
+                ("job", "node"),
+            ]),
+            discovered_labels: crate::model::Labels::from_pairs(&[(
+                "__address__",
+                "builtin:/proc",
+            )]),
+            samples: h.samples,
+            interval_secs: h.interval.as_secs_f64(),
         });
     }
     rows.extend(registry.snapshot().into_iter().map(|t| TargetRow {
@@ -585,6 +603,10 @@ fn target_rows(
         last_error: t.last_error,
         last_scrape_ms: t.last_scrape,
         duration_secs: t.duration.as_secs_f64(),
+        labels: t.labels,
+        discovered_labels: t.discovered_labels,
+        samples: t.samples,
+        interval_secs: t.interval.as_secs_f64(),
     }));
     rows
 }

@@ -221,6 +221,7 @@ pub enum Health {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TargetRow {
+    /// The scrape pool (the job's name).
     pub job: String,
     pub url: String,
     pub health: Health,
@@ -228,6 +229,15 @@ pub struct TargetRow {
     /// ms since the epoch; None before the first scrape.
     pub last_scrape_ms: Option<i64>,
     pub duration_secs: f64,
+    /// The target's labels after relabeling.
+    #[serde(serialize_with = "labels_as_map")]
+    pub labels: Labels,
+    /// The labels service discovery gave it, before relabeling.
+    #[serde(serialize_with = "labels_as_map")]
+    pub discovered_labels: Labels,
+    /// Samples the last scrape stored.
+    pub samples: u64,
+    pub interval_secs: f64,
 }
 
 /// Intents from the TUI that the app carries out.

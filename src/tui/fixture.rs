@@ -162,14 +162,7 @@ pub fn sample_snapshot() -> UiSnapshot {
             filesystems,
             devices,
         },
-        targets: vec![TargetRow {
-            job: "node".to_string(),
-            url: "local://this-machine".to_string(),
-            health: Health::Up,
-            last_error: String::new(),
-            last_scrape_ms: Some(1_699_999_999_000),
-            duration_secs: 0.004,
-        }],
+        targets: sample_targets(),
         panels: vec![sample_panel()],
         me: SelfUsage {
             cpu_pct: Some(0.8),
@@ -184,6 +177,63 @@ pub fn sample_snapshot() -> UiSnapshot {
         status: String::new(),
         completion: Default::default(),
     }
+}
+
+/// The fixture's targets: the built-in collector (up), two `node-exporter` targets (one
+/// up, one down with a connection error) and a `kmon` target not scraped yet.
+pub fn sample_targets() -> Vec<TargetRow> {
+    let target = |job: &str, addr: &str, health: Health, err: &str, scraped: Option<i64>| {
+        let url = if addr.starts_with("builtin") {
+            addr.to_string()
+        } else {
+            format!("http://{addr}/metrics")
+        };
+        TargetRow {
+            job: job.to_string(),
+            url,
+            health,
+            last_error: err.to_string(),
+            last_scrape_ms: scraped,
+            duration_secs: if scraped.is_some() { 0.004 } else { 0.0 },
+            labels: Labels::from_pairs(&[("instance", addr), ("job", job)]),
+            discovered_labels: Labels::from_pairs(&[
+                ("__address__", addr),
+                ("__meta_filepath", "/etc/prometheus/targets.json"),
+                ("__scheme__", "http"),
+                ("job", job),
+            ]),
+            samples: if health == Health::Up { 1204 } else { 0 },
+            interval_secs: 15.0,
+        }
+    };
+    vec![
+        TargetRow {
+            labels: Labels::from_pairs(&[("instance", "kmon-demo"), ("job", "node")]),
+            discovered_labels: Labels::from_pairs(&[("__address__", "builtin:/proc")]),
+            ..target(
+                "node",
+                "builtin:/proc",
+                Health::Up,
+                "",
+                Some(1_699_999_999_000),
+            )
+        },
+        target(
+            "node-exporter",
+            "10.0.0.7:9100",
+            Health::Up,
+            "",
+            Some(1_699_999_997_000),
+        ),
+        target(
+            "node-exporter",
+            "10.0.0.8:9100",
+            Health::Down,
+            "Get \"http://10.0.0.8:9100/metrics\": dial tcp 10.0.0.8:9100: connect: connection refused",
+            Some(1_699_999_988_000),
+        ),
+        target("kmon", "127.0.0.1:9090", Health::Unknown, "", None),
+    ]
 }
 
 /// The query bar's panel in the fixture: receive rates of three interfaces over the last

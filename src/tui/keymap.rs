@@ -73,6 +73,19 @@ pub enum Intent {
     ToggleMaximize,
     /// The next layout preset (which boxes are shown).
     NextLayout,
+    /// Open the targets pane.
+    Targets,
+    /// Select the previous / next target.
+    TargetUp,
+    TargetDown,
+    /// Open the selected target's detail.
+    TargetDetail,
+    /// Type a text filter for the targets.
+    TargetFilter,
+    /// Cycle the state filter: all, up, down, unknown.
+    TargetStateFilter,
+    /// Graph the selected target's `up` in the query box.
+    TargetGraph,
 }
 
 impl Intent {
@@ -81,7 +94,7 @@ impl Intent {
         match self {
             Intent::Quit => "quit".into(),
             Intent::ToggleBox(b) => format!("show/hide the {} box", b.title()),
-            Intent::Export => "export the screen and its data".into(),
+            Intent::Export => "export screen and data".into(),
             Intent::FocusQuery => "query bar".into(),
             Intent::OpenCommand => "command line (:theme)".into(),
             Intent::Help => "this help".into(),
@@ -111,13 +124,20 @@ impl Intent {
             Intent::GraphCursorRight => "graph cursor forward".into(),
             Intent::LegendUp => "previous legend entry".into(),
             Intent::LegendDown => "next legend entry".into(),
-            Intent::LegendToggle => "hide/show the selected series".into(),
+            Intent::LegendToggle => "hide/show series".into(),
             Intent::HelpUp => "scroll up".into(),
             Intent::HelpDown => "scroll down".into(),
-            Intent::FocusNext => "focus the next box".into(),
-            Intent::FocusPrev => "focus the previous box".into(),
-            Intent::ToggleMaximize => "maximise the focused box".into(),
+            Intent::FocusNext => "focus next box".into(),
+            Intent::FocusPrev => "focus previous box".into(),
+            Intent::ToggleMaximize => "maximise focused box".into(),
             Intent::NextLayout => "next layout preset".into(),
+            Intent::Targets => "targets".into(),
+            Intent::TargetUp => "previous target".into(),
+            Intent::TargetDown => "next target".into(),
+            Intent::TargetDetail => "target detail".into(),
+            Intent::TargetFilter => "filter targets by text".into(),
+            Intent::TargetStateFilter => "state filter".into(),
+            Intent::TargetGraph => "graph its up".into(),
         }
     }
 }
@@ -133,6 +153,8 @@ pub enum Scope {
     Editing,
     /// On the help overlay.
     Help,
+    /// On the targets pane.
+    Targets,
 }
 
 impl Scope {
@@ -140,8 +162,9 @@ impl Scope {
         match self {
             Scope::Everywhere => true,
             Scope::Normal => mode == Mode::Normal,
-            Scope::Editing => matches!(mode, Mode::Query | Mode::Command),
+            Scope::Editing => matches!(mode, Mode::Query | Mode::Command | Mode::TargetFilter),
             Scope::Help => mode == Mode::Help,
+            Scope::Targets => mode == Mode::Targets,
         }
     }
 
@@ -151,6 +174,7 @@ impl Scope {
             Scope::Normal => "boxes",
             Scope::Editing => "query bar and command line",
             Scope::Help => "help",
+            Scope::Targets => "targets",
         }
     }
 }
@@ -273,34 +297,15 @@ use KeyCode as K;
 use KeyModifiers as M;
 
 /// The built-in bindings.
+#[rustfmt::skip]
 pub const DEFAULT_BINDINGS: &[(Scope, KeyBinding, Intent)] = &[
     (Scope::Everywhere, KeyBinding::ctrl('c'), Intent::Quit),
     (Scope::Normal, KeyBinding::plain('q'), Intent::Quit),
-    (
-        Scope::Normal,
-        KeyBinding::plain('1'),
-        Intent::ToggleBox(BoxId::Cpu),
-    ),
-    (
-        Scope::Normal,
-        KeyBinding::plain('2'),
-        Intent::ToggleBox(BoxId::Memory),
-    ),
-    (
-        Scope::Normal,
-        KeyBinding::plain('3'),
-        Intent::ToggleBox(BoxId::Network),
-    ),
-    (
-        Scope::Normal,
-        KeyBinding::plain('4'),
-        Intent::ToggleBox(BoxId::Disks),
-    ),
-    (
-        Scope::Normal,
-        KeyBinding::plain('5'),
-        Intent::ToggleBox(BoxId::Query),
-    ),
+    (Scope::Normal, KeyBinding::plain('1'), Intent::ToggleBox(BoxId::Cpu)),
+    (Scope::Normal, KeyBinding::plain('2'), Intent::ToggleBox(BoxId::Memory)),
+    (Scope::Normal, KeyBinding::plain('3'), Intent::ToggleBox(BoxId::Network)),
+    (Scope::Normal, KeyBinding::plain('4'), Intent::ToggleBox(BoxId::Disks)),
+    (Scope::Normal, KeyBinding::plain('5'), Intent::ToggleBox(BoxId::Query)),
     (Scope::Normal, KeyBinding::plain('e'), Intent::Export),
     (Scope::Normal, KeyBinding::plain('/'), Intent::FocusQuery),
     (Scope::Normal, KeyBinding::plain(':'), Intent::OpenCommand),
@@ -310,85 +315,55 @@ pub const DEFAULT_BINDINGS: &[(Scope, KeyBinding, Intent)] = &[
     (Scope::Normal, KeyBinding::plain('+'), Intent::RangeLonger),
     (Scope::Normal, KeyBinding::plain(' '), Intent::TogglePause),
     (Scope::Normal, KeyBinding::plain('v'), Intent::ToggleTable),
-    (
-        Scope::Normal,
-        KeyBinding::key(K::Left),
-        Intent::GraphCursorLeft,
-    ),
-    (
-        Scope::Normal,
-        KeyBinding::key(K::Right),
-        Intent::GraphCursorRight,
-    ),
-    (
-        Scope::Normal,
-        KeyBinding::plain('h'),
-        Intent::GraphCursorLeft,
-    ),
-    (
-        Scope::Normal,
-        KeyBinding::plain('l'),
-        Intent::GraphCursorRight,
-    ),
+    (Scope::Normal, KeyBinding::key(K::Left), Intent::GraphCursorLeft),
+    (Scope::Normal, KeyBinding::key(K::Right), Intent::GraphCursorRight),
+    (Scope::Normal, KeyBinding::plain('h'), Intent::GraphCursorLeft),
+    (Scope::Normal, KeyBinding::plain('l'), Intent::GraphCursorRight),
     (Scope::Normal, KeyBinding::key(K::Up), Intent::LegendUp),
     (Scope::Normal, KeyBinding::key(K::Down), Intent::LegendDown),
     (Scope::Normal, KeyBinding::plain('k'), Intent::LegendUp),
     (Scope::Normal, KeyBinding::plain('j'), Intent::LegendDown),
-    (
-        Scope::Normal,
-        KeyBinding::key(K::Enter),
-        Intent::LegendToggle,
-    ),
+    (Scope::Normal, KeyBinding::key(K::Enter), Intent::LegendToggle),
+    (Scope::Normal, KeyBinding::key(K::Tab), Intent::FocusNext),
+    (Scope::Normal, KeyBinding::with(K::BackTab, M::SHIFT), Intent::FocusPrev),
+    (Scope::Normal, KeyBinding::plain('z'), Intent::ToggleMaximize),
+    (Scope::Normal, KeyBinding::plain('P'), Intent::NextLayout),
+    (Scope::Normal, KeyBinding::plain('t'), Intent::Targets),
     (Scope::Editing, KeyBinding::key(K::Enter), Intent::Submit),
     (Scope::Editing, KeyBinding::key(K::Esc), Intent::Back),
     (Scope::Editing, KeyBinding::key(K::Tab), Intent::Complete),
-    (
-        Scope::Editing,
-        KeyBinding::with(K::BackTab, M::SHIFT),
-        Intent::CompletePrev,
-    ),
+    (Scope::Editing, KeyBinding::with(K::BackTab, M::SHIFT), Intent::CompletePrev),
     (Scope::Editing, KeyBinding::key(K::Up), Intent::HistoryPrev),
-    (
-        Scope::Editing,
-        KeyBinding::key(K::Down),
-        Intent::HistoryNext,
-    ),
+    (Scope::Editing, KeyBinding::key(K::Down), Intent::HistoryNext),
     (Scope::Editing, KeyBinding::ctrl('r'), Intent::HistorySearch),
     (Scope::Editing, KeyBinding::ctrl('u'), Intent::ClearLine),
     (Scope::Editing, KeyBinding::key(K::Left), Intent::CursorLeft),
-    (
-        Scope::Editing,
-        KeyBinding::key(K::Right),
-        Intent::CursorRight,
-    ),
+    (Scope::Editing, KeyBinding::key(K::Right), Intent::CursorRight),
     (Scope::Editing, KeyBinding::key(K::Home), Intent::CursorHome),
     (Scope::Editing, KeyBinding::key(K::End), Intent::CursorEnd),
     (Scope::Editing, KeyBinding::ctrl('a'), Intent::CursorHome),
     (Scope::Editing, KeyBinding::ctrl('e'), Intent::CursorEnd),
-    (
-        Scope::Editing,
-        KeyBinding::with(K::Left, M::CONTROL),
-        Intent::WordLeft,
-    ),
-    (
-        Scope::Editing,
-        KeyBinding::with(K::Right, M::CONTROL),
-        Intent::WordRight,
-    ),
+    (Scope::Editing, KeyBinding::with(K::Left, M::CONTROL), Intent::WordLeft),
+    (Scope::Editing, KeyBinding::with(K::Right, M::CONTROL), Intent::WordRight),
     (Scope::Editing, KeyBinding::alt('b'), Intent::WordLeft),
     (Scope::Editing, KeyBinding::alt('f'), Intent::WordRight),
-    (
-        Scope::Editing,
-        KeyBinding::key(K::Backspace),
-        Intent::DeleteBack,
-    ),
-    (
-        Scope::Editing,
-        KeyBinding::key(K::Delete),
-        Intent::DeleteForward,
-    ),
+    (Scope::Editing, KeyBinding::key(K::Backspace), Intent::DeleteBack),
+    (Scope::Editing, KeyBinding::key(K::Delete), Intent::DeleteForward),
     (Scope::Editing, KeyBinding::ctrl('w'), Intent::DeleteWord),
     (Scope::Editing, KeyBinding::ctrl('k'), Intent::KillToEnd),
+    (Scope::Targets, KeyBinding::key(K::Esc), Intent::Back),
+    (Scope::Targets, KeyBinding::plain('t'), Intent::Back),
+    (Scope::Targets, KeyBinding::plain('q'), Intent::Quit),
+    (Scope::Targets, KeyBinding::key(K::Up), Intent::TargetUp),
+    (Scope::Targets, KeyBinding::key(K::Down), Intent::TargetDown),
+    (Scope::Targets, KeyBinding::plain('k'), Intent::TargetUp),
+    (Scope::Targets, KeyBinding::plain('j'), Intent::TargetDown),
+    (Scope::Targets, KeyBinding::key(K::Enter), Intent::TargetDetail),
+    (Scope::Targets, KeyBinding::plain('/'), Intent::TargetFilter),
+    (Scope::Targets, KeyBinding::plain('s'), Intent::TargetStateFilter),
+    (Scope::Targets, KeyBinding::plain('g'), Intent::TargetGraph),
+    (Scope::Targets, KeyBinding::plain('e'), Intent::Export),
+    (Scope::Targets, KeyBinding::plain('?'), Intent::Help),
     (Scope::Help, KeyBinding::key(K::Esc), Intent::Back),
     (Scope::Help, KeyBinding::plain('?'), Intent::Back),
     (Scope::Help, KeyBinding::plain('q'), Intent::Back),
@@ -480,6 +455,7 @@ impl Keymap {
             [
                 Scope::Normal,
                 Scope::Editing,
+                Scope::Targets,
                 Scope::Help,
                 Scope::Everywhere,
             ]
@@ -609,6 +585,58 @@ mod tests {
             KeyBinding::with(KeyCode::BackTab, KeyModifiers::SHIFT).label(),
             "Shift-Tab"
         );
+    }
+
+    #[test]
+    fn boxes_layout_and_targets_keys() {
+        let map = Keymap::default();
+        let k = |code, m| key(code, m);
+        let n = KeyModifiers::NONE;
+        assert_eq!(
+            map.lookup(Mode::Normal, &k(KeyCode::Tab, n)),
+            Some(Intent::FocusNext)
+        );
+        assert_eq!(
+            map.lookup(Mode::Normal, &k(KeyCode::BackTab, KeyModifiers::SHIFT)),
+            Some(Intent::FocusPrev)
+        );
+        assert_eq!(
+            map.lookup(Mode::Normal, &k(KeyCode::Char('z'), n)),
+            Some(Intent::ToggleMaximize)
+        );
+        assert_eq!(
+            map.lookup(Mode::Normal, &k(KeyCode::Char('P'), KeyModifiers::SHIFT)),
+            Some(Intent::NextLayout)
+        );
+        assert_eq!(
+            map.lookup(Mode::Normal, &k(KeyCode::Char('t'), n)),
+            Some(Intent::Targets)
+        );
+        assert_eq!(
+            map.lookup(Mode::Targets, &k(KeyCode::Char('t'), n)),
+            Some(Intent::Back)
+        );
+        assert_eq!(
+            map.lookup(Mode::Targets, &k(KeyCode::Enter, n)),
+            Some(Intent::TargetDetail)
+        );
+        assert_eq!(
+            map.lookup(Mode::Targets, &k(KeyCode::Char('s'), n)),
+            Some(Intent::TargetStateFilter)
+        );
+        // The filter line is typed into.
+        assert_eq!(
+            map.lookup(Mode::TargetFilter, &k(KeyCode::Char('s'), n)),
+            None
+        );
+        assert_eq!(
+            map.lookup(Mode::TargetFilter, &k(KeyCode::Enter, n)),
+            Some(Intent::Submit)
+        );
+        // Every intent with a description is bound somewhere.
+        let rows = map.help_rows();
+        assert!(rows.iter().any(|r| r.what == "targets"));
+        assert!(rows.iter().any(|r| r.what == "maximise focused box"));
     }
 
     #[test]

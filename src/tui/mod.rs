@@ -15,6 +15,7 @@ pub mod fixture;
 pub mod format;
 pub mod keymap;
 pub mod screens;
+pub mod targets_view;
 pub mod terminal;
 pub mod theme;
 pub mod view;
@@ -126,7 +127,7 @@ where
                             complete(&mut view, &snapshot, intent == Intent::CompletePrev);
                             Flow::Continue
                         }
-                        Some(intent) => view.apply(intent),
+                        Some(intent) => view.apply_with(intent, &snapshot),
                         None => {
                             if let Some(c) = keymap::typed_char(&key) {
                                 view.type_char(c);

@@ -7,6 +7,7 @@
 use crate::app::{Action, TimeRange, UiSnapshot};
 use crate::tui::editor::{History, LineEditor};
 use crate::tui::keymap::{HelpRow, Intent};
+use crate::tui::targets_view::TargetsView;
 use crate::tui::widgets::GraphSymbols;
 
 /// The boxes of the main screen, numbered as their toggle keys.
@@ -73,6 +74,10 @@ pub enum Mode {
     Command,
     /// The help overlay is open.
     Help,
+    /// The targets pane is open.
+    Targets,
+    /// Keys edit the targets pane's filter.
+    TargetFilter,
 }
 
 /// What the event loop does after an intent.
@@ -94,6 +99,16 @@ pub const RANGE_PRESETS: [(&str, i64); 5] = [
     ("6h", 6 * 3_600_000),
     ("24h", 24 * 3_600_000),
 ];
+
+/// The `{job="…", instance="…"}` selector of a target's `up` series.
+fn up_selector(labels: &crate::model::Labels) -> String {
+    let quote = |v: &str| v.replace('\\', "\\\\").replace('"', "\\\"");
+    let parts: Vec<String> = ["job", "instance"]
+        .into_iter()
+        .filter_map(|n| labels.get(n).map(|v| format!("{n}=\"{}\"", quote(v))))
+        .collect();
+    format!("{{{}}}", parts.join(", "))
+}
 
 /// What identifies a panel series across refreshes (for hiding it).
 pub fn series_key(s: &crate::app::PanelSeries) -> String {
@@ -184,6 +199,8 @@ pub struct ViewState {
     pub maximized: Option<BoxId>,
     /// Index into `LAYOUTS` of the last preset picked.
     pub layout: usize,
+    /// The targets pane.
+    pub targets: TargetsView,
 }
 
 impl Default for ViewState {
@@ -212,6 +229,7 @@ impl Default for ViewState {
             focus: None,
             maximized: None,
             layout: 0,
+            targets: TargetsView::default(),
         }
     }
 }
@@ -324,6 +342,26 @@ impl ViewState {
                 }
                 Flow::Continue
             }
+            Intent::Targets => {
+                self.mode = Mode::Targets;
+                Flow::Continue
+            }
+            Intent::TargetDetail => {
+                self.targets.detail = !self.targets.detail;
+                Flow::Continue
+            }
+            Intent::TargetFilter => {
+                self.mode = Mode::TargetFilter;
+                self.targets.detail = false;
+                Flow::Continue
+            }
+            Intent::TargetStateFilter => {
+                self.targets.state = self.targets.state.next();
+                self.targets.selected = 0;
+                Flow::Continue
+            }
+            // These need the snapshot's targets: `apply_with` does them.
+            Intent::TargetUp | Intent::TargetDown | Intent::TargetGraph => Flow::Continue,
             Intent::NextLayout => {
                 self.layout = (self.layout + 1) % LAYOUTS.len();
                 let (name, boxes) = LAYOUTS[self.layout];
@@ -382,6 +420,9 @@ impl ViewState {
                         self.history.end_search(&mut self.query, false)
                     }
                     Mode::Query | Mode::Command => self.mode = Mode::Normal,
+                    Mode::TargetFilter => self.mode = Mode::Targets,
+                    Mode::Targets if self.targets.detail => self.targets.detail = false,
+                    Mode::Targets => self.mode = Mode::Normal,
                     Mode::Normal => {
                         self.cursor_back = None;
                         self.legend_selected = None;
@@ -448,6 +489,32 @@ impl ViewState {
         }
     }
 
+    /// `apply`, with the snapshot for the intents that need its data (moving in the
+    /// targets list, graphing a target).
+    pub fn apply_with(&mut self, intent: Intent, snap: &UiSnapshot) -> Flow {
+        match intent {
+            Intent::TargetUp | Intent::TargetDown => {
+                let len = self.targets.visible(&snap.targets).len();
+                let delta = if intent == Intent::TargetUp { -1 } else { 1 };
+                self.targets.move_selection(delta, len);
+                Flow::Continue
+            }
+            Intent::TargetGraph => {
+                let Some(row) = self.targets.selected_row(&snap.targets) else {
+                    return Flow::Continue;
+                };
+                let expr = format!("up{}", up_selector(&row.labels));
+                self.query.set(&expr);
+                self.history.push(&expr);
+                self.mode = Mode::Normal;
+                self.targets.detail = false;
+                self.set_shown(BoxId::Query, true);
+                Flow::Send(Action::RunQuery { expr })
+            }
+            other => self.apply(other),
+        }
+    }
+
     /// Takes in what a new snapshot changes for the view: the time, and the query panel's
     /// series (the legend's entries).
     pub fn observe(&mut self, snap: &UiSnapshot) {
@@ -483,7 +550,11 @@ impl ViewState {
             Mode::Query if self.history.searching() => self.history.search_type(c, &mut self.query),
             Mode::Query => self.query.insert(c),
             Mode::Command => self.command.insert(c),
-            Mode::Normal | Mode::Help => {}
+            Mode::TargetFilter => {
+                self.targets.filter.insert(c);
+                self.targets.selected = 0;
+            }
+            Mode::Normal | Mode::Help | Mode::Targets => {}
         }
     }
 
@@ -492,7 +563,8 @@ impl ViewState {
         match self.mode {
             Mode::Query => Some(&mut self.query),
             Mode::Command => Some(&mut self.command),
-            Mode::Normal | Mode::Help => None,
+            Mode::TargetFilter => Some(&mut self.targets.filter),
+            Mode::Normal | Mode::Help | Mode::Targets => None,
         }
     }
 
@@ -544,7 +616,11 @@ impl ViewState {
                 self.mode = Mode::Normal;
                 self.run_command(&line)
             }
-            Mode::Normal | Mode::Help => Flow::Continue,
+            Mode::TargetFilter => {
+                self.mode = Mode::Targets;
+                Flow::Continue
+            }
+            Mode::Normal | Mode::Help | Mode::Targets => Flow::Continue,
         }
     }
 

@@ -3,7 +3,8 @@
 //! back, quits with `q`, and checks that the terminal was restored (alternate screen off,
 //! cursor visible) and that kmon exited 0. A second session types queries into the query
 //! bar: Tab completion, a syntax error, then a query that graphs, the table view, the help
-//! overlay, and the history kept in the data dir for the next run.
+//! overlay, the targets pane and a target's detail, and the history kept in the data dir
+//! for the next run.
 
 use std::path::Path;
 use std::process::Command;
@@ -189,11 +190,30 @@ fn type_queries_see_errors_results_help_and_history() {
     // Help lists the keys; Esc closes it.
     tmux.keys(&["?"]);
     tmux.wait_for("the help overlay", Duration::from_secs(10), |s| {
-        s.contains("search history") && s.contains("query bar")
+        s.contains("help") && s.contains("query bar") && s.contains("graph / table")
     });
     tmux.keys(&["Escape"]);
     tmux.wait_for("help closed", Duration::from_secs(10), |s| {
-        !s.contains("search history")
+        !s.contains("graph / table")
+    });
+
+    // The targets pane lists the built-in collector; Enter opens its detail.
+    tmux.keys(&["t"]);
+    tmux.wait_for("the targets pane", Duration::from_secs(10), |s| {
+        s.contains("node (1/1 up)") && s.contains("builtin:/proc")
+    });
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the target's detail", Duration::from_secs(10), |s| {
+        s.contains("discovered labels (before relabeling)") && s.contains("target labels")
+    });
+    // Two Escapes sent at once would read as Alt-Escape: one at a time.
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the list again", Duration::from_secs(10), |s| {
+        s.contains("node (1/1 up)") && !s.contains("discovered labels")
+    });
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the boxes again", Duration::from_secs(10), |s| {
+        !s.contains("discovered labels") && s.contains("query")
     });
 
     tmux.quit_and_check(data.path());

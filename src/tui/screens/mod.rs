@@ -5,6 +5,7 @@
 
 pub mod help;
 pub mod main;
+pub mod targets;
 
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
@@ -58,7 +59,10 @@ pub fn render(
 /// focuses it. Returns whether the view changed.
 pub fn mouse(area: Rect, snapshot: &UiSnapshot, view: &mut ViewState, ev: MouseEvent) -> bool {
     use crate::tui::view::{BoxId, Mode};
-    if view.mode == Mode::Help || area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+    if matches!(view.mode, Mode::Help | Mode::Targets | Mode::TargetFilter)
+        || area.width < MIN_WIDTH
+        || area.height < MIN_HEIGHT
+    {
         return false;
     }
     let Some(query_area) = main::layout(area, view).query else {

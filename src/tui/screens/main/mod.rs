@@ -21,7 +21,7 @@ use crate::app::UiSnapshot;
 use crate::tui::format;
 use crate::tui::screens::{put, put_right};
 use crate::tui::theme::{Gradient, Theme};
-use crate::tui::view::{BoxId, ViewState};
+use crate::tui::view::{BoxId, Mode, ViewState};
 use crate::tui::widgets::Meter;
 
 /// The main screen for one snapshot, view state and theme.
@@ -166,6 +166,19 @@ impl<'a> MainScreen<'a> {
     pub fn render_into(&self, area: Rect, buf: &mut Buffer) {
         let areas = layout(area, self.view);
         let (snap, theme) = (self.snapshot, self.theme);
+        if matches!(self.view.mode, Mode::Targets | Mode::TargetFilter) {
+            // The targets pane takes the place of the boxes.
+            let body = Rect::new(
+                area.x,
+                areas.header.bottom(),
+                area.width,
+                areas.status.y.saturating_sub(areas.header.bottom()),
+            );
+            crate::tui::screens::targets::render(body, buf, snap, self.view, theme);
+            header::render(areas.header, buf, snap, self.view, theme);
+            status::render(areas.status, buf, snap, self.view, theme);
+            return;
+        }
         if let Some(r) = areas.cpu {
             cpu::render(r, buf, snap, theme);
         }

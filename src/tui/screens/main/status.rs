@@ -32,6 +32,15 @@ fn hints(mode: Mode) -> &'static [(&'static str, &'static str)] {
         ],
         Mode::Command => &[("Enter", "run"), ("Esc", "back")],
         Mode::Help => &[("Esc", "close")],
+        Mode::Targets => &[
+            ("↑↓", "select"),
+            ("Enter", "detail"),
+            ("/", "filter"),
+            ("s", "state"),
+            ("g", "graph up"),
+            ("Esc", "back"),
+        ],
+        Mode::TargetFilter => &[("Enter", "done"), ("Esc", "back")],
     }
 }
 

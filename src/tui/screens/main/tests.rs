@@ -321,14 +321,14 @@ fn help_overlay_lists_the_keymap() {
         text.contains("↓ more") && !text.contains("search history"),
         "{text}"
     );
-    // Scrolling down reaches the query bar's keys.
+    // Scrolling down reaches the keys further down (the targets pane's).
     for _ in 0..40 {
         view.apply(crate::tui::keymap::Intent::HelpDown);
     }
     let t = draw(80, 24, &sample_snapshot(), &view);
     let text: String = (0..24).map(|y| row_text(t.backend().buffer(), y)).collect();
     assert!(
-        text.contains("search history") && text.contains("↑ more"),
+        text.contains("previous target") && text.contains("more"),
         "{text}"
     );
 }
@@ -417,5 +417,82 @@ fn focus_highlights_a_border_and_maximise_gives_it_the_screen() {
     assert_eq!(
         (areas.cpu, areas.memory, areas.network, areas.disks),
         (None, None, None, None)
+    );
+}
+
+#[test]
+fn targets_pane_lists_filters_and_opens_a_detail() {
+    use crate::tui::keymap::Intent;
+    let snap = sample_snapshot();
+    let theme = Theme::default();
+    let mut view = observed();
+    view.apply_with(Intent::Targets, &snap);
+    let t = draw(120, 30, &snap, &view);
+    insta::assert_snapshot!("targets_list", t.backend());
+    let text: Vec<String> = (0..30).map(|y| row_text(t.backend().buffer(), y)).collect();
+    let all = text.join("\n");
+    assert!(all.contains("node-exporter (1/2 up)"), "{all}");
+    assert!(all.contains("dial tcp 10.0"), "{all}");
+    assert!(all.contains("4 of 4 targets"), "{all}");
+    // The first target (kmon, never scraped) is selected.
+    let sel_y = text.iter().position(|l| l.contains("? unknown")).unwrap() as u16;
+    assert_eq!(t.backend().buffer()[(5, sel_y)].bg, theme.selected_bg);
+
+    // Down twice, then the state filter to "down" keeps only the failing target.
+    view.apply_with(Intent::TargetDown, &snap);
+    view.apply_with(Intent::TargetStateFilter, &snap);
+    view.apply_with(Intent::TargetStateFilter, &snap);
+    let t = draw(120, 30, &snap, &view);
+    let all: String = (0..30).map(|y| row_text(t.backend().buffer(), y)).collect();
+    assert!(
+        all.contains("state down") && all.contains("1 of 4 targets"),
+        "{all}"
+    );
+
+    // Its detail: labels before and after relabeling, the full error.
+    view.apply_with(Intent::TargetDetail, &snap);
+    let t = draw(120, 30, &snap, &view);
+    insta::assert_snapshot!("targets_detail", t.backend());
+    let all: String = (0..30).map(|y| row_text(t.backend().buffer(), y)).collect();
+    assert!(
+        all.contains("discovered labels (before relabeling)"),
+        "{all}"
+    );
+    assert!(
+        all.contains("__meta_filepath=\"/etc/prometheus/targets.json\""),
+        "{all}"
+    );
+    assert!(
+        all.contains("dial tcp 10.0.0.8:9100: connect: connection refused"),
+        "{all}"
+    );
+
+    // A text filter, typed.
+    view.apply_with(Intent::Back, &snap);
+    view.apply_with(Intent::TargetStateFilter, &snap);
+    view.apply_with(Intent::TargetStateFilter, &snap);
+    view.apply_with(Intent::TargetFilter, &snap);
+    typed(&mut view, "builtin");
+    let t = draw(120, 30, &snap, &view);
+    let all: String = (0..30).map(|y| row_text(t.backend().buffer(), y)).collect();
+    assert!(
+        all.contains("filter builtin") && all.contains("1 of 4 targets"),
+        "{all}"
+    );
+    view.apply_with(Intent::Submit, &snap);
+    assert_eq!(view.mode, crate::tui::view::Mode::Targets);
+
+    // `g` graphs the selected target's up in the query box.
+    let flow = view.apply_with(Intent::TargetGraph, &snap);
+    assert_eq!(
+        flow,
+        crate::tui::Flow::Send(crate::app::Action::RunQuery {
+            expr: "up{job=\"node\", instance=\"kmon-demo\"}".into()
+        })
+    );
+    assert_eq!(view.mode, crate::tui::view::Mode::Normal);
+    assert_eq!(
+        view.query.text(),
+        "up{job=\"node\", instance=\"kmon-demo\"}"
     );
 }
