@@ -147,14 +147,22 @@ pub fn run_tui(opts: RunOptions) -> anyhow::Result<ExitCode> {
         ));
         let cancel = engine.cancel.clone();
         let mut tui = tui;
+        let mut tui_done = false;
         let res = tokio::select! {
-            r = &mut tui => r.context("the TUI task failed")?.context("terminal I/O"),
+            r = &mut tui => {
+                tui_done = true;
+                r.context("the TUI task failed").and_then(|r| r.context("terminal I/O"))
+            }
             _ = shutdown_signal() => { Ok(()) }
             _ = carry_out(action_rx, &engine, &theme, &export_dir, &history_file) => { Ok(()) }
         };
         cancel.cancel();
-        // Give the TUI a moment to restore the terminal if it is still running.
-        let _ = tokio::time::timeout(Duration::from_secs(2), tui).await;
+        // Give the TUI a moment to restore the terminal if it is still running. A handle
+        // that already returned must not be polled again (tokio panics): on `q` the TUI
+        // ends and sends `Quit` at the same moment, and either branch can win.
+        if !tui_done {
+            let _ = tokio::time::timeout(Duration::from_secs(2), tui).await;
+        }
         engine.stop().await;
         res
     })?;

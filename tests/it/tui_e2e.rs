@@ -84,9 +84,10 @@ fn start(tag: &str, data: &Path) -> Tmux {
         socket: format!("kmon-e2e-{tag}-{}", std::process::id()),
     };
     let script = format!(
-        "{} --local --interval 500ms --data-dir {}; echo KMON_EXITED=$?; sleep 30",
+        "{} --local --interval 500ms --data-dir {} 2>{}; echo KMON_EXITED=$?; sleep 30",
         shell_quote(Path::new(bin)),
-        shell_quote(data)
+        shell_quote(data),
+        shell_quote(&data.join("stderr.txt"))
     );
     let out = tmux.cmd(&[
         "new-session",
@@ -128,8 +129,9 @@ impl Tmux {
         });
         assert!(
             screen.contains("KMON_EXITED=0"),
-            "kmon exit status:\n{screen}\nkmon.log:\n{}",
-            std::fs::read_to_string(data.join("kmon.log")).unwrap_or_default()
+            "kmon exit status:\n{screen}\nkmon.log:\n{}\nstderr:\n{}",
+            std::fs::read_to_string(data.join("kmon.log")).unwrap_or_default(),
+            std::fs::read_to_string(data.join("stderr.txt")).unwrap_or_default()
         );
         assert_eq!(
             self.display("#{alternate_on}"),

@@ -229,6 +229,49 @@ mod tests {
         }
     }
 
+    /// Every size from the minimum to 130×45, with data and without, in every mode the
+    /// screens draw differently: nothing may panic (debug builds check arithmetic).
+    #[test]
+    fn every_size_and_mode_draws_without_panicking() {
+        use crate::tui::keymap::Intent;
+        let theme = Theme::default();
+        let data = crate::tui::fixture::sample_snapshot();
+        let empty = UiSnapshot::default();
+        let mut views = vec![ViewState::default()];
+        for intents in [
+            &[Intent::FocusQuery][..],
+            &[Intent::Help],
+            &[Intent::Targets],
+            &[Intent::Targets, Intent::TargetDetail],
+            &[Intent::ToggleTable],
+            &[
+                Intent::GraphCursorLeft,
+                Intent::LegendDown,
+                Intent::LegendToggle,
+            ],
+            &[Intent::ToggleMaximize],
+            &[Intent::NextLayout],
+        ] {
+            let mut v = ViewState::default();
+            v.observe(&data);
+            for i in intents {
+                v.apply_with(*i, &data);
+            }
+            views.push(v);
+        }
+        let widths = ((MIN_WIDTH - 1)..=130).step_by(3).chain([80, 100, 120]);
+        for w in widths {
+            for h in ((MIN_HEIGHT - 1)..=45).step_by(2).chain([24, 30, 40]) {
+                for view in &views {
+                    for snap in [&data, &empty] {
+                        let mut buf = Buffer::empty(Rect::new(0, 0, w, h));
+                        render(buf.area, &mut buf, snap, view, &theme);
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn put_clips() {
         let mut buf = Buffer::empty(Rect::new(0, 0, 5, 1));
