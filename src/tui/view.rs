@@ -499,6 +499,17 @@ impl ViewState {
                 self.targets.move_selection(delta, len);
                 Flow::Continue
             }
+            Intent::GraphCursorLeft => {
+                // Not past the panel's first step.
+                let steps = snap
+                    .panels
+                    .iter()
+                    .find(|p| p.id == 0)
+                    .map_or(0, |p| (p.end_ms - p.start_ms) / p.step_ms.max(1));
+                let max = usize::try_from(steps).unwrap_or(0);
+                self.cursor_back = Some(self.cursor_back.map_or(0, |b| (b + 1).min(max)));
+                Flow::Continue
+            }
             Intent::TargetGraph => {
                 let Some(row) = self.targets.selected_row(&snap.targets) else {
                     return Flow::Continue;

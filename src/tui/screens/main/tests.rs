@@ -294,7 +294,10 @@ fn table_view_cursor_and_hidden_series() {
     view.apply(crate::tui::keymap::Intent::LegendDown);
     view.apply(crate::tui::keymap::Intent::LegendToggle);
     for _ in 0..30 {
-        view.apply(crate::tui::keymap::Intent::GraphCursorLeft);
+        view.apply_with(
+            crate::tui::keymap::Intent::GraphCursorLeft,
+            &sample_snapshot(),
+        );
     }
     let t = draw(100, 30, &sample_snapshot(), &view);
     insta::assert_snapshot!("cursor_and_hidden", t.backend());
@@ -304,6 +307,14 @@ fn table_view_cursor_and_hidden_series() {
         bottom.contains("3 series · cursor 22:08:30 · 1 hidden"),
         "{bottom}"
     );
+    // The cursor stops at the panel's first step (89 steps back).
+    for _ in 0..200 {
+        view.apply_with(
+            crate::tui::keymap::Intent::GraphCursorLeft,
+            &sample_snapshot(),
+        );
+    }
+    assert_eq!(view.cursor_back, Some(89));
 }
 
 #[test]
