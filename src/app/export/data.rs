@@ -1,6 +1,6 @@
 //! The data half of an export: the `UiSnapshot` as JSON (`data.json`, the snapshot's own
-//! shape, gaps as `null`) and every history in it as long-format CSV (`data.csv`, one row
-//! per series, timestamp and value). The export writer calls these; they touch no files.
+//! shape, gaps as `null`) and every history and query-panel series in it as long-format
+//! CSV (`data.csv`, one row per series, timestamp and value). The export writer calls these; they touch no files.
 
 use std::fmt::Write as _;
 
@@ -38,6 +38,24 @@ pub fn to_csv(snapshot: &UiSnapshot) -> String {
     for disk in &snapshot.disks.devices {
         series("disks", &format!("{}/read", disk.device), &disk.read);
         series("disks", &format!("{}/written", disk.device), &disk.written);
+    }
+    // The query panels: panel `query` for the query bar's (id 0), `query:<id>` for others;
+    // the series is its label set as a PromQL selector (`{__name__="up", job="a"}`).
+    for p in &snapshot.panels {
+        let panel = match p.id {
+            0 => "query".to_string(),
+            id => format!("query:{id}"),
+        };
+        for s in &p.series {
+            let name = csv_field(&s.labels.to_string());
+            for (t, v) in &s.points {
+                let _ = writeln!(
+                    out,
+                    "{panel},{name},{t},{}",
+                    crate::model::format_go_float(*v)
+                );
+            }
+        }
     }
     out
 }
@@ -98,6 +116,16 @@ mod tests {
             health: Health::Up,
             ..TargetRow::default()
         }];
+        s.panels = vec![crate::app::snapshot::PanelData {
+            id: 0,
+            queries: vec!["up".into()],
+            series: vec![crate::app::snapshot::PanelSeries {
+                query: 0,
+                labels: crate::model::Labels::from_pairs(&[("job", "a,b"), ("__name__", "up")]),
+                points: vec![(9000, 1.0), (10_000, 0.0)],
+            }],
+            ..Default::default()
+        }];
         s
     }
 
@@ -113,7 +141,9 @@ mod tests {
              memory,used_pct,10000,50\n\
              network,\"we,ird\"\"0/rx\",10000,1e+09\n\
              disks,sda/read,10000,0\n\
-             disks,sda/written,10000,4096\n"
+             disks,sda/written,10000,4096\n\
+             query,\"{__name__=\"\"up\"\", job=\"\"a,b\"\"}\",9000,1\n\
+             query,\"{__name__=\"\"up\"\", job=\"\"a,b\"\"}\",10000,0\n"
         );
         assert_eq!(
             to_csv(&UiSnapshot::default()),
@@ -132,6 +162,11 @@ mod tests {
         // JSON has no NaN: it becomes null too.
         assert_eq!(v["memory"]["used_pct"], serde_json::json!([null, 50.0]));
         assert_eq!(v["targets"][0]["health"], "up");
+        assert_eq!(v["panels"][0]["series"][0]["labels"]["job"], "a,b");
+        assert_eq!(
+            v["panels"][0]["series"][0]["points"][1],
+            serde_json::json!([10_000, 0.0])
+        );
         assert!(text.ends_with("}\n"));
     }
 }
