@@ -448,6 +448,13 @@ async fn publish_snapshots(
         snap.me = me.read();
         snap.tz_offset_secs = chrono::Local::now().offset().local_minus_utc();
         snap.targets = target_rows(&sources.registry, sources.builtin.as_ref());
+        snap.dropped_targets = sources
+            .registry
+            .dropped()
+            .into_iter()
+            .filter(|(_, d)| !d.is_empty())
+            .map(|(pool, d)| (pool, d.len()))
+            .collect();
         let request = sources.request.borrow_and_update().clone();
         snap.range = request.range;
         if !snap.range.paused {

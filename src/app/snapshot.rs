@@ -25,6 +25,9 @@ pub struct UiSnapshot {
     pub network: NetworkPanel,
     pub disks: DisksPanel,
     pub targets: Vec<TargetRow>,
+    /// Per scrape pool, how many discovered targets relabeling dropped (pools with none
+    /// are left out), sorted by pool.
+    pub dropped_targets: Vec<(String, usize)>,
     /// The query panels (the query bar's panel first, then pinned and dashboard panels),
     /// each evaluated over the current time range on this refresh.
     pub panels: Vec<PanelData>,

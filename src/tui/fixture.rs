@@ -163,6 +163,7 @@ pub fn sample_snapshot() -> UiSnapshot {
             devices,
         },
         targets: sample_targets(),
+        dropped_targets: vec![("node-exporter".to_string(), 3)],
         panels: vec![sample_panel()],
         me: SelfUsage {
             cpu_pct: Some(0.8),

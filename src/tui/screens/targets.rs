@@ -3,7 +3,8 @@
 //! the state, the endpoint, the labels, the last scrape ("3s ago"), its duration and the
 //! last error. A filter line takes text (`/`) and a state (`s`). Enter opens the detail of
 //! the selected target: its labels from discovery (before relabeling) beside its final
-//! labels, and the full last error. Drawn by `MainScreen` in place of the boxes.
+//! labels, and the full last error. The last row counts the targets relabeling dropped,
+//! per pool. Drawn by `MainScreen` in place of the boxes.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -119,7 +120,20 @@ pub fn render(area: Rect, buf: &mut Buffer, snap: &UiSnapshot, view: &ViewState,
         detail(body, buf, &rows[visible[selected]], snap.at_ms, theme);
         return;
     }
-    list(body, buf, rows, &visible, selected, snap.at_ms, theme);
+    // The last row says what relabeling dropped, as Prometheus's service-discovery page
+    // counts it.
+    let mut list_area = body;
+    if !snap.dropped_targets.is_empty() && body.height > 2 {
+        list_area.height -= 1;
+        let parts: Vec<String> = snap
+            .dropped_targets
+            .iter()
+            .map(|(pool, n)| format!("{pool} {n}"))
+            .collect();
+        let line = format!("dropped by relabeling: {}", parts.join(", "));
+        put(buf, (body.x, body.bottom() - 1), body.width, &line, dim);
+    }
+    list(list_area, buf, rows, &visible, selected, snap.at_ms, theme);
 }
 
 /// The grouped list, scrolled to keep the selected target in view.

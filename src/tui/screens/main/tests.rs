@@ -445,6 +445,10 @@ fn targets_pane_lists_filters_and_opens_a_detail() {
     assert!(all.contains("node-exporter (1/2 up)"), "{all}");
     assert!(all.contains("dial tcp 10.0"), "{all}");
     assert!(all.contains("4 of 4 targets"), "{all}");
+    assert!(
+        all.contains("dropped by relabeling: node-exporter 3"),
+        "{all}"
+    );
     // The first target (kmon, never scraped) is selected.
     let sel_y = text.iter().position(|l| l.contains("? unknown")).unwrap() as u16;
     assert_eq!(t.backend().buffer()[(5, sel_y)].bg, theme.selected_bg);
