@@ -303,6 +303,9 @@ impl Collector {
             Subsystem::Time,
             system::collect_time(&paths.clocksource, scratch, &mut out),
         );
+        // What Prometheus adds for every target it scrapes: the built-in collector is this
+        // machine's target, so `up{job="node"}` works as it would against node_exporter.
+        out.emit("up", &[], 1.0);
 
         out.set_job(JobKind::Kmon);
         let inputs = own::ProcessInputs {

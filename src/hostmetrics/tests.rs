@@ -73,6 +73,8 @@ fn fixture_collect_writes_node_exporter_series() {
     let got = latest(&store, "node");
     let hz = hz();
     let k = 1024.0;
+    // The target's `up`, as Prometheus would add it.
+    assert_eq!(got.get("up{}"), Some(&1.0));
 
     assert_values(
         &got,

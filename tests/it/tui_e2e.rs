@@ -213,28 +213,35 @@ fn type_queries_see_errors_results_help_and_history() {
     tmux.wait_for("the list again", Duration::from_secs(10), |s| {
         s.contains("node (1/1 up)") && !s.contains("discovered labels")
     });
-    tmux.keys(&["Escape"]);
-    tmux.wait_for("the boxes again", Duration::from_secs(10), |s| {
-        !s.contains("discovered labels") && s.contains("query")
+    // `g` graphs the target's `up` in the query box (as a table: `v` is still on).
+    tmux.keys(&["g"]);
+    tmux.wait_for("the target's up", Duration::from_secs(10), |s| {
+        s.contains("/ up{job=\"node\", instance=") && s.contains("1 series")
     });
 
     tmux.quit_and_check(data.path());
     let history =
         std::fs::read_to_string(data.path().join("query_history")).expect("the query history file");
+    let lines: Vec<&str> = history.lines().collect();
     assert_eq!(
-        history.lines().collect::<Vec<_>>(),
+        lines[..2],
         [
             "rate(node_cpu_seconds_total[1m]",
             "rate(node_cpu_seconds_total{mode=\"idle\"}[1m])"
         ]
     );
+    assert_eq!(lines.len(), 3, "{history}");
+    assert!(
+        lines[2].starts_with("up{job=\"node\", instance=\""),
+        "{history}"
+    );
 
-    // The next run remembers: Up in the query bar brings back the last query.
+    // The next run remembers: Up in the query bar walks back through the history.
     let tmux = start("query2", data.path());
     tmux.wait_for("the query box", Duration::from_secs(20), |s| {
         s.contains("query")
     });
-    tmux.keys(&["/", "Up"]);
+    tmux.keys(&["/", "Up", "Up"]);
     tmux.wait_for("the remembered query", Duration::from_secs(10), |s| {
         s.contains("❯ rate(node_cpu_seconds_total{mode=\"idle\"}[1m])")
     });
