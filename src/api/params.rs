@@ -5,6 +5,7 @@
 //! `limit`, with Prometheus's error texts. Times come out as milliseconds, durations as
 //! nanoseconds (Go's `time.Duration`).
 
+pub(crate) use crate::promql::parser::go_quote;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The decoded parameters of one request, in Go's `r.Form` order.
@@ -216,41 +217,6 @@ fn parse_hex_float(s: &str) -> Option<f64> {
     }
     let f = value * 2f64.powi(exp.saturating_sub(frac_digits.saturating_mul(4)));
     f.is_finite().then_some(f)
-}
-
-/// Go's `%q` of a string (`strconv.Quote`), for error messages.
-pub fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{7}' => out.push_str("\\a"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{b}' => out.push_str("\\v"),
-            c if (c as u32) < 0x80 && (c.is_ascii_control()) => {
-                out.push_str(&format!("\\x{:02x}", c as u32));
-            }
-            c if is_go_printable(c) => out.push(c),
-            c if (c as u32) <= 0xffff => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push_str(&format!("\\U{:08x}", c as u32)),
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// An approximation of Go's `unicode.IsPrint` good for error messages: not a control
-/// character, not a format or separator character other than the ASCII space.
-fn is_go_printable(c: char) -> bool {
-    !(c.is_control()
-        || (c.is_whitespace() && c != ' ')
-        || matches!(c, '\u{ad}' | '\u{200b}'..='\u{200f}' | '\u{2060}'..='\u{2064}' | '\u{feff}'))
 }
 
 /// Prometheus's `parseTime`: float Unix seconds (rounded to the millisecond), RFC 3339

@@ -5,6 +5,23 @@
 use super::ast::ValueType;
 use ValueType::{Matrix as M, Scalar as S, String as Str, Vector as V};
 
+/// Functions whose result depends on the evaluation time even when their arguments do
+/// not (and even under `@`): the engine never treats a call to one as step-invariant, and
+/// the promqltest runner skips the `@`-invariance runs for queries that call one.
+pub const AT_UNSAFE_FUNCTIONS: &[&str] = &[
+    "days_in_month",
+    "day_of_month",
+    "day_of_week",
+    "day_of_year",
+    "hour",
+    "minute",
+    "month",
+    "year",
+    "predict_linear",
+    "time",
+    "timestamp",
+];
+
 /// A function's signature.
 #[derive(Debug, PartialEq)]
 pub struct Function {

@@ -3,6 +3,7 @@
 //! count_values. Groups are found once per series by a hash of the grouping labels; the
 //! selecting ones (topk, bottomk, limitk, limit_ratio) are in `topk`.
 
+use super::super::parser::go_quote;
 use crate::model::{Labels, METRIC_NAME, format_go_float};
 
 use super::super::ast::AggOp;
@@ -138,36 +139,6 @@ impl Cursors {
     pub fn next_time(&self) -> Option<i64> {
         (self.next != i64::MAX).then_some(self.next)
     }
-}
-
-/// Go's `strconv.Quote` for label names in error messages.
-fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{7}' => out.push_str("\\a"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\u{b}' => out.push_str("\\v"),
-            c if c.is_control() => {
-                let n = c as u32;
-                if n < 0x100 {
-                    out.push_str(&format!("\\x{n:02x}"));
-                } else {
-                    out.push_str(&format!("\\u{n:04x}"));
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// Go's `strconv.FormatFloat(f, 'f', -1, 64)`.

@@ -4,6 +4,7 @@
 //! (those pinned by `@`) are marked so they are evaluated once and replicated across the
 //! steps of a range. It also computes the time range the whole query reads.
 
+use super::super::signatures::AT_UNSAFE_FUNCTIONS;
 use crate::model::Matcher;
 
 use super::super::ast::{
@@ -11,22 +12,6 @@ use super::super::ast::{
     VectorSelector,
 };
 use super::super::signatures::Function;
-
-/// Functions whose result depends on the evaluation time even when their arguments do
-/// not, so a call to them is never step-invariant.
-const AT_UNSAFE_FUNCTIONS: &[&str] = &[
-    "days_in_month",
-    "day_of_month",
-    "day_of_week",
-    "day_of_year",
-    "hour",
-    "minute",
-    "month",
-    "year",
-    "predict_linear",
-    "time",
-    "timestamp",
-];
 
 /// An instant or range selector's data source.
 #[derive(Debug)]

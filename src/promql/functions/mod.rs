@@ -406,46 +406,7 @@ fn sample(metric: Labels, f: f64, drop_name: bool, ctx: &FnCtx<'_>) -> VectorSam
     }
 }
 
-/// Go's `%q` for a string: double-quoted, with `"` and `\` escaped and non-printable
-/// characters written as escapes. Annotations quote metric names this way.
-fn go_quote(s: &str) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{7}' => out.push_str("\\a"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{b}' => out.push_str("\\v"),
-            ' ' => out.push(' '),
-            c if (c as u32) < 0x80 && (c.is_ascii_control()) => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            }
-            c if c.is_control() || c.is_whitespace() || is_format_char(c) => {
-                if (c as u32) <= 0xffff {
-                    let _ = write!(out, "\\u{:04x}", c as u32);
-                } else {
-                    let _ = write!(out, "\\U{:08x}", c as u32);
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// Invisible formatting characters Go does not count as printable.
-fn is_format_char(c: char) -> bool {
-    matches!(c as u32, 0xad | 0x600..=0x605 | 0x200b..=0x200f | 0x202a..=0x202e
-        | 0x2060..=0x2064 | 0xfeff | 0xfff9..=0xfffb)
-}
+use super::parser::go_quote;
 
 /// Go's `%g` of a float (shortest form, `+Inf`, `NaN`), as in annotation messages.
 fn go_g(f: f64) -> String {

@@ -36,6 +36,8 @@ mod printer;
 mod tests;
 
 pub use parse::MAX_DEPTH;
+/// Go's `%q` of a string, for every message that quotes as Prometheus does.
+pub(crate) use printer::go_quote;
 
 /// Switches for the parts of the language that Prometheus keeps behind feature flags.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

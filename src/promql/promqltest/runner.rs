@@ -11,6 +11,7 @@ use crate::storage::matches_all;
 
 use super::super::ast::{At, Expr, ValueType};
 use super::super::engine::{Cancel, Engine, EngineOptions, QueryResult};
+use super::super::signatures::AT_UNSAFE_FUNCTIONS;
 use super::super::value::{Value, VectorSample};
 use super::compare::{
     assert_matrix_sorted, check_annotations, check_expected_failure, compare_result, compare_vector,
@@ -48,22 +49,6 @@ pub fn harness_engine_options() -> EngineOptions {
         delayed_name_removal: true,
     }
 }
-
-/// Functions whose result depends on the evaluation time even with `@`: instant evals
-/// that call one (outside subqueries) get no `@`-invariance runs.
-const AT_UNSAFE_FUNCTIONS: [&str; 11] = [
-    "days_in_month",
-    "day_of_month",
-    "day_of_week",
-    "day_of_year",
-    "hour",
-    "minute",
-    "month",
-    "year",
-    "predict_linear",
-    "time",
-    "timestamp",
-];
 
 /// Runs the text of one test file; `name` is how results name the file.
 pub fn run_source(name: &str, text: &str, opts: &RunOptions) -> FileReport {
