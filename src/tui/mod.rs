@@ -5,9 +5,10 @@
 //! own theme.
 //!
 //! Inside: `terminal` (the guard), `keymap` (keys as data, per mode), `view` (view state),
-//! `editor` (the query bar's line and history), `theme`,
-//! `format` (units), `widgets/` (graph, meter, box), `screens/` (pure drawing) and
-//! `export` (a drawn buffer as SVG, HTML, ANSI or text).
+//! `editor` (the query bar's line and history), `targets_view` (the targets pane's
+//! filters and selection), `theme`, `format` (units), `widgets/` (graphs, legend, meter,
+//! box), `screens/` (pure drawing, and mouse hit-testing against it) and `export` (a drawn
+//! buffer as SVG, HTML, ANSI or text).
 
 pub mod editor;
 pub mod export;

@@ -1,7 +1,10 @@
-//! The TUI's own state between frames: which boxes are shown, the input mode, the query
-//! bar's line and history, the time range the user picked. It changes only through
-//! `ViewState::apply` (an intent from the keymap) and `ViewState::type_char` (a typed
-//! character); screens read it to lay themselves out. Changes the app must carry out come
+//! The TUI's own state between frames: which boxes are shown, focused or maximised, the
+//! input mode, the query bar's line, history and Tab completion, the time range the user
+//! picked, the graph cursor and hidden series, and the targets pane's state. It changes
+//! only through `ViewState::apply`/`apply_with` (an intent from the keymap, with the
+//! snapshot for the intents that need its data), `ViewState::type_char` (a typed
+//! character) and `ViewState::observe` (a new snapshot); screens read it to lay themselves
+//! out. Changes the app must carry out come
 //! back as `Flow::Send(Action)`. Nothing here touches the terminal.
 
 use crate::app::{Action, TimeRange, UiSnapshot};
@@ -181,9 +184,6 @@ pub struct ViewState {
     pub cursor_back: Option<usize>,
     /// The selected legend entry.
     pub legend_selected: Option<usize>,
-    /// How many entries the legend has (the latest drawn panel's series), to bound the
-    /// selection.
-    pub legend_len: usize,
     /// Hidden series of the query panel, by their label text.
     pub hidden: std::collections::BTreeSet<String>,
     /// The legend's label texts in entry order (the latest drawn panel's), so a toggle
@@ -221,7 +221,6 @@ impl Default for ViewState {
             completion: None,
             cursor_back: None,
             legend_selected: None,
-            legend_len: 0,
             hidden: Default::default(),
             legend_keys: Vec::new(),
             symbols: GraphSymbols::default(),
@@ -463,8 +462,8 @@ impl ViewState {
                 Flow::Continue
             }
             Intent::LegendUp | Intent::LegendDown => {
-                if self.legend_len > 0 {
-                    let last = self.legend_len - 1;
+                if !self.legend_keys.is_empty() {
+                    let last = self.legend_keys.len() - 1;
                     self.legend_selected = Some(match (self.legend_selected, intent) {
                         (None, Intent::LegendUp) => last,
                         (None, _) => 0,
@@ -536,11 +535,10 @@ impl ViewState {
             .find(|p| p.id == 0)
             .map(|p| p.series.iter().map(series_key).collect())
             .unwrap_or_default();
-        self.legend_len = self.legend_keys.len();
         if let Some(i) = self.legend_selected
-            && i >= self.legend_len
+            && i >= self.legend_keys.len()
         {
-            self.legend_selected = self.legend_len.checked_sub(1);
+            self.legend_selected = self.legend_keys.len().checked_sub(1);
         }
     }
 

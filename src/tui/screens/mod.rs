@@ -1,7 +1,8 @@
 //! Screens: pure functions from (snapshot, view state, theme) to a frame's cells. The event
 //! loop calls `draw` for every frame; each screen composes the widgets and never fetches,
-//! waits or mutates. Also home to the "terminal too small" fallback and the small text
-//! helpers screens share.
+//! waits or mutates: the main screen (with the targets pane in place of its boxes) and the
+//! help overlay. `mouse` maps a click to a view change against the same layout. Also home
+//! to the "terminal too small" fallback and the small text helpers screens share.
 
 pub mod help;
 pub mod main;

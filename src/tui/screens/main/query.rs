@@ -11,6 +11,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
+use crate::app::assist::QueryProblem;
 use crate::app::{PanelData, UiSnapshot};
 use crate::tui::screens::{put, put_center, put_right};
 use crate::tui::theme::Theme;
@@ -68,7 +69,16 @@ pub(super) fn render(
     if inner.is_empty() {
         return;
     }
-    bar(Rect { height: 1, ..inner }, buf, view, panel, theme);
+    // The line is parsed once per frame, for the underline and the problem row.
+    let line_problem = crate::app::assist::check(view.query.text());
+    bar(
+        Rect { height: 1, ..inner },
+        buf,
+        view,
+        panel,
+        line_problem.as_ref(),
+        theme,
+    );
     if inner.height < 2 {
         return;
     }
@@ -89,7 +99,8 @@ pub(super) fn render(
         return;
     }
     // While typing, the line's own problem takes the problem row.
-    let typed_problem = focused && local_problem(problem_row, buf, view, theme);
+    let typed_problem =
+        focused && local_problem(problem_row, buf, view, line_problem.as_ref(), theme);
     match panel {
         None if typed_problem => {}
         None => {
@@ -118,7 +129,14 @@ pub(super) fn render(
 }
 
 /// The prompt and the line, scrolled so the cursor stays visible.
-fn bar(row: Rect, buf: &mut Buffer, view: &ViewState, panel: Option<&PanelData>, theme: &Theme) {
+fn bar(
+    row: Rect,
+    buf: &mut Buffer,
+    view: &ViewState,
+    panel: Option<&PanelData>,
+    problem: Option<&QueryProblem>,
+    theme: &Theme,
+) {
     let focused = view.mode == Mode::Query;
     let (prompt, prompt_style) = match view.history.search_status() {
         Some((needle, hit)) if focused => (
@@ -138,11 +156,11 @@ fn bar(row: Rect, buf: &mut Buffer, view: &ViewState, panel: Option<&PanelData>,
     }
     // Off focus with nothing typed, the bar shows the query the panel runs.
     let shown_query = panel.and_then(|p| p.queries.first());
-    let (text, style) = match shown_query {
+    let (text, style, own) = match shown_query {
         Some(q) if !focused && view.query.text().is_empty() => {
-            (q.as_str(), Style::new().fg(theme.inactive_fg))
+            (q.as_str(), Style::new().fg(theme.inactive_fg), false)
         }
-        _ => (view.query.text(), Style::new().fg(theme.main_fg)),
+        _ => (view.query.text(), Style::new().fg(theme.main_fg), true),
     };
     let chars: Vec<(usize, char)> = text.char_indices().collect();
     let cursor = if focused {
@@ -151,17 +169,12 @@ fn bar(row: Rect, buf: &mut Buffer, view: &ViewState, panel: Option<&PanelData>,
         0
     };
     // Colours by token, and the problem underlined, while the user's own line shows.
-    let own = std::ptr::eq(text, view.query.text());
     let classes = if own {
         crate::app::assist::highlight(text)
     } else {
         Vec::new()
     };
-    let problem = if own {
-        crate::app::assist::check(text)
-    } else {
-        None
-    };
+    let problem = problem.filter(|_| own);
     let style_at = |byte: usize| {
         let class = classes
             .iter()
@@ -269,9 +282,15 @@ fn token_style(class: crate::app::assist::TokenClass, theme: &Theme) -> Style {
 
 /// While typing: what is wrong with the line so far, at its column. Returns whether there
 /// was something to say.
-fn local_problem(row: Rect, buf: &mut Buffer, view: &ViewState, theme: &Theme) -> bool {
+fn local_problem(
+    row: Rect,
+    buf: &mut Buffer,
+    view: &ViewState,
+    problem: Option<&QueryProblem>,
+    theme: &Theme,
+) -> bool {
     let text = view.query.text();
-    let Some(p) = crate::app::assist::check(text) else {
+    let Some(p) = problem else {
         return false;
     };
     let col = text[..p.range.start.min(text.len())].chars().count();
