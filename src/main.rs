@@ -139,6 +139,11 @@ enum Command {
         /// The screen size in cells.
         #[arg(long, value_name = "COLSxROWS", default_value = "120x40")]
         size: kmon::app::ScreenSize,
+        /// Keys to press before drawing, as in the TUI: one character (t, /), a capitalised
+        /// key name (Enter, Esc, Tab, Up, PgDn, F1) or a modified key (C-u, M-b) is that
+        /// key; other text is typed. E.g. `--keys / 'rate(x[1m])' Enter`.
+        #[arg(long, value_name = "KEY", num_args = 1.., allow_hyphen_values = true)]
+        keys: Vec<String>,
     },
 }
 
@@ -267,9 +272,12 @@ fn main() -> ExitCode {
             &step,
             output.query_output(),
         ),
-        Some(Command::ExportScreen { after, out, size }) => {
-            kmon::app::export_screen(f.run_options(), after, &out, size)
-        }
+        Some(Command::ExportScreen {
+            after,
+            out,
+            size,
+            keys,
+        }) => kmon::app::export_screen(f.run_options(), after, &out, size, &keys),
     };
     match result {
         Ok(code) => code,

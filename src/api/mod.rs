@@ -18,7 +18,7 @@ mod metrics;
 pub mod params;
 mod query;
 mod routes;
-mod targets;
+pub(crate) mod targets;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -1,7 +1,9 @@
-//! `kmon export-screen --after DUR --out DIR [--size COLSxROWS]`: runs the same engine as
-//! the TUI without a terminal, waits, draws the main screen into a buffer of the asked
-//! size and writes one export folder (see `export`), then prints the folder's path. This
-//! is how the screenshots in `screenshots/` are made.
+//! `kmon export-screen --after DUR --out DIR [--size COLSxROWS] [--keys KEY...]`: runs
+//! the same engine as the TUI without a terminal, waits, presses the given keys through
+//! the TUI's own keymap (so any screen can be reached: `--keys / 'up' Enter`, `--keys t`),
+//! draws the screen into a buffer of the asked size and writes one export folder (see
+//! `export`), then prints the folder's path. This is how the screenshots in
+//! `screenshots/` are made.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -12,9 +14,12 @@ use anyhow::Context;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
-use super::export::write_export;
+use crossterm::event::KeyEvent;
+
+use super::export::{Export, write_export};
 use super::run::{Engine, Prepared, RunOptions, prepare, runtime};
-use crate::tui::ViewState;
+use super::snapshot::{Action, UiSnapshot};
+use crate::tui::{Flow, KeyBinding, Keymap, ViewState};
 
 /// The largest side `--size` accepts, in cells.
 pub const MAX_SIDE: u16 = 1000;
@@ -72,13 +77,35 @@ impl FromStr for ScreenSize {
     }
 }
 
-/// Runs the engine for `after`, then exports the screen at `size` into a new folder under
-/// `out` and prints the folder's path.
+/// The key presses `--keys` tokens stand for: a single character, a capitalised key name
+/// (`Enter`, `Esc`, `Up`, `PgDn`, `F1`) or a modified key (`C-u`, `Ctrl-R`, `M-b`) is
+/// that key (see `KeyBinding`'s `FromStr`); any other token is typed character by
+/// character (`up`, `rate(x[1m])`).
+pub fn key_events(tokens: &[String]) -> Vec<KeyEvent> {
+    let mut out = Vec::new();
+    for t in tokens {
+        let mut chars = t.chars();
+        let text = match (chars.next(), chars.next()) {
+            (Some(a), Some(b)) => a.is_lowercase() && b != '-',
+            _ => false,
+        };
+        match t.parse::<KeyBinding>() {
+            Ok(key) if !text => out.push(key.event()),
+            _ => out.extend(t.chars().map(|c| KeyBinding::plain(c).event())),
+        }
+    }
+    out
+}
+
+/// Runs the engine for `after`, presses `keys` (as `key_events` reads them) on a fresh
+/// view, then exports the screen at `size` into a new folder under `out` and prints the
+/// folder's path.
 pub fn export_screen(
     opts: RunOptions,
     after: Duration,
     out: &Path,
     size: ScreenSize,
+    keys: &[String],
 ) -> anyhow::Result<ExitCode> {
     let Prepared { cfg, theme, log } = prepare(&opts)?;
     tracing::info!(log = %log.display(), ?after, "kmon export-screen starting");
@@ -98,11 +125,60 @@ pub fn export_screen(
             let wait = opts.interval + FIRST_SNAPSHOT_GRACE;
             let _ = tokio::time::timeout(wait, snapshots.changed()).await;
         }
-        let snapshot = snapshots.borrow().clone();
+        let mut snapshot = snapshots.borrow_and_update().clone();
+        let keymap = Keymap::default();
+        let mut view = ViewState::default();
+        view.help = keymap.help_rows();
+        view.observe(&snapshot);
+        let mut asked = false;
+        for key in key_events(keys) {
+            match crate::tui::press(&mut view, &keymap, &snapshot, &key) {
+                Flow::Quit => break,
+                Flow::Send(Action::RunQuery { expr }) => {
+                    engine.request.send_modify(|r| r.set_query(&expr));
+                    asked = true;
+                }
+                Flow::Send(Action::SetRange(range)) => {
+                    engine.request.send_modify(|r| r.range = range);
+                    asked = true;
+                }
+                _ => {}
+            }
+        }
+        if asked {
+            // Wait for a snapshot that answers the request: its range, and every panel.
+            let request = engine.request.borrow().clone();
+            let answers = |s: &UiSnapshot| {
+                s.range == request.range
+                    && request.panels.iter().all(|p| {
+                        s.panels
+                            .iter()
+                            .any(|d| d.id == p.id && d.queries == p.queries)
+                    })
+            };
+            let wait = opts.interval + FIRST_SNAPSHOT_GRACE;
+            let _ = tokio::time::timeout(wait, async {
+                while !answers(&snapshots.borrow_and_update()) {
+                    if snapshots.changed().await.is_err() {
+                        break;
+                    }
+                }
+            })
+            .await;
+            snapshot = snapshots.borrow_and_update().clone();
+            view.observe(&snapshot);
+        }
         let area = Rect::new(0, 0, size.cols, size.rows);
         let mut screen = Buffer::empty(area);
-        crate::tui::screens::render(area, &mut screen, &snapshot, &ViewState::default(), &theme);
-        let written = write_export(out, &screen, &theme, &snapshot);
+        crate::tui::screens::render(area, &mut screen, &snapshot, &view, &theme);
+        let shown = crate::tui::screens::shown(area, &snapshot, &view);
+        let export = Export {
+            screen: &screen,
+            theme: &theme,
+            snapshot: &snapshot,
+            shown: &shown,
+        };
+        let written = write_export(out, &export);
         engine.stop().await;
         written.context("writing the export")
     })?;
@@ -113,6 +189,48 @@ pub fn export_screen(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_tokens_are_keys_or_typed_text() {
+        use crossterm::event::{KeyCode, KeyModifiers};
+        let t = |v: &[&str]| -> Vec<(KeyCode, KeyModifiers)> {
+            let tokens: Vec<String> = v.iter().map(|s| s.to_string()).collect();
+            key_events(&tokens)
+                .into_iter()
+                .map(|e| (e.code, e.modifiers))
+                .collect()
+        };
+        let none = KeyModifiers::NONE;
+        assert_eq!(
+            t(&["/", "up{a=\"b\"}", "Enter", "C-u", "t"]),
+            [
+                (KeyCode::Char('/'), none),
+                (KeyCode::Char('u'), none),
+                (KeyCode::Char('p'), none),
+                (KeyCode::Char('{'), none),
+                (KeyCode::Char('a'), none),
+                (KeyCode::Char('='), none),
+                (KeyCode::Char('"'), none),
+                (KeyCode::Char('b'), none),
+                (KeyCode::Char('"'), none),
+                (KeyCode::Char('}'), none),
+                (KeyCode::Enter, none),
+                (KeyCode::Char('u'), KeyModifiers::CONTROL),
+                (KeyCode::Char('t'), none),
+            ]
+        );
+        // A capitalised key name is the key; in lower case it is text.
+        assert_eq!(t(&["Up"]), [(KeyCode::Up, none)]);
+        assert_eq!(
+            t(&["up", "c-u"]),
+            [
+                (KeyCode::Char('u'), none),
+                (KeyCode::Char('p'), none),
+                (KeyCode::Char('u'), KeyModifiers::CONTROL)
+            ]
+        );
+        assert!(t(&[]).is_empty());
+    }
 
     #[test]
     fn sizes() {

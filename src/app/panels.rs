@@ -8,7 +8,7 @@ use std::path::Path;
 use crate::promql::{Cancel, Engine, ParseOptions, Value, parse_with};
 use crate::storage::Queryable;
 
-use super::snapshot::{PanelData, PanelKind, PanelSeries, TimeRange, Unit};
+use super::snapshot::{PanelData, PanelKind, PanelSeries, QueryOutcome, TimeRange, Unit};
 
 /// Steps a panel is evaluated at: about one per braille dot column of a wide graph.
 pub const PANEL_POINTS: i64 = 240;
@@ -94,10 +94,14 @@ pub fn evaluate(
         } else {
             String::new()
         };
+        let mut outcome = QueryOutcome::default();
         let expr = match parse_with(query, &ParseOptions::default()) {
             Ok(e) => e,
             Err(e) => {
-                errors.push(format!("{which}{}", e.to_prometheus_string(query)));
+                let msg = e.to_prometheus_string(query);
+                errors.push(format!("{which}{msg}"));
+                outcome.error = Some(("bad_data".into(), msg));
+                data.outcomes.push(outcome);
                 continue;
             }
         };
@@ -105,6 +109,7 @@ pub fn evaluate(
             Ok(result) => {
                 for a in result.annotations.iter() {
                     data.warnings.push(format!("{which}{}", a.message));
+                    outcome.warnings.push(a.message.clone());
                 }
                 if let Value::Matrix(m) = result.value {
                     data.series.extend(m.into_iter().map(|s| PanelSeries {
@@ -114,8 +119,12 @@ pub fn evaluate(
                     }));
                 }
             }
-            Err(e) => errors.push(format!("{which}{e}")),
+            Err(e) => {
+                errors.push(format!("{which}{e}"));
+                outcome.error = Some((e.error_type().to_string(), e.to_string()));
+            }
         }
+        data.outcomes.push(outcome);
     }
     if !errors.is_empty() {
         data.error = Some(errors.join("; "));

@@ -154,7 +154,7 @@ pub fn run_tui(opts: RunOptions) -> anyhow::Result<ExitCode> {
                 r.context("the TUI task failed").and_then(|r| r.context("terminal I/O"))
             }
             _ = shutdown_signal() => { Ok(()) }
-            _ = carry_out(action_rx, &engine, &theme, &export_dir, &history_file) => { Ok(()) }
+            _ = carry_out(action_rx, &engine, &export_dir, &history_file) => { Ok(()) }
         };
         cancel.cancel();
         // Give the TUI a moment to restore the terminal if it is still running. A handle
@@ -174,7 +174,6 @@ pub fn run_tui(opts: RunOptions) -> anyhow::Result<ExitCode> {
 async fn carry_out(
     mut actions: mpsc::Receiver<Action>,
     engine: &Engine,
-    theme: &crate::tui::Theme,
     export_dir: &Path,
     history_file: &Path,
 ) {
@@ -188,11 +187,21 @@ async fn carry_out(
                 }
             }
             Action::SetRange(range) => engine.request.send_modify(|r| r.range = range),
-            Action::Export { screen } => {
+            Action::Export {
+                screen,
+                theme,
+                shown,
+            } => {
                 let snapshot = engine.snapshots.borrow().clone();
-                let (dir, theme) = (export_dir.to_path_buf(), theme.clone());
+                let dir = export_dir.to_path_buf();
                 let written = tokio::task::spawn_blocking(move || {
-                    super::export::write_export(&dir, &screen, &theme, &snapshot)
+                    let export = super::export::Export {
+                        screen: &screen,
+                        theme: &theme,
+                        snapshot: &snapshot,
+                        shown: &shown,
+                    };
+                    super::export::write_export(&dir, &export)
                 })
                 .await;
                 let status = match written {
@@ -631,6 +640,8 @@ mod tests {
     use ratatui::buffer::Buffer;
     use ratatui::layout::Rect;
 
+    use crate::app::Shown;
+
     use super::*;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -647,12 +658,19 @@ mod tests {
         let engine = Engine::start(None, &opts).expect("engine starts");
         let (tx, rx) = mpsc::channel(4);
         let screen = Buffer::empty(Rect::new(0, 0, 10, 2));
-        tx.send(Action::Export { screen }).await.expect("send");
+        let theme = Box::new(crate::tui::Theme::default());
+        let shown = vec![Shown::Cpu];
+        tx.send(Action::Export {
+            screen,
+            theme,
+            shown,
+        })
+        .await
+        .expect("send");
         tx.send(Action::Quit).await.expect("send");
-        let theme = crate::tui::Theme::default();
         tokio::time::timeout(
             Duration::from_secs(10),
-            carry_out(rx, &engine, &theme, tmp.path(), &tmp.path().join("history")),
+            carry_out(rx, &engine, tmp.path(), &tmp.path().join("history")),
         )
         .await
         .expect("carry_out ends on Quit");
@@ -680,5 +698,8 @@ mod tests {
         assert_eq!(folders.len(), 1, "{folders:?}");
         assert_eq!(status, format!("exported to {}", folders[0].display()));
         assert!(folders[0].join("screen.svg").is_file());
+        let json = std::fs::read_to_string(folders[0].join("data.json")).expect("data.json");
+        let v: serde_json::Value = serde_json::from_str(&json).expect("parses");
+        assert_eq!(v["boxes"][0]["box"], "cpu", "{json}");
     }
 }

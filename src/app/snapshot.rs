@@ -119,6 +119,18 @@ pub struct PanelData {
     pub error: Option<String>,
     /// Warnings and infos of the evaluation, as Prometheus words them.
     pub warnings: Vec<String>,
+    /// Each query's own outcome, in query order (what the data export writes per query).
+    pub outcomes: Vec<QueryOutcome>,
+}
+
+/// How one query of a panel went: Prometheus's `errorType` and message when it failed,
+/// and its warnings and infos.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct QueryOutcome {
+    /// `(errorType, error)` as Prometheus's API words them: `bad_data` for a query that
+    /// does not parse; `execution`, `timeout`, `canceled` for an evaluation that failed.
+    pub error: Option<(String, String)>,
+    pub warnings: Vec<String>,
 }
 
 /// One result series of a panel query.
@@ -243,14 +255,33 @@ pub struct TargetRow {
     pub interval_secs: f64,
 }
 
+/// A box on the screen, for the data export: the data behind exactly the boxes the user
+/// saw is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Shown {
+    Cpu,
+    Memory,
+    Network,
+    Disks,
+    /// A query panel, by `PanelData::id` (0 is the query bar's).
+    Panel(u64),
+    /// The targets pane.
+    Targets,
+}
+
 /// Intents from the TUI that the app carries out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     /// Stop everything and exit.
     Quit,
     /// Write an export folder: `screen` is the screen as the TUI drew it (at the terminal's
-    /// size), the data comes from the latest snapshot. The result shows in the status line.
-    Export { screen: Buffer },
+    /// size) in `theme`; the data of the `shown` boxes comes from the latest snapshot. The
+    /// result shows in the status line.
+    Export {
+        screen: Buffer,
+        theme: Box<crate::tui::Theme>,
+        shown: Vec<Shown>,
+    },
     /// Show `expr` in the query panel (evaluated over the time range on every refresh) and
     /// keep it in the query history. An empty expression empties the panel.
     RunQuery { expr: String },

@@ -276,6 +276,7 @@ pub fn sample_panel() -> PanelData {
         series,
         error: None,
         warnings: Vec::new(),
+        outcomes: vec![crate::app::QueryOutcome::default()],
     }
 }
 

@@ -271,9 +271,108 @@ impl KeyBinding {
             KeyCode::Right => out.push('→'),
             KeyCode::Home => out.push_str("Home"),
             KeyCode::End => out.push_str("End"),
+            KeyCode::PageUp => out.push_str("PgUp"),
+            KeyCode::PageDown => out.push_str("PgDn"),
+            KeyCode::Insert => out.push_str("Ins"),
+            KeyCode::F(n) => out.push_str(&format!("F{n}")),
             other => out.push_str(&format!("{other:?}")),
         }
         out
+    }
+}
+
+impl std::str::FromStr for KeyBinding {
+    type Err = String;
+
+    /// A key as `label` writes it, and the spellings people type in config files and
+    /// scripts: `q`, `Q`, `Ctrl-R` (or `C-r`, `ctrl+r`), `Alt-b` (`M-b`), `Shift-Tab`
+    /// (`BTab`), `Enter`, `Esc`, `Tab`, `Space`, `Backspace` (`BSpace`), `Del`, `Up`/`↑`,
+    /// `Down`, `Left`, `Right`, `Home`, `End`, `PgUp` (`PageUp`, `PPage`), `PgDn`
+    /// (`PageDown`, `NPage`), `F1`…`F12`. Names are case-insensitive; a single character
+    /// is itself.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let bad = || {
+            format!("unknown key {text:?} (try q, Ctrl-R, Alt-b, Enter, Esc, Tab, Up, PgDn, F1)")
+        };
+        let mut modifiers = KeyModifiers::NONE;
+        let mut rest = text;
+        // Modifier prefixes: "Ctrl-", "C-", "ctrl+", "Alt-", "M-", "Shift-", "S-". A lone
+        // "-" or "+" is the key itself.
+        while let Some(i) = rest
+            .find(['-', '+'])
+            .filter(|&i| i > 0 && i + 1 < rest.len())
+        {
+            let m = match rest[..i].to_ascii_lowercase().as_str() {
+                "ctrl" | "control" | "c" => KeyModifiers::CONTROL,
+                "alt" | "meta" | "m" => KeyModifiers::ALT,
+                "shift" | "s" => KeyModifiers::SHIFT,
+                _ => break,
+            };
+            modifiers |= m;
+            rest = &rest[i + 1..];
+        }
+        let mut chars = rest.chars();
+        let code = match (chars.next(), chars.next()) {
+            (Some(c), None) => match c {
+                '↑' => KeyCode::Up,
+                '↓' => KeyCode::Down,
+                '←' => KeyCode::Left,
+                '→' => KeyCode::Right,
+                c if c.is_control() => return Err(bad()),
+                c => KeyCode::Char(c),
+            },
+            _ => match rest.to_ascii_lowercase().as_str() {
+                "enter" | "return" | "cr" => KeyCode::Enter,
+                "esc" | "escape" => KeyCode::Esc,
+                "tab" => KeyCode::Tab,
+                "btab" | "backtab" => KeyCode::BackTab,
+                "space" | "spc" => KeyCode::Char(' '),
+                "backspace" | "bspace" | "bs" => KeyCode::Backspace,
+                "del" | "delete" | "dc" => KeyCode::Delete,
+                "up" => KeyCode::Up,
+                "down" => KeyCode::Down,
+                "left" => KeyCode::Left,
+                "right" => KeyCode::Right,
+                "home" => KeyCode::Home,
+                "end" => KeyCode::End,
+                "pgup" | "pageup" | "ppage" => KeyCode::PageUp,
+                "pgdn" | "pagedown" | "npage" => KeyCode::PageDown,
+                "insert" | "ins" | "ic" => KeyCode::Insert,
+                f if f.len() > 1 && f.starts_with('f') => match f[1..].parse::<u8>() {
+                    Ok(n @ 1..=12) => KeyCode::F(n),
+                    _ => return Err(bad()),
+                },
+                _ => return Err(bad()),
+            },
+        };
+        // Shift-Tab is BackTab; Shift with a character is the shifted character.
+        let code = match code {
+            // Terminals report Shift-Tab as BackTab with Shift held.
+            KeyCode::Tab | KeyCode::BackTab => {
+                if code == KeyCode::BackTab || modifiers.contains(KeyModifiers::SHIFT) {
+                    modifiers |= KeyModifiers::SHIFT;
+                    KeyCode::BackTab
+                } else {
+                    KeyCode::Tab
+                }
+            }
+            KeyCode::Char(c) if modifiers.contains(KeyModifiers::SHIFT) => {
+                modifiers -= KeyModifiers::SHIFT;
+                KeyCode::Char(c.to_ascii_uppercase())
+            }
+            KeyCode::Char(c) if modifiers.contains(KeyModifiers::CONTROL) => {
+                KeyCode::Char(c.to_ascii_lowercase())
+            }
+            other => other,
+        };
+        Ok(KeyBinding { code, modifiers })
+    }
+}
+
+impl KeyBinding {
+    /// The key event that presses this binding (for scripted key presses).
+    pub fn event(&self) -> KeyEvent {
+        KeyEvent::new(self.code, self.modifiers)
     }
 }
 
@@ -469,6 +568,44 @@ impl Keymap {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_parse_from_their_labels_and_common_spellings() {
+        for (_, key, _) in DEFAULT_BINDINGS {
+            assert_eq!(
+                key.label().parse::<KeyBinding>().as_ref(),
+                Ok(key),
+                "{}",
+                key.label()
+            );
+        }
+        let p = |t: &str| t.parse::<KeyBinding>();
+        assert_eq!(p("C-r"), Ok(KeyBinding::ctrl('r')));
+        assert_eq!(p("ctrl+R"), Ok(KeyBinding::ctrl('r')));
+        assert_eq!(p("M-b"), Ok(KeyBinding::alt('b')));
+        assert_eq!(p("S-q"), Ok(KeyBinding::plain('Q')));
+        let back_tab = KeyBinding::with(KeyCode::BackTab, M::SHIFT);
+        assert_eq!(p("BTab"), Ok(back_tab));
+        assert_eq!(p("shift-tab"), Ok(back_tab));
+        assert_eq!(p("enter"), Ok(KeyBinding::key(KeyCode::Enter)));
+        assert_eq!(p("Up"), Ok(KeyBinding::key(KeyCode::Up)));
+        assert_eq!(p("NPage"), Ok(KeyBinding::key(KeyCode::PageDown)));
+        assert_eq!(p("F12"), Ok(KeyBinding::key(KeyCode::F(12))));
+        assert_eq!(p("-"), Ok(KeyBinding::plain('-')));
+        assert_eq!(p("+"), Ok(KeyBinding::plain('+')));
+        assert_eq!(
+            p("Ctrl-+"),
+            Ok(KeyBinding::with(KeyCode::Char('+'), M::CONTROL))
+        );
+        assert_eq!(p("Space"), Ok(KeyBinding::plain(' ')));
+        assert_eq!(p("Shift-Up"), Ok(KeyBinding::with(KeyCode::Up, M::SHIFT)));
+        for bad in ["", "F13", "F0", "Hyper-x", "Ctrl-", "enterr", "\u{1}"] {
+            let err = p(bad).expect_err(bad);
+            assert!(err.contains("unknown key"), "{bad}: {err}");
+        }
+        assert_eq!(KeyBinding::from_event(&back_tab.event()), back_tab);
+        assert_eq!(KeyBinding::ctrl('u').event().modifiers, M::CONTROL);
+    }
     use crossterm::event::KeyEventState;
 
     fn key(code: KeyCode, modifiers: KeyModifiers) -> KeyEvent {

@@ -121,31 +121,17 @@ where
             () = actions.closed() => return Ok(()),
             event = events.next(), if input_open => match event {
                 Some(Ok(Event::Key(key))) => {
-                    let flow = match keymap.lookup(view.mode, &key) {
-                        Some(intent @ (Intent::Complete | Intent::CompletePrev))
-                            if view.mode == Mode::Query =>
-                        {
-                            complete(&mut view, &snapshot, intent == Intent::CompletePrev);
-                            Flow::Continue
-                        }
-                        Some(intent) => view.apply_with(intent, &snapshot),
-                        None => {
-                            if let Some(c) = keymap::typed_char(&key) {
-                                view.type_char(c);
-                            }
-                            Flow::Continue
-                        }
-                    };
-                    match flow {
+                    match press(&mut view, &keymap, &snapshot, &key) {
                         Flow::Quit => {
                             // A closed channel or a stuck app must not keep the user waiting.
                             let _ = tokio::time::timeout(QUIT_SEND_TIMEOUT, actions.send(Action::Quit)).await;
                             return Ok(());
                         }
                         Flow::Export => {
-                            let screen = render_screen(terminal, &snapshot, &view, theme)?;
+                            let (screen, shown) = render_screen(terminal, &snapshot, &view, theme)?;
+                            let theme = Box::new(theme.clone());
                             // A full queue means an export is still pending: never block input.
-                            let _ = actions.try_send(Action::Export { screen });
+                            let _ = actions.try_send(Action::Export { screen, theme, shown });
                         }
                         Flow::Send(action) => {
                             // Queries and ranges are small and rare; a full queue drops one
@@ -194,6 +180,30 @@ where
     }
 }
 
+/// One key press: the view changes as the keymap says (or the key types a character),
+/// and what the event loop must do next comes back. `drive` calls it for every key, and
+/// `kmon export-screen --keys` for scripted ones.
+pub fn press(
+    view: &mut ViewState,
+    keymap: &Keymap,
+    snapshot: &UiSnapshot,
+    key: &crossterm::event::KeyEvent,
+) -> Flow {
+    match keymap.lookup(view.mode, key) {
+        Some(intent @ (Intent::Complete | Intent::CompletePrev)) if view.mode == Mode::Query => {
+            complete(view, snapshot, intent == Intent::CompletePrev);
+            Flow::Continue
+        }
+        Some(intent) => view.apply_with(intent, snapshot),
+        None => {
+            if let Some(c) = keymap::typed_char(key) {
+                view.type_char(c);
+            }
+            Flow::Continue
+        }
+    }
+}
+
 /// Tab in the query bar: the next candidate of a completion under way, or fresh
 /// candidates for the word at the cursor from the snapshot's index.
 fn complete(view: &mut ViewState, snapshot: &UiSnapshot, backwards: bool) {
@@ -219,13 +229,14 @@ fn complete(view: &mut ViewState, snapshot: &UiSnapshot, backwards: bool) {
     view.start_completion(candidates, found.replace);
 }
 
-/// The screen drawn afresh into a buffer of the terminal's size, for an export.
+/// The screen drawn afresh into a buffer of the terminal's size, and the boxes on it, for
+/// an export.
 fn render_screen<B>(
     terminal: &Terminal<B>,
     snapshot: &UiSnapshot,
     view: &ViewState,
     theme: &Theme,
-) -> io::Result<Buffer>
+) -> io::Result<(Buffer, Vec<crate::app::Shown>)>
 where
     B: Backend,
     B::Error: std::error::Error + Send + Sync + 'static,
@@ -234,7 +245,7 @@ where
     let area = Rect::new(0, 0, size.width, size.height);
     let mut buf = Buffer::empty(area);
     screens::render(area, &mut buf, snapshot, view, theme);
-    Ok(buf)
+    Ok((buf, screens::shown(area, snapshot, view)))
 }
 
 fn draw<B>(

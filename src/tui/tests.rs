@@ -71,10 +71,22 @@ async fn e_sends_the_screen_as_drawn_to_the_app() {
         TuiOptions::default(),
     );
     tokio::time::timeout(LIMIT, run).await.unwrap().unwrap();
-    let Some(Action::Export { screen }) = action_rx.recv().await else {
+    let Some(Action::Export {
+        screen,
+        theme: drawn_in,
+        shown,
+    }) = action_rx.recv().await
+    else {
         panic!("expected an export first");
     };
     assert_eq!(screen.area, Rect::new(0, 0, 90, 30));
+    assert_eq!(*drawn_in, theme);
+    // The data of exactly the boxes on screen: 3 hid network.
+    use crate::app::Shown;
+    assert_eq!(
+        shown,
+        [Shown::Cpu, Shown::Memory, Shown::Disks, Shown::Panel(0)]
+    );
     // The same cells as the terminal shows, with the view state applied (3 hid network).
     assert_eq!(&screen, terminal.backend().buffer());
     assert_eq!(action_rx.recv().await, Some(Action::Quit));

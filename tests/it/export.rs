@@ -101,13 +101,23 @@ fn export_screen_writes_six_files_of_this_machine() {
 
     let json: serde_json::Value =
         serde_json::from_str(&read(&folder, "data.json")).expect("data.json parses");
-    let cores = json["cpu"]["cores"]
-        .as_array()
-        .expect("cpu.cores is a list");
-    assert!(!cores.is_empty(), "no cores in data.json");
-    assert!(cores[0]["busy"].is_array());
-    assert_eq!(json["step_ms"], 500);
-    assert!(json["at_ms"].as_i64().unwrap_or(0) > 1_600_000_000_000);
+    let boxes = json["boxes"].as_array().expect("boxes is a list");
+    let names: Vec<&str> = boxes.iter().filter_map(|b| b["box"].as_str()).collect();
+    // No query was run, so the query box holds no data.
+    assert_eq!(names, ["cpu", "mem", "net", "disks"], "{json}");
+    let cpu = &boxes[0]["results"][0];
+    assert_eq!(cpu["status"], "success");
+    assert_eq!(cpu["data"]["resultType"], "matrix");
+    let series = cpu["data"]["result"].as_array().expect("a matrix");
+    assert_eq!(series[0]["metric"]["cpu"], "total", "{cpu}");
+    assert!(series.len() > 1, "per-core series too: {cpu}");
+    let values = series[0]["values"].as_array().expect("values");
+    assert!(!values.is_empty(), "{cpu}");
+    assert!(
+        values[0][0].as_f64().unwrap_or(0.0) > 1.6e9,
+        "seconds: {cpu}"
+    );
+    assert!(values[0][1].is_string(), "values are strings: {cpu}");
 
     let csv = read(&folder, "data.csv");
     let mut rows = csv.lines();
@@ -130,6 +140,68 @@ fn export_screen_writes_six_files_of_this_machine() {
     assert!(html.starts_with("<!DOCTYPE html>") && html.contains("<pre>"));
     let ansi = read(&folder, "screen.ansi");
     assert_eq!(ansi.matches("\x1b[0m\n").count(), 30);
+}
+
+/// `--keys` drives the screen as a user would: a query typed into the query bar and run,
+/// then the targets pane; the data export holds what each screen showed.
+#[test]
+fn export_screen_keys_reach_the_query_box_and_the_targets_pane() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let data = tempfile::tempdir().expect("tempdir");
+    let run = |keys: &[&str]| {
+        let mut args = vec![
+            "export-screen",
+            "--local",
+            "--after",
+            "2s",
+            "--interval",
+            "500ms",
+            "--out",
+            out.path().to_str().expect("utf-8"),
+            "--data-dir",
+            data.path().to_str().expect("utf-8"),
+            "--keys",
+        ];
+        args.extend_from_slice(keys);
+        let (code, stdout, stderr) = kmon(&args, Duration::from_secs(60));
+        assert_eq!(code, Some(0), "stderr: {stderr}");
+        PathBuf::from(stdout.trim_end())
+    };
+
+    let folder = run(&["/", "up", "Enter", "-"]);
+    let txt = read(&folder, "screen.txt");
+    assert!(txt.contains("up"), "{txt}");
+    let json: serde_json::Value = serde_json::from_str(&read(&folder, "data.json")).expect("json");
+    let query = json["boxes"]
+        .as_array()
+        .and_then(|b| b.iter().find(|b| b["box"] == "query"))
+        .unwrap_or_else(|| panic!("no query box in {json}"));
+    // `-` stepped the range down from 15m to 5m.
+    let range = &query["range"];
+    let span = range["end"].as_f64().unwrap_or(0.0) - range["start"].as_f64().unwrap_or(0.0);
+    assert_eq!(span, 300.0, "{query}");
+    let result = &query["results"][0];
+    assert_eq!(result["expr"], "up");
+    assert_eq!(result["status"], "success", "{result}");
+    let metric = &result["data"]["result"][0]["metric"];
+    assert_eq!(metric["__name__"], "up", "{result}");
+    assert_eq!(metric["job"], "node", "{result}");
+    let csv = read(&folder, "data.csv");
+    assert!(
+        csv.lines()
+            .any(|r| r.starts_with("query,\"{__name__=\"\"up\"\", ") && r.ends_with(",1")),
+        "{csv}"
+    );
+
+    let folder = run(&["t"]);
+    let txt = read(&folder, "screen.txt");
+    assert!(txt.contains("builtin:/proc"), "{txt}");
+    let json: serde_json::Value = serde_json::from_str(&read(&folder, "data.json")).expect("json");
+    assert_eq!(json["boxes"][0]["box"], "targets", "{json}");
+    let active = &json["boxes"][0]["data"]["activeTargets"];
+    assert_eq!(active[0]["scrapePool"], "node", "{json}");
+    assert_eq!(active[0]["health"], "up", "{json}");
+    assert_eq!(json["boxes"].as_array().map(Vec::len), Some(1));
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Exports: `write_export` makes a timestamped folder (`kmon-YYYYmmdd-HHMMSS`, with `-2`,
 //! `-3`… when it exists) holding `screen.svg`, `screen.html`, `screen.ansi`, `screen.txt`
-//! (the drawn screen, through `tui::export`) and `data.json`, `data.csv` (the snapshot,
-//! through `data`). The `e` key and `kmon export-screen` both end here. Errors name the
+//! (the drawn screen, through `tui::export`) and `data.json`, `data.csv` (the data behind
+//! the boxes on that screen, through `data`). The `e` key and `kmon export-screen` both end here. Errors name the
 //! path that failed.
 
 pub mod data;
@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Local, TimeZone};
 use ratatui::buffer::Buffer;
 
-use crate::app::snapshot::UiSnapshot;
+use crate::app::snapshot::{Shown, UiSnapshot};
 use crate::tui::Theme;
 use crate::tui::export::{to_ansi, to_html, to_svg, to_text};
 
@@ -29,25 +29,26 @@ pub const FILES: [&str; 6] = [
 /// How many `-N` suffixes are tried before giving up on a name.
 const MAX_SUFFIX: u32 = 999;
 
-/// Writes one export of `screen` (the buffer the screen was drawn into, in `theme`) and
-/// `snapshot` into a new folder under `dir` (created if missing); returns the folder's
-/// absolute path.
-pub fn write_export(
-    dir: &Path,
-    screen: &Buffer,
-    theme: &Theme,
-    snapshot: &UiSnapshot,
-) -> io::Result<PathBuf> {
-    write_export_at(dir, &Local::now(), screen, theme, snapshot)
+/// What one export holds: the buffer the screen was drawn into, the theme it was drawn
+/// in, the snapshot it showed and which of its boxes were on screen.
+pub struct Export<'a> {
+    pub screen: &'a Buffer,
+    pub theme: &'a Theme,
+    pub snapshot: &'a UiSnapshot,
+    pub shown: &'a [Shown],
+}
+
+/// Writes `export` into a new folder under `dir` (created if missing); returns the
+/// folder's absolute path.
+pub fn write_export(dir: &Path, export: &Export<'_>) -> io::Result<PathBuf> {
+    write_export_at(dir, &Local::now(), export)
 }
 
 /// `write_export` with the clock given, for tests.
 pub fn write_export_at<Tz: TimeZone>(
     dir: &Path,
     now: &DateTime<Tz>,
-    screen: &Buffer,
-    theme: &Theme,
-    snapshot: &UiSnapshot,
+    export: &Export<'_>,
 ) -> io::Result<PathBuf>
 where
     Tz::Offset: std::fmt::Display,
@@ -60,17 +61,20 @@ where
     }
     std::fs::create_dir_all(dir).map_err(at(dir))?;
     let folder = new_folder(dir, &now.format("kmon-%Y%m%d-%H%M%S").to_string())?;
+    let &Export {
+        screen,
+        theme,
+        snapshot,
+        shown,
+    } = export;
     let title = title(snapshot, &now.format("%Y-%m-%d %H:%M:%S").to_string());
-    let json = data::to_json(snapshot)
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
-        .map_err(at(&folder.join("data.json")))?;
     let contents = [
         to_svg(screen, theme, &title),
         to_html(screen, theme, &title),
         to_ansi(screen, theme),
         to_text(screen),
-        json,
-        data::to_csv(snapshot),
+        data::to_json(snapshot, shown, &now.to_rfc3339()),
+        data::to_csv(snapshot, shown),
     ];
     for (name, text) in FILES.iter().zip(contents) {
         let path = folder.join(name);
@@ -146,7 +150,14 @@ mod tests {
         };
         snap.host.hostname = "box<1>".into();
         snap.cpu.total = vec![Some(12.0)];
-        let first = write_export_at(&dir, &when(), &screen(), &theme, &snap).expect("export");
+        let screen = screen();
+        let export = Export {
+            screen: &screen,
+            theme: &theme,
+            snapshot: &snap,
+            shown: &[Shown::Cpu],
+        };
+        let first = write_export_at(&dir, &when(), &export).expect("export");
         assert_eq!(first, dir.join("kmon-20250131-123456"));
         for f in FILES {
             assert!(first.join(f).is_file(), "{f}");
@@ -158,9 +169,14 @@ mod tests {
         let svg = std::fs::read_to_string(first.join("screen.svg")).expect("svg");
         assert!(svg.contains("<title>kmon — box&lt;1&gt; — 2025-01-31 12:34:56</title>"));
 
-        let second = write_export_at(&dir, &when(), &screen(), &theme, &snap).expect("again");
+        let json = std::fs::read_to_string(first.join("data.json")).expect("json");
+        assert!(
+            json.contains("\"exportedAt\": \"2025-01-31T12:34:56+00:00\""),
+            "{json}"
+        );
+        let second = write_export_at(&dir, &when(), &export).expect("again");
         assert_eq!(second, dir.join("kmon-20250131-123456-2"));
-        let third = write_export_at(&dir, &when(), &screen(), &theme, &snap).expect("again");
+        let third = write_export_at(&dir, &when(), &export).expect("again");
         assert_eq!(third, dir.join("kmon-20250131-123456-3"));
     }
 
@@ -169,14 +185,13 @@ mod tests {
         let tmp = tempfile::tempdir().expect("tempdir");
         let file = tmp.path().join("not-a-dir");
         std::fs::write(&file, "x").expect("write");
-        let err = write_export_at(
-            &file,
-            &when(),
-            &screen(),
-            &Theme::default(),
-            &UiSnapshot::default(),
-        )
-        .expect_err("a file is not a folder");
+        let export = Export {
+            screen: &screen(),
+            theme: &Theme::default(),
+            snapshot: &UiSnapshot::default(),
+            shown: &[],
+        };
+        let err = write_export_at(&file, &when(), &export).expect_err("a file is not a folder");
         assert_eq!(err.to_string(), format!("{}: not a folder", file.display()));
     }
 }

@@ -1,7 +1,8 @@
 //! Screens: pure functions from (snapshot, view state, theme) to a frame's cells. The event
 //! loop calls `draw` for every frame; each screen composes the widgets and never fetches,
 //! waits or mutates: the main screen (with the targets pane in place of its boxes) and the
-//! help overlay. `mouse` maps a click to a view change against the same layout. Also home
+//! help overlay. `mouse` maps a click to a view change against the same layout, and `shown`
+//! lists the boxes drawn, for the data export. Also home
 //! to the "terminal too small" fallback and the small text helpers screens share.
 
 pub mod help;
@@ -15,7 +16,7 @@ use ratatui::style::Style;
 
 use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
 
-use crate::app::UiSnapshot;
+use crate::app::{Shown, UiSnapshot};
 use crate::tui::format;
 use crate::tui::theme::Theme;
 use crate::tui::view::ViewState;
@@ -52,6 +53,32 @@ pub fn render(
     if view.mode == crate::tui::view::Mode::Help {
         help::render(area, buf, view, theme);
     }
+}
+
+/// The boxes `render` draws for `snapshot` and `view` in `area`, in drawing order: what a
+/// data export writes.
+pub fn shown(area: Rect, snapshot: &UiSnapshot, view: &ViewState) -> Vec<Shown> {
+    use crate::tui::view::Mode;
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        return Vec::new();
+    }
+    if matches!(view.mode, Mode::Targets | Mode::TargetFilter) {
+        return vec![Shown::Targets];
+    }
+    let areas = main::layout(area, view);
+    let mut out: Vec<Shown> = [
+        (areas.cpu, Shown::Cpu),
+        (areas.memory, Shown::Memory),
+        (areas.network, Shown::Network),
+        (areas.disks, Shown::Disks),
+    ]
+    .into_iter()
+    .filter_map(|(r, s)| r.filter(|r| !r.is_empty()).map(|_| s))
+    .collect();
+    if areas.query.is_some_and(|r| !r.is_empty()) && snapshot.panels.iter().any(|p| p.id == 0) {
+        out.push(Shown::Panel(0));
+    }
+    out
 }
 
 /// A mouse event on the screen drawn for `snapshot` and `view` in `area`: a click on a
@@ -218,6 +245,50 @@ mod tests {
             "terminal too small (60×5, need 40×12)"
         );
         assert_eq!(wide[(0, 0)].bg, theme.main_bg);
+    }
+
+    #[test]
+    fn shown_lists_the_boxes_drawn() {
+        use crate::tui::keymap::Intent;
+        let data = crate::tui::fixture::sample_snapshot();
+        let area = Rect::new(0, 0, 120, 40);
+        let view = |intents: &[Intent]| {
+            let mut v = ViewState::default();
+            v.observe(&data);
+            for i in intents {
+                v.apply_with(*i, &data);
+            }
+            v
+        };
+        let all = [
+            Shown::Cpu,
+            Shown::Memory,
+            Shown::Network,
+            Shown::Disks,
+            Shown::Panel(0),
+        ];
+        assert_eq!(shown(area, &data, &view(&[])), all);
+        // Without a query the query box shows a hint, not data.
+        assert_eq!(
+            shown(area, &UiSnapshot::default(), &view(&[])),
+            all[..4].to_vec()
+        );
+        assert_eq!(
+            shown(
+                area,
+                &data,
+                &view(&[Intent::ToggleBox(crate::tui::view::BoxId::Memory)])
+            ),
+            [Shown::Cpu, Shown::Network, Shown::Disks, Shown::Panel(0)]
+        );
+        assert_eq!(
+            shown(area, &data, &view(&[Intent::Targets])),
+            [Shown::Targets]
+        );
+        let mut maximised = view(&[Intent::FocusNext]);
+        maximised.apply(Intent::ToggleMaximize);
+        assert_eq!(shown(area, &data, &maximised).len(), 1);
+        assert!(shown(Rect::new(0, 0, 39, 11), &data, &view(&[])).is_empty());
     }
 
     #[test]
