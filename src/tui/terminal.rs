@@ -7,11 +7,11 @@ use std::io::{self, Stdout, Write};
 use std::sync::Once;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crossterm::cursor::{Hide, Show};
+use crossterm::cursor::{Hide, MoveTo, Show};
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
 use crossterm::execute;
 use crossterm::terminal::{
-    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+    Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
@@ -62,8 +62,18 @@ pub fn restore() {
         return;
     }
     let mut stdout = io::stdout();
-    // Best effort: there is nothing better to do with an error while restoring.
-    let _ = execute!(stdout, Show, DisableMouseCapture, LeaveAlternateScreen);
+    // Best effort: there is nothing better to do with an error while restoring. The
+    // alternate screen is blanked and the cursor sent home before leaving it: tmux (3.3)
+    // carries rows of the alternate screen into the main screen when its window grew
+    // while the alternate screen was up, and blank rows leave nothing behind.
+    let _ = execute!(
+        stdout,
+        Show,
+        DisableMouseCapture,
+        MoveTo(0, 0),
+        Clear(ClearType::All),
+        LeaveAlternateScreen
+    );
     let _ = disable_raw_mode();
     let _ = stdout.flush();
 }

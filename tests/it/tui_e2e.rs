@@ -1,6 +1,6 @@
 //! The real binary in a real terminal: starts `kmon --local` inside tmux (on a private
 //! tmux socket), waits for the CPU box, resizes to a small size and to a too-small size and
-//! back, quits with `q`, and checks that the terminal was restored (alternate screen off,
+//! back, then to 250×70 and exports that screen with `e`, quits with `q`, and checks that the terminal was restored (alternate screen off,
 //! cursor visible) and that kmon exited 0. A second session types queries into the query
 //! bar: Tab completion, a syntax error, then a query that graphs, the table view, the help
 //! overlay, the targets pane and a target's detail, and the history kept in the data dir
@@ -84,9 +84,10 @@ fn start(tag: &str, data: &Path) -> Tmux {
         socket: format!("kmon-e2e-{tag}-{}", std::process::id()),
     };
     let script = format!(
-        "{} --local --interval 500ms --data-dir {} 2>{}; echo KMON_EXITED=$?; sleep 30",
+        "{} --local --interval 500ms --data-dir {} --export-dir {} 2>{}; echo KMON_EXITED=$?; sleep 30",
         shell_quote(Path::new(bin)),
         shell_quote(data),
+        shell_quote(&data.join("exports")),
         shell_quote(&data.join("stderr.txt"))
     );
     let out = tmux.cmd(&[
@@ -291,6 +292,57 @@ fn start_see_cpu_resize_quit_and_terminal_restored() {
     tmux.wait_for("boxes after growing again", Duration::from_secs(10), |s| {
         lower(s).contains("cpu") && !lower(s).contains("too small")
     });
+
+    // Very large: every box drawn across the whole width.
+    tmux.resize(250, 70);
+    tmux.wait_for("a redraw at 250x70", Duration::from_secs(10), |s| {
+        let lines: Vec<&str> = s.lines().collect();
+        lines.len() >= 69
+            && lines.iter().any(|l| l.chars().count() > 200)
+            && lower(s).contains("disks")
+    });
+
+    // Export: the status line names the new folder, which holds the six files of this
+    // very screen.
+    tmux.keys(&["e"]);
+    let screen = tmux.wait_for("the export's status", Duration::from_secs(15), |s| {
+        s.contains("exported to")
+    });
+    let exports = data.path().join("exports");
+    let folders: Vec<std::path::PathBuf> = std::fs::read_dir(&exports)
+        .expect("the export dir exists")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    assert_eq!(folders.len(), 1, "{folders:?}");
+    let folder = &folders[0];
+    let name = folder.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    assert!(screen.contains(name), "status shows {name}:\n{screen}");
+    for f in [
+        "screen.svg",
+        "screen.html",
+        "screen.ansi",
+        "screen.txt",
+        "data.json",
+        "data.csv",
+    ] {
+        assert!(folder.join(f).is_file(), "{f} in {}", folder.display());
+    }
+    let txt = std::fs::read_to_string(folder.join("screen.txt")).expect("screen.txt");
+    assert_eq!(txt.lines().count(), 70, "{txt}");
+    assert!(txt.lines().any(|l| l.chars().count() > 200), "{txt}");
+    let svg = std::fs::read_to_string(folder.join("screen.svg")).expect("screen.svg");
+    assert!(
+        svg.contains("width=\"2100\" height=\"1120\""),
+        "250×8.4 by 70×16"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(folder.join("data.json")).expect("json"))
+            .expect("data.json parses");
+    let names: Vec<&str> = json["boxes"]
+        .as_array()
+        .map(|b| b.iter().filter_map(|b| b["box"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(names, ["cpu", "mem", "net", "disks"], "{json}");
 
     // Quit with q: exit status 0, alternate screen left, cursor visible again.
     tmux.quit_and_check(data.path());
