@@ -80,7 +80,18 @@ pub fn export_screen(
     out: &Path,
     size: ScreenSize,
 ) -> anyhow::Result<ExitCode> {
-    let Prepared { cfg, theme, log } = prepare(&opts)?;
+    let Prepared {
+        cfg,
+        themes,
+        theme_warning,
+        log,
+    } = prepare(&opts)?;
+    // Headless: a theme that cannot be used is said on stderr, and the default draws.
+    if let Some(w) = &theme_warning {
+        eprintln!("kmon: warning: {w}");
+    }
+    // Exports always carry the theme's full colours, whatever the terminal shows.
+    let theme = themes.full().clone();
     tracing::info!(log = %log.display(), ?after, "kmon export-screen starting");
     let rt = runtime()?;
     let folder = rt.block_on(async {

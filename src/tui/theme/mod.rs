@@ -329,3 +329,6 @@ fn build(name: String, entries: &Entries, defaults: &Entries, ignored: Vec<Strin
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod screen_tests;
