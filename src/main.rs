@@ -31,9 +31,14 @@ struct Flags {
     /// Monitor this machine even when a kubeconfig is present.
     #[arg(long, global = true)]
     local: bool,
-    /// A theme name (from themes/ or the config dir) or a path to a btop .theme file.
+    /// A colour theme: a built-in name (default, nord, gruvbox-dark, dracula,
+    /// solarized-dark, tokyo-night, light, high-contrast, terminal), the name of a theme in
+    /// kmon's, btop's or bpytop's theme directories, or a path to a .theme file.
     #[arg(long, global = true, value_name = "NAME")]
     theme: Option<String>,
+    /// Colour depth: auto (NO_COLOR, then COLORTERM, then TERM), truecolor, 256, 16 or none.
+    #[arg(long, global = true, value_name = "DEPTH", default_value = "auto", value_parser = parse_color)]
+    color: ColorChoice,
     /// Where the `e` key writes export folders (default: the current directory).
     #[arg(long, global = true, value_name = "DIR")]
     export_dir: Option<PathBuf>,
@@ -47,6 +52,7 @@ impl Flags {
             data_dir: self.data_dir,
             local: self.local,
             theme: self.theme,
+            color: self.color.0,
             export_dir: self.export_dir,
         }
     }
@@ -208,6 +214,16 @@ fn parse_interval(s: &str) -> Result<Duration, String> {
         Ok(_) => Err("the interval must be greater than zero".into()),
         Err(e) => Err(e.to_string()),
     }
+}
+
+/// `--color`: `None` inside is "auto" (detect).
+#[derive(Debug, Clone, Copy)]
+struct ColorChoice(Option<kmon::tui::ColorDepth>);
+
+fn parse_color(s: &str) -> Result<ColorChoice, String> {
+    kmon::tui::ColorDepth::from_name(s)
+        .map(ColorChoice)
+        .ok_or_else(|| format!("{s:?}: expected auto, truecolor, 256, 16 or none"))
 }
 
 fn parse_after(s: &str) -> Result<Duration, String> {

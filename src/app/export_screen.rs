@@ -107,7 +107,16 @@ pub fn export_screen(
     size: ScreenSize,
     keys: &[String],
 ) -> anyhow::Result<ExitCode> {
-    let Prepared { cfg, theme, log } = prepare(&opts)?;
+    let Prepared {
+        cfg,
+        themes,
+        theme_warning,
+        log,
+    } = prepare(&opts)?;
+    // Headless: a theme that cannot be used is said on stderr, and the default draws.
+    if let Some(w) = &theme_warning {
+        eprintln!("kmon: warning: {w}");
+    }
     tracing::info!(log = %log.display(), ?after, "kmon export-screen starting");
     let rt = runtime()?;
     let folder = rt.block_on(async {
@@ -129,6 +138,7 @@ pub fn export_screen(
         let keymap = Keymap::default();
         let mut view = ViewState::default();
         view.help = keymap.help_rows();
+        view.themes = themes;
         view.observe(&snapshot);
         let mut asked = false;
         for key in key_events(keys) {
@@ -168,6 +178,9 @@ pub fn export_screen(
             snapshot = snapshots.borrow_and_update().clone();
             view.observe(&snapshot);
         }
+        // Exports always carry the theme's full colours (the one `T` picked last, if any),
+        // whatever a terminal would show.
+        let theme = view.themes.full().clone();
         let area = Rect::new(0, 0, size.cols, size.rows);
         let mut screen = Buffer::empty(area);
         crate::tui::screens::render(area, &mut screen, &snapshot, &view, &theme);

@@ -33,6 +33,8 @@ pub struct RunOptions {
     pub data_dir: Option<PathBuf>,
     pub local: bool,
     pub theme: Option<String>,
+    /// The colour depth (`--color`); `None` detects it from NO_COLOR, COLORTERM and TERM.
+    pub color: Option<crate::tui::ColorDepth>,
     /// Where the `e` key writes its export folders (default: the current directory).
     pub export_dir: Option<PathBuf>,
 }
@@ -40,12 +42,17 @@ pub struct RunOptions {
 /// What every command that runs the engine loads first.
 pub(crate) struct Prepared {
     pub cfg: Option<Config>,
-    pub theme: crate::tui::Theme,
+    /// The themes there are, the one `--theme` picked (or the default) and the depth.
+    pub themes: crate::tui::ThemeSet,
+    /// Why `--theme` could not be used (the default stands in): for the status line or
+    /// stderr. A theme never stops kmon from starting.
+    pub theme_warning: Option<String>,
     pub log: PathBuf,
 }
 
 /// Opens the log file in the data dir, loads the configuration (if any; its warnings go
-/// to the log) and the theme.
+/// to the log) and the themes (kmon's, btop's and bpytop's directories and the built-in
+/// ones), picking `--theme` and the colour depth.
 pub(crate) fn prepare(opts: &RunOptions) -> anyhow::Result<Prepared> {
     let dir = data_dir(opts.data_dir.as_deref());
     let log = init_log(&dir)?;
@@ -59,9 +66,26 @@ pub(crate) fn prepare(opts: &RunOptions) -> anyhow::Result<Prepared> {
         }
         None => None,
     };
-    let theme = crate::tui::Theme::load(opts.theme.as_deref().unwrap_or("default"))
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok(Prepared { cfg, theme, log })
+    let (themes, theme_warning) = themes(opts);
+    if let Some(w) = &theme_warning {
+        tracing::warn!("{w}");
+    }
+    Ok(Prepared {
+        cfg,
+        themes,
+        theme_warning,
+        log,
+    })
+}
+
+/// The theme set for `--theme` and `--color` (see `prepare`), and a warning when the
+/// theme could not be loaded.
+pub(crate) fn themes(opts: &RunOptions) -> (crate::tui::ThemeSet, Option<String>) {
+    use crate::tui::theme::{Catalog, ThemeDirs};
+    let depth = opts.color.unwrap_or_else(crate::tui::ColorDepth::from_env);
+    let mut themes = crate::tui::ThemeSet::new(Catalog::scan(&ThemeDirs::standard()), depth);
+    let warning = opts.theme.as_deref().and_then(|t| themes.start_with(t));
+    (themes, warning)
 }
 
 /// The async runtime every engine-running command uses.
@@ -122,7 +146,13 @@ fn kubeconfig_present() -> Option<PathBuf> {
 
 /// Runs the TUI until the user quits.
 pub fn run_tui(opts: RunOptions) -> anyhow::Result<ExitCode> {
-    let Prepared { cfg, theme, log } = prepare(&opts)?;
+    let Prepared {
+        cfg,
+        themes,
+        theme_warning,
+        log,
+    } = prepare(&opts)?;
+    let theme = themes.full().clone();
     let rt = runtime()?;
     tracing::info!(log = %log.display(), "kmon starting");
     let export_dir = opts
@@ -139,6 +169,8 @@ pub fn run_tui(opts: RunOptions) -> anyhow::Result<ExitCode> {
         let (action_tx, action_rx) = mpsc::channel::<Action>(16);
         let mut tui_opts = crate::tui::TuiOptions::default();
         tui_opts.view.history = crate::tui::editor::History::new(history);
+        tui_opts.view.themes = themes;
+        tui_opts.view.message = theme_warning;
         let tui = tokio::spawn(crate::tui::run(
             engine.snapshots.clone(),
             action_tx,
@@ -653,6 +685,7 @@ mod tests {
             data_dir: None,
             local: true,
             theme: None,
+            color: None,
             export_dir: None,
         };
         let engine = Engine::start(None, &opts).expect("engine starts");

@@ -86,6 +86,8 @@ pub enum Intent {
     TargetStateFilter,
     /// Graph the selected target's `up` in the query box.
     TargetGraph,
+    /// Switch to the next colour theme.
+    NextTheme,
 }
 
 impl Intent {
@@ -138,6 +140,7 @@ impl Intent {
             Intent::TargetFilter => "filter targets by text".into(),
             Intent::TargetStateFilter => "state filter".into(),
             Intent::TargetGraph => "graph its up".into(),
+            Intent::NextTheme => "next theme".into(),
         }
     }
 }
@@ -428,6 +431,7 @@ pub const DEFAULT_BINDINGS: &[(Scope, KeyBinding, Intent)] = &[
     (Scope::Normal, KeyBinding::plain('z'), Intent::ToggleMaximize),
     (Scope::Normal, KeyBinding::plain('P'), Intent::NextLayout),
     (Scope::Normal, KeyBinding::plain('t'), Intent::Targets),
+    (Scope::Normal, KeyBinding::plain('T'), Intent::NextTheme),
     (Scope::Editing, KeyBinding::key(K::Enter), Intent::Submit),
     (Scope::Editing, KeyBinding::key(K::Esc), Intent::Back),
     (Scope::Editing, KeyBinding::key(K::Tab), Intent::Complete),
@@ -463,6 +467,7 @@ pub const DEFAULT_BINDINGS: &[(Scope, KeyBinding, Intent)] = &[
     (Scope::Targets, KeyBinding::plain('g'), Intent::TargetGraph),
     (Scope::Targets, KeyBinding::plain('e'), Intent::Export),
     (Scope::Targets, KeyBinding::plain('?'), Intent::Help),
+    (Scope::Targets, KeyBinding::plain('T'), Intent::NextTheme),
     (Scope::Help, KeyBinding::key(K::Esc), Intent::Back),
     (Scope::Help, KeyBinding::plain('?'), Intent::Back),
     (Scope::Help, KeyBinding::plain('q'), Intent::Back),
@@ -770,10 +775,22 @@ mod tests {
             map.lookup(Mode::TargetFilter, &k(KeyCode::Enter, n)),
             Some(Intent::Submit)
         );
+        for mode in [Mode::Normal, Mode::Targets] {
+            assert_eq!(
+                map.lookup(mode, &k(KeyCode::Char('T'), KeyModifiers::SHIFT)),
+                Some(Intent::NextTheme)
+            );
+        }
+        // In the query bar `T` is typed.
+        assert_eq!(
+            map.lookup(Mode::Query, &k(KeyCode::Char('T'), KeyModifiers::SHIFT)),
+            None
+        );
         // Every intent with a description is bound somewhere.
         let rows = map.help_rows();
         assert!(rows.iter().any(|r| r.what == "targets"));
         assert!(rows.iter().any(|r| r.what == "maximise focused box"));
+        assert!(rows.iter().any(|r| r.keys == "T" && r.what == "next theme"));
     }
 
     #[test]

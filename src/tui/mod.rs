@@ -38,7 +38,7 @@ use tokio::time::MissedTickBehavior;
 use crate::app::{Action, UiSnapshot};
 
 pub use keymap::{Intent, KeyBinding, Keymap};
-pub use theme::{Gradient, Theme, ThemeError};
+pub use theme::{ColorDepth, Gradient, Theme, ThemeError, ThemeSet};
 pub use view::{BoxId, Flow, Mode, ViewState};
 
 /// How long `run` waits to hand `Action::Quit` to a busy app before leaving anyway.
@@ -67,7 +67,8 @@ impl Default for TuiOptions {
 
 /// Runs the TUI on this process's terminal until the user quits (after sending
 /// `Action::Quit`), the app drops its end of either channel, or the terminal fails. The
-/// terminal is restored on every one of those paths, and on panics.
+/// terminal is restored on every one of those paths, and on panics. `theme` is the theme
+/// to start with; `opts.view.themes` holds the ones `T` switches to and the colour depth.
 pub async fn run(
     snapshots: watch::Receiver<Arc<UiSnapshot>>,
     actions: mpsc::Sender<Action>,
@@ -109,12 +110,13 @@ where
         mut view,
     } = opts;
     let mut snapshot = snapshots.borrow_and_update().clone();
+    view.themes.adopt(theme);
     view.observe(&snapshot);
     view.help = keymap.help_rows();
     let mut frames = tokio::time::interval(frame_interval.max(Duration::from_millis(10)));
     frames.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut input_open = true;
-    draw(terminal, &snapshot, &view, theme)?;
+    draw(terminal, &snapshot, &view)?;
     loop {
         tokio::select! {
             biased;
@@ -128,8 +130,8 @@ where
                             return Ok(());
                         }
                         Flow::Export => {
-                            let (screen, shown) = render_screen(terminal, &snapshot, &view, theme)?;
-                            let theme = Box::new(theme.clone());
+                            let (screen, shown) = render_screen(terminal, &snapshot, &view)?;
+                            let theme = Box::new(view.themes.full().clone());
                             // A full queue means an export is still pending: never block input.
                             let _ = actions.try_send(Action::Export { screen, theme, shown });
                         }
@@ -142,16 +144,16 @@ where
                         }
                         Flow::Continue => {}
                     }
-                    draw(terminal, &snapshot, &view, theme)?;
+                    draw(terminal, &snapshot, &view)?;
                 }
                 Some(Ok(Event::Mouse(mouse))) => {
                     let size = terminal.size().map_err(io::Error::other)?;
                     let area = Rect::new(0, 0, size.width, size.height);
                     if screens::mouse(area, &snapshot, &mut view, mouse) {
-                        draw(terminal, &snapshot, &view, theme)?;
+                        draw(terminal, &snapshot, &view)?;
                     }
                 }
-                Some(Ok(Event::Resize(..))) => draw(terminal, &snapshot, &view, theme)?,
+                Some(Ok(Event::Resize(..))) => draw(terminal, &snapshot, &view)?,
                 Some(Ok(_)) => {}
                 // A read interrupted by a signal (SIGWINCH on resize) is not an error.
                 Some(Err(err))
@@ -170,12 +172,12 @@ where
                 Ok(()) => {
                     snapshot = snapshots.borrow_and_update().clone();
                     view.observe(&snapshot);
-                    draw(terminal, &snapshot, &view, theme)?;
+                    draw(terminal, &snapshot, &view)?;
                 }
                 // The app dropped the sender: it is shutting down.
                 Err(_) => return Ok(()),
             },
-            _ = frames.tick() => draw(terminal, &snapshot, &view, theme)?,
+            _ = frames.tick() => draw(terminal, &snapshot, &view)?,
         }
     }
 }
@@ -230,12 +232,11 @@ fn complete(view: &mut ViewState, snapshot: &UiSnapshot, backwards: bool) {
 }
 
 /// The screen drawn afresh into a buffer of the terminal's size, and the boxes on it, for
-/// an export.
+/// an export: in the theme's full colours, whatever this terminal shows.
 fn render_screen<B>(
     terminal: &Terminal<B>,
     snapshot: &UiSnapshot,
     view: &ViewState,
-    theme: &Theme,
 ) -> io::Result<(Buffer, Vec<crate::app::Shown>)>
 where
     B: Backend,
@@ -244,22 +245,29 @@ where
     let size = terminal.size().map_err(io::Error::other)?;
     let area = Rect::new(0, 0, size.width, size.height);
     let mut buf = Buffer::empty(area);
-    screens::render(area, &mut buf, snapshot, view, theme);
+    screens::render(area, &mut buf, snapshot, view, view.themes.full());
     Ok((buf, screens::shown(area, snapshot, view)))
 }
 
-fn draw<B>(
-    terminal: &mut Terminal<B>,
-    snapshot: &UiSnapshot,
-    view: &ViewState,
-    theme: &Theme,
-) -> io::Result<()>
+/// Draws a frame in the theme as this terminal shows it; without colours (NO_COLOR) the
+/// frame is stripped and marked with attributes instead (`theme::monochrome`).
+fn draw<B>(terminal: &mut Terminal<B>, snapshot: &UiSnapshot, view: &ViewState) -> io::Result<()>
 where
     B: Backend,
     B::Error: std::error::Error + Send + Sync + 'static,
 {
     terminal
-        .draw(|frame| screens::draw(frame, snapshot, view, theme))
+        .draw(|frame| {
+            screens::draw(frame, snapshot, view, view.themes.shown());
+            if view.themes.depth() == ColorDepth::None {
+                let theme = view.themes.full();
+                let series = view.legend_selected.and_then(|i| {
+                    let palette = widgets::linegraph::series_palette(theme);
+                    palette.get(i % palette.len().max(1)).copied()
+                });
+                theme::monochrome(frame.buffer_mut(), theme, series);
+            }
+        })
         .map(|_| ())
         .map_err(io::Error::other)
 }

@@ -11,6 +11,7 @@ use crate::app::{Action, TimeRange, UiSnapshot};
 use crate::tui::editor::{History, LineEditor};
 use crate::tui::keymap::{HelpRow, Intent};
 use crate::tui::targets_view::TargetsView;
+use crate::tui::theme::ThemeSet;
 use crate::tui::widgets::GraphSymbols;
 
 /// The boxes of the main screen, numbered as their toggle keys.
@@ -201,6 +202,8 @@ pub struct ViewState {
     pub layout: usize,
     /// The targets pane.
     pub targets: TargetsView,
+    /// The colour themes there are and the one in use (`T`, `:theme NAME`).
+    pub themes: ThemeSet,
 }
 
 impl Default for ViewState {
@@ -229,6 +232,7 @@ impl Default for ViewState {
             maximized: None,
             layout: 0,
             targets: TargetsView::default(),
+            themes: ThemeSet::default(),
         }
     }
 }
@@ -357,6 +361,10 @@ impl ViewState {
             Intent::TargetStateFilter => {
                 self.targets.state = self.targets.state.next();
                 self.targets.selected = 0;
+                Flow::Continue
+            }
+            Intent::NextTheme => {
+                self.message = Some(self.themes.cycle(false));
                 Flow::Continue
             }
             // These need the snapshot's targets: `apply_with` does them.
@@ -633,7 +641,7 @@ impl ViewState {
         }
     }
 
-    /// `:q`, `:quit`, `:range DUR` (a preset), `:help`.
+    /// `:q`, `:quit`, `:range DUR` (a preset), `:graph SYMBOLS`, `:theme [NAME]`, `:help`.
     fn run_command(&mut self, line: &str) -> Flow {
         let mut words = line.split_whitespace();
         match (words.next(), words.next()) {
@@ -652,6 +660,17 @@ impl ViewState {
                     Flow::Continue
                 }
             },
+            (Some("theme"), name) => {
+                self.message = Some(match name {
+                    Some(name) => self.themes.select(name).unwrap_or_else(|e| e),
+                    None => format!(
+                        "theme: {}; there are {}",
+                        self.themes.current_name(),
+                        self.themes.catalog().names().join(", ")
+                    ),
+                });
+                Flow::Continue
+            }
             (Some("range"), Some(r)) => match RANGE_PRESETS.iter().position(|(n, _)| *n == r) {
                 Some(i) => {
                     self.range_preset = i;
@@ -908,5 +927,41 @@ mod query_tests {
         view.apply(Intent::OpenCommand);
         typed(&mut view, "q");
         assert_eq!(view.apply(Intent::Submit), Flow::Quit);
+    }
+
+    #[test]
+    fn theme_key_and_command() {
+        let mut view = ViewState::default();
+        assert_eq!(view.themes.current_name(), "default");
+        assert_eq!(view.apply(Intent::NextTheme), Flow::Continue);
+        assert_eq!(view.themes.current_name(), "nord");
+        assert_eq!(view.message.as_deref(), Some("theme: nord (2/9)"));
+        view.apply(Intent::OpenCommand);
+        typed(&mut view, "theme terminal");
+        view.apply(Intent::Submit);
+        assert_eq!(view.themes.full().name, "terminal");
+        assert_eq!(view.message.as_deref(), Some("theme: terminal (9/9)"));
+        view.apply(Intent::OpenCommand);
+        typed(&mut view, "theme solarized-light");
+        view.apply(Intent::Submit);
+        assert_eq!(
+            view.message.as_deref(),
+            Some(
+                "no theme solarized-light; try: default, nord, gruvbox-dark, dracula, \
+                 solarized-dark, tokyo-night, light, high-contrast, terminal"
+            )
+        );
+        assert_eq!(view.themes.full().name, "terminal");
+        view.apply(Intent::OpenCommand);
+        typed(&mut view, "theme");
+        view.apply(Intent::Submit);
+        assert!(
+            view.message
+                .as_deref()
+                .is_some_and(|m| m.starts_with("theme: terminal; there are default, nord,"))
+        );
+        // `T` wraps around.
+        view.apply(Intent::NextTheme);
+        assert_eq!(view.themes.current_name(), "default");
     }
 }

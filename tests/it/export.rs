@@ -243,3 +243,57 @@ fn bad_sizes_and_unwritable_folders_are_named() {
     assert_eq!(code, Some(2));
     assert!(stderr.contains(file.to_str().expect("utf-8")), "{stderr}");
 }
+
+#[test]
+fn export_screen_in_a_theme_and_with_a_broken_one() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let data = tempfile::tempdir().expect("tempdir");
+    let out_dir = out.path().to_str().expect("utf-8 temp path");
+    let data_dir = data.path().to_str().expect("utf-8 temp path");
+    let broken = out.path().join("broken.theme");
+    std::fs::write(
+        &broken,
+        "theme[main_bg]=\"#000000\"\ntheme[title]=\"nope\"\n",
+    )
+    .unwrap();
+    let run = |theme: &str| {
+        kmon(
+            &[
+                "export-screen",
+                "--local",
+                "--after",
+                "1s",
+                "--interval",
+                "500ms",
+                "--out",
+                out_dir,
+                "--size",
+                "80x24",
+                "--data-dir",
+                data_dir,
+                "--theme",
+                theme,
+            ],
+            Duration::from_secs(60),
+        )
+    };
+    // A shipped theme: the SVG has its exact colours (light's paper background, its cpu
+    // box blue), whatever the terminal the command runs in.
+    let (code, stdout, stderr) = run("light");
+    assert_eq!(code, Some(0), "stderr: {stderr}");
+    assert!(!stderr.contains("warning"), "{stderr}");
+    let svg = read(Path::new(stdout.trim_end()), "screen.svg");
+    assert!(svg.contains("#fafaf7"), "light background in the SVG");
+    assert!(svg.contains("#2563eb"), "light cpu box in the SVG");
+
+    // A broken file: a warning naming file and line on stderr, and the default theme.
+    let (code, stdout, stderr) = run(broken.to_str().unwrap());
+    assert_eq!(code, Some(0), "stderr: {stderr}");
+    assert!(
+        stderr.contains("warning") && stderr.contains("broken.theme:2:"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("using the default theme"), "{stderr}");
+    let svg = read(Path::new(stdout.trim_end()), "screen.svg");
+    assert!(svg.contains("#12161d"), "the default background");
+}

@@ -79,12 +79,18 @@ fn lower(s: &str) -> String {
 /// Starts `kmon --local` with `data` as its data dir in a 120×40 tmux session named after
 /// `tag`; the shell prints `KMON_EXITED=<status>` when kmon ends.
 fn start(tag: &str, data: &Path) -> Tmux {
+    start_with(tag, data, "", "")
+}
+
+/// `start`, with `env` (`NAME=value …`, already quoted) before the command and `args`
+/// after it.
+fn start_with(tag: &str, data: &Path, env: &str, args: &str) -> Tmux {
     let bin = env!("CARGO_BIN_EXE_kmon");
     let tmux = Tmux {
         socket: format!("kmon-e2e-{tag}-{}", std::process::id()),
     };
     let script = format!(
-        "{} --local --interval 500ms --data-dir {} --export-dir {} 2>{}; echo KMON_EXITED=$?; sleep 30",
+        "env {env} {} --local --interval 500ms {args} --data-dir {} --export-dir {} 2>{}; echo KMON_EXITED=$?; sleep 30",
         shell_quote(Path::new(bin)),
         shell_quote(data),
         shell_quote(&data.join("exports")),
@@ -108,6 +114,27 @@ fn start(tag: &str, data: &Path) -> Tmux {
 }
 
 impl Tmux {
+    /// The screen with its colours and attributes as SGR escape sequences.
+    fn capture_styled(&self) -> String {
+        let out = self.cmd(&["capture-pane", "-p", "-e", "-t", "kmon"]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Polls the styled screen until `pred` holds, for at most `limit`.
+    fn wait_for_styled(&self, what: &str, limit: Duration, pred: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.capture_styled();
+            if pred(&screen) {
+                return screen;
+            }
+            if start.elapsed() > limit {
+                panic!("timed out after {limit:?} waiting for {what}; screen:\n{screen:?}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// Types `text` literally.
     fn type_text(&self, text: &str) {
         let out = self.cmd(&["send-keys", "-t", "kmon", "-l", text]);
@@ -346,6 +373,140 @@ fn start_see_cpu_resize_quit_and_terminal_restored() {
 
     // Quit with q: exit status 0, alternate screen left, cursor visible again.
     tmux.quit_and_check(data.path());
+}
+
+/// The SGR parameters tmux writes for a 24-bit foreground / background colour.
+fn fg(rgb: (u8, u8, u8)) -> String {
+    format!("38;2;{};{};{}", rgb.0, rgb.1, rgb.2)
+}
+
+fn bg(rgb: (u8, u8, u8)) -> String {
+    format!("48;2;{};{};{}", rgb.0, rgb.1, rgb.2)
+}
+
+#[test]
+fn theme_flag_t_key_theme_command_and_btop_theme_files() {
+    if !require_tool("tmux") {
+        return;
+    }
+    let data = tempfile::tempdir().expect("tempdir");
+    // A private config home with a theme in btop's layout and syntax.
+    let config = tempfile::tempdir().expect("tempdir");
+    let btop_themes = config.path().join("btop").join("themes");
+    std::fs::create_dir_all(&btop_themes).expect("mkdir");
+    std::fs::write(
+        btop_themes.join("e2e-btop.theme"),
+        "# written like a btop theme\ntheme[main_bg]=\"#101820\"\ntheme[cpu_box]=\"#13579b\"\n\
+         theme[title]=\"#ee\"\ntheme[proc_pause_bg]=\"#b54040\"\n",
+    )
+    .expect("write theme");
+    let env = format!(
+        "COLORTERM=truecolor NO_COLOR= HOME={home} XDG_CONFIG_HOME={home}",
+        home = shell_quote(config.path())
+    );
+    let tmux = start_with("theme", data.path(), &env, "--theme light");
+
+    // Started in `light`: its paper background and blue cpu box border, in 24-bit colour.
+    tmux.wait_for("the CPU box", Duration::from_secs(20), |s| {
+        s.contains("cpu") && s.contains('%')
+    });
+    tmux.wait_for_styled("the light theme", Duration::from_secs(10), |s| {
+        s.contains(&bg((0xfa, 0xfa, 0xf7))) && s.contains(&fg((0x25, 0x63, 0xeb)))
+    });
+
+    // `T` cycles to the next theme: named in the status line, drawn at once.
+    tmux.keys(&["T"]);
+    tmux.wait_for("the theme's name", Duration::from_secs(10), |s| {
+        s.contains("theme: high-contrast (8/")
+    });
+    tmux.wait_for_styled("the high-contrast theme", Duration::from_secs(10), |s| {
+        s.contains(&bg((0, 0, 0)))
+            && s.contains(&fg((0, 0xff, 0xff)))
+            && !s.contains(&bg((0xfa, 0xfa, 0xf7)))
+    });
+
+    // `:theme NAME` picks the btop file from the btop directory by name.
+    tmux.keys(&[":"]);
+    tmux.type_text("theme e2e-btop");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the btop theme's name", Duration::from_secs(10), |s| {
+        s.contains("theme: e2e-btop")
+    });
+    tmux.wait_for_styled("the btop theme", Duration::from_secs(10), |s| {
+        s.contains(&bg((0x10, 0x18, 0x20))) && s.contains(&fg((0x13, 0x57, 0x9b)))
+    });
+
+    // An unknown name says what there is and changes nothing.
+    tmux.keys(&[":"]);
+    tmux.type_text("theme nope");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the list of themes", Duration::from_secs(10), |s| {
+        s.contains("no theme nope; try: default, nord,")
+    });
+    tmux.wait_for_styled("the btop theme still", Duration::from_secs(10), |s| {
+        s.contains(&fg((0x13, 0x57, 0x9b)))
+    });
+
+    tmux.quit_and_check(data.path());
+}
+
+#[test]
+fn no_color_and_a_broken_theme_file_still_start() {
+    if !require_tool("tmux") {
+        return;
+    }
+    let data = tempfile::tempdir().expect("tempdir");
+    let config = tempfile::tempdir().expect("tempdir");
+    let kmon_themes = config.path().join("kmon").join("themes");
+    std::fs::create_dir_all(&kmon_themes).expect("mkdir");
+    std::fs::write(
+        kmon_themes.join("broken.theme"),
+        "theme[main_bg]=\"#000000\"\ntheme[cpu_box]=\"#12345\"\n",
+    )
+    .expect("write theme");
+    let env = format!(
+        "NO_COLOR=1 COLORTERM=truecolor HOME={home} XDG_CONFIG_HOME={home}",
+        home = shell_quote(config.path())
+    );
+    let tmux = start_with("nocolor", data.path(), &env, "--theme broken");
+    // The warning names the file and line; the default theme stands in.
+    tmux.wait_for("the broken theme warning", Duration::from_secs(20), |s| {
+        s.contains("theme broken is broken:") && s.contains("cpu")
+    });
+    // NO_COLOR: no colour codes at all, only attributes.
+    let screen = tmux.wait_for_styled("a drawn screen", Duration::from_secs(10), |s| {
+        s.contains('%')
+    });
+    let colours = colour_params(&screen);
+    assert!(
+        colours.is_empty(),
+        "colour codes {colours:?} on a NO_COLOR screen:\n{screen:?}"
+    );
+    assert!(
+        screen.contains("\u{1b}[1m"),
+        "bold text stands in for colour"
+    );
+    tmux.quit_and_check(data.path());
+}
+
+/// The SGR parameters in `screen` that set a colour (30–37, 38, 40–47, 48, 90–97,
+/// 100–107); 39 and 49 (the default colours) do not count.
+fn colour_params(screen: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for seq in screen.split('\u{1b}').skip(1) {
+        let Some(body) = seq.strip_prefix('[') else {
+            continue;
+        };
+        let Some(end) = body.find('m') else { continue };
+        for p in body[..end].split(';') {
+            if let Ok(n) = p.parse::<u16>()
+                && matches!(n, 30..=38 | 40..=48 | 90..=97 | 100..=107)
+            {
+                out.push(body[..end].to_string());
+            }
+        }
+    }
+    out
 }
 
 fn shell_quote(p: &Path) -> String {
