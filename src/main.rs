@@ -22,9 +22,10 @@ struct Flags {
     /// A Prometheus configuration file (prometheus.yml) whose scrape_configs kmon runs.
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Refresh and built-in collection interval (Prometheus duration syntax: 2s, 500ms, 1m).
-    #[arg(long, global = true, default_value = "2s", value_parser = parse_interval)]
-    interval: Duration,
+    /// Refresh and built-in collection interval (Prometheus duration syntax: 2s, 500ms, 1m;
+    /// default 2s, or what the options menu saved).
+    #[arg(long, global = true, value_parser = parse_interval)]
+    interval: Option<Duration>,
     /// Where kmon keeps its data and log (default: the platform's data directory).
     #[arg(long, global = true, value_name = "DIR")]
     data_dir: Option<PathBuf>,
@@ -48,7 +49,8 @@ impl Flags {
     fn run_options(self) -> kmon::app::RunOptions {
         kmon::app::RunOptions {
             config: self.config,
-            interval: self.interval,
+            interval: self.interval.unwrap_or(Duration::from_secs(2)),
+            interval_set: self.interval.is_some(),
             data_dir: self.data_dir,
             local: self.local,
             theme: self.theme,

@@ -17,6 +17,7 @@ pub mod panels;
 pub mod query_cli;
 mod run;
 mod serve;
+pub mod settings;
 mod snapshot;
 pub mod units;
 

@@ -30,6 +30,8 @@ const HISTORY_POINTS: usize = 300;
 pub struct RunOptions {
     pub config: Option<PathBuf>,
     pub interval: Duration,
+    /// Whether `--interval` was given (it wins over the settings file).
+    pub interval_set: bool,
     pub data_dir: Option<PathBuf>,
     pub local: bool,
     pub theme: Option<String>,
@@ -144,8 +146,22 @@ fn kubeconfig_present() -> Option<PathBuf> {
     home.is_file().then_some(home)
 }
 
-/// Runs the TUI until the user quits.
-pub fn run_tui(opts: RunOptions) -> anyhow::Result<ExitCode> {
+/// Runs the TUI until the user quits. The settings file (`settings`) fills in what the
+/// command line leaves out: interval, theme, graph symbols, boxes, and key remapping.
+pub fn run_tui(mut opts: RunOptions) -> anyhow::Result<ExitCode> {
+    let settings_file = super::settings::default_path();
+    let (settings, mut warnings) = settings_file
+        .as_deref()
+        .map(super::settings::load)
+        .unwrap_or_default();
+    if !opts.interval_set
+        && let Some(d) = settings.interval
+    {
+        opts.interval = d;
+    }
+    if opts.theme.is_none() {
+        opts.theme = settings.theme.clone();
+    }
     let Prepared {
         cfg,
         themes,
@@ -170,7 +186,16 @@ pub fn run_tui(opts: RunOptions) -> anyhow::Result<ExitCode> {
         let mut tui_opts = crate::tui::TuiOptions::default();
         tui_opts.view.history = crate::tui::editor::History::new(history);
         tui_opts.view.themes = themes;
-        tui_opts.view.message = theme_warning;
+        apply_settings(&settings, &mut tui_opts, &mut warnings);
+        warnings.extend(theme_warning);
+        for w in &warnings {
+            tracing::warn!("{w}");
+        }
+        // The first problem shows in the status line; the log has them all.
+        tui_opts.view.message = warnings.first().map(|w| match warnings.len() {
+            1 => w.clone(),
+            n => format!("{w} (and {} more in kmon.log)", n - 1),
+        });
         let tui = tokio::spawn(crate::tui::run(
             engine.snapshots.clone(),
             action_tx,
@@ -186,7 +211,7 @@ pub fn run_tui(opts: RunOptions) -> anyhow::Result<ExitCode> {
                 r.context("the TUI task failed").and_then(|r| r.context("terminal I/O"))
             }
             _ = shutdown_signal() => { Ok(()) }
-            _ = carry_out(action_rx, &engine, &export_dir, &history_file) => { Ok(()) }
+            _ = carry_out(action_rx, &engine, &export_dir, &history_file, settings_file.as_deref()) => { Ok(()) }
         };
         cancel.cancel();
         // Give the TUI a moment to restore the terminal if it is still running. A handle
@@ -201,6 +226,60 @@ pub fn run_tui(opts: RunOptions) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The settings file's graph symbols, boxes and keys, applied to the TUI's start.
+fn apply_settings(
+    settings: &super::settings::Settings,
+    tui: &mut crate::tui::TuiOptions,
+    warnings: &mut Vec<String>,
+) {
+    use crate::tui::view::BoxId;
+    if let Some(sym) = settings
+        .graph
+        .as_deref()
+        .and_then(crate::tui::widgets::GraphSymbols::from_name)
+    {
+        tui.view.symbols = sym;
+    }
+    if let Some(boxes) = &settings.boxes {
+        for b in BoxId::ALL {
+            tui.view
+                .set_shown(b, boxes.iter().any(|n| n == b.setting_name()));
+        }
+    }
+    let file = settings_file_label();
+    warnings.extend(
+        tui.keymap
+            .remap(&settings.keys)
+            .into_iter()
+            .map(|w| format!("{file}: {w}")),
+    );
+}
+
+fn settings_file_label() -> String {
+    super::settings::default_path()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| super::settings::FILE_NAME.to_string())
+}
+
+/// The options menu's choices merged into the settings file (its keys kept).
+fn save_options(path: &Path, saved: &super::snapshot::SavedOptions) -> std::io::Result<()> {
+    let (mut s, errors) = super::settings::load(path);
+    if !errors.is_empty() {
+        // Never overwrite a file the user is in the middle of editing into shape.
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("not saved, the file has problems: {}", errors[0]),
+        ));
+    }
+    if let Some(ms) = saved.interval_ms {
+        s.interval = Some(Duration::from_millis(ms.max(0) as u64));
+    }
+    s.theme = Some(saved.theme.clone());
+    s.graph = Some(saved.graph.clone());
+    s.boxes = Some(saved.boxes.clone());
+    super::settings::save(path, &s)
+}
+
 /// Carries out the TUI's actions until it asks to quit or goes away. An export's result
 /// (the folder, or what failed) goes to the status line of the next snapshot.
 async fn carry_out(
@@ -208,6 +287,7 @@ async fn carry_out(
     engine: &Engine,
     export_dir: &Path,
     history_file: &Path,
+    settings_file: Option<&Path>,
 ) {
     while let Some(action) = actions.recv().await {
         match action {
@@ -219,6 +299,20 @@ async fn carry_out(
                 }
             }
             Action::SetRange(range) => engine.request.send_modify(|r| r.range = range),
+            Action::SetInterval(d) => {
+                engine.interval.send_replace(d);
+            }
+            Action::SaveOptions(saved) => {
+                let status = match settings_file {
+                    Some(path) => match save_options(path, &saved) {
+                        Ok(()) => format!("options saved to {}", path.display()),
+                        Err(e) => format!("options not saved: {e}"),
+                    },
+                    None => "options not saved: no config directory (no home)".to_string(),
+                };
+                tracing::info!("{status}");
+                engine.set_status(status);
+            }
             Action::Export {
                 screen,
                 theme,
@@ -271,6 +365,8 @@ pub struct Engine {
     status: watch::Sender<String>,
     /// The query panels and the time range the snapshots show.
     pub request: watch::Sender<PanelRequest>,
+    /// The refresh (and built-in collection) interval; changes apply from the next tick.
+    pub interval: watch::Sender<Duration>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -293,6 +389,7 @@ impl Engine {
     ) -> anyhow::Result<Engine> {
         let cancel = CancellationToken::new();
         let mut tasks = Vec::new();
+        let (interval_tx, interval_rx) = watch::channel(opts.interval);
         let registry;
         let builtin: Option<watch::Receiver<BuiltinHealth>>;
         let source;
@@ -331,7 +428,7 @@ impl Engine {
                 let (tx, rx) = watch::channel(BuiltinHealth::default());
                 tasks.push(tokio::spawn(run_collector(
                     storage.clone(),
-                    opts.interval,
+                    interval_rx.clone(),
                     tx,
                     cancel.clone(),
                 )));
@@ -351,7 +448,7 @@ impl Engine {
         if snapshots {
             tasks.push(tokio::spawn(publish_snapshots(
                 storage.clone(),
-                opts.interval,
+                interval_rx,
                 Sources {
                     registry: registry.clone(),
                     builtin,
@@ -370,6 +467,7 @@ impl Engine {
             cancel,
             status: status_tx,
             request: request_tx,
+            interval: interval_tx,
             tasks,
         })
     }
@@ -404,18 +502,25 @@ pub struct BuiltinHealth {
 /// Collects this machine's metrics on every interval, aligned to the interval.
 async fn run_collector(
     storage: Arc<dyn Storage>,
-    interval: Duration,
+    mut every: watch::Receiver<Duration>,
     health: watch::Sender<BuiltinHealth>,
     cancel: CancellationToken,
 ) {
     let mut collector = Collector::new(HostOptions::default());
+    let mut interval = *every.borrow_and_update();
     let mut aligner = TimestampAligner::new(interval);
-    let mut ticker = tokio::time::interval(interval);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ticker = ticker_for(interval);
     loop {
         tokio::select! {
             _ = cancel.cancelled() => break,
             _ = ticker.tick() => {}
+            Ok(()) = every.changed() => {
+                // A new interval: collect at once, then on the new beat.
+                interval = *every.borrow_and_update();
+                aligner = TimestampAligner::new(interval);
+                ticker = ticker_for(interval);
+                continue;
+            }
         }
         let t = aligner.align(now_ms());
         let start = std::time::Instant::now();
@@ -439,6 +544,14 @@ async fn run_collector(
     }
 }
 
+/// A ticker at `interval` whose first tick is immediate, that delays (never bursts) after
+/// a slow tick.
+fn ticker_for(interval: Duration) -> tokio::time::Interval {
+    let mut t = tokio::time::interval(interval.max(Duration::from_millis(10)));
+    t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    t
+}
+
 /// What the snapshot publisher reads besides storage.
 struct Sources {
     registry: TargetRegistry,
@@ -454,13 +567,13 @@ struct Sources {
 /// status message or the panel request changes.
 async fn publish_snapshots(
     storage: Arc<dyn Storage>,
-    interval: Duration,
+    mut every: watch::Receiver<Duration>,
     mut sources: Sources,
     tx: watch::Sender<Arc<UiSnapshot>>,
     cancel: CancellationToken,
 ) {
-    let mut ticker = tokio::time::interval(interval);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut interval = *every.borrow_and_update();
+    let mut ticker = ticker_for(interval);
     let mut me = SelfMeter::default();
     let mut completion: Arc<super::assist::CompletionIndex> = Arc::default();
     let mut tick: u64 = 0;
@@ -535,6 +648,10 @@ async fn publish_snapshots(
         tokio::select! {
             _ = cancel.cancelled() => return,
             _ = ticker.tick() => {}
+            Ok(()) = every.changed() => {
+                interval = *every.borrow_and_update();
+                ticker = ticker_for(interval);
+            }
             // The engine owns the senders; they only close on shutdown.
             Ok(()) = sources.status.changed() => {}
             Ok(()) = sources.request.changed() => {}
@@ -682,6 +799,7 @@ mod tests {
         let opts = RunOptions {
             config: None,
             interval: Duration::from_millis(100),
+            interval_set: true,
             data_dir: None,
             local: true,
             theme: None,
@@ -703,7 +821,7 @@ mod tests {
         tx.send(Action::Quit).await.expect("send");
         tokio::time::timeout(
             Duration::from_secs(10),
-            carry_out(rx, &engine, tmp.path(), &tmp.path().join("history")),
+            carry_out(rx, &engine, tmp.path(), &tmp.path().join("history"), None),
         )
         .await
         .expect("carry_out ends on Quit");

@@ -287,4 +287,20 @@ pub enum Action {
     RunQuery { expr: String },
     /// Show this time range from the next snapshot on.
     SetRange(TimeRange),
+    /// Refresh (and collect, in this-machine mode) at this interval from now on.
+    SetInterval(std::time::Duration),
+    /// Write the options menu's choices to the settings file.
+    SaveOptions(SavedOptions),
+}
+
+/// What the options menu saves in the settings file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SavedOptions {
+    /// `None` when the menu never learnt the interval (no snapshot yet).
+    pub interval_ms: Option<i64>,
+    pub theme: String,
+    /// `braille`, `block` or `tty`.
+    pub graph: String,
+    /// The boxes shown, by settings-file name.
+    pub boxes: Vec<String>,
 }

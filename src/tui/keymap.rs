@@ -88,6 +88,14 @@ pub enum Intent {
     TargetGraph,
     /// Switch to the next colour theme.
     NextTheme,
+    /// Open the options menu.
+    Options,
+    /// Select the previous / next option.
+    OptionUp,
+    OptionDown,
+    /// Step the selected option's value back / forward (or toggle a box).
+    OptionLess,
+    OptionMore,
 }
 
 impl Intent {
@@ -141,7 +149,33 @@ impl Intent {
             Intent::TargetStateFilter => "state filter".into(),
             Intent::TargetGraph => "graph its up".into(),
             Intent::NextTheme => "next theme".into(),
+            Intent::Options => "options (interval, theme, graph, boxes)".into(),
+            Intent::OptionUp => "previous option".into(),
+            Intent::OptionDown => "next option".into(),
+            Intent::OptionLess => "previous value".into(),
+            Intent::OptionMore => "next value / toggle".into(),
         }
+    }
+
+    /// The intent's name in the settings file's `keys:` section: its variant in snake case
+    /// (`quit`, `focus_query`, `legend_toggle`, `toggle_box_cpu`).
+    pub fn name(self) -> String {
+        let debug = format!("{self:?}");
+        let mut out = String::with_capacity(debug.len() + 4);
+        for c in debug.chars() {
+            match c {
+                '(' => out.push('_'),
+                ')' => {}
+                c if c.is_ascii_uppercase() => {
+                    if !out.is_empty() && !out.ends_with('_') {
+                        out.push('_');
+                    }
+                    out.push(c.to_ascii_lowercase());
+                }
+                c => out.push(c),
+            }
+        }
+        out
     }
 }
 
@@ -158,6 +192,8 @@ pub enum Scope {
     Help,
     /// On the targets pane.
     Targets,
+    /// In the options menu.
+    Options,
 }
 
 impl Scope {
@@ -168,6 +204,29 @@ impl Scope {
             Scope::Editing => matches!(mode, Mode::Query | Mode::Command | Mode::TargetFilter),
             Scope::Help => mode == Mode::Help,
             Scope::Targets => mode == Mode::Targets,
+            Scope::Options => mode == Mode::Options,
+        }
+    }
+
+    /// Every scope.
+    pub const ALL: [Scope; 6] = [
+        Scope::Everywhere,
+        Scope::Normal,
+        Scope::Editing,
+        Scope::Help,
+        Scope::Targets,
+        Scope::Options,
+    ];
+
+    /// The scope's name before a `.` in the settings file's `keys:` section.
+    pub fn key_name(self) -> &'static str {
+        match self {
+            Scope::Everywhere => "everywhere",
+            Scope::Normal => "normal",
+            Scope::Editing => "editing",
+            Scope::Help => "help",
+            Scope::Targets => "targets",
+            Scope::Options => "options",
         }
     }
 
@@ -178,6 +237,7 @@ impl Scope {
             Scope::Editing => "query bar and command line",
             Scope::Help => "help",
             Scope::Targets => "targets",
+            Scope::Options => "options",
         }
     }
 }
@@ -468,6 +528,21 @@ pub const DEFAULT_BINDINGS: &[(Scope, KeyBinding, Intent)] = &[
     (Scope::Targets, KeyBinding::plain('e'), Intent::Export),
     (Scope::Targets, KeyBinding::plain('?'), Intent::Help),
     (Scope::Targets, KeyBinding::plain('T'), Intent::NextTheme),
+    (Scope::Normal, KeyBinding::plain('o'), Intent::Options),
+    (Scope::Targets, KeyBinding::plain('o'), Intent::Options),
+    (Scope::Options, KeyBinding::key(K::Esc), Intent::Back),
+    (Scope::Options, KeyBinding::plain('o'), Intent::Back),
+    (Scope::Options, KeyBinding::plain('q'), Intent::Back),
+    (Scope::Options, KeyBinding::key(K::Up), Intent::OptionUp),
+    (Scope::Options, KeyBinding::key(K::Down), Intent::OptionDown),
+    (Scope::Options, KeyBinding::plain('k'), Intent::OptionUp),
+    (Scope::Options, KeyBinding::plain('j'), Intent::OptionDown),
+    (Scope::Options, KeyBinding::key(K::Left), Intent::OptionLess),
+    (Scope::Options, KeyBinding::key(K::Right), Intent::OptionMore),
+    (Scope::Options, KeyBinding::plain('h'), Intent::OptionLess),
+    (Scope::Options, KeyBinding::plain('l'), Intent::OptionMore),
+    (Scope::Options, KeyBinding::key(K::Enter), Intent::OptionMore),
+    (Scope::Options, KeyBinding::plain(' '), Intent::OptionMore),
     (Scope::Help, KeyBinding::key(K::Esc), Intent::Back),
     (Scope::Help, KeyBinding::plain('?'), Intent::Back),
     (Scope::Help, KeyBinding::plain('q'), Intent::Back),
@@ -528,6 +603,91 @@ impl Keymap {
         Some(self.bindings.remove(pos).2)
     }
 
+    /// Applies the settings file's `keys:` entries in order: `intent: [keys]` gives the
+    /// intent these keys instead of its built-in ones in every scope where it has any
+    /// but `everywhere` (or in Normal when it has none); `scope.intent: [keys]` does it
+    /// in one scope.
+    /// Returns a warning for every entry that names no intent, scope or key, and for
+    /// every key taken from another intent.
+    pub fn remap(&mut self, entries: &[(String, Vec<String>)]) -> Vec<String> {
+        let mut intents: Vec<Intent> = Vec::new();
+        for (_, _, i) in DEFAULT_BINDINGS {
+            if !intents.contains(i) {
+                intents.push(*i);
+            }
+        }
+        let mut warnings = Vec::new();
+        for (name, keys) in entries {
+            let (scope, intent_name) = match name.split_once('.') {
+                Some((s, i)) => match Scope::ALL.iter().find(|sc| sc.key_name() == s) {
+                    Some(sc) => (Some(*sc), i),
+                    None => {
+                        let names: Vec<&str> = Scope::ALL.iter().map(|s| s.key_name()).collect();
+                        warnings.push(format!(
+                            "keys.{name}: no scope {s:?} (one of {})",
+                            names.join(", ")
+                        ));
+                        continue;
+                    }
+                },
+                None => (None, name.as_str()),
+            };
+            let Some(intent) = intents.iter().copied().find(|i| i.name() == intent_name) else {
+                warnings.push(format!(
+                    "keys.{name}: no intent {intent_name:?} (README lists them)"
+                ));
+                continue;
+            };
+            let mut parsed = Vec::new();
+            for k in keys {
+                match k.parse::<KeyBinding>() {
+                    Ok(b) => parsed.push(b),
+                    Err(e) => warnings.push(format!("keys.{name}: {e}")),
+                }
+            }
+            if parsed.is_empty() {
+                continue;
+            }
+            let scopes: Vec<Scope> = match scope {
+                Some(s) => vec![s],
+                None => {
+                    let mut found: Vec<Scope> = Vec::new();
+                    for (s, _, i) in &self.bindings {
+                        // Ctrl-C stays the way out from anywhere unless named.
+                        if *i == intent && *s != Scope::Everywhere && !found.contains(s) {
+                            found.push(*s);
+                        }
+                    }
+                    if found.is_empty() {
+                        found.push(Scope::Normal);
+                    }
+                    found
+                }
+            };
+            for s in scopes {
+                self.bindings
+                    .retain(|(bs, _, bi)| !(*bs == s && *bi == intent));
+                for key in &parsed {
+                    let taken = self
+                        .bindings
+                        .iter()
+                        .find(|(bs, bk, _)| *bs == s && bk == key)
+                        .map(|(_, _, i)| *i);
+                    if let Some(old) = taken {
+                        warnings.push(format!(
+                            "keys.{name}: {} no longer does {} in {}",
+                            key.label(),
+                            old.name(),
+                            s.key_name()
+                        ));
+                    }
+                    self.bind(s, *key, intent);
+                }
+            }
+        }
+        warnings
+    }
+
     /// Every binding, for the help screen.
     pub fn bindings(&self) -> &[(Scope, KeyBinding, Intent)] {
         &self.bindings
@@ -560,6 +720,7 @@ impl Keymap {
                 Scope::Normal,
                 Scope::Editing,
                 Scope::Targets,
+                Scope::Options,
                 Scope::Help,
                 Scope::Everywhere,
             ]
@@ -573,6 +734,82 @@ impl Keymap {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn intents_have_settings_names() {
+        assert_eq!(Intent::Quit.name(), "quit");
+        assert_eq!(Intent::FocusQuery.name(), "focus_query");
+        assert_eq!(Intent::ToggleBox(BoxId::Cpu).name(), "toggle_box_cpu");
+        assert_eq!(Intent::HistorySearch.name(), "history_search");
+        let mut names: Vec<String> = DEFAULT_BINDINGS.iter().map(|(_, _, i)| i.name()).collect();
+        names.sort();
+        names.dedup();
+        let intents: std::collections::BTreeSet<String> = DEFAULT_BINDINGS
+            .iter()
+            .map(|(_, _, i)| format!("{i:?}"))
+            .collect();
+        assert_eq!(names.len(), intents.len(), "names are unique");
+    }
+
+    #[test]
+    fn remapping_replaces_an_intents_keys_in_its_scopes_or_one_scope() {
+        let ev = |c: char| KeyEvent::new(KeyCode::Char(c), M::NONE);
+        let mut km = Keymap::default();
+        let warnings = km.remap(&[
+            ("quit".into(), vec!["Q".into()]),
+            (
+                "targets.target_graph".into(),
+                vec!["G".into(), "Ctrl-G".into()],
+            ),
+            ("normal.help".into(), vec!["h".into()]),
+            ("bogus".into(), vec!["x".into()]),
+            ("nowhere.quit".into(), vec!["x".into()]),
+            ("export".into(), vec!["Hyper-x".into()]),
+        ]);
+        // q no longer quits, in the boxes or the targets pane; Q does in both.
+        assert_eq!(km.lookup(Mode::Normal, &ev('q')), None);
+        assert_eq!(km.lookup(Mode::Normal, &ev('Q')), Some(Intent::Quit));
+        assert_eq!(km.lookup(Mode::Targets, &ev('q')), None);
+        assert_eq!(km.lookup(Mode::Targets, &ev('Q')), Some(Intent::Quit));
+        // Ctrl-C still quits everywhere (an unscoped remap leaves `everywhere` alone),
+        // and Q is typed in the query bar.
+        assert_eq!(
+            km.lookup(Mode::Query, &KeyEvent::new(KeyCode::Char('c'), M::CONTROL)),
+            Some(Intent::Quit)
+        );
+        assert_eq!(km.lookup(Mode::Query, &ev('Q')), None);
+        assert_eq!(
+            km.lookup(Mode::Targets, &ev('G')),
+            Some(Intent::TargetGraph)
+        );
+        assert_eq!(km.lookup(Mode::Targets, &ev('g')), None);
+        assert_eq!(
+            km.lookup(
+                Mode::Targets,
+                &KeyEvent::new(KeyCode::Char('g'), M::CONTROL)
+            ),
+            Some(Intent::TargetGraph)
+        );
+        // h took the graph cursor's key in the boxes: said so.
+        assert_eq!(km.lookup(Mode::Normal, &ev('h')), Some(Intent::Help));
+        assert_eq!(km.lookup(Mode::Normal, &ev('?')), None);
+        assert_eq!(
+            warnings,
+            [
+                "keys.normal.help: h no longer does graph_cursor_left in normal",
+                "keys.bogus: no intent \"bogus\" (README lists them)",
+                "keys.nowhere.quit: no scope \"nowhere\" (one of everywhere, normal, editing, help, targets, options)",
+                "keys.export: unknown key \"Hyper-x\" (try q, Ctrl-R, Alt-b, Enter, Esc, Tab, Up, PgDn, F1)",
+            ]
+        );
+        // The export keys stay when none of the new ones parse; help rows follow.
+        assert_eq!(km.lookup(Mode::Normal, &ev('e')), Some(Intent::Export));
+        assert!(
+            km.help_rows()
+                .iter()
+                .any(|r| r.keys == "Q" && r.what == "quit")
+        );
+    }
 
     #[test]
     fn keys_parse_from_their_labels_and_common_spellings() {

@@ -79,7 +79,9 @@ fn lower(s: &str) -> String {
 /// Starts `kmon --local` with `data` as its data dir in a 120×40 tmux session named after
 /// `tag`; the shell prints `KMON_EXITED=<status>` when kmon ends.
 fn start(tag: &str, data: &Path) -> Tmux {
-    start_with(tag, data, "", "")
+    // A config dir of its own: the user's settings file must not change what the test sees.
+    let env = format!("XDG_CONFIG_HOME={}", shell_quote(&data.join("config")));
+    start_with(tag, data, &env, "")
 }
 
 /// `start`, with `env` (`NAME=value …`, already quoted) before the command and `args`
@@ -151,7 +153,12 @@ impl Tmux {
 
     /// Quits with `q` and checks the exit status and the restored terminal.
     fn quit_and_check(&self, data: &Path) {
-        self.keys(&["q"]);
+        self.quit_with("q", data);
+    }
+
+    /// Quits with `key` and checks the exit status and the restored terminal.
+    fn quit_with(&self, key: &str, data: &Path) {
+        self.keys(&[key]);
         let screen = self.wait_for("kmon to exit", Duration::from_secs(10), |s| {
             s.contains("KMON_EXITED=")
         });
@@ -511,4 +518,65 @@ fn colour_params(screen: &str) -> Vec<String> {
 
 fn shell_quote(p: &Path) -> String {
     format!("'{}'", p.display().to_string().replace('\'', "'\\''"))
+}
+
+/// The options menu changes the graph symbols and hides a box, saves them in the settings
+/// file (keeping its key remapping), and the next run starts with them; a remapped quit
+/// key replaces `q`.
+#[test]
+fn options_menu_saves_settings_and_keys_are_remapped() {
+    if !require_tool("tmux") {
+        return;
+    }
+    let data = tempfile::tempdir().expect("tempdir");
+    let config = data.path().join("config");
+    let settings = config.join("kmon").join("kmon.yaml");
+    std::fs::create_dir_all(settings.parent().unwrap()).expect("mkdir");
+    std::fs::write(&settings, "keys:\n  quit: Q\n").expect("write settings");
+    let env = format!("XDG_CONFIG_HOME={}", shell_quote(&config));
+    let tmux = start_with("options", data.path(), &env, "");
+    tmux.wait_for("the boxes", Duration::from_secs(20), |s| {
+        s.contains("²mem") && s.contains('%')
+    });
+
+    tmux.keys(&["o"]);
+    tmux.wait_for("the options menu", Duration::from_secs(10), |s| {
+        s.contains("refresh interval") && s.contains("◀ braille ▶")
+    });
+    // Down to "graph symbols", one step right; down to box 2 (mem), toggle it.
+    tmux.keys(&["Down", "Down", "Right", "Down", "Down", "Enter"]);
+    tmux.wait_for("block and mem hidden", Duration::from_secs(10), |s| {
+        s.contains("◀ block ▶") && s.contains("[ ] hidden")
+    });
+    tmux.keys(&["Escape"]);
+    let screen = tmux.wait_for("the saved message", Duration::from_secs(10), |s| {
+        s.contains("options saved to")
+    });
+    assert!(!screen.contains("²mem"), "mem is hidden:\n{screen}");
+    let text = std::fs::read_to_string(&settings).expect("settings written");
+    assert!(text.contains("graph: block"), "{text}");
+    assert!(text.contains("boxes: [cpu, net, disks, query]"), "{text}");
+    assert!(text.contains("interval: 500ms"), "{text}");
+    assert!(text.contains("\"quit\": [\"Q\"]"), "the keys stay:\n{text}");
+
+    // q is no longer quit: kmon is still there a moment later.
+    tmux.keys(&["q"]);
+    std::thread::sleep(Duration::from_millis(800));
+    let screen = tmux.capture();
+    assert!(!screen.contains("KMON_EXITED"), "q quit anyway:\n{screen}");
+    tmux.quit_with("Q", data.path());
+    drop(tmux);
+
+    // The next run starts with the saved options.
+    let tmux = start_with("options2", data.path(), &env, "");
+    let screen = tmux.wait_for("the boxes again", Duration::from_secs(20), |s| {
+        s.contains("¹cpu") && s.contains('%')
+    });
+    assert!(!screen.contains("²mem"), "mem stays hidden:\n{screen}");
+    tmux.keys(&["o"]);
+    tmux.wait_for("block again", Duration::from_secs(10), |s| {
+        s.contains("◀ block ▶")
+    });
+    tmux.keys(&["Escape"]);
+    tmux.quit_with("Q", data.path());
 }

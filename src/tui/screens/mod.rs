@@ -7,6 +7,7 @@
 
 pub mod help;
 pub mod main;
+pub mod options;
 pub mod targets;
 
 use ratatui::Frame;
@@ -50,8 +51,10 @@ pub fn render(
         return;
     }
     MainScreen::new(snapshot, view, theme).render_into(area, buf);
-    if view.mode == crate::tui::view::Mode::Help {
-        help::render(area, buf, view, theme);
+    match view.mode {
+        crate::tui::view::Mode::Help => help::render(area, buf, view, theme),
+        crate::tui::view::Mode::Options => options::render(area, buf, view, theme),
+        _ => {}
     }
 }
 
@@ -87,20 +90,45 @@ pub fn shown(area: Rect, snapshot: &UiSnapshot, view: &ViewState) -> Vec<Shown> 
 /// focuses it. Returns whether the view changed.
 pub fn mouse(area: Rect, snapshot: &UiSnapshot, view: &mut ViewState, ev: MouseEvent) -> bool {
     use crate::tui::view::{BoxId, Mode};
-    if matches!(view.mode, Mode::Help | Mode::Targets | Mode::TargetFilter)
-        || area.width < MIN_WIDTH
+    if matches!(
+        view.mode,
+        Mode::Help | Mode::Targets | Mode::TargetFilter | Mode::Options
+    ) || area.width < MIN_WIDTH
         || area.height < MIN_HEIGHT
     {
         return false;
     }
-    let Some(query_area) = main::layout(area, view).query else {
+    let areas = main::layout(area, view);
+    let at = ratatui::layout::Position::new(ev.column, ev.row);
+    // A click on an overview box gives it the focus (Tab's highlight; `z` maximises it).
+    if let MouseEventKind::Down(MouseButton::Left) = ev.kind {
+        let boxes = [
+            (areas.cpu, BoxId::Cpu),
+            (areas.memory, BoxId::Memory),
+            (areas.network, BoxId::Network),
+            (areas.disks, BoxId::Disks),
+        ];
+        if let Some((_, id)) = boxes
+            .into_iter()
+            .find(|(r, _)| r.is_some_and(|r| r.contains(at)))
+        {
+            view.focus = Some(id);
+            if view.mode == Mode::Query {
+                view.mode = Mode::Normal;
+            }
+            return true;
+        }
+    }
+    let Some(query_area) = areas.query else {
         return false;
     };
-    let at = ratatui::layout::Position::new(ev.column, ev.row);
     if !query_area.contains(at) || !view.is_shown(BoxId::Query) {
         return false;
     }
     let bar_row = query_area.y + 1;
+    if let MouseEventKind::Down(MouseButton::Left) = ev.kind {
+        view.focus = Some(BoxId::Query);
+    }
     match ev.kind {
         MouseEventKind::Down(MouseButton::Left) if ev.row == bar_row => {
             view.apply(crate::tui::keymap::Intent::FocusQuery);

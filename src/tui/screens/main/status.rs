@@ -20,6 +20,7 @@ fn hints(mode: Mode) -> &'static [(&'static str, &'static str)] {
             ("1-5", "boxes"),
             ("-+", "range"),
             ("e", "export"),
+            ("o", "options"),
             ("?", "help"),
             ("q", "quit"),
         ],
@@ -41,6 +42,11 @@ fn hints(mode: Mode) -> &'static [(&'static str, &'static str)] {
             ("Esc", "back"),
         ],
         Mode::TargetFilter => &[("Enter", "done"), ("Esc", "back")],
+        Mode::Options => &[
+            ("↑↓", "select"),
+            ("←→", "change"),
+            ("Esc", "close and save"),
+        ],
     }
 }
 

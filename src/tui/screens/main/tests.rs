@@ -388,8 +388,19 @@ fn mouse_toggles_legend_entries_sets_the_cursor_and_focuses_the_bar() {
     ));
     let back = view.cursor_back.expect("a cursor");
     assert!((20..70).contains(&back), "{back}");
-    // Outside the query box: nothing.
-    assert!(!screens::mouse(area, &snap, &mut view, click(1, 2)));
+    // On another box: it takes the focus.
+    assert!(screens::mouse(area, &snap, &mut view, click(1, 2)));
+    assert_eq!(view.focus, Some(BoxId::Cpu));
+    let net = layout(area, &view).network.unwrap();
+    assert!(screens::mouse(
+        area,
+        &snap,
+        &mut view,
+        click(net.x + 3, net.y + 2)
+    ));
+    assert_eq!(view.focus, Some(BoxId::Network));
+    // The header row is no box: nothing.
+    assert!(!screens::mouse(area, &snap, &mut view, click(1, 0)));
     // The bar row focuses the query bar.
     assert!(screens::mouse(
         area,
@@ -510,4 +521,40 @@ fn targets_pane_lists_filters_and_opens_a_detail() {
         view.query.text(),
         "up{job=\"node\", instance=\"kmon-demo\"}"
     );
+}
+
+#[test]
+fn options_menu_overlay() {
+    use crate::tui::keymap::Intent;
+    let snap = sample_snapshot();
+    let mut view = observed();
+    view.apply(Intent::Options);
+    view.apply(Intent::OptionDown);
+    view.apply(Intent::OptionDown);
+    view.apply(Intent::OptionMore);
+    view.apply(Intent::OptionDown);
+    view.apply(Intent::OptionDown);
+    view.apply(Intent::OptionMore);
+    let t = draw(100, 30, &snap, &view);
+    insta::assert_snapshot!(t.backend());
+    let buf = t.backend().buffer();
+    let rows: Vec<String> = (0..30).map(|y| row_text(buf, y)).collect();
+    let graph = rows
+        .iter()
+        .position(|r| r.contains("graph symbols"))
+        .expect("graph row");
+    assert!(rows[graph].contains("◀ block ▶"), "{}", rows[graph]);
+    let mem = rows
+        .iter()
+        .position(|r| r.contains("box 2 mem"))
+        .expect("mem row");
+    assert!(rows[mem].contains("[ ] hidden"), "{}", rows[mem]);
+    // The selected row (mem) is drawn in the selection colours.
+    let theme = crate::tui::Theme::default();
+    let x = rows[mem]
+        .find("box 2")
+        .map(|b| rows[mem][..b].chars().count())
+        .unwrap() as u16;
+    assert_eq!(buf[(x, mem as u16)].bg, theme.selected_bg);
+    assert!(rows.last().unwrap().contains("Esc close and save"));
 }

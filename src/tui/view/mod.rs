@@ -14,6 +14,9 @@ use crate::tui::targets_view::TargetsView;
 use crate::tui::theme::ThemeSet;
 use crate::tui::widgets::GraphSymbols;
 
+mod options;
+pub use options::{INTERVALS_MS, OptionRow, OptionsView, ROWS as OPTION_ROWS, interval_label};
+
 /// The boxes of the main screen, numbered as their toggle keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum BoxId {
@@ -61,6 +64,16 @@ impl BoxId {
         }
     }
 
+    /// The box's name in the settings file (`cpu`, `mem`, `net`, `disks`, `query`).
+    pub fn setting_name(self) -> &'static str {
+        self.title()
+    }
+
+    /// The box a settings-file name means.
+    pub fn from_setting_name(name: &str) -> Option<BoxId> {
+        BoxId::ALL.into_iter().find(|b| b.setting_name() == name)
+    }
+
     fn index(self) -> usize {
         usize::from(self.number() - 1)
     }
@@ -82,6 +95,8 @@ pub enum Mode {
     Targets,
     /// Keys edit the targets pane's filter.
     TargetFilter,
+    /// The options menu is open.
+    Options,
 }
 
 /// What the event loop does after an intent.
@@ -204,6 +219,8 @@ pub struct ViewState {
     pub targets: TargetsView,
     /// The colour themes there are and the one in use (`T`, `:theme NAME`).
     pub themes: ThemeSet,
+    /// The options menu (`o`).
+    pub options: OptionsView,
 }
 
 impl Default for ViewState {
@@ -233,6 +250,7 @@ impl Default for ViewState {
             layout: 0,
             targets: TargetsView::default(),
             themes: ThemeSet::default(),
+            options: OptionsView::default(),
         }
     }
 }
@@ -363,6 +381,12 @@ impl ViewState {
                 self.targets.selected = 0;
                 Flow::Continue
             }
+            Intent::Options
+            | Intent::OptionUp
+            | Intent::OptionDown
+            | Intent::OptionLess
+            | Intent::OptionMore => self.apply_option(intent),
+            Intent::Back if self.mode == Mode::Options => self.apply_option(intent),
             Intent::NextTheme => {
                 self.message = Some(self.themes.cycle(false));
                 Flow::Continue
@@ -430,6 +454,8 @@ impl ViewState {
                     Mode::TargetFilter => self.mode = Mode::Targets,
                     Mode::Targets if self.targets.detail => self.targets.detail = false,
                     Mode::Targets => self.mode = Mode::Normal,
+                    // `apply` hands Back in the menu to `apply_option`.
+                    Mode::Options => {}
                     Mode::Normal => {
                         self.cursor_back = None;
                         self.legend_selected = None;
@@ -537,6 +563,9 @@ impl ViewState {
     /// series (the legend's entries).
     pub fn observe(&mut self, snap: &UiSnapshot) {
         self.now_ms = snap.at_ms;
+        if self.options.interval_ms <= 0 {
+            self.options.interval_ms = snap.step_ms;
+        }
         self.legend_keys = snap
             .panels
             .iter()
@@ -571,7 +600,7 @@ impl ViewState {
                 self.targets.filter.insert(c);
                 self.targets.selected = 0;
             }
-            Mode::Normal | Mode::Help | Mode::Targets => {}
+            Mode::Normal | Mode::Help | Mode::Targets | Mode::Options => {}
         }
     }
 
@@ -581,7 +610,7 @@ impl ViewState {
             Mode::Query => Some(&mut self.query),
             Mode::Command => Some(&mut self.command),
             Mode::TargetFilter => Some(&mut self.targets.filter),
-            Mode::Normal | Mode::Help | Mode::Targets => None,
+            Mode::Normal | Mode::Help | Mode::Targets | Mode::Options => None,
         }
     }
 
@@ -637,7 +666,7 @@ impl ViewState {
                 self.mode = Mode::Targets;
                 Flow::Continue
             }
-            Mode::Normal | Mode::Help | Mode::Targets => Flow::Continue,
+            Mode::Normal | Mode::Help | Mode::Targets | Mode::Options => Flow::Continue,
         }
     }
 
