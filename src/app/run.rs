@@ -12,7 +12,7 @@ use anyhow::Context;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use super::dashboard::{self, Grid};
+use super::overview::{self, Grid};
 use super::panels::{self, PanelRequest};
 use super::snapshot::{Action, Health, TargetRow, UiSnapshot};
 use crate::config::{self, Config};
@@ -441,7 +441,7 @@ async fn publish_snapshots(
             status: sources.status.borrow_and_update().clone(),
             ..UiSnapshot::default()
         };
-        if let Err(e) = dashboard::build(&*storage, &grid, &mut snap) {
+        if let Err(e) = overview::build(&*storage, &grid, &mut snap) {
             snap.status = format!("query failed: {e}");
         }
         snap.host.source = sources.source.clone();
