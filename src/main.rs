@@ -37,6 +37,9 @@ struct Flags {
     /// Where the `e` key writes export folders (default: the current directory).
     #[arg(long, global = true, value_name = "DIR")]
     export_dir: Option<PathBuf>,
+    /// A dashboard file (YAML: rows of panels) to start on, instead of the built-in one.
+    #[arg(long, global = true, value_name = "FILE")]
+    dashboard: Option<PathBuf>,
 }
 
 impl Flags {
@@ -48,6 +51,7 @@ impl Flags {
             local: self.local,
             theme: self.theme,
             export_dir: self.export_dir,
+            dashboard: self.dashboard,
         }
     }
 }

@@ -4,12 +4,15 @@
 //! TUI's actions. The one-shot subcommands live in `cli`, exports (the `e` key) in
 //! `export`, the headless `kmon export-screen` in `export_screen`, `kmon serve` in `serve`
 //! (with `load` for `--load`), the `kmon query`/`query-range` client in `query_cli`, the
-//! query panels' evaluation and history in `panels`, the query bar's highlighting, checks
+//! query panels' evaluation and history in `panels`, the dashboard file format in
+//! `dashboard` and the dashboard's panels and pins in `board`, the query bar's highlighting, checks
 //! and completion in `assist`, and `units`, which guesses a query's unit from its metric
 //! names.
 
 pub mod assist;
+pub mod board;
 pub mod cli;
+pub mod dashboard;
 pub mod export;
 mod export_screen;
 pub mod load;

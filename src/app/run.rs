@@ -35,6 +35,8 @@ pub struct RunOptions {
     pub theme: Option<String>,
     /// Where the `e` key writes its export folders (default: the current directory).
     pub export_dir: Option<PathBuf>,
+    /// The dashboard to load and start on (default: the built-in one, opened with `d`).
+    pub dashboard: Option<PathBuf>,
 }
 
 /// What every command that runs the engine loads first.
@@ -134,11 +136,24 @@ pub fn run_tui(opts: RunOptions) -> anyhow::Result<ExitCode> {
         tracing::warn!("reading {}: {e}", history_file.display());
         Vec::new()
     });
+    let (mut board, pins_warning) = super::board::board_for(
+        opts.dashboard.as_deref(),
+        &data_dir(opts.data_dir.as_deref()),
+    )?;
     rt.block_on(async move {
         let engine = Engine::start(cfg, &opts)?;
         let (action_tx, action_rx) = mpsc::channel::<Action>(16);
         let mut tui_opts = crate::tui::TuiOptions::default();
         tui_opts.view.history = crate::tui::editor::History::new(history);
+        board.publish(&engine.request);
+        if opts.dashboard.is_some() {
+            board.carry_out(&Action::ShowDashboard(true), &engine.request);
+            tui_opts.view.mode = crate::tui::Mode::Dashboard;
+        }
+        if let Some(w) = pins_warning {
+            tracing::warn!("{w}");
+            engine.set_status(w);
+        }
         let tui = tokio::spawn(crate::tui::run(
             engine.snapshots.clone(),
             action_tx,
@@ -154,7 +169,7 @@ pub fn run_tui(opts: RunOptions) -> anyhow::Result<ExitCode> {
                 r.context("the TUI task failed").and_then(|r| r.context("terminal I/O"))
             }
             _ = shutdown_signal() => { Ok(()) }
-            _ = carry_out(action_rx, &engine, &theme, &export_dir, &history_file) => { Ok(()) }
+            _ = carry_out(action_rx, &engine, &theme, &export_dir, &history_file, &mut board) => { Ok(()) }
         };
         cancel.cancel();
         // Give the TUI a moment to restore the terminal if it is still running. A handle
@@ -177,10 +192,16 @@ async fn carry_out(
     theme: &crate::tui::Theme,
     export_dir: &Path,
     history_file: &Path,
+    board: &mut super::board::Board,
 ) {
     while let Some(action) = actions.recv().await {
         match action {
             Action::Quit => break,
+            Action::Pin { .. } | Action::Unpin { .. } | Action::ShowDashboard(_) => {
+                if let Some(status) = board.carry_out(&action, &engine.request) {
+                    engine.set_status(status);
+                }
+            }
             Action::RunQuery { expr } => {
                 engine.request.send_modify(|r| r.set_query(&expr));
                 if let Err(e) = panels::append_history(history_file, &expr) {
@@ -457,6 +478,7 @@ async fn publish_snapshots(
             .collect();
         let request = sources.request.borrow_and_update().clone();
         snap.range = request.range;
+        snap.dashboard = request.layout.clone();
         if !snap.range.paused {
             snap.range.end_ms = grid.end;
         }
@@ -556,15 +578,14 @@ async fn evaluate_panels(
     now_ms: i64,
     min_step_ms: i64,
 ) -> Vec<super::snapshot::PanelData> {
-    if request.panels.is_empty() {
+    if request.wanted().next().is_none() {
         return Vec::new();
     }
     let storage = storage.clone();
     let joined = tokio::task::spawn_blocking(move || {
         let engine = crate::promql::Engine::new(Default::default());
         request
-            .panels
-            .iter()
+            .wanted()
             .map(|spec| {
                 panels::evaluate(&*storage, &engine, spec, request.range, now_ms, min_step_ms)
             })
@@ -643,6 +664,7 @@ mod tests {
             local: true,
             theme: None,
             export_dir: None,
+            dashboard: None,
         };
         let engine = Engine::start(None, &opts).expect("engine starts");
         let (tx, rx) = mpsc::channel(4);
@@ -652,7 +674,14 @@ mod tests {
         let theme = crate::tui::Theme::default();
         tokio::time::timeout(
             Duration::from_secs(10),
-            carry_out(rx, &engine, &theme, tmp.path(), &tmp.path().join("history")),
+            carry_out(
+                rx,
+                &engine,
+                &theme,
+                tmp.path(),
+                &tmp.path().join("history"),
+                &mut super::super::board::Board::new(Default::default(), Vec::new(), None),
+            ),
         )
         .await
         .expect("carry_out ends on Quit");

@@ -11,7 +11,7 @@ mod schema;
 mod size;
 mod types;
 mod validate;
-mod yaml;
+pub(crate) mod yaml;
 
 use std::path::Path;
 

@@ -86,6 +86,20 @@ pub enum Intent {
     TargetStateFilter,
     /// Graph the selected target's `up` in the query box.
     TargetGraph,
+    /// Open the dashboard.
+    Dashboard,
+    /// Pin the query bar's query to the dashboard.
+    Pin,
+    /// Unpin the focused dashboard panel.
+    Unpin,
+    /// Focus the next / previous dashboard panel (reading order).
+    PanelNext,
+    PanelPrev,
+    /// Focus the dashboard panel above / below (the rows scroll to it).
+    PanelUp,
+    PanelDown,
+    /// Give the focused dashboard panel the screen, or put it back.
+    PanelZoom,
 }
 
 impl Intent {
@@ -138,6 +152,14 @@ impl Intent {
             Intent::TargetFilter => "filter targets by text".into(),
             Intent::TargetStateFilter => "state filter".into(),
             Intent::TargetGraph => "graph its up".into(),
+            Intent::Dashboard => "dashboard".into(),
+            Intent::Pin => "pin the query to the dashboard".into(),
+            Intent::Unpin => "unpin the focused panel".into(),
+            Intent::PanelNext => "next panel".into(),
+            Intent::PanelPrev => "previous panel".into(),
+            Intent::PanelUp => "panel above (scrolls)".into(),
+            Intent::PanelDown => "panel below (scrolls)".into(),
+            Intent::PanelZoom => "maximise / restore the panel".into(),
         }
     }
 }
@@ -155,6 +177,8 @@ pub enum Scope {
     Help,
     /// On the targets pane.
     Targets,
+    /// On the dashboard.
+    Dashboard,
 }
 
 impl Scope {
@@ -165,6 +189,7 @@ impl Scope {
             Scope::Editing => matches!(mode, Mode::Query | Mode::Command | Mode::TargetFilter),
             Scope::Help => mode == Mode::Help,
             Scope::Targets => mode == Mode::Targets,
+            Scope::Dashboard => mode == Mode::Dashboard,
         }
     }
 
@@ -175,6 +200,7 @@ impl Scope {
             Scope::Editing => "query bar and command line",
             Scope::Help => "help",
             Scope::Targets => "targets",
+            Scope::Dashboard => "dashboard",
         }
     }
 }
@@ -271,6 +297,8 @@ impl KeyBinding {
             KeyCode::Right => out.push('→'),
             KeyCode::Home => out.push_str("Home"),
             KeyCode::End => out.push_str("End"),
+            KeyCode::PageUp => out.push_str("PgUp"),
+            KeyCode::PageDown => out.push_str("PgDn"),
             other => out.push_str(&format!("{other:?}")),
         }
         out
@@ -329,6 +357,8 @@ pub const DEFAULT_BINDINGS: &[(Scope, KeyBinding, Intent)] = &[
     (Scope::Normal, KeyBinding::plain('z'), Intent::ToggleMaximize),
     (Scope::Normal, KeyBinding::plain('P'), Intent::NextLayout),
     (Scope::Normal, KeyBinding::plain('t'), Intent::Targets),
+    (Scope::Normal, KeyBinding::plain('d'), Intent::Dashboard),
+    (Scope::Normal, KeyBinding::plain('b'), Intent::Pin),
     (Scope::Editing, KeyBinding::key(K::Enter), Intent::Submit),
     (Scope::Editing, KeyBinding::key(K::Esc), Intent::Back),
     (Scope::Editing, KeyBinding::key(K::Tab), Intent::Complete),
@@ -364,6 +394,29 @@ pub const DEFAULT_BINDINGS: &[(Scope, KeyBinding, Intent)] = &[
     (Scope::Targets, KeyBinding::plain('g'), Intent::TargetGraph),
     (Scope::Targets, KeyBinding::plain('e'), Intent::Export),
     (Scope::Targets, KeyBinding::plain('?'), Intent::Help),
+    (Scope::Dashboard, KeyBinding::key(K::Esc), Intent::Back),
+    (Scope::Dashboard, KeyBinding::plain('d'), Intent::Back),
+    (Scope::Dashboard, KeyBinding::plain('q'), Intent::Quit),
+    (Scope::Dashboard, KeyBinding::key(K::Tab), Intent::PanelNext),
+    (Scope::Dashboard, KeyBinding::with(K::BackTab, M::SHIFT), Intent::PanelPrev),
+    (Scope::Dashboard, KeyBinding::key(K::Right), Intent::PanelNext),
+    (Scope::Dashboard, KeyBinding::key(K::Left), Intent::PanelPrev),
+    (Scope::Dashboard, KeyBinding::plain('l'), Intent::PanelNext),
+    (Scope::Dashboard, KeyBinding::plain('h'), Intent::PanelPrev),
+    (Scope::Dashboard, KeyBinding::key(K::Up), Intent::PanelUp),
+    (Scope::Dashboard, KeyBinding::key(K::Down), Intent::PanelDown),
+    (Scope::Dashboard, KeyBinding::plain('k'), Intent::PanelUp),
+    (Scope::Dashboard, KeyBinding::plain('j'), Intent::PanelDown),
+    (Scope::Dashboard, KeyBinding::key(K::PageUp), Intent::PanelUp),
+    (Scope::Dashboard, KeyBinding::key(K::PageDown), Intent::PanelDown),
+    (Scope::Dashboard, KeyBinding::key(K::Enter), Intent::PanelZoom),
+    (Scope::Dashboard, KeyBinding::plain('z'), Intent::PanelZoom),
+    (Scope::Dashboard, KeyBinding::plain('x'), Intent::Unpin),
+    (Scope::Dashboard, KeyBinding::plain('-'), Intent::RangeShorter),
+    (Scope::Dashboard, KeyBinding::plain('+'), Intent::RangeLonger),
+    (Scope::Dashboard, KeyBinding::plain(' '), Intent::TogglePause),
+    (Scope::Dashboard, KeyBinding::plain('e'), Intent::Export),
+    (Scope::Dashboard, KeyBinding::plain('?'), Intent::Help),
     (Scope::Help, KeyBinding::key(K::Esc), Intent::Back),
     (Scope::Help, KeyBinding::plain('?'), Intent::Back),
     (Scope::Help, KeyBinding::plain('q'), Intent::Back),
@@ -456,6 +509,7 @@ impl Keymap {
                 Scope::Normal,
                 Scope::Editing,
                 Scope::Targets,
+                Scope::Dashboard,
                 Scope::Help,
                 Scope::Everywhere,
             ]
@@ -637,6 +691,36 @@ mod tests {
         let rows = map.help_rows();
         assert!(rows.iter().any(|r| r.what == "targets"));
         assert!(rows.iter().any(|r| r.what == "maximise focused box"));
+    }
+
+    #[test]
+    fn dashboard_keys() {
+        let map = Keymap::default();
+        let n = KeyModifiers::NONE;
+        let at = |mode, code| map.lookup(mode, &key(code, n));
+        assert_eq!(
+            at(Mode::Normal, KeyCode::Char('d')),
+            Some(Intent::Dashboard)
+        );
+        assert_eq!(at(Mode::Normal, KeyCode::Char('b')), Some(Intent::Pin));
+        assert_eq!(at(Mode::Dashboard, KeyCode::Char('d')), Some(Intent::Back));
+        assert_eq!(at(Mode::Dashboard, KeyCode::Esc), Some(Intent::Back));
+        assert_eq!(at(Mode::Dashboard, KeyCode::Tab), Some(Intent::PanelNext));
+        assert_eq!(
+            at(Mode::Dashboard, KeyCode::Char('j')),
+            Some(Intent::PanelDown)
+        );
+        assert_eq!(at(Mode::Dashboard, KeyCode::PageUp), Some(Intent::PanelUp));
+        assert_eq!(at(Mode::Dashboard, KeyCode::Enter), Some(Intent::PanelZoom));
+        assert_eq!(at(Mode::Dashboard, KeyCode::Char('x')), Some(Intent::Unpin));
+        // The dashboard does not type into the query bar.
+        assert_eq!(at(Mode::Dashboard, KeyCode::Char('/')), None);
+        assert_eq!(KeyBinding::key(KeyCode::PageDown).label(), "PgDn");
+        let rows = map.help_rows();
+        assert!(
+            rows.iter()
+                .any(|r| r.scope == "dashboard" && r.what == "unpin the focused panel")
+        );
     }
 
     #[test]

@@ -41,6 +41,13 @@ fn hints(mode: Mode) -> &'static [(&'static str, &'static str)] {
             ("Esc", "back"),
         ],
         Mode::TargetFilter => &[("Enter", "done"), ("Esc", "back")],
+        Mode::Dashboard => &[
+            ("Tab", "panel"),
+            ("Enter", "zoom"),
+            ("↑↓", "scroll"),
+            ("x", "unpin"),
+            ("Esc", "back"),
+        ],
     }
 }
 
@@ -51,6 +58,18 @@ pub(super) fn render(
     view: &ViewState,
     theme: &Theme,
 ) {
+    render_with_note(row, buf, snap, view, theme, "");
+}
+
+/// `render`, with `note` after the dashboard's title (rows scrolled off the screen).
+pub(super) fn render_with_note(
+    row: Rect,
+    buf: &mut Buffer,
+    snap: &UiSnapshot,
+    view: &ViewState,
+    theme: &Theme,
+    note: &str,
+) {
     if row.is_empty() {
         return;
     }
@@ -58,7 +77,7 @@ pub(super) fn render(
     let text = Style::new().fg(theme.main_fg);
     let dim = Style::new().fg(theme.graph_text);
     let mut help_spans = Vec::new();
-    for (k, what) in hints(view.mode) {
+    for (k, what) in hints(view.screen_mode()) {
         help_spans.push(Span::styled(*k, key));
         help_spans.push(Span::styled(format!(" {what}  "), dim));
     }
@@ -81,6 +100,11 @@ pub(super) fn render(
         Line::from(Span::styled(
             format!(" {}", snap.status),
             Style::new().fg(theme.hi_fg),
+        ))
+    } else if view.screen_mode() == Mode::Dashboard && !snap.dashboard.title.is_empty() {
+        Line::from(Span::styled(
+            format!(" ▦ {}{note}", snap.dashboard.title),
+            text.add_modifier(Modifier::BOLD),
         ))
     } else {
         Line::from(Span::styled(
