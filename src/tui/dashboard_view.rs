@@ -1,10 +1,12 @@
 //! The dashboard screen's view state: which panel has the focus (by its stable id, so a
 //! pin or an unpin elsewhere does not move it) and whether it is maximised. The focus
 //! moves in reading order (Tab, ←→) or to the row above or below (↑↓, PgUp/PgDn), to
-//! the panel nearest the same horizontal position. `ViewState` keeps one and moves it
-//! against the snapshot's `DashboardLayout`; the dashboard screen reads it.
+//! the panel nearest the same horizontal position; `x` unpins the focused panel when it is
+//! a pinned one. `ViewState` keeps one and hands it the keys with the snapshot's
+//! `DashboardLayout`; the dashboard screen reads it.
 
-use crate::app::{DashboardCell, DashboardLayout};
+use crate::app::{Action, DashboardCell, DashboardLayout};
+use crate::tui::keymap::Intent;
 
 /// Focus and maximisation on the dashboard.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -19,6 +21,34 @@ pub struct DashboardView {
 pub type Place = (usize, usize);
 
 impl DashboardView {
+    /// A key on the dashboard that needs its layout: moving the focus, or unpinning the
+    /// focused panel (the action for the app). `Err` says why nothing happened.
+    pub fn apply(
+        &mut self,
+        intent: Intent,
+        layout: &DashboardLayout,
+    ) -> Result<Option<Action>, String> {
+        match intent {
+            Intent::PanelNext | Intent::PanelPrev => self.step(layout, intent == Intent::PanelNext),
+            Intent::PanelUp | Intent::PanelDown => {
+                self.vertical(layout, intent == Intent::PanelDown)
+            }
+            Intent::Unpin => {
+                return match self.focused(layout) {
+                    Some(cell) if self.focused_is_pinned(layout) => {
+                        Ok(Some(Action::Unpin { id: cell.id }))
+                    }
+                    Some(_) => Err(
+                        "only pinned panels can be unpinned (b pins the query bar's query)".into(),
+                    ),
+                    None => Ok(None),
+                };
+            }
+            _ => {}
+        }
+        Ok(None)
+    }
+
     /// The focused panel's place: the focus if it is shown, else the first panel.
     pub fn place(&self, layout: &DashboardLayout) -> Option<Place> {
         let found = self.focus.and_then(|id| {

@@ -563,32 +563,19 @@ impl ViewState {
                 self.cursor_back = Some(self.cursor_back.map_or(0, |b| (b + 1).min(max)));
                 Flow::Continue
             }
-            Intent::PanelNext | Intent::PanelPrev => {
+            Intent::PanelNext
+            | Intent::PanelPrev
+            | Intent::PanelUp
+            | Intent::PanelDown
+            | Intent::Unpin => {
                 self.message = None;
-                self.dashboard
-                    .step(&snap.dashboard, intent == Intent::PanelNext);
-                Flow::Continue
-            }
-            Intent::PanelUp | Intent::PanelDown => {
-                self.message = None;
-                self.dashboard
-                    .vertical(&snap.dashboard, intent == Intent::PanelDown);
-                Flow::Continue
-            }
-            Intent::Unpin => {
-                self.message = None;
-                match self.dashboard.focused(&snap.dashboard) {
-                    Some(cell) if self.dashboard.focused_is_pinned(&snap.dashboard) => {
-                        Flow::Send(Action::Unpin { id: cell.id })
-                    }
-                    Some(_) => {
-                        self.message = Some(
-                            "only pinned panels can be unpinned (b pins the query bar's query)"
-                                .into(),
-                        );
+                match self.dashboard.apply(intent, &snap.dashboard) {
+                    Ok(Some(action)) => Flow::Send(action),
+                    Ok(None) => Flow::Continue,
+                    Err(why) => {
+                        self.message = Some(why);
                         Flow::Continue
                     }
-                    None => Flow::Continue,
                 }
             }
             Intent::Pin => {
