@@ -202,6 +202,21 @@ fn the_default_dashboard_parses_and_uses_every_kind() {
     }
 }
 
+#[test]
+fn every_shipped_dashboard_parses() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("dashboards");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).expect("dashboards/") {
+        let path = entry.expect("an entry").path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            let d = load_file(&path).unwrap_or_else(|e| panic!("{e}"));
+            assert!(!d.rows.is_empty(), "{}", path.display());
+            n += 1;
+        }
+    }
+    assert!(n >= 2, "{n}");
+}
+
 /// Every query of the default dashboard returns data over what the built-in collector
 /// stores (from the fixture /proc and /sys, collected every 10 s for five minutes).
 #[test]
