@@ -77,7 +77,7 @@ pub(super) fn render_with_note(
     let text = Style::new().fg(theme.main_fg);
     let dim = Style::new().fg(theme.graph_text);
     let mut help_spans = Vec::new();
-    for (k, what) in hints(view.screen_mode()) {
+    for (k, what) in hints(view.mode) {
         help_spans.push(Span::styled(*k, key));
         help_spans.push(Span::styled(format!(" {what}  "), dim));
     }
