@@ -43,6 +43,9 @@ struct Flags {
     /// Where the `e` key writes export folders (default: the current directory).
     #[arg(long, global = true, value_name = "DIR")]
     export_dir: Option<PathBuf>,
+    /// A dashboard file (YAML: rows of panels) to start on, instead of the built-in one.
+    #[arg(long, global = true, value_name = "FILE")]
+    dashboard: Option<PathBuf>,
 }
 
 impl Flags {
@@ -56,6 +59,7 @@ impl Flags {
             theme: self.theme,
             color: self.color.0,
             export_dir: self.export_dir,
+            dashboard: self.dashboard,
         }
     }
 }

@@ -1,408 +1,438 @@
-//! Builds the `UiSnapshot` from storage queries: the CPU, memory, network and disk boxes
-//! of one node, computed from node_exporter-style series (counters turned into rates over
-//! the refresh step). It reads only through `storage::Queryable`, never from a collector.
+//! The dashboard file format: rows of panels, each with a title, PromQL queries, a unit
+//! and a kind (graph, stat, gauge, table). `parse`/`load_file` read it with errors that
+//! name the file, the line:col and the panel; `to_yaml` writes it back (the pinned
+//! queries are kept in this format); `default_dashboard` is the dashboard for this machine
+//! compiled in from `dashboards/default.yaml`. `run` loads the `--dashboard` file, and
+//! `board` turns a dashboard and the pins into the panels the app evaluates.
 
-use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
 
-use super::snapshot::*;
-use crate::model::{Labels, Matcher, Sample, is_stale_nan};
-use crate::storage::{Queryable, SelectHints, StorageError};
+use serde_saphyr::{MessageFormatter, UserMessageFormatter};
 
-/// How far back a point may look for its latest sample (Prometheus's default lookback).
-const LOOKBACK_MS: i64 = 5 * 60 * 1000;
+use super::snapshot::{PanelKind, Unit};
+use crate::config::yaml::{Entry, Node, Pos, Value};
+use crate::promql::{ParseOptions, parse_with};
 
-/// The time grid of the graphs: `points` instants ending at `end`, `step` apart.
-#[derive(Debug, Clone, Copy)]
-pub struct Grid {
-    pub end: i64,
-    pub step: i64,
-    pub points: usize,
+/// The default dashboard's YAML text.
+pub const DEFAULT_YAML: &str = include_str!("../../dashboards/default.yaml");
+
+/// What `dashboards/default.yaml` is called in errors.
+const DEFAULT_NAME: &str = "dashboards/default.yaml";
+
+/// The tallest row and the widest relative width a file may ask for.
+const MAX_HEIGHT: u16 = 500;
+const MAX_WIDTH: u16 = 100;
+
+/// A dashboard: a title and rows of panels, top to bottom.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Dashboard {
+    pub title: String,
+    pub rows: Vec<Row>,
 }
 
-impl Grid {
-    fn times(&self) -> Vec<i64> {
-        (0..self.points)
-            .map(|i| self.end - (self.points - 1 - i) as i64 * self.step)
-            .collect()
-    }
-    fn start(&self) -> i64 {
-        self.end - (self.points as i64) * self.step
-    }
+/// One row: panels side by side.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Row {
+    /// Terminal rows this row asks for (borders included); `None` shares what is left.
+    pub height: Option<u16>,
+    pub panels: Vec<Panel>,
 }
 
-/// The latest sample at or before each instant of `times`, within the lookback, skipping
-/// stale markers (a stale marker ends the series until the next real sample).
-pub fn values_at(samples: &[Sample], times: &[i64]) -> Vec<Option<f64>> {
-    let mut out = Vec::with_capacity(times.len());
-    let mut i = 0;
-    for &t in times {
-        while i < samples.len() && samples[i].t <= t {
-            i += 1;
+/// One panel as the file describes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Panel {
+    pub title: String,
+    pub queries: Vec<String>,
+    /// `None` guesses the unit from the first query's metric names.
+    pub unit: Option<Unit>,
+    pub kind: PanelKind,
+    /// The panel's share of its row's width, relative to its neighbours (1 and up).
+    pub width: u16,
+}
+
+impl Default for Panel {
+    fn default() -> Self {
+        Panel {
+            title: String::new(),
+            queries: Vec::new(),
+            unit: None,
+            kind: PanelKind::Graph,
+            width: 1,
         }
-        let v = i
-            .checked_sub(1)
-            .map(|j| samples[j])
-            .filter(|s| t - s.t <= LOOKBACK_MS && !is_stale_nan(s.v))
-            .map(|s| s.v);
-        out.push(v);
     }
-    out
 }
 
-/// Per-second rate between consecutive points of a counter sampled on the grid. The first
-/// point and points after a gap or a counter reset have no rate.
-pub fn rates(values: &[Option<f64>], step_ms: i64) -> Vec<Option<f64>> {
-    let secs = step_ms as f64 / 1000.0;
-    let mut out = Vec::with_capacity(values.len());
-    out.push(None);
-    for w in values.windows(2) {
-        out.push(match (w[0], w[1]) {
-            (Some(a), Some(b)) if b >= a && secs > 0.0 => Some((b - a) / secs),
-            _ => None,
-        });
-    }
-    out
+/// A dashboard file that could not be used: where, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DashboardError {
+    pub file: String,
+    /// 1-based; 0 when the problem has no place in the file (it could not be read).
+    pub line: u32,
+    pub column: u32,
+    pub message: String,
 }
 
-/// Selects `metric{instance=...}` over the grid's range: each series' labels and samples.
-fn select(
-    store: &dyn Queryable,
-    grid: &Grid,
-    metric: &str,
-    instance: Option<&str>,
-) -> Result<Vec<(Labels, Vec<Sample>)>, StorageError> {
-    let start = grid.start() - LOOKBACK_MS;
-    let q = store.querier(start, grid.end)?;
-    let mut ms = vec![Matcher::equal("__name__", metric)];
-    if let Some(i) = instance {
-        ms.push(Matcher::equal("instance", i));
+impl fmt::Display for DashboardError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}: {}", self.file, self.message)
+        } else {
+            write!(
+                f,
+                "{}:{}:{}: {}",
+                self.file, self.line, self.column, self.message
+            )
+        }
     }
-    let hints = SelectHints {
-        start,
-        end: grid.end,
-        lazy: false,
+}
+
+impl std::error::Error for DashboardError {}
+
+/// The name a unit has in the file.
+pub fn unit_name(unit: Unit) -> &'static str {
+    match unit {
+        Unit::None => "none",
+        Unit::Bytes => "bytes",
+        Unit::BytesPerSec => "bytes/s",
+        Unit::Seconds => "seconds",
+        Unit::Percent => "percent",
+        Unit::OpsPerSec => "ops/s",
+    }
+}
+
+const UNITS: [Unit; 6] = [
+    Unit::Bytes,
+    Unit::BytesPerSec,
+    Unit::Seconds,
+    Unit::Percent,
+    Unit::OpsPerSec,
+    Unit::None,
+];
+
+/// The name a kind has in the file.
+pub fn kind_name(kind: PanelKind) -> &'static str {
+    match kind {
+        PanelKind::Graph => "graph",
+        PanelKind::Stat => "stat",
+        PanelKind::Gauge => "gauge",
+        PanelKind::Table => "table",
+    }
+}
+
+const KINDS: [PanelKind; 4] = [
+    PanelKind::Graph,
+    PanelKind::Stat,
+    PanelKind::Gauge,
+    PanelKind::Table,
+];
+
+/// The dashboard compiled into kmon (`dashboards/default.yaml`).
+pub fn default_dashboard() -> Dashboard {
+    // A test parses the same text, so this cannot fail in a built binary; should it
+    // ever, an empty dashboard is better than a crash.
+    parse(DEFAULT_YAML, DEFAULT_NAME).unwrap_or_else(|e| {
+        tracing::error!("the default dashboard: {e}");
+        Dashboard::default()
+    })
+}
+
+/// Reads and checks a dashboard file.
+pub fn load_file(path: &Path) -> Result<Dashboard, DashboardError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| DashboardError {
+        file: file.clone(),
+        line: 0,
+        column: 0,
+        message: e.to_string(),
+    })?;
+    parse(&text, &file)
+}
+
+/// Checks dashboard text; `file` names it in errors.
+pub fn parse(text: &str, file: &str) -> Result<Dashboard, DashboardError> {
+    let at = |pos: Pos, message: String| DashboardError {
+        file: file.to_string(),
+        line: pos.line,
+        column: pos.column,
+        message,
     };
-    Ok(q.select(&ms, &hints)?
-        .into_iter()
-        .map(|s| (s.labels, s.samples.collect()))
-        .collect())
-}
-
-/// The instance whose boxes are shown: the first that has CPU data.
-pub fn pick_instance(store: &dyn Queryable, grid: &Grid) -> Result<Option<String>, StorageError> {
-    let q = store.querier(grid.start() - LOOKBACK_MS, grid.end)?;
-    let m = Matcher::equal("__name__", "node_cpu_seconds_total");
-    Ok(q.label_values("instance", &[m])?.into_iter().next())
-}
-
-fn latest(series: &[(Labels, Vec<Sample>)], grid: &Grid) -> Option<f64> {
-    series
-        .first()
-        .and_then(|(_, s)| values_at(s, &[grid.end])[0])
-}
-
-/// Fills the host, CPU, memory, network and disk parts of a snapshot.
-pub fn build(
-    store: &dyn Queryable,
-    grid: &Grid,
-    snap: &mut UiSnapshot,
-) -> Result<(), StorageError> {
-    snap.at_ms = grid.end;
-    snap.step_ms = grid.step;
-    let instance = pick_instance(store, grid)?;
-    let inst = instance.as_deref();
-    let times = grid.times();
-
-    // Host.
-    if let Some((l, _)) = select(store, grid, "node_uname_info", inst)?.first() {
-        snap.host.hostname = l.get("nodename").unwrap_or("").to_string();
-        snap.host.kernel = l.get("release").unwrap_or("").to_string();
-    }
-    if let Some(boot) = latest(&select(store, grid, "node_boot_time_seconds", inst)?, grid) {
-        snap.host.uptime_secs = (grid.end as f64 / 1000.0 - boot).max(0.0);
-    }
-
-    // CPU: busy share per core from the per-mode counters.
-    // cpu → (all modes, idle + iowait) seconds per second, per grid point.
-    let mut per_cpu: BTreeMap<u32, (History, History)> = BTreeMap::new();
-    for (l, s) in select(store, grid, "node_cpu_seconds_total", inst)? {
-        let (Some(cpu), Some(mode)) = (l.get("cpu"), l.get("mode")) else {
-            continue;
-        };
-        let Ok(cpu) = cpu.parse::<u32>() else {
-            continue;
-        };
-        let r = rates(&values_at(&s, &times), grid.step);
-        let e = per_cpu
-            .entry(cpu)
-            .or_insert_with(|| (vec![Some(0.0); times.len()], vec![Some(0.0); times.len()]));
-        let idle = mode == "idle" || mode == "iowait";
-        for (k, v) in r.into_iter().enumerate() {
-            add(&mut e.0[k], v);
-            if idle {
-                add(&mut e.1[k], v);
-            }
+    let root = serde_saphyr::from_str::<Option<Node>>(text)
+        .map_err(|e| yaml_error(&e, file))?
+        .unwrap_or_else(Node::null);
+    let entries = match &root.value {
+        Value::Map(entries) => entries,
+        Value::Null => {
+            return Err(at(
+                Pos { line: 1, column: 1 },
+                "the file is empty: a dashboard has `rows` of `panels`".into(),
+            ));
         }
-    }
-    let mut total = vec![None; times.len()];
-    let mut n = vec![0u32; times.len()];
-    snap.cpu.cores = per_cpu
-        .into_iter()
-        .map(|(cpu, (all, idle))| {
-            let busy: History = all
-                .iter()
-                .zip(&idle)
-                .map(|(a, i)| match (a, i) {
-                    (Some(a), Some(i)) if *a > 0.0 => Some(((a - i) / a * 100.0).clamp(0.0, 100.0)),
-                    _ => None,
-                })
-                .collect();
-            for (k, b) in busy.iter().enumerate() {
-                if let Some(b) = b {
-                    *total[k].get_or_insert(0.0) += b;
-                    n[k] += 1;
+        _ => return Err(at(root.pos, "a dashboard is a mapping with `rows`".into())),
+    };
+    let mut dash = Dashboard::default();
+    let mut rows_seen = false;
+    for e in entries {
+        match e.key.as_str() {
+            "title" => dash.title = string(e).map_err(|m| at(e.value.pos, m))?,
+            "rows" => {
+                rows_seen = true;
+                let items = match &e.value.value {
+                    Value::Seq(items) => items.as_slice(),
+                    Value::Null => &[],
+                    _ => return Err(at(e.value.pos, "rows: expected a list of rows".into())),
+                };
+                for (i, item) in items.iter().enumerate() {
+                    dash.rows.push(row(item, i + 1).map_err(|(p, m)| at(p, m))?);
                 }
             }
-            CoreRow {
-                name: format!("cpu{cpu}"),
-                busy,
+            other => {
+                return Err(at(
+                    e.key_pos,
+                    format!("unknown key \"{other}\" (a dashboard has: title, rows)"),
+                ));
             }
-        })
-        .collect();
-    snap.cpu.total = total
-        .into_iter()
-        .zip(n)
-        .map(|(t, n)| t.map(|t| t / n as f64))
-        .collect();
-    let load: Vec<Option<f64>> = ["node_load1", "node_load5", "node_load15"]
-        .iter()
-        .map(|m| Ok(latest(&select(store, grid, m, inst)?, grid)))
-        .collect::<Result<_, StorageError>>()?;
-    snap.cpu.load = match load[..] {
-        [Some(a), Some(b), Some(c)] => Some([a, b, c]),
-        _ => None,
+        }
+    }
+    if !rows_seen {
+        return Err(at(root.pos, "a dashboard needs `rows`".into()));
+    }
+    Ok(dash)
+}
+
+type Located = (Pos, String);
+
+fn row(node: &Node, n: usize) -> Result<Row, Located> {
+    let Value::Map(entries) = &node.value else {
+        return Err((
+            node.pos,
+            format!("row {n}: expected a mapping with `panels`"),
+        ));
     };
-
-    // Memory.
-    let mem = |name: &str| -> Result<Option<f64>, StorageError> {
-        Ok(latest(&select(store, grid, name, inst)?, grid))
-    };
-    let tot = select(store, grid, "node_memory_MemTotal_bytes", inst)?;
-    let avail = select(store, grid, "node_memory_MemAvailable_bytes", inst)?;
-    let m = &mut snap.memory;
-    m.total_bytes = latest(&tot, grid);
-    m.available_bytes = latest(&avail, grid);
-    m.free_bytes = mem("node_memory_MemFree_bytes")?;
-    m.cached_bytes = mem("node_memory_Cached_bytes")?;
-    m.swap_total_bytes = mem("node_memory_SwapTotal_bytes")?;
-    m.swap_free_bytes = mem("node_memory_SwapFree_bytes")?;
-    if let (Some((_, t)), Some((_, a))) = (tot.first(), avail.first()) {
-        m.used_pct = values_at(t, &times)
-            .into_iter()
-            .zip(values_at(a, &times))
-            .map(|(t, a)| match (t, a) {
-                (Some(t), Some(a)) if t > 0.0 => Some(((t - a) / t * 100.0).clamp(0.0, 100.0)),
-                _ => None,
-            })
-            .collect();
-    }
-
-    // Network: rates per device, busiest first, loopback last.
-    let rx = device_rates(
-        store,
-        grid,
-        "node_network_receive_bytes_total",
-        inst,
-        &times,
-    )?;
-    let mut tx = device_rates(
-        store,
-        grid,
-        "node_network_transmit_bytes_total",
-        inst,
-        &times,
-    )?;
-    let mut ifaces: Vec<InterfaceRow> = rx
-        .into_iter()
-        .map(|(device, (rx, rx_total))| {
-            let (tx, tx_total) = tx.remove(&device).unwrap_or_default();
-            InterfaceRow {
-                device,
-                rx,
-                tx,
-                rx_total,
-                tx_total,
+    let mut out = Row::default();
+    let mut panels_seen = false;
+    for e in entries {
+        match e.key.as_str() {
+            "height" => {
+                let h =
+                    number(e, 3, MAX_HEIGHT).map_err(|m| (e.value.pos, format!("row {n}: {m}")))?;
+                out.height = Some(h);
             }
-        })
-        .collect();
-    ifaces.sort_by(|a, b| {
-        let key = |r: &InterfaceRow| (r.device == "lo", -(recent(&r.rx) + recent(&r.tx)));
-        let (ka, kb) = (key(a), key(b));
-        ka.0.cmp(&kb.0)
-            .then(ka.1.total_cmp(&kb.1))
-            .then_with(|| a.device.cmp(&b.device))
-    });
-    snap.network.interfaces = ifaces;
-
-    // Disks: filesystems and per-device throughput.
-    let sizes = select(store, grid, "node_filesystem_size_bytes", inst)?;
-    let avails = select(store, grid, "node_filesystem_avail_bytes", inst)?;
-    let mut fs: Vec<FilesystemRow> = Vec::new();
-    for (l, s) in &sizes {
-        let Some(size) = values_at(s, &[grid.end])[0] else {
-            continue;
-        };
-        let mp = l.get("mountpoint").unwrap_or("");
-        let avail = avails
-            .iter()
-            .find(|(al, _)| al.get("mountpoint") == Some(mp) && al.get("device") == l.get("device"))
-            .and_then(|(_, s)| values_at(s, &[grid.end])[0])
-            .unwrap_or(0.0);
-        fs.push(FilesystemRow {
-            mountpoint: mp.to_string(),
-            device: l.get("device").unwrap_or("").to_string(),
-            fstype: l.get("fstype").unwrap_or("").to_string(),
-            size_bytes: size,
-            avail_bytes: avail,
-        });
-    }
-    fs.sort_by(|a, b| a.mountpoint.cmp(&b.mountpoint));
-    snap.disks.filesystems = fs;
-    let reads = device_rates(store, grid, "node_disk_read_bytes_total", inst, &times)?;
-    let mut writes = device_rates(store, grid, "node_disk_written_bytes_total", inst, &times)?;
-    snap.disks.devices = reads
-        .into_iter()
-        .map(|(device, (read, _))| {
-            let (written, _) = writes.remove(&device).unwrap_or_default();
-            DiskIoRow {
-                device,
-                read,
-                written,
+            "panels" => {
+                panels_seen = true;
+                let Value::Seq(items) = &e.value.value else {
+                    return Err((
+                        e.value.pos,
+                        format!("row {n}: panels: expected a list of panels"),
+                    ));
+                };
+                for (i, item) in items.iter().enumerate() {
+                    out.panels.push(panel(item, n, i + 1)?);
+                }
             }
-        })
-        .collect();
-    Ok(())
-}
-
-fn add(acc: &mut Option<f64>, v: Option<f64>) {
-    match (acc.as_mut(), v) {
-        (Some(a), Some(v)) => *a += v,
-        _ => *acc = None,
+            other => {
+                return Err((
+                    e.key_pos,
+                    format!("row {n}: unknown key \"{other}\" (a row has: height, panels)"),
+                ));
+            }
+        }
     }
-}
-
-/// Mean of the last few points, for ordering rows by activity.
-fn recent(h: &History) -> f64 {
-    h.iter().rev().take(5).flatten().sum()
-}
-
-type DeviceRates = BTreeMap<String, (History, Option<f64>)>;
-
-/// Per-`device` rate history and latest counter value of a counter metric.
-fn device_rates(
-    store: &dyn Queryable,
-    grid: &Grid,
-    metric: &str,
-    inst: Option<&str>,
-    times: &[i64],
-) -> Result<DeviceRates, StorageError> {
-    let mut out = BTreeMap::new();
-    for (l, s) in select(store, grid, metric, inst)? {
-        let Some(dev) = l.get("device") else { continue };
-        let v = values_at(&s, times);
-        let last = v.last().copied().flatten();
-        out.insert(dev.to_string(), (rates(&v, grid.step), last));
+    if !panels_seen || out.panels.is_empty() {
+        return Err((node.pos, format!("row {n}: a row needs `panels`")));
     }
     Ok(out)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::storage::{Appendable, MemStorage};
-
-    fn lbl(pairs: &[(&str, &str)]) -> Labels {
-        Labels::from_pairs(pairs)
-    }
-
-    #[test]
-    fn values_at_respects_lookback_and_staleness() {
-        let s = vec![
-            Sample::new(1000, 1.0),
-            Sample::new(3000, crate::model::stale_nan()),
-            Sample::new(5000, 5.0),
-        ];
-        assert_eq!(
-            values_at(&s, &[0, 1000, 2000, 3000, 4000, 6000, 6000 + LOOKBACK_MS]),
-            vec![None, Some(1.0), Some(1.0), None, None, Some(5.0), None]
-        );
-    }
-
-    #[test]
-    fn rates_skip_resets_and_gaps() {
-        let v = [
-            Some(0.0),
-            Some(10.0),
-            Some(4.0),
-            None,
-            Some(8.0),
-            Some(12.0),
-        ];
-        assert_eq!(
-            rates(&v, 2000),
-            vec![None, Some(5.0), None, None, None, Some(2.0)]
-        );
-    }
-
-    #[test]
-    fn cpu_busy_memory_and_network_from_storage() {
-        let st = MemStorage::new();
-        let mut a = st.appender();
-        for k in 0..5i64 {
-            let t = k * 2000;
-            let base = [("instance", "h:9100"), ("job", "node")];
-            for (cpu, busy_per_step) in [("0", 1.0), ("1", 0.5)] {
-                // Each step: 2s of CPU time, of which `busy_per_step` is user.
-                let user = busy_per_step * k as f64;
-                let idle = (2.0 - busy_per_step) * k as f64;
-                for (mode, v) in [("user", user), ("idle", idle)] {
-                    let mut p = base.to_vec();
-                    p.extend([
-                        ("__name__", "node_cpu_seconds_total"),
-                        ("cpu", cpu),
-                        ("mode", mode),
-                    ]);
-                    a.append(None, &lbl(&p), t, v).unwrap();
-                }
+fn panel(node: &Node, row: usize, n: usize) -> Result<Panel, Located> {
+    let unnamed = format!("row {row} panel {n}");
+    let Value::Map(entries) = &node.value else {
+        return Err((
+            node.pos,
+            format!("{unnamed}: expected a mapping with `queries`"),
+        ));
+    };
+    // Errors name the panel by its title once it is known.
+    let title = entries
+        .iter()
+        .find(|e| e.key == "title")
+        .and_then(|e| string(e).ok());
+    let who = match &title {
+        Some(t) => format!("panel {t:?}"),
+        None => unnamed,
+    };
+    let mut out = Panel::default();
+    let mut queries_at = None;
+    for e in entries {
+        let fail = |m: String| (e.value.pos, format!("{who}: {m}"));
+        match e.key.as_str() {
+            "title" => out.title = string(e).map_err(fail)?,
+            "queries" => {
+                queries_at = Some(e.value.pos);
+                out.queries = queries(e, &who)?;
             }
-            let mut p = base.to_vec();
-            p.push(("__name__", "node_memory_MemTotal_bytes"));
-            a.append(None, &lbl(&p), t, 1000.0).unwrap();
-            let mut p = base.to_vec();
-            p.push(("__name__", "node_memory_MemAvailable_bytes"));
-            a.append(None, &lbl(&p), t, 250.0).unwrap();
-            let mut p = base.to_vec();
-            p.extend([
-                ("__name__", "node_network_receive_bytes_total"),
-                ("device", "eth0"),
-            ]);
-            a.append(None, &lbl(&p), t, 4096.0 * k as f64).unwrap();
+            "unit" => {
+                let name = string(e).map_err(fail)?;
+                let unit = UNITS.into_iter().find(|u| unit_name(*u) == name);
+                out.unit = Some(unit.ok_or_else(|| {
+                    let names: Vec<&str> = UNITS.iter().map(|u| unit_name(*u)).collect();
+                    fail(format!(
+                        "unit: unknown unit \"{name}\" (one of {})",
+                        names.join(", ")
+                    ))
+                })?);
+            }
+            "kind" => {
+                let name = string(e).map_err(fail)?;
+                let kind = KINDS.into_iter().find(|k| kind_name(*k) == name);
+                out.kind = kind.ok_or_else(|| {
+                    fail(format!(
+                        "kind: unknown kind \"{name}\" (one of graph, stat, gauge, table)"
+                    ))
+                })?;
+            }
+            "width" => out.width = number(e, 1, MAX_WIDTH).map_err(fail)?,
+            other => {
+                return Err((
+                    e.key_pos,
+                    format!(
+                        "{who}: unknown key \"{other}\" (a panel has: title, queries, unit, kind, width)"
+                    ),
+                ));
+            }
         }
-        a.commit().unwrap();
-        let grid = Grid {
-            end: 8000,
-            step: 2000,
-            points: 5,
+    }
+    if queries_at.is_none() {
+        return Err((node.pos, format!("{who}: a panel needs `queries`")));
+    }
+    if out.title.is_empty() {
+        out.title = out.queries[0].clone();
+    }
+    Ok(out)
+}
+
+/// A panel's `queries`: a list of PromQL expressions (or one as a plain string), each of
+/// which must parse.
+fn queries(e: &Entry, who: &str) -> Result<Vec<String>, Located> {
+    let items: Vec<&Node> = match &e.value.value {
+        Value::Seq(items) => items.iter().collect(),
+        Value::Scalar(_) => vec![&e.value],
+        _ => {
+            return Err((
+                e.value.pos,
+                format!("{who}: queries: expected a list of PromQL expressions"),
+            ));
+        }
+    };
+    if items.is_empty() {
+        return Err((e.value.pos, format!("{who}: queries: the list is empty")));
+    }
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.into_iter().enumerate() {
+        let which = format!("{who} query {}", i + 1);
+        let Value::Scalar(q) = &item.value else {
+            return Err((item.pos, format!("{which}: expected a PromQL expression")));
         };
-        let mut snap = UiSnapshot::default();
-        build(&st, &grid, &mut snap).unwrap();
-        assert_eq!(snap.cpu.cores.len(), 2);
-        assert_eq!(snap.cpu.cores[0].busy[4], Some(50.0));
-        assert_eq!(snap.cpu.cores[1].busy[4], Some(25.0));
-        assert_eq!(snap.cpu.total[4], Some(37.5));
-        assert_eq!(snap.cpu.total[0], None, "no rate at the first point");
-        assert_eq!(snap.memory.used_pct[4], Some(75.0));
-        assert_eq!(snap.network.interfaces[0].device, "eth0");
-        assert_eq!(snap.network.interfaces[0].rx[4], Some(2048.0));
+        let q = q.trim();
+        if q.is_empty() {
+            return Err((item.pos, format!("{which}: the query is empty")));
+        }
+        if let Err(err) = parse_with(q, &ParseOptions::default()) {
+            return Err((
+                item.pos,
+                format!("{which}: {}", err.to_prometheus_string(q)),
+            ));
+        }
+        out.push(q.to_string());
+    }
+    Ok(out)
+}
+
+/// A scalar value as text.
+fn string(e: &Entry) -> Result<String, String> {
+    match &e.value.value {
+        Value::Scalar(s) => Ok(s.clone()),
+        _ => Err(format!("{}: expected a string", e.key)),
     }
 }
+
+/// A whole number in `min..=max`.
+fn number(e: &Entry, min: u16, max: u16) -> Result<u16, String> {
+    let text = match &e.value.value {
+        Value::Scalar(s) => s.as_str(),
+        _ => "",
+    };
+    match text.parse::<u16>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "{}: expected a whole number from {min} to {max}, got {:?}",
+            e.key, text
+        )),
+    }
+}
+
+/// A YAML syntax error, at the library's line and column.
+fn yaml_error(e: &serde_saphyr::Error, file: &str) -> DashboardError {
+    let (line, column) = e.location().map_or((0, 0), |l| {
+        (
+            u32::try_from(l.line()).unwrap_or(u32::MAX),
+            u32::try_from(l.column()).unwrap_or(u32::MAX),
+        )
+    });
+    let message = UserMessageFormatter.format_message(e.without_snippet());
+    let flat: String = message
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    DashboardError {
+        file: file.to_string(),
+        line,
+        column,
+        message: format!("YAML: {flat}"),
+    }
+}
+
+/// A string as a YAML double-quoted scalar (JSON's escapes are YAML's).
+fn quoted(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_string())
+}
+
+/// The dashboard in its file format; `parse` reads it back to the same value.
+pub fn to_yaml(dash: &Dashboard, comment: &str) -> String {
+    let mut out = String::new();
+    for line in comment.lines() {
+        out.push_str("# ");
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.push_str(&format!("title: {}\n", quoted(&dash.title)));
+    if dash.rows.is_empty() {
+        out.push_str("rows: []\n");
+        return out;
+    }
+    out.push_str("rows:\n");
+    for row in &dash.rows {
+        let mut lead = "  - ";
+        if let Some(h) = row.height {
+            out.push_str(&format!("{lead}height: {h}\n"));
+            lead = "    ";
+        }
+        out.push_str(&format!("{lead}panels:\n"));
+        for p in &row.panels {
+            out.push_str(&format!("      - title: {}\n", quoted(&p.title)));
+            let qs: Vec<String> = p.queries.iter().map(|q| quoted(q)).collect();
+            out.push_str(&format!("        queries: [{}]\n", qs.join(", ")));
+            if let Some(u) = p.unit {
+                out.push_str(&format!("        unit: {}\n", quoted(unit_name(u))));
+            }
+            out.push_str(&format!("        kind: {}\n", kind_name(p.kind)));
+            if p.width != 1 {
+                out.push_str(&format!("        width: {}\n", p.width));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

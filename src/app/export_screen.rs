@@ -118,9 +118,20 @@ pub fn export_screen(
         eprintln!("kmon: warning: {w}");
     }
     tracing::info!(log = %log.display(), ?after, "kmon export-screen starting");
+    let (board, _) = super::board::board_for(
+        opts.dashboard.as_deref(),
+        &super::run::data_dir(opts.data_dir.as_deref()),
+    )?;
+    let mut view = ViewState::default();
     let rt = runtime()?;
     let folder = rt.block_on(async {
         let engine = Engine::start(cfg, &opts)?;
+        board.publish(&engine.request);
+        if opts.dashboard.is_some() {
+            // With --dashboard the export shows the dashboard.
+            engine.request.send_modify(|r| r.dashboard_shown = true);
+            view.mode = crate::tui::Mode::Dashboard;
+        }
         tokio::select! {
             _ = tokio::time::sleep(after) => {}
             _ = tokio::signal::ctrl_c() => {

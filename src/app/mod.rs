@@ -1,18 +1,22 @@
 //! Wiring: the only module that knows the concrete types. It opens storage, starts
 //! discovery, scraping and the built-in collector, computes the UI snapshot from storage
-//! queries on every refresh tick, and carries out the TUI's actions. The one-shot
-//! subcommands live in `cli`, exports (the `e` key) in `export`, the headless
-//! `kmon export-screen` in `export_screen`, `kmon serve` in `serve` (with `load` for
-//! `--load`), the `kmon query`/`query-range` client in `query_cli`, the query panels'
-//! evaluation and history in `panels`, the query bar's highlighting, checks and
-//! completion in `assist`, and `units`, which guesses a query's unit from its metric names.
+//! queries on every refresh tick (the overview boxes in `overview`), and carries out the
+//! TUI's actions. The one-shot subcommands live in `cli`, exports (the `e` key) in
+//! `export`, the headless `kmon export-screen` in `export_screen`, `kmon serve` in `serve`
+//! (with `load` for `--load`), the `kmon query`/`query-range` client in `query_cli`, the
+//! query panels' evaluation and history in `panels`, the dashboard file format in
+//! `dashboard` and the dashboard's panels and pins in `board`, the query bar's highlighting, checks
+//! and completion in `assist`, and `units`, which guesses a query's unit from its metric
+//! names.
 
 pub mod assist;
+pub mod board;
 pub mod cli;
 pub mod dashboard;
 pub mod export;
 mod export_screen;
 pub mod load;
+pub mod overview;
 pub mod panels;
 pub mod query_cli;
 mod run;

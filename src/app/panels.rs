@@ -8,7 +8,9 @@ use std::path::Path;
 use crate::promql::{Cancel, Engine, ParseOptions, Value, parse_with};
 use crate::storage::Queryable;
 
-use super::snapshot::{PanelData, PanelKind, PanelSeries, QueryOutcome, TimeRange, Unit};
+use super::snapshot::{
+    DashboardLayout, PanelData, PanelKind, PanelSeries, QueryOutcome, TimeRange, Unit,
+};
 
 /// Steps a panel is evaluated at: about one per braille dot column of a wide graph.
 pub const PANEL_POINTS: i64 = 240;
@@ -24,14 +26,33 @@ pub struct PanelSpec {
     pub kind: PanelKind,
 }
 
-/// Everything the panels need: the specs and the range.
+/// Everything the panels need: the specs and the range, and the dashboard's layout.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PanelRequest {
     pub panels: Vec<PanelSpec>,
     pub range: TimeRange,
+    /// The dashboard's layout, handed to every snapshot.
+    pub layout: std::sync::Arc<DashboardLayout>,
+    /// Whether the dashboard screen is shown: its panels are evaluated only then.
+    pub dashboard_shown: bool,
 }
 
 impl PanelRequest {
+    /// Replaces the dashboard's panels (every panel but the query bar's) and layout.
+    pub fn set_board(&mut self, specs: Vec<PanelSpec>, layout: DashboardLayout) {
+        self.panels.retain(|p| p.id == 0);
+        self.panels.extend(specs);
+        self.layout = std::sync::Arc::new(layout);
+    }
+
+    /// The panels to evaluate now: the query bar's always, the dashboard's while it is
+    /// shown.
+    pub fn wanted(&self) -> impl Iterator<Item = &PanelSpec> {
+        self.panels
+            .iter()
+            .filter(|p| p.id == 0 || self.dashboard_shown)
+    }
+
     /// Puts `expr` in the query bar's panel (id 0), or removes that panel when `expr` is
     /// blank.
     pub fn set_query(&mut self, expr: &str) {
@@ -277,6 +298,26 @@ mod tests {
         assert_eq!(r.panels[0].queries, ["rate(x[5m])"]);
         r.set_query("  ");
         assert!(r.panels.is_empty());
+    }
+
+    #[test]
+    fn dashboard_panels_join_the_query_panel_and_are_evaluated_only_when_shown() {
+        let mut r = PanelRequest::default();
+        r.set_query("up");
+        let spec = |id| PanelSpec {
+            id,
+            queries: vec!["x".into()],
+            ..PanelSpec::default()
+        };
+        r.set_board(vec![spec(1), spec(2)], DashboardLayout::default());
+        r.set_board(vec![spec(3)], DashboardLayout::default());
+        let ids = |r: &PanelRequest| r.wanted().map(|p| p.id).collect::<Vec<_>>();
+        assert_eq!(r.panels.len(), 2);
+        assert_eq!(ids(&r), [0]);
+        r.dashboard_shown = true;
+        assert_eq!(ids(&r), [0, 3]);
+        r.set_query("");
+        assert_eq!(ids(&r), [3]);
     }
 
     #[test]

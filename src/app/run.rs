@@ -12,7 +12,7 @@ use anyhow::Context;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use super::dashboard::{self, Grid};
+use super::overview::{self, Grid};
 use super::panels::{self, PanelRequest};
 use super::snapshot::{Action, Health, TargetRow, UiSnapshot};
 use crate::config::{self, Config};
@@ -39,6 +39,8 @@ pub struct RunOptions {
     pub color: Option<crate::tui::ColorDepth>,
     /// Where the `e` key writes its export folders (default: the current directory).
     pub export_dir: Option<PathBuf>,
+    /// The dashboard to load and start on (default: the built-in one, opened with `d`).
+    pub dashboard: Option<PathBuf>,
 }
 
 /// What every command that runs the engine loads first.
@@ -180,6 +182,10 @@ pub fn run_tui(mut opts: RunOptions) -> anyhow::Result<ExitCode> {
         tracing::warn!("reading {}: {e}", history_file.display());
         Vec::new()
     });
+    let (mut board, pins_warning) = super::board::board_for(
+        opts.dashboard.as_deref(),
+        &data_dir(opts.data_dir.as_deref()),
+    )?;
     rt.block_on(async move {
         let engine = Engine::start(cfg, &opts)?;
         let (action_tx, action_rx) = mpsc::channel::<Action>(16);
@@ -196,6 +202,15 @@ pub fn run_tui(mut opts: RunOptions) -> anyhow::Result<ExitCode> {
             1 => w.clone(),
             n => format!("{w} (and {} more in kmon.log)", n - 1),
         });
+        board.publish(&engine.request);
+        if opts.dashboard.is_some() {
+            board.carry_out(&Action::ShowDashboard(true), &engine.request);
+            tui_opts.view.mode = crate::tui::Mode::Dashboard;
+        }
+        if let Some(w) = pins_warning {
+            tracing::warn!("{w}");
+            engine.set_status(w);
+        }
         let tui = tokio::spawn(crate::tui::run(
             engine.snapshots.clone(),
             action_tx,
@@ -211,7 +226,7 @@ pub fn run_tui(mut opts: RunOptions) -> anyhow::Result<ExitCode> {
                 r.context("the TUI task failed").and_then(|r| r.context("terminal I/O"))
             }
             _ = shutdown_signal() => { Ok(()) }
-            _ = carry_out(action_rx, &engine, &export_dir, &history_file, settings_file.as_deref()) => { Ok(()) }
+            _ = carry_out(action_rx, &engine, &export_dir, &history_file, settings_file.as_deref(), &mut board) => { Ok(()) }
         };
         cancel.cancel();
         // Give the TUI a moment to restore the terminal if it is still running. A handle
@@ -288,10 +303,16 @@ async fn carry_out(
     export_dir: &Path,
     history_file: &Path,
     settings_file: Option<&Path>,
+    board: &mut super::board::Board,
 ) {
     while let Some(action) = actions.recv().await {
         match action {
             Action::Quit => break,
+            Action::Pin { .. } | Action::Unpin { .. } | Action::ShowDashboard(_) => {
+                if let Some(status) = board.carry_out(&action, &engine.request) {
+                    engine.set_status(status);
+                }
+            }
             Action::RunQuery { expr } => {
                 engine.request.send_modify(|r| r.set_query(&expr));
                 if let Err(e) = panels::append_history(history_file, &expr) {
@@ -595,7 +616,7 @@ async fn publish_snapshots(
             status: sources.status.borrow_and_update().clone(),
             ..UiSnapshot::default()
         };
-        if let Err(e) = dashboard::build(&*storage, &grid, &mut snap) {
+        if let Err(e) = overview::build(&*storage, &grid, &mut snap) {
             snap.status = format!("query failed: {e}");
         }
         snap.host.source = sources.source.clone();
@@ -611,6 +632,7 @@ async fn publish_snapshots(
             .collect();
         let request = sources.request.borrow_and_update().clone();
         snap.range = request.range;
+        snap.dashboard = request.layout.clone();
         if !snap.range.paused {
             snap.range.end_ms = grid.end;
         }
@@ -714,15 +736,14 @@ async fn evaluate_panels(
     now_ms: i64,
     min_step_ms: i64,
 ) -> Vec<super::snapshot::PanelData> {
-    if request.panels.is_empty() {
+    if request.wanted().next().is_none() {
         return Vec::new();
     }
     let storage = storage.clone();
     let joined = tokio::task::spawn_blocking(move || {
         let engine = crate::promql::Engine::new(Default::default());
         request
-            .panels
-            .iter()
+            .wanted()
             .map(|spec| {
                 panels::evaluate(&*storage, &engine, spec, request.range, now_ms, min_step_ms)
             })
@@ -805,6 +826,7 @@ mod tests {
             theme: None,
             color: None,
             export_dir: None,
+            dashboard: None,
         };
         let engine = Engine::start(None, &opts).expect("engine starts");
         let (tx, rx) = mpsc::channel(4);
@@ -821,7 +843,14 @@ mod tests {
         tx.send(Action::Quit).await.expect("send");
         tokio::time::timeout(
             Duration::from_secs(10),
-            carry_out(rx, &engine, tmp.path(), &tmp.path().join("history"), None),
+            carry_out(
+                rx,
+                &engine,
+                tmp.path(),
+                &tmp.path().join("history"),
+                None,
+                &mut super::super::board::Board::new(Default::default(), Vec::new(), None),
+            ),
         )
         .await
         .expect("carry_out ends on Quit");

@@ -33,6 +33,10 @@ pub struct UiSnapshot {
     pub panels: Vec<PanelData>,
     /// The time range the panels show.
     pub range: TimeRange,
+    /// How the dashboard screen lays out its panels (their data is in `panels` while the
+    /// dashboard is shown).
+    #[serde(skip)]
+    pub dashboard: std::sync::Arc<DashboardLayout>,
     /// kmon's own CPU and memory use, for the header.
     pub me: SelfUsage,
     /// The local time zone's offset from UTC at `at_ms` (seconds), for clocks and axes.
@@ -131,6 +135,32 @@ pub struct QueryOutcome {
     /// does not parse; `execution`, `timeout`, `canceled` for an evaluation that failed.
     pub error: Option<(String, String)>,
     pub warnings: Vec<String>,
+}
+
+/// The dashboard screen's layout: rows of panels, top to bottom.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DashboardLayout {
+    pub title: String,
+    pub rows: Vec<DashboardRow>,
+}
+
+/// One row of dashboard panels, side by side.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DashboardRow {
+    /// Terminal rows it asks for; `None` shares what is left.
+    pub height: Option<u16>,
+    /// A row of pinned queries (`x` unpins them).
+    pub pinned: bool,
+    pub panels: Vec<DashboardCell>,
+}
+
+/// One panel's place in a row: which panel (`PanelData::id`) and its share of the width.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DashboardCell {
+    pub id: u64,
+    pub title: String,
+    pub kind: PanelKind,
+    pub width: u16,
 }
 
 /// One result series of a panel query.
@@ -291,6 +321,12 @@ pub enum Action {
     SetInterval(std::time::Duration),
     /// Write the options menu's choices to the settings file.
     SaveOptions(SavedOptions),
+    /// Pin `expr` as a new panel of the dashboard (kept in the data dir across runs).
+    Pin { expr: String },
+    /// Remove the pinned panel `id` from the dashboard.
+    Unpin { id: u64 },
+    /// The dashboard screen is shown (its panels are evaluated) or not.
+    ShowDashboard(bool),
 }
 
 /// What the options menu saves in the settings file.

@@ -1,7 +1,8 @@
 //! A fixed, realistic `UiSnapshot` for screen tests, screenshots and demos: one host with
 //! 4 cores, 2 network interfaces, 3 filesystems and 2 disks, and 240-point histories made
 //! with integer arithmetic only, so every platform draws the same screen. Tests in `tui`
-//! and the screen export call `sample_snapshot`; the running app never does.
+//! and the screen export call `sample_snapshot` (and `sample_dashboard_snapshot`, the same
+//! with a dashboard of every panel kind); the running app never does.
 
 use crate::app::{
     CoreRow, CpuPanel, DiskIoRow, DisksPanel, FilesystemRow, Health, History, HostInfo,
@@ -9,6 +10,10 @@ use crate::app::{
     TargetRow, TimeRange, UiSnapshot, Unit,
 };
 use crate::model::Labels;
+
+mod dashboard;
+
+pub use dashboard::sample_dashboard_snapshot;
 
 /// Points per history in the fixture.
 pub const HISTORY_LEN: usize = 240;
@@ -177,6 +182,7 @@ pub fn sample_snapshot() -> UiSnapshot {
         },
         status: String::new(),
         completion: Default::default(),
+        dashboard: Default::default(),
     }
 }
 

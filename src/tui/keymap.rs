@@ -96,6 +96,20 @@ pub enum Intent {
     /// Step the selected option's value back / forward (or toggle a box).
     OptionLess,
     OptionMore,
+    /// Open the dashboard.
+    Dashboard,
+    /// Pin the query bar's query to the dashboard.
+    Pin,
+    /// Unpin the focused dashboard panel.
+    Unpin,
+    /// Focus the next / previous dashboard panel (reading order).
+    PanelNext,
+    PanelPrev,
+    /// Focus the dashboard panel above / below (the rows scroll to it).
+    PanelUp,
+    PanelDown,
+    /// Give the focused dashboard panel the screen, or put it back.
+    PanelZoom,
 }
 
 impl Intent {
@@ -154,6 +168,14 @@ impl Intent {
             Intent::OptionDown => "next option".into(),
             Intent::OptionLess => "previous value".into(),
             Intent::OptionMore => "next value / toggle".into(),
+            Intent::Dashboard => "dashboard".into(),
+            Intent::Pin => "pin the query to the dashboard".into(),
+            Intent::Unpin => "unpin the focused panel".into(),
+            Intent::PanelNext => "next panel".into(),
+            Intent::PanelPrev => "previous panel".into(),
+            Intent::PanelUp => "panel above (scrolls)".into(),
+            Intent::PanelDown => "panel below (scrolls)".into(),
+            Intent::PanelZoom => "maximise / restore the panel".into(),
         }
     }
 
@@ -194,6 +216,8 @@ pub enum Scope {
     Targets,
     /// In the options menu.
     Options,
+    /// On the dashboard.
+    Dashboard,
 }
 
 impl Scope {
@@ -205,17 +229,19 @@ impl Scope {
             Scope::Help => mode == Mode::Help,
             Scope::Targets => mode == Mode::Targets,
             Scope::Options => mode == Mode::Options,
+            Scope::Dashboard => mode == Mode::Dashboard,
         }
     }
 
     /// Every scope.
-    pub const ALL: [Scope; 6] = [
+    pub const ALL: [Scope; 7] = [
         Scope::Everywhere,
         Scope::Normal,
         Scope::Editing,
         Scope::Help,
         Scope::Targets,
         Scope::Options,
+        Scope::Dashboard,
     ];
 
     /// The scope's name before a `.` in the settings file's `keys:` section.
@@ -227,6 +253,7 @@ impl Scope {
             Scope::Help => "help",
             Scope::Targets => "targets",
             Scope::Options => "options",
+            Scope::Dashboard => "dashboard",
         }
     }
 
@@ -238,6 +265,7 @@ impl Scope {
             Scope::Help => "help",
             Scope::Targets => "targets",
             Scope::Options => "options",
+            Scope::Dashboard => "dashboard",
         }
     }
 }
@@ -492,6 +520,8 @@ pub const DEFAULT_BINDINGS: &[(Scope, KeyBinding, Intent)] = &[
     (Scope::Normal, KeyBinding::plain('P'), Intent::NextLayout),
     (Scope::Normal, KeyBinding::plain('t'), Intent::Targets),
     (Scope::Normal, KeyBinding::plain('T'), Intent::NextTheme),
+    (Scope::Normal, KeyBinding::plain('d'), Intent::Dashboard),
+    (Scope::Normal, KeyBinding::plain('b'), Intent::Pin),
     (Scope::Editing, KeyBinding::key(K::Enter), Intent::Submit),
     (Scope::Editing, KeyBinding::key(K::Esc), Intent::Back),
     (Scope::Editing, KeyBinding::key(K::Tab), Intent::Complete),
@@ -543,6 +573,29 @@ pub const DEFAULT_BINDINGS: &[(Scope, KeyBinding, Intent)] = &[
     (Scope::Options, KeyBinding::plain('l'), Intent::OptionMore),
     (Scope::Options, KeyBinding::key(K::Enter), Intent::OptionMore),
     (Scope::Options, KeyBinding::plain(' '), Intent::OptionMore),
+    (Scope::Dashboard, KeyBinding::key(K::Esc), Intent::Back),
+    (Scope::Dashboard, KeyBinding::plain('d'), Intent::Back),
+    (Scope::Dashboard, KeyBinding::plain('q'), Intent::Quit),
+    (Scope::Dashboard, KeyBinding::key(K::Tab), Intent::PanelNext),
+    (Scope::Dashboard, KeyBinding::with(K::BackTab, M::SHIFT), Intent::PanelPrev),
+    (Scope::Dashboard, KeyBinding::key(K::Right), Intent::PanelNext),
+    (Scope::Dashboard, KeyBinding::key(K::Left), Intent::PanelPrev),
+    (Scope::Dashboard, KeyBinding::plain('l'), Intent::PanelNext),
+    (Scope::Dashboard, KeyBinding::plain('h'), Intent::PanelPrev),
+    (Scope::Dashboard, KeyBinding::key(K::Up), Intent::PanelUp),
+    (Scope::Dashboard, KeyBinding::key(K::Down), Intent::PanelDown),
+    (Scope::Dashboard, KeyBinding::plain('k'), Intent::PanelUp),
+    (Scope::Dashboard, KeyBinding::plain('j'), Intent::PanelDown),
+    (Scope::Dashboard, KeyBinding::key(K::PageUp), Intent::PanelUp),
+    (Scope::Dashboard, KeyBinding::key(K::PageDown), Intent::PanelDown),
+    (Scope::Dashboard, KeyBinding::key(K::Enter), Intent::PanelZoom),
+    (Scope::Dashboard, KeyBinding::plain('z'), Intent::PanelZoom),
+    (Scope::Dashboard, KeyBinding::plain('x'), Intent::Unpin),
+    (Scope::Dashboard, KeyBinding::plain('-'), Intent::RangeShorter),
+    (Scope::Dashboard, KeyBinding::plain('+'), Intent::RangeLonger),
+    (Scope::Dashboard, KeyBinding::plain(' '), Intent::TogglePause),
+    (Scope::Dashboard, KeyBinding::plain('e'), Intent::Export),
+    (Scope::Dashboard, KeyBinding::plain('?'), Intent::Help),
     (Scope::Help, KeyBinding::key(K::Esc), Intent::Back),
     (Scope::Help, KeyBinding::plain('?'), Intent::Back),
     (Scope::Help, KeyBinding::plain('q'), Intent::Back),
@@ -721,6 +774,7 @@ impl Keymap {
                 Scope::Editing,
                 Scope::Targets,
                 Scope::Options,
+                Scope::Dashboard,
                 Scope::Help,
                 Scope::Everywhere,
             ]
@@ -798,7 +852,7 @@ mod tests {
             [
                 "keys.normal.help: h no longer does graph_cursor_left in normal",
                 "keys.bogus: no intent \"bogus\" (README lists them)",
-                "keys.nowhere.quit: no scope \"nowhere\" (one of everywhere, normal, editing, help, targets, options)",
+                "keys.nowhere.quit: no scope \"nowhere\" (one of everywhere, normal, editing, help, targets, options, dashboard)",
                 "keys.export: unknown key \"Hyper-x\" (try q, Ctrl-R, Alt-b, Enter, Esc, Tab, Up, PgDn, F1)",
             ]
         );
@@ -1028,6 +1082,36 @@ mod tests {
         assert!(rows.iter().any(|r| r.what == "targets"));
         assert!(rows.iter().any(|r| r.what == "maximise focused box"));
         assert!(rows.iter().any(|r| r.keys == "T" && r.what == "next theme"));
+    }
+
+    #[test]
+    fn dashboard_keys() {
+        let map = Keymap::default();
+        let n = KeyModifiers::NONE;
+        let at = |mode, code| map.lookup(mode, &key(code, n));
+        assert_eq!(
+            at(Mode::Normal, KeyCode::Char('d')),
+            Some(Intent::Dashboard)
+        );
+        assert_eq!(at(Mode::Normal, KeyCode::Char('b')), Some(Intent::Pin));
+        assert_eq!(at(Mode::Dashboard, KeyCode::Char('d')), Some(Intent::Back));
+        assert_eq!(at(Mode::Dashboard, KeyCode::Esc), Some(Intent::Back));
+        assert_eq!(at(Mode::Dashboard, KeyCode::Tab), Some(Intent::PanelNext));
+        assert_eq!(
+            at(Mode::Dashboard, KeyCode::Char('j')),
+            Some(Intent::PanelDown)
+        );
+        assert_eq!(at(Mode::Dashboard, KeyCode::PageUp), Some(Intent::PanelUp));
+        assert_eq!(at(Mode::Dashboard, KeyCode::Enter), Some(Intent::PanelZoom));
+        assert_eq!(at(Mode::Dashboard, KeyCode::Char('x')), Some(Intent::Unpin));
+        // The dashboard does not type into the query bar.
+        assert_eq!(at(Mode::Dashboard, KeyCode::Char('/')), None);
+        assert_eq!(KeyBinding::key(KeyCode::PageDown).label(), "PgDn");
+        let rows = map.help_rows();
+        assert!(
+            rows.iter()
+                .any(|r| r.scope == "dashboard" && r.what == "unpin the focused panel")
+        );
     }
 
     #[test]

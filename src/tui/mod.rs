@@ -6,10 +6,12 @@
 //!
 //! Inside: `terminal` (the guard), `keymap` (keys as data, per mode), `view` (view state),
 //! `editor` (the query bar's line and history), `targets_view` (the targets pane's
-//! filters and selection), `theme`, `format` (units), `widgets/` (graphs, legend, meter,
-//! box), `screens/` (pure drawing, and mouse hit-testing against it) and `export` (a drawn
-//! buffer as SVG, HTML, ANSI or text).
+//! filters and selection), `dashboard_view` (the dashboard's focus), `theme`, `format`
+//! (units), `widgets/` (graphs, legend, meter, box, big numbers), `screens/` (pure
+//! drawing, and mouse hit-testing against it) and `export` (a drawn buffer as SVG, HTML,
+//! ANSI or text).
 
+pub mod dashboard_view;
 pub mod editor;
 pub mod export;
 pub mod fixture;

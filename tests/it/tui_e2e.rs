@@ -4,7 +4,8 @@
 //! cursor visible) and that kmon exited 0. A second session types queries into the query
 //! bar: Tab completion, a syntax error, then a query that graphs, the table view, the help
 //! overlay, the targets pane and a target's detail, and the history kept in the data dir
-//! for the next run.
+//! for the next run. A third starts on a `--dashboard` file, maximises a panel, pins a
+//! query from the query bar and finds it on the dashboard after `d`.
 
 use std::path::Path;
 use std::process::Command;
@@ -514,6 +515,111 @@ fn colour_params(screen: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// A dashboard of a stat, a graph and a table over the built-in collector's series.
+const DASHBOARD: &str = r#"title: e2e board
+rows:
+  - height: 8
+    panels:
+      - title: Load right now
+        queries: [node_load1]
+        kind: stat
+      - title: Idle CPU rate
+        queries: ['rate(node_cpu_seconds_total{mode="idle"}[1m])']
+        width: 2
+  - panels:
+      - title: Memory table
+        queries: [node_memory_MemTotal_bytes, node_memory_MemAvailable_bytes]
+        kind: table
+"#;
+
+#[test]
+fn start_on_a_dashboard_pin_a_query_and_see_it_there() {
+    if !require_tool("tmux") {
+        return;
+    }
+    let data = tempfile::tempdir().expect("tempdir");
+    let file = data.path().join("board.yaml");
+    std::fs::write(&file, DASHBOARD).expect("write the dashboard");
+    let env = format!(
+        "XDG_CONFIG_HOME={}",
+        shell_quote(&data.path().join("config"))
+    );
+    let tmux = start_with(
+        "dash",
+        data.path(),
+        &env,
+        &format!("--dashboard {}", shell_quote(&file)),
+    );
+    // It starts on the dashboard: the panel titles, a graph with its y axis, the table.
+    tmux.wait_for("the dashboard", Duration::from_secs(20), |s| {
+        s.contains("Load right now")
+            && s.contains("Idle CPU rate")
+            && s.contains('┤')
+            && s.contains("node_memory_MemTotal_bytes")
+            && s.contains("▦ e2e board")
+    });
+    // Tab moves the focus, Enter maximises the graph, Esc restores.
+    tmux.keys(&["Tab", "Enter"]);
+    tmux.wait_for("the maximised graph", Duration::from_secs(10), |s| {
+        s.contains("Esc restores") && !s.contains("Memory table")
+    });
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the rows again", Duration::from_secs(10), |s| {
+        s.contains("Memory table")
+    });
+
+    // Esc leaves for the boxes; a query there is pinned with `b`.
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the main screen", Duration::from_secs(10), |s| {
+        s.contains("press / and type")
+    });
+    tmux.keys(&["/"]);
+    tmux.type_text("node_load5 * 2");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the query's graph", Duration::from_secs(10), |s| {
+        s.contains("1 series")
+    });
+    tmux.keys(&["b"]);
+    tmux.wait_for("the pin's confirmation", Duration::from_secs(10), |s| {
+        s.contains("pinned to the dashboard (d): node_load5 * 2")
+    });
+    // `d`: the pinned query is a panel of the dashboard, in a pinned row.
+    tmux.keys(&["d"]);
+    tmux.wait_for("the pinned panel", Duration::from_secs(10), |s| {
+        s.contains("node_load5 * 2") && s.contains("pinned") && s.contains("Load right now")
+    });
+    tmux.quit_and_check(data.path());
+    let pinned = std::fs::read_to_string(data.path().join("pinned.yaml")).expect("pinned.yaml");
+    assert!(pinned.contains("queries: [\"node_load5 * 2\"]"), "{pinned}");
+}
+
+#[test]
+fn a_bad_dashboard_file_is_an_error_at_start() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let file = data.path().join("bad.yaml");
+    std::fs::write(
+        &file,
+        "rows:\n  - panels:\n      - title: CPU\n        queries: ['rate(x[1m]']\n",
+    )
+    .expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_kmon"))
+        .args(["--local", "--data-dir"])
+        .arg(data.path())
+        .arg("--dashboard")
+        .arg(&file)
+        .output()
+        .expect("run kmon");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr.trim(),
+        format!(
+            "kmon: {}:4:19: panel \"CPU\" query 1: 1:11: parse error: unclosed left parenthesis",
+            file.display()
+        )
+    );
 }
 
 fn shell_quote(p: &Path) -> String {

@@ -1,10 +1,12 @@
 //! Screens: pure functions from (snapshot, view state, theme) to a frame's cells. The event
 //! loop calls `draw` for every frame; each screen composes the widgets and never fetches,
-//! waits or mutates: the main screen (with the targets pane in place of its boxes) and the
-//! help overlay. `mouse` maps a click to a view change against the same layout, and `shown`
-//! lists the boxes drawn, for the data export. Also home
-//! to the "terminal too small" fallback and the small text helpers screens share.
+//! waits or mutates: the main screen (with the targets pane or the dashboard in place of
+//! its boxes), the help overlay and the options menu. `mouse` maps a click to a view
+//! change against the same layout, and `shown` lists the boxes drawn, for the data
+//! export. Also home to the "terminal too small" fallback and the small text helpers
+//! screens share.
 
+pub mod dashboard;
 pub mod help;
 pub mod main;
 pub mod options;
@@ -65,8 +67,17 @@ pub fn shown(area: Rect, snapshot: &UiSnapshot, view: &ViewState) -> Vec<Shown> 
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         return Vec::new();
     }
-    if matches!(view.mode, Mode::Targets | Mode::TargetFilter) {
-        return vec![Shown::Targets];
+    match view.screen_mode() {
+        Mode::Targets | Mode::TargetFilter => return vec![Shown::Targets],
+        Mode::Dashboard => {
+            return dashboard::place(main::body(area), &snapshot.dashboard, view)
+                .panels
+                .iter()
+                .filter(|p| !p.rect.is_empty())
+                .map(|p| Shown::Panel(p.id))
+                .collect();
+        }
+        _ => {}
     }
     let areas = main::layout(area, view);
     let mut out: Vec<Shown> = [
@@ -97,6 +108,10 @@ pub fn mouse(area: Rect, snapshot: &UiSnapshot, view: &mut ViewState, ev: MouseE
         || area.height < MIN_HEIGHT
     {
         return false;
+    }
+    if view.mode == Mode::Dashboard {
+        return matches!(ev.kind, MouseEventKind::Down(MouseButton::Left))
+            && dashboard::click(main::body(area), snapshot, view, ev.column, ev.row);
     }
     let areas = main::layout(area, view);
     let at = ratatui::layout::Position::new(ev.column, ev.row);
@@ -317,6 +332,27 @@ mod tests {
         maximised.apply(Intent::ToggleMaximize);
         assert_eq!(shown(area, &data, &maximised).len(), 1);
         assert!(shown(Rect::new(0, 0, 39, 11), &data, &view(&[])).is_empty());
+        // The dashboard: the panels on screen (a maximised one alone).
+        let board = crate::tui::fixture::sample_dashboard_snapshot();
+        let mut v = ViewState::default();
+        v.observe(&board);
+        v.apply_with(Intent::Dashboard, &board);
+        let on_screen = shown(area, &board, &v);
+        let ids: Vec<u64> = board
+            .dashboard
+            .rows
+            .iter()
+            .flat_map(|r| r.panels.iter().map(|c| c.id))
+            .collect();
+        assert!(!on_screen.is_empty());
+        assert!(
+            on_screen
+                .iter()
+                .all(|s| matches!(s, Shown::Panel(id) if ids.contains(id))),
+            "{on_screen:?}"
+        );
+        v.apply_with(Intent::PanelZoom, &board);
+        assert_eq!(shown(area, &board, &v).len(), 1);
     }
 
     #[test]
@@ -359,6 +395,29 @@ mod tests {
             }
             views.push(v);
         }
+        // The dashboard, plain, focused on each row, maximised, under help; with the
+        // fixture's dashboard, with none, and with the layout but no data yet.
+        let dash = crate::tui::fixture::sample_dashboard_snapshot();
+        let unevaluated = UiSnapshot {
+            panels: Vec::new(),
+            ..dash.clone()
+        };
+        let mut dash_views = Vec::new();
+        for intents in [
+            &[][..],
+            &[Intent::PanelDown],
+            &[Intent::PanelDown, Intent::PanelDown, Intent::PanelDown],
+            &[Intent::PanelNext, Intent::PanelZoom],
+            &[Intent::PanelPrev, Intent::PanelZoom],
+            &[Intent::Help],
+        ] {
+            let mut v = ViewState::default();
+            v.apply_with(Intent::Dashboard, &dash);
+            for i in intents {
+                v.apply_with(*i, &dash);
+            }
+            dash_views.push(v);
+        }
         let widths = ((MIN_WIDTH - 1)..=130).step_by(3).chain([80, 100, 120]);
         for w in widths {
             for h in ((MIN_HEIGHT - 1)..=45).step_by(2).chain([24, 30, 40]) {
@@ -368,6 +427,19 @@ mod tests {
                         render(buf.area, &mut buf, snap, view, &theme);
                     }
                 }
+                for view in &dash_views {
+                    for snap in [&dash, &empty, &unevaluated] {
+                        let mut buf = Buffer::empty(Rect::new(0, 0, w, h));
+                        render(buf.area, &mut buf, snap, view, &theme);
+                    }
+                }
+            }
+        }
+        // And the largest sizes the dashboard is made for.
+        for (w, h) in [(250, 70), (200, 50), (250, 12), (40, 70)] {
+            for view in &dash_views {
+                let mut buf = Buffer::empty(Rect::new(0, 0, w, h));
+                render(buf.area, &mut buf, &dash, view, &theme);
             }
         }
     }

@@ -1,6 +1,7 @@
 //! The TUI's own state between frames: which boxes are shown, focused or maximised, the
 //! input mode, the query bar's line, history and Tab completion, the time range the user
-//! picked, the graph cursor and hidden series, and the targets pane's state. It changes
+//! picked, the graph cursor and hidden series, the targets pane's state and the
+//! dashboard's focus. It changes
 //! only through `ViewState::apply`/`apply_with` (an intent from the keymap, with the
 //! snapshot for the intents that need its data), `ViewState::type_char` (a typed
 //! character) and `ViewState::observe` (a new snapshot); screens read it to lay themselves
@@ -8,6 +9,7 @@
 //! back as `Flow::Send(Action)`. Nothing here touches the terminal.
 
 use crate::app::{Action, TimeRange, UiSnapshot};
+use crate::tui::dashboard_view::DashboardView;
 use crate::tui::editor::{History, LineEditor};
 use crate::tui::keymap::{HelpRow, Intent};
 use crate::tui::targets_view::TargetsView;
@@ -97,6 +99,8 @@ pub enum Mode {
     TargetFilter,
     /// The options menu is open.
     Options,
+    /// The dashboard is open.
+    Dashboard,
 }
 
 /// What the event loop does after an intent.
@@ -221,6 +225,8 @@ pub struct ViewState {
     pub themes: ThemeSet,
     /// The options menu (`o`).
     pub options: OptionsView,
+    /// The dashboard's focus and maximised panel.
+    pub dashboard: DashboardView,
 }
 
 impl Default for ViewState {
@@ -251,6 +257,7 @@ impl Default for ViewState {
             targets: TargetsView::default(),
             themes: ThemeSet::default(),
             options: OptionsView::default(),
+            dashboard: DashboardView::default(),
         }
     }
 }
@@ -262,6 +269,32 @@ impl ViewState {
 
     pub fn set_shown(&mut self, id: BoxId, shown: bool) {
         self.shown[id.index()] = shown;
+    }
+
+    /// The screen under the help overlay (the current mode when help is closed).
+    pub fn screen_mode(&self) -> Mode {
+        match self.mode {
+            Mode::Help => self.before_help,
+            Mode::Options => self.options.returns_to(),
+            mode => mode,
+        }
+    }
+
+    /// What `b` pins: the query bar's line, or (with nothing typed) the query panel's.
+    fn pin(&mut self, panel_query: Option<&str>) -> Flow {
+        let typed = self.query.text().trim();
+        let expr = if typed.is_empty() {
+            panel_query.unwrap_or("")
+        } else {
+            typed
+        };
+        if expr.is_empty() {
+            self.message = Some("nothing to pin: type a query first (/)".into());
+            return Flow::Continue;
+        }
+        Flow::Send(Action::Pin {
+            expr: expr.to_string(),
+        })
     }
 
     /// The time range the user picked.
@@ -391,8 +424,24 @@ impl ViewState {
                 self.message = Some(self.themes.cycle(false));
                 Flow::Continue
             }
-            // These need the snapshot's targets: `apply_with` does them.
-            Intent::TargetUp | Intent::TargetDown | Intent::TargetGraph => Flow::Continue,
+            // These need the snapshot's targets or dashboard: `apply_with` does them.
+            Intent::TargetUp
+            | Intent::TargetDown
+            | Intent::TargetGraph
+            | Intent::PanelNext
+            | Intent::PanelPrev
+            | Intent::PanelUp
+            | Intent::PanelDown
+            | Intent::Unpin => Flow::Continue,
+            Intent::Dashboard => {
+                self.mode = Mode::Dashboard;
+                Flow::Send(Action::ShowDashboard(true))
+            }
+            Intent::PanelZoom => {
+                self.dashboard.maximized = !self.dashboard.maximized;
+                Flow::Continue
+            }
+            Intent::Pin => self.pin(None),
             Intent::NextLayout => {
                 self.layout = (self.layout + 1) % LAYOUTS.len();
                 let (name, boxes) = LAYOUTS[self.layout];
@@ -456,6 +505,11 @@ impl ViewState {
                     Mode::Targets => self.mode = Mode::Normal,
                     // `apply` hands Back in the menu to `apply_option`.
                     Mode::Options => {}
+                    Mode::Dashboard if self.dashboard.maximized => self.dashboard.maximized = false,
+                    Mode::Dashboard => {
+                        self.mode = Mode::Normal;
+                        return Flow::Send(Action::ShowDashboard(false));
+                    }
                     Mode::Normal => {
                         self.cursor_back = None;
                         self.legend_selected = None;
@@ -543,6 +597,30 @@ impl ViewState {
                 self.cursor_back = Some(self.cursor_back.map_or(0, |b| (b + 1).min(max)));
                 Flow::Continue
             }
+            Intent::PanelNext
+            | Intent::PanelPrev
+            | Intent::PanelUp
+            | Intent::PanelDown
+            | Intent::Unpin => {
+                self.message = None;
+                match self.dashboard.apply(intent, &snap.dashboard) {
+                    Ok(Some(action)) => Flow::Send(action),
+                    Ok(None) => Flow::Continue,
+                    Err(why) => {
+                        self.message = Some(why);
+                        Flow::Continue
+                    }
+                }
+            }
+            Intent::Pin => {
+                self.message = None;
+                let shown = snap
+                    .panels
+                    .iter()
+                    .find(|p| p.id == 0)
+                    .and_then(|p| p.queries.first());
+                self.pin(shown.map(String::as_str))
+            }
             Intent::TargetGraph => {
                 let Some(row) = self.targets.selected_row(&snap.targets) else {
                     return Flow::Continue;
@@ -600,7 +678,7 @@ impl ViewState {
                 self.targets.filter.insert(c);
                 self.targets.selected = 0;
             }
-            Mode::Normal | Mode::Help | Mode::Targets | Mode::Options => {}
+            Mode::Normal | Mode::Help | Mode::Targets | Mode::Options | Mode::Dashboard => {}
         }
     }
 
@@ -610,7 +688,7 @@ impl ViewState {
             Mode::Query => Some(&mut self.query),
             Mode::Command => Some(&mut self.command),
             Mode::TargetFilter => Some(&mut self.targets.filter),
-            Mode::Normal | Mode::Help | Mode::Targets | Mode::Options => None,
+            Mode::Normal | Mode::Help | Mode::Targets | Mode::Options | Mode::Dashboard => None,
         }
     }
 
@@ -666,7 +744,9 @@ impl ViewState {
                 self.mode = Mode::Targets;
                 Flow::Continue
             }
-            Mode::Normal | Mode::Help | Mode::Targets | Mode::Options => Flow::Continue,
+            Mode::Normal | Mode::Help | Mode::Targets | Mode::Options | Mode::Dashboard => {
+                Flow::Continue
+            }
         }
     }
 
@@ -923,6 +1003,87 @@ mod query_tests {
         view.apply(Intent::NextLayout);
         assert!(BoxId::ALL.iter().all(|b| view.is_shown(*b)));
         assert_eq!(view.message.as_deref(), Some("layout: everything"));
+    }
+
+    #[test]
+    fn dashboard_opens_moves_pins_unpins_and_closes() {
+        use crate::app::{DashboardCell, DashboardLayout, DashboardRow};
+        let mut snap = UiSnapshot::default();
+        let cell = |id| DashboardCell {
+            id,
+            width: 1,
+            ..DashboardCell::default()
+        };
+        snap.dashboard = std::sync::Arc::new(DashboardLayout {
+            title: "t".into(),
+            rows: vec![
+                DashboardRow {
+                    height: None,
+                    pinned: false,
+                    panels: vec![cell(1), cell(2)],
+                },
+                DashboardRow {
+                    height: None,
+                    pinned: true,
+                    panels: vec![cell(3)],
+                },
+            ],
+        });
+        snap.panels = vec![crate::tui::fixture::sample_panel()];
+        let mut view = ViewState::default();
+        // `b` pins the panel's query when nothing is typed, else the typed line.
+        assert_eq!(
+            view.apply_with(Intent::Pin, &snap),
+            Flow::Send(Action::Pin {
+                expr: "rate(node_network_receive_bytes_total[1m])".into()
+            })
+        );
+        view.query.set("up ");
+        assert_eq!(
+            view.apply_with(Intent::Pin, &snap),
+            Flow::Send(Action::Pin { expr: "up".into() })
+        );
+        view.query.set("");
+        assert_eq!(
+            view.apply_with(Intent::Pin, &UiSnapshot::default()),
+            Flow::Continue
+        );
+        assert_eq!(
+            view.message.as_deref(),
+            Some("nothing to pin: type a query first (/)")
+        );
+
+        assert_eq!(
+            view.apply_with(Intent::Dashboard, &snap),
+            Flow::Send(Action::ShowDashboard(true))
+        );
+        assert_eq!(view.mode, Mode::Dashboard);
+        assert_eq!(view.apply_with(Intent::Unpin, &snap), Flow::Continue);
+        assert!(
+            view.message
+                .as_deref()
+                .is_some_and(|m| m.starts_with("only pinned"))
+        );
+        view.apply_with(Intent::PanelDown, &snap);
+        assert_eq!(
+            view.apply_with(Intent::Unpin, &snap),
+            Flow::Send(Action::Unpin { id: 3 })
+        );
+        view.apply_with(Intent::PanelZoom, &snap);
+        assert!(view.dashboard.maximized);
+        // Help returns to the dashboard, which stays the screen underneath.
+        view.apply_with(Intent::Help, &snap);
+        assert_eq!(view.screen_mode(), Mode::Dashboard);
+        view.apply_with(Intent::Back, &snap);
+        assert_eq!(view.mode, Mode::Dashboard);
+        // Esc restores the maximised panel first, then leaves.
+        assert_eq!(view.apply_with(Intent::Back, &snap), Flow::Continue);
+        assert!(!view.dashboard.maximized);
+        assert_eq!(
+            view.apply_with(Intent::Back, &snap),
+            Flow::Send(Action::ShowDashboard(false))
+        );
+        assert_eq!(view.mode, Mode::Normal);
     }
 
     #[test]

@@ -46,6 +46,13 @@ pub struct OptionsView {
     before: Mode,
 }
 
+impl OptionsView {
+    /// The mode closing the menu goes back to (the screen drawn behind it).
+    pub fn returns_to(&self) -> Mode {
+        self.before
+    }
+}
+
 /// `ms` as the menu shows it: `500ms`, `2s`, `1m`.
 pub fn interval_label(ms: i64) -> String {
     crate::model::format_duration(std::time::Duration::from_millis(ms.max(0) as u64))

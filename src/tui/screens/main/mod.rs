@@ -166,17 +166,19 @@ impl<'a> MainScreen<'a> {
     pub fn render_into(&self, area: Rect, buf: &mut Buffer) {
         let areas = layout(area, self.view);
         let (snap, theme) = (self.snapshot, self.theme);
-        if matches!(self.view.mode, Mode::Targets | Mode::TargetFilter) {
-            // The targets pane takes the place of the boxes.
-            let body = Rect::new(
-                area.x,
-                areas.header.bottom(),
-                area.width,
-                areas.status.y.saturating_sub(areas.header.bottom()),
-            );
-            crate::tui::screens::targets::render(body, buf, snap, self.view, theme);
+        let screen = self.view.screen_mode();
+        if matches!(screen, Mode::Targets | Mode::TargetFilter | Mode::Dashboard) {
+            // The targets pane or the dashboard takes the place of the boxes.
+            let body = body(area);
             header::render(areas.header, buf, snap, self.view, theme);
-            status::render(areas.status, buf, snap, self.view, theme);
+            if screen == Mode::Dashboard {
+                let note =
+                    crate::tui::screens::dashboard::render(body, buf, snap, self.view, theme);
+                status::render_with_note(areas.status, buf, snap, self.view, theme, &note);
+            } else {
+                crate::tui::screens::targets::render(body, buf, snap, self.view, theme);
+                status::render(areas.status, buf, snap, self.view, theme);
+            }
             return;
         }
         if let Some(r) = areas.cpu {
@@ -218,6 +220,16 @@ impl<'a> MainScreen<'a> {
         header::render(areas.header, buf, snap, self.view, theme);
         status::render(areas.status, buf, snap, self.view, theme);
     }
+}
+
+/// The screen between the header and the status line.
+pub fn body(area: Rect) -> Rect {
+    Rect::new(
+        area.x,
+        area.y + area.height.min(1),
+        area.width,
+        area.height.saturating_sub(2),
+    )
 }
 
 /// Recolours the border line characters around `r` (the titles set into the border keep

@@ -47,6 +47,13 @@ fn hints(mode: Mode) -> &'static [(&'static str, &'static str)] {
             ("←→", "change"),
             ("Esc", "close and save"),
         ],
+        Mode::Dashboard => &[
+            ("Tab", "panel"),
+            ("Enter", "zoom"),
+            ("↑↓", "scroll"),
+            ("x", "unpin"),
+            ("Esc", "back"),
+        ],
     }
 }
 
@@ -56,6 +63,18 @@ pub(super) fn render(
     snap: &UiSnapshot,
     view: &ViewState,
     theme: &Theme,
+) {
+    render_with_note(row, buf, snap, view, theme, "");
+}
+
+/// `render`, with `note` after the dashboard's title (rows scrolled off the screen).
+pub(super) fn render_with_note(
+    row: Rect,
+    buf: &mut Buffer,
+    snap: &UiSnapshot,
+    view: &ViewState,
+    theme: &Theme,
+    note: &str,
 ) {
     if row.is_empty() {
         return;
@@ -87,6 +106,11 @@ pub(super) fn render(
         Line::from(Span::styled(
             format!(" {}", snap.status),
             Style::new().fg(theme.hi_fg),
+        ))
+    } else if view.screen_mode() == Mode::Dashboard && !snap.dashboard.title.is_empty() {
+        Line::from(Span::styled(
+            format!(" ▦ {}{note}", snap.dashboard.title),
+            text.add_modifier(Modifier::BOLD),
         ))
     } else {
         Line::from(Span::styled(
