@@ -118,11 +118,10 @@ pub fn export_screen(
         eprintln!("kmon: warning: {w}");
     }
     tracing::info!(log = %log.display(), ?after, "kmon export-screen starting");
-    let (board, _) = super::board::board_for(
+    let (mut board, _) = super::board::board_for(
         opts.dashboard.as_deref(),
         &super::run::data_dir(opts.data_dir.as_deref()),
     )?;
-    let mut view = ViewState::default();
     let rt = runtime()?;
     let folder = rt.block_on(async {
         let engine = Engine::start(cfg, &opts)?;
@@ -130,7 +129,6 @@ pub fn export_screen(
         if opts.dashboard.is_some() {
             // With --dashboard the export shows the dashboard.
             engine.request.send_modify(|r| r.dashboard_shown = true);
-            view.mode = crate::tui::Mode::Dashboard;
         }
         tokio::select! {
             _ = tokio::time::sleep(after) => {}
@@ -150,6 +148,9 @@ pub fn export_screen(
         let mut view = ViewState::default();
         view.help = keymap.help_rows();
         view.themes = themes;
+        if opts.dashboard.is_some() {
+            view.mode = crate::tui::Mode::Dashboard;
+        }
         view.observe(&snapshot);
         let mut asked = false;
         for key in key_events(keys) {
@@ -163,6 +164,14 @@ pub fn export_screen(
                     engine.request.send_modify(|r| r.range = range);
                     asked = true;
                 }
+                Flow::Send(
+                    action @ (Action::ShowDashboard(_) | Action::Pin { .. } | Action::Unpin { .. }),
+                ) => {
+                    if let Some(status) = board.carry_out(&action, &engine.request) {
+                        eprintln!("kmon: {status}");
+                    }
+                    asked = true;
+                }
                 _ => {}
             }
         }
@@ -171,7 +180,7 @@ pub fn export_screen(
             let request = engine.request.borrow().clone();
             let answers = |s: &UiSnapshot| {
                 s.range == request.range
-                    && request.panels.iter().all(|p| {
+                    && request.wanted().all(|p| {
                         s.panels
                             .iter()
                             .any(|d| d.id == p.id && d.queries == p.queries)

@@ -790,6 +790,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn readme_lists_every_intent_and_scope_for_remapping() {
+        let readme = include_str!("../../README.md");
+        let section = readme
+            .split("## Settings and key remapping")
+            .nth(1)
+            .and_then(|s| s.split("\n## ").next())
+            .expect("README has the section");
+        for (scope, _, intent) in DEFAULT_BINDINGS {
+            assert!(
+                section.contains(&format!("`{}`", intent.name())),
+                "{}",
+                intent.name()
+            );
+            assert!(
+                section.contains(&format!("`{}`", scope.key_name())),
+                "{}",
+                scope.key_name()
+            );
+        }
+    }
+
+    #[test]
     fn intents_have_settings_names() {
         assert_eq!(Intent::Quit.name(), "quit");
         assert_eq!(Intent::FocusQuery.name(), "focus_query");
