@@ -101,6 +101,9 @@ pub fn shown(area: Rect, snapshot: &UiSnapshot, view: &ViewState) -> Vec<Shown> 
 /// focuses it. Returns whether the view changed.
 pub fn mouse(area: Rect, snapshot: &UiSnapshot, view: &mut ViewState, ev: MouseEvent) -> bool {
     use crate::tui::view::{BoxId, Mode};
+    if view.mode == Mode::Targets && area.width >= MIN_WIDTH && area.height >= MIN_HEIGHT {
+        return targets_mouse(area, snapshot, view, ev);
+    }
     if matches!(
         view.mode,
         Mode::Help | Mode::Targets | Mode::TargetFilter | Mode::Options
@@ -188,6 +191,34 @@ pub fn mouse(area: Rect, snapshot: &UiSnapshot, view: &mut ViewState, ev: MouseE
                 crate::tui::keymap::Intent::LegendDown
             };
             view.apply(intent);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// The mouse on the targets pane: a click selects a target (a click on the selected one
+/// opens its detail), the wheel moves the selection.
+fn targets_mouse(area: Rect, snapshot: &UiSnapshot, view: &mut ViewState, ev: MouseEvent) -> bool {
+    use crate::tui::keymap::Intent;
+    match ev.kind {
+        MouseEventKind::Down(MouseButton::Left) => {
+            let Some(k) = targets::target_at(main::body(area), snapshot, view, ev.row) else {
+                return false;
+            };
+            if view.targets.selected == k {
+                view.apply(Intent::TargetDetail);
+            } else {
+                view.targets.selected = k;
+            }
+            true
+        }
+        MouseEventKind::ScrollUp => {
+            view.apply_with(Intent::TargetUp, snapshot);
+            true
+        }
+        MouseEventKind::ScrollDown => {
+            view.apply_with(Intent::TargetDown, snapshot);
             true
         }
         _ => false,

@@ -122,9 +122,8 @@ pub fn render(area: Rect, buf: &mut Buffer, snap: &UiSnapshot, view: &ViewState,
     }
     // The last row says what relabeling dropped, as Prometheus's service-discovery page
     // counts it.
-    let mut list_area = body;
-    if !snap.dropped_targets.is_empty() && body.height > 2 {
-        list_area.height -= 1;
+    let list_area = list_area(body, snap);
+    if list_area.height < body.height {
         let parts: Vec<String> = snap
             .dropped_targets
             .iter()
@@ -136,21 +135,26 @@ pub fn render(area: Rect, buf: &mut Buffer, snap: &UiSnapshot, view: &ViewState,
     list(list_area, buf, rows, &visible, selected, snap.at_ms, theme);
 }
 
-/// The grouped list, scrolled to keep the selected target in view.
-fn list(
-    body: Rect,
-    buf: &mut Buffer,
-    rows: &[TargetRow],
-    visible: &[usize],
-    selected: usize,
-    now_ms: i64,
-    theme: &Theme,
-) {
-    // Lines: a heading per pool, then its targets.
-    enum L {
-        Pool(String, usize, usize),
-        Target(usize),
+/// The targets list's area in the pane's body: all of it but the last row when that row
+/// counts dropped targets.
+fn list_area(body: Rect, snap: &UiSnapshot) -> Rect {
+    let mut area = body;
+    if !snap.dropped_targets.is_empty() && body.height > 2 {
+        area.height -= 1;
     }
+    area
+}
+
+/// The list's lines: a heading per pool, then its targets.
+enum L {
+    Pool(String, usize, usize),
+    /// Index into the visible targets.
+    Target(usize),
+}
+
+/// The list's lines for `visible`, and the first one shown in `height` rows so that the
+/// selected target is in view.
+fn lines(rows: &[TargetRow], visible: &[usize], selected: usize, height: usize) -> (Vec<L>, usize) {
     let mut lines: Vec<L> = Vec::new();
     let mut sel_line = 0;
     for (k, &i) in visible.iter().enumerate() {
@@ -169,8 +173,48 @@ fn list(
         }
         lines.push(L::Target(k));
     }
-    let height = usize::from(body.height);
     let first = (sel_line + 1).saturating_sub(height);
+    (lines, first)
+}
+
+/// The visible target (its index among the filtered targets) drawn at row `y` of the
+/// targets pane drawn in `area`, for a click; `None` off the list or in the detail.
+pub fn target_at(area: Rect, snap: &UiSnapshot, view: &ViewState, y: u16) -> Option<usize> {
+    let tv = &view.targets;
+    let visible = tv.visible(&snap.targets);
+    if tv.detail || visible.is_empty() {
+        return None;
+    }
+    let inner = TitledBox::inner(area);
+    let body = Rect {
+        y: inner.y + 2,
+        height: inner.height.saturating_sub(2),
+        ..inner
+    };
+    let list = list_area(body, snap);
+    if y < list.y || y >= list.bottom() {
+        return None;
+    }
+    let selected = tv.selected.min(visible.len() - 1);
+    let (lines, first) = lines(&snap.targets, &visible, selected, usize::from(list.height));
+    match lines.get(first + usize::from(y - list.y)) {
+        Some(L::Target(k)) => Some(*k),
+        _ => None,
+    }
+}
+
+/// The grouped list, scrolled to keep the selected target in view.
+fn list(
+    body: Rect,
+    buf: &mut Buffer,
+    rows: &[TargetRow],
+    visible: &[usize],
+    selected: usize,
+    now_ms: i64,
+    theme: &Theme,
+) {
+    let height = usize::from(body.height);
+    let (lines, first) = lines(rows, visible, selected, height);
     let text = Style::new().fg(theme.main_fg);
     let dim = Style::new().fg(theme.graph_text);
     let url_w = (body.width / 3).max(12);

@@ -558,3 +558,75 @@ fn options_menu_overlay() {
     assert_eq!(buf[(x, mem as u16)].bg, theme.selected_bg);
     assert!(rows.last().unwrap().contains("Esc close and save"));
 }
+
+#[test]
+fn mouse_selects_targets_opens_a_detail_and_scrolls() {
+    use crate::tui::keymap::Intent;
+    use crossterm::event::{KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+    let snap = sample_snapshot();
+    let area = Rect::new(0, 0, 100, 30);
+    let ev = |kind, row| MouseEvent {
+        kind,
+        column: 10,
+        row,
+        modifiers: KeyModifiers::NONE,
+    };
+    let click = |row| ev(MouseEventKind::Down(MouseButton::Left), row);
+    let mut view = observed();
+    view.apply_with(Intent::Targets, &snap);
+    let t = draw(100, 30, &snap, &view);
+    let buf = t.backend().buffer();
+    // The rows of the list that show a target (its state), top to bottom.
+    let target_rows: Vec<u16> = (0..30)
+        .filter(|y| {
+            let r = row_text(buf, *y);
+            ["▲ up", "▼ down", "? unknown"]
+                .iter()
+                .any(|s| r.contains(s))
+        })
+        .collect();
+    assert!(target_rows.len() >= 3, "{target_rows:?}");
+    assert_eq!(view.targets.selected, 0);
+    // A click on the third target selects it; the screen draws it selected.
+    assert!(screens::mouse(
+        area,
+        &snap,
+        &mut view,
+        click(target_rows[2])
+    ));
+    assert_eq!(view.targets.selected, 2);
+    let t = draw(100, 30, &snap, &view);
+    let theme = crate::tui::Theme::default();
+    assert_eq!(
+        t.backend().buffer()[(3, target_rows[2])].bg,
+        theme.selected_bg
+    );
+    // A click on a pool heading or the filter line selects nothing.
+    assert!(!screens::mouse(area, &snap, &mut view, click(2)));
+    // The wheel moves the selection.
+    assert!(screens::mouse(
+        area,
+        &snap,
+        &mut view,
+        ev(MouseEventKind::ScrollUp, 5)
+    ));
+    assert_eq!(view.targets.selected, 1);
+    assert!(screens::mouse(
+        area,
+        &snap,
+        &mut view,
+        ev(MouseEventKind::ScrollDown, 5)
+    ));
+    assert_eq!(view.targets.selected, 2);
+    // A click on the selected target opens its detail.
+    assert!(screens::mouse(
+        area,
+        &snap,
+        &mut view,
+        click(target_rows[2])
+    ));
+    assert!(view.targets.detail);
+    let t = draw(100, 30, &snap, &view);
+    let text: String = (0..30).map(|y| row_text(t.backend().buffer(), y)).collect();
+    assert!(text.contains("discovered labels"), "{text}");
+}
