@@ -623,9 +623,9 @@ async fn publish_snapshots(
         snap.me = me.read();
         snap.tz_offset_secs = chrono::Local::now().offset().local_minus_utc();
         snap.targets = target_rows(&sources.registry, sources.builtin.as_ref());
-        snap.dropped_targets = sources
-            .registry
-            .dropped()
+        let dropped = sources.registry.dropped();
+        snap.dropped = dropped_rows(&dropped);
+        snap.dropped_targets = dropped
             .into_iter()
             .filter(|(_, d)| !d.is_empty())
             .map(|(pool, d)| (pool, d.len()))
@@ -754,6 +754,22 @@ async fn evaluate_panels(
         tracing::error!("evaluating panels: {e}");
         Vec::new()
     })
+}
+
+/// The first `MAX_DROPPED_ROWS` dropped targets as rows: pool, address, and the labels
+/// discovery gave them.
+fn dropped_rows(dropped: &[(String, Vec<crate::model::Labels>)]) -> Vec<TargetRow> {
+    dropped
+        .iter()
+        .flat_map(|(pool, targets)| targets.iter().map(move |l| (pool, l)))
+        .take(super::snapshot::MAX_DROPPED_ROWS)
+        .map(|(pool, labels)| TargetRow {
+            job: pool.clone(),
+            url: labels.get("__address__").unwrap_or_default().to_string(),
+            discovered_labels: labels.clone(),
+            ..TargetRow::default()
+        })
+        .collect()
 }
 
 fn target_rows(

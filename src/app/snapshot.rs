@@ -28,6 +28,10 @@ pub struct UiSnapshot {
     /// Per scrape pool, how many discovered targets relabeling dropped (pools with none
     /// are left out), sorted by pool.
     pub dropped_targets: Vec<(String, usize)>,
+    /// The dropped targets themselves (at most `MAX_DROPPED_ROWS`), as rows with only
+    /// `job`, `url` (the address) and `discovered_labels` set, for the pane's `dropped`
+    /// filter (Prometheus's service-discovery page).
+    pub dropped: Vec<TargetRow>,
     /// The query panels (the query bar's panel first, then pinned and dashboard panels),
     /// each evaluated over the current time range on this refresh.
     pub panels: Vec<PanelData>,
@@ -47,6 +51,9 @@ pub struct UiSnapshot {
     #[serde(skip)]
     pub completion: std::sync::Arc<crate::app::assist::CompletionIndex>,
 }
+
+/// How many dropped targets a snapshot lists one by one (the counts cover them all).
+pub const MAX_DROPPED_ROWS: usize = 1000;
 
 /// kmon's own resource use.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]

@@ -169,6 +169,21 @@ pub fn sample_snapshot() -> UiSnapshot {
         },
         targets: sample_targets(),
         dropped_targets: vec![("node-exporter".to_string(), 3)],
+        dropped: (1..=3)
+            .map(|i| {
+                let addr = format!("10.0.1.{i}:9100");
+                TargetRow {
+                    job: "node-exporter".into(),
+                    url: addr.clone(),
+                    discovered_labels: crate::model::Labels::from_pairs(&[
+                        ("__address__", addr.as_str()),
+                        ("__meta_env", "staging"),
+                        ("job", "node-exporter"),
+                    ]),
+                    ..TargetRow::default()
+                }
+            })
+            .collect(),
         panels: vec![sample_panel()],
         me: SelfUsage {
             cpu_pct: Some(0.8),

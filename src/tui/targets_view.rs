@@ -1,5 +1,5 @@
 //! The targets pane's own state: the text filter, the state filter (all, up, down,
-//! unknown), the selected target and whether its detail is open; and `visible`, which
+//! unknown, or the targets relabeling dropped), the selected target and whether its detail is open; and `visible`, which
 //! picks and orders the snapshot's targets the way the pane lists them (grouped by scrape
 //! pool). The view state owns one; the targets screen draws it.
 
@@ -14,6 +14,8 @@ pub enum StateFilter {
     Up,
     Down,
     Unknown,
+    /// The targets relabeling dropped (listed from `UiSnapshot::dropped`).
+    Dropped,
 }
 
 impl StateFilter {
@@ -22,7 +24,8 @@ impl StateFilter {
             StateFilter::All => StateFilter::Up,
             StateFilter::Up => StateFilter::Down,
             StateFilter::Down => StateFilter::Unknown,
-            StateFilter::Unknown => StateFilter::All,
+            StateFilter::Unknown => StateFilter::Dropped,
+            StateFilter::Dropped => StateFilter::All,
         }
     }
 
@@ -32,6 +35,7 @@ impl StateFilter {
             StateFilter::Up => "up",
             StateFilter::Down => "down",
             StateFilter::Unknown => "unknown",
+            StateFilter::Dropped => "dropped",
         }
     }
 
@@ -41,6 +45,7 @@ impl StateFilter {
             StateFilter::Up => h == Health::Up,
             StateFilter::Down => h == Health::Down,
             StateFilter::Unknown => h == Health::Unknown,
+            StateFilter::Dropped => true,
         }
     }
 }
@@ -59,6 +64,16 @@ pub struct TargetsView {
 }
 
 impl TargetsView {
+    /// The rows the pane lists from: the dropped targets under the `dropped` filter, the
+    /// active ones otherwise.
+    pub fn rows<'s>(&self, snap: &'s crate::app::UiSnapshot) -> &'s [TargetRow] {
+        if self.state == StateFilter::Dropped {
+            &snap.dropped
+        } else {
+            &snap.targets
+        }
+    }
+
     /// Indexes of the targets the pane lists, in its order: by pool, then by URL.
     pub fn visible(&self, rows: &[TargetRow]) -> Vec<usize> {
         let needle = self.filter.text().trim().to_lowercase();

@@ -164,9 +164,14 @@ fn targets(snap: &UiSnapshot) -> Value {
         .iter()
         .map(|(pool, n)| (pool.clone(), Value::from(*n)))
         .collect();
+    let dropped: Vec<Value> = snap
+        .dropped
+        .iter()
+        .map(|t| json!({"discoveredLabels": labels(&t.discovered_labels), "scrapePool": t.job}))
+        .collect();
     json!({
         "activeTargets": active,
-        "droppedTargets": [],
+        "droppedTargets": dropped,
         "droppedTargetCounts": counts,
     })
 }

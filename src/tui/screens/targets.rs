@@ -14,6 +14,7 @@ use ratatui::widgets::Widget;
 
 use crate::app::{Health, TargetRow, UiSnapshot};
 use crate::tui::screens::{put, put_right};
+use crate::tui::targets_view::StateFilter;
 use crate::tui::theme::Theme;
 use crate::tui::view::{Mode, ViewState};
 use crate::tui::widgets::TitledBox;
@@ -53,13 +54,17 @@ fn took(secs: f64) -> String {
 
 pub fn render(area: Rect, buf: &mut Buffer, snap: &UiSnapshot, view: &ViewState, theme: &Theme) {
     let tv = &view.targets;
-    let rows = &snap.targets;
+    let rows = tv.rows(snap);
     let visible = tv.visible(rows);
-    let (up, down, unknown) = rows.iter().fold((0, 0, 0), |(u, d, k), r| match r.health {
-        Health::Up => (u + 1, d, k),
-        Health::Down => (u, d + 1, k),
-        Health::Unknown => (u, d, k + 1),
-    });
+    let dropped = tv.state == StateFilter::Dropped;
+    let (up, down, unknown) = snap
+        .targets
+        .iter()
+        .fold((0, 0, 0), |(u, d, k), r| match r.health {
+            Health::Up => (u + 1, d, k),
+            Health::Down => (u, d + 1, k),
+            Health::Unknown => (u, d, k + 1),
+        });
     let counts = Line::from(vec![
         Span::styled(format!("▲{up}"), Style::new().fg(theme.cpu.start())),
         Span::styled(format!(" ▼{down}"), Style::new().fg(theme.temp.end())),
@@ -89,7 +94,16 @@ pub fn render(area: Rect, buf: &mut Buffer, snap: &UiSnapshot, view: &ViewState,
     filter.push(Span::styled("   state ", dim));
     filter.push(Span::styled(tv.state.name(), key));
     filter.push(Span::styled(
-        format!("   {} of {} targets", visible.len(), rows.len()),
+        format!(
+            "   {} of {} {}",
+            visible.len(),
+            rows.len(),
+            if dropped {
+                "dropped targets"
+            } else {
+                "targets"
+            }
+        ),
         dim,
     ));
     buf.set_line(inner.x, inner.y, &Line::from(filter), inner.width);
@@ -102,7 +116,12 @@ pub fn render(area: Rect, buf: &mut Buffer, snap: &UiSnapshot, view: &ViewState,
         return;
     }
     if rows.is_empty() {
-        put(buf, (body.x, body.y), body.width, "no targets", dim);
+        let none = if dropped {
+            "relabeling dropped no target"
+        } else {
+            "no targets"
+        };
+        put(buf, (body.x, body.y), body.width, none, dim);
         return;
     }
     if visible.is_empty() {
@@ -117,7 +136,14 @@ pub fn render(area: Rect, buf: &mut Buffer, snap: &UiSnapshot, view: &ViewState,
     }
     let selected = tv.selected.min(visible.len() - 1);
     if tv.detail {
-        detail(body, buf, &rows[visible[selected]], snap.at_ms, theme);
+        detail(
+            body,
+            buf,
+            &rows[visible[selected]],
+            snap.at_ms,
+            theme,
+            dropped,
+        );
         return;
     }
     // The last row says what relabeling dropped, as Prometheus's service-discovery page
@@ -132,7 +158,13 @@ pub fn render(area: Rect, buf: &mut Buffer, snap: &UiSnapshot, view: &ViewState,
         let line = format!("dropped by relabeling: {}", parts.join(", "));
         put(buf, (body.x, body.bottom() - 1), body.width, &line, dim);
     }
-    list(list_area, buf, rows, &visible, selected, snap.at_ms, theme);
+    let list_rows = ListRows {
+        rows,
+        visible: &visible,
+        selected,
+        dropped,
+    };
+    list(list_area, buf, &list_rows, snap.at_ms, theme);
 }
 
 /// The targets list's area in the pane's body: all of it but the last row when that row
@@ -181,7 +213,8 @@ fn lines(rows: &[TargetRow], visible: &[usize], selected: usize, height: usize) 
 /// targets pane drawn in `area`, for a click; `None` off the list or in the detail.
 pub fn target_at(area: Rect, snap: &UiSnapshot, view: &ViewState, y: u16) -> Option<usize> {
     let tv = &view.targets;
-    let visible = tv.visible(&snap.targets);
+    let rows = tv.rows(snap);
+    let visible = tv.visible(rows);
     if tv.detail || visible.is_empty() {
         return None;
     }
@@ -196,23 +229,30 @@ pub fn target_at(area: Rect, snap: &UiSnapshot, view: &ViewState, y: u16) -> Opt
         return None;
     }
     let selected = tv.selected.min(visible.len() - 1);
-    let (lines, first) = lines(&snap.targets, &visible, selected, usize::from(list.height));
+    let (lines, first) = lines(rows, &visible, selected, usize::from(list.height));
     match lines.get(first + usize::from(y - list.y)) {
         Some(L::Target(k)) => Some(*k),
         _ => None,
     }
 }
 
-/// The grouped list, scrolled to keep the selected target in view.
-fn list(
-    body: Rect,
-    buf: &mut Buffer,
-    rows: &[TargetRow],
-    visible: &[usize],
+/// What the list shows: the rows, the visible ones in order, the selection, and whether
+/// they are dropped targets.
+struct ListRows<'a> {
+    rows: &'a [TargetRow],
+    visible: &'a [usize],
     selected: usize,
-    now_ms: i64,
-    theme: &Theme,
-) {
+    dropped: bool,
+}
+
+/// The grouped list, scrolled to keep the selected target in view.
+fn list(body: Rect, buf: &mut Buffer, l: &ListRows<'_>, now_ms: i64, theme: &Theme) {
+    let &ListRows {
+        rows,
+        visible,
+        selected,
+        dropped,
+    } = l;
     let height = usize::from(body.height);
     let (lines, first) = lines(rows, visible, selected, height);
     let text = Style::new().fg(theme.main_fg);
@@ -229,7 +269,11 @@ fn list(
                     buf,
                     (row.x + used + 1, y),
                     row.width.saturating_sub(used + 1),
-                    &format!("({ups}/{total} up)"),
+                    &if dropped {
+                        format!("({total} dropped)")
+                    } else {
+                        format!("({ups}/{total} up)")
+                    },
                     dim,
                 );
             }
@@ -243,7 +287,16 @@ fn list(
                     );
                 }
                 let pick = |st: Style| if is_sel { st.bg(theme.selected_bg) } else { st };
-                let (glyph, st) = state(r.health, theme);
+                let (glyph, st) = if dropped {
+                    DROPPED
+                } else {
+                    state(r.health, theme)
+                };
+                let st = if dropped {
+                    Style::new().fg(theme.inactive_fg)
+                } else {
+                    st
+                };
                 let mut x = row.x + 2;
                 put(buf, (x, y), 10, glyph, pick(st));
                 x += 10;
@@ -255,11 +308,13 @@ fn list(
                     ago(now_ms, r.last_scrape_ms),
                     took(r.duration_secs)
                 );
-                if x < row.right() {
+                if x < row.right() && !dropped {
                     let used = put(buf, (x, y), row.right() - x, &when, pick(dim));
                     x += used + 2;
                 }
-                let rest = if r.last_error.is_empty() {
+                let rest = if dropped {
+                    (discovered_text(r), pick(dim))
+                } else if r.last_error.is_empty() {
                     (labels_text(r), pick(text))
                 } else {
                     (
@@ -275,6 +330,20 @@ fn list(
     }
 }
 
+/// How a dropped target's state shows.
+const DROPPED: (&str, Style) = ("✕ dropped", Style::new());
+
+/// A dropped target's discovered labels without `__address__` (the URL column has it).
+fn discovered_text(r: &TargetRow) -> String {
+    let pairs: Vec<String> = r
+        .discovered_labels
+        .iter()
+        .filter(|l| &*l.name != "__address__")
+        .map(|l| format!("{}=\"{}\"", l.name, l.value))
+        .collect();
+    pairs.join(", ")
+}
+
 /// The target's labels without `job` (the pool heading says it).
 fn labels_text(r: &TargetRow) -> String {
     let pairs: Vec<String> = r
@@ -288,24 +357,36 @@ fn labels_text(r: &TargetRow) -> String {
 
 /// The selected target in full: its facts, its last error, and its labels before and
 /// after relabeling side by side.
-fn detail(body: Rect, buf: &mut Buffer, r: &TargetRow, now_ms: i64, theme: &Theme) {
+fn detail(body: Rect, buf: &mut Buffer, r: &TargetRow, now_ms: i64, theme: &Theme, dropped: bool) {
     let dim = Style::new().fg(theme.graph_text);
     let text = Style::new().fg(theme.main_fg);
     let head = Style::new().fg(theme.title).add_modifier(Modifier::BOLD);
     let (glyph, st) = state(r.health, theme);
     let mut y = body.y;
-    let facts: [(&str, String, Style); 6] = [
-        ("endpoint", r.url.clone(), text),
-        ("pool", r.job.clone(), text),
-        ("state", glyph.to_string(), st),
-        ("last scrape", ago(now_ms, r.last_scrape_ms), text),
-        ("took", took(r.duration_secs), text),
-        (
-            "samples",
-            format!("{} (every {}s)", r.samples, r.interval_secs),
-            text,
-        ),
-    ];
+    let facts: Vec<(&str, String, Style)> = if dropped {
+        vec![
+            ("endpoint", r.url.clone(), text),
+            ("pool", r.job.clone(), text),
+            (
+                "state",
+                "dropped by relabeling: never scraped".into(),
+                Style::new().fg(theme.inactive_fg),
+            ),
+        ]
+    } else {
+        vec![
+            ("endpoint", r.url.clone(), text),
+            ("pool", r.job.clone(), text),
+            ("state", glyph.to_string(), st),
+            ("last scrape", ago(now_ms, r.last_scrape_ms), text),
+            ("took", took(r.duration_secs), text),
+            (
+                "samples",
+                format!("{} (every {}s)", r.samples, r.interval_secs),
+                text,
+            ),
+        ]
+    };
     for (name, value, style) in facts {
         if y >= body.bottom() {
             return;
@@ -365,11 +446,14 @@ fn detail(body: Rect, buf: &mut Buffer, r: &TargetRow, now_ms: i64, theme: &Them
         .iter()
         .map(|l| format!("{}=\"{}\"", l.name, l.value))
         .collect();
-    let right: Vec<String> = r
-        .labels
-        .iter()
-        .map(|l| format!("{}=\"{}\"", l.name, l.value))
-        .collect();
+    let right: Vec<String> = if dropped {
+        vec!["(none: relabeling dropped it)".into()]
+    } else {
+        r.labels
+            .iter()
+            .map(|l| format!("{}=\"{}\"", l.name, l.value))
+            .collect()
+    };
     for i in 0..left.len().max(right.len()) {
         if y >= body.bottom() {
             let more = Rect::new(body.x, body.bottom() - 1, body.width, 1);

@@ -581,7 +581,7 @@ impl ViewState {
     pub fn apply_with(&mut self, intent: Intent, snap: &UiSnapshot) -> Flow {
         match intent {
             Intent::TargetUp | Intent::TargetDown => {
-                let len = self.targets.visible(&snap.targets).len();
+                let len = self.targets.visible(self.targets.rows(snap)).len();
                 let delta = if intent == Intent::TargetUp { -1 } else { 1 };
                 self.targets.move_selection(delta, len);
                 Flow::Continue
@@ -622,7 +622,12 @@ impl ViewState {
                 self.pin(shown.map(String::as_str))
             }
             Intent::TargetGraph => {
-                let Some(row) = self.targets.selected_row(&snap.targets) else {
+                // A dropped target has no series.
+                let Some(row) = self
+                    .targets
+                    .selected_row(self.targets.rows(snap))
+                    .filter(|r| !r.labels.is_empty())
+                else {
                     return Flow::Continue;
                 };
                 let expr = format!("up{}", up_selector(&row.labels));

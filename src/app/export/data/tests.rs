@@ -50,6 +50,12 @@ fn snap() -> UiSnapshot {
         ..TargetRow::default()
     }];
     s.dropped_targets = vec![("node".into(), 2)];
+    s.dropped = vec![TargetRow {
+        job: "node".into(),
+        url: "10.0.0.9:9100".into(),
+        discovered_labels: Labels::from_pairs(&[("__address__", "10.0.0.9:9100")]),
+        ..TargetRow::default()
+    }];
     s.panels = vec![
         PanelData {
             id: 0,
@@ -247,7 +253,10 @@ fn the_targets_pane_is_the_targets_api() {
                 "scrapeInterval": "15s",
                 "samples": 812,
             }],
-            "droppedTargets": [],
+            "droppedTargets": [{
+                "discoveredLabels": {"__address__": "10.0.0.9:9100"},
+                "scrapePool": "node",
+            }],
             "droppedTargetCounts": {"node": 2},
         })
     );

@@ -493,8 +493,9 @@ fn targets_pane_lists_filters_and_opens_a_detail() {
         "{all}"
     );
 
-    // A text filter, typed.
+    // A text filter, typed (after the state filter goes round to all: dropped, all).
     view.apply_with(Intent::Back, &snap);
+    view.apply_with(Intent::TargetStateFilter, &snap);
     view.apply_with(Intent::TargetStateFilter, &snap);
     view.apply_with(Intent::TargetStateFilter, &snap);
     view.apply_with(Intent::TargetFilter, &snap);
@@ -629,4 +630,55 @@ fn mouse_selects_targets_opens_a_detail_and_scrolls() {
     let t = draw(100, 30, &snap, &view);
     let text: String = (0..30).map(|y| row_text(t.backend().buffer(), y)).collect();
     assert!(text.contains("discovered labels"), "{text}");
+}
+
+#[test]
+fn the_dropped_filter_lists_what_relabeling_dropped() {
+    use crate::tui::keymap::Intent;
+    let snap = sample_snapshot();
+    let mut view = observed();
+    view.apply_with(Intent::Targets, &snap);
+    // all → up → down → unknown → dropped.
+    for _ in 0..4 {
+        view.apply_with(Intent::TargetStateFilter, &snap);
+    }
+    let t = draw(100, 30, &snap, &view);
+    let text: Vec<String> = (0..30).map(|y| row_text(t.backend().buffer(), y)).collect();
+    let all = text.join("\n");
+    assert!(
+        all.contains("state dropped   3 of 3 dropped targets"),
+        "{all}"
+    );
+    assert!(all.contains("node-exporter (3 dropped)"), "{all}");
+    let row = text
+        .iter()
+        .find(|r| r.contains("10.0.1.2:9100"))
+        .expect("a dropped row");
+    assert!(
+        row.contains("✕ dropped") && row.contains("__meta_env=\"staging\""),
+        "{row}"
+    );
+    // The header still counts the active targets.
+    assert!(all.contains("▲2 ▼1 ?1"), "{all}");
+    // Down, Enter: its detail, with no target labels; g graphs nothing.
+    view.apply_with(Intent::TargetDown, &snap);
+    view.apply_with(Intent::TargetDetail, &snap);
+    assert_eq!(
+        view.apply_with(Intent::TargetGraph, &snap),
+        crate::tui::Flow::Continue
+    );
+    let t = draw(100, 30, &snap, &view);
+    let all: String = (0..30)
+        .map(|y| row_text(t.backend().buffer(), y) + "\n")
+        .collect();
+    assert!(all.contains("10.0.1.2:9100"), "{all}");
+    assert!(
+        all.contains("dropped by relabeling: never scraped"),
+        "{all}"
+    );
+    assert!(all.contains("(none: relabeling dropped it)"), "{all}");
+    // One more `s`: back to all targets.
+    view.apply_with(Intent::Back, &snap);
+    view.apply_with(Intent::TargetStateFilter, &snap);
+    assert_eq!(view.targets.state.name(), "all");
 }
