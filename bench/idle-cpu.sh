@@ -37,13 +37,14 @@ tmux -L "$SOCK" has-session 2>/dev/null && { echo "a tmux server -L $SOCK is alr
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/idle-cpu.XXXXXX")
 TICK=$(getconf CLK_TCK)
-KPID="" BPID=""
+KPID="" BPID="" NAP=""
 cleanup() {
-  for p in $KPID $BPID; do kill "$p" 2>/dev/null || true; done
+  for p in $NAP $KPID $BPID; do kill "$p" 2>/dev/null || true; done
   tmux -L "$SOCK" kill-server 2>/dev/null || true
   rm -rf "$TMP"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 # CPU ticks of one process (all its threads, and its reaped children), or fail if it is gone.
 ticks() {
@@ -55,6 +56,8 @@ ticks() {
 }
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 now() { date +%s.%N; }
+# sleep that a signal interrupts at once (the trap runs without waiting for `sleep` to end).
+pause() { sleep "$1" & NAP=$!; wait "$NAP"; NAP=""; }
 
 # The PID of the program in a tmux session (the pane runs it via `exec`, so it is the pane's PID).
 pane_pid() {
@@ -103,11 +106,11 @@ printf '|---:|---:|---:|---:|---:|---:|---:|\n'
 KS=() BS=() RS=()
 for run in $(seq 1 "$RUNS"); do
   start "$run"
-  sleep "$WARMUP"
+  pause "$WARMUP"
   k0=$(ticks "$KPID") || { echo "kmon exited during warm-up" >&2; exit 1; }
   b0=$(ticks "$BPID") || { echo "btop exited during warm-up" >&2; exit 1; }
   t0=$(now)
-  sleep "$WINDOW"
+  pause "$WINDOW"
   k1=$(ticks "$KPID") || { echo "kmon exited during the window" >&2; exit 1; }
   b1=$(ticks "$BPID") || { echo "btop exited during the window" >&2; exit 1; }
   t1=$(now)
