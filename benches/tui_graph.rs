@@ -18,48 +18,12 @@ use ratatui::layout::Rect;
 use ratatui::style::Color;
 use ratatui::widgets::Widget;
 
+#[path = "common/panels.rs"]
+mod panels;
+
+use panels::{END, POINTS, STEP, panel_series};
+
 const PANELS: usize = 6;
-const SERIES: usize = 20;
-const POINTS: i64 = 300;
-const STEP: i64 = 3_000;
-const END: i64 = 1_700_000_000_000;
-
-/// A deterministic value in `0.0..1.0`.
-fn jitter(i: u64, seed: u64) -> f64 {
-    let mut x = i.wrapping_add(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-    x ^= x >> 33;
-    x = x.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
-    x ^= x >> 33;
-    (x % 10_000) as f64 / 10_000.0
-}
-
-/// One panel's series: 20 wandering lines, one with a gap.
-fn panel(seed: u64) -> Vec<PanelSeries> {
-    let start = END - (POINTS - 1) * STEP;
-    (0..SERIES)
-        .map(|s| {
-            let base = 1e6 * (1.0 + s as f64);
-            let points = (0..POINTS)
-                .filter(|i| s != 3 || !(100..120).contains(i))
-                .map(|i| {
-                    let wave = ((i as f64 + s as f64 * 7.0) / 25.0).sin();
-                    let v =
-                        base * (1.0 + 0.5 * wave) + 2e5 * jitter(i as u64, seed * 100 + s as u64);
-                    (start + i * STEP, v)
-                })
-                .collect();
-            PanelSeries {
-                query: 0,
-                labels: Labels::from_pairs(&[
-                    ("__name__", "node_network_receive_bytes_total".to_string()),
-                    ("device", format!("eth{s}")),
-                    ("instance", "bench:9100".to_string()),
-                ]),
-                points,
-            }
-        })
-        .collect()
-}
 
 /// Draws all panels once, as a frame would: labels, latest values, graph and legend.
 fn frame(
@@ -103,7 +67,7 @@ fn frame(
 }
 
 fn bench(c: &mut Criterion) {
-    let panels: Vec<Vec<PanelSeries>> = (0..PANELS as u64).map(panel).collect();
+    let panels: Vec<Vec<PanelSeries>> = (0..PANELS as u64).map(panel_series).collect();
     let theme = Theme::default();
     let palette = series_palette(&theme);
     let mut group = c.benchmark_group("tui_graph");

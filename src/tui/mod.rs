@@ -35,7 +35,7 @@ use ratatui::backend::Backend;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use tokio::sync::{mpsc, watch};
-use tokio::time::MissedTickBehavior;
+use tokio::time::Instant;
 
 use crate::app::{Action, UiSnapshot};
 
@@ -49,7 +49,10 @@ const QUIT_SEND_TIMEOUT: Duration = Duration::from_secs(1);
 /// How the TUI runs, apart from its data.
 #[derive(Debug, Clone)]
 pub struct TuiOptions {
-    /// Redraw at least this often, independent of data refreshes (which redraw at once).
+    /// The shortest time between two redraws for new data: snapshots that arrive faster
+    /// are drawn at this rate, the latest one each time. Input and resizes draw at once,
+    /// and nothing draws while nothing changes (drawing is a pure function of snapshot,
+    /// view and theme, so an unchanged frame would be the same cells).
     pub frame_interval: Duration,
     /// The key table.
     pub keymap: Keymap,
@@ -91,8 +94,10 @@ pub async fn run(
 }
 
 /// The event loop behind `run`, on any backend and any event source (tests feed it a
-/// `TestBackend` and a list of events). Redraws at once on input, resize and new
-/// snapshots, and on every frame tick otherwise.
+/// `TestBackend` and a list of events). Redraws at once on input and resize; on a new
+/// snapshot at once too, unless the last frame is younger than `frame_interval`, when the
+/// snapshot waits for that frame's end. Idle (no input, no new data) it neither wakes nor
+/// draws.
 pub async fn drive<B, E>(
     terminal: &mut Terminal<B>,
     mut events: E,
@@ -115,11 +120,11 @@ where
     view.themes.adopt(theme);
     view.observe(&snapshot);
     view.help = keymap.help_rows();
-    let mut frames = tokio::time::interval(frame_interval.max(Duration::from_millis(10)));
-    frames.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut input_open = true;
-    draw(terminal, &snapshot, &view)?;
+    let mut frames = Frames::new(frame_interval);
+    frames.draw(terminal, &snapshot, &view)?;
     loop {
+        let pending = frames.pending;
         tokio::select! {
             biased;
             () = actions.closed() => return Ok(()),
@@ -146,16 +151,16 @@ where
                         }
                         Flow::Continue => {}
                     }
-                    draw(terminal, &snapshot, &view)?;
+                    frames.draw(terminal, &snapshot, &view)?;
                 }
                 Some(Ok(Event::Mouse(mouse))) => {
                     let size = terminal.size().map_err(io::Error::other)?;
                     let area = Rect::new(0, 0, size.width, size.height);
                     if screens::mouse(area, &snapshot, &mut view, mouse) {
-                        draw(terminal, &snapshot, &view)?;
+                        frames.draw(terminal, &snapshot, &view)?;
                     }
                 }
-                Some(Ok(Event::Resize(..))) => draw(terminal, &snapshot, &view)?,
+                Some(Ok(Event::Resize(..))) => frames.draw(terminal, &snapshot, &view)?,
                 Some(Ok(_)) => {}
                 // A read interrupted by a signal (SIGWINCH on resize) is not an error.
                 Some(Err(err))
@@ -174,12 +179,19 @@ where
                 Ok(()) => {
                     snapshot = snapshots.borrow_and_update().clone();
                     view.observe(&snapshot);
-                    draw(terminal, &snapshot, &view)?;
+                    frames.data_changed(terminal, &snapshot, &view)?;
                 }
-                // The app dropped the sender: it is shutting down.
-                Err(_) => return Ok(()),
+                // The app dropped the sender: it is shutting down. Show what it last sent.
+                Err(_) => {
+                    if frames.pending.is_some() {
+                        frames.draw(terminal, &snapshot, &view)?;
+                    }
+                    return Ok(());
+                }
             },
-            _ = frames.tick() => draw(terminal, &snapshot, &view)?,
+            () = until(pending), if pending.is_some() => {
+                frames.draw(terminal, &snapshot, &view)?;
+            }
         }
     }
 }
@@ -249,6 +261,70 @@ where
     let mut buf = Buffer::empty(area);
     screens::render(area, &mut buf, snapshot, view, view.themes.full());
     Ok((buf, screens::shown(area, snapshot, view)))
+}
+
+/// When the loop draws: the time of the last frame, and the deadline of a change that
+/// waits for the frame interval to pass.
+struct Frames {
+    interval: Duration,
+    last: Option<Instant>,
+    /// A new snapshot is not drawn yet; it will be at this instant.
+    pending: Option<Instant>,
+}
+
+impl Frames {
+    fn new(interval: Duration) -> Frames {
+        Frames {
+            interval,
+            last: None,
+            pending: None,
+        }
+    }
+
+    /// Draws now; whatever was pending is in this frame.
+    fn draw<B>(
+        &mut self,
+        terminal: &mut Terminal<B>,
+        snapshot: &UiSnapshot,
+        view: &ViewState,
+    ) -> io::Result<()>
+    where
+        B: Backend,
+        B::Error: std::error::Error + Send + Sync + 'static,
+    {
+        self.pending = None;
+        self.last = Some(Instant::now());
+        draw(terminal, snapshot, view)
+    }
+
+    /// New data: drawn now if the last frame is at least an interval old, else at the
+    /// end of that interval (a change already waiting keeps its deadline).
+    fn data_changed<B>(
+        &mut self,
+        terminal: &mut Terminal<B>,
+        snapshot: &UiSnapshot,
+        view: &ViewState,
+    ) -> io::Result<()>
+    where
+        B: Backend,
+        B::Error: std::error::Error + Send + Sync + 'static,
+    {
+        match self.last.map(|t| t + self.interval) {
+            Some(next) if next > Instant::now() => {
+                self.pending.get_or_insert(next);
+                Ok(())
+            }
+            _ => self.draw(terminal, snapshot, view),
+        }
+    }
+}
+
+/// Resolves at `at` (never without one).
+async fn until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Draws a frame in the theme as this terminal shows it; without colours (NO_COLOR) the
