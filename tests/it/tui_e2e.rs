@@ -1,17 +1,21 @@
-//! The real binary in a real terminal: starts `kmon --local` inside tmux (on a private
-//! tmux socket), waits for the CPU box, resizes to a small size and to a too-small size and
-//! back, then to 250×70 and exports that screen with `e`, quits with `q`, and checks that the terminal was restored (alternate screen off,
-//! cursor visible) and that kmon exited 0. A second session types queries into the query
-//! bar: Tab completion, a syntax error, then a query that graphs, the table view, the help
-//! overlay, the targets pane and a target's detail, and the history kept in the data dir
-//! for the next run. A third starts on a `--dashboard` file, maximises a panel, pins a
-//! query from the query bar and finds it on the dashboard after `d`.
-
+//! The real binary in a real terminal, each session in tmux on a private socket with its
+//! own data and config dirs:
+//! - `kmon --local`: the CPU box, resizes to 80×24, too small, 100×30 and 250×70, an
+//!   export of that screen with `e`, `q`, and the terminal restored (alternate screen
+//!   off, cursor visible, exit 0);
+//! - the query bar: Tab completion, a syntax error, a query that graphs, the table view,
+//!   the help overlay, the targets pane and a target's detail, and the history kept in
+//!   the data dir for the next run;
+//! - a `--config` of loopback targets (a fixture, a `kmon serve`, a closed port): the
+//!   targets pane's pools, errors, state filter, detail, and `g`;
+//! - `--theme`, `T`, `:theme` and btop theme files; NO_COLOR with a broken theme;
+//! - a `--dashboard` file: a maximised panel, a pinned query found after `d`;
+//! - the options menu saving to the settings file, and a remapped quit key.
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use super::support::{ci, require_tool};
+use super::support::{ChildGuard, ci, free_port, require_tool};
 
 struct Tmux {
     socket: String,
@@ -685,4 +689,119 @@ fn options_menu_saves_settings_and_keys_are_remapped() {
     });
     tmux.keys(&["Escape"]);
     tmux.quit_with("Q", data.path());
+}
+
+/// A loopback fixture target: serves `fixture_requests_total` (counting its scrapes) on
+/// `port` until `stop` is set or a minute has passed.
+fn fixture_target(stop: std::sync::Arc<std::sync::atomic::AtomicBool>) -> u16 {
+    use std::io::{Read, Write};
+    use std::sync::atomic::Ordering;
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    l.set_nonblocking(true).expect("nonblocking");
+    std::thread::spawn(move || {
+        let start = Instant::now();
+        let mut served = 0u64;
+        while !stop.load(Ordering::SeqCst) && start.elapsed() < Duration::from_secs(60) {
+            match l.accept() {
+                Ok((mut s, _)) => {
+                    let _ = s.set_nonblocking(false);
+                    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+                    let mut buf = [0u8; 4096];
+                    let _ = s.read(&mut buf);
+                    served += 1;
+                    let body = format!(
+                        "# TYPE fixture_requests_total counter\nfixture_requests_total{{path=\"/a\"}} {served}\n"
+                    );
+                    let _ = write!(
+                        s,
+                        "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+    });
+    port
+}
+
+/// The TUI over a prometheus.yml of loopback targets: a fixture target, a `kmon serve`,
+/// and an address nothing listens on; the targets pane shows them up and down with the
+/// error, filters by state, opens a detail, and `g` graphs the target's `up`.
+#[test]
+fn targets_pane_over_loopback_fixture_targets_and_kmon_serve() {
+    if !require_tool("tmux") {
+        return;
+    }
+    let data = tempfile::tempdir().expect("tempdir");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let fixture = fixture_target(stop.clone());
+    let serve_port = free_port();
+    let _serve = ChildGuard::new(
+        Command::new(env!("CARGO_BIN_EXE_kmon"))
+            .args(["serve", "--local", "--listen"])
+            .arg(format!("127.0.0.1:{serve_port}"))
+            .arg("--data-dir")
+            .arg(data.path().join("serve"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start kmon serve"),
+    );
+    let gone = free_port();
+    let config = data.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n\
+             - job_name: fixture\n  static_configs:\n  - targets: ['127.0.0.1:{fixture}']\n\
+             - job_name: kmon\n  static_configs:\n  - targets: ['127.0.0.1:{serve_port}']\n\
+             - job_name: gone\n  static_configs:\n  - targets: ['127.0.0.1:{gone}']\n"
+        ),
+    )
+    .expect("write the config");
+    let env = format!(
+        "XDG_CONFIG_HOME={}",
+        shell_quote(&data.path().join("config"))
+    );
+    let tmux = start_with(
+        "targets",
+        data.path(),
+        &env,
+        &format!("--config {}", shell_quote(&config)),
+    );
+    tmux.wait_for(
+        "two targets up and one down",
+        Duration::from_secs(30),
+        |s| s.contains("targets ▲2 ▼1"),
+    );
+    tmux.keys(&["t"]);
+    let screen = tmux.wait_for("the pools", Duration::from_secs(10), |s| {
+        s.contains("fixture (1/1 up)") && s.contains("kmon (1/1 up)") && s.contains("gone (0/1 up)")
+    });
+    assert!(
+        lower(&screen).contains("refused"),
+        "the down target's error:\n{screen}"
+    );
+    // The state filter: down shows only the gone target.
+    tmux.keys(&["s", "s"]);
+    tmux.wait_for("only the down target", Duration::from_secs(10), |s| {
+        s.contains("state down") && s.contains("gone (0/1 up)") && !s.contains("fixture (1/1")
+    });
+    // Round to all again (unknown, dropped, all), filter by text, open the detail.
+    tmux.keys(&["s", "s", "s", "/"]);
+    tmux.type_text("fixture");
+    tmux.keys(&["Enter", "Enter"]);
+    tmux.wait_for("the fixture's detail", Duration::from_secs(10), |s| {
+        s.contains("discovered labels (before relabeling)")
+            && s.contains(&format!("__address__=\"127.0.0.1:{fixture}\""))
+    });
+    // g: the target's up, graphed in the query box.
+    tmux.keys(&["g"]);
+    tmux.wait_for("up of the fixture graphed", Duration::from_secs(15), |s| {
+        s.contains("up{job=\"fixture\"") && s.contains('┤') && s.contains("1 series")
+    });
+    tmux.quit_and_check(data.path());
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
 }
