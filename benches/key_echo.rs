@@ -202,5 +202,34 @@ fn without_the_loop(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, through_the_loop, without_the_loop);
+/// A key on the dashboard screen (the default-like fixture dashboard: gauges, stats,
+/// graphs and a table): Tab moves the focus to the next panel, and the whole dashboard is
+/// drawn again.
+fn on_the_dashboard(c: &mut Criterion) {
+    let snap = kmon::tui::fixture::sample_dashboard_snapshot();
+    let theme = Theme::default();
+    let keymap = Keymap::default();
+    let mut view = ViewState::default();
+    view.observe(&snap);
+    let mut terminal = Terminal::new(TestBackend::new(WIDTH, HEIGHT)).expect("terminal");
+    let d = KeyEvent::new(KeyCode::Char('d'), KeyModifiers::NONE);
+    kmon::tui::press(&mut view, &keymap, &snap, &d);
+    assert_eq!(view.mode, Mode::Dashboard);
+    let tab = KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE);
+    c.bench_function("key_echo/dashboard_200x50_tab", |b| {
+        b.iter(|| {
+            kmon::tui::press(&mut view, &keymap, &snap, &tab);
+            terminal
+                .draw(|frame| screens::draw(frame, &snap, &view, &theme))
+                .expect("draw");
+        })
+    });
+}
+
+criterion_group!(
+    benches,
+    through_the_loop,
+    without_the_loop,
+    on_the_dashboard
+);
 criterion_main!(benches);
