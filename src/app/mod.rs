@@ -18,6 +18,7 @@ mod export_screen;
 pub mod load;
 pub mod overview;
 pub mod panels;
+mod publish;
 pub mod query_cli;
 mod run;
 mod serve;
@@ -26,7 +27,8 @@ mod snapshot;
 pub mod units;
 
 pub use export_screen::{MAX_SIDE, ScreenSize, SizeError, export_screen};
-pub use run::{BuiltinHealth, Engine, RunOptions, data_dir, run_tui};
+pub use publish::BuiltinHealth;
+pub use run::{Engine, RunOptions, data_dir, run_tui};
 pub use serve::{FEATURES, ServeOptions, query_settings, serve};
 pub use snapshot::*;
 pub use units::guess_unit;

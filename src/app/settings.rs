@@ -211,6 +211,63 @@ pub fn save(path: &Path, s: &Settings) -> std::io::Result<()> {
     std::fs::rename(&tmp, path).map_err(at)
 }
 
+/// The settings file's graph symbols, boxes and keys, applied to the TUI's start.
+pub(super) fn apply_settings(
+    settings: &super::settings::Settings,
+    tui: &mut crate::tui::TuiOptions,
+    warnings: &mut Vec<String>,
+) {
+    use crate::tui::view::BoxId;
+    if let Some(sym) = settings
+        .graph
+        .as_deref()
+        .and_then(crate::tui::widgets::GraphSymbols::from_name)
+    {
+        tui.view.symbols = sym;
+    }
+    if let Some(boxes) = &settings.boxes {
+        for b in BoxId::ALL {
+            tui.view
+                .set_shown(b, boxes.iter().any(|n| n == b.setting_name()));
+        }
+    }
+    let file = settings_file_label();
+    warnings.extend(
+        tui.keymap
+            .remap(&settings.keys)
+            .into_iter()
+            .map(|w| format!("{file}: {w}")),
+    );
+}
+
+fn settings_file_label() -> String {
+    super::settings::default_path()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| super::settings::FILE_NAME.to_string())
+}
+
+/// The options menu's choices merged into the settings file (its keys kept).
+pub(super) fn save_options(
+    path: &Path,
+    saved: &super::snapshot::SavedOptions,
+) -> std::io::Result<()> {
+    let (mut s, errors) = super::settings::load(path);
+    if !errors.is_empty() {
+        // Never overwrite a file the user is in the middle of editing into shape.
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("not saved, the file has problems: {}", errors[0]),
+        ));
+    }
+    if let Some(ms) = saved.interval_ms {
+        s.interval = Some(Duration::from_millis(ms.max(0) as u64));
+    }
+    s.theme = Some(saved.theme.clone());
+    s.graph = Some(saved.graph.clone());
+    s.boxes = Some(saved.boxes.clone());
+    super::settings::save(path, &s)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

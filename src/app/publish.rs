@@ -1,0 +1,335 @@
+//! The engine's background loops: the built-in collector (this machine's metrics on every
+//! interval, into storage) and the snapshot publisher (a `UiSnapshot` built from storage
+//! queries on every refresh, and at once when the status or the panel request changes).
+//! Both follow the engine's interval channel. `run::Engine` starts them.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use super::overview::{self, Grid};
+use super::panels::{self, PanelRequest};
+use super::snapshot::{Health, TargetRow, UiSnapshot};
+use crate::hostmetrics::{Collector, HostOptions};
+use crate::scrape::{TargetHealth, TargetRegistry, TimestampAligner, now_ms};
+use crate::storage::Storage;
+
+/// Graph points kept on screen (at the refresh interval).
+const HISTORY_POINTS: usize = 300;
+
+/// The built-in collector's health, shown as a target row.
+#[derive(Debug, Clone, Default)]
+pub struct BuiltinHealth {
+    pub last_ms: Option<i64>,
+    pub duration: Duration,
+    pub errors: Vec<String>,
+    /// Samples the last collect stored.
+    pub samples: u64,
+    /// The `instance` label the collector writes.
+    pub instance: String,
+    pub interval: Duration,
+}
+
+/// Collects this machine's metrics on every interval, aligned to the interval.
+pub(super) async fn run_collector(
+    storage: Arc<dyn Storage>,
+    mut every: watch::Receiver<Duration>,
+    health: watch::Sender<BuiltinHealth>,
+    cancel: CancellationToken,
+) {
+    let mut collector = Collector::new(HostOptions::default());
+    let mut interval = *every.borrow_and_update();
+    let mut aligner = TimestampAligner::new(interval);
+    let mut ticker = ticker_for(interval);
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            _ = ticker.tick() => {}
+            Ok(()) = every.changed() => {
+                // A new interval: collect at once, then on the new beat.
+                interval = *every.borrow_and_update();
+                aligner = TimestampAligner::new(interval);
+                ticker = ticker_for(interval);
+                continue;
+            }
+        }
+        let t = aligner.align(now_ms());
+        let start = std::time::Instant::now();
+        let mut app = storage.appender();
+        let report = collector.collect(&mut *app, t);
+        if let Err(e) = app.commit() {
+            tracing::error!("committing host metrics: {e}");
+        }
+        let errors: Vec<String> = report.errors.iter().map(|e| e.to_string()).collect();
+        for e in &errors {
+            tracing::warn!("host metrics: {e}");
+        }
+        let _ = health.send(BuiltinHealth {
+            last_ms: Some(t),
+            duration: start.elapsed(),
+            errors,
+            samples: report.samples as u64,
+            instance: collector.options().instance.clone(),
+            interval,
+        });
+    }
+}
+
+/// A ticker at `interval` whose first tick is immediate, that delays (never bursts) after
+/// a slow tick.
+fn ticker_for(interval: Duration) -> tokio::time::Interval {
+    let mut t = tokio::time::interval(interval.max(Duration::from_millis(10)));
+    t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    t
+}
+
+/// What the snapshot publisher reads besides storage.
+pub(super) struct Sources {
+    pub registry: TargetRegistry,
+    pub builtin: Option<watch::Receiver<BuiltinHealth>>,
+    pub source: String,
+    /// The app's status message (export results).
+    pub status: watch::Receiver<String>,
+    /// The query panels to evaluate and the time range.
+    pub request: watch::Receiver<PanelRequest>,
+}
+
+/// Rebuilds the snapshot on every refresh tick from storage, and at once when the app's
+/// status message or the panel request changes.
+pub(super) async fn publish_snapshots(
+    storage: Arc<dyn Storage>,
+    mut every: watch::Receiver<Duration>,
+    mut sources: Sources,
+    tx: watch::Sender<Arc<UiSnapshot>>,
+    cancel: CancellationToken,
+) {
+    let mut interval = *every.borrow_and_update();
+    let mut ticker = ticker_for(interval);
+    let mut me = SelfMeter::default();
+    let mut completion: Arc<super::assist::CompletionIndex> = Arc::default();
+    let mut tick: u64 = 0;
+    let mut building: Option<tokio::task::JoinHandle<Option<Arc<super::assist::CompletionIndex>>>> =
+        None;
+    // First frame quickly: right after the first collection.
+    tokio::select! {
+        _ = cancel.cancelled() => return,
+        _ = tokio::time::sleep(Duration::from_millis(150)) => {}
+    }
+    loop {
+        let step = interval.as_millis() as i64;
+        let grid = Grid {
+            end: now_ms(),
+            step,
+            points: HISTORY_POINTS,
+        };
+        let mut snap = UiSnapshot {
+            status: sources.status.borrow_and_update().clone(),
+            ..UiSnapshot::default()
+        };
+        if let Err(e) = overview::build(&*storage, &grid, &mut snap) {
+            snap.status = format!("query failed: {e}");
+        }
+        snap.host.source = sources.source.clone();
+        snap.me = me.read();
+        snap.tz_offset_secs = chrono::Local::now().offset().local_minus_utc();
+        snap.targets = target_rows(&sources.registry, sources.builtin.as_ref());
+        let dropped = sources.registry.dropped();
+        snap.dropped = dropped_rows(&dropped);
+        snap.dropped_targets = dropped
+            .into_iter()
+            .filter(|(_, d)| !d.is_empty())
+            .map(|(pool, d)| (pool, d.len()))
+            .collect();
+        let request = sources.request.borrow_and_update().clone();
+        snap.range = request.range;
+        snap.dashboard = request.layout.clone();
+        if !snap.range.paused {
+            snap.range.end_ms = grid.end;
+        }
+        snap.panels = evaluate_panels(&storage, request, grid.end, step).await;
+        // The query bar's completion index: built at the start, then every few refreshes
+        // (new series appear rarely; a rebuild reads every series' labels, about half a
+        // second at 100k series), in the background so it never delays a snapshot.
+        if let Some(job) = building.take_if(|j| j.is_finished()) {
+            match job.await {
+                Ok(Some(index)) => completion = index,
+                Ok(None) => {}
+                Err(e) => tracing::error!("building the completion index: {e}"),
+            }
+        }
+        if tick == 0 {
+            // The first one at once (storage is small at the start), so Tab works from
+            // the first frame.
+            let storage = storage.clone();
+            if let Ok(Some(index)) =
+                tokio::task::spawn_blocking(move || build_completion(&storage)).await
+            {
+                completion = index;
+            }
+        } else if building.is_none() && tick.is_multiple_of(COMPLETION_EVERY) {
+            building = Some(tokio::task::spawn_blocking({
+                let storage = storage.clone();
+                move || build_completion(&storage)
+            }));
+        }
+        tick += 1;
+        snap.completion = completion.clone();
+        if tx.send(Arc::new(snap)).is_err() {
+            return;
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = ticker.tick() => {}
+            Ok(()) = every.changed() => {
+                interval = *every.borrow_and_update();
+                ticker = ticker_for(interval);
+            }
+            // The engine owns the senders; they only close on shutdown.
+            Ok(()) = sources.status.changed() => {}
+            Ok(()) = sources.request.changed() => {}
+        }
+    }
+}
+
+/// kmon's own CPU (from the change of its CPU seconds between reads) and memory.
+#[derive(Default)]
+struct SelfMeter {
+    last: Option<(std::time::Instant, f64)>,
+}
+
+impl SelfMeter {
+    fn read(&mut self) -> super::snapshot::SelfUsage {
+        let Ok(values) = crate::hostmetrics::process_metrics(Path::new("/proc")) else {
+            return Default::default();
+        };
+        let get = |name: &str| values.iter().find(|(n, _)| *n == name).map(|(_, v)| *v);
+        let now = std::time::Instant::now();
+        let cpu = get("process_cpu_seconds_total");
+        let cpu_pct = match (self.last, cpu) {
+            (Some((then, before)), Some(cpu)) => {
+                let secs = now.duration_since(then).as_secs_f64();
+                (secs > 0.0).then(|| ((cpu - before) / secs * 100.0).max(0.0))
+            }
+            _ => None,
+        };
+        self.last = cpu.map(|c| (now, c));
+        super::snapshot::SelfUsage {
+            cpu_pct,
+            rss_bytes: get("process_resident_memory_bytes"),
+        }
+    }
+}
+
+/// Refreshes between rebuilds of the completion index.
+const COMPLETION_EVERY: u64 = 10;
+
+/// The completion index of everything in storage (run it on a blocking thread); `None`
+/// (keep the old one) when that fails.
+fn build_completion(storage: &Arc<dyn Storage>) -> Option<Arc<super::assist::CompletionIndex>> {
+    let built = storage
+        .querier(i64::MIN, i64::MAX)
+        .and_then(|q| super::assist::CompletionIndex::from_querier(&*q));
+    match built {
+        Ok(index) => Some(Arc::new(index)),
+        Err(e) => {
+            tracing::warn!("building the completion index: {e}");
+            None
+        }
+    }
+}
+
+/// The panels of `request`, evaluated on a blocking thread (a big query must not hold up
+/// the runtime's workers).
+async fn evaluate_panels(
+    storage: &Arc<dyn Storage>,
+    request: PanelRequest,
+    now_ms: i64,
+    min_step_ms: i64,
+) -> Vec<super::snapshot::PanelData> {
+    if request.wanted().next().is_none() {
+        return Vec::new();
+    }
+    let storage = storage.clone();
+    let joined = tokio::task::spawn_blocking(move || {
+        let engine = crate::promql::Engine::new(Default::default());
+        request
+            .wanted()
+            .map(|spec| {
+                panels::evaluate(&*storage, &engine, spec, request.range, now_ms, min_step_ms)
+            })
+            .collect()
+    })
+    .await;
+    joined.unwrap_or_else(|e| {
+        tracing::error!("evaluating panels: {e}");
+        Vec::new()
+    })
+}
+
+/// The first `MAX_DROPPED_ROWS` dropped targets as rows: pool, address, and the labels
+/// discovery gave them.
+fn dropped_rows(dropped: &[(String, Vec<crate::model::Labels>)]) -> Vec<TargetRow> {
+    dropped
+        .iter()
+        .flat_map(|(pool, targets)| targets.iter().map(move |l| (pool, l)))
+        .take(super::snapshot::MAX_DROPPED_ROWS)
+        .map(|(pool, labels)| TargetRow {
+            job: pool.clone(),
+            url: labels.get("__address__").unwrap_or_default().to_string(),
+            discovered_labels: labels.clone(),
+            ..TargetRow::default()
+        })
+        .collect()
+}
+
+fn target_rows(
+    registry: &TargetRegistry,
+    builtin: Option<&watch::Receiver<BuiltinHealth>>,
+) -> Vec<TargetRow> {
+    let mut rows: Vec<TargetRow> = Vec::new();
+    if let Some(b) = builtin {
+        let h = b.borrow().clone();
+        rows.push(TargetRow {
+            job: "node".into(),
+            url: "builtin:/proc".into(),
+            health: match (h.last_ms, h.errors.is_empty()) {
+                (None, _) => Health::Unknown,
+                (Some(_), true) => Health::Up,
+                (Some(_), false) => Health::Down,
+            },
+            last_error: h.errors.join("; "),
+            last_scrape_ms: h.last_ms,
+            duration_secs: h.duration.as_secs_f64(),
+            labels: crate::model::Labels::from_pairs(&[
+                ("instance", h.instance.as_str()),
+                ("job", "node"),
+            ]),
+            discovered_labels: crate::model::Labels::from_pairs(&[(
+                "__address__",
+                "builtin:/proc",
+            )]),
+            samples: h.samples,
+            interval_secs: h.interval.as_secs_f64(),
+        });
+    }
+    rows.extend(registry.snapshot().into_iter().map(|t| TargetRow {
+        job: t.job,
+        url: t.url,
+        health: match t.health {
+            TargetHealth::Unknown => Health::Unknown,
+            TargetHealth::Up => Health::Up,
+            TargetHealth::Down => Health::Down,
+        },
+        last_error: t.last_error,
+        last_scrape_ms: t.last_scrape,
+        duration_secs: t.duration.as_secs_f64(),
+        labels: t.labels,
+        discovered_labels: t.discovered_labels,
+        samples: t.samples,
+        interval_secs: t.interval.as_secs_f64(),
+    }));
+    rows
+}
