@@ -147,6 +147,7 @@ pub fn export_screen(
         let keymap = Keymap::default();
         let mut view = ViewState::default();
         view.help = keymap.help_rows();
+        view.keys = keymap.clone();
         view.themes = themes;
         if opts.dashboard.is_some() {
             view.mode = crate::tui::Mode::Dashboard;

@@ -120,6 +120,7 @@ where
     view.themes.adopt(theme);
     view.observe(&snapshot);
     view.help = keymap.help_rows();
+    view.keys = keymap.clone();
     let mut input_open = true;
     let mut frames = Frames::new(frame_interval);
     frames.draw(terminal, &snapshot, &view)?;

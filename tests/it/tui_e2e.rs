@@ -645,8 +645,9 @@ fn options_menu_saves_settings_and_keys_are_remapped() {
     std::fs::write(&settings, "keys:\n  quit: Q\n").expect("write settings");
     let env = format!("XDG_CONFIG_HOME={}", shell_quote(&config));
     let tmux = start_with("options", data.path(), &env, "");
+    // The status line's hints show the remapped key.
     tmux.wait_for("the boxes", Duration::from_secs(20), |s| {
-        s.contains("²mem") && s.contains('%')
+        s.contains("²mem") && s.contains('%') && s.contains("Q quit")
     });
 
     tmux.keys(&["o"]);

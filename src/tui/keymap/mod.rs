@@ -412,6 +412,20 @@ impl Keymap {
         warnings
     }
 
+    /// The first key bound to `intent` in `mode` (its own scope's before `everywhere`'s),
+    /// as the help overlay writes it.
+    pub fn key_for(&self, mode: Mode, intent: Intent) -> Option<String> {
+        let find = |everywhere: bool| {
+            self.bindings
+                .iter()
+                .find(|(s, _, i)| {
+                    *i == intent && s.covers(mode) && (*s == Scope::Everywhere) == everywhere
+                })
+                .map(|(_, k, _)| k.label())
+        };
+        find(false).or_else(|| find(true))
+    }
+
     /// Every binding, for the help screen.
     pub fn bindings(&self) -> &[(Scope, KeyBinding, Intent)] {
         &self.bindings

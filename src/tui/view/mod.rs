@@ -199,6 +199,8 @@ pub struct ViewState {
     pub message: Option<String>,
     /// The help overlay's rows, from the keymap in use.
     pub help: Vec<HelpRow>,
+    /// The keymap in use, for the status line's key hints (remapped keys show there).
+    pub keys: crate::tui::keymap::Keymap,
     /// The Tab completion under way in the query bar, if any.
     pub completion: Option<CompletionView>,
     /// The graph's value cursor: steps back from the newest, `None` when off.
@@ -245,6 +247,7 @@ impl Default for ViewState {
             table: false,
             message: None,
             help: crate::tui::keymap::Keymap::default().help_rows(),
+            keys: crate::tui::keymap::Keymap::default(),
             completion: None,
             cursor_back: None,
             legend_selected: None,

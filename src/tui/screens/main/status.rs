@@ -9,52 +9,76 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 
 use crate::app::UiSnapshot;
+use crate::tui::keymap::{Intent, Keymap};
 use crate::tui::theme::Theme;
 use crate::tui::view::{Mode, ViewState};
 
-/// The key hints of each mode: (key, what it does).
-fn hints(mode: Mode) -> &'static [(&'static str, &'static str)] {
+/// A key hint: the intent whose key it shows (`None`: the text is fixed, for hints that
+/// name several keys), the key text to show when fixed, and what it does.
+type Hint = (Option<Intent>, &'static str, &'static str);
+
+/// The key hints of each mode.
+fn hints(mode: Mode) -> &'static [Hint] {
+    use Intent as I;
     match mode {
         Mode::Normal => &[
-            ("/", "query"),
-            ("1-5", "boxes"),
-            ("-+", "range"),
-            ("e", "export"),
-            ("o", "options"),
-            ("?", "help"),
-            ("q", "quit"),
+            (Some(I::FocusQuery), "/", "query"),
+            (None, "1-5", "boxes"),
+            (None, "-+", "range"),
+            (Some(I::Export), "e", "export"),
+            (Some(I::Options), "o", "options"),
+            (Some(I::Help), "?", "help"),
+            (Some(I::Quit), "q", "quit"),
         ],
         Mode::Query => &[
-            ("Enter", "run"),
-            ("Tab", "complete"),
-            ("↑↓", "history"),
-            ("Ctrl-R", "search"),
-            ("Esc", "back"),
+            (Some(I::Submit), "Enter", "run"),
+            (Some(I::Complete), "Tab", "complete"),
+            (None, "↑↓", "history"),
+            (Some(I::HistorySearch), "Ctrl-R", "search"),
+            (Some(I::Back), "Esc", "back"),
         ],
-        Mode::Command => &[("Enter", "run"), ("Esc", "back")],
-        Mode::Help => &[("Esc", "close")],
+        Mode::Command => &[
+            (Some(I::Submit), "Enter", "run"),
+            (Some(I::Back), "Esc", "back"),
+        ],
+        Mode::Help => &[(Some(I::Back), "Esc", "close")],
         Mode::Targets => &[
-            ("↑↓", "select"),
-            ("Enter", "detail"),
-            ("/", "filter"),
-            ("s", "state"),
-            ("g", "graph up"),
-            ("Esc", "back"),
+            (None, "↑↓", "select"),
+            (Some(I::TargetDetail), "Enter", "detail"),
+            (Some(I::TargetFilter), "/", "filter"),
+            (Some(I::TargetStateFilter), "s", "state"),
+            (Some(I::TargetGraph), "g", "graph up"),
+            (Some(I::Back), "Esc", "back"),
         ],
-        Mode::TargetFilter => &[("Enter", "done"), ("Esc", "back")],
+        Mode::TargetFilter => &[
+            (Some(I::Submit), "Enter", "done"),
+            (Some(I::Back), "Esc", "back"),
+        ],
         Mode::Options => &[
-            ("↑↓", "select"),
-            ("←→", "change"),
-            ("Esc", "close and save"),
+            (None, "↑↓", "select"),
+            (None, "←→", "change"),
+            (Some(I::Back), "Esc", "close and save"),
         ],
         Mode::Dashboard => &[
-            ("Tab", "panel"),
-            ("Enter", "zoom"),
-            ("↑↓", "scroll"),
-            ("x", "unpin"),
-            ("Esc", "back"),
+            (Some(I::PanelNext), "Tab", "panel"),
+            (Some(I::PanelZoom), "Enter", "zoom"),
+            (None, "↑↓", "scroll"),
+            (Some(I::Unpin), "x", "unpin"),
+            (Some(I::Back), "Esc", "back"),
         ],
     }
+}
+
+/// The hints of `mode` with the keys the keymap in use has for them (a hint whose intent
+/// has no key left is not shown).
+fn resolved_hints(mode: Mode, keys: &Keymap) -> Vec<(String, &'static str)> {
+    hints(mode)
+        .iter()
+        .filter_map(|(intent, fixed, what)| match intent {
+            None => Some((fixed.to_string(), *what)),
+            Some(i) => keys.key_for(mode, *i).map(|k| (k, *what)),
+        })
+        .collect()
 }
 
 pub(super) fn render(
@@ -83,8 +107,8 @@ pub(super) fn render_with_note(
     let text = Style::new().fg(theme.main_fg);
     let dim = Style::new().fg(theme.graph_text);
     let mut help_spans = Vec::new();
-    for (k, what) in hints(view.mode) {
-        help_spans.push(Span::styled(*k, key));
+    for (k, what) in resolved_hints(view.mode, &view.keys) {
+        help_spans.push(Span::styled(k, key));
         help_spans.push(Span::styled(format!(" {what}  "), dim));
     }
     let help = Line::from(help_spans);
@@ -135,5 +159,42 @@ pub(super) fn render_with_note(
     }
     if show_help {
         buf.set_line(row.right() - help_w, row.y, &help, help_w);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hints_show_the_keys_in_use() {
+        let default = Keymap::default();
+        // The built-in keys are the hints' fixed texts.
+        for mode in [
+            Mode::Normal,
+            Mode::Query,
+            Mode::Command,
+            Mode::Help,
+            Mode::Targets,
+            Mode::TargetFilter,
+            Mode::Options,
+            Mode::Dashboard,
+        ] {
+            let fixed: Vec<(String, &str)> = hints(mode)
+                .iter()
+                .map(|(_, k, w)| (k.to_string(), *w))
+                .collect();
+            assert_eq!(resolved_hints(mode, &default), fixed, "{mode:?}");
+        }
+        // A remapped quit shows its new key; an intent left without keys drops its hint.
+        let mut km = Keymap::default();
+        km.remap(&[("quit".into(), vec!["Q".into()])]);
+        km.unbind(
+            crate::tui::keymap::Scope::Normal,
+            crate::tui::KeyBinding::plain('e'),
+        );
+        let normal = resolved_hints(Mode::Normal, &km);
+        assert!(normal.contains(&("Q".to_string(), "quit")), "{normal:?}");
+        assert!(!normal.iter().any(|(_, w)| *w == "export"), "{normal:?}");
     }
 }
