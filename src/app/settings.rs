@@ -211,9 +211,10 @@ pub fn save(path: &Path, s: &Settings) -> std::io::Result<()> {
     std::fs::rename(&tmp, path).map_err(at)
 }
 
-/// The settings file's graph symbols, boxes and keys, applied to the TUI's start.
+/// The settings file's graph symbols, boxes and keys, applied to the TUI's start
+/// (`run_tui` applies the interval and theme itself, where flags win).
 pub(super) fn apply_settings(
-    settings: &super::settings::Settings,
+    settings: &Settings,
     tui: &mut crate::tui::TuiOptions,
     warnings: &mut Vec<String>,
 ) {
@@ -240,10 +241,11 @@ pub(super) fn apply_settings(
     );
 }
 
+/// The settings file's path for messages.
 fn settings_file_label() -> String {
-    super::settings::default_path()
+    default_path()
         .map(|p| p.display().to_string())
-        .unwrap_or_else(|| super::settings::FILE_NAME.to_string())
+        .unwrap_or_else(|| FILE_NAME.to_string())
 }
 
 /// The options menu's choices merged into the settings file (its keys kept).
@@ -251,7 +253,7 @@ pub(super) fn save_options(
     path: &Path,
     saved: &super::snapshot::SavedOptions,
 ) -> std::io::Result<()> {
-    let (mut s, errors) = super::settings::load(path);
+    let (mut s, errors) = load(path);
     if !errors.is_empty() {
         // Never overwrite a file the user is in the middle of editing into shape.
         return Err(std::io::Error::new(
@@ -265,7 +267,7 @@ pub(super) fn save_options(
     s.theme = Some(saved.theme.clone());
     s.graph = Some(saved.graph.clone());
     s.boxes = Some(saved.boxes.clone());
-    super::settings::save(path, &s)
+    save(path, &s)
 }
 
 #[cfg(test)]
