@@ -11,6 +11,7 @@
 //! - `appender`: buffers a batch until commit; drop rolls back.
 //! - `commit`: the batch records and the `CommitLog` seam.
 //! - `head`: `Head` itself (commit, stats, gc); `querier`: select and label queries.
+//! - `lock`: the data dir's exclusive lock (`flock` on `lock`, naming the holder).
 //!
 //! **Write path and the WAL seam.** `append` resolves the series (ref hint, else label
 //! hash), checks the sample against the series' last committed sample and the batch's own
@@ -32,6 +33,7 @@ mod appender;
 pub mod chunk;
 mod commit;
 mod head;
+pub mod lock;
 pub mod postings;
 mod querier;
 mod series;
