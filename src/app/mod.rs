@@ -13,6 +13,7 @@ pub mod assist;
 pub mod board;
 pub mod cli;
 pub mod dashboard;
+pub mod dump;
 pub mod export;
 mod export_screen;
 pub mod load;

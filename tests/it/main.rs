@@ -4,6 +4,7 @@
 
 mod cli;
 mod deps;
+mod dump;
 mod export;
 mod node_exporter;
 mod prometheus_scrape;
