@@ -9,6 +9,7 @@
 //! and completion in `assist`, and `units`, which guesses a query's unit from its metric
 //! names.
 
+pub mod analyze;
 pub mod assist;
 pub mod board;
 pub mod cli;

@@ -2,7 +2,9 @@
 //! openmetrics`) imports into the real promtool 3.5: `promtool tsdb create-blocks-from
 //! openmetrics` builds blocks from it, and `promtool tsdb dump` of those blocks lists
 //! exactly the series and samples that were dumped — a UTF-8 metric name, escaped label
-//! values, NaN, ±Inf, tiny and huge values and millisecond timestamps included.
+//! values, NaN, ±Inf, tiny and huge values and millisecond timestamps included. And on
+//! the same data `kmon::app::analyze` (behind `kmon tsdb analyze`) reports what
+//! `promtool tsdb analyze` reports.
 
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -153,5 +155,102 @@ fn promtool_imports_the_openmetrics_dump() {
                 assert_eq!(parsed.to_bits(), v.to_bits(), "{key} @ {t}: {text_v}");
             }
         }
+    }
+}
+
+/// `kmon::app::analyze` (behind `kmon tsdb analyze`) reports what `promtool tsdb analyze`
+/// reports on the same series: kmon's dump, imported by promtool, gives promtool the data.
+#[test]
+fn analyze_agrees_with_promtool() {
+    let Some(promtool) = ref_bin("promtool") else {
+        return;
+    };
+    let store = MemStorage::new();
+    let mut app = store.appender();
+    let t0 = 1_700_000_000_000i64;
+    for (i, (name, job, n)) in [
+        ("http_requests_total", "api", 7),
+        ("http_requests_total", "web", 3),
+        ("up", "api", 1),
+        ("up", "web", 1),
+        ("process_cpu_seconds_total", "api", 2),
+        ("node_cpu_seconds_total", "node", 16),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        for k in 0..n {
+            let pod = format!("pod-{i}-{k}");
+            let l = labels(&[("__name__", name), ("job", job), ("pod", &pod)]);
+            app.append(None, &l, t0 + k as i64, k as f64)
+                .expect("append");
+        }
+    }
+    app.commit().expect("commit");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("dump.om");
+    let mut out = Vec::new();
+    let all = [Matcher::new(MatchOp::Regex, "__name__", ".+").expect("matcher")];
+    dump(
+        &store,
+        &all,
+        0,
+        i64::MAX / 2,
+        DumpFormat::OpenMetrics,
+        &mut out,
+    )
+    .expect("dump");
+    std::fs::write(&file, &out).expect("write the dump");
+    let blocks = dir.path().join("blocks");
+    let made = Command::new(&promtool)
+        .args(["tsdb", "create-blocks-from", "openmetrics"])
+        .arg(&file)
+        .arg(&blocks)
+        .output()
+        .expect("run promtool");
+    assert!(made.status.success(), "{made:?}");
+    let analysed = Command::new(&promtool)
+        .args(["tsdb", "analyze", "--limit=100"])
+        .arg(&blocks)
+        .output()
+        .expect("run promtool");
+    assert!(analysed.status.success(), "{analysed:?}");
+    let theirs = String::from_utf8(analysed.stdout).expect("utf-8");
+    let ours = kmon::app::analyze::render(
+        &kmon::app::analyze::analyze(&store, 0, i64::MAX / 2, 100).expect("analyze"),
+        "",
+    );
+    for heading in [
+        "Total Series:",
+        "Label names:",
+        "Postings (unique label pairs):",
+        "Postings entries (total label pairs):",
+    ] {
+        let line = |t: &str| {
+            t.lines()
+                .find(|l| l.starts_with(heading))
+                .map(str::to_string)
+        };
+        assert_eq!(line(&ours), line(&theirs), "{heading}\n{theirs}");
+    }
+    // promtool orders ties arbitrarily: compare each section as a set of lines.
+    for section in [
+        "Most common label pairs:",
+        "Label names with highest cumulative label value length:",
+        "Highest cardinality labels:",
+        "Highest cardinality metric names:",
+    ] {
+        let lines = |t: &str| -> std::collections::BTreeSet<String> {
+            t.split(section)
+                .nth(1)
+                .map(|rest| rest.split("\n\n").next().unwrap_or(""))
+                .unwrap_or("")
+                .lines()
+                .filter(|l| !l.is_empty())
+                .map(str::to_string)
+                .collect()
+        };
+        assert!(!lines(&theirs).is_empty(), "{section}\n{theirs}");
+        assert_eq!(lines(&ours), lines(&theirs), "{section}\n{theirs}");
     }
 }
