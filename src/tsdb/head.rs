@@ -4,6 +4,7 @@
 //! in `gc`. The app holds it as `Arc<dyn Storage>`; scrape loops take appenders, PromQL
 //! and the UI take queriers.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
@@ -171,6 +172,43 @@ impl Head {
         if dropped > 0 {
             self.dropped_at_commit.fetch_add(dropped, Ordering::Relaxed);
         }
+    }
+
+    /// Replays WAL records into the head without logging them again: creates the batch's
+    /// series (a series record for labels the head already holds maps its ref to that
+    /// series, recorded in `aliases` so later sample records find it too, as `commit`
+    /// does within a batch), then appends the samples. New refs stay above every replayed
+    /// ref. Returns how many samples were dropped (unknown ref, out of order, duplicate).
+    pub fn replay_batch(
+        &self,
+        batch: CommitBatch<'_>,
+        aliases: &mut HashMap<SeriesRef, SeriesRef>,
+    ) -> u64 {
+        for rec in batch.series {
+            self.next_ref
+                .fetch_max(rec.r.saturating_add(1), Ordering::Relaxed);
+            // A ref already taken by other labels (only a damaged log does that) gets a
+            // fresh ref rather than shadowing that series.
+            let r = match self.series.get(rec.r) {
+                Some(s) if !s.has_labels(&rec.labels) => self.allocate_ref(),
+                _ => rec.r,
+            };
+            let s = self.get_or_create(&rec.labels, r);
+            if s.r != rec.r {
+                aliases.insert(rec.r, s.r);
+            } else {
+                aliases.remove(&rec.r);
+            }
+        }
+        let mut dropped = 0;
+        for smp in batch.samples {
+            let r = aliases.get(&smp.r).copied().unwrap_or(smp.r);
+            match self.series.get(r) {
+                Some(s) if self.append_committed(&s, smp.t, smp.v) => {}
+                _ => dropped += 1,
+            }
+        }
+        dropped
     }
 
     /// Appends to `s`, or to the live series with its labels if `gc` dropped it meanwhile.

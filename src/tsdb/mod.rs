@@ -10,7 +10,10 @@
 //! - `postings`: label pair → sorted refs, and matcher sets as list operations.
 //! - `appender`: buffers a batch until commit; drop rolls back.
 //! - `commit`: the batch records and the `CommitLog` seam.
-//! - `head`: `Head` itself (commit, stats, gc); `querier`: select and label queries.
+//! - `head`: `Head` itself (commit, stats, gc, WAL replay); `querier`: select and label
+//!   queries.
+//! - `wal`: the write-ahead log in Prometheus's WAL format (`Wal` implements `CommitLog`),
+//!   replay into a head and repair of damaged segments.
 //! - `lock`: the data dir's exclusive lock (`flock` on `lock`, naming the holder).
 //!
 //! **Write path and the WAL seam.** `append` resolves the series (ref hint, else label
@@ -38,6 +41,7 @@ pub mod postings;
 mod querier;
 mod series;
 mod stripes;
+pub mod wal;
 
 pub use commit::{CommitBatch, CommitLog, SampleRecord, SeriesRecord};
 pub use head::{GcStats, Head, HeadOptions, HeadStats};

@@ -13,4 +13,5 @@ mod promql_head;
 mod promql_interop;
 mod serve;
 mod support;
+mod tsdb_wal;
 mod tui_e2e;
