@@ -29,6 +29,7 @@
 //! loops therefore only meet on the same stripe's read lock or the same series.
 
 mod appender;
+pub mod block;
 pub mod chunk;
 mod commit;
 mod head;
