@@ -12,4 +12,5 @@ mod promql_head;
 mod promql_interop;
 mod serve;
 mod support;
+mod tsdb_blocks;
 mod tui_e2e;
