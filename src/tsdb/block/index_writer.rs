@@ -74,7 +74,8 @@ pub fn encode_index(series: &[(Labels, Vec<ChunkMeta>)]) -> Result<Vec<u8>, Bloc
         }
     }
     // Symbols: every label name and value, sorted; a string's ref is its position.
-    let mut set: BTreeSet<&str> = BTreeSet::new();
+    // Prometheus's table always starts with the empty string; so does kmon's.
+    let mut set: BTreeSet<&str> = BTreeSet::from([""]);
     for (l, _) in series {
         for p in l {
             set.insert(&p.name);

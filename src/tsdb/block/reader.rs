@@ -12,7 +12,7 @@ use super::index_reader::IndexReader;
 use super::index_writer::ChunkMeta;
 use super::meta::BlockMeta;
 use super::tombstones::{self, Tombstones};
-use super::{BlockError, Ulid};
+use super::{BlockError, BlockSeries, Ulid};
 use crate::model::{Labels, Matcher, Sample};
 use crate::storage::{
     Querier, Queryable, SelectHints, Series, StorageError, VecSampleIter, matches_all,
@@ -117,6 +117,22 @@ impl Block {
             ));
         }
         Ok(Chunk::from_parts(Arc::from(data), m.min_t, m.max_t))
+    }
+
+    /// The series matching `matchers` with their raw chunks (checked), in label order:
+    /// what compaction rewrites into a new block. Tombstones are not applied.
+    pub fn series_chunks(&self, matchers: &[Matcher]) -> Result<Vec<BlockSeries>, BlockError> {
+        let ids = self.index.postings_for_matchers(matchers)?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let (labels, metas) = self.index.series(id)?;
+            let chunks = metas
+                .iter()
+                .map(|m| self.chunk(m))
+                .collect::<Result<Vec<_>, _>>()?;
+            out.push(BlockSeries { labels, chunks });
+        }
+        Ok(out)
     }
 
     /// Reads everything: every series entry (labels in order, series in order), every
