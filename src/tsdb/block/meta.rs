@@ -78,7 +78,14 @@ impl BlockMeta {
         let path = dir.join(META_FILE);
         let b = std::fs::read(&path).map_err(|e| BlockError::io(&path, e))?;
         let meta: BlockMeta = serde_json::from_slice(&b).map_err(|e| {
-            BlockError::corrupt(&path, e.column() as u64, format!("line {}: {e}", e.line()))
+            // serde_json knows the line and column, not the byte offset: find it.
+            let offset: usize = b
+                .split_inclusive(|&c| c == b'\n')
+                .take(e.line().saturating_sub(1))
+                .map(<[u8]>::len)
+                .sum::<usize>()
+                + e.column().saturating_sub(1);
+            BlockError::corrupt(&path, offset as u64, e.to_string())
         })?;
         if meta.version != META_VERSION {
             return Err(BlockError::corrupt(
