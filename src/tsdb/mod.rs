@@ -14,6 +14,8 @@
 //!   queries.
 //! - `wal`: the write-ahead log in Prometheus's WAL format (`Wal` implements `CommitLog`),
 //!   replay into a head and repair of damaged segments.
+//! - `block`: blocks in Prometheus's on-disk format (meta.json, index v2, chunk segments,
+//!   tombstones): `write_block` and the memory-mapped `Block`/`BlockQuerier`.
 //! - `lock`: the data dir's exclusive lock (`flock` on `lock`, naming the holder).
 //!
 //! **Write path and the WAL seam.** `append` resolves the series (ref hint, else label
@@ -33,6 +35,7 @@
 //! loops therefore only meet on the same stripe's read lock or the same series.
 
 mod appender;
+pub mod block;
 pub mod chunk;
 mod commit;
 mod head;

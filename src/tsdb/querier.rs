@@ -132,6 +132,15 @@ impl SeriesIter {
         }
     }
 
+    /// Decodes up to the first sample in range and keeps it for `next`; false when there
+    /// is none (a chunk can straddle the range without a sample inside it).
+    pub fn prime(&mut self) -> bool {
+        if self.peeked.is_none() {
+            self.peeked = self.advance(self.lo);
+        }
+        self.peeked.is_some()
+    }
+
     /// The first unread sample with timestamp >= `t` (`t` >= `lo`), skipping whole chunks
     /// that end before `t`; `None`, for good, past `hi`.
     fn advance(&mut self, t: i64) -> Option<Sample> {

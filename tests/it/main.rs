@@ -13,5 +13,6 @@ mod promql_head;
 mod promql_interop;
 mod serve;
 mod support;
+mod tsdb_blocks;
 mod tsdb_wal;
 mod tui_e2e;

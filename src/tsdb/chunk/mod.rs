@@ -38,6 +38,12 @@ impl Chunk {
         }
     }
 
+    /// A chunk read back from storage: `data` is a whole encoded XOR chunk (header and
+    /// stream) whose samples lie in `[min_t, max_t]`, as a block's index records them.
+    pub fn from_parts(data: Arc<[u8]>, min_t: i64, max_t: i64) -> Chunk {
+        Chunk { data, min_t, max_t }
+    }
+
     pub fn min_time(&self) -> i64 {
         self.min_t
     }

@@ -1,0 +1,299 @@
+//! `Block`: an open block directory (kmon's or Prometheus's) — its meta, memory-mapped
+//! index and chunk segments, and tombstones — with a full consistency check (`verify`) and
+//! `BlockQuerier`, its `storage::Querier`: matchers resolve to postings in the index, each
+//! series' chunks overlapping the range are checked and decoded lazily. The lead merges it
+//! with the head's querier; `kmon tsdb analyze` and start-up checks use `verify`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::chunks::{ChunkReader, ENCODING_XOR};
+use super::index_reader::IndexReader;
+use super::index_writer::ChunkMeta;
+use super::meta::BlockMeta;
+use super::tombstones::{self, Tombstones};
+use super::{BlockError, BlockSeries, Ulid};
+use crate::model::{Labels, Matcher, Sample};
+use crate::storage::{
+    Querier, Queryable, SelectHints, Series, StorageError, VecSampleIter, matches_all,
+};
+use crate::tsdb::chunk::{Chunk, num_samples};
+use crate::tsdb::querier::SeriesIter;
+
+pub struct Block {
+    dir: PathBuf,
+    meta: BlockMeta,
+    index: IndexReader,
+    chunks: ChunkReader,
+    tombstones: Tombstones,
+}
+
+/// What `Block::verify` walked through.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct VerifyReport {
+    pub series: u64,
+    pub chunks: u64,
+    pub samples: u64,
+    pub label_indices: u64,
+}
+
+impl std::fmt::Debug for Block {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Block")
+            .field("dir", &self.dir)
+            .field("ulid", &self.meta.ulid)
+            .finish()
+    }
+}
+
+impl Block {
+    /// Opens the block in `dir`: reads `meta.json` and the tombstones, maps the index and
+    /// the chunk segments and checks their headers, the TOC, the symbol table and the
+    /// postings offset table.
+    pub fn open(dir: &Path) -> Result<Block, BlockError> {
+        let meta = BlockMeta::load(dir)?;
+        let index = IndexReader::open(&dir.join("index"))?;
+        let chunks = ChunkReader::open(&dir.join("chunks"))?;
+        let tombstones = tombstones::read(dir)?;
+        Ok(Block {
+            dir: dir.to_path_buf(),
+            meta,
+            index,
+            chunks,
+            tombstones,
+        })
+    }
+
+    /// Whether `dir`'s name is a ULID (how a data dir's blocks are told from the rest).
+    pub fn is_block_dir(dir: &Path) -> bool {
+        dir.file_name()
+            .and_then(|n| n.to_str())
+            .and_then(Ulid::parse)
+            .is_some()
+            && dir.join("meta.json").is_file()
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn meta(&self) -> &BlockMeta {
+        &self.meta
+    }
+
+    /// Bytes of the index and chunk files.
+    pub fn size_bytes(&self) -> u64 {
+        self.index.size_bytes() + self.chunks.size_bytes()
+    }
+
+    /// Strings in the index's symbol table.
+    pub fn num_symbols(&self) -> usize {
+        self.index.num_symbols()
+    }
+
+    /// All label names in the block, sorted.
+    pub fn label_names(&self) -> Vec<String> {
+        self.index.label_names()
+    }
+
+    /// A querier over `[mint, maxt]` (inclusive, as `storage::Queryable`).
+    pub fn querier(&self, mint: i64, maxt: i64) -> BlockQuerier<'_> {
+        BlockQuerier {
+            block: self,
+            mint,
+            maxt,
+        }
+    }
+
+    /// The chunk behind `m`, checked (checksum, XOR encoding).
+    fn chunk(&self, m: &ChunkMeta) -> Result<Chunk, BlockError> {
+        let (enc, data) = self.chunks.chunk(m.r)?;
+        if enc != ENCODING_XOR {
+            let path = self.chunks.segment_path(m.r).unwrap_or(self.dir.as_path());
+            return Err(BlockError::corrupt(
+                path,
+                m.r & 0xffff_ffff,
+                format!("chunk encoding {enc} is not supported (kmon reads float XOR chunks)"),
+            ));
+        }
+        Ok(Chunk::from_parts(Arc::from(data), m.min_t, m.max_t))
+    }
+
+    /// The series matching `matchers` with their raw chunks (checked), in label order:
+    /// what compaction rewrites into a new block. Tombstones are not applied.
+    pub fn series_chunks(&self, matchers: &[Matcher]) -> Result<Vec<BlockSeries>, BlockError> {
+        let ids = self.index.postings_for_matchers(matchers)?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let (labels, metas) = self.index.series(id)?;
+            let chunks = metas
+                .iter()
+                .map(|m| self.chunk(m))
+                .collect::<Result<Vec<_>, _>>()?;
+            out.push(BlockSeries { labels, chunks });
+        }
+        Ok(out)
+    }
+
+    /// Reads everything: every series entry (labels in order, series in order), every
+    /// chunk (checksum, and every sample decodes inside its recorded time range), every
+    /// postings list and label index. The first problem is returned as an error naming
+    /// the file and offset.
+    pub fn verify(&self) -> Result<VerifyReport, BlockError> {
+        let mut rep = VerifyReport::default();
+        let ids = self.index.all_postings()?;
+        let mut prev: Option<Labels> = None;
+        for id in ids {
+            let (labels, metas) = self.index.series(id)?;
+            if prev.as_ref().is_some_and(|p| *p >= labels) {
+                return Err(BlockError::corrupt(
+                    self.index.path(),
+                    id * 16,
+                    format!("series {labels} is not after the one before it"),
+                ));
+            }
+            for m in &metas {
+                let c = self.chunk(m)?;
+                let want = num_samples(c.bytes());
+                let mut n = 0;
+                let mut last = i64::MIN;
+                for s in c.iter() {
+                    if s.t < m.min_t || s.t > m.max_t || (n > 0 && s.t <= last) {
+                        break;
+                    }
+                    last = s.t;
+                    n += 1;
+                }
+                if n != want || (n > 0 && last != m.max_t) {
+                    let path = self.chunks.segment_path(m.r).unwrap_or(self.dir.as_path());
+                    return Err(BlockError::corrupt(
+                        path,
+                        m.r & 0xffff_ffff,
+                        format!(
+                            "chunk of {labels} decodes {n} of {want} samples within [{}, {}]",
+                            m.min_t, m.max_t
+                        ),
+                    ));
+                }
+                rep.chunks += 1;
+                rep.samples += n as u64;
+            }
+            rep.series += 1;
+            prev = Some(labels);
+        }
+        for name in self.index.label_names() {
+            for v in self.index.label_values(&name) {
+                self.index.postings(&name, &v)?;
+            }
+        }
+        rep.label_indices = self.index.check_label_indices()? as u64;
+        Ok(rep)
+    }
+}
+
+impl Queryable for Block {
+    fn querier(&self, mint: i64, maxt: i64) -> Result<Box<dyn Querier + '_>, StorageError> {
+        Ok(Box::new(Block::querier(self, mint, maxt)))
+    }
+}
+
+/// Reads `[mint, maxt]` of one block.
+pub struct BlockQuerier<'a> {
+    block: &'a Block,
+    mint: i64,
+    maxt: i64,
+}
+
+impl BlockQuerier<'_> {
+    /// Whether the block can hold samples in `[lo, hi]` (its range is `[min, max)`).
+    fn overlaps(&self, lo: i64, hi: i64) -> bool {
+        lo <= hi && self.block.meta.min_time <= hi && lo < self.block.meta.max_time
+    }
+
+    fn labels_of_matching(&self, matchers: &[Matcher]) -> Result<Vec<Labels>, BlockError> {
+        let ids = self.block.index.postings_for_matchers(matchers)?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let (labels, _) = self.block.index.series(id)?;
+            out.push(labels);
+        }
+        Ok(out)
+    }
+}
+
+impl Querier for BlockQuerier<'_> {
+    fn select(
+        &self,
+        matchers: &[Matcher],
+        hints: &SelectHints,
+    ) -> Result<Vec<Series>, StorageError> {
+        let (lo, hi) = (self.mint.max(hints.start), self.maxt.min(hints.end));
+        if !self.overlaps(lo, hi) {
+            return Ok(Vec::new());
+        }
+        let b = self.block;
+        let mut out = Vec::new();
+        for id in b.index.postings_for_matchers(matchers)? {
+            let (labels, metas) = b.index.series(id)?;
+            let mut chunks = Vec::new();
+            for m in metas.iter().filter(|m| m.min_t <= hi && m.max_t >= lo) {
+                chunks.push(b.chunk(m)?);
+            }
+            if chunks.is_empty() {
+                continue;
+            }
+            let samples: Box<dyn crate::storage::SampleIterator> = match b.tombstones.get(&id) {
+                Some(deleted) => {
+                    let kept: Vec<Sample> = SeriesIter::new(chunks, lo, hi)
+                        .filter(|s| !deleted.iter().any(|&(a, z)| s.t >= a && s.t <= z))
+                        .collect();
+                    if kept.is_empty() && !hints.lazy {
+                        continue;
+                    }
+                    Box::new(VecSampleIter::new(kept))
+                }
+                None => {
+                    let mut it = SeriesIter::new(chunks, lo, hi);
+                    if !hints.lazy && !it.prime() {
+                        continue;
+                    }
+                    Box::new(it)
+                }
+            };
+            out.push(Series { labels, samples });
+        }
+        // Series IDs follow label order, so `out` is sorted already.
+        Ok(out)
+    }
+
+    fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
+        if matchers.is_empty() {
+            return Ok(self.block.index.label_names());
+        }
+        let mut names: Vec<String> = Vec::new();
+        for l in self.labels_of_matching(matchers)? {
+            for p in &l {
+                names.push(p.name.to_string());
+            }
+        }
+        names.sort_unstable();
+        names.dedup();
+        Ok(names)
+    }
+
+    fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
+        if matchers.is_empty() {
+            return Ok(self.block.index.label_values(name));
+        }
+        let mut values: Vec<String> = Vec::new();
+        for l in self.labels_of_matching(matchers)? {
+            debug_assert!(matches_all(&l, matchers));
+            if let Some(v) = l.get(name) {
+                values.push(v.to_string());
+            }
+        }
+        values.sort_unstable();
+        values.dedup();
+        Ok(values)
+    }
+}
