@@ -285,7 +285,11 @@ fn type_queries_see_errors_results_help_and_history() {
     tmux.wait_for("the remembered query", Duration::from_secs(10), |s| {
         s.contains("❯ rate(node_cpu_seconds_total{mode=\"idle\"}[1m])")
     });
+    // Esc, then wait for the boxes' hints: an Esc followed at once by q reads as Alt-q.
     tmux.keys(&["Escape"]);
+    tmux.wait_for("the boxes' key hints", Duration::from_secs(10), |s| {
+        s.contains("o options")
+    });
     tmux.quit_and_check(data.path());
 }
 
@@ -688,7 +692,11 @@ fn options_menu_saves_settings_and_keys_are_remapped() {
     tmux.wait_for("block again", Duration::from_secs(10), |s| {
         s.contains("◀ block ▶")
     });
+    // Esc, then wait for the menu to close: an Esc followed at once by Q reads as Alt-Q.
     tmux.keys(&["Escape"]);
+    tmux.wait_for("the menu closed", Duration::from_secs(10), |s| {
+        !s.contains("refresh interval")
+    });
     tmux.quit_with("Q", data.path());
 }
 
