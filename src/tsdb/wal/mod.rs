@@ -8,7 +8,7 @@
 //! segment), `record` (record contents), `replay` (rebuilds a head, repairs damage).
 //!
 //! Use:
-//! ```ignore
+//! ```text
 //! let wal = Arc::new(Wal::open(&dir.join("wal"), WalOptions::default())?);
 //! let head = Head::new(HeadOptions { commit_log: Some(wal.clone()), ..Default::default() });
 //! let report = wal.replay(&head)?; // before the first commit
