@@ -1,0 +1,317 @@
+use std::collections::BTreeMap;
+
+use super::*;
+use crate::model::Labels;
+use crate::tsdb::block::{BlockStats, write_block};
+
+fn labels(name: &str, i: usize) -> Labels {
+    Labels::from_pairs(&[("__name__", name), ("i", &i.to_string())])
+}
+
+fn chunks_of(samples: &[(i64, f64)]) -> Vec<Chunk> {
+    samples
+        .chunks(SAMPLES_PER_CHUNK)
+        .map(|part| {
+            let mut enc = XorEncoder::new();
+            for &(t, v) in part {
+                enc.append(t, v);
+            }
+            Chunk::seal(&enc, false)
+        })
+        .collect()
+}
+
+type Data = BTreeMap<Labels, BTreeMap<i64, u64>>;
+
+/// Writes `data` as a block over `[mint, maxt)`.
+fn block(dir: &Path, mint: i64, maxt: i64, data: &Data) -> Block {
+    let series = data
+        .iter()
+        .map(|(l, s)| BlockSeries {
+            labels: l.clone(),
+            chunks: chunks_of(
+                &s.iter()
+                    .map(|(&t, &v)| (t, f64::from_bits(v)))
+                    .collect::<Vec<_>>(),
+            ),
+        })
+        .collect();
+    let meta = write_block(dir, mint, maxt, series).unwrap();
+    Block::open(&dir.join(&meta.ulid)).unwrap()
+}
+
+fn read_all(b: &Block) -> Data {
+    let mut out = Data::new();
+    for s in b.series_chunks(&[]).unwrap() {
+        let mut prev = i64::MIN;
+        for c in &s.chunks {
+            assert!(c.min_time() > prev, "chunks overlap in {}", s.labels);
+            assert!(c.num_samples() <= SAMPLES_PER_CHUNK);
+            prev = c.max_time();
+            for x in c.iter() {
+                assert!(x.t >= c.min_time() && x.t <= c.max_time());
+                out.entry(s.labels.clone())
+                    .or_default()
+                    .insert(x.t, x.v.to_bits());
+            }
+        }
+    }
+    out
+}
+
+/// `n` series `name{i}` with samples every `step` in `[from, to)`, value from `seed`.
+fn gen_data(name: &str, n: usize, from: i64, to: i64, step: i64, seed: f64) -> Data {
+    let mut d = Data::new();
+    for i in 0..n {
+        let s = d.entry(labels(name, i)).or_default();
+        let mut t = from + i as i64;
+        while t < to {
+            s.insert(t, (seed + (t as f64) / 7.0 + i as f64).to_bits());
+            t += step;
+        }
+    }
+    d
+}
+
+/// Later maps win on equal timestamps.
+fn union(parts: &[&Data]) -> Data {
+    let mut out = Data::new();
+    for p in parts {
+        for (l, s) in p.iter() {
+            out.entry(l.clone()).or_default().extend(s.iter());
+        }
+    }
+    out
+}
+
+#[test]
+fn disjoint_blocks_merge_into_their_union() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d1 = gen_data("a", 30, 0, 7_200_000, 15_000, 1.0);
+    let mut d2 = gen_data("a", 20, 7_200_000, 14_400_000, 15_000, 2.0);
+    d2.extend(gen_data("b", 5, 7_200_000, 14_400_000, 60_000, 3.0));
+    let d3 = gen_data("c", 3, 14_400_000, 21_600_000, 30_000, 4.0);
+    let b1 = block(tmp.path(), 0, 7_200_000, &d1);
+    let b2 = block(tmp.path(), 7_200_000, 14_400_000, &d2);
+    let b3 = block(tmp.path(), 14_400_000, 21_600_000, &d3);
+    let meta = compact(tmp.path(), &[&b1, &b2, &b3]).unwrap().unwrap();
+    let out = Block::open(&tmp.path().join(&meta.ulid)).unwrap();
+    out.verify().unwrap();
+    assert_eq!(read_all(&out), union(&[&d1, &d2, &d3]));
+    assert_eq!((meta.min_time, meta.max_time), (0, 21_600_000));
+    assert_eq!(meta.compaction.level, 2);
+    let mut srcs: Vec<String> = [&b1, &b2, &b3]
+        .iter()
+        .map(|b| b.meta().ulid.clone())
+        .collect();
+    srcs.sort();
+    assert_eq!(meta.compaction.sources, srcs);
+    let parents = meta.compaction.other["parents"].as_array().unwrap();
+    assert_eq!(parents.len(), 3);
+    assert_eq!(parents[1]["ulid"], b2.meta().ulid.as_str());
+    assert_eq!(parents[1]["minTime"], 7_200_000);
+    assert_eq!(parents[1]["maxTime"], 14_400_000);
+    // Non-overlapping chunks are carried over byte for byte.
+    let a0 = labels("a", 0);
+    let before = b1.series_chunks(&[]).unwrap();
+    let after = out.series_chunks(&[]).unwrap();
+    let (x, y) = (
+        before.iter().find(|s| s.labels == a0).unwrap(),
+        after.iter().find(|s| s.labels == a0).unwrap(),
+    );
+    assert_eq!(x.chunks[0].bytes(), y.chunks[0].bytes());
+    // The meta on disk is the one returned, and a level-3 compaction keeps the sources.
+    assert_eq!(out.meta(), &meta);
+    let b4 = block(tmp.path(), 21_600_000, 28_800_000, &d3);
+    let m2 = compact(tmp.path(), &[&out, &b4]).unwrap().unwrap();
+    assert_eq!(m2.compaction.level, 3);
+    assert_eq!(m2.compaction.sources.len(), 4);
+}
+
+#[test]
+fn overlapping_blocks_merge_samplewise_and_later_block_wins() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Same series, interleaved and partly equal timestamps, different values.
+    let d1 = gen_data("a", 10, 0, 7_200_000, 10_000, 1.0);
+    let d2 = gen_data("a", 10, 3_600_000, 10_800_000, 15_000, 100.0);
+    let d3 = gen_data("a", 4, 5_000_000, 5_100_000, 1_000, 1000.0);
+    let b1 = block(tmp.path(), 0, 7_200_000, &d1);
+    let b2 = block(tmp.path(), 3_600_000, 10_800_000, &d2);
+    let b3 = block(tmp.path(), 5_000_000, 5_100_000, &d3);
+    let meta = compact(tmp.path(), &[&b1, &b2, &b3]).unwrap().unwrap();
+    let out = Block::open(&tmp.path().join(&meta.ulid)).unwrap();
+    out.verify().unwrap();
+    let want = union(&[&d1, &d2, &d3]);
+    let got = read_all(&out);
+    assert_eq!(got, want);
+    // There really were shared timestamps, and the later block's value is the one kept.
+    let shared = d1[&labels("a", 0)]
+        .keys()
+        .filter(|t| d2[&labels("a", 0)].contains_key(t))
+        .count();
+    assert!(shared > 10);
+    assert_eq!(
+        meta.stats.num_samples as usize,
+        want.values().map(|s| s.len()).sum::<usize>()
+    );
+    assert_eq!((meta.min_time, meta.max_time), (0, 10_800_000));
+}
+
+#[test]
+fn merge_chunks_keeps_order_and_dedups() {
+    let a = chunks_of(&[(1, 1.0), (5, 5.0), (9, 9.0)]);
+    let b = chunks_of(&[(5, 50.0), (6, 60.0)]);
+    let c = chunks_of(&[(20, 2.0)]);
+    let out = merge_chunks(vec![
+        (0, a[0].clone()),
+        (1, c[0].clone()),
+        (1, b[0].clone()),
+    ]);
+    let got: Vec<(i64, f64)> = out
+        .iter()
+        .flat_map(|c| c.iter().map(|s| (s.t, s.v)))
+        .collect();
+    assert_eq!(
+        got,
+        vec![(1, 1.0), (5, 50.0), (6, 60.0), (9, 9.0), (20, 2.0)]
+    );
+    assert_eq!(out.len(), 2);
+    // Source order decides, not argument order.
+    let out = merge_chunks(vec![(1, b[0].clone()), (0, a[0].clone())]);
+    assert_eq!(out[0].iter().nth(1).unwrap().v, 50.0);
+    assert!(merge_chunks(Vec::new()).is_empty());
+}
+
+#[test]
+fn empty_inputs_write_no_block() {
+    let tmp = tempfile::tempdir().unwrap();
+    let b1 = block(tmp.path(), 0, 1000, &Data::new());
+    let before = std::fs::read_dir(tmp.path()).unwrap().count();
+    assert!(compact(tmp.path(), &[&b1]).unwrap().is_none());
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), before);
+    assert!(compact(tmp.path(), &[]).is_err());
+}
+
+const H: i64 = 3_600_000;
+
+fn meta(ulid: &str, min: i64, max: i64) -> BlockMeta {
+    BlockMeta {
+        ulid: ulid.into(),
+        min_time: min,
+        max_time: max,
+        stats: BlockStats {
+            num_series: 100,
+            ..Default::default()
+        },
+        compaction: Compaction {
+            level: 1,
+            sources: vec![ulid.into()],
+            other: Default::default(),
+        },
+        version: 1,
+    }
+}
+
+fn ids(v: &[&str]) -> Option<Vec<String>> {
+    Some(v.iter().map(|s| s.to_string()).collect())
+}
+
+#[test]
+fn ranges_are_powers_of_three_capped() {
+    assert_eq!(
+        block_ranges(2 * H, 31 * 24 * H),
+        vec![2 * H, 6 * H, 18 * H, 54 * H, 162 * H, 486 * H]
+    );
+    assert_eq!(block_ranges(2 * H, 20 * H), vec![2 * H, 6 * H, 18 * H]);
+    assert!(block_ranges(0, H).is_empty());
+}
+
+#[test]
+fn planner_cases() {
+    let r = block_ranges(2 * H, 1000 * H);
+    // Nothing, or a single block: nothing to do.
+    assert_eq!(plan(&[], &r), None);
+    assert_eq!(plan(&[meta("1", 0, 2 * H)], &r), None);
+    // Three 2h blocks filling a 6h window, plus the newest: the three are compacted.
+    let ms = [
+        meta("1", 0, 2 * H),
+        meta("2", 2 * H, 4 * H),
+        meta("3", 4 * H, 6 * H),
+        meta("4", 6 * H, 8 * H),
+    ];
+    assert_eq!(plan(&ms, &r), ids(&["1", "2", "3"]));
+    // The newest block is left out: only two in the window, and it is not done yet.
+    assert_eq!(plan(&ms[..3], &r), None);
+    // Two blocks in an older window that is not full still go once a newer block exists.
+    let ms = [
+        meta("1", 0, 2 * H),
+        meta("2", 2 * H, 4 * H),
+        meta("5", 8 * H, 10 * H),
+        meta("6", 10 * H, 12 * H),
+    ];
+    assert_eq!(plan(&ms, &r), ids(&["1", "2"]));
+    // Already compacted 6h blocks form an 18h block.
+    let ms = [
+        meta("a", 0, 6 * H),
+        meta("b", 6 * H, 12 * H),
+        meta("c", 12 * H, 18 * H),
+        meta("d", 18 * H, 20 * H),
+    ];
+    assert_eq!(plan(&ms, &r), ids(&["a", "b", "c"]));
+    // Overlapping blocks come first, whatever else is due; input order does not matter.
+    let ms = [
+        meta("5", 20 * H, 22 * H),
+        meta("1", 0, 2 * H),
+        meta("2", 2 * H, 4 * H),
+        meta("3", 4 * H, 6 * H),
+        meta("x", 21 * H, 23 * H),
+        meta("y", 30 * H, 32 * H),
+    ];
+    assert_eq!(plan(&ms, &r), ids(&["5", "x"]));
+    // A block whose compaction failed is not picked.
+    let mut bad = meta("2", 2 * H, 4 * H);
+    bad.compaction.other.insert("failed".into(), true.into());
+    let ms = [
+        meta("1", 0, 2 * H),
+        bad,
+        meta("3", 4 * H, 6 * H),
+        meta("4", 6 * H, 8 * H),
+    ];
+    assert_eq!(plan(&ms, &r), None);
+    // A big block with many tombstones is rewritten alone.
+    let mut t = meta("big", 0, 54 * H);
+    t.stats.num_tombstones = 10;
+    assert_eq!(plan(&[t, meta("n", 54 * H, 56 * H)], &r), ids(&["big"]));
+    // A small block entirely deleted, too.
+    let mut t = meta("gone", 0, 2 * H);
+    t.stats.num_tombstones = 100;
+    assert_eq!(plan(&[t, meta("n", 4 * H, 6 * H)], &r), ids(&["gone"]));
+}
+
+#[test]
+fn retention_cases() {
+    let ms = [
+        meta("1", 0, 2 * H),
+        meta("2", 2 * H, 4 * H),
+        meta("3", 4 * H, 6 * H),
+        meta("4", 6 * H, 8 * H),
+    ];
+    let sizes = [10, 20, 30, 40];
+    assert!(retention(&ms, 0, 0, &sizes).is_empty());
+    assert!(retention(&[], 5 * H, 1, &[]).is_empty());
+    // Counted from the newest block's max time (8h), not the clock: 8h-4h >= 4h.
+    assert_eq!(retention(&ms, 4 * H, 0, &sizes), ["1", "2"]);
+    assert_eq!(retention(&ms, 4 * H + 1, 0, &sizes), ["1"]);
+    assert!(retention(&ms, 100 * H, 0, &sizes).is_empty());
+    // The newest block is never deleted by time.
+    assert_eq!(retention(&ms, 1, 0, &sizes), ["1", "2", "3"]);
+    // Size: 40+30 = 70 fits in 70, adding 20 does not.
+    assert_eq!(retention(&ms, 0, 70, &sizes), ["1", "2"]);
+    assert_eq!(retention(&ms, 0, 69, &sizes), ["1", "2", "3"]);
+    assert_eq!(retention(&ms, 0, 39, &sizes), ["1", "2", "3", "4"]);
+    // Both: the stricter one wins; order of the input does not matter.
+    let rev: Vec<BlockMeta> = ms.iter().rev().cloned().collect();
+    let rsizes: Vec<u64> = sizes.iter().rev().copied().collect();
+    assert_eq!(retention(&rev, 2 * H, 1000, &rsizes), ["1", "2", "3"]);
+    assert_eq!(retention(&rev, 6 * H, 70, &rsizes), ["1", "2"]);
+}
