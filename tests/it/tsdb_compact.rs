@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::Path;
 
 use kmon::model::Labels;
 use kmon::tsdb::block::Block;
@@ -14,12 +14,17 @@ use kmon::tsdb::compact::compact;
 use crate::support::ref_bin;
 use crate::tsdb_blocks::{parse_dump, prom_labels, promtool};
 
-/// 40 series over 7 hours at 30–75 s steps, and the dump rows they must give.
-fn openmetrics_file() -> (String, Vec<(String, i64, u64)>) {
+type Want = BTreeMap<String, BTreeMap<i64, u64>>;
+
+/// 40 series over 7 hours at 30–75 s steps, and their samples by dump label string. With
+/// `overlay`, only the first two families between hours 2 and 4, at the same timestamps
+/// (other values, so the later block must win) and 7 s after each of them.
+fn openmetrics_file(overlay: bool) -> (String, Want) {
     let mut text = String::new();
-    let mut want = Vec::new();
+    let mut want = Want::new();
     let start_s: i64 = 1_700_000_000;
-    for fam in 0..4 {
+    let families = if overlay { 2 } else { 4 };
+    for fam in 0..families {
         let name = format!("compact_family_{fam}");
         let _ = writeln!(text, "# TYPE {name} gauge");
         for j in 0..10 {
@@ -28,22 +33,64 @@ fn openmetrics_file() -> (String, Vec<(String, i64, u64)>) {
                 ("job", format!("j{}", j % 3)),
                 ("pod", format!("pod-{j}")),
             ]);
-            let key = prom_labels(&labels);
+            let series = want.entry(prom_labels(&labels)).or_default();
             let step = 30 + (j as i64 % 4) * 15;
             let mut t = start_s + j as i64;
             let mut k = 0u32;
+            let mut emit = |t: i64, v: f64| {
+                let _ = writeln!(text, "{name}{{job=\"j{}\",pod=\"pod-{j}\"}} {v} {t}", j % 3);
+                series.insert(t * 1000, v.to_bits());
+            };
             while t < start_s + 7 * 3600 {
                 let v = f64::from(k) * 1.5 + f64::from(fam * 10 + j);
-                let _ = writeln!(text, "{name}{{job=\"j{}\",pod=\"pod-{j}\"}} {v} {t}", j % 3);
-                want.push((key.clone(), t * 1000, v.to_bits()));
+                if !overlay {
+                    emit(t, v);
+                } else if (start_s + 2 * 3600..start_s + 4 * 3600).contains(&t) {
+                    emit(t, v + 1000.0);
+                    emit(t + 7, -v);
+                }
                 t += step;
                 k += 1;
             }
         }
     }
     text.push_str("# EOF\n");
-    want.sort();
     (text, want)
+}
+
+fn rows(w: &Want) -> Vec<(String, i64, u64)> {
+    let mut out: Vec<_> = w
+        .iter()
+        .flat_map(|(l, s)| s.iter().map(move |(&t, &v)| (l.clone(), t, v)))
+        .collect();
+    out.sort();
+    out
+}
+
+/// Backfills `text` with promtool into `dir` and opens the blocks, in time order.
+fn promtool_blocks(bin: &Path, work: &Path, text: &str, dir: &Path) -> Vec<Block> {
+    let file = work.join("in.om");
+    std::fs::write(&file, text).unwrap();
+    let (ok, out, err) = promtool(
+        bin,
+        work,
+        &[
+            "tsdb",
+            "create-blocks-from",
+            "openmetrics",
+            file.to_str().unwrap(),
+            dir.to_str().unwrap(),
+        ],
+    );
+    assert!(ok, "promtool create-blocks-from failed: {err}\n{out}");
+    let mut blocks: Vec<Block> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| Block::is_block_dir(p))
+        .map(|d| Block::open(&d).unwrap())
+        .collect();
+    blocks.sort_by_key(|b| b.meta().min_time);
+    blocks
 }
 
 #[test]
@@ -52,30 +99,14 @@ fn kmon_compacts_promtool_blocks() {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
-    let (text, want) = openmetrics_file();
-    let file = tmp.path().join("in.om");
-    std::fs::write(&file, text).unwrap();
-    let src = tmp.path().join("src");
-    let (ok, out, err) = promtool(
-        &bin,
-        tmp.path(),
-        &[
-            "tsdb",
-            "create-blocks-from",
-            "openmetrics",
-            file.to_str().unwrap(),
-            src.to_str().unwrap(),
-        ],
+    let (text, want_map) = openmetrics_file(false);
+    let want = rows(&want_map);
+    let blocks = promtool_blocks(&bin, tmp.path(), &text, &tmp.path().join("src"));
+    assert!(
+        blocks.len() >= 3,
+        "expected 3+ 2h blocks, got {}",
+        blocks.len()
     );
-    assert!(ok, "promtool create-blocks-from failed: {err}\n{out}");
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&src)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| Block::is_block_dir(p))
-        .collect();
-    dirs.sort();
-    assert!(dirs.len() >= 3, "expected 3+ 2h blocks, got {dirs:?}");
-    let blocks: Vec<Block> = dirs.iter().map(|d| Block::open(d).unwrap()).collect();
     let refs: Vec<&Block> = blocks.iter().collect();
 
     let data = tmp.path().join("data");
@@ -109,4 +140,47 @@ fn kmon_compacts_promtool_blocks() {
         m
     });
     assert_eq!(by_series.len(), 40);
+}
+
+/// Vertical compaction: a second backfill overlaps the first (same series, equal and new
+/// timestamps); kmon compacts all blocks, the later backfill wins equal timestamps, and
+/// promtool dumps exactly that union.
+#[test]
+fn kmon_compacts_overlapping_promtool_blocks() {
+    let Some(bin) = ref_bin("promtool") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let (a_text, a) = openmetrics_file(false);
+    let (b_text, b) = openmetrics_file(true);
+    let mut blocks = promtool_blocks(&bin, tmp.path(), &a_text, &tmp.path().join("a"));
+    let later = promtool_blocks(&bin, tmp.path(), &b_text, &tmp.path().join("b"));
+    assert!(!later.is_empty());
+    blocks.extend(later);
+    let mut union = a.clone();
+    for (l, s) in &b {
+        union.get_mut(l).expect("same series").extend(s.iter());
+    }
+    let want = rows(&union);
+    let replaced: usize = b
+        .iter()
+        .map(|(l, s)| s.keys().filter(|t| a[l].contains_key(t)).count())
+        .sum();
+    assert!(replaced > 100, "the files share timestamps");
+
+    let refs: Vec<&Block> = blocks.iter().collect();
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(data.join("wal")).unwrap();
+    let meta = compact(&data, &refs)
+        .unwrap()
+        .expect("samples in the inputs");
+    assert_eq!(meta.stats.num_samples as usize, want.len());
+    let d = data.to_str().unwrap();
+    let (ok, out, err) = promtool(&bin, tmp.path(), &["tsdb", "analyze", d]);
+    assert!(ok, "promtool tsdb analyze failed: {err}\n{out}");
+    let (ok, out, err) = promtool(&bin, tmp.path(), &["tsdb", "dump", d]);
+    assert!(ok, "promtool tsdb dump failed: {err}");
+    let got = parse_dump(&out);
+    assert_eq!(got.len(), want.len());
+    assert_eq!(got, want);
 }
