@@ -80,7 +80,7 @@ fn failed(m: &BlockMeta) -> bool {
 /// aligned windows and take the first window with 2+ blocks that is complete or old.
 fn select_group<'a>(ms: &[&'a BlockMeta], ranges: &[i64]) -> Option<Vec<&'a BlockMeta>> {
     let high = ms.last()?.min_time;
-    for &r in ranges.iter().skip(1) {
+    for &r in ranges.iter().skip(1).filter(|&&r| r > 0) {
         for group in split_by_range(ms, r) {
             if group.iter().any(|m| failed(m)) || group.len() < 2 {
                 continue;

@@ -286,6 +286,14 @@ fn planner_cases() {
     let mut t = meta("gone", 0, 2 * H);
     t.stats.num_tombstones = 100;
     assert_eq!(plan(&[t, meta("n", 4 * H, 6 * H)], &r), ids(&["gone"]));
+    // Degenerate ranges never panic.
+    let ms = [
+        meta("1", 0, 2 * H),
+        meta("2", 2 * H, 4 * H),
+        meta("3", 4 * H, 6 * H),
+    ];
+    assert_eq!(plan(&ms, &[]), None);
+    assert_eq!(plan(&ms, &[0, 0, -5]), None);
 }
 
 #[test]
@@ -314,4 +322,55 @@ fn retention_cases() {
     let rsizes: Vec<u64> = sizes.iter().rev().copied().collect();
     assert_eq!(retention(&rev, 2 * H, 1000, &rsizes), ["1", "2", "3"]);
     assert_eq!(retention(&rev, 6 * H, 70, &rsizes), ["1", "2"]);
+}
+
+#[test]
+fn merge_chunks_matches_a_map_union_on_random_inputs() {
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut rnd = move |n: u64| {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (seed >> 33) % n
+    };
+    for _round in 0..200 {
+        let mut parts = Vec::new();
+        let mut want: BTreeMap<i64, u64> = BTreeMap::new();
+        for src in 0..1 + rnd(4) as usize {
+            // One source: increasing timestamps cut into chunks of random sizes.
+            let mut t = rnd(500) as i64 - 250;
+            let mut samples = Vec::new();
+            for _ in 0..rnd(400) {
+                t += 1 + rnd(5) as i64;
+                let v = (src * 1000) as f64 + rnd(100) as f64 / 4.0;
+                samples.push((t, v));
+                want.insert(t, v.to_bits());
+            }
+            let mut rest = &samples[..];
+            while !rest.is_empty() {
+                let n = (1 + rnd(200) as usize).min(rest.len());
+                parts.extend(chunks_of(&rest[..n]).into_iter().map(|c| (src, c)));
+                rest = &rest[n..];
+            }
+        }
+        // Shuffle the argument order: only the source index may decide.
+        for i in (1..parts.len()).rev() {
+            parts.swap(i, rnd(i as u64 + 1) as usize);
+        }
+        let out = merge_chunks(parts);
+        let mut got = BTreeMap::new();
+        let mut prev = i64::MIN;
+        for c in &out {
+            assert!(c.min_time() > prev && c.num_samples() <= SAMPLES_PER_CHUNK.max(200));
+            prev = c.max_time();
+            for s in c.iter() {
+                assert!(
+                    got.insert(s.t, s.v.to_bits()).is_none(),
+                    "duplicate {}",
+                    s.t
+                );
+            }
+        }
+        assert_eq!(got, want);
+    }
 }
