@@ -31,8 +31,8 @@ pub struct CheckpointStats {
     pub dropped_samples: u64,
     pub total_tombstones: u64,
     pub dropped_tombstones: u64,
-    /// Records not carried over because kmon cannot read them: compressed, of another
-    /// type (exemplars, metadata, histograms), or with contents that do not decode.
+    /// Records kmon cannot carry over (compressed, another type, undecodable); any
+    /// such record fails the checkpoint, so a successful one reports 0.
     pub dropped_records: u64,
     /// Segment files deleted afterwards, and older checkpoints deleted.
     pub deleted_segments: u64,
@@ -118,8 +118,10 @@ fn sync_dir(dir: &Path) -> Result<(), WalError> {
 /// deletes the segments up to `upto_segment`, older checkpoints and leftover `.tmp`
 /// directories. The caller must not be writing to any segment up to `upto_segment`.
 ///
-/// A corrupt source segment fails the checkpoint (the error names the file and offset)
-/// and leaves everything as it was.
+/// A corrupt source segment (the error names the file and offset), or a record kmon
+/// cannot carry over (compressed, or a type kmon does not write, as in a Prometheus WAL;
+/// the error names the file and the record's number), fails the checkpoint and leaves
+/// everything as it was.
 pub fn checkpoint(
     wal_dir: &Path,
     upto_segment: u32,
@@ -208,18 +210,38 @@ fn write_checkpoint(
     let mut failed: Option<io::Error> = None;
     let seg0 = tmp.join(super::segment_name(0));
     for src in sources {
+        let mut nth = 0u64;
         let scan = scan_segment(src, |frame| {
             if failed.is_some() {
                 return;
             }
+            nth += 1;
+            // kmon's own WAL holds only records it can decode; anything else comes from
+            // another writer (a Prometheus WAL: compressed, histograms, exemplars …) and
+            // dropping it would lose data, so the checkpoint stops instead.
             let rec = if frame.compressed {
-                None
+                Err("a compressed record (kmon does not decode snappy/zstd)".to_string())
             } else {
-                record::decode(frame.data).ok()
+                match record::decode(frame.data) {
+                    Ok(Record::Other(t)) => Err(format!("a record of type {t}")),
+                    Ok(r) => Ok(r),
+                    Err(e) => Err(format!("a record that does not decode ({e})")),
+                }
+            };
+            let rec = match rec {
+                Ok(r) => r,
+                Err(what) => {
+                    stats.dropped_records += 1;
+                    failed = Some(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("record {nth} is {what}, which a checkpoint cannot carry over"),
+                    ));
+                    return;
+                }
             };
             let mut buf = Vec::new();
             match rec {
-                Some(Record::Series(series)) => {
+                Record::Series(series) => {
                     stats.total_series += series.len() as u64;
                     let n = series.len();
                     let kept: Vec<SeriesRecord> =
@@ -229,7 +251,7 @@ fn write_checkpoint(
                         record::encode_series(&kept, &mut buf);
                     }
                 }
-                Some(Record::Samples(samples)) => {
+                Record::Samples(samples) => {
                     stats.total_samples += samples.len() as u64;
                     let n = samples.len();
                     let kept: Vec<SampleRecord> = samples
@@ -241,7 +263,7 @@ fn write_checkpoint(
                         record::encode_samples(&kept, &mut buf);
                     }
                 }
-                Some(Record::Tombstones(stones)) => {
+                Record::Tombstones(stones) => {
                     stats.total_tombstones += stones.len() as u64;
                     let n = stones.len();
                     let kept: Vec<record::Tombstone> = stones
@@ -253,7 +275,7 @@ fn write_checkpoint(
                         record::encode_tombstones(&kept, &mut buf);
                     }
                 }
-                Some(Record::Other(_)) | None => stats.dropped_records += 1,
+                Record::Other(_) => {}
             }
             if buf.is_empty() {
                 return;
@@ -271,7 +293,13 @@ fn write_checkpoint(
         })
         .map_err(|e| io_err(src, e))?;
         if let Some(e) = failed.take() {
-            return Err(io_err(&seg0, e));
+            // A write error names the checkpoint's segment; a record error the source.
+            let at = if e.kind() == io::ErrorKind::InvalidData {
+                src
+            } else {
+                &seg0
+            };
+            return Err(io_err(at, e));
         }
         if let Some(c) = scan.corruption {
             return Err(io_err(
@@ -291,11 +319,5 @@ fn write_checkpoint(
         w.log(&recs).map_err(|e| io_err(&seg0, e))?;
     }
     w.sync().map_err(|e| io_err(&seg0, e))?;
-    if stats.dropped_records > 0 {
-        tracing::warn!(
-            records = stats.dropped_records,
-            "WAL checkpoint left out records kmon cannot read (compressed or of another type)"
-        );
-    }
     Ok(stats)
 }

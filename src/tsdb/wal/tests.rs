@@ -560,3 +560,25 @@ fn a_corrupt_source_segment_fails_the_checkpoint_and_changes_nothing() {
     assert_eq!(before.len(), after.len());
     assert_eq!(list_segments(d.path()).unwrap().len(), segs.len());
 }
+
+#[test]
+fn a_record_kmon_cannot_carry_over_fails_the_checkpoint() {
+    let d = tempfile::tempdir().unwrap();
+    write_wal(d.path(), opts(PAGE_SIZE as u64), 50, 5);
+    let last = list_segments(d.path()).unwrap().last().unwrap().0;
+    // An exemplars record (type 4), as a Prometheus WAL may hold.
+    let mut w = SegmentWriter::create(d.path(), last + 1, DEFAULT_SEGMENT_SIZE).unwrap();
+    w.log(&[&[4u8, 0, 0, 0, 0, 0, 0, 0, 1]]).unwrap();
+    drop(w);
+    let before = list_segments(d.path()).unwrap();
+    let err = checkpoint(d.path(), last + 1, |_| true, 0)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&segment_name(last + 1)) && err.contains("type 4"),
+        "{err}"
+    );
+    assert_eq!(list_segments(d.path()).unwrap(), before);
+    assert!(list_checkpoints(d.path()).unwrap().is_empty());
+    assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), before.len());
+}
