@@ -6,7 +6,7 @@
 //!
 //! Map:
 //! - this file: `compact` and the per-series chunk merge;
-//! - `plan`: `block_ranges`, `plan`, `retention`.
+//! - `plan`: `block_ranges`, `plan`, `retention`, `superseded`.
 
 mod plan;
 
@@ -17,7 +17,7 @@ use serde_json::json;
 use crate::tsdb::block::{Block, BlockError, BlockMeta, BlockSeries, Compaction, write_block_with};
 use crate::tsdb::chunk::{Chunk, SAMPLES_PER_CHUNK, XorEncoder};
 
-pub use plan::{block_ranges, plan, retention};
+pub use plan::{block_ranges, plan, retention, superseded};
 
 /// Merges `blocks` into one new block under `parent` and returns its meta, or `None`
 /// when the inputs hold no samples at all (then, as in Prometheus, no block is written

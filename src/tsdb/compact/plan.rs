@@ -1,6 +1,7 @@
 //! Which blocks to compact next and which to delete: Prometheus's leveled planner
 //! (overlapping blocks first, then aligned groups of the next range up, then blocks with
-//! many tombstones) and its time and size retention, over block metas only.
+//! many tombstones), its time and size retention, and the blocks a compaction has
+//! superseded, over block metas only.
 
 use crate::tsdb::block::BlockMeta;
 
@@ -160,4 +161,28 @@ pub fn retention(
         .rev()
         .map(|&i| metas[i].ulid.clone())
         .collect()
+}
+
+/// The ULIDs of blocks that other blocks replace: those listed as a parent in another
+/// block's meta (a compaction finished but its inputs were not deleted yet, e.g. after a
+/// crash) and those marked `deletable` (a compaction whose output was empty). As in
+/// Prometheus, the data dir deletes them when it loads blocks, so no data is counted twice.
+pub fn superseded(metas: &[BlockMeta]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for m in metas {
+        if m.compaction.other.get("deletable") == Some(&serde_json::Value::Bool(true)) {
+            out.push(m.ulid.clone());
+        }
+        let parents = m.compaction.other.get("parents").and_then(|p| p.as_array());
+        for p in parents.into_iter().flatten() {
+            if let Some(u) = p.get("ulid").and_then(|u| u.as_str())
+                && metas.iter().any(|x| x.ulid == u)
+            {
+                out.push(u.to_string());
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
 }

@@ -374,3 +374,77 @@ fn merge_chunks_matches_a_map_union_on_random_inputs() {
         assert_eq!(got, want);
     }
 }
+
+/// The loop the data dir runs: plan, compact, delete what the new block supersedes, until
+/// nothing is due. Seven 2h blocks end as two 6h blocks and the newest 2h block, with
+/// every sample unchanged.
+#[test]
+fn planning_and_compacting_until_done_keeps_every_sample() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut all = Data::new();
+    for k in 0..7i64 {
+        let d = gen_data("a", 4, k * 2 * H, (k + 1) * 2 * H, 60_000, k as f64);
+        block(tmp.path(), k * 2 * H, (k + 1) * 2 * H, &d);
+        all = union(&[&all, &d]);
+    }
+    let ranges = block_ranges(2 * H, 100 * H);
+    let open_all = || -> Vec<Block> {
+        let mut v: Vec<Block> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| Block::is_block_dir(p))
+            .map(|p| Block::open(&p).unwrap())
+            .collect();
+        v.sort_by_key(|b| b.meta().min_time);
+        v
+    };
+    let mut rounds = 0;
+    loop {
+        let blocks = open_all();
+        let metas: Vec<BlockMeta> = blocks.iter().map(|b| b.meta().clone()).collect();
+        assert!(superseded(&metas).is_empty());
+        let Some(ids) = plan(&metas, &ranges) else {
+            break;
+        };
+        rounds += 1;
+        assert!(rounds < 10, "the planner does not converge");
+        let chosen: Vec<&Block> = blocks
+            .iter()
+            .filter(|b| ids.contains(&b.meta().ulid))
+            .collect();
+        let meta = compact(tmp.path(), &chosen).unwrap().unwrap();
+        let mut metas = metas;
+        metas.push(meta);
+        let gone = superseded(&metas);
+        assert_eq!(gone.len(), ids.len());
+        for u in gone {
+            std::fs::remove_dir_all(tmp.path().join(u)).unwrap();
+        }
+    }
+    let blocks = open_all();
+    let spans: Vec<(i64, i64, u32)> = blocks
+        .iter()
+        .map(|b| {
+            (
+                b.meta().min_time,
+                b.meta().max_time,
+                b.meta().compaction.level,
+            )
+        })
+        .collect();
+    // [0,6h) and [6h,12h) became 6h blocks, then [0,18h) would need 18h: 12h-14h is the
+    // newest block and is left alone, so the two 6h blocks and 12h-14h remain.
+    assert_eq!(
+        spans,
+        vec![(0, 6 * H, 2), (6 * H, 12 * H, 2), (12 * H, 14 * H, 1)]
+    );
+    let mut got = Data::new();
+    for b in &blocks {
+        got = union(&[&got, &read_all(b)]);
+    }
+    assert_eq!(got, all);
+    // A deletable mark also supersedes.
+    let mut m = blocks[2].meta().clone();
+    m.compaction.other.insert("deletable".into(), true.into());
+    assert_eq!(superseded(&[m.clone()]), vec![m.ulid]);
+}
