@@ -1,7 +1,9 @@
 //! Compaction interop with the real promtool 3.5: promtool backfills an OpenMetrics file
 //! spanning more than 6 hours into several 2h blocks, kmon compacts them into one block,
 //! and `promtool tsdb analyze` and `promtool tsdb dump` read the result, which dumps
-//! exactly the file's samples.
+//! exactly the file's samples; with overlapping backfills (vertical compaction) too; and a
+//! real Prometheus 3.5 started on the compacted block beside its inputs reads its
+//! `parents`, deletes the inputs and serves every sample once.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -11,8 +13,11 @@ use kmon::model::Labels;
 use kmon::tsdb::block::Block;
 use kmon::tsdb::compact::compact;
 
-use crate::support::ref_bin;
+use std::time::Duration;
+
+use crate::support::{Http, ref_bin};
 use crate::tsdb_blocks::{parse_dump, prom_labels, promtool};
+use crate::tsdb_wal::start_prometheus;
 
 type Want = BTreeMap<String, BTreeMap<i64, u64>>;
 
@@ -183,4 +188,69 @@ fn kmon_compacts_overlapping_promtool_blocks() {
     let got = parse_dump(&out);
     assert_eq!(got.len(), want.len());
     assert_eq!(got, want);
+}
+
+/// A real Prometheus reads the `parents` kmon writes: started on a data dir holding the
+/// compacted block and its (not yet deleted) inputs, it deletes the inputs, as after a
+/// crash between compaction and cleanup, and serves each sample once.
+#[test]
+fn prometheus_deletes_the_parents_of_kmons_compacted_block() {
+    let (Some(tool), Some(prom)) = (ref_bin("promtool"), ref_bin("prometheus")) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let (text, want_map) = openmetrics_file(false);
+    let data = tmp.path().join("data");
+    let blocks = promtool_blocks(&tool, tmp.path(), &text, &data);
+    let refs: Vec<&Block> = blocks.iter().collect();
+    let meta = compact(&data, &refs).unwrap().unwrap();
+    let parents: Vec<String> = blocks.iter().map(|b| b.meta().ulid.clone()).collect();
+    drop(refs);
+    drop(blocks);
+
+    let (mut guard, url, log_path) = start_prometheus(&prom, tmp.path(), &data);
+    let http = Http::new();
+    let prom_log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+    assert!(
+        http.wait_ok(&format!("{url}/-/ready"), Duration::from_secs(90)),
+        "prometheus not ready (exited: {:?}); log:\n{}",
+        guard.exited(),
+        prom_log()
+    );
+    for p in &parents {
+        assert!(
+            !data.join(p).exists(),
+            "parent {p} still there; log:\n{}",
+            prom_log()
+        );
+    }
+    assert!(data.join(&meta.ulid).is_dir());
+    let end = (meta.max_time - 1) as f64 / 1000.0;
+    let q = format!(
+        "{url}/api/v1/query?query=%7B__name__%3D~%22compact_family_.%2B%22%7D%5B8h%5D&time={end}"
+    );
+    let (status, body) = http.get(&q).expect("query");
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let mut got = Want::new();
+    for r in v["data"]["result"].as_array().expect("a matrix") {
+        let l: Vec<(String, String)> = r["metric"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+            .collect();
+        let key = prom_labels(&Labels::from_pairs(&l));
+        for pair in r["values"].as_array().unwrap() {
+            let t = (pair[0].as_f64().unwrap() * 1000.0).round() as i64;
+            let val: f64 = pair[1].as_str().unwrap().parse().unwrap();
+            assert!(
+                got.entry(key.clone())
+                    .or_default()
+                    .insert(t, val.to_bits())
+                    .is_none()
+            );
+        }
+    }
+    assert_eq!(got, want_map, "log:\n{}", prom_log());
 }

@@ -100,7 +100,11 @@ fn copy_dir(from: &Path, to: &Path) {
 
 /// Starts the real Prometheus on `data` (an empty config); returns the guard, its URL and
 /// the path of its log.
-fn start_prometheus(prom: &Path, tmp: &Path, data: &Path) -> (ChildGuard, String, PathBuf) {
+pub(crate) fn start_prometheus(
+    prom: &Path,
+    tmp: &Path,
+    data: &Path,
+) -> (ChildGuard, String, PathBuf) {
     let cfg = tmp.join("empty.yml");
     std::fs::write(&cfg, "").unwrap();
     let port = free_port();
