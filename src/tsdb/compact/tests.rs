@@ -448,3 +448,45 @@ fn planning_and_compacting_until_done_keeps_every_sample() {
     m.compaction.other.insert("deletable".into(), true.into());
     assert_eq!(superseded(&[m.clone()]), vec![m.ulid]);
 }
+
+/// Writes a tombstones file deleting `[mint, maxt]` from every series ID below `ids`
+/// (index series IDs are offsets / 16, so this covers every series of a small block).
+fn tombstone_everything(dir: &Path, ids: u64, mint: i64, maxt: i64) {
+    let mut body = Vec::new();
+    let put_uvarint = |b: &mut Vec<u8>, mut v: u64| {
+        while v >= 0x80 {
+            b.push(v as u8 | 0x80);
+            v >>= 7;
+        }
+        b.push(v as u8);
+    };
+    for id in 0..ids {
+        put_uvarint(&mut body, id);
+        put_uvarint(&mut body, ((mint << 1) ^ (mint >> 63)) as u64);
+        put_uvarint(&mut body, ((maxt << 1) ^ (maxt >> 63)) as u64);
+    }
+    let mut f = vec![0x01, 0x30, 0xBA, 0x30, 1];
+    f.extend_from_slice(&body);
+    f.extend_from_slice(&crc32c::crc32c(&body).to_be_bytes());
+    std::fs::write(dir.join("tombstones"), f).unwrap();
+}
+
+#[test]
+fn compaction_applies_tombstones() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d1 = gen_data("a", 5, 0, 7_200_000, 15_000, 1.0);
+    let d2 = gen_data("a", 5, 7_200_000, 14_400_000, 15_000, 2.0);
+    let b1 = block(tmp.path(), 0, 7_200_000, &d1);
+    let b2 = block(tmp.path(), 7_200_000, 14_400_000, &d2);
+    // Delete [1h, 1.5h] everywhere in the first block.
+    tombstone_everything(b1.dir(), 4096, 3_600_000, 5_400_000);
+    let b1 = Block::open(b1.dir()).unwrap();
+    let meta = compact(tmp.path(), &[&b1, &b2]).unwrap().unwrap();
+    let got = read_all(&Block::open(&tmp.path().join(&meta.ulid)).unwrap());
+    let mut want = union(&[&d1, &d2]);
+    for s in want.values_mut() {
+        s.retain(|t, _| !(3_600_000..=5_400_000).contains(t));
+    }
+    assert_eq!(got, want);
+    assert!(meta.stats.num_tombstones == 0);
+}
