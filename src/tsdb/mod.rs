@@ -16,6 +16,8 @@
 //!   replay into a head and repair of damaged segments.
 //! - `block`: blocks in Prometheus's on-disk format (meta.json, index v2, chunk segments,
 //!   tombstones): `write_block` and the memory-mapped `Block`/`BlockQuerier`.
+//! - `compact`: merging blocks into a new block, the leveled compaction planner and
+//!   time/size retention (pure functions the data dir's loop calls).
 //! - `lock`: the data dir's exclusive lock (`flock` on `lock`, naming the holder).
 //!
 //! **Write path and the WAL seam.** `append` resolves the series (ref hint, else label
@@ -38,6 +40,7 @@ mod appender;
 pub mod block;
 pub mod chunk;
 mod commit;
+pub mod compact;
 mod head;
 pub mod lock;
 pub mod postings;

@@ -18,7 +18,7 @@ use crate::support::{ChildGuard, ref_bin};
 
 /// Runs `promtool args…` with stdout and stderr in files, bounded in time; returns
 /// (success, stdout, stderr).
-fn promtool(bin: &Path, work: &Path, args: &[&str]) -> (bool, String, String) {
+pub(crate) fn promtool(bin: &Path, work: &Path, args: &[&str]) -> (bool, String, String) {
     let (out, err) = (work.join("promtool.out"), work.join("promtool.err"));
     let child = Command::new(bin)
         .args(args)
@@ -55,7 +55,7 @@ fn go_quote(s: &str) -> String {
 }
 
 /// A label set as Prometheus prints it: `{a="1", b="2"}`.
-fn prom_labels(l: &Labels) -> String {
+pub(crate) fn prom_labels(l: &Labels) -> String {
     let parts: Vec<String> = l
         .iter()
         .map(|p| format!("{}={}", p.name, go_quote(&p.value)))
@@ -116,7 +116,7 @@ fn dump_key(labels: &str, v: f64, t: i64) -> (String, i64, u64) {
     (labels.to_string(), t, v.to_bits())
 }
 
-fn parse_dump(out: &str) -> Vec<(String, i64, u64)> {
+pub(crate) fn parse_dump(out: &str) -> Vec<(String, i64, u64)> {
     let mut rows: Vec<(String, i64, u64)> = out
         .lines()
         .filter(|l| !l.is_empty())

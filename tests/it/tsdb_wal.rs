@@ -1,16 +1,22 @@
 //! kmon's WAL read by the real Prometheus 3.5: kmon writes a WAL (a few series with a few
 //! hundred recent samples, plus one commit big enough to be split across pages, with small
 //! segments so it rolls over), the test copies it into an empty data dir as `wal/`, starts
-//! Prometheus there and checks that `query_range` returns exactly kmon's samples.
+//! Prometheus there and checks that `query_range` returns exactly kmon's samples. A second
+//! test checkpoints kmon's WAL (dropping some series and old samples) and checks that
+//! Prometheus replays the checkpoint and the segment after it: exactly the kept samples.
 
-use std::path::Path;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
 use kmon::model::Labels;
 use kmon::storage::Appendable;
-use kmon::tsdb::wal::{SyncPolicy, Wal, WalOptions, list_segments};
+use kmon::tsdb::wal::record::{self, Record};
+use kmon::tsdb::wal::{
+    SyncPolicy, Wal, WalOptions, checkpoint, list_checkpoints, list_segments, scan_segment,
+};
 use kmon::tsdb::{Head, HeadOptions};
 
 use crate::support::{ChildGuard, Http, free_port, ref_bin};
@@ -28,7 +34,7 @@ fn value(series: usize, i: i64) -> f64 {
 }
 
 /// Writes the WAL into `dir` and returns the first sample's timestamp (ms).
-fn write_wal(dir: &Path) -> i64 {
+fn write_wal(dir: &Path, segment_size: u64) -> i64 {
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock after 1970")
@@ -38,7 +44,7 @@ fn write_wal(dir: &Path) -> i64 {
         Wal::open(
             dir,
             WalOptions {
-                segment_size: 64 * 1024,
+                segment_size,
                 sync: SyncPolicy::Always,
             },
         )
@@ -84,8 +90,40 @@ fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {
         let e = e.unwrap();
-        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
     }
+}
+
+/// Starts the real Prometheus on `data` (an empty config); returns the guard, its URL and
+/// the path of its log.
+pub(crate) fn start_prometheus(
+    prom: &Path,
+    tmp: &Path,
+    data: &Path,
+) -> (ChildGuard, String, PathBuf) {
+    let cfg = tmp.join("empty.yml");
+    std::fs::write(&cfg, "").unwrap();
+    let port = free_port();
+    let log_path = tmp.join("prometheus.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let child = Command::new(prom)
+        .arg(format!("--config.file={}", cfg.display()))
+        .arg(format!("--storage.tsdb.path={}", data.display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start prometheus");
+    (
+        ChildGuard::new(child),
+        format!("http://127.0.0.1:{port}"),
+        log_path,
+    )
 }
 
 #[test]
@@ -95,7 +133,7 @@ fn prometheus_replays_kmons_wal() {
     };
     let tmp = tempfile::tempdir().unwrap();
     let kwal = tmp.path().join("kmon-wal");
-    let t0 = write_wal(&kwal);
+    let t0 = write_wal(&kwal, 64 * 1024);
     assert!(
         list_segments(&kwal).unwrap().len() > 2,
         "the WAL should roll over"
@@ -161,4 +199,98 @@ fn prometheus_replays_kmons_wal() {
         "prometheus reported corruption:\n{}",
         prom_log()
     );
+}
+
+#[test]
+fn prometheus_replays_kmons_checkpoint_and_later_segments() {
+    let Some(prom) = ref_bin("prometheus") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let kwal = tmp.path().join("kmon-wal");
+    let t0 = write_wal(&kwal, 32 * 1024);
+    let segs = list_segments(&kwal).unwrap();
+    assert!(segs.len() >= 3, "the WAL should roll over: {segs:?}");
+    let upto = segs[segs.len() - 2].0;
+    let later = scan_segment(&segs[segs.len() - 1].1, |_| {}).unwrap();
+    assert!(
+        later.records > 0,
+        "the segment after the checkpoint holds records"
+    );
+
+    // Keep the three test series (not the fillers), and only samples from the 100th on
+    // in the checkpointed segments; later segments keep everything they hold.
+    let mint = t0 + 100 * STEP_MS;
+    let mut names: HashMap<u64, Labels> = HashMap::new();
+    let mut want: BTreeMap<String, Vec<(i64, u64)>> = BTreeMap::new();
+    for (i, p) in &segs {
+        scan_segment(p, |f| match record::decode(f.data).unwrap() {
+            Record::Series(s) => names.extend(s.into_iter().map(|x| (x.r, x.labels))),
+            Record::Samples(s) => {
+                for x in s {
+                    let l = &names[&x.r];
+                    if l.get("__name__") == Some("kmon_wal_test") && (*i > upto || x.t >= mint) {
+                        let key = l.get("series").unwrap().to_string();
+                        want.entry(key).or_default().push((x.t, x.v.to_bits()));
+                    }
+                }
+            }
+            _ => {}
+        })
+        .unwrap();
+    }
+    let keep_refs: Vec<u64> = names
+        .iter()
+        .filter(|(_, l)| l.get("__name__") == Some("kmon_wal_test"))
+        .map(|(r, _)| *r)
+        .collect();
+    let st = checkpoint(&kwal, upto, |r| keep_refs.contains(&r), mint).unwrap();
+    assert_eq!(st.dropped_series as usize, FILLERS);
+    assert!(st.dropped_samples > 0);
+    assert_eq!(list_checkpoints(&kwal).unwrap().len(), 1);
+    assert_eq!(list_segments(&kwal).unwrap().len(), 1);
+    assert_eq!(want.len(), 3);
+    assert!(
+        want.values()
+            .all(|v| v.len() < N as usize && v.len() >= 200)
+    );
+
+    let data = tmp.path().join("prom-data");
+    copy_dir(&kwal, &data.join("wal"));
+    let (mut guard, url, log_path) = start_prometheus(&prom, tmp.path(), &data);
+    let http = Http::new();
+    let prom_log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+    assert!(
+        http.wait_ok(&format!("{url}/-/ready"), Duration::from_secs(90)),
+        "prometheus not ready (exited: {:?}); log:\n{}",
+        guard.exited(),
+        prom_log()
+    );
+    // The raw samples: a range selector at the last sample's time.
+    let end = (t0 + (N - 1) * STEP_MS) as f64 / 1000.0;
+    let q = format!("{url}/api/v1/query?query=kmon_wal_test%5B3h%5D&time={end}");
+    let (status, body) = http.get(&q).expect("query");
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let result = v["data"]["result"].as_array().expect("a matrix");
+    let mut got: BTreeMap<String, Vec<(i64, u64)>> = BTreeMap::new();
+    for r in result {
+        let key = r["metric"]["series"].as_str().unwrap().to_string();
+        for pair in r["values"].as_array().unwrap() {
+            let t = (pair[0].as_f64().unwrap() * 1000.0).round() as i64;
+            let val: f64 = pair[1].as_str().unwrap().parse().unwrap();
+            got.entry(key.clone()).or_default().push((t, val.to_bits()));
+        }
+    }
+    assert_eq!(got, want, "log:\n{}", prom_log());
+    let q = format!("{url}/api/v1/query?query=count(kmon_wal_filler)&time={end}");
+    let (_, body) = http.get(&q).expect("query");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        v["data"]["result"].as_array().map(Vec::len),
+        Some(0),
+        "{body}"
+    );
+    let log = prom_log().to_lowercase();
+    assert!(!log.contains("corrupt") && !log.contains("error"), "{log}");
 }

@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 pub use meta::{BlockMeta, BlockStats, Compaction};
 pub use reader::{Block, BlockQuerier, VerifyReport};
 pub use ulid::Ulid;
-pub use writer::{BlockSeries, series_from_head, write_block};
+pub use writer::{BlockSeries, series_from_head, write_block, write_block_with};
 
 /// Largest chunk segment file before a new one is started (as Prometheus: 512 MiB).
 pub const SEGMENT_MAX_BYTES: u64 = 512 * 1024 * 1024;

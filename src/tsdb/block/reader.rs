@@ -135,6 +135,40 @@ impl Block {
         Ok(out)
     }
 
+    /// Every series with its chunks as compaction must carry them over: checked, in label
+    /// order, with the samples deleted by tombstones left out (a chunk that loses samples
+    /// is re-encoded; a series that loses all of them is dropped).
+    pub fn series_for_compaction(&self) -> Result<Vec<BlockSeries>, BlockError> {
+        let ids = self.index.all_postings()?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let (labels, metas) = self.index.series(id)?;
+            let mut chunks = Vec::with_capacity(metas.len());
+            for m in &metas {
+                let c = self.chunk(m)?;
+                match self.tombstones.get(&id) {
+                    Some(deleted) if deleted.iter().any(|&(a, z)| c.overlaps(a, z)) => {
+                        let mut enc = crate::tsdb::chunk::XorEncoder::new();
+                        for s in c
+                            .iter()
+                            .filter(|s| !deleted.iter().any(|&(a, z)| s.t >= a && s.t <= z))
+                        {
+                            enc.append(s.t, s.v);
+                        }
+                        if !enc.is_empty() {
+                            chunks.push(Chunk::seal(&enc, false));
+                        }
+                    }
+                    _ => chunks.push(c),
+                }
+            }
+            if !chunks.is_empty() {
+                out.push(BlockSeries { labels, chunks });
+            }
+        }
+        Ok(out)
+    }
+
     /// Reads everything: every series entry (labels in order, series in order), every
     /// chunk (checksum, and every sample decodes inside its recorded time range), every
     /// postings list and label index. The first problem is returned as an error naming

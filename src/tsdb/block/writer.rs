@@ -70,7 +70,23 @@ pub fn write_block(
     parent: &Path,
     mint: i64,
     maxt: i64,
+    series: Vec<BlockSeries>,
+) -> Result<BlockMeta, BlockError> {
+    write_block_with(parent, mint, maxt, series, |ulid| Compaction {
+        level: 1,
+        sources: vec![ulid.to_string()],
+        other: Default::default(),
+    })
+}
+
+/// `write_block` with the `compaction` section of `meta.json` made by `compaction` from
+/// the new block's ULID (compaction uses it for level, sources and parents).
+pub fn write_block_with(
+    parent: &Path,
+    mint: i64,
+    maxt: i64,
     mut series: Vec<BlockSeries>,
+    compaction: impl FnOnce(&Ulid) -> Compaction,
 ) -> Result<BlockMeta, BlockError> {
     if mint >= maxt {
         return Err(BlockError::Invalid(format!(
@@ -91,7 +107,7 @@ pub fn write_block(
         std::fs::remove_dir_all(&tmp).map_err(|e| BlockError::io(&tmp, e))?;
     }
     std::fs::create_dir_all(&tmp).map_err(|e| BlockError::io(&tmp, e))?;
-    let result = write_into(&tmp, ulid, mint, maxt, &series);
+    let result = write_into(&tmp, ulid, mint, maxt, &series, compaction(&ulid));
     let meta = match result {
         Ok(m) => m,
         Err(e) => {
@@ -111,6 +127,7 @@ fn write_into(
     mint: i64,
     maxt: i64,
     series: &[BlockSeries],
+    compaction: Compaction,
 ) -> Result<BlockMeta, BlockError> {
     let mut stats = BlockStats::default();
     let mut cw = ChunkWriter::new(&tmp.join("chunks"), SEGMENT_MAX_BYTES)?;
@@ -154,11 +171,7 @@ fn write_into(
         min_time: mint,
         max_time: maxt,
         stats,
-        compaction: Compaction {
-            level: 1,
-            sources: vec![ulid.to_string()],
-            other: Default::default(),
-        },
+        compaction,
         version: META_VERSION,
     };
     let path = tmp.join(META_FILE);

@@ -5,7 +5,9 @@
 //! the app opens it, replays it into a fresh `Head`, and then hands it to the head.
 //!
 //! Files: `segment` (framing, writer, segment names), `reader` (reads and validates a
-//! segment), `record` (record contents), `replay` (rebuilds a head, repairs damage).
+//! segment), `record` (record contents), `replay` (rebuilds a head from the newest
+//! checkpoint and the segments after it, repairs damage), `checkpoint` (writes
+//! `checkpoint.NNNNNNNN/` and deletes the segments it replaces).
 //!
 //! Use:
 //! ```text
@@ -14,6 +16,7 @@
 //! let report = wal.replay(&head)?; // before the first commit
 //! ```
 
+mod checkpoint;
 mod reader;
 pub mod record;
 mod replay;
@@ -27,6 +30,10 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
+pub use checkpoint::{
+    CheckpointStats, checkpoint, checkpoint_name, last_checkpoint, list_checkpoints,
+    remove_checkpoint_tmps,
+};
 pub use reader::{Corruption, Frame, Scan, scan_segment};
 pub use record::Tombstone;
 pub use replay::{Repair, ReplayReport, replay_dir};
@@ -115,9 +122,16 @@ impl Wal {
             source: e,
         };
         std::fs::create_dir_all(dir).map_err(err)?;
+        remove_checkpoint_tmps(dir).map_err(err)?;
         let segs = list_segments(dir).map_err(err)?;
-        let first_new = match segs.last() {
-            Some((i, _)) => i
+        // New segments go after the existing ones and after the newest checkpoint (whose
+        // segments were deleted), so replay never mistakes them for checkpointed ones.
+        let newest = segs
+            .last()
+            .map(|(i, _)| *i)
+            .max(last_checkpoint(dir).map_err(err)?.map(|(i, _)| i));
+        let first_new = match newest {
+            Some(i) => i
                 .checked_add(1)
                 .ok_or_else(|| err(std::io::Error::other("WAL segment numbers exhausted")))?,
             None => 0,
@@ -147,10 +161,33 @@ impl Wal {
         &self.dir
     }
 
-    /// Replays the segments that existed when the WAL was opened into `head` (which
-    /// should be empty; call before the first commit), repairing damaged ones.
+    /// Replays the newest checkpoint and then the segments that existed when the WAL was
+    /// opened into `head` (which should be empty; call before the first commit),
+    /// repairing damaged segments.
     pub fn replay(&self, head: &Head) -> Result<ReplayReport, WalError> {
         replay_dir(&self.dir, head, Some(self.first_new), true)
+    }
+
+    /// Checkpoints the segments up to `upto` (see `checkpoint`), which must all be older
+    /// than the segment being written; the data dir calls this after cutting a block,
+    /// with `keep` = the series still in the head and `mint` = the head's new min time.
+    pub fn checkpoint(
+        &self,
+        upto: u32,
+        keep: impl Fn(crate::storage::SeriesRef) -> bool,
+        mint: i64,
+    ) -> Result<CheckpointStats, WalError> {
+        let current = self.inner.lock().w.index();
+        if upto >= current {
+            return Err(WalError::Io {
+                path: self.dir.join(segment_name(upto)),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!("cannot checkpoint up to segment {upto} while writing {current}"),
+                ),
+            });
+        }
+        checkpoint(&self.dir, upto, keep, mint)
     }
 
     /// Logs deleted intervals (a tombstones record).

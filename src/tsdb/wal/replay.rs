@@ -12,6 +12,7 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use super::WalError;
+use super::checkpoint::last_checkpoint;
 use super::reader::{Corruption, scan_segment};
 use super::record::{self, Record};
 use super::segment::list_segments;
@@ -60,6 +61,8 @@ impl std::fmt::Display for Repair {
 pub struct ReplayReport {
     /// Segments read, first and last index (None when there were none).
     pub segments: Option<(u32, u32)>,
+    /// The checkpoint read before the segments (its index), if there was one.
+    pub checkpoint: Option<u32>,
     pub records: u64,
     pub series: u64,
     pub samples: u64,
@@ -85,19 +88,45 @@ pub fn replay_dir(
         path: path.to_path_buf(),
         source: e,
     };
+    let mut report = ReplayReport::default();
+    let mut aliases: HashMap<SeriesRef, SeriesRef> = HashMap::new();
     let mut segs = list_segments(dir).map_err(|e| io_err(dir, e))?;
+    // The newest checkpoint holds what the segments up to its index held; read it first
+    // and then only the segments after it. A checkpoint is never cut, only reported.
+    if let Some((ci, cdir)) = last_checkpoint(dir).map_err(|e| io_err(dir, e))? {
+        report.checkpoint = Some(ci);
+        let csegs = list_segments(&cdir).map_err(|e| io_err(&cdir, e))?;
+        replay_segments(&cdir, &csegs, head, &mut aliases, &mut report, false)?;
+        segs.retain(|(i, _)| *i > ci);
+    }
     if let Some(u) = upto {
         segs.retain(|(i, _)| *i < u);
     }
-    let mut report = ReplayReport::default();
-    let (Some(first), Some(last)) = (segs.first(), segs.last()) else {
-        return Ok(report);
+    if let (Some(first), Some(last)) = (segs.first(), segs.last()) {
+        report.segments = Some((first.0, last.0));
+    }
+    replay_segments(dir, &segs, head, &mut aliases, &mut report, repair)?;
+    Ok(report)
+}
+
+/// Replays `segs` (of `dir`) in order into `head`, adding to `report`.
+fn replay_segments(
+    dir: &Path,
+    segs: &[(u32, PathBuf)],
+    head: &Head,
+    aliases: &mut HashMap<SeriesRef, SeriesRef>,
+    report: &mut ReplayReport,
+    repair: bool,
+) -> Result<(), WalError> {
+    let io_err = |path: &Path, e: io::Error| WalError::Io {
+        path: path.to_path_buf(),
+        source: e,
     };
-    report.segments = Some((first.0, last.0));
-    let last_index = last.0;
-    let mut aliases: HashMap<SeriesRef, SeriesRef> = HashMap::new();
+    let Some(&(last_index, _)) = segs.last() else {
+        return Ok(());
+    };
     let mut prev: Option<u32> = None;
-    for (index, path) in &segs {
+    for (index, path) in segs {
         if let Some(p) = prev
             && p + 1 != *index
         {
@@ -118,7 +147,7 @@ pub fn replay_dir(
                             series: &series,
                             samples: &[],
                         },
-                        &mut aliases,
+                        aliases,
                     );
                 }
                 Ok(Record::Samples(samples)) => {
@@ -128,7 +157,7 @@ pub fn replay_dir(
                             series: &[],
                             samples: &samples,
                         },
-                        &mut aliases,
+                        aliases,
                     );
                 }
                 Ok(Record::Tombstones(t)) => report.tombstones += t.len() as u64,
@@ -146,7 +175,7 @@ pub fn replay_dir(
             report.repairs.push(r);
         }
     }
-    Ok(report)
+    Ok(())
 }
 
 fn handle_corruption(

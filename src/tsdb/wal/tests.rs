@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use super::segment::{FRAG_FIRST, FRAG_FULL, FRAG_LAST, FRAG_MIDDLE, HEADER_SIZE};
+use super::segment::{FRAG_FIRST, FRAG_FULL, FRAG_LAST, FRAG_MIDDLE, HEADER_SIZE, SegmentWriter};
 use super::*;
 use crate::model::{Labels, Matcher};
 use crate::storage::{Appendable, Queryable, SelectHints};
@@ -410,4 +410,175 @@ fn garbage_segments_give_reports_not_panics() {
     }
     let (_, rep) = replay(d.path(), false);
     assert!(!rep.repairs.is_empty());
+}
+
+/// What replay must give after `checkpoint(upto, keep, mint)`, computed from the raw
+/// segments: kept series' samples that are at or after `mint` or in a later segment.
+fn expected_after_checkpoint(dir: &Path, upto: u32, keep: impl Fn(u64) -> bool, mint: i64) -> Dump {
+    let mut names: std::collections::HashMap<u64, Labels> = Default::default();
+    let mut out: std::collections::BTreeMap<Labels, Vec<(i64, u64)>> = Default::default();
+    for (i, p) in list_segments(dir).unwrap() {
+        let (recs, _) = records(&p);
+        for r in recs {
+            match record::decode(&r).unwrap() {
+                record::Record::Series(s) => {
+                    for x in s {
+                        names.insert(x.r, x.labels);
+                    }
+                }
+                record::Record::Samples(s) => {
+                    for x in s {
+                        if keep(x.r) && (i > upto || x.t >= mint) {
+                            out.entry(names[&x.r].clone())
+                                .or_default()
+                                .push((x.t, x.v.to_bits()));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
+#[test]
+fn checkpoint_then_replay_keeps_exactly_what_was_kept() {
+    let d = tempfile::tempdir().unwrap();
+    let all = write_wal(d.path(), opts(PAGE_SIZE as u64), 600, 40);
+    let segs = list_segments(d.path()).unwrap();
+    assert!(segs.len() > 4, "{segs:?}");
+    let upto = segs[segs.len() - 3].0;
+    let keep = |r: u64| !r.is_multiple_of(3);
+    let mint = 250_000;
+    let want = expected_after_checkpoint(d.path(), upto, keep, mint);
+    assert!(want.len() < all.len() && !want.is_empty());
+
+    let st = checkpoint(d.path(), upto, keep, mint).unwrap();
+    assert_eq!(st.dir, d.path().join(checkpoint_name(upto)));
+    assert!(st.dir.is_dir());
+    assert!(st.dropped_series > 0 && st.dropped_samples > 0);
+    assert_eq!(st.deleted_segments as usize, segs.len() - 2);
+    assert_eq!(st.dropped_records, 0);
+    let left: Vec<u32> = list_segments(d.path())
+        .unwrap()
+        .into_iter()
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(left, vec![upto + 1, upto + 2]);
+    let (head, rep) = replay(d.path(), true);
+    assert_eq!(rep.checkpoint, Some(upto));
+    assert_eq!(rep.segments, Some((upto + 1, upto + 2)));
+    assert!(rep.repairs.is_empty());
+    assert_eq!(dump(&head), want);
+
+    // A second checkpoint reads the first, replaces it, and replay still agrees.
+    let st2 = checkpoint(d.path(), upto + 1, |_| true, 0).unwrap();
+    assert_eq!(st2.deleted_checkpoints, 1);
+    assert_eq!(list_checkpoints(d.path()).unwrap().len(), 1);
+    let (head, rep) = replay(d.path(), true);
+    assert_eq!(rep.checkpoint, Some(upto + 1));
+    assert_eq!(dump(&head), want);
+    // Not going backwards.
+    assert!(checkpoint(d.path(), upto, |_| true, 0).is_err());
+
+    // A WAL opened on it writes after the checkpoint, and its replay sees everything.
+    let wal = Arc::new(Wal::open(d.path(), opts(PAGE_SIZE as u64)).unwrap());
+    assert_eq!(wal.position().0, upto + 3);
+    assert!(wal.checkpoint(upto + 3, |_| true, 0).is_err());
+    let head = Head::new(HeadOptions {
+        commit_log: Some(wal.clone()),
+        ..HeadOptions::default()
+    });
+    wal.replay(&head).unwrap();
+    assert_eq!(dump(&head), want);
+}
+
+#[test]
+fn an_unfinished_checkpoint_is_ignored_and_cleaned_up() {
+    let d = tempfile::tempdir().unwrap();
+    let all = write_wal(d.path(), opts(PAGE_SIZE as u64), 400, 20);
+    let segs = list_segments(d.path()).unwrap();
+    assert!(segs.len() > 2);
+    // A crash after writing part of checkpoint.N.tmp: a torn segment with a series
+    // record of a label set that exists nowhere else.
+    let tmp = d.path().join(format!("{}.tmp", checkpoint_name(segs[1].0)));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let mut w = SegmentWriter::create(&tmp, 0, DEFAULT_SEGMENT_SIZE).unwrap();
+    let mut buf = Vec::new();
+    record::encode_series(
+        &[SeriesRecord {
+            r: 1,
+            labels: Labels::from_pairs(&[("__name__", "m"), ("ghost", "1")]),
+        }],
+        &mut buf,
+    );
+    w.log(&[&buf]).unwrap();
+    drop(w);
+    let (head, rep) = replay(d.path(), false);
+    assert_eq!(rep.checkpoint, None);
+    assert_eq!(dump(&head), all);
+    assert!(tmp.exists(), "read-only replay leaves it");
+
+    // A new checkpoint removes it (and any other leftover), as does opening the WAL.
+    let other = d.path().join(format!("{}.tmp", checkpoint_name(99)));
+    std::fs::create_dir_all(&other).unwrap();
+    checkpoint(d.path(), segs[0].0, |_| true, i64::MIN).unwrap();
+    assert!(!tmp.exists() && !other.exists());
+    std::fs::create_dir_all(&tmp).unwrap();
+    let wal = Wal::open(d.path(), opts(PAGE_SIZE as u64)).unwrap();
+    assert!(!tmp.exists());
+    let head = Head::new(HeadOptions::default());
+    wal.replay(&head).unwrap();
+    assert_eq!(dump(&head), all);
+}
+
+#[test]
+fn a_corrupt_source_segment_fails_the_checkpoint_and_changes_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    write_wal(d.path(), opts(PAGE_SIZE as u64), 400, 20);
+    let segs = list_segments(d.path()).unwrap();
+    let victim = &segs[0].1;
+    let mut b = std::fs::read(victim).unwrap();
+    b[100] ^= 0x40;
+    std::fs::write(victim, &b).unwrap();
+    let before: Vec<_> = std::fs::read_dir(d.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    let err = checkpoint(d.path(), segs[1].0, |_| true, 0)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&segment_name(segs[0].0)) && err.contains("offset"),
+        "{err}"
+    );
+    let after: Vec<_> = std::fs::read_dir(d.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(before.len(), after.len());
+    assert_eq!(list_segments(d.path()).unwrap().len(), segs.len());
+}
+
+#[test]
+fn a_record_kmon_cannot_carry_over_fails_the_checkpoint() {
+    let d = tempfile::tempdir().unwrap();
+    write_wal(d.path(), opts(PAGE_SIZE as u64), 50, 5);
+    let last = list_segments(d.path()).unwrap().last().unwrap().0;
+    // An exemplars record (type 4), as a Prometheus WAL may hold.
+    let mut w = SegmentWriter::create(d.path(), last + 1, DEFAULT_SEGMENT_SIZE).unwrap();
+    w.log(&[&[4u8, 0, 0, 0, 0, 0, 0, 0, 1]]).unwrap();
+    drop(w);
+    let before = list_segments(d.path()).unwrap();
+    let err = checkpoint(d.path(), last + 1, |_| true, 0)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&segment_name(last + 1)) && err.contains("type 4"),
+        "{err}"
+    );
+    assert_eq!(list_segments(d.path()).unwrap(), before);
+    assert!(list_checkpoints(d.path()).unwrap().is_empty());
+    assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), before.len());
 }
