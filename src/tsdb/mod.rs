@@ -16,6 +16,8 @@
 //!   replay into a head and repair of damaged segments.
 //! - `block`: blocks in Prometheus's on-disk format (meta.json, index v2, chunk segments,
 //!   tombstones): `write_block` and the memory-mapped `Block`/`BlockQuerier`.
+//! - `db`: `Db`, the persistent TSDB of a data dir (blocks + WAL + head, the merged
+//!   querier across them, cutting blocks, retention, read-only opening).
 //! - `lock`: the data dir's exclusive lock (`flock` on `lock`, naming the holder).
 //!
 //! **Write path and the WAL seam.** `append` resolves the series (ref hint, else label
@@ -38,6 +40,7 @@ mod appender;
 pub mod block;
 pub mod chunk;
 mod commit;
+pub mod db;
 mod head;
 pub mod lock;
 pub mod postings;
