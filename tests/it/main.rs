@@ -14,5 +14,6 @@ mod promql_interop;
 mod serve;
 mod support;
 mod tsdb_blocks;
+mod tsdb_db;
 mod tsdb_wal;
 mod tui_e2e;
