@@ -74,6 +74,25 @@ impl RunOptions {
     }
 }
 
+/// A status line for what opening the data dir repaired or set aside, if anything.
+fn open_note(report: &crate::tsdb::db::OpenReport) -> Option<String> {
+    let mut parts = Vec::new();
+    if !report.quarantined.is_empty() {
+        parts.push(format!(
+            "{} corrupt block(s) set aside",
+            report.quarantined.len()
+        ));
+    }
+    if !report.wal.repairs.is_empty() {
+        let bytes: u64 = report.wal.repairs.iter().map(|r| r.dropped_bytes).sum();
+        parts.push(format!(
+            "WAL repaired in {} segment(s), {bytes} bytes dropped",
+            report.wal.repairs.len()
+        ));
+    }
+    (!parts.is_empty()).then(|| format!("data dir: {} (see kmon.log)", parts.join("; ")))
+}
+
 /// How often the background task cuts blocks and applies retention.
 const CUT_EVERY: Duration = Duration::from_secs(60);
 
@@ -405,8 +424,13 @@ impl Engine {
     /// Opens the data dir's TSDB and starts collection and the snapshot publisher. Must
     /// run inside a runtime.
     pub fn start(cfg: Option<Config>, opts: &RunOptions) -> anyhow::Result<Engine> {
-        let storage: Arc<dyn Storage> = open_db(opts)?;
-        Engine::start_with(storage, cfg, opts, true)
+        let db = open_db(opts)?;
+        let note = open_note(db.open_report());
+        let engine = Engine::start_with(db, cfg, opts, true)?;
+        if let Some(n) = note {
+            engine.set_status(n);
+        }
+        Ok(engine)
     }
 
     /// Starts discovery and scraping (with a config) or the built-in collector (without),
@@ -606,5 +630,35 @@ mod tests {
         let json = std::fs::read_to_string(folders[0].join("data.json")).expect("data.json");
         let v: serde_json::Value = serde_json::from_str(&json).expect("parses");
         assert_eq!(v["boxes"][0]["box"], "cpu", "{json}");
+    }
+
+    #[test]
+    fn open_note_says_what_was_repaired() {
+        use crate::tsdb::db::{OpenReport, Quarantined};
+        assert_eq!(open_note(&OpenReport::default()), None);
+        let mut r = OpenReport::default();
+        r.quarantined.push(Quarantined {
+            dir: PathBuf::from("/d/01X"),
+            moved_to: None,
+            error: "bad".into(),
+        });
+        r.wal.repairs.push(crate::tsdb::wal::Repair {
+            segment: 3,
+            path: PathBuf::from("/d/wal/00000003"),
+            tail: true,
+            offset: 10,
+            found_at: 12,
+            dropped_bytes: 7,
+            torn: true,
+            reason: "torn".into(),
+            truncated: true,
+        });
+        assert_eq!(
+            open_note(&r).as_deref(),
+            Some(
+                "data dir: 1 corrupt block(s) set aside; WAL repaired in 1 segment(s), 7 bytes \
+                 dropped (see kmon.log)"
+            )
+        );
     }
 }
