@@ -167,7 +167,10 @@ impl Db {
             (head, Some(wal))
         };
         // Without WAL checkpoints the log still holds what blocks already have: drop it
-        // from the head so it is neither cut twice nor held twice in memory.
+        // from the head so it is neither cut twice nor held twice in memory, and so data
+        // retention deleted does not come back. As in Prometheus (whose head never goes
+        // below the newest block's max time), samples older than that are not kept, even
+        // in the window of a block that was set aside as corrupt.
         if let Some(max) = blocks.iter().map(|b| b.meta().max_time).max() {
             head.gc(max);
         }
