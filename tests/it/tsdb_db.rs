@@ -268,3 +268,99 @@ fn read_only_serves_a_promtool_data_dir_and_changes_nothing() {
     drop(child);
     assert_eq!(tree(&data), before, "the read-only data dir changed");
 }
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read_dir") {
+        let e = e.expect("entry");
+        let p = e.path();
+        if p.is_dir() {
+            copy_tree(&p, &to.join(e.file_name()));
+        } else {
+            std::fs::copy(&p, to.join(e.file_name())).expect("copy");
+        }
+    }
+}
+
+/// kmon's data dir (a cut block plus the WAL) is a Prometheus data dir: the real
+/// Prometheus 3.5 started on a copy answers with exactly kmon's samples.
+#[test]
+fn prometheus_serves_a_copy_of_kmons_data_dir() {
+    use kmon::model::Labels;
+    use kmon::storage::Appendable;
+    use kmon::tsdb::db::{Db, DbOptions};
+    let Some(prom) = ref_bin("prometheus") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let kdir = tmp.path().join("kmon");
+    const STEP: i64 = 15_000;
+    const N: i64 = 4 * 240; // 4h at 15s
+    let now_ms = (now_s() * 1000.0) as i64;
+    let t0 = (now_ms - N * STEP).div_euclid(STEP) * STEP;
+    let value = |i: i64, k: i64| (k * 3 + i) as f64 * 0.5;
+    {
+        let db = Db::open(&kdir, DbOptions::default()).expect("open");
+        for k in 0..N {
+            let mut app = db.appender();
+            for i in 0..3 {
+                let l = Labels::from_pairs(&[("__name__", "kmon_db"), ("i", &i.to_string())]);
+                app.append(None, &l, t0 + k * STEP, value(i, k))
+                    .expect("append");
+            }
+            app.commit().expect("commit");
+        }
+        let r = db.cut().expect("cut");
+        assert!(!r.written.is_empty(), "{r:?}");
+    }
+    let pdir = tmp.path().join("prom");
+    copy_tree(&kdir, &pdir);
+    let cfg = tmp.path().join("empty.yml");
+    std::fs::write(&cfg, "").expect("config");
+    let port = free_port();
+    let log_path = tmp.path().join("prometheus.log");
+    let log = std::fs::File::create(&log_path).expect("log");
+    let child = Command::new(prom)
+        .arg(format!("--config.file={}", cfg.display()))
+        .arg(format!("--storage.tsdb.path={}", pdir.display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start prometheus");
+    let mut guard = ChildGuard::new(child);
+    let url = format!("http://127.0.0.1:{port}");
+    let http = Http::new();
+    let prom_log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+    assert!(
+        http.wait_ok(&format!("{url}/-/ready"), Duration::from_secs(90)),
+        "prometheus not ready (exited: {:?}); log:\n{}",
+        guard.exited(),
+        prom_log()
+    );
+    let (start, end) = (t0 as f64 / 1000.0, (t0 + (N - 1) * STEP) as f64 / 1000.0);
+    let q = format!("{url}/api/v1/query_range?query=kmon_db&start={start}&end={end}&step=15");
+    let (status, body) = http.get(&q).expect("query_range");
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let result = v["data"]["result"].as_array().cloned().unwrap_or_default();
+    assert_eq!(result.len(), 3, "{body}\nlog:\n{}", prom_log());
+    for r in &result {
+        let i: i64 = r["metric"]["i"]
+            .as_str()
+            .and_then(|x| x.parse().ok())
+            .unwrap_or(-1);
+        let vals = r["values"].as_array().cloned().unwrap_or_default();
+        assert_eq!(vals.len(), N as usize, "series {i}\nlog:\n{}", prom_log());
+        for (k, pair) in vals.iter().enumerate() {
+            let got: f64 = pair[1]
+                .as_str()
+                .and_then(|x| x.parse().ok())
+                .unwrap_or(f64::NAN);
+            assert_eq!(got, value(i, k as i64), "series {i} step {k}");
+        }
+    }
+    let lower = prom_log().to_lowercase();
+    assert!(!lower.contains("corrupt"), "{}", prom_log());
+}
