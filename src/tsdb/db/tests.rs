@@ -281,3 +281,39 @@ fn a_block_that_fails_to_open_is_quarantined() {
     // replayed from the WAL; the head keeps nothing older than the newest block).
     assert_eq!(dump(&db), expected(2, 10 * MIN, 30 * MIN));
 }
+
+#[test]
+fn the_background_thread_cuts_blocks_and_stops_with_the_db() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut o = opts();
+    o.block_range_ms = 10 * MIN;
+    let db = Arc::new(Db::open(dir.path(), o).expect("open"));
+    fill(&db, 2, 0, 30 * MIN);
+    db.start_maintenance(Duration::from_millis(10));
+    // Bounded wait for the thread's first pass (no timing assertion: only a bound).
+    let start = std::time::Instant::now();
+    while db.blocks().len() < 2 {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no block was cut in the background"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(dump(&db), expected(2, 0, 30 * MIN));
+    let weak = Arc::downgrade(&db);
+    drop(db);
+    // The thread holds no strong reference between passes, so the Db (and its lock) go.
+    let start = std::time::Instant::now();
+    while weak.upgrade().is_some() {
+        assert!(start.elapsed() < Duration::from_secs(30), "the Db was kept");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let start = std::time::Instant::now();
+    while Db::open(dir.path(), o).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the lock was kept"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
