@@ -426,9 +426,22 @@ impl Engine {
     pub fn start(cfg: Option<Config>, opts: &RunOptions) -> anyhow::Result<Engine> {
         let db = open_db(opts)?;
         let note = open_note(db.open_report());
+        // Read-only data (a Prometheus snapshot, say) may end long ago: the query panels
+        // then start paused at its newest sample instead of showing an empty "now".
+        let newest = db.time_range().map(|(_, hi)| hi);
         let engine = Engine::start_with(db, cfg, opts, true)?;
         if let Some(n) = note {
             engine.set_status(n);
+        }
+        if opts.read_only
+            && let Some(end) = newest
+        {
+            engine.request.send_modify(|r| {
+                if end < crate::scrape::now_ms() - r.range.span_ms {
+                    r.range.paused = true;
+                    r.range.end_ms = end;
+                }
+            });
         }
         Ok(engine)
     }

@@ -1,7 +1,8 @@
 //! The data dir as a user meets it through the real binary: (a) data survives a restart
 //! (a second `export-screen` on the same data dir shows samples from the first run);
 //! (b) a second kmon on a locked data dir exits 2 naming the holder; (c) `kmon serve
-//! --read-only` serves a data dir promtool made and leaves it byte for byte unchanged.
+//! --read-only` (and `export-screen --read-only`) serve a data dir promtool made and leave
+//! it byte for byte unchanged; (d) the real Prometheus serves a copy of kmon's data dir.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -266,6 +267,35 @@ fn read_only_serves_a_promtool_data_dir_and_changes_nothing() {
         assert_eq!(s["value"][1], expected.to_string(), "{body}");
     }
     drop(child);
+    // The screen export, read-only too: the query panel starts paused at the newest
+    // sample (the data is long past), so it shows the data.
+    let out = work.path().join("out");
+    std::fs::create_dir(&out).expect("out dir");
+    let (code, stdout, stderr) = kmon(
+        &[
+            "export-screen",
+            "--read-only",
+            "--after",
+            "1s",
+            "--out",
+            out.to_str().expect("utf-8"),
+            "--data-dir",
+            data.to_str().expect("utf-8"),
+            "--keys",
+            "/",
+            "kmon_ro",
+            "Enter",
+        ],
+        work.path(),
+        Duration::from_secs(60),
+    );
+    assert_eq!(code, Some(0), "stderr: {stderr}");
+    let times = query_box_times(Path::new(stdout.trim_end()));
+    let last = (t0 + 15 * 799) as f64;
+    assert!(
+        times.iter().any(|&t| t > last - 900.0 && t <= last),
+        "{times:?}"
+    );
     assert_eq!(tree(&data), before, "the read-only data dir changed");
 }
 
