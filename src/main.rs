@@ -46,6 +46,16 @@ struct Flags {
     /// A dashboard file (YAML: rows of panels) to start on, instead of the built-in one.
     #[arg(long, global = true, value_name = "FILE")]
     dashboard: Option<PathBuf>,
+    /// Open the data dir (kmon's, or a Prometheus data dir or snapshot) read-only: no
+    /// lock, no collection or scraping, nothing written into it.
+    #[arg(long, global = true)]
+    read_only: bool,
+    /// Delete blocks whose data ends this long before the newest data (default 7d).
+    #[arg(long, global = true, value_name = "DUR", default_value = "7d", value_parser = parse_interval)]
+    retention: Duration,
+    /// Delete the oldest blocks while all blocks take more than this (512MB, 1GiB; base 2).
+    #[arg(long, global = true, value_name = "BYTES", value_parser = parse_size)]
+    retention_size: Option<u64>,
 }
 
 impl Flags {
@@ -60,6 +70,9 @@ impl Flags {
             color: self.color.0,
             export_dir: self.export_dir,
             dashboard: self.dashboard,
+            read_only: self.read_only,
+            retention: self.retention,
+            retention_size: self.retention_size.filter(|&n| n > 0),
         }
     }
 }
@@ -230,6 +243,14 @@ fn parse_color(s: &str) -> Result<ColorChoice, String> {
     kmon::tui::ColorDepth::from_name(s)
         .map(ColorChoice)
         .ok_or_else(|| format!("{s:?}: expected auto, truecolor, 256, 16 or none"))
+}
+
+/// `--retention-size`: a base-2 byte size as Prometheus reads it; 0 means no limit.
+fn parse_size(s: &str) -> Result<u64, String> {
+    match kmon::config::parse_base2_bytes(s) {
+        Ok(n) => Ok(u64::try_from(n).unwrap_or(0)),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 fn parse_after(s: &str) -> Result<Duration, String> {

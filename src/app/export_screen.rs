@@ -118,10 +118,7 @@ pub fn export_screen(
         eprintln!("kmon: warning: {w}");
     }
     tracing::info!(log = %log.display(), ?after, "kmon export-screen starting");
-    let (mut board, _) = super::board::board_for(
-        opts.dashboard.as_deref(),
-        &super::run::data_dir(opts.data_dir.as_deref()),
-    )?;
+    let (mut board, _) = super::board::board_for(opts.dashboard.as_deref(), &opts.state_dir())?;
     let rt = runtime()?;
     let folder = rt.block_on(async {
         let engine = Engine::start(cfg, &opts)?;

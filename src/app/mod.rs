@@ -30,7 +30,7 @@ pub mod units;
 
 pub use export_screen::{MAX_SIDE, ScreenSize, SizeError, export_screen};
 pub use publish::BuiltinHealth;
-pub use run::{Engine, RunOptions, data_dir, run_tui};
+pub use run::{DEFAULT_RETENTION, Engine, RunOptions, data_dir, open_db, run_tui};
 pub use serve::{FEATURES, ServeOptions, query_settings, serve};
 pub use snapshot::*;
 pub use units::guess_unit;

@@ -20,7 +20,7 @@ use crate::config::{self, Config};
 use crate::discovery::{FileSd, Manager, StaticSd};
 use crate::scrape::{ScrapeManager, TargetRegistry};
 use crate::storage::Storage;
-use crate::tsdb::{Head, HeadOptions};
+use crate::tsdb::db::{Db, DbOptions};
 
 /// What the command line decided.
 #[derive(Debug, Clone)]
@@ -38,6 +38,95 @@ pub struct RunOptions {
     pub export_dir: Option<PathBuf>,
     /// The dashboard to load and start on (default: the built-in one, opened with `d`).
     pub dashboard: Option<PathBuf>,
+    /// Open the data dir read-only: no lock, no collection, nothing written into it
+    /// (kmon's own files go to `state_dir`).
+    pub read_only: bool,
+    /// Blocks whose data ends this long before the newest data are deleted (`--retention`).
+    pub retention: Duration,
+    /// The oldest blocks are deleted while the blocks take more bytes (`--retention-size`).
+    pub retention_size: Option<u64>,
+}
+
+/// The default `--retention`: 7 days.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+
+impl RunOptions {
+    /// Where kmon keeps its own files (kmon.log, query_history, pinned.yaml): the data
+    /// dir, or with `--read-only` (which writes nothing there) the platform's state dir
+    /// (else its cache dir).
+    pub fn state_dir(&self) -> PathBuf {
+        if !self.read_only {
+            return data_dir(self.data_dir.as_deref());
+        }
+        directories::ProjectDirs::from("dev", "kmon", "kmon")
+            .map(|p| p.state_dir().unwrap_or_else(|| p.cache_dir()).to_path_buf())
+            .unwrap_or_else(|| std::env::temp_dir().join("kmon"))
+    }
+
+    /// The TSDB options these flags ask for.
+    pub fn db_options(&self) -> DbOptions {
+        DbOptions {
+            retention_ms: i64::try_from(self.retention.as_millis()).unwrap_or(i64::MAX),
+            retention_bytes: self.retention_size,
+            read_only: self.read_only,
+            ..DbOptions::default()
+        }
+    }
+}
+
+/// A status line for what opening the data dir repaired or set aside, if anything.
+fn open_note(report: &crate::tsdb::db::OpenReport) -> Option<String> {
+    let mut parts = Vec::new();
+    if !report.quarantined.is_empty() {
+        parts.push(format!(
+            "{} corrupt block(s) set aside",
+            report.quarantined.len()
+        ));
+    }
+    if !report.wal.repairs.is_empty() {
+        let bytes: u64 = report.wal.repairs.iter().map(|r| r.dropped_bytes).sum();
+        parts.push(format!(
+            "WAL repaired in {} segment(s), {bytes} bytes dropped",
+            report.wal.repairs.len()
+        ));
+    }
+    (!parts.is_empty()).then(|| format!("data dir: {} (see kmon.log)", parts.join("; ")))
+}
+
+/// How often the background task cuts blocks and applies retention.
+const CUT_EVERY: Duration = Duration::from_secs(60);
+
+/// Opens the TSDB in the data dir (`--read-only`, retention flags), logs what opening
+/// repaired or quarantined, and (unless read-only) starts cutting blocks every minute.
+pub fn open_db(opts: &RunOptions) -> anyhow::Result<Arc<Db>> {
+    let dir = data_dir(opts.data_dir.as_deref());
+    let db = Db::open(&dir, opts.db_options())
+        .with_context(|| format!("opening the data dir {}", dir.display()))?;
+    let report = db.open_report();
+    tracing::info!(
+        dir = %dir.display(),
+        blocks = report.blocks,
+        wal_samples = report.wal.samples,
+        wal_dropped = report.wal.dropped_samples,
+        read_only = opts.read_only,
+        "tsdb opened"
+    );
+    for q in &report.quarantined {
+        tracing::error!(
+            "block {} could not be opened and was set aside ({}): {}",
+            q.dir.display(),
+            q.moved_to
+                .as_ref()
+                .map_or("left in place".to_string(), |p| format!(
+                    "moved to {}",
+                    p.display()
+                )),
+            q.error
+        );
+    }
+    let db = Arc::new(db);
+    db.start_maintenance(CUT_EVERY);
+    Ok(db)
 }
 
 /// What every command that runs the engine loads first.
@@ -55,8 +144,7 @@ pub(crate) struct Prepared {
 /// to the log) and the themes (kmon's, btop's and bpytop's directories and the built-in
 /// ones), picking `--theme` and the colour depth.
 pub(crate) fn prepare(opts: &RunOptions) -> anyhow::Result<Prepared> {
-    let dir = data_dir(opts.data_dir.as_deref());
-    let log = init_log(&dir)?;
+    let log = init_log(&opts.state_dir())?;
     let cfg = match &opts.config {
         Some(p) => {
             let (cfg, warnings) = config::load_file(p).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -174,15 +262,13 @@ pub fn run_tui(mut opts: RunOptions) -> anyhow::Result<ExitCode> {
         .export_dir
         .clone()
         .unwrap_or_else(|| PathBuf::from("."));
-    let history_file = panels::history_path(&data_dir(opts.data_dir.as_deref()));
+    let history_file = panels::history_path(&opts.state_dir());
     let history = panels::load_history(&history_file).unwrap_or_else(|e| {
         tracing::warn!("reading {}: {e}", history_file.display());
         Vec::new()
     });
-    let (mut board, pins_warning) = super::board::board_for(
-        opts.dashboard.as_deref(),
-        &data_dir(opts.data_dir.as_deref()),
-    )?;
+    let (mut board, pins_warning) =
+        super::board::board_for(opts.dashboard.as_deref(), &opts.state_dir())?;
     rt.block_on(async move {
         let engine = Engine::start(cfg, &opts)?;
         let (action_tx, action_rx) = mpsc::channel::<Action>(16);
@@ -335,14 +421,33 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Starts storage, collection and the snapshot publisher. Must run inside a runtime.
+    /// Opens the data dir's TSDB and starts collection and the snapshot publisher. Must
+    /// run inside a runtime.
     pub fn start(cfg: Option<Config>, opts: &RunOptions) -> anyhow::Result<Engine> {
-        let storage: Arc<dyn Storage> = Arc::new(Head::new(HeadOptions::default()));
-        Engine::start_with(storage, cfg, opts, true)
+        let db = open_db(opts)?;
+        let note = open_note(db.open_report());
+        // Read-only data (a Prometheus snapshot, say) may end long ago: the query panels
+        // then start paused at its newest sample instead of showing an empty "now".
+        let newest = db.time_range().map(|(_, hi)| hi);
+        let engine = Engine::start_with(db, cfg, opts, true)?;
+        if let Some(n) = note {
+            engine.set_status(n);
+        }
+        if opts.read_only
+            && let Some(end) = newest
+        {
+            engine.request.send_modify(|r| {
+                if end < crate::scrape::now_ms() - r.range.span_ms {
+                    r.range.paused = true;
+                    r.range.end_ms = end;
+                }
+            });
+        }
+        Ok(engine)
     }
 
     /// Starts discovery and scraping (with a config) or the built-in collector (without),
-    /// writing into `storage`; and the snapshot publisher when `snapshots` is set (the
+    /// writing into `storage` (neither with `--read-only`); and the snapshot publisher when `snapshots` is set (the
     /// TUI and the screen export need it, `kmon serve` does not). Must run inside a
     /// runtime.
     pub fn start_with(
@@ -358,6 +463,14 @@ impl Engine {
         let builtin: Option<watch::Receiver<BuiltinHealth>>;
         let source;
         match cfg {
+            _ if opts.read_only => {
+                registry = TargetRegistry::new();
+                builtin = None;
+                source = format!(
+                    "data dir {} (read-only)",
+                    data_dir(opts.data_dir.as_deref()).display()
+                );
+            }
             Some(cfg) => {
                 let mut mgr = Manager::new(Duration::from_millis(200));
                 for sc in &cfg.scrape_configs {
@@ -462,11 +575,15 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn export_action_writes_a_folder_and_reports_it_in_the_status_line() {
         let tmp = tempfile::tempdir().expect("tempdir");
+        let data = tempfile::tempdir().expect("tempdir");
         let opts = RunOptions {
             config: None,
             interval: Duration::from_millis(100),
             interval_set: true,
-            data_dir: None,
+            data_dir: Some(data.path().to_path_buf()),
+            read_only: false,
+            retention: DEFAULT_RETENTION,
+            retention_size: None,
             local: true,
             theme: None,
             color: None,
@@ -526,5 +643,35 @@ mod tests {
         let json = std::fs::read_to_string(folders[0].join("data.json")).expect("data.json");
         let v: serde_json::Value = serde_json::from_str(&json).expect("parses");
         assert_eq!(v["boxes"][0]["box"], "cpu", "{json}");
+    }
+
+    #[test]
+    fn open_note_says_what_was_repaired() {
+        use crate::tsdb::db::{OpenReport, Quarantined};
+        assert_eq!(open_note(&OpenReport::default()), None);
+        let mut r = OpenReport::default();
+        r.quarantined.push(Quarantined {
+            dir: PathBuf::from("/d/01X"),
+            moved_to: None,
+            error: "bad".into(),
+        });
+        r.wal.repairs.push(crate::tsdb::wal::Repair {
+            segment: 3,
+            path: PathBuf::from("/d/wal/00000003"),
+            tail: true,
+            offset: 10,
+            found_at: 12,
+            dropped_bytes: 7,
+            torn: true,
+            reason: "torn".into(),
+            truncated: true,
+        });
+        assert_eq!(
+            open_note(&r).as_deref(),
+            Some(
+                "data dir: 1 corrupt block(s) set aside; WAL repaired in 1 segment(s), 7 bytes \
+                 dropped (see kmon.log)"
+            )
+        );
     }
 }

@@ -1,5 +1,5 @@
 //! `kmon serve`: the engine without a screen — scraping (with `--config`) or the built-in
-//! collector (without), storage in the TSDB head, files from `--load` put in first — and
+//! collector (without), storage in the data dir's TSDB (`Db`), files from `--load` put in first — and
 //! the Prometheus-compatible HTTP API on `--listen`. SIGINT and SIGTERM stop it
 //! gracefully (running queries are cancelled, in-flight requests answered) with exit 0.
 
@@ -16,7 +16,6 @@ use super::run::{Engine, Prepared, RunOptions, prepare, runtime};
 use crate::api::{Api, ApiOptions, MetricsWriter};
 use crate::promql::{EngineOptions, ParseOptions};
 use crate::storage::Storage;
-use crate::tsdb::{Head, HeadOptions};
 
 /// The feature flags `--enable-feature` knows, as Prometheus spells them.
 pub const FEATURES: [&str; 3] = [
@@ -104,7 +103,7 @@ pub fn serve(run: RunOptions, opts: ServeOptions) -> anyhow::Result<ExitCode> {
         );
     }
     let result = rt.block_on(async move {
-        let head = Arc::new(Head::new(HeadOptions::default()));
+        let head = super::run::open_db(&run)?;
         for path in &opts.load {
             let (h, p) = (head.clone(), path.clone());
             let now = crate::scrape::now_ms();

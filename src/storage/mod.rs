@@ -22,6 +22,8 @@ pub enum StorageError {
     NoMetricName(Labels),
     #[error("storage is closed")]
     Closed,
+    #[error("storage is read-only")]
+    ReadOnly,
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }

@@ -262,6 +262,24 @@ impl Head {
         st
     }
 
+    /// The oldest and newest sample times held, `None` when the head is empty (one pass,
+    /// locking each series briefly).
+    pub fn time_range(&self) -> Option<(i64, i64)> {
+        let mut out: Option<(i64, i64)> = None;
+        for i in 0..self.series.num_stripes() {
+            for s in self.series.stripe_series(i) {
+                let d = s.data.lock();
+                if let (Some(lo), Some((hi, _))) = (d.min_time(), d.last()) {
+                    out = Some(match out {
+                        Some((a, b)) => (a.min(lo), b.max(hi)),
+                        None => (lo, hi),
+                    });
+                }
+            }
+        }
+        out
+    }
+
     /// Drops every chunk whose samples are all older than `before_ms`, then every series
     /// left without samples (from the series table and the postings index). A later sample
     /// for a dropped series' labels starts a new series with a new ref.

@@ -18,6 +18,8 @@
 //!   tombstones): `write_block` and the memory-mapped `Block`/`BlockQuerier`.
 //! - `compact`: merging blocks into a new block, the leveled compaction planner and
 //!   time/size retention (pure functions the data dir's loop calls).
+//! - `db`: `Db`, the persistent TSDB of a data dir (blocks + WAL + head, the merged
+//!   querier across them, cutting blocks, retention, read-only opening).
 //! - `lock`: the data dir's exclusive lock (`flock` on `lock`, naming the holder).
 //!
 //! **Write path and the WAL seam.** `append` resolves the series (ref hint, else label
@@ -41,6 +43,7 @@ pub mod block;
 pub mod chunk;
 mod commit;
 pub mod compact;
+pub mod db;
 mod head;
 pub mod lock;
 pub mod postings;

@@ -158,6 +158,15 @@ impl SeriesData {
         n
     }
 
+    /// The time of the oldest sample held, if any.
+    pub fn min_time(&self) -> Option<i64> {
+        match self.chunks.first() {
+            Some(c) => Some(c.min_time()),
+            None if !self.open.is_empty() => Some(self.open.min_time()),
+            None => None,
+        }
+    }
+
     /// No samples at all (never had any, or all truncated).
     pub fn is_empty(&self) -> bool {
         self.chunks.is_empty() && self.open.is_empty()

@@ -15,5 +15,6 @@ mod serve;
 mod support;
 mod tsdb_blocks;
 mod tsdb_compact;
+mod tsdb_db;
 mod tsdb_wal;
 mod tui_e2e;

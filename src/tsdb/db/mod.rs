@@ -1,0 +1,485 @@
+//! `Db`: the persistent TSDB of one data dir, laid out as Prometheus lays out its own: the
+//! `lock` file, one `<ULID>/` directory per block and the write-ahead log in `wal/`. It
+//! opens the blocks (quarantining the ones that fail to open), replays the WAL into a
+//! fresh head, takes appends through the head (logged to the WAL first), answers queries
+//! across the head and every overlapping block (`merge`), cuts the head's oldest data into
+//! blocks and applies retention (`cut`, also run by a background thread). Read-only, it
+//! takes no lock and writes nothing into the dir, so it can browse a Prometheus data dir or
+//! snapshot. The app opens one `Db` for the TUI, `kmon serve` and `export-screen`.
+
+mod merge;
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use parking_lot::{Mutex, RwLock};
+
+use super::block::{Block, BlockError, series_from_head, write_block};
+use super::lock::{DirLock, LockError};
+use super::wal::{ReplayReport, Wal, WalError, WalOptions, replay_dir};
+use super::{Head, HeadOptions};
+use crate::model::Labels;
+use crate::storage::{Appendable, Appender, Querier, Queryable, SeriesRef, StorageError};
+
+/// The WAL's directory inside the data dir (Prometheus's too).
+pub const WAL_DIR: &str = "wal";
+
+/// Suffix given to a block directory that failed to open. Prometheus only loads
+/// directories named exactly by a ULID, so it ignores these too.
+pub const CORRUPT_SUFFIX: &str = ".corrupt";
+
+const HOUR_MS: i64 = 3600 * 1000;
+
+/// How a `Db` is set up.
+#[derive(Debug, Clone, Copy)]
+pub struct DbOptions {
+    /// The span of a block cut from the head, and of the head's chunks (Prometheus: 2h).
+    pub block_range_ms: i64,
+    /// Blocks whose data ends this long before the newest data are deleted.
+    pub retention_ms: i64,
+    /// The oldest blocks are deleted while all blocks together are larger than this.
+    pub retention_bytes: Option<u64>,
+    pub wal: WalOptions,
+    /// No lock, no writes into the dir, no appends.
+    pub read_only: bool,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        DbOptions {
+            block_range_ms: 2 * HOUR_MS,
+            retention_ms: 7 * 24 * HOUR_MS,
+            retention_bytes: None,
+            wal: WalOptions::default(),
+            read_only: false,
+        }
+    }
+}
+
+/// Why a data dir could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    #[error(transparent)]
+    Wal(#[from] WalError),
+    #[error(transparent)]
+    Block(#[from] BlockError),
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> DbError + '_ {
+    move |source| DbError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// A block directory that could not be opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quarantined {
+    pub dir: PathBuf,
+    /// Where it was moved (`None` when read-only, or when the move failed).
+    pub moved_to: Option<PathBuf>,
+    pub error: String,
+}
+
+/// What opening the data dir found, repaired or dropped.
+#[derive(Debug, Clone, Default)]
+pub struct OpenReport {
+    pub blocks: usize,
+    pub quarantined: Vec<Quarantined>,
+    /// Unfinished block directories (`*.tmp*`) removed (not read-only) or skipped.
+    pub removed_tmp: Vec<PathBuf>,
+    pub wal: ReplayReport,
+}
+
+/// What one `cut` did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CutReport {
+    /// Blocks written, by ULID.
+    pub written: Vec<String>,
+    /// Blocks deleted by retention, by ULID.
+    pub deleted: Vec<String>,
+}
+
+/// The persistent TSDB of one data dir.
+pub struct Db {
+    dir: PathBuf,
+    opts: DbOptions,
+    head: Head,
+    wal: Option<Arc<Wal>>,
+    /// Sorted by min time.
+    blocks: RwLock<Vec<Arc<Block>>>,
+    report: OpenReport,
+    /// One cut or retention pass at a time.
+    cutting: Mutex<()>,
+    /// Dropping it stops the background thread.
+    stop: Mutex<Option<mpsc::Sender<()>>>,
+    _lock: Option<DirLock>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db")
+            .field("dir", &self.dir)
+            .field("read_only", &self.opts.read_only)
+            .field("blocks", &self.blocks.read().len())
+            .finish()
+    }
+}
+
+impl Db {
+    /// Opens (creating, unless read-only) the data dir `dir`. See the module docs.
+    pub fn open(dir: &Path, opts: DbOptions) -> Result<Db, DbError> {
+        let mut report = OpenReport::default();
+        let lock = if opts.read_only {
+            None
+        } else {
+            std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+            Some(DirLock::acquire(dir)?)
+        };
+        let blocks = open_blocks(dir, opts.read_only, &mut report)?;
+        report.blocks = blocks.len();
+        let mut head_opts = HeadOptions {
+            chunk_range_ms: opts.block_range_ms,
+            ..HeadOptions::default()
+        };
+        let wal_dir = dir.join(WAL_DIR);
+        let (head, wal) = if opts.read_only {
+            let head = Head::new(head_opts);
+            if wal_dir.is_dir() {
+                report.wal = replay_dir(&wal_dir, &head, None, false)?;
+            }
+            (head, None)
+        } else {
+            let wal = Arc::new(Wal::open(&wal_dir, opts.wal)?);
+            head_opts.commit_log = Some(wal.clone());
+            let head = Head::new(head_opts);
+            report.wal = wal.replay(&head)?;
+            (head, Some(wal))
+        };
+        // Without WAL checkpoints the log still holds what blocks already have: drop it
+        // from the head so it is neither cut twice nor held twice in memory, and so data
+        // retention deleted does not come back. As in Prometheus (whose head never goes
+        // below the newest block's max time), samples older than that are not kept, even
+        // in the window of a block that was set aside as corrupt.
+        if let Some(max) = blocks.iter().map(|b| b.meta().max_time).max() {
+            head.gc(max);
+        }
+        for r in &report.wal.repairs {
+            tracing::warn!("WAL repaired: {r}");
+        }
+        Ok(Db {
+            dir: dir.to_path_buf(),
+            opts,
+            head,
+            wal,
+            blocks: RwLock::new(blocks),
+            report,
+            cutting: Mutex::new(()),
+            stop: Mutex::new(None),
+            _lock: lock,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn options(&self) -> &DbOptions {
+        &self.opts
+    }
+
+    pub fn is_read_only(&self) -> bool {
+        self.opts.read_only
+    }
+
+    /// What opening found, repaired or dropped.
+    pub fn open_report(&self) -> &OpenReport {
+        &self.report
+    }
+
+    /// The in-memory head (its stats, its gc).
+    pub fn head(&self) -> &Head {
+        &self.head
+    }
+
+    /// The open blocks, oldest first.
+    pub fn blocks(&self) -> Vec<Arc<Block>> {
+        self.blocks.read().clone()
+    }
+
+    /// Flushes the WAL to disk.
+    pub fn sync(&self) -> Result<(), DbError> {
+        if let Some(w) = &self.wal {
+            w.sync()?;
+        }
+        Ok(())
+    }
+
+    /// The oldest and newest sample times over the head and the blocks.
+    pub fn time_range(&self) -> Option<(i64, i64)> {
+        let blocks = self.blocks.read();
+        let b = blocks
+            .iter()
+            .map(|b| (b.meta().min_time, b.meta().max_time - 1))
+            .reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)));
+        match (b, self.head.time_range()) {
+            (Some(a), Some(h)) => Some((a.0.min(h.0), a.1.max(h.1))),
+            (a, h) => a.or(h),
+        }
+    }
+
+    /// Persists the head's oldest data and applies retention: while the head spans more
+    /// than 1.5 block ranges, writes its oldest whole aligned window as a block and drops
+    /// that window from memory; then deletes blocks by time and size retention.
+    /// Does nothing read-only.
+    pub fn cut(&self) -> Result<CutReport, DbError> {
+        let mut out = CutReport::default();
+        if self.opts.read_only {
+            return Ok(out);
+        }
+        let _one = self.cutting.lock();
+        let range = self.opts.block_range_ms.max(1);
+        while let Some((lo, hi)) = self.head.time_range() {
+            if hi.saturating_sub(lo) <= range.saturating_mul(3) / 2 {
+                break;
+            }
+            let a = lo.div_euclid(range).saturating_mul(range);
+            let b = a.saturating_add(range);
+            let series = series_from_head(&self.head, a, b);
+            if !series.is_empty() {
+                let meta = write_block(&self.dir, a, b, series)?;
+                let block = Block::open(&self.dir.join(&meta.ulid))?;
+                let mut blocks = self.blocks.write();
+                blocks.push(Arc::new(block));
+                blocks.sort_by_key(|b| (b.meta().min_time, b.meta().max_time));
+                out.written.push(meta.ulid);
+            }
+            self.head.gc(b);
+        }
+        out.deleted = self.apply_retention()?;
+        Ok(out)
+    }
+
+    /// Deletes whole blocks: those ending more than the retention before the newest data,
+    /// then the oldest while the blocks' total size is above `retention_bytes`.
+    fn apply_retention(&self) -> Result<Vec<String>, DbError> {
+        let newest = self.time_range().map(|(_, hi)| hi);
+        let mut doomed: Vec<Arc<Block>> = Vec::new();
+        {
+            let mut blocks = self.blocks.write();
+            if let Some(newest) = newest {
+                let horizon = newest.saturating_sub(self.opts.retention_ms);
+                blocks.retain(|b| {
+                    let keep = b.meta().max_time > horizon;
+                    if !keep {
+                        doomed.push(b.clone());
+                    }
+                    keep
+                });
+            }
+            if let Some(limit) = self.opts.retention_bytes {
+                let mut total: u64 = blocks.iter().map(|b| b.size_bytes()).sum();
+                while total > limit && !blocks.is_empty() {
+                    let b = blocks.remove(0);
+                    total = total.saturating_sub(b.size_bytes());
+                    doomed.push(b);
+                }
+            }
+        }
+        let mut deleted = Vec::new();
+        for b in doomed {
+            delete_block_dir(b.dir())?;
+            deleted.push(b.meta().ulid.clone());
+        }
+        Ok(deleted)
+    }
+
+    /// Starts a thread that runs `cut` every `every` until the `Db` is dropped. Errors are
+    /// logged. Does nothing read-only or when already started.
+    pub fn start_maintenance(self: &Arc<Self>, every: Duration) {
+        if self.opts.read_only {
+            return;
+        }
+        let mut stop = self.stop.lock();
+        if stop.is_some() {
+            return;
+        }
+        let (tx, rx) = mpsc::channel::<()>();
+        *stop = Some(tx);
+        let db: Weak<Db> = Arc::downgrade(self);
+        let spawned = std::thread::Builder::new()
+            .name("kmon-tsdb-cut".into())
+            .spawn(move || {
+                while let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(every) {
+                    let Some(db) = db.upgrade() else {
+                        return;
+                    };
+                    match db.cut() {
+                        Ok(r) if !r.written.is_empty() || !r.deleted.is_empty() => {
+                            tracing::info!(
+                                "tsdb: wrote blocks {:?}, deleted blocks {:?}",
+                                r.written,
+                                r.deleted
+                            );
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::error!("tsdb: cutting a block failed: {e}"),
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::error!("tsdb: cannot start the block cutting thread: {e}");
+        }
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        self.stop.lock().take();
+        if let Some(w) = &self.wal
+            && let Err(e) = w.sync()
+        {
+            tracing::error!("tsdb: final WAL sync failed: {e}");
+        }
+    }
+}
+
+/// Renames a block dir out of Prometheus's sight, then removes it.
+fn delete_block_dir(dir: &Path) -> Result<(), DbError> {
+    let mut gone = dir.as_os_str().to_owned();
+    gone.push(".tmp-for-deletion");
+    let gone = PathBuf::from(gone);
+    std::fs::rename(dir, &gone).map_err(io_err(dir))?;
+    std::fs::remove_dir_all(&gone).map_err(io_err(&gone))
+}
+
+/// Opens every block in `dir`, sorted by min time. Unfinished (`*.tmp*`) directories are
+/// removed (skipped read-only); a block that fails to open is moved to `<name>.corrupt`
+/// (only reported read-only). A missing dir has no blocks.
+fn open_blocks(
+    dir: &Path,
+    read_only: bool,
+    report: &mut OpenReport,
+) -> Result<Vec<Arc<Block>>, DbError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && read_only => return Ok(Vec::new()),
+        Err(e) => return Err(io_err(dir)(e)),
+    };
+    let mut paths: Vec<PathBuf> = Vec::new();
+    for e in entries {
+        let e = e.map_err(io_err(dir))?;
+        if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+            paths.push(e.path());
+        }
+    }
+    paths.sort();
+    let mut blocks = Vec::new();
+    for path in paths {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
+        if name.contains(".tmp") {
+            if !read_only {
+                std::fs::remove_dir_all(&path).map_err(io_err(&path))?;
+            }
+            report.removed_tmp.push(path);
+            continue;
+        }
+        if !Block::is_block_dir(&path) {
+            continue;
+        }
+        match Block::open(&path) {
+            Ok(b) => blocks.push(Arc::new(b)),
+            Err(e) => {
+                let moved_to = if read_only {
+                    None
+                } else {
+                    let to = dir.join(format!("{name}{CORRUPT_SUFFIX}"));
+                    match std::fs::rename(&path, &to) {
+                        Ok(()) => Some(to),
+                        Err(re) => {
+                            tracing::error!("tsdb: cannot move {}: {re}", path.display());
+                            None
+                        }
+                    }
+                };
+                tracing::error!(
+                    "tsdb: block {} cannot be opened ({e}){}",
+                    path.display(),
+                    moved_to
+                        .as_ref()
+                        .map(|t| format!("; moved to {}", t.display()))
+                        .unwrap_or_default()
+                );
+                report.quarantined.push(Quarantined {
+                    dir: path,
+                    moved_to,
+                    error: e.to_string(),
+                });
+            }
+        }
+    }
+    blocks.sort_by_key(|b| (b.meta().min_time, b.meta().max_time));
+    Ok(blocks)
+}
+
+/// Refuses every sample: the appender of a read-only `Db`.
+struct ReadOnlyAppender;
+
+impl Appender for ReadOnlyAppender {
+    fn append(
+        &mut self,
+        _r: Option<SeriesRef>,
+        _labels: &Labels,
+        _t: i64,
+        _v: f64,
+    ) -> Result<SeriesRef, StorageError> {
+        Err(StorageError::ReadOnly)
+    }
+
+    fn commit(self: Box<Self>) -> Result<(), StorageError> {
+        Err(StorageError::ReadOnly)
+    }
+}
+
+impl Appendable for Db {
+    fn appender(&self) -> Box<dyn Appender + '_> {
+        if self.opts.read_only {
+            Box::new(ReadOnlyAppender)
+        } else {
+            self.head.appender()
+        }
+    }
+}
+
+impl Queryable for Db {
+    /// A querier over the head and every block overlapping `[mint, maxt]`.
+    fn querier(&self, mint: i64, maxt: i64) -> Result<Box<dyn Querier + '_>, StorageError> {
+        let mut blocks: Vec<Arc<Block>> = self
+            .blocks
+            .read()
+            .iter()
+            .filter(|b| b.meta().min_time <= maxt && b.meta().max_time > mint)
+            .cloned()
+            .collect();
+        blocks.reverse();
+        let head = self.head.querier(mint, maxt)?;
+        Ok(Box::new(merge::MergeQuerier::new(head, blocks, mint, maxt)))
+    }
+}
+
+#[cfg(test)]
+mod tests;

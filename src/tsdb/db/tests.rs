@@ -1,0 +1,319 @@
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::*;
+use crate::model::{Labels, MatchOp, Matcher};
+use crate::storage::SelectHints;
+use crate::tsdb::wal::SyncPolicy;
+
+const MIN: i64 = 60_000;
+
+fn opts() -> DbOptions {
+    DbOptions {
+        wal: WalOptions {
+            sync: SyncPolicy::Never,
+            ..WalOptions::default()
+        },
+        ..DbOptions::default()
+    }
+}
+
+fn lbl(name: &str, i: usize) -> Labels {
+    Labels::from_pairs(&[("__name__", name), ("i", &i.to_string())])
+}
+
+/// Appends samples of `n` series at every minute in `[from, to)`, one commit per minute.
+fn fill(db: &Db, n: usize, from: i64, to: i64) {
+    let mut t = from;
+    while t < to {
+        let mut app = db.appender();
+        for i in 0..n {
+            app.append(None, &lbl("m", i), t, (t / MIN) as f64 + i as f64)
+                .expect("append");
+        }
+        app.commit().expect("commit");
+        t += MIN;
+    }
+}
+
+/// Every sample of every series, by labels.
+fn dump(db: &Db) -> BTreeMap<String, Vec<(i64, f64)>> {
+    let q = db.querier(i64::MIN, i64::MAX).expect("querier");
+    let all = [Matcher::new(MatchOp::Regex, "__name__", ".+").expect("matcher")];
+    let hints = SelectHints {
+        start: i64::MIN,
+        end: i64::MAX,
+        lazy: false,
+    };
+    let mut out = BTreeMap::new();
+    for s in q.select(&all, &hints).expect("select") {
+        let v: Vec<(i64, f64)> = s.samples.map(|x| (x.t, x.v)).collect();
+        assert!(
+            out.insert(s.labels.to_string(), v).is_none(),
+            "series twice"
+        );
+    }
+    out
+}
+
+fn expected(n: usize, from: i64, to: i64) -> BTreeMap<String, Vec<(i64, f64)>> {
+    (0..n)
+        .map(|i| {
+            let v = (from..to)
+                .step_by(MIN as usize)
+                .map(|t| (t, (t / MIN) as f64 + i as f64))
+                .collect();
+            (lbl("m", i).to_string(), v)
+        })
+        .collect()
+}
+
+#[test]
+fn data_survives_close_and_reopen() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let db = Db::open(dir.path(), opts()).expect("open");
+        fill(&db, 3, 0, 30 * MIN);
+    }
+    let db = Db::open(dir.path(), opts()).expect("reopen");
+    assert_eq!(db.open_report().wal.samples, 90);
+    assert_eq!(dump(&db), expected(3, 0, 30 * MIN));
+    // And it keeps taking appends after the replayed data.
+    fill(&db, 3, 30 * MIN, 31 * MIN);
+    assert_eq!(dump(&db), expected(3, 0, 31 * MIN));
+}
+
+#[test]
+fn a_torn_wal_tail_is_cut_and_the_rest_kept() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let db = Db::open(dir.path(), opts()).expect("open");
+        fill(&db, 2, 0, 20 * MIN);
+    }
+    let segs = crate::tsdb::wal::list_segments(&dir.path().join(WAL_DIR)).expect("segments");
+    let (_, last) = segs
+        .iter()
+        .rev()
+        .find(|(_, p)| std::fs::metadata(p).map(|m| m.len() > 0).unwrap_or(false))
+        .expect("a segment with data");
+    let len = std::fs::metadata(last).expect("meta").len();
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(last)
+        .expect("open segment");
+    f.set_len(len - 5).expect("truncate");
+    drop(f);
+    let db = Db::open(dir.path(), opts()).expect("reopen");
+    assert_eq!(db.open_report().wal.repairs.len(), 1);
+    // The last commit (one minute of both series) is gone, everything before is there.
+    assert_eq!(dump(&db), expected(2, 0, 19 * MIN));
+}
+
+#[test]
+fn a_cut_writes_a_block_and_queries_see_every_sample_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Db::open(dir.path(), opts()).expect("open");
+    let range = db.options().block_range_ms;
+    // 2h + 2h + 1 minute: the head spans more than 1.5 ranges once.
+    let end = 2 * range + MIN;
+    fill(&db, 4, 0, end);
+    let r = db.cut().expect("cut");
+    assert_eq!(r.written.len(), 1, "{r:?}");
+    assert!(r.deleted.is_empty());
+    let blocks = db.blocks();
+    assert_eq!(blocks.len(), 1);
+    assert_eq!(
+        (blocks[0].meta().min_time, blocks[0].meta().max_time),
+        (0, range)
+    );
+    blocks[0].verify().expect("the block verifies");
+    assert_eq!(db.head().time_range().map(|r| r.0), Some(range));
+    assert_eq!(dump(&db), expected(4, 0, end));
+    // A second cut has nothing to do: the head spans 1 range + 1 minute.
+    assert!(db.cut().expect("cut").written.is_empty());
+    drop(db);
+    // Reopened: the WAL still holds the block's samples; each is returned once.
+    let db = Db::open(dir.path(), opts()).expect("reopen");
+    assert_eq!(db.blocks().len(), 1);
+    assert_eq!(dump(&db), expected(4, 0, end));
+    assert!(db.cut().expect("cut").written.is_empty());
+}
+
+#[test]
+fn retention_by_time_and_by_size() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let range = 10 * MIN;
+    let mut o = opts();
+    o.block_range_ms = range;
+    o.retention_ms = 3 * range;
+    let db = Db::open(dir.path(), o).expect("open");
+    fill(&db, 2, 0, 8 * range);
+    let r = db.cut().expect("cut");
+    // Windows [0, 10m) … [60m, 70m) are written; the head keeps [70m, 80m).
+    assert_eq!(r.written.len(), 7, "{r:?}");
+    // Newest data is at 80m − 1m: blocks ending at or before 49m are dropped.
+    assert_eq!(r.deleted.len(), 4, "{r:?}");
+    let left: Vec<i64> = db.blocks().iter().map(|b| b.meta().min_time).collect();
+    assert_eq!(left, vec![4 * range, 5 * range, 6 * range]);
+    for id in &r.deleted {
+        assert!(!dir.path().join(id).exists());
+    }
+    drop(db);
+
+    // Size: keep only what fits in two blocks' bytes.
+    let mut o2 = o;
+    o2.retention_ms = i64::MAX / 2;
+    let sizes: Vec<u64> = {
+        let db = Db::open(dir.path(), o2).expect("reopen");
+        db.blocks().iter().map(|b| b.size_bytes()).collect()
+    };
+    o2.retention_bytes = Some(sizes[1] + sizes[2]);
+    let db = Db::open(dir.path(), o2).expect("reopen");
+    let r = db.cut().expect("cut");
+    assert_eq!(r.deleted.len(), 1, "{r:?}");
+    let left: Vec<i64> = db.blocks().iter().map(|b| b.meta().min_time).collect();
+    assert_eq!(left, vec![5 * range, 6 * range]);
+}
+
+fn hash_tree(dir: &Path) -> BTreeMap<String, (u64, Vec<u8>)> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("read_dir") {
+            let p = e.expect("entry").path();
+            let key = p.strip_prefix(dir).expect("prefix").display().to_string();
+            if p.is_dir() {
+                out.insert(key, (0, Vec::new()));
+                stack.push(p);
+            } else {
+                let bytes = std::fs::read(&p).expect("read");
+                let mtime = std::fs::metadata(&p)
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map(|d| d.as_nanos() as u64)
+                    .unwrap_or(0);
+                out.insert(key, (mtime, bytes));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn read_only_open_changes_nothing_and_refuses_appends() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut o = opts();
+    o.block_range_ms = 10 * MIN;
+    {
+        let db = Db::open(dir.path(), o).expect("open");
+        fill(&db, 2, 0, 30 * MIN);
+        db.cut().expect("cut");
+        // [0, 10m) and [10m, 20m).
+        assert_eq!(db.blocks().len(), 2);
+    }
+    // A leftover unfinished block must not be removed read-only either.
+    std::fs::create_dir(
+        dir.path()
+            .join("01ARZ3NDEKTSV4RRFFQ69G5FAV.tmp-for-creation"),
+    )
+    .expect("tmp dir");
+    let before = hash_tree(dir.path());
+    o.read_only = true;
+    {
+        let db = Db::open(dir.path(), o).expect("read-only open");
+        assert_eq!(dump(&db), expected(2, 0, 30 * MIN));
+        let mut app = db.appender();
+        assert!(matches!(
+            app.append(None, &lbl("m", 0), 31 * MIN, 1.0),
+            Err(StorageError::ReadOnly)
+        ));
+        assert!(db.cut().expect("no-op").written.is_empty());
+        // A writer may hold the lock meanwhile.
+        let _w = DirLock::acquire(dir.path()).expect("read-only takes no lock");
+    }
+    assert_eq!(hash_tree(dir.path()), before);
+    // A missing dir is empty, and is not created.
+    let missing = dir.path().join("nope");
+    let db = Db::open(&missing, o).expect("missing dir");
+    assert!(dump(&db).is_empty());
+    assert!(!missing.exists());
+}
+
+#[test]
+fn a_second_writer_is_refused_naming_this_process() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let _db = Db::open(dir.path(), opts()).expect("open");
+    let err = Db::open(dir.path(), opts()).expect_err("locked");
+    assert!(
+        matches!(err, DbError::Lock(LockError::Held { .. })),
+        "{err}"
+    );
+    if cfg!(target_os = "linux") {
+        let text = err.to_string();
+        assert!(
+            text.contains(&format!("pid {}", std::process::id())),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn a_block_that_fails_to_open_is_quarantined() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut o = opts();
+    o.block_range_ms = 10 * MIN;
+    let id = {
+        let db = Db::open(dir.path(), o).expect("open");
+        fill(&db, 2, 0, 30 * MIN);
+        db.cut().expect("cut").written[0].clone()
+    };
+    std::fs::write(dir.path().join(&id).join("index"), b"garbage").expect("clobber");
+    let db = Db::open(dir.path(), o).expect("open despite a bad block");
+    let q = &db.open_report().quarantined;
+    assert_eq!(q.len(), 1, "{q:?}");
+    assert!(q[0].error.contains("index"), "{}", q[0].error);
+    let moved = dir.path().join(format!("{id}{CORRUPT_SUFFIX}"));
+    assert_eq!(q[0].moved_to.as_deref(), Some(moved.as_path()));
+    assert!(moved.is_dir());
+    assert_eq!(db.blocks().len(), 1);
+    // Everything after the lost block is still served (the good block, then the head
+    // replayed from the WAL; the head keeps nothing older than the newest block).
+    assert_eq!(dump(&db), expected(2, 10 * MIN, 30 * MIN));
+}
+
+#[test]
+fn the_background_thread_cuts_blocks_and_stops_with_the_db() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut o = opts();
+    o.block_range_ms = 10 * MIN;
+    let db = Arc::new(Db::open(dir.path(), o).expect("open"));
+    fill(&db, 2, 0, 30 * MIN);
+    db.start_maintenance(Duration::from_millis(10));
+    // Bounded wait for the thread's first pass (no timing assertion: only a bound).
+    let start = std::time::Instant::now();
+    while db.blocks().len() < 2 {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no block was cut in the background"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(dump(&db), expected(2, 0, 30 * MIN));
+    let weak = Arc::downgrade(&db);
+    drop(db);
+    // The thread holds no strong reference between passes, so the Db (and its lock) go.
+    let start = std::time::Instant::now();
+    while weak.upgrade().is_some() {
+        assert!(start.elapsed() < Duration::from_secs(30), "the Db was kept");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let start = std::time::Instant::now();
+    while Db::open(dir.path(), o).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the lock was kept"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
