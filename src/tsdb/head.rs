@@ -126,6 +126,11 @@ impl Head {
         self.series.len()
     }
 
+    /// Whether the series `r` is still in the head (a WAL checkpoint keeps only those).
+    pub fn has_series(&self, r: SeriesRef) -> bool {
+        self.series.get(r).is_some()
+    }
+
     /// The one way into memory: log the batch, then apply it. `targets[i]`, when present,
     /// is the series the appender already resolved for `samples[i]`.
     pub(crate) fn commit(

@@ -106,8 +106,21 @@ pub struct OpenReport {
 pub struct CutReport {
     /// Blocks written, by ULID.
     pub written: Vec<String>,
+    /// Blocks compacted into bigger ones: (the new block, the blocks it replaced).
+    pub compacted: Vec<(String, Vec<String>)>,
+    /// The WAL segment a checkpoint replaced everything up to, if one was made.
+    pub checkpoint: Option<u32>,
     /// Blocks deleted by retention, by ULID.
     pub deleted: Vec<String>,
+}
+
+/// Compactions one maintenance pass does at most (each plan is acted on before the next).
+const MAX_COMPACTIONS_PER_PASS: usize = 16;
+
+/// The largest block compaction builds: a tenth of the retention, at most 31 days (as
+/// Prometheus).
+fn max_block_range(range: i64, retention: i64) -> i64 {
+    (retention / 10).clamp(range, 31 * 24 * HOUR_MS)
 }
 
 /// The persistent TSDB of one data dir.
@@ -266,8 +279,75 @@ impl Db {
             }
             self.head.gc(b);
         }
+        if !out.written.is_empty() {
+            out.checkpoint = self.checkpoint_wal()?;
+        }
+        out.compacted = self.compact_blocks()?;
         out.deleted = self.apply_retention()?;
         Ok(out)
+    }
+
+    /// After a cut, the WAL's older segments hold only data now in blocks: as Prometheus
+    /// does, checkpoint the first two thirds of them (the series still in the head, the
+    /// samples not yet in a block) so replay and disk stay bounded.
+    fn checkpoint_wal(&self) -> Result<Option<u32>, DbError> {
+        let Some(wal) = &self.wal else {
+            return Ok(None);
+        };
+        let segs = crate::tsdb::wal::list_segments(wal.dir()).map_err(io_err(wal.dir()))?;
+        let (Some((first, _)), current) = (segs.first(), wal.position().0) else {
+            return Ok(None);
+        };
+        let upto = first + current.saturating_sub(*first) * 2 / 3;
+        if upto <= *first || upto >= current {
+            return Ok(None);
+        }
+        let mint = self.head.time_range().map_or(i64::MIN, |(lo, _)| lo);
+        wal.checkpoint(upto, |r| self.head.has_series(r), mint)
+            .map_err(DbError::Wal)?;
+        Ok(Some(upto))
+    }
+
+    /// Compacts blocks as Prometheus's leveled planner says, one plan at a time, and
+    /// deletes the blocks each new block replaces.
+    fn compact_blocks(&self) -> Result<Vec<(String, Vec<String>)>, DbError> {
+        use crate::tsdb::compact::{block_ranges, compact, plan};
+        let range = self.opts.block_range_ms.max(1);
+        let ranges = block_ranges(range, max_block_range(range, self.opts.retention_ms));
+        let mut done = Vec::new();
+        for _ in 0..MAX_COMPACTIONS_PER_PASS {
+            let blocks = self.blocks();
+            let metas: Vec<_> = blocks.iter().map(|b| b.meta().clone()).collect();
+            let Some(ulids) = plan(&metas, &ranges) else {
+                break;
+            };
+            let inputs: Vec<Arc<Block>> = blocks
+                .iter()
+                .filter(|b| ulids.contains(&b.meta().ulid))
+                .cloned()
+                .collect();
+            if inputs.is_empty() {
+                break;
+            }
+            let refs: Vec<&Block> = inputs.iter().map(|b| b.as_ref()).collect();
+            let made = compact(&self.dir, &refs)?;
+            let new_block = match &made {
+                Some(meta) => Some(Arc::new(Block::open(&self.dir.join(&meta.ulid))?)),
+                None => None,
+            };
+            {
+                let mut list = self.blocks.write();
+                list.retain(|b| !ulids.contains(&b.meta().ulid));
+                list.extend(new_block);
+                list.sort_by_key(|b| (b.meta().min_time, b.meta().max_time));
+            }
+            for b in &inputs {
+                delete_block_dir(b.dir())?;
+            }
+            let name = made.map(|m| m.ulid).unwrap_or_default();
+            done.push((name, ulids));
+        }
+        Ok(done)
     }
 
     /// Deletes whole blocks: those ending more than the retention before the newest data,

@@ -317,3 +317,62 @@ fn the_background_thread_cuts_blocks_and_stops_with_the_db() {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+#[test]
+fn cuts_checkpoint_the_wal_and_compact_blocks_keeping_every_sample() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let o = DbOptions {
+        block_range_ms: 10 * MIN,
+        wal: WalOptions {
+            // Small segments, so cuts leave whole segments behind to checkpoint.
+            segment_size: 64 * 1024,
+            sync: SyncPolicy::Never,
+        },
+        ..DbOptions::default()
+    };
+    let db = Db::open(dir.path(), o).expect("open");
+    // 7 hours of 200 series, cut as it goes (as the background thread would).
+    let end = 7 * 60 * MIN;
+    let mut t = 0;
+    let mut report = CutReport::default();
+    while t < end {
+        fill(&db, 200, t, t + 30 * MIN);
+        t += 30 * MIN;
+        let r = db.cut().expect("cut");
+        report.written.extend(r.written);
+        report.compacted.extend(r.compacted);
+        report.checkpoint = r.checkpoint.or(report.checkpoint);
+    }
+    assert!(report.written.len() >= 30, "{report:?}");
+    // Compaction built bigger blocks (30m and 90m ranges from 10m ones) and removed what
+    // they replaced.
+    assert!(!report.compacted.is_empty(), "{report:?}");
+    let blocks = db.blocks();
+    assert!(blocks.len() < report.written.len(), "{}", blocks.len());
+    assert!(blocks.iter().any(|b| b.meta().compaction.level >= 2));
+    for b in &blocks {
+        b.verify().expect("every block verifies");
+    }
+    let on_disk = std::fs::read_dir(dir.path())
+        .expect("read dir")
+        .filter(|e| {
+            e.as_ref()
+                .map(|e| Block::is_block_dir(&e.path()))
+                .unwrap_or(false)
+        })
+        .count();
+    assert_eq!(on_disk, blocks.len(), "replaced blocks are deleted");
+    // The WAL was checkpointed: a checkpoint dir, and fewer segments than were written.
+    let upto = report.checkpoint.expect("a checkpoint was made");
+    assert!(
+        dir.path()
+            .join("wal")
+            .join(format!("checkpoint.{upto:08}"))
+            .is_dir()
+    );
+    assert_eq!(dump(&db), expected(200, 0, end));
+    drop(db);
+    // Reopened from the blocks, the checkpoint and the later segments: every sample once.
+    let db = Db::open(dir.path(), opts()).expect("reopen");
+    assert_eq!(dump(&db), expected(200, 0, end));
+}
