@@ -152,6 +152,26 @@ enum Command {
         #[arg(long, value_name = "URL", default_value = kmon::app::query_cli::DEFAULT_URL)]
         url: String,
     },
+    /// Write the series matching a selector, with their samples, from the data dir (opened
+    /// read-only) to standard output.
+    Export {
+        /// A series selector, e.g. 'up{job="node"}' or '{__name__=~"node_.*"}'.
+        #[arg(long = "match", value_name = "SELECTOR")]
+        selector: String,
+        /// From (Unix seconds or RFC 3339; default: the oldest data).
+        #[arg(long, value_name = "T")]
+        start: Option<String>,
+        /// To (Unix seconds or RFC 3339; default: the newest data).
+        #[arg(long, value_name = "T")]
+        end: Option<String>,
+        #[arg(short = 'o', long, value_enum, default_value_t = DumpOutput::Openmetrics)]
+        output: DumpOutput,
+    },
+    /// TSDB tools.
+    Tsdb {
+        #[command(subcommand)]
+        what: TsdbCommand,
+    },
     /// Run headless for a while, then write the screen (SVG, HTML, ANSI, text) and the data
     /// (JSON, CSV) to a new timestamped folder, and print its path.
     ExportScreen {
@@ -170,6 +190,24 @@ enum Command {
         #[arg(long, value_name = "KEY", num_args = 1.., allow_hyphen_values = true)]
         keys: Vec<String>,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum TsdbCommand {
+    /// Report the series cardinality of the data dir (opened read-only), as promtool's
+    /// tsdb analyze does.
+    Analyze {
+        /// How many entries each list shows.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy)]
+enum DumpOutput {
+    Openmetrics,
+    Json,
+    Csv,
 }
 
 #[derive(Subcommand, Debug)]
@@ -315,6 +353,26 @@ fn main() -> ExitCode {
             &step,
             output.query_output(),
         ),
+        Some(Command::Export {
+            selector,
+            start,
+            end,
+            output,
+        }) => {
+            let format = match output {
+                DumpOutput::Openmetrics => kmon::app::dump::DumpFormat::OpenMetrics,
+                DumpOutput::Json => kmon::app::dump::DumpFormat::Json,
+                DumpOutput::Csv => kmon::app::dump::DumpFormat::Csv,
+            };
+            let dir = kmon::app::data_dir(f.data_dir.as_deref());
+            kmon::app::dump::export_cli(&dir, &selector, start.as_deref(), end.as_deref(), format)
+        }
+        Some(Command::Tsdb {
+            what: TsdbCommand::Analyze { limit },
+        }) => {
+            let dir = kmon::app::data_dir(f.data_dir.as_deref());
+            kmon::app::analyze::analyze_cli(&dir, limit)
+        }
         Some(Command::ExportScreen {
             after,
             out,

@@ -117,6 +117,35 @@ pub fn render(r: &Cardinality, title: &str) -> String {
     out
 }
 
+/// `kmon tsdb analyze [--limit N] --data-dir D`: the report over everything in the data
+/// dir, opened read-only (nothing in it is written).
+pub fn analyze_cli(
+    data_dir: &std::path::Path,
+    limit: usize,
+) -> anyhow::Result<std::process::ExitCode> {
+    let db = crate::tsdb::db::Db::open(
+        data_dir,
+        crate::tsdb::db::DbOptions {
+            read_only: true,
+            ..Default::default()
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("opening {}: {e}", data_dir.display()))?;
+    let report = analyze(&db, i64::MIN / 2, i64::MAX / 2, limit)?;
+    let title = match db.time_range() {
+        Some((lo, hi)) => format!(
+            "Data dir: {} ({} blocks and the head, {} to {})",
+            data_dir.display(),
+            db.blocks().len(),
+            crate::api::targets::go_time(Some(lo)),
+            crate::api::targets::go_time(Some(hi))
+        ),
+        None => format!("Data dir: {} (empty)", data_dir.display()),
+    };
+    print!("{}", render(&report, &title));
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

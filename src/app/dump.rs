@@ -198,5 +198,56 @@ fn om_timestamp(ms: i64) -> String {
     s
 }
 
+/// `kmon export --match SELECTOR [--start T] [--end T] -o FORMAT --data-dir D`: opens
+/// the data dir read-only (nothing in it is written, so it may belong to a running kmon or
+/// a Prometheus) and dumps the matching series to standard output; the counts go to
+/// standard error. Times are Unix seconds or RFC 3339, as in Prometheus's API; without
+/// them, everything.
+pub fn export_cli(
+    data_dir: &std::path::Path,
+    selector: &str,
+    start: Option<&str>,
+    end: Option<&str>,
+    format: DumpFormat,
+) -> anyhow::Result<std::process::ExitCode> {
+    let matchers = crate::promql::parser::parse_metric_selector(selector).map_err(|e| {
+        anyhow::anyhow!("--match {selector:?}: {}", e.to_prometheus_string(selector))
+    })?;
+    let time = |flag: &str, v: Option<&str>, default: i64| -> anyhow::Result<i64> {
+        match v {
+            None => Ok(default),
+            Some(t) => crate::api::params::parse_time(t)
+                .map(|g| g.from_time_ms())
+                .map_err(|e| anyhow::anyhow!("--{flag} {t:?}: {e}")),
+        }
+    };
+    let (start, end) = (
+        time("start", start, i64::MIN / 2)?,
+        time("end", end, i64::MAX / 2)?,
+    );
+    let db = crate::tsdb::db::Db::open(
+        data_dir,
+        crate::tsdb::db::DbOptions {
+            read_only: true,
+            ..Default::default()
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("opening {}: {e}", data_dir.display()))?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let stats = dump(&db, &matchers, start, end, format, &mut out)?;
+    eprintln!(
+        "kmon: exported {} series, {} samples{}",
+        stats.series,
+        stats.samples,
+        if stats.stale_markers > 0 {
+            format!(" ({} staleness markers left out)", stats.stale_markers)
+        } else {
+            String::new()
+        }
+    );
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
 #[cfg(test)]
 mod tests;

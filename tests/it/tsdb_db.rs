@@ -394,3 +394,94 @@ fn prometheus_serves_a_copy_of_kmons_data_dir() {
     let lower = prom_log().to_lowercase();
     assert!(!lower.contains("corrupt"), "{}", prom_log());
 }
+
+/// `kmon export` and `kmon tsdb analyze` read a data dir kmon wrote (opened read-only):
+/// the built-in collector's `up` comes out as OpenMetrics and as JSON, and the analysis
+/// counts the collector's metrics.
+#[test]
+fn export_and_analyze_read_the_data_dir() {
+    let state = tempfile::tempdir().expect("tempdir");
+    let data = tempfile::tempdir().expect("tempdir");
+    let dir = data.path().to_str().expect("utf-8");
+    let out = state.path().join("shots");
+    let (code, _, stderr) = kmon(
+        &[
+            "export-screen",
+            "--local",
+            "--after",
+            "2s",
+            "--interval",
+            "500ms",
+            "--out",
+            out.to_str().expect("utf-8"),
+            "--data-dir",
+            dir,
+        ],
+        state.path(),
+        Duration::from_secs(60),
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+
+    let (code, om, stderr) = kmon(
+        &["export", "--match", "up", "--data-dir", dir],
+        state.path(),
+        Duration::from_secs(30),
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(om.starts_with("# TYPE up unknown\nup{instance=\""), "{om}");
+    assert!(om.ends_with("# EOF\n"), "{om}");
+    let samples = om.lines().filter(|l| l.starts_with("up{")).count();
+    assert!(samples >= 2, "{om}");
+    assert!(
+        om.lines()
+            .filter(|l| l.starts_with("up{"))
+            .all(|l| l.contains(",job=\"node\"} 1 "))
+    );
+    assert!(
+        stderr.contains(&format!("exported 1 series, {samples} samples")),
+        "{stderr}"
+    );
+
+    let (code, json, stderr) = kmon(
+        &[
+            "export",
+            "--match",
+            "up{job=\"node\"}",
+            "-o",
+            "json",
+            "--data-dir",
+            dir,
+        ],
+        state.path(),
+        Duration::from_secs(30),
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    assert_eq!(v["data"]["result"][0]["metric"]["job"], "node", "{json}");
+
+    let (code, text, stderr) = kmon(
+        &["tsdb", "analyze", "--limit", "5", "--data-dir", dir],
+        state.path(),
+        Duration::from_secs(30),
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        text.starts_with(&format!("Data dir: {dir} (0 blocks and the head, ")),
+        "{text}"
+    );
+    let metrics = text
+        .split("Highest cardinality metric names:\n")
+        .nth(1)
+        .expect("the metric names section");
+    assert!(metrics.contains("node_cpu_seconds_total"), "{text}");
+    assert_eq!(metrics.lines().count(), 5, "--limit 5:\n{text}");
+
+    // A bad selector names itself; a missing dir is an error too.
+    let (code, _, stderr) = kmon(
+        &["export", "--match", "up{", "--data-dir", dir],
+        state.path(),
+        Duration::from_secs(30),
+    );
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("--match \"up{\""), "{stderr}");
+}
