@@ -167,6 +167,11 @@ enum Command {
         #[arg(short = 'o', long, value_enum, default_value_t = DumpOutput::Openmetrics)]
         output: DumpOutput,
     },
+    /// Backfill data into blocks of the data dir.
+    Import {
+        #[command(subcommand)]
+        what: ImportCommand,
+    },
     /// TSDB tools.
     Tsdb {
         #[command(subcommand)]
@@ -190,6 +195,13 @@ enum Command {
         #[arg(long, value_name = "KEY", num_args = 1.., allow_hyphen_values = true)]
         keys: Vec<String>,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum ImportCommand {
+    /// An OpenMetrics file (ending in `# EOF`) into 2-hour blocks, as promtool's
+    /// tsdb create-blocks-from openmetrics.
+    Openmetrics { file: PathBuf },
 }
 
 #[derive(Subcommand, Debug)]
@@ -366,6 +378,12 @@ fn main() -> ExitCode {
             };
             let dir = kmon::app::data_dir(f.data_dir.as_deref());
             kmon::app::dump::export_cli(&dir, &selector, start.as_deref(), end.as_deref(), format)
+        }
+        Some(Command::Import {
+            what: ImportCommand::Openmetrics { file },
+        }) => {
+            let dir = kmon::app::data_dir(f.data_dir.as_deref());
+            kmon::app::import::import_cli(&file, &dir)
         }
         Some(Command::Tsdb {
             what: TsdbCommand::Analyze { limit },

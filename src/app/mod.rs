@@ -17,6 +17,7 @@ pub mod dashboard;
 pub mod dump;
 pub mod export;
 mod export_screen;
+pub mod import;
 pub mod load;
 pub mod overview;
 pub mod panels;

@@ -485,3 +485,62 @@ fn export_and_analyze_read_the_data_dir() {
     assert_eq!(code, Some(2));
     assert!(stderr.contains("--match \"up{\""), "{stderr}");
 }
+
+/// `kmon import openmetrics` backfills into 2-hour blocks that promtool reads in full, and
+/// that `kmon export` reads back.
+#[test]
+fn import_openmetrics_makes_blocks_promtool_reads() {
+    let Some(promtool) = ref_bin("promtool") else {
+        return;
+    };
+    let state = tempfile::tempdir().expect("tempdir");
+    let data = state.path().join("data");
+    let file = state.path().join("in.om");
+    let mut text = String::from("# TYPE m gauge\n");
+    for s in ["a", "b", "c"] {
+        for i in 0..400 {
+            text.push_str(&format!(
+                "m{{s=\"{s}\"}} {} {}\n",
+                i as f64 * 0.5,
+                1_700_000_000 + i * 60
+            ));
+        }
+    }
+    text.push_str("# EOF\n");
+    std::fs::write(&file, &text).expect("write");
+    let dir = data.to_str().expect("utf-8");
+    let (code, _, stderr) = kmon(
+        &[
+            "import",
+            "openmetrics",
+            file.to_str().expect("utf-8"),
+            "--data-dir",
+            dir,
+        ],
+        state.path(),
+        Duration::from_secs(60),
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("imported 1200 samples of 3 series into 4 block(s)"),
+        "{stderr}"
+    );
+    // promtool's `tsdb dump` wants a wal/ beside the blocks.
+    std::fs::create_dir_all(data.join("wal")).expect("mkdir wal");
+    let dumped = Command::new(&promtool)
+        .args(["tsdb", "dump"])
+        .arg(&data)
+        .output()
+        .expect("run promtool");
+    assert!(dumped.status.success(), "{dumped:?}");
+    let lines = String::from_utf8_lossy(&dumped.stdout).lines().count();
+    assert_eq!(lines, 1200);
+    let (code, om, stderr) = kmon(
+        &["export", "--match", "m", "--data-dir", dir],
+        state.path(),
+        Duration::from_secs(30),
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(om.lines().filter(|l| l.starts_with("m{")).count(), 1200);
+    assert!(om.contains("m{s=\"b\"} 199.5 1700023940\n"), "{om}");
+}
