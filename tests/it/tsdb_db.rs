@@ -5,46 +5,20 @@
 //! it byte for byte unchanged; (d) the real Prometheus serves a copy of kmon's data dir.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::support::{ChildGuard, Http, free_port, ref_bin, urlencode};
 
 /// Runs kmon with `args` (state files kept under `state`), killing it after `limit`.
 /// Returns (exit code, stdout, stderr).
 fn kmon(args: &[&str], state: &Path, limit: Duration) -> (Option<i32>, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kmon"))
-        .args(args)
-        .env("XDG_STATE_HOME", state)
-        .env("XDG_CACHE_HOME", state)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("running kmon");
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("waiting for kmon") {
-            break status;
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("kmon {args:?} did not finish within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let mut out = String::new();
-    let mut err = String::new();
-    if let Some(mut s) = child.stdout.take() {
-        s.read_to_string(&mut out).expect("stdout");
-    }
-    if let Some(mut s) = child.stderr.take() {
-        s.read_to_string(&mut err).expect("stderr");
-    }
-    (status.code(), out, err)
+    crate::support::run_kmon(
+        args,
+        &[("XDG_STATE_HOME", state), ("XDG_CACHE_HOME", state)],
+        limit,
+    )
 }
 
 fn now_s() -> f64 {
