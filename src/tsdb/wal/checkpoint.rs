@@ -47,29 +47,7 @@ pub fn checkpoint_name(i: u32) -> String {
 /// The checkpoints in `wal_dir` by index, oldest first (`checkpoint.<digits>` directories
 /// only, so unfinished `.tmp` ones are ignored).
 pub fn list_checkpoints(wal_dir: &Path) -> io::Result<Vec<(u32, PathBuf)>> {
-    let mut out = Vec::new();
-    let rd = match std::fs::read_dir(wal_dir) {
-        Ok(rd) => rd,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
-        Err(e) => return Err(e),
-    };
-    for e in rd {
-        let e = e?;
-        let name = e.file_name();
-        let Some(digits) = name.to_str().and_then(|n| n.strip_prefix(PREFIX)) else {
-            continue;
-        };
-        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            continue;
-        }
-        if let Ok(i) = digits.parse::<u32>()
-            && e.file_type()?.is_dir()
-        {
-            out.push((i, e.path()));
-        }
-    }
-    out.sort_by_key(|(i, _)| *i);
-    Ok(out)
+    super::segment::list_numbered(wal_dir, PREFIX, true)
 }
 
 /// The newest checkpoint, if any.

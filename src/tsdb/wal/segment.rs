@@ -36,6 +36,17 @@ pub fn segment_name(i: u32) -> String {
 /// The segments in `dir` (files named by a number only), by index. A missing directory
 /// holds no segments.
 pub fn list_segments(dir: &Path) -> io::Result<Vec<(u32, PathBuf)>> {
+    list_numbered(dir, "", false)
+}
+
+/// The entries of `dir` named `prefix` then digits only — directories when `dirs`, files
+/// otherwise — by their number, lowest first. A missing directory has none. The WAL's
+/// segments and its checkpoints are both listed this way.
+pub(super) fn list_numbered(
+    dir: &Path,
+    prefix: &str,
+    dirs: bool,
+) -> io::Result<Vec<(u32, PathBuf)>> {
     let mut out = Vec::new();
     let rd = match std::fs::read_dir(dir) {
         Ok(rd) => rd,
@@ -45,12 +56,15 @@ pub fn list_segments(dir: &Path) -> io::Result<Vec<(u32, PathBuf)>> {
     for e in rd {
         let e = e?;
         let name = e.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_digit()) {
+        let Some(digits) = name.to_str().and_then(|n| n.strip_prefix(prefix)) else {
+            continue;
+        };
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
             continue;
         }
-        if let Ok(i) = name.parse::<u32>()
-            && e.file_type()?.is_file()
+        let kind = e.file_type()?;
+        if let Ok(i) = digits.parse::<u32>()
+            && (if dirs { kind.is_dir() } else { kind.is_file() })
         {
             out.push((i, e.path()));
         }
