@@ -6,8 +6,10 @@
 //! (with `load` for `--load`), the `kmon query`/`query-range` client in `query_cli`, the
 //! query panels' evaluation and history in `panels`, the dashboard file format in
 //! `dashboard` and the dashboard's panels and pins in `board`, the query bar's highlighting, checks
-//! and completion in `assist`, and `units`, which guesses a query's unit from its metric
-//! names.
+//! and completion in `assist`, `units`, which guesses a query's unit from its metric
+//! names, the collector and snapshot-publisher loops in `publish`, the settings file in
+//! `settings`, and the data-dir commands: `kmon export` (`dump`), `kmon tsdb analyze`
+//! (`analyze`) and `kmon import openmetrics` (`import`).
 
 pub mod analyze;
 pub mod assist;

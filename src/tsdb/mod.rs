@@ -1,6 +1,8 @@
-//! The TSDB head: an in-memory store of compressed series that implements the storage
-//! seams (`storage::Appendable`, `storage::Queryable`). Scrape loops and rules append
-//! through it; PromQL, the API and the UI query it. It uses `model` and `storage` only.
+//! The TSDB: the in-memory head of compressed series, and around it the persistent data
+//! dir in Prometheus's formats (WAL, blocks, compaction, lock) tied together by `db::Db`.
+//! Both implement the storage seams (`storage::Appendable`, `storage::Queryable`): scrape
+//! loops and rules append through them; PromQL, the API and the UI query them. It uses
+//! `model` and `storage` only.
 //!
 //! Map:
 //! - `chunk`: Prometheus's XOR chunk format (bit-exact), its iterator, and the re-encoder
