@@ -16,6 +16,8 @@ pub type SeriesRef = u64;
 pub enum StorageError {
     #[error("out of order sample for {labels} at {t}ms (series is at {last}ms)")]
     OutOfOrder { labels: Labels, t: i64, last: i64 },
+    #[error("out of bounds sample for {labels} at {t}ms (the head starts at {min}ms)")]
+    OutOfBounds { labels: Labels, t: i64, min: i64 },
     #[error("duplicate sample for {labels} at {t}ms with a different value")]
     DuplicateSample { labels: Labels, t: i64 },
     #[error("series without a metric name: {0}")]
@@ -35,6 +37,7 @@ impl StorageError {
         matches!(
             self,
             StorageError::OutOfOrder { .. }
+                | StorageError::OutOfBounds { .. }
                 | StorageError::DuplicateSample { .. }
                 | StorageError::NoMetricName(_)
         )

@@ -96,6 +96,18 @@ impl Appender for HeadAppender<'_> {
         t: i64,
         v: f64,
     ) -> Result<SeriesRef, StorageError> {
+        // As Prometheus (without an out-of-order window): a sample before the head's min
+        // valid time is out of bounds, whatever the series holds, and is refused before
+        // its series is looked up or created.
+        let min = self.head.min_valid_time();
+        if t < min {
+            self.head.counters.add_out_of_bounds(1);
+            return Err(StorageError::OutOfBounds {
+                labels: labels.clone(),
+                t,
+                min,
+            });
+        }
         let (r, existing) = self.resolve(r, labels)?;
         let bits = v.to_bits();
         let last = match self.batch_last.get(&r) {
@@ -106,6 +118,7 @@ impl Appender for HeadAppender<'_> {
             Ok(true) => {}
             Ok(false) => return Ok(r),
             Err(Reject::OutOfOrder { last }) => {
+                self.head.counters.add_out_of_order(1);
                 return Err(StorageError::OutOfOrder {
                     labels: labels.clone(),
                     t,
@@ -113,6 +126,7 @@ impl Appender for HeadAppender<'_> {
                 });
             }
             Err(Reject::Duplicate) => {
+                self.head.counters.add_duplicates(1);
                 return Err(StorageError::DuplicateSample {
                     labels: labels.clone(),
                     t,

@@ -6,12 +6,13 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 
 use parking_lot::RwLock;
 
 use super::appender::HeadAppender;
 use super::commit::{CommitBatch, CommitLog, SampleRecord, SeriesRecord};
+use super::metrics::HeadCounters;
 use super::postings::Postings;
 use super::querier::HeadQuerier;
 use super::series::{self, ChunkOpts, MemSeries};
@@ -90,6 +91,20 @@ pub struct Head {
     dropped_at_commit: AtomicU64,
     /// Samples in the last committed batch (sizes the next appender's buffers).
     last_batch_len: AtomicUsize,
+    /// Samples older than this are out of bounds (Prometheus's head min valid time): the
+    /// newest block's end, raised by each cut before it reads its window.
+    min_valid: AtomicI64,
+    pub(crate) counters: HeadCounters,
+}
+
+/// What applying one committed sample did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Applied {
+    Appended,
+    /// Out of order or a duplicate by the time it was applied, or its series is unknown.
+    Dropped,
+    /// Older than the min valid time by the time it was applied (a cut raised it).
+    OutOfBounds,
 }
 
 impl Head {
@@ -104,6 +119,8 @@ impl Head {
             next_ref: AtomicU64::new(1),
             dropped_at_commit: AtomicU64::new(0),
             last_batch_len: AtomicUsize::new(0),
+            min_valid: AtomicI64::new(i64::MIN),
+            counters: HeadCounters::default(),
             opts,
         }
     }
@@ -124,6 +141,23 @@ impl Head {
 
     pub fn num_series(&self) -> usize {
         self.series.len()
+    }
+
+    /// Samples before this time (ms) are rejected as out of bounds; `i64::MIN` at first.
+    pub fn min_valid_time(&self) -> i64 {
+        self.min_valid.load(Ordering::SeqCst)
+    }
+
+    /// Raises the min valid time to `t` (never lowers it). A commit applies each sample
+    /// under its series' lock after re-reading this time, so once this returns no sample
+    /// older than `t` enters a series that is read after it.
+    pub fn raise_min_valid_time(&self, t: i64) {
+        self.min_valid.fetch_max(t, Ordering::SeqCst);
+    }
+
+    /// The head's counters (appended, rejected samples), for the TSDB's metrics.
+    pub fn counters(&self) -> &HeadCounters {
+        &self.counters
     }
 
     /// Whether the series `r` is still in the head (a WAL checkpoint keeps only those).
@@ -156,7 +190,7 @@ impl Head {
         for rec in batch.series {
             created.insert(rec.r, self.get_or_create(&rec.labels, rec.r));
         }
-        let mut dropped = 0;
+        let (mut dropped, mut appended, mut oob) = (0, 0, 0);
         for (i, smp) in batch.samples.iter().enumerate() {
             let looked_up;
             let s = if let Some(s) = targets.get(i).and_then(Option::as_ref) {
@@ -170,13 +204,20 @@ impl Head {
                 dropped += 1;
                 continue;
             };
-            if !self.append_committed(s, smp.t, smp.v) {
-                dropped += 1;
+            match self.append_committed(s, smp.t, smp.v, true) {
+                Applied::Appended => appended += 1,
+                Applied::Dropped => dropped += 1,
+                Applied::OutOfBounds => {
+                    dropped += 1;
+                    oob += 1;
+                }
             }
         }
         if dropped > 0 {
             self.dropped_at_commit.fetch_add(dropped, Ordering::Relaxed);
         }
+        self.counters.add_appended(appended);
+        self.counters.add_out_of_bounds(oob);
     }
 
     /// Replays WAL records into the head without logging them again: creates the batch's
@@ -209,7 +250,7 @@ impl Head {
         for smp in batch.samples {
             let r = aliases.get(&smp.r).copied().unwrap_or(smp.r);
             match self.series.get(r) {
-                Some(s) if self.append_committed(&s, smp.t, smp.v) => {}
+                Some(s) if self.append_committed(&s, smp.t, smp.v, false) == Applied::Appended => {}
                 _ => dropped += 1,
             }
         }
@@ -217,19 +258,30 @@ impl Head {
     }
 
     /// Appends to `s`, or to the live series with its labels if `gc` dropped it meanwhile.
-    /// False when the sample was rejected.
-    fn append_committed(&self, s: &Arc<MemSeries>, t: i64, v: f64) -> bool {
+    /// With `bounded`, a sample older than the min valid time (read under the series'
+    /// lock, see `raise_min_valid_time`) is refused; replay passes false, as what it
+    /// brings back that is older than the blocks is dropped by `gc` instead.
+    fn append_committed(&self, s: &Arc<MemSeries>, t: i64, v: f64, bounded: bool) -> Applied {
+        let put = |data: &mut series::SeriesData| {
+            if bounded && t < self.min_valid.load(Ordering::SeqCst) {
+                Applied::OutOfBounds
+            } else if data.append(t, v, self.chunk_opts).is_ok() {
+                Applied::Appended
+            } else {
+                Applied::Dropped
+            }
+        };
         {
             let mut data = s.data.lock();
             if !s.is_deleted() {
-                return data.append(t, v, self.chunk_opts).is_ok();
+                return put(&mut data);
             }
         }
         let mut s = self.get_or_create(&s.labels, self.allocate_ref());
         loop {
             let mut data = s.data.lock();
             if !s.is_deleted() {
-                return data.append(t, v, self.chunk_opts).is_ok();
+                return put(&mut data);
             }
             drop(data);
             s = self.get_or_create(&s.labels, self.allocate_ref());

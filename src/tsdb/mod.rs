@@ -23,6 +23,7 @@
 //! - `db`: `Db`, the persistent TSDB of a data dir (blocks + WAL + head, the merged
 //!   querier across them, cutting blocks, retention, read-only opening).
 //! - `lock`: the data dir's exclusive lock (`flock` on `lock`, naming the holder).
+//! - `metrics`: the head's, WAL's and data dir's counters and their `kmon_tsdb_*` text.
 //!
 //! **Write path and the WAL seam.** `append` resolves the series (ref hint, else label
 //! hash), checks the sample against the series' last committed sample and the batch's own
@@ -48,6 +49,7 @@ pub mod compact;
 pub mod db;
 mod head;
 pub mod lock;
+pub mod metrics;
 pub mod postings;
 mod querier;
 mod series;

@@ -558,3 +558,72 @@ fn stats_count_what_was_stored() {
     assert_eq!((st.series, st.samples, st.chunks), (1, 250, 3));
     assert!(st.chunk_bytes > 0 && st.memory_bytes > st.chunk_bytes);
 }
+
+#[test]
+fn samples_before_the_min_valid_time_are_out_of_bounds_as_in_prometheus() {
+    let h = head();
+    let mut app = h.appender();
+    app.append(None, &up("a"), 100, 1.0).unwrap();
+    app.commit().unwrap();
+    h.raise_min_valid_time(50);
+    // Lowering is not possible.
+    h.raise_min_valid_time(10);
+    assert_eq!(h.min_valid_time(), 50);
+
+    let mut app = h.appender();
+    // Older than the min valid time: out of bounds, even for a new series and even when
+    // it is also out of order (Prometheus checks the bound first).
+    for (labels, t) in [(up("new"), 49), (up("a"), 20)] {
+        let e = app.append(None, &labels, t, 1.0).unwrap_err();
+        assert!(
+            matches!(e, StorageError::OutOfBounds { t: et, min: 50, .. } if et == t),
+            "{e}"
+        );
+        assert!(e.is_sample_error());
+    }
+    // At or after the bound but before the series' last sample: out of order.
+    let e = app.append(None, &up("a"), 50, 1.0).unwrap_err();
+    assert!(
+        matches!(e, StorageError::OutOfOrder { last: 100, .. }),
+        "{e}"
+    );
+    // Same time, other value: duplicate.
+    let e = app.append(None, &up("a"), 100, 2.0).unwrap_err();
+    assert!(matches!(e, StorageError::DuplicateSample { .. }), "{e}");
+    // Exactly at the bound is fine for a new series.
+    app.append(None, &up("new"), 50, 1.0).unwrap();
+    app.append(None, &up("a"), 101, 1.0).unwrap();
+    app.commit().unwrap();
+
+    let c = h.counters();
+    assert_eq!(
+        (
+            c.out_of_bounds(),
+            c.out_of_order(),
+            c.duplicates(),
+            c.appended()
+        ),
+        (2, 1, 1, 3)
+    );
+    // No series was created for the refused sample of the new series.
+    assert_eq!(h.num_series(), 2);
+}
+
+#[test]
+fn a_commit_after_the_bound_was_raised_drops_what_is_now_out_of_bounds() {
+    // A sample passed the appender's check, then a cut raised the bound before the
+    // commit: it must not enter the window the cut is reading.
+    let h = head();
+    let mut app = h.appender();
+    app.append(None, &up("a"), 10, 1.0).unwrap();
+    app.append(None, &up("b"), 30, 1.0).unwrap();
+    h.raise_min_valid_time(20);
+    app.commit().unwrap();
+    assert_eq!(h.counters().out_of_bounds(), 1);
+    assert_eq!(h.counters().appended(), 1);
+    assert_eq!(h.stats().dropped_at_commit, 1);
+    let all = [Matcher::new(MatchOp::Equal, "__name__", "up").unwrap()];
+    let got = dump(&h, &all);
+    let samples: Vec<(i64, u64)> = got.into_iter().flat_map(|(_, s)| s).collect();
+    assert_eq!(samples, vec![(30, 1.0f64.to_bits())]);
+}

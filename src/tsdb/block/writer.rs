@@ -108,6 +108,12 @@ pub fn write_block_with(
     }
     std::fs::create_dir_all(&tmp).map_err(|e| BlockError::io(&tmp, e))?;
     let result = write_into(&tmp, ulid, mint, maxt, &series, compaction(&ulid));
+    // Whatever fails before the rename (a full disk, say) leaves no `.tmp` dir behind.
+    let result = result.and_then(|meta| {
+        sync_dir(&tmp)?;
+        std::fs::rename(&tmp, &dir).map_err(|e| BlockError::io(&dir, e))?;
+        Ok(meta)
+    });
     let meta = match result {
         Ok(m) => m,
         Err(e) => {
@@ -115,8 +121,6 @@ pub fn write_block_with(
             return Err(e);
         }
     };
-    sync_dir(&tmp)?;
-    std::fs::rename(&tmp, &dir).map_err(|e| BlockError::io(&dir, e))?;
     sync_dir(parent)?;
     Ok(meta)
 }

@@ -8,8 +8,10 @@
 //! snapshot. The app opens one `Db` for the TUI, `kmon serve` and `export-screen`.
 
 mod merge;
+mod open;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::mpsc;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -18,10 +20,12 @@ use parking_lot::{Mutex, RwLock};
 
 use super::block::{Block, BlockError, series_from_head, write_block};
 use super::lock::{DirLock, LockError};
+use super::metrics::{DbCounters, WalCounters};
 use super::wal::{ReplayReport, Wal, WalError, WalOptions, replay_dir};
 use super::{Head, HeadOptions};
 use crate::model::Labels;
 use crate::storage::{Appendable, Appender, Querier, Queryable, SeriesRef, StorageError};
+use open::open_blocks;
 
 /// The WAL's directory inside the data dir (Prometheus's too).
 pub const WAL_DIR: &str = "wal";
@@ -134,6 +138,9 @@ pub struct Db {
     report: OpenReport,
     /// One cut or retention pass at a time.
     cutting: Mutex<()>,
+    counters: DbCounters,
+    /// A WAL checkpoint is owed: the last one after a cut failed.
+    checkpoint_due: std::sync::atomic::AtomicBool,
     /// Dropping it stops the background thread.
     stop: Mutex<Option<mpsc::Sender<()>>>,
     _lock: Option<DirLock>,
@@ -184,8 +191,11 @@ impl Db {
         // retention deleted does not come back. As in Prometheus (whose head never goes
         // below the newest block's max time), samples older than that are not kept, even
         // in the window of a block that was set aside as corrupt.
+        // From now on, samples older than that are refused as out of bounds (replay, above,
+        // was not bounded: what it brought back from before `max` is dropped by the gc).
         if let Some(max) = blocks.iter().map(|b| b.meta().max_time).max() {
             head.gc(max);
+            head.raise_min_valid_time(max);
         }
         for r in &report.wal.repairs {
             tracing::warn!("WAL repaired: {r}");
@@ -198,6 +208,8 @@ impl Db {
             blocks: RwLock::new(blocks),
             report,
             cutting: Mutex::new(()),
+            counters: DbCounters::default(),
+            checkpoint_due: std::sync::atomic::AtomicBool::new(false),
             stop: Mutex::new(None),
             _lock: lock,
         })
@@ -223,6 +235,36 @@ impl Db {
     /// The in-memory head (its stats, its gc).
     pub fn head(&self) -> &Head {
         &self.head
+    }
+
+    /// Cuts, compactions, retention and the maintenance pass's last error.
+    pub fn counters(&self) -> &DbCounters {
+        &self.counters
+    }
+
+    /// The WAL's counters (`None` read-only).
+    pub fn wal_counters(&self) -> Option<&WalCounters> {
+        self.wal.as_deref().map(Wal::counters)
+    }
+
+    /// The WAL's directory (`None` read-only).
+    pub fn wal_dir(&self) -> Option<PathBuf> {
+        self.wal.as_ref().map(|w| w.dir().to_path_buf())
+    }
+
+    /// What is failing in storage right now, if anything: the last WAL write (cleared by
+    /// the next that succeeds), else the last maintenance pass (cleared by the next
+    /// successful one).
+    pub fn storage_error(&self) -> Option<String> {
+        if let Some(p) = self.wal_counters().and_then(WalCounters::current_error) {
+            return Some(p.message);
+        }
+        self.counters.errors.current().map(|p| p.message)
+    }
+
+    /// The `kmon_tsdb_*` metrics in the text format (see `tsdb::metrics`).
+    pub fn render_metrics(&self, out: &mut String) {
+        super::metrics::render(self, out);
     }
 
     /// The open blocks, oldest first.
@@ -253,7 +295,11 @@ impl Db {
 
     /// Persists the head's oldest data and applies retention: while the head spans more
     /// than 1.5 block ranges, writes its oldest whole aligned window as a block and drops
-    /// that window from memory; then deletes blocks by time and size retention.
+    /// that window from memory; then compacts blocks and deletes blocks by time and size
+    /// retention. A step that fails leaves what is stored as it was (an unfinished block
+    /// dir is removed, the head keeps the window) and is retried on the next pass;
+    /// retention still runs, as deleting may free the space that was missing. Failures
+    /// are counted and kept as the `storage_error` until a pass succeeds.
     /// Does nothing read-only.
     pub fn cut(&self) -> Result<CutReport, DbError> {
         let mut out = CutReport::default();
@@ -261,6 +307,33 @@ impl Db {
             return Ok(out);
         }
         let _one = self.cutting.lock();
+        let mut result = self.cut_head(&mut out);
+        if result.is_err() {
+            self.counters.cuts_failed.fetch_add(1, Relaxed);
+        }
+        if result.is_ok() && (!out.written.is_empty() || self.checkpoint_due.load(Relaxed)) {
+            let r = self.checkpoint_wal();
+            self.checkpoint_due.store(r.is_err(), Relaxed);
+            result = r.map(|c| out.checkpoint = c);
+        }
+        if result.is_ok() {
+            result = self.compact_blocks(&mut out.compacted);
+        }
+        let retention = self.apply_retention(&mut out.deleted);
+        match result.and(retention) {
+            Ok(()) => {
+                self.counters.errors.ok();
+                Ok(out)
+            }
+            Err(e) => {
+                self.counters.errors.fail(format!("tsdb maintenance: {e}"));
+                Err(e)
+            }
+        }
+    }
+
+    /// The head-cutting part of `cut`.
+    fn cut_head(&self, out: &mut CutReport) -> Result<(), DbError> {
         let range = self.opts.block_range_ms.max(1);
         while let Some((lo, hi)) = self.head.time_range() {
             if hi.saturating_sub(lo) <= range.saturating_mul(3) / 2 {
@@ -268,23 +341,31 @@ impl Db {
             }
             let a = lo.div_euclid(range).saturating_mul(range);
             let b = a.saturating_add(range);
+            // First close the window to appenders: a commit re-checks this under each
+            // series' lock, so nothing enters the window after it is read below (where it
+            // would be lost by the gc).
+            self.head.raise_min_valid_time(b);
             let series = series_from_head(&self.head, a, b);
             if !series.is_empty() {
                 let meta = write_block(&self.dir, a, b, series)?;
-                let block = Block::open(&self.dir.join(&meta.ulid))?;
+                let path = self.dir.join(&meta.ulid);
+                let block = match Block::open(&path) {
+                    Ok(b) => b,
+                    Err(e) => {
+                        // Not kept half-known: the next pass writes the window again.
+                        let _ = delete_block_dir(&path);
+                        return Err(e.into());
+                    }
+                };
                 let mut blocks = self.blocks.write();
                 blocks.push(Arc::new(block));
                 blocks.sort_by_key(|b| (b.meta().min_time, b.meta().max_time));
                 out.written.push(meta.ulid);
+                self.counters.cuts.fetch_add(1, Relaxed);
             }
             self.head.gc(b);
         }
-        if !out.written.is_empty() {
-            out.checkpoint = self.checkpoint_wal()?;
-        }
-        out.compacted = self.compact_blocks()?;
-        out.deleted = self.apply_retention()?;
-        Ok(out)
+        Ok(())
     }
 
     /// After a cut, the WAL's older segments hold only data now in blocks: as Prometheus
@@ -310,11 +391,10 @@ impl Db {
 
     /// Compacts blocks as Prometheus's leveled planner says, one plan at a time, and
     /// deletes the blocks each new block replaces.
-    fn compact_blocks(&self) -> Result<Vec<(String, Vec<String>)>, DbError> {
+    fn compact_blocks(&self, done: &mut Vec<(String, Vec<String>)>) -> Result<(), DbError> {
         use crate::tsdb::compact::{block_ranges, compact, plan};
         let range = self.opts.block_range_ms.max(1);
         let ranges = block_ranges(range, max_block_range(range, self.opts.retention_ms));
-        let mut done = Vec::new();
         for _ in 0..MAX_COMPACTIONS_PER_PASS {
             let blocks = self.blocks();
             let metas: Vec<_> = blocks.iter().map(|b| b.meta().clone()).collect();
@@ -330,11 +410,32 @@ impl Db {
                 break;
             }
             let refs: Vec<&Block> = inputs.iter().map(|b| b.as_ref()).collect();
-            let made = compact(&self.dir, &refs)?;
-            let new_block = match &made {
-                Some(meta) => Some(Arc::new(Block::open(&self.dir.join(&meta.ulid))?)),
-                None => None,
+            let opened = compact(&self.dir, &refs)
+                .map_err(DbError::from)
+                .and_then(|made| {
+                    let block = match &made {
+                        Some(meta) => {
+                            let path = self.dir.join(&meta.ulid);
+                            match Block::open(&path) {
+                                Ok(b) => Some(Arc::new(b)),
+                                Err(e) => {
+                                    let _ = delete_block_dir(&path);
+                                    return Err(e.into());
+                                }
+                            }
+                        }
+                        None => None,
+                    };
+                    Ok((made, block))
+                });
+            let (made, new_block) = match opened {
+                Ok(x) => x,
+                Err(e) => {
+                    self.counters.compactions_failed.fetch_add(1, Relaxed);
+                    return Err(e);
+                }
             };
+            self.counters.compactions.fetch_add(1, Relaxed);
             {
                 let mut list = self.blocks.write();
                 list.retain(|b| !ulids.contains(&b.meta().ulid));
@@ -347,12 +448,12 @@ impl Db {
             let name = made.map(|m| m.ulid).unwrap_or_default();
             done.push((name, ulids));
         }
-        Ok(done)
+        Ok(())
     }
 
     /// Deletes whole blocks: those ending more than the retention before the newest data,
     /// then the oldest while the blocks' total size is above `retention_bytes`.
-    fn apply_retention(&self) -> Result<Vec<String>, DbError> {
+    fn apply_retention(&self, deleted: &mut Vec<String>) -> Result<(), DbError> {
         let newest = self.time_range().map(|(_, hi)| hi);
         let mut doomed: Vec<Arc<Block>> = Vec::new();
         {
@@ -363,6 +464,7 @@ impl Db {
                     let keep = b.meta().max_time > horizon;
                     if !keep {
                         doomed.push(b.clone());
+                        self.counters.time_retentions.fetch_add(1, Relaxed);
                     }
                     keep
                 });
@@ -373,15 +475,15 @@ impl Db {
                     let b = blocks.remove(0);
                     total = total.saturating_sub(b.size_bytes());
                     doomed.push(b);
+                    self.counters.size_retentions.fetch_add(1, Relaxed);
                 }
             }
         }
-        let mut deleted = Vec::new();
         for b in doomed {
             delete_block_dir(b.dir())?;
             deleted.push(b.meta().ulid.clone());
         }
-        Ok(deleted)
+        Ok(())
     }
 
     /// Starts a thread that runs `cut` every `every` until the `Db` is dropped. Errors are
@@ -443,79 +545,6 @@ fn delete_block_dir(dir: &Path) -> Result<(), DbError> {
     std::fs::remove_dir_all(&gone).map_err(io_err(&gone))
 }
 
-/// Opens every block in `dir`, sorted by min time. Unfinished (`*.tmp*`) directories are
-/// removed (skipped read-only); a block that fails to open is moved to `<name>.corrupt`
-/// (only reported read-only). A missing dir has no blocks.
-fn open_blocks(
-    dir: &Path,
-    read_only: bool,
-    report: &mut OpenReport,
-) -> Result<Vec<Arc<Block>>, DbError> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && read_only => return Ok(Vec::new()),
-        Err(e) => return Err(io_err(dir)(e)),
-    };
-    let mut paths: Vec<PathBuf> = Vec::new();
-    for e in entries {
-        let e = e.map_err(io_err(dir))?;
-        if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
-            paths.push(e.path());
-        }
-    }
-    paths.sort();
-    let mut blocks = Vec::new();
-    for path in paths {
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default()
-            .to_string();
-        if name.contains(".tmp") {
-            if !read_only {
-                std::fs::remove_dir_all(&path).map_err(io_err(&path))?;
-            }
-            report.removed_tmp.push(path);
-            continue;
-        }
-        if !Block::is_block_dir(&path) {
-            continue;
-        }
-        match Block::open(&path) {
-            Ok(b) => blocks.push(Arc::new(b)),
-            Err(e) => {
-                let moved_to = if read_only {
-                    None
-                } else {
-                    let to = dir.join(format!("{name}{CORRUPT_SUFFIX}"));
-                    match std::fs::rename(&path, &to) {
-                        Ok(()) => Some(to),
-                        Err(re) => {
-                            tracing::error!("tsdb: cannot move {}: {re}", path.display());
-                            None
-                        }
-                    }
-                };
-                tracing::error!(
-                    "tsdb: block {} cannot be opened ({e}){}",
-                    path.display(),
-                    moved_to
-                        .as_ref()
-                        .map(|t| format!("; moved to {}", t.display()))
-                        .unwrap_or_default()
-                );
-                report.quarantined.push(Quarantined {
-                    dir: path,
-                    moved_to,
-                    error: e.to_string(),
-                });
-            }
-        }
-    }
-    blocks.sort_by_key(|b| (b.meta().min_time, b.meta().max_time));
-    Ok(blocks)
-}
-
 /// Refuses every sample: the appender of a read-only `Db`.
 struct ReadOnlyAppender;
 
@@ -561,5 +590,7 @@ impl Queryable for Db {
     }
 }
 
+#[cfg(test)]
+mod ingest_tests;
 #[cfg(test)]
 mod tests;

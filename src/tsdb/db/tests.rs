@@ -8,7 +8,7 @@ use crate::tsdb::wal::SyncPolicy;
 
 const MIN: i64 = 60_000;
 
-fn opts() -> DbOptions {
+pub(super) fn opts() -> DbOptions {
     DbOptions {
         wal: WalOptions {
             sync: SyncPolicy::Never,
@@ -18,12 +18,12 @@ fn opts() -> DbOptions {
     }
 }
 
-fn lbl(name: &str, i: usize) -> Labels {
+pub(super) fn lbl(name: &str, i: usize) -> Labels {
     Labels::from_pairs(&[("__name__", name), ("i", &i.to_string())])
 }
 
 /// Appends samples of `n` series at every minute in `[from, to)`, one commit per minute.
-fn fill(db: &Db, n: usize, from: i64, to: i64) {
+pub(super) fn fill(db: &Db, n: usize, from: i64, to: i64) {
     let mut t = from;
     while t < to {
         let mut app = db.appender();
@@ -37,7 +37,7 @@ fn fill(db: &Db, n: usize, from: i64, to: i64) {
 }
 
 /// Every sample of every series, by labels.
-fn dump(db: &Db) -> BTreeMap<String, Vec<(i64, f64)>> {
+pub(super) fn dump(db: &Db) -> BTreeMap<String, Vec<(i64, f64)>> {
     let q = db.querier(i64::MIN, i64::MAX).expect("querier");
     let all = [Matcher::new(MatchOp::Regex, "__name__", ".+").expect("matcher")];
     let hints = SelectHints {

@@ -41,6 +41,7 @@ pub use segment::{DEFAULT_SEGMENT_SIZE, PAGE_SIZE, list_segments, segment_name};
 
 use super::commit::{CommitBatch, CommitLog};
 use super::head::Head;
+use super::metrics::WalCounters;
 use crate::storage::StorageError;
 use segment::SegmentWriter;
 
@@ -100,6 +101,7 @@ pub struct Wal {
     /// Segments below this index existed before this process opened the WAL.
     first_new: u32,
     inner: Arc<Mutex<Inner>>,
+    counters: Arc<WalCounters>,
     /// Dropping the sender stops the background flusher.
     _flusher: Option<mpsc::Sender<()>>,
 }
@@ -144,8 +146,11 @@ impl Wal {
             dirty: false,
             last_sync: Instant::now(),
         }));
+        let counters = Arc::new(WalCounters::default());
         let flusher = match opts.sync {
-            SyncPolicy::Every(d) => Some(spawn_flusher(Arc::downgrade(&inner), d)),
+            SyncPolicy::Every(d) => {
+                Some(spawn_flusher(Arc::downgrade(&inner), counters.clone(), d))
+            }
             _ => None,
         };
         Ok(Wal {
@@ -153,12 +158,26 @@ impl Wal {
             opts,
             first_new,
             inner,
+            counters,
             _flusher: flusher,
         })
     }
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Failed writes, fsyncs and the current write error, for the TSDB's metrics.
+    pub fn counters(&self) -> &WalCounters {
+        &self.counters
+    }
+
+    /// fsyncs the segment being written, timed and counted.
+    fn timed_sync(&self, g: &Inner) -> std::io::Result<()> {
+        let start = Instant::now();
+        let r = g.w.sync();
+        self.counters.fsynced(start.elapsed(), r.is_ok());
+        r
     }
 
     /// Replays the newest checkpoint and then the segments that existed when the WAL was
@@ -202,7 +221,7 @@ impl Wal {
     /// fsyncs what has been written.
     pub fn sync(&self) -> Result<(), WalError> {
         let mut g = self.inner.lock();
-        let r = g.w.sync();
+        let r = self.timed_sync(&g);
         if r.is_ok() {
             g.dirty = false;
             g.last_sync = Instant::now();
@@ -233,7 +252,7 @@ impl Wal {
             SyncPolicy::Never => false,
         };
         if due {
-            g.w.sync().map_err(|e| self.io_err(g, e))?;
+            self.timed_sync(g).map_err(|e| self.io_err(g, e))?;
             g.dirty = false;
             g.last_sync = Instant::now();
         }
@@ -273,18 +292,27 @@ impl CommitLog for Wal {
             return Ok(());
         }
         let r = g.w.log(&recs);
-        self.after_write(g, r).map_err(|e| match e {
-            WalError::Io { path, source } => StorageError::Io(std::io::Error::new(
-                source.kind(),
-                format!("WAL {}: {source}", path.display()),
-            )),
-        })
+        match self.after_write(g, r) {
+            Ok(()) => {
+                self.counters.write_ok();
+                Ok(())
+            }
+            Err(WalError::Io { path, source }) => {
+                let msg = format!("WAL {}: {source}", path.display());
+                self.counters.write_failed(msg.clone());
+                Err(StorageError::Io(std::io::Error::new(source.kind(), msg)))
+            }
+        }
     }
 }
 
 /// fsyncs the WAL every `every` when something was written and no commit did it; ends
 /// when the `Wal` is dropped (its sender closes) or gone.
-fn spawn_flusher(inner: Weak<Mutex<Inner>>, every: Duration) -> mpsc::Sender<()> {
+fn spawn_flusher(
+    inner: Weak<Mutex<Inner>>,
+    counters: Arc<WalCounters>,
+    every: Duration,
+) -> mpsc::Sender<()> {
     let (tx, rx) = mpsc::channel::<()>();
     let every = every.max(Duration::from_millis(1));
     let spawned = std::thread::Builder::new()
@@ -307,11 +335,14 @@ fn spawn_flusher(inner: Weak<Mutex<Inner>>, every: Duration) -> mpsc::Sender<()>
                         None
                     }
                 };
-                if let Some(f) = file
-                    && let Err(e) = f.sync_data()
-                {
-                    tracing::warn!(error = %e, "WAL background fsync failed");
-                    inner.lock().dirty = true;
+                if let Some(f) = file {
+                    let start = Instant::now();
+                    let r = f.sync_data();
+                    counters.fsynced(start.elapsed(), r.is_ok());
+                    if let Err(e) = r {
+                        tracing::warn!(error = %e, "WAL background fsync failed");
+                        inner.lock().dirty = true;
+                    }
                 }
             }
         });

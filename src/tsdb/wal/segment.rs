@@ -91,6 +91,9 @@ pub struct SegmentWriter {
     done_pages: usize,
     /// The page's filled prefix at the start of a `log` call, to restore on failure.
     undo_page: Vec<u8>,
+    /// A failed `log` could not cut its bytes off again: the next `log` starts a new
+    /// segment rather than append after them.
+    broken: bool,
 }
 
 impl SegmentWriter {
@@ -107,6 +110,7 @@ impl SegmentWriter {
             flushed: 0,
             done_pages: 0,
             undo_page: Vec::new(),
+            broken: false,
         })
     }
 
@@ -133,6 +137,10 @@ impl SegmentWriter {
     /// Appends `recs` (in order) and writes them through to the OS. On error nothing of
     /// this call remains in the current segment.
     pub fn log(&mut self, recs: &[&[u8]]) -> io::Result<()> {
+        if self.broken {
+            self.open_next()?;
+            self.broken = false;
+        }
         let start_index = self.index;
         let start_len = self.offset();
         let (start_alloc, start_done) = (self.alloc, self.done_pages);
@@ -157,14 +165,14 @@ impl SegmentWriter {
                 // What this call wrote is cut off again (a disk-full write may have
                 // landed in part). The prefix of the page was already on disk.
                 self.flushed = start_alloc;
-                let _ = self.file.set_len(start_len);
+                self.broken = self.file.set_len(start_len).is_err();
             } else {
                 // The previous segment was completed and padded before the rollover;
                 // the new one keeps nothing of this call.
                 self.alloc = 0;
                 self.flushed = 0;
                 self.done_pages = 0;
-                let _ = self.file.set_len(0);
+                self.broken = self.file.set_len(0).is_err();
             }
             return Err(e);
         }
@@ -238,12 +246,18 @@ impl SegmentWriter {
             self.flush_page(true)?;
         }
         self.file.sync_data()?;
+        self.open_next()
+    }
+
+    /// Starts writing segment `index + 1` (the current one is left as it is).
+    fn open_next(&mut self) -> io::Result<()> {
         let next = self
             .index
             .checked_add(1)
             .ok_or_else(|| io::Error::other("WAL segment numbers exhausted"))?;
         self.file = create_segment(&self.dir, next)?;
         self.index = next;
+        self.page.fill(0);
         self.done_pages = 0;
         self.alloc = 0;
         self.flushed = 0;
