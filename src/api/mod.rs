@@ -33,7 +33,9 @@ pub use error::{ApiError, ErrorType};
 pub use metrics::ApiMetrics;
 pub use routes::serve;
 
-/// Writes extra lines of text exposition into `/metrics` (the app's `process_*` series).
+/// Writes extra lines of text exposition into `/metrics` (the app's `process_*` series and
+/// the TSDB's `kmon_tsdb_*` ones): the seam through which `api` shows storage metrics
+/// without naming `tsdb`.
 pub type MetricsWriter = Arc<dyn Fn(&mut String) + Send + Sync>;
 
 /// kmon's build, for `/api/v1/status/buildinfo`.

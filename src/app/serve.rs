@@ -127,7 +127,7 @@ pub fn serve(run: RunOptions, opts: ServeOptions) -> anyhow::Result<ExitCode> {
                 targets: Some(engine.registry.clone()),
                 external_host: format!("{}:{}", crate::hostmetrics::hostname(), addr.port()),
                 listen_port: addr.port(),
-                process_metrics: Some(process_metrics_writer()),
+                process_metrics: Some(process_metrics_writer(Arc::downgrade(&head))),
                 ..ApiOptions::default()
             },
         );
@@ -169,9 +169,12 @@ async fn shutdown_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-/// kmon's `process_*` series for its `/metrics`.
-fn process_metrics_writer() -> MetricsWriter {
-    Arc::new(|out: &mut String| {
+/// kmon's `process_*` series and the TSDB's `kmon_tsdb_*` ones for its `/metrics`.
+fn process_metrics_writer(db: std::sync::Weak<crate::tsdb::db::Db>) -> MetricsWriter {
+    Arc::new(move |out: &mut String| {
+        if let Some(db) = db.upgrade() {
+            db.render_metrics(out);
+        }
         let Ok(values) = crate::hostmetrics::process_metrics(std::path::Path::new("/proc")) else {
             return;
         };

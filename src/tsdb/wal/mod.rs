@@ -172,6 +172,12 @@ impl Wal {
         &self.counters
     }
 
+    /// Tests: let only `space` more bytes be written (None: no limit), as a full disk.
+    #[cfg(test)]
+    pub(crate) fn set_test_space(&self, space: Option<u64>) {
+        self.inner.lock().w.space = space;
+    }
+
     /// fsyncs the segment being written, timed and counted.
     fn timed_sync(&self, g: &Inner) -> std::io::Result<()> {
         let start = Instant::now();

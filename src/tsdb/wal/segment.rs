@@ -94,6 +94,10 @@ pub struct SegmentWriter {
     /// A failed `log` could not cut its bytes off again: the next `log` starts a new
     /// segment rather than append after them.
     broken: bool,
+    /// Tests: bytes the "disk" still takes before writes fail with ENOSPC (after writing
+    /// what fits, as a real full disk can).
+    #[cfg(test)]
+    pub(crate) space: Option<u64>,
 }
 
 impl SegmentWriter {
@@ -111,6 +115,8 @@ impl SegmentWriter {
             done_pages: 0,
             undo_page: Vec::new(),
             broken: false,
+            #[cfg(test)]
+            space: None,
         })
     }
 
@@ -229,7 +235,7 @@ impl SegmentWriter {
         if clear {
             self.alloc = PAGE_SIZE;
         }
-        self.file.write_all(&self.page[self.flushed..self.alloc])?;
+        self.write_out(self.flushed, self.alloc)?;
         self.flushed = self.alloc;
         if clear {
             self.page.fill(0);
@@ -238,6 +244,21 @@ impl SegmentWriter {
             self.done_pages += 1;
         }
         Ok(())
+    }
+
+    /// Writes `page[from..to]` to the segment.
+    fn write_out(&mut self, from: usize, to: usize) -> io::Result<()> {
+        #[cfg(test)]
+        if let Some(space) = self.space {
+            let n = (to - from).min(usize::try_from(space).unwrap_or(usize::MAX));
+            self.file.write_all(&self.page[from..from + n])?;
+            self.space = Some(space - n as u64);
+            if n < to - from {
+                return Err(io::Error::from_raw_os_error(28)); // ENOSPC
+            }
+            return Ok(());
+        }
+        self.file.write_all(&self.page[from..to])
     }
 
     /// Pads and fsyncs the current segment and starts the next one.
