@@ -7,7 +7,8 @@
 //! query panels' evaluation and history in `panels`, the dashboard file format in
 //! `dashboard` and the dashboard's panels and pins in `board`, the query bar's highlighting, checks
 //! and completion in `assist`, `units`, which guesses a query's unit from its metric
-//! names, the collector and snapshot-publisher loops in `publish`, the settings file in
+//! names, the collector and snapshot-publisher loops in `publish`, storage errors in the status
+//! line in `storage_status`, the settings file in
 //! `settings`, and the data-dir commands: `kmon export` (`dump`), `kmon tsdb analyze`
 //! (`analyze`) and `kmon import openmetrics` (`import`).
 
@@ -29,6 +30,7 @@ mod run;
 mod serve;
 pub mod settings;
 mod snapshot;
+mod storage_status;
 pub mod units;
 
 pub use export_screen::{MAX_SIDE, ScreenSize, SizeError, export_screen};

@@ -429,9 +429,19 @@ impl Engine {
         // Read-only data (a Prometheus snapshot, say) may end long ago: the query panels
         // then start paused at its newest sample instead of showing an empty "now".
         let newest = db.time_range().map(|(_, hi)| hi);
-        let engine = Engine::start_with(db, cfg, opts, true)?;
+        let weak = Arc::downgrade(&db);
+        let mut engine = Engine::start_with(db, cfg, opts, true)?;
         if let Some(n) = note {
             engine.set_status(n);
+        }
+        if !opts.read_only {
+            engine
+                .tasks
+                .push(tokio::spawn(super::storage_status::watch_storage(
+                    weak,
+                    engine.status.clone(),
+                    engine.cancel.clone(),
+                )));
         }
         if opts.read_only
             && let Some(end) = newest
