@@ -16,5 +16,6 @@ mod support;
 mod tsdb_blocks;
 mod tsdb_compact;
 mod tsdb_db;
+mod tsdb_disk_full;
 mod tsdb_wal;
 mod tui_e2e;
