@@ -24,7 +24,7 @@ mod meta;
 mod reader;
 mod tombstones;
 mod ulid;
-mod writer;
+pub(crate) mod writer;
 
 use std::path::{Path, PathBuf};
 

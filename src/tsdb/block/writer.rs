@@ -168,6 +168,8 @@ fn write_into(
     // Prometheus 3.5 leaves numFloatSamples out of the blocks it writes; so does kmon.
     stats.num_series = index.len() as u64;
     sync_dir(&tmp.join("chunks"))?;
+    #[cfg(test)]
+    test_fault::check(tmp)?;
     write_index(&tmp.join("index"), &index)?;
     tombstones::write_empty(tmp)?;
     let meta = BlockMeta {
@@ -184,4 +186,38 @@ fn write_into(
     std::io::Write::write_all(&mut f, &json).map_err(|e| BlockError::io(&path, e))?;
     f.sync_all().map_err(|e| BlockError::io(&path, e))?;
     Ok(meta)
+}
+
+/// Tests: make block writes on this thread fail (as a full disk would, after the chunks
+/// are written) once `n` more have succeeded.
+#[cfg(test)]
+pub(crate) mod test_fault {
+    use std::cell::Cell;
+    use std::path::Path;
+
+    use super::BlockError;
+
+    thread_local! {
+        static FAIL_AFTER: Cell<Option<u32>> = const { Cell::new(None) };
+    }
+
+    /// `Some(n)`: the write after the next `n` fails (and every one after it); `None`:
+    /// writes succeed.
+    pub(crate) fn fail_after(n: Option<u32>) {
+        FAIL_AFTER.with(|c| c.set(n));
+    }
+
+    pub(super) fn check(tmp: &Path) -> Result<(), BlockError> {
+        FAIL_AFTER.with(|c| match c.get() {
+            Some(0) => Err(BlockError::io(
+                &tmp.join("index"),
+                std::io::Error::from_raw_os_error(28),
+            )),
+            Some(n) => {
+                c.set(Some(n - 1));
+                Ok(())
+            }
+            None => Ok(()),
+        })
+    }
 }

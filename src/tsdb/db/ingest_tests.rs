@@ -223,3 +223,70 @@ fn tsdb_metrics_appear_with_their_types_and_move() {
     assert_eq!(m["kmon_tsdb_head_min_valid_time_seconds"], 600.0);
     assert!(m["kmon_tsdb_last_error_timestamp_seconds"] > 1e9);
 }
+
+/// Entries of `dir` whose name holds `.tmp`.
+fn tmp_dirs(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .expect("read_dir")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.contains(".tmp"))
+        .collect()
+}
+
+#[test]
+fn a_failed_cut_leaves_no_tmp_dir_keeps_the_head_and_is_retried() {
+    use crate::tsdb::block::writer::test_fault;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let range = 10 * MIN;
+    let mut o = opts();
+    o.block_range_ms = range;
+    let db = Db::open(dir.path(), o).expect("open");
+    fill(&db, 3, 0, 17 * MIN);
+    let want = dump(&db);
+    test_fault::fail_after(Some(0));
+    let e = db.cut().expect_err("the block write fails");
+    test_fault::fail_after(None);
+    assert!(e.to_string().contains("index"), "{e}");
+    assert_eq!(tmp_dirs(dir.path()), Vec::<String>::new());
+    assert!(db.blocks().is_empty());
+    assert_eq!(dump(&db), want);
+    assert_eq!(db.counters().cuts_failed(), 1);
+    let msg = db.storage_error().expect("the error is kept");
+    assert!(msg.contains("maintenance"), "{msg}");
+    // The next pass writes the window.
+    let r = db.cut().expect("retried");
+    assert_eq!(r.written.len(), 1);
+    assert_eq!(db.storage_error(), None);
+    assert_eq!(dump(&db), want);
+}
+
+#[test]
+fn a_failed_compaction_leaves_its_inputs_alone_and_is_retried() {
+    use crate::tsdb::block::writer::test_fault;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let range = 10 * MIN;
+    let mut o = opts();
+    o.block_range_ms = range;
+    let db = Db::open(dir.path(), o).expect("open");
+    fill(&db, 3, 0, 53 * MIN);
+    let want = dump(&db);
+    // The cut writes its blocks, then the compaction's write fails.
+    test_fault::fail_after(Some(4));
+    let e = db.cut().expect_err("the compaction fails");
+    test_fault::fail_after(None);
+    assert_eq!(db.counters().compactions_failed(), 1, "{e}");
+    assert_eq!(db.counters().cuts(), 4);
+    assert_eq!(db.blocks().len(), 4);
+    assert_eq!(tmp_dirs(dir.path()), Vec::<String>::new());
+    for b in db.blocks() {
+        b.verify().expect("inputs intact");
+    }
+    assert_eq!(dump(&db), want);
+    // Retried on the next pass.
+    let r = db.cut().expect("retried");
+    assert!(!r.compacted.is_empty(), "{r:?}");
+    assert!(db.blocks().len() < 4);
+    assert_eq!(db.counters().compactions_failed(), 1);
+    assert_eq!(dump(&db), want);
+    assert_eq!(db.storage_error(), None);
+}
