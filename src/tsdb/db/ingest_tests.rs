@@ -290,3 +290,34 @@ fn a_failed_compaction_leaves_its_inputs_alone_and_is_retried() {
     assert_eq!(dump(&db), want);
     assert_eq!(db.storage_error(), None);
 }
+
+#[test]
+fn a_failed_write_that_cannot_be_cut_off_continues_in_a_new_segment() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let want;
+    {
+        let db = Db::open(dir.path(), opts()).expect("open");
+        for t in 0..3 {
+            commit_at(&db, 2, t * MIN).expect("commit");
+        }
+        let wal = db.wal.clone().expect("a WAL");
+        let (seg, _) = wal.position();
+        wal.set_test_space(Some(9));
+        wal.set_test_fail_truncate(true);
+        commit_at(&db, 2, 3 * MIN).expect_err("full, and the garbage stays");
+        wal.set_test_space(None);
+        wal.set_test_fail_truncate(false);
+        commit_at(&db, 2, 3 * MIN).expect("commit");
+        commit_at(&db, 2, 4 * MIN).expect("commit");
+        // Not written after the garbage: in the next segment.
+        assert_eq!(wal.position().0, seg + 1);
+        want = dump(&db);
+    }
+    let db = Db::open(dir.path(), opts()).expect("reopen");
+    // The 9 bytes of the failed write are found and cut off; nothing committed is lost.
+    let r = &db.open_report().wal;
+    assert_eq!(r.repairs.len(), 1, "{:?}", r.repairs);
+    assert_eq!(r.repairs[0].dropped_bytes, 9, "{:?}", r.repairs);
+    assert_eq!(dump(&db), want);
+    assert_eq!(want[&lbl("m", 0).to_string()].len(), 5);
+}

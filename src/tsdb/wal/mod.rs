@@ -178,6 +178,12 @@ impl Wal {
         self.inner.lock().w.space = space;
     }
 
+    /// Tests: make cutting a failed write off fail too.
+    #[cfg(test)]
+    pub(crate) fn set_test_fail_truncate(&self, fail: bool) {
+        self.inner.lock().w.fail_truncate = fail;
+    }
+
     /// fsyncs the segment being written, timed and counted.
     fn timed_sync(&self, g: &Inner) -> std::io::Result<()> {
         let start = Instant::now();

@@ -98,6 +98,9 @@ pub struct SegmentWriter {
     /// what fits, as a real full disk can).
     #[cfg(test)]
     pub(crate) space: Option<u64>,
+    /// Tests: cutting a failed write off fails too.
+    #[cfg(test)]
+    pub(crate) fail_truncate: bool,
 }
 
 impl SegmentWriter {
@@ -117,6 +120,8 @@ impl SegmentWriter {
             broken: false,
             #[cfg(test)]
             space: None,
+            #[cfg(test)]
+            fail_truncate: false,
         })
     }
 
@@ -171,14 +176,14 @@ impl SegmentWriter {
                 // What this call wrote is cut off again (a disk-full write may have
                 // landed in part). The prefix of the page was already on disk.
                 self.flushed = start_alloc;
-                self.broken = self.file.set_len(start_len).is_err();
+                self.broken = self.truncate(start_len).is_err();
             } else {
                 // The previous segment was completed and padded before the rollover;
                 // the new one keeps nothing of this call.
                 self.alloc = 0;
                 self.flushed = 0;
                 self.done_pages = 0;
-                self.broken = self.file.set_len(0).is_err();
+                self.broken = self.truncate(0).is_err();
             }
             return Err(e);
         }
@@ -244,6 +249,15 @@ impl SegmentWriter {
             self.done_pages += 1;
         }
         Ok(())
+    }
+
+    /// Cuts the current segment back to `len` bytes.
+    fn truncate(&self, len: u64) -> io::Result<()> {
+        #[cfg(test)]
+        if self.fail_truncate {
+            return Err(io::Error::other("truncate failed (test)"));
+        }
+        self.file.set_len(len)
     }
 
     /// Writes `page[from..to]` to the segment.
