@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use parking_lot::Mutex;
 
 use super::db::Db;
+use crate::model::format_go_float;
 
 fn bump(c: &AtomicU64, n: u64) {
     if n > 0 {
@@ -192,13 +193,6 @@ impl DbCounters {
     }
 }
 
-/// One metric family: HELP, TYPE and one unlabeled sample.
-fn family(out: &mut String, name: &str, kind: &str, help: &str, value: impl std::fmt::Display) {
-    let _ = writeln!(out, "# HELP {name} {help}");
-    let _ = writeln!(out, "# TYPE {name} {kind}");
-    let _ = writeln!(out, "{name} {value}");
-}
-
 /// Seconds from milliseconds, as the text format writes them.
 fn secs(ms: i64) -> f64 {
     ms as f64 / 1000.0
@@ -221,202 +215,64 @@ pub(crate) fn dir_bytes(dir: &std::path::Path) -> u64 {
     total
 }
 
-/// Appends the `kmon_tsdb_*` families of `db` in the text format 0.0.4.
+/// Appends the `kmon_tsdb_*` families of `db` in the text format 0.0.4. Names follow
+/// Prometheus's `prometheus_tsdb_*` where it has the same metric (same type, `_total` on
+/// counters, `type="float"` where Prometheus labels by sample type).
+#[rustfmt::skip]
 pub fn render(db: &Db, out: &mut String) {
     let head = db.head();
     let hc = head.counters();
     let dc = db.counters();
     let report = db.open_report();
     let blocks = db.blocks();
-    let blocks_bytes: u64 = blocks.iter().map(|b| b.size_bytes()).sum();
     let wal = db.wal_counters();
+    let wal_get = |f: fn(&WalCounters) -> u64| wal.map_or(0, f);
     let (lowest, highest) = db.time_range().unwrap_or((0, 0));
-    let float = "{type=\"float\"}";
-
-    family(
-        out,
-        "kmon_tsdb_head_series",
-        "gauge",
-        "Total number of series in the head block.",
-        head.num_series(),
-    );
-    for (name, help, v) in [
-        (
-            "kmon_tsdb_head_samples_appended_total",
-            "Total number of appended samples.",
-            hc.appended(),
-        ),
-        (
-            "kmon_tsdb_out_of_order_samples_total",
-            "Total number of out of order samples ingestion failed attempts.",
-            hc.out_of_order(),
-        ),
-        (
-            "kmon_tsdb_out_of_bound_samples_total",
-            "Total number of out of bound samples ingestion failed attempts (older than the head's min valid time).",
-            hc.out_of_bounds(),
-        ),
-    ] {
-        let _ = writeln!(
-            out,
-            "# HELP {name} {help}\n# TYPE {name} counter\n{name}{float} {v}"
-        );
+    let min_valid = head.min_valid_time();
+    let (by_time, by_size) = dc.retentions();
+    let last_error = dc.errors.last_ms().max(wal.map_or(0, |w| w.errors.last_ms()));
+    let n = |v: u64| v as f64;
+    const G: &str = "gauge";
+    const C: &str = "counter";
+    // (name, labels, type, help, value)
+    let rows: [(&str, &str, &str, &str, f64); 24] = [
+        ("kmon_tsdb_head_series", "", G, "Total number of series in the head block.", head.num_series() as f64),
+        ("kmon_tsdb_head_samples_appended_total", "{type=\"float\"}", C, "Total number of appended samples.", n(hc.appended())),
+        ("kmon_tsdb_out_of_order_samples_total", "{type=\"float\"}", C, "Total number of out of order samples ingestion failed attempts.", n(hc.out_of_order())),
+        ("kmon_tsdb_out_of_bound_samples_total", "{type=\"float\"}", C, "Total number of out of bound samples ingestion failed attempts (older than the head's min valid time).", n(hc.out_of_bounds())),
+        ("kmon_tsdb_duplicate_samples_total", "", C, "Samples rejected for a timestamp their series already has with another value.", n(hc.duplicates())),
+        ("kmon_tsdb_head_min_valid_time_seconds", "", G, "Samples older than this are rejected as out of bounds (0: no bound yet).", if min_valid == i64::MIN { 0.0 } else { secs(min_valid) }),
+        ("kmon_tsdb_wal_writes_failed_total", "", C, "Total number of write log writes that failed.", n(wal_get(WalCounters::writes_failed))),
+        ("kmon_tsdb_wal_fsync_duration_seconds_sum", "", "summary", "Duration of write log fsync.", wal.map_or(0.0, |w| get(&w.fsync_nanos) as f64 / 1e9)),
+        ("kmon_tsdb_wal_fsync_duration_seconds_count", "", "", "", n(wal_get(WalCounters::fsyncs))),
+        ("kmon_tsdb_wal_fsync_failures_total", "", C, "Write log fsyncs that failed.", n(wal_get(WalCounters::fsync_failures))),
+        ("kmon_tsdb_wal_corruptions_total", "", C, "Total number of write log corruptions (repaired when the data dir was opened).", report.wal.repairs.len() as f64),
+        ("kmon_tsdb_wal_replay_dropped_samples_total", "", C, "Samples read from the write log at open that could not be applied.", n(report.wal.dropped_samples)),
+        ("kmon_tsdb_blocks_loaded", "", G, "Number of currently loaded data blocks.", blocks.len() as f64),
+        ("kmon_tsdb_blocks_quarantined_total", "", C, "Blocks that failed to open and were set aside as <ulid>.corrupt.", report.quarantined.len() as f64),
+        ("kmon_tsdb_head_cuts_total", "", C, "Blocks written from the head's oldest window (head compactions).", n(dc.cuts())),
+        ("kmon_tsdb_head_cuts_failed_total", "", C, "Head cuts that failed (retried on the next pass).", n(dc.cuts_failed())),
+        ("kmon_tsdb_compactions_total", "", C, "Total number of compactions that were executed for the partition.", n(dc.compactions())),
+        ("kmon_tsdb_compactions_failed_total", "", C, "Total number of compactions that failed for the partition.", n(dc.compactions_failed())),
+        ("kmon_tsdb_time_retentions_total", "", C, "The number of times that blocks were deleted because the maximum time limit was exceeded.", n(by_time)),
+        ("kmon_tsdb_size_retentions_total", "", C, "The number of times that blocks were deleted because the maximum number of bytes was exceeded.", n(by_size)),
+        ("kmon_tsdb_storage_blocks_bytes", "", G, "The number of bytes that are currently used for local storage by all blocks.", n(blocks.iter().map(|b| b.size_bytes()).sum())),
+        ("kmon_tsdb_wal_storage_size_bytes", "", G, "Size of the write log directory.", n(db.wal_dir().map_or(0, |d| dir_bytes(&d)))),
+        ("kmon_tsdb_lowest_timestamp_seconds", "", G, "Lowest timestamp value stored in the database.", secs(lowest)),
+        ("kmon_tsdb_highest_timestamp_seconds", "", G, "Highest timestamp value stored in the database.", secs(highest)),
+    ];
+    for (name, labels, kind, help, v) in rows {
+        if !kind.is_empty() {
+            let family = name.strip_suffix("_sum").unwrap_or(name);
+            let _ = writeln!(out, "# HELP {family} {help}\n# TYPE {family} {kind}");
+        }
+        let _ = writeln!(out, "{name}{labels} {}", format_go_float(v));
     }
-    family(
-        out,
-        "kmon_tsdb_duplicate_samples_total",
-        "counter",
-        "Samples rejected for a timestamp their series already has with another value.",
-        hc.duplicates(),
-    );
-    family(
-        out,
-        "kmon_tsdb_head_min_valid_time_seconds",
-        "gauge",
-        "Samples older than this are rejected as out of bounds.",
-        if head.min_valid_time() == i64::MIN {
-            0.0
-        } else {
-            secs(head.min_valid_time())
-        },
-    );
-
-    let (writes_failed, fsyncs, fsync_failures, fsync_secs) = wal.map_or((0, 0, 0, 0.0), |w| {
-        (
-            w.writes_failed(),
-            w.fsyncs(),
-            w.fsync_failures(),
-            get(&w.fsync_nanos) as f64 / 1e9,
-        )
-    });
-    family(
-        out,
-        "kmon_tsdb_wal_writes_failed_total",
-        "counter",
-        "Total number of write log writes that failed.",
-        writes_failed,
-    );
     let _ = writeln!(
         out,
-        "# HELP kmon_tsdb_wal_fsync_duration_seconds Duration of write log fsync.\n# TYPE kmon_tsdb_wal_fsync_duration_seconds summary\nkmon_tsdb_wal_fsync_duration_seconds_sum {fsync_secs}\nkmon_tsdb_wal_fsync_duration_seconds_count {fsyncs}"
-    );
-    family(
-        out,
-        "kmon_tsdb_wal_fsync_failures_total",
-        "counter",
-        "Write log fsyncs that failed.",
-        fsync_failures,
-    );
-    family(
-        out,
-        "kmon_tsdb_wal_corruptions_total",
-        "counter",
-        "Total number of write log corruptions (repaired when the data dir was opened).",
-        report.wal.repairs.len(),
-    );
-    family(
-        out,
-        "kmon_tsdb_wal_replay_dropped_samples_total",
-        "counter",
-        "Samples read from the write log at open that were not applied.",
-        report.wal.dropped_samples,
-    );
-
-    family(
-        out,
-        "kmon_tsdb_blocks_loaded",
-        "gauge",
-        "Number of currently loaded data blocks.",
-        blocks.len(),
-    );
-    family(
-        out,
-        "kmon_tsdb_blocks_quarantined_total",
-        "counter",
-        "Blocks that failed to open and were set aside as <ulid>.corrupt.",
-        report.quarantined.len(),
-    );
-    family(
-        out,
-        "kmon_tsdb_head_cuts_total",
-        "counter",
-        "Passes that wrote the head's oldest window as a block (head compactions).",
-        dc.cuts(),
-    );
-    family(
-        out,
-        "kmon_tsdb_head_cuts_failed_total",
-        "counter",
-        "Head cuts that failed (retried on the next pass).",
-        dc.cuts_failed(),
-    );
-    family(
-        out,
-        "kmon_tsdb_compactions_total",
-        "counter",
-        "Total number of compactions that were executed for the partition.",
-        dc.compactions(),
-    );
-    family(
-        out,
-        "kmon_tsdb_compactions_failed_total",
-        "counter",
-        "Total number of compactions that failed for the partition.",
-        dc.compactions_failed(),
-    );
-    let (by_time, by_size) = dc.retentions();
-    family(
-        out,
-        "kmon_tsdb_time_retentions_total",
-        "counter",
-        "The number of times that blocks were deleted because the maximum time limit was exceeded.",
-        by_time,
-    );
-    family(
-        out,
-        "kmon_tsdb_size_retentions_total",
-        "counter",
-        "The number of times that blocks were deleted because the maximum number of bytes was exceeded.",
-        by_size,
-    );
-
-    family(
-        out,
-        "kmon_tsdb_storage_blocks_bytes",
-        "gauge",
-        "The number of bytes that are currently used for local storage by all blocks.",
-        blocks_bytes,
-    );
-    family(
-        out,
-        "kmon_tsdb_wal_storage_size_bytes",
-        "gauge",
-        "Size of the write log directory.",
-        db.wal_dir().map_or(0, |d| dir_bytes(&d)),
-    );
-    family(
-        out,
-        "kmon_tsdb_lowest_timestamp_seconds",
-        "gauge",
-        "Lowest timestamp value stored in the database.",
-        secs(lowest),
-    );
-    family(
-        out,
-        "kmon_tsdb_highest_timestamp_seconds",
-        "gauge",
-        "Highest timestamp value stored in the database.",
-        secs(highest),
-    );
-    let last_err = dc
-        .errors
-        .last_ms()
-        .max(wal.map_or(0, |w| w.errors.last_ms()));
-    family(
-        out,
-        "kmon_tsdb_last_error_timestamp_seconds",
-        "gauge",
-        "When a storage write (WAL, cut, compaction, retention) last failed; 0 if never.",
-        secs(last_err),
+        "# HELP kmon_tsdb_last_error_timestamp_seconds When a storage write (WAL, cut, compaction, retention) last failed; 0 if never.\n\
+         # TYPE kmon_tsdb_last_error_timestamp_seconds gauge\n\
+         kmon_tsdb_last_error_timestamp_seconds {}",
+        format_go_float(secs(last_error))
     );
 }
