@@ -5,8 +5,9 @@
 //! `/api/v1/query` still serves what was stored; then it deletes the filler and checks that
 //! new samples come in again. After SIGTERM the namespace's shell copies the data dir out,
 //! and the copy, opened read-only, holds every sample served before the disk filled, with
-//! no WAL repair and no corrupt block. Without unshare or tmpfs mounts the test prints why
-//! and passes, except under `CI=true`.
+//! no WAL repair and no corrupt block; with `KMON_REF_BIN`, the real Prometheus replays a
+//! copy of it and serves exactly the same samples. Without unshare or tmpfs mounts the test
+//! prints why and passes, except under `CI=true`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
@@ -17,11 +18,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use kmon::model::{MatchOp, Matcher};
+use kmon::model::{MatchOp, Matcher, is_stale_nan};
 use kmon::storage::{Queryable, SelectHints};
 use kmon::tsdb::db::{Db, DbOptions};
 
-use crate::support::{ChildGuard, Http, ci, free_port, urlencode};
+use crate::support::{ChildGuard, Http, ci, free_port, ref_bin, urlencode};
 
 /// Series the fixture target exposes.
 const SERIES: usize = 50;
@@ -346,7 +347,11 @@ fn ingestion_survives_a_full_disk() {
     let mut stored: BTreeMap<String, BTreeSet<i64>> = BTreeMap::new();
     for s in q.select(&m, &hints).expect("select") {
         let i = s.labels.get("i").unwrap_or_default().to_string();
-        stored.entry(i).or_default().extend(s.samples.map(|x| x.t));
+        // Stale markers (written at shutdown) are not samples a query returns.
+        stored
+            .entry(i)
+            .or_default()
+            .extend(s.samples.filter(|x| !is_stale_nan(x.v)).map(|x| x.t));
     }
     let count = |s: &BTreeMap<String, BTreeSet<(i64, String)>>| {
         s.values().map(BTreeSet::len).sum::<usize>()
@@ -372,4 +377,78 @@ fn ingestion_survives_a_full_disk() {
             );
         }
     }
+    drop(q);
+    drop(db);
+    prometheus_replays_the_same(&copy, &stored, tmp.path());
+}
+
+/// The real Prometheus, started on a copy of `dir`, replays its WAL without calling
+/// anything corrupt and serves exactly the samples `stored` (by series `i`). Skipped
+/// without `KMON_REF_BIN`.
+fn prometheus_replays_the_same(dir: &Path, stored: &BTreeMap<String, BTreeSet<i64>>, tmp: &Path) {
+    let Some(prom) = ref_bin("prometheus") else {
+        return;
+    };
+    let pdir = tmp.join("prom");
+    let st = Command::new("cp")
+        .arg("-a")
+        .arg(dir)
+        .arg(&pdir)
+        .status()
+        .expect("cp");
+    assert!(st.success());
+    let _ = std::fs::remove_file(pdir.join("lock"));
+    let cfg = tmp.join("empty.yml");
+    std::fs::write(&cfg, "").expect("config");
+    let port = free_port();
+    let log_path = tmp.join("prometheus.log");
+    let log = std::fs::File::create(&log_path).expect("log");
+    let child = Command::new(prom)
+        .arg(format!("--config.file={}", cfg.display()))
+        .arg(format!("--storage.tsdb.path={}", pdir.display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start prometheus");
+    let mut guard = ChildGuard::new(child);
+    let prom_log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+    let url = format!("http://127.0.0.1:{port}");
+    let http = Http::new();
+    assert!(
+        http.wait_ok(&format!("{url}/-/ready"), Duration::from_secs(90)),
+        "prometheus not ready (exited: {:?}); log:\n{}",
+        guard.exited(),
+        prom_log()
+    );
+    let newest = stored
+        .values()
+        .filter_map(|v| v.last())
+        .max()
+        .copied()
+        .unwrap_or(0);
+    let q = urlencode("fill_metric_total[1h]");
+    let (status, body) = http
+        .get(&format!(
+            "{url}/api/v1/query?query={q}&time={}",
+            newest as f64 / 1000.0 + 1.0
+        ))
+        .expect("query");
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let mut got: BTreeMap<String, BTreeSet<i64>> = BTreeMap::new();
+    for s in v["data"]["result"].as_array().cloned().unwrap_or_default() {
+        let i = s["metric"]["i"].as_str().unwrap_or_default().to_string();
+        let times = s["values"].as_array().cloned().unwrap_or_default();
+        got.entry(i).or_default().extend(
+            times
+                .iter()
+                .filter_map(|p| p[0].as_f64())
+                .map(|t| (t * 1000.0).round() as i64),
+        );
+    }
+    assert_eq!(&got, stored, "log:\n{}", prom_log());
+    let lower = prom_log().to_lowercase();
+    assert!(!lower.contains("corrupt"), "{}", prom_log());
 }
