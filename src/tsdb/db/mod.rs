@@ -186,13 +186,13 @@ impl Db {
             report.wal = wal.replay(&head)?;
             (head, Some(wal))
         };
-        // Without WAL checkpoints the log still holds what blocks already have: drop it
-        // from the head so it is neither cut twice nor held twice in memory, and so data
-        // retention deleted does not come back. As in Prometheus (whose head never goes
-        // below the newest block's max time), samples older than that are not kept, even
-        // in the window of a block that was set aside as corrupt.
-        // From now on, samples older than that are refused as out of bounds (replay, above,
-        // was not bounded: what it brought back from before `max` is dropped by the gc).
+        // The WAL (before its next checkpoint) still holds what blocks already have: drop
+        // it from the head so it is neither cut twice nor held twice in memory, and so data
+        // retention deleted does not come back. As in Prometheus, whose head never goes
+        // below the newest block's max time, samples older than that are not kept, even in
+        // the window of a block that was set aside as corrupt. Replay above was not bounded
+        // (what it brought back from before `max` is dropped here, not counted as out of
+        // bounds); from now on, appends older than `max` are refused as out of bounds.
         if let Some(max) = blocks.iter().map(|b| b.meta().max_time).max() {
             head.gc(max);
             head.raise_min_valid_time(max);
