@@ -119,6 +119,10 @@ enum Command {
         /// The most samples a query may hold (Prometheus's --query.max-samples).
         #[arg(long = "query.max-samples", value_name = "N")]
         max_samples: Option<usize>,
+        /// Answer the TSDB admin API (delete_series, clean_tombstones, snapshot), as
+        /// Prometheus's --web.enable-admin-api; off by default.
+        #[arg(long = "web.enable-admin-api")]
+        enable_admin_api: bool,
     },
     /// Evaluate an instant query against a Prometheus-compatible API (kmon serve or
     /// Prometheus); exit 1 with the server's error.
@@ -333,6 +337,7 @@ fn main() -> ExitCode {
             lookback_delta,
             query_timeout,
             max_samples,
+            enable_admin_api,
         }) => kmon::app::serve(
             f.run_options(),
             kmon::app::ServeOptions {
@@ -342,6 +347,7 @@ fn main() -> ExitCode {
                 lookback_delta,
                 query_timeout,
                 max_samples,
+                enable_admin_api,
             },
         ),
         Some(Command::Query {
