@@ -176,6 +176,13 @@ enum Command {
         #[command(subcommand)]
         what: ImportCommand,
     },
+    /// Write a consistent snapshot of the data dir into OUTDIR (missing or empty): its
+    /// blocks hard-linked and the in-memory head written as blocks, openable by
+    /// Prometheus. Works beside a running kmon that holds the data dir.
+    Snapshot {
+        #[arg(value_name = "OUTDIR")]
+        out: PathBuf,
+    },
     /// TSDB tools.
     Tsdb {
         #[command(subcommand)]
@@ -390,6 +397,10 @@ fn main() -> ExitCode {
         }) => {
             let dir = kmon::app::data_dir(f.data_dir.as_deref());
             kmon::app::import::import_cli(&file, &dir)
+        }
+        Some(Command::Snapshot { out }) => {
+            let dir = kmon::app::data_dir(f.data_dir.as_deref());
+            kmon::app::tsdb_snapshot::snapshot_cli(&dir, &out)
         }
         Some(Command::Tsdb {
             what: TsdbCommand::Analyze { limit },

@@ -9,7 +9,8 @@
 //! and completion in `assist`, `units`, which guesses a query's unit from its metric
 //! names, the collector and snapshot-publisher loops in `publish`, the settings file in
 //! `settings`, and the data-dir commands: `kmon export` (`dump`), `kmon tsdb analyze`
-//! (`analyze`) and `kmon import openmetrics` (`import`).
+//! (`analyze`), `kmon import openmetrics` (`import`) and `kmon snapshot`
+//! (`tsdb_snapshot`).
 
 pub mod analyze;
 pub mod assist;
@@ -29,6 +30,7 @@ mod run;
 mod serve;
 pub mod settings;
 mod snapshot;
+pub mod tsdb_snapshot;
 pub mod units;
 
 pub use export_screen::{MAX_SIDE, ScreenSize, SizeError, export_screen};

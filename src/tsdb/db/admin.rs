@@ -191,7 +191,8 @@ impl Db {
 pub fn is_vanished(e: &DbError) -> bool {
     match e {
         DbError::Io { source, .. } => source.kind() == std::io::ErrorKind::NotFound,
-        DbError::Block(crate::tsdb::block::BlockError::Io { source, .. }) => {
+        DbError::Block(crate::tsdb::block::BlockError::Io { source, .. })
+        | DbError::Wal(crate::tsdb::wal::WalError::Io { source, .. }) => {
             source.kind() == std::io::ErrorKind::NotFound
         }
         _ => false,
