@@ -127,7 +127,7 @@ impl Db {
     /// change in place: tombstones and meta.json are replaced by rename, so a link keeps
     /// the version linked) or copied when `out` is on another file system, then, with
     /// `with_head`, the head's data from the newest block's end on, as blocks aligned to
-    /// the block range. A writing `Db` holds off cuts and compactions meanwhile; a
+    /// the block range (the last one ending just after the newest sample). A writing `Db` holds off cuts and compactions meanwhile; a
     /// read-only one may see a block vanish under a concurrent writer, which gives an
     /// `Io` error of kind `NotFound` (see `is_vanished`). Nothing is written into the data
     /// dir itself unless `out` lies inside it.
@@ -146,14 +146,15 @@ impl Db {
             .map(|b| b.meta().max_time)
             .max()
             .unwrap_or(i64::MIN);
-        let windows: Vec<i64> = match self.head.time_range() {
+        let (windows, head_end): (Vec<i64>, i64) = match self.head.time_range() {
             Some((lo, hi)) if with_head && hi >= head_from => {
                 let first = lo.max(head_from).div_euclid(range).saturating_mul(range);
                 let last = hi.div_euclid(range).saturating_mul(range);
                 let n = (last.saturating_sub(first) / range).saturating_add(1);
-                (0..n).map(|i| first.saturating_add(i * range)).collect()
+                let starts = (0..n).map(|i| first.saturating_add(i * range)).collect();
+                (starts, hi.saturating_add(1))
             }
-            _ => Vec::new(),
+            _ => (Vec::new(), i64::MIN),
         };
         let total = (blocks.len() + windows.len()) as u64;
         let mut done = 0u64;
@@ -169,8 +170,11 @@ impl Db {
             progress(SnapshotProgress { done, total });
         }
         for a in windows {
+            // The last block ends just after the newest sample, as Prometheus's snapshot
+            // of its head does: a Prometheus started on the snapshot then accepts new
+            // samples from there on (its head starts where the blocks end).
             let lo = a.max(head_from);
-            let hi = a.saturating_add(range);
+            let hi = a.saturating_add(range).min(head_end);
             let series = series_from_head(&self.head, lo, hi);
             if !series.is_empty() {
                 let meta = write_block(out, lo, hi, series)?;
@@ -268,6 +272,10 @@ impl Admin for Db {
     }
 
     fn snapshot(&self, skip_head: bool) -> Result<String, StorageError> {
+        // Its place is inside the data dir, which a read-only Db never writes into.
+        if self.opts.read_only {
+            return Err(StorageError::ReadOnly);
+        }
         let name = snapshot_name();
         let out = self.dir.join(SNAPSHOTS_DIR).join(&name);
         Db::snapshot(self, &out, !skip_head, &mut |_| {}).map_err(storage_err)?;

@@ -174,6 +174,21 @@ fn delete_is_refused_read_only() {
     let db = Db::open(dir.path(), ro).expect("open read-only");
     assert!(matches!(db.delete(&sel("1"), 0, 1), Err(DbError::ReadOnly)));
     assert!(matches!(db.clean_tombstones(), Err(DbError::ReadOnly)));
+    assert!(matches!(
+        crate::storage::Admin::snapshot(&db, false),
+        Err(crate::storage::StorageError::ReadOnly)
+    ));
+    assert!(!dir.path().join(SNAPSHOTS_DIR).exists());
+}
+
+/// The largest block max time in a snapshot dir.
+fn snap_newest(dir: &Path) -> i64 {
+    std::fs::read_dir(dir)
+        .expect("read dir")
+        .filter_map(|e| BlockMeta::load(&e.ok()?.path()).ok())
+        .map(|m| m.max_time)
+        .max()
+        .expect("blocks")
 }
 
 #[test]
@@ -192,6 +207,9 @@ fn a_snapshot_holds_the_blocks_and_the_head_and_opens_as_the_same_data() {
         .expect("snapshot");
     assert_eq!(r.linked.len(), db.blocks().len());
     assert!(!r.from_head.is_empty());
+    // The last head block ends just after the newest sample.
+    let newest = snap_newest(&snap_dir);
+    assert_eq!(newest, 46 * MIN + 1);
     let last = steps.last().expect("progress");
     assert_eq!(last.done, last.total);
     // The links share the blocks' inodes.
