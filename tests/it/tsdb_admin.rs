@@ -1,7 +1,8 @@
 //! Deletion and snapshots through the real binary: (a) kmon writes hours of data (blocks
 //! and head), deletes part of a series, `kmon snapshot` copies the data dir, and the real
-//! Prometheus 3.5 started on the snapshot answers `query_range` exactly as kmon does on
-//! the original, while promtool analyzes and dumps it (without the deleted samples);
+//! Prometheus 3.5 started on the snapshot (and on a copy of the data dir, WAL included)
+//! answers `query_range` exactly as kmon does on the original, while promtool analyzes and
+//! dumps it (without the deleted samples);
 //! (b) `kmon snapshot` beside a running `kmon serve` that holds the data dir, and the
 //! admin API (`delete_series`, `snapshot`) of that server.
 
@@ -178,36 +179,55 @@ fn prometheus_serves_a_kmon_snapshot_with_deletions_as_kmon_does() {
     let want = query_range(&http, &kurl, t0);
     assert_eq!(want.as_array().map(Vec::len), Some(3), "{want}");
 
-    let cfg = tmp.path().join("empty.yml");
-    std::fs::write(&cfg, "").expect("config");
-    let port = free_port();
-    let log_path = tmp.path().join("prometheus.log");
-    let log = std::fs::File::create(&log_path).expect("log");
-    let child = Command::new(prom)
-        .arg(format!("--config.file={}", cfg.display()))
-        .arg(format!("--storage.tsdb.path={}", out.display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("start prometheus");
-    let mut guard = ChildGuard::new(child);
-    let purl = format!("http://127.0.0.1:{port}");
-    let prom_log = || std::fs::read_to_string(&log_path).unwrap_or_default();
-    assert!(
-        http.wait_ok(&format!("{purl}/-/ready"), Duration::from_secs(90)),
-        "prometheus not ready (exited: {:?}); log:\n{}",
-        guard.exited(),
-        prom_log()
-    );
-    let got = query_range(&http, &purl, t0);
-    assert_eq!(got, want, "log:\n{}", prom_log());
-    assert!(
-        !prom_log().to_lowercase().contains("corrupt"),
-        "{}",
-        prom_log()
-    );
+    // Prometheus on the snapshot, and on a copy of the data dir itself (the head's
+    // deletion then comes from kmon's WAL tombstones record).
+    let copy = tmp.path().join("copy");
+    copy_tree(&data, &copy);
+    for (name, dir) in [("snapshot", &out), ("copy", &copy)] {
+        let cfg = tmp.path().join("empty.yml");
+        std::fs::write(&cfg, "").expect("config");
+        let port = free_port();
+        let log_path = tmp.path().join(format!("prometheus-{name}.log"));
+        let log = std::fs::File::create(&log_path).expect("log");
+        let child = Command::new(&prom)
+            .arg(format!("--config.file={}", cfg.display()))
+            .arg(format!("--storage.tsdb.path={}", dir.display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start prometheus");
+        let mut guard = ChildGuard::new(child);
+        let purl = format!("http://127.0.0.1:{port}");
+        let prom_log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+        assert!(
+            http.wait_ok(&format!("{purl}/-/ready"), Duration::from_secs(90)),
+            "prometheus on the {name} not ready (exited: {:?}); log:\n{}",
+            guard.exited(),
+            prom_log()
+        );
+        let got = query_range(&http, &purl, t0);
+        assert_eq!(got, want, "prometheus on the {name}; log:\n{}", prom_log());
+        assert!(
+            !prom_log().to_lowercase().contains("corrupt"),
+            "{}",
+            prom_log()
+        );
+    }
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read_dir") {
+        let e = e.expect("entry");
+        let p = e.path();
+        if p.is_dir() {
+            copy_tree(&p, &to.join(e.file_name()));
+        } else if e.file_name() != "lock" {
+            std::fs::copy(&p, to.join(e.file_name())).expect("copy");
+        }
+    }
 }
 
 #[test]

@@ -261,3 +261,28 @@ fn a_snapshot_holds_the_blocks_and_the_head_and_opens_as_the_same_data() {
         16 + 1 + name.split('-').nth(1).map_or(0, str::len)
     );
 }
+
+#[test]
+fn a_block_deleted_under_a_read_only_snapshot_is_reported_as_vanished() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = tempfile::tempdir().expect("tempdir");
+    let db = Db::open(dir.path(), small_blocks()).expect("open");
+    fill(&db, 2, 0, 40 * MIN);
+    db.cut().expect("cut");
+    let ro = Db::open(
+        dir.path(),
+        DbOptions {
+            read_only: true,
+            ..small_blocks()
+        },
+    )
+    .expect("open read-only");
+    // As a compaction in the writing process would: the block dir goes away.
+    let gone = ro.blocks()[0].dir().to_path_buf();
+    std::fs::remove_dir_all(&gone).expect("remove");
+    let e = ro
+        .snapshot(&out.path().join("s"), true, &mut |_| {})
+        .unwrap_err();
+    assert!(is_vanished(&e), "{e}");
+    assert!(!is_vanished(&DbError::ReadOnly));
+}
