@@ -26,6 +26,8 @@ pub struct DataDirSnapshot {
     pub report: SnapshotReport,
     /// Whether another process held the data dir (read without its lock).
     pub shared: bool,
+    /// That process, when the OS says: (pid, command name).
+    pub holder: Option<(u32, String)>,
     /// Attempts it took (more than one when the blocks changed meanwhile).
     pub attempts: usize,
 }
@@ -50,9 +52,13 @@ pub fn snapshot_data_dir(
             bail!("{} is not empty", out.display());
         }
     }
+    let mut holder = None;
     let lock = match DirLock::acquire(data_dir) {
         Ok(l) => Some(l),
-        Err(LockError::Held { .. }) => None,
+        Err(LockError::Held { holder: h, .. }) => {
+            holder = h;
+            None
+        }
         Err(e) => return Err(e).context("locking the data dir"),
     };
     let opts = DbOptions {
@@ -87,6 +93,7 @@ pub fn snapshot_data_dir(
             return Ok(DataDirSnapshot {
                 report,
                 shared: false,
+                holder: None,
                 attempts: attempt,
             });
         }
@@ -104,6 +111,7 @@ pub fn snapshot_data_dir(
             return Ok(DataDirSnapshot {
                 report,
                 shared: true,
+                holder,
                 attempts: attempt,
             });
         }
@@ -111,7 +119,7 @@ pub fn snapshot_data_dir(
     }
     clear(out)?;
     bail!(
-        "the data dir kept changing under the running kmon ({ATTEMPTS} attempts; last: {last_reason})"
+        "the data dir kept changing under the process that holds it ({ATTEMPTS} attempts; last: {last_reason})"
     )
 }
 
@@ -179,10 +187,12 @@ pub fn snapshot_cli(data_dir: &Path, out: &Path) -> anyhow::Result<ExitCode> {
         out.display(),
         r.report.linked.len(),
         r.report.from_head.len(),
-        if r.shared {
-            " (read beside the running kmon that holds the data dir)"
-        } else {
-            ""
+        match (&r.shared, &r.holder) {
+            (false, _) => String::new(),
+            (true, Some((pid, name))) => {
+                format!(" (read beside {name} (pid {pid}), which holds the data dir)")
+            }
+            (true, None) => " (read beside the process that holds the data dir)".to_string(),
         }
     );
     Ok(ExitCode::SUCCESS)

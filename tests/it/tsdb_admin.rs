@@ -249,7 +249,10 @@ fn a_snapshot_beside_a_running_serve_and_the_admin_api() {
         tmp.path(),
     );
     assert_eq!(code, Some(0), "{stderr}");
-    assert!(stderr.contains("beside the running kmon"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("(pid {}), which holds the data dir", serve.id())),
+        "{stderr}"
+    );
     assert_eq!(counts(&out), [1200; 3]);
     assert_eq!(std::fs::read(data.join("lock")).expect("lock"), lock_before);
     assert!(!data.join("snapshots").exists());
