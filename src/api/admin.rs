@@ -1,7 +1,7 @@
 //! Prometheus's TSDB admin API: `POST|PUT /api/v1/admin/tsdb/delete_series`,
 //! `clean_tombstones` and `snapshot`, answered only when the server was started with the
 //! admin API enabled (`ApiOptions::admin`, `--web.enable-admin-api`); otherwise each gives
-//! Prometheus's `unavailable` error. The work goes through the `storage::Admin` seam (the
+//! Prometheus's `unavailable` error (HTTP 500, as Prometheus 3.5 sends it). The work goes through the `storage::Admin` seam (the
 //! data dir's `Db` implements it) on a blocking thread. `routes` mounts the handlers here.
 
 use std::time::Instant;
@@ -44,8 +44,15 @@ impl Api {
             time_param(form, "start", MIN_TIME).map_err(|e| ApiError::invalid_param("start", e))?;
         let end =
             time_param(form, "end", MAX_TIME).map_err(|e| ApiError::invalid_param("end", e))?;
-        let sets = super::meta::parse_matcher_sets(&selectors)
-            .map_err(|e| ApiError::invalid_param("match[]", e))?;
+        // Unlike the series endpoints, Prometheus takes selectors whose matchers all match
+        // the empty string here (`{a=""}` deletes every series without `a`).
+        let mut sets = Vec::with_capacity(selectors.len());
+        for s in &selectors {
+            let set = crate::promql::parser::parse_metric_selector(s).map_err(|e| {
+                ApiError::invalid_param("match[]", super::query::parse_error_text(&e, s))
+            })?;
+            sets.push(set);
+        }
         admin
             .delete_series(&sets, start.from_time_ms(), end.from_time_ms())
             .map_err(internal)?;
@@ -68,10 +75,13 @@ impl Api {
             false
         } else {
             parse_go_bool(v).ok_or_else(|| {
-                ApiError::bad_data(format!(
-                    "unable to parse boolean 'skip_head' argument: strconv.ParseBool: parsing {}: invalid syntax",
-                    super::params::go_quote(v)
-                ))
+                ApiError::invalid_param(
+                    "skip_head",
+                    format!(
+                        "unable to parse boolean: strconv.ParseBool: parsing {}: invalid syntax",
+                        super::params::go_quote(v)
+                    ),
+                )
             })?
         };
         let name = admin

@@ -286,3 +286,24 @@ fn a_block_deleted_under_a_read_only_snapshot_is_reported_as_vanished() {
     assert!(is_vanished(&e), "{e}");
     assert!(!is_vanished(&DbError::ReadOnly));
 }
+
+#[test]
+fn a_selector_matching_only_empty_values_deletes_every_series_without_the_label() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Db::open(dir.path(), small_blocks()).expect("open");
+    fill(&db, 3, 0, 40 * MIN);
+    db.cut().expect("cut");
+    let head_lo = db.head().time_range().expect("head").0;
+    let none = [Matcher::new(MatchOp::Equal, "x", "").expect("matcher")];
+    let r = db.delete(&none, 5 * MIN, head_lo + MIN).expect("delete");
+    assert_eq!(r.head_series, 3, "{r:?}");
+    assert!(r.block_series >= 3, "{r:?}");
+    let want = without(expected(3, 0, 40 * MIN), &[0, 1, 2], 5 * MIN, head_lo + MIN);
+    assert_eq!(dump(&db), want);
+    // `i` is set on every series: nothing matches.
+    let set = [Matcher::new(MatchOp::Equal, "i", "").expect("matcher")];
+    assert_eq!(
+        db.delete(&set, 0, 40 * MIN).expect("delete"),
+        DeleteReport::default()
+    );
+}
