@@ -326,7 +326,15 @@ impl Db {
         let mut done = Vec::new();
         for _ in 0..MAX_COMPACTIONS_PER_PASS {
             let blocks = self.blocks();
-            let metas: Vec<_> = blocks.iter().map(|b| b.meta().clone()).collect();
+            // A deletion rewrites meta.json on disk; the planner must see its count.
+            let metas: Vec<_> = blocks
+                .iter()
+                .map(|b| {
+                    let mut m = b.meta().clone();
+                    m.stats.num_tombstones = b.num_tombstones();
+                    m
+                })
+                .collect();
             let Some(ulids) = plan(&metas, &ranges) else {
                 break;
             };

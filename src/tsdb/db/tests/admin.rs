@@ -307,3 +307,30 @@ fn a_selector_matching_only_empty_values_deletes_every_series_without_the_label(
         DeleteReport::default()
     );
 }
+
+#[test]
+fn the_next_cut_compacts_a_block_whose_series_were_all_deleted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Db::open(dir.path(), small_blocks()).expect("open");
+    fill(&db, 2, 0, 40 * MIN);
+    db.cut().expect("cut");
+    let blocks = db.blocks();
+    assert!(blocks.len() >= 2, "{blocks:?}");
+    // The planner looks at the blocks before the newest one, newest first (as
+    // Prometheus's): every series of that block loses a sample, tombstones >= series.
+    let target = blocks[blocks.len() - 2].clone();
+    let first = target.meta().ulid.clone();
+    let t = target.meta().min_time;
+    db.delete(&sel(".*"), t, t).expect("delete");
+    assert_eq!(target.num_tombstones(), 2);
+    drop((blocks, target));
+    let r = db.cut().expect("cut");
+    assert!(
+        r.compacted
+            .iter()
+            .any(|(_, old)| old == &vec![first.clone()]),
+        "{r:?}"
+    );
+    assert!(db.blocks().iter().all(|b| b.num_tombstones() == 0));
+    assert_eq!(dump(&db), without(expected(2, 0, 40 * MIN), &[0, 1], t, t));
+}
