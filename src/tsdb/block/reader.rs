@@ -99,6 +99,11 @@ impl Block {
         self.index.label_names()
     }
 
+    /// The deleted intervals by series ID (a copy).
+    pub fn tombstones(&self) -> Tombstones {
+        self.tombstones.read().clone()
+    }
+
     /// How many deleted intervals the block's tombstones hold.
     pub fn num_tombstones(&self) -> u64 {
         tombstones::total(&self.tombstones.read())
@@ -106,7 +111,7 @@ impl Block {
 
     /// Deletes the samples of the series matching `matchers` in `[mint, maxt]`
     /// (inclusive), as Prometheus's `Block.Delete`: every matching series with a chunk in
-    /// the range gets the interval added to its tombstones; the `tombstones` file is then
+    /// the range gets the interval (clamped to its chunks' span) added to its tombstones; the `tombstones` file is then
     /// replaced atomically and `meta.json`'s `numTombstones` updated. Returns how many
     /// series were hit. Queriers opened afterwards no longer see those samples;
     /// compaction leaves them out.
@@ -114,11 +119,14 @@ impl Block {
         if mint > maxt || maxt < self.meta.min_time || mint >= self.meta.max_time {
             return Ok(0);
         }
+        // As Prometheus, each series' interval is clamped to the span of its chunks.
         let mut hit = Vec::new();
         for id in self.index.postings_for_matchers(matchers)? {
             let (_, metas) = self.index.series(id)?;
-            if metas.iter().any(|m| m.min_t <= maxt && m.max_t >= mint) {
-                hit.push(id);
+            if metas.iter().any(|m| m.min_t <= maxt && m.max_t >= mint)
+                && let (Some(first), Some(last)) = (metas.first(), metas.last())
+            {
+                hit.push((id, mint.max(first.min_t), maxt.min(last.max_t)));
             }
         }
         if hit.is_empty() {
@@ -126,8 +134,8 @@ impl Block {
         }
         let mut t = self.tombstones.write();
         let mut next = t.clone();
-        for id in &hit {
-            tombstones::add_interval(next.entry(*id).or_default(), mint, maxt);
+        for &(id, lo, hi) in &hit {
+            tombstones::add_interval(next.entry(id).or_default(), lo, hi);
         }
         tombstones::write(&self.dir, &next)?;
         let mut meta = self.meta.clone();

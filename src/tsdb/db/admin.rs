@@ -91,8 +91,8 @@ impl Db {
         Ok(out)
     }
 
-    /// Rewrites every block that has tombstones without the deleted samples (a
-    /// compaction of that block alone) and deletes the old one, as Prometheus's
+    /// Rewrites every block that has tombstones without the deleted samples (a level-1
+    /// block with the old one as its parent) and deletes the old one, as Prometheus's
     /// `CleanTombstones`. A block left with no samples is just deleted. Returns
     /// `(old ULID, new ULID if any)` per block rewritten.
     pub fn clean_tombstones(&self) -> Result<Vec<(String, Option<String>)>, DbError> {
@@ -105,7 +105,7 @@ impl Db {
             if old.num_tombstones() == 0 {
                 continue;
             }
-            let made = crate::tsdb::compact::compact(&self.dir, &[old.as_ref()])?;
+            let made = crate::tsdb::compact::rewrite_without_tombstones(&self.dir, &old)?;
             let new_block = match &made {
                 Some(meta) => Some(Arc::new(Block::open(&self.dir.join(&meta.ulid))?)),
                 None => None,

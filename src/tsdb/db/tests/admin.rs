@@ -73,6 +73,18 @@ fn delete_in_blocks_writes_tombstones_that_reopen_and_clean_apply() {
     assert_eq!(dump(&db), want);
     let first = db.blocks()[0].clone();
     assert_eq!(first.num_tombstones(), 2);
+    // Clamped to each series' data in the block, as Prometheus writes them.
+    let mut stones: Vec<Vec<(i64, i64)>> = first.tombstones().into_values().collect();
+    stones.sort();
+    assert_eq!(stones, vec![vec![(3 * MIN, 9 * MIN)]; 2]);
+    let second = db.blocks()[1].clone();
+    assert!(
+        second
+            .tombstones()
+            .values()
+            .all(|v| v == &vec![(10 * MIN, 12 * MIN)])
+    );
+    drop(second);
     let meta = BlockMeta::load(first.dir()).expect("meta");
     assert_eq!(meta.stats.num_tombstones, 2);
     assert!(!first.dir().join("tombstones.tmp").exists());
@@ -88,6 +100,19 @@ fn delete_in_blocks_writes_tombstones_that_reopen_and_clean_apply() {
     for b in db.blocks() {
         assert_eq!(b.num_tombstones(), 0);
         b.verify().expect("verifies");
+        // Prometheus's CleanTombstones makes a level-1 block that is its own source and
+        // names the old one as its parent.
+        if let Some((old, _)) = cleaned
+            .iter()
+            .find(|(_, new)| new.as_deref() == Some(b.meta().ulid.as_str()))
+        {
+            let c = &b.meta().compaction;
+            assert_eq!(
+                (c.level, c.sources.clone()),
+                (1, vec![b.meta().ulid.clone()])
+            );
+            assert_eq!(c.other["parents"][0]["ulid"], old.as_str());
+        }
         assert!(!cleaned.iter().any(|(old, _)| *old == b.meta().ulid));
     }
     for (old, _) in &cleaned {
