@@ -285,24 +285,27 @@ impl Head {
         out
     }
 
-    /// The refs of the series matching `matchers` that hold samples in `[mint, maxt]`
-    /// (what a deletion must record), ascending.
-    pub fn refs_with_samples_in(
+    /// The series matching `matchers` that hold samples in `[mint, maxt]`, ascending by
+    /// ref, each with the range clamped to its own first and last sample (as Prometheus
+    /// records a head deletion): what a deletion must log and apply.
+    pub fn deletion_targets(
         &self,
         matchers: &[crate::model::Matcher],
         mint: i64,
         maxt: i64,
-    ) -> Vec<SeriesRef> {
+    ) -> Vec<(SeriesRef, i64, i64)> {
         let refs = self.postings.read().for_matchers(matchers);
-        let mut out: Vec<SeriesRef> = refs
+        let mut out: Vec<(SeriesRef, i64, i64)> = refs
             .into_iter()
-            .filter(|&r| {
-                self.series.get(r).is_some_and(|s| {
-                    let chunks = s.data.lock().snapshot(mint, maxt);
-                    chunks
-                        .iter()
-                        .any(|c| c.iter().any(|x| x.t >= mint && x.t <= maxt))
-                })
+            .filter_map(|r| {
+                let s = self.series.get(r)?;
+                let d = s.data.lock();
+                let (lo, (hi, _)) = (d.min_time()?, d.last()?);
+                let hit = d
+                    .snapshot(mint, maxt)
+                    .iter()
+                    .any(|c| c.iter().any(|x| x.t >= mint && x.t <= maxt));
+                hit.then(|| (r, mint.max(lo), maxt.min(hi)))
             })
             .collect();
         out.sort_unstable();

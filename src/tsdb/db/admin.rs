@@ -65,16 +65,18 @@ impl Db {
         // No cut or compaction meanwhile: one could carry the samples into a new block
         // between the moment the head and the blocks are handled.
         let _one = self.cutting.lock();
-        let refs = self.head.refs_with_samples_in(matchers, mint, maxt);
-        if !refs.is_empty() {
-            let stones: Vec<Tombstone> =
-                refs.iter().map(|&r| Tombstone { r, mint, maxt }).collect();
+        let targets = self.head.deletion_targets(matchers, mint, maxt);
+        if !targets.is_empty() {
+            let stones: Vec<Tombstone> = targets
+                .iter()
+                .map(|&(r, mint, maxt)| Tombstone { r, mint, maxt })
+                .collect();
             if let Some(wal) = &self.wal {
                 wal.log_tombstones(&stones)?;
                 wal.sync()?;
             }
-            for r in refs {
-                let n = self.head.delete_range(r, mint, maxt);
+            for (r, lo, hi) in targets {
+                let n = self.head.delete_range(r, lo, hi);
                 if n > 0 {
                     out.head_series += 1;
                     out.head_samples += n;

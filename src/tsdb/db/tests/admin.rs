@@ -359,3 +359,61 @@ fn the_next_cut_compacts_a_block_whose_series_were_all_deleted() {
     assert!(db.blocks().iter().all(|b| b.num_tombstones() == 0));
     assert_eq!(dump(&db), without(expected(2, 0, 40 * MIN), &[0, 1], t, t));
 }
+
+/// The tombstone records in `dir`'s WAL segments: (ref, mint, maxt).
+fn wal_tombstones(dir: &Path) -> Vec<(u64, i64, i64)> {
+    fn varint(b: &[u8], pos: &mut usize) -> i64 {
+        let mut u: u64 = 0;
+        let mut shift = 0;
+        while let Some(&byte) = b.get(*pos) {
+            *pos += 1;
+            u |= u64::from(byte & 0x7f) << shift;
+            shift += 7;
+            if byte < 0x80 {
+                break;
+            }
+        }
+        ((u >> 1) as i64) ^ -((u & 1) as i64)
+    }
+    let mut out = Vec::new();
+    let segs = crate::tsdb::wal::list_segments(&dir.join("wal")).expect("segments");
+    for (_, path) in segs {
+        crate::tsdb::wal::scan_segment(&path, |f| {
+            if f.data.first() != Some(&3) {
+                return;
+            }
+            let b = f.data;
+            let mut pos = 1;
+            while pos + 8 <= b.len() {
+                let r = u64::from_be_bytes(b[pos..pos + 8].try_into().expect("8 bytes"));
+                pos += 8;
+                let lo = varint(b, &mut pos);
+                let hi = varint(b, &mut pos);
+                out.push((r, lo, hi));
+            }
+        })
+        .expect("scan");
+    }
+    out
+}
+
+#[test]
+fn head_tombstones_are_logged_clamped_to_the_series_samples() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Db::open(dir.path(), opts()).expect("open");
+    fill(&db, 2, 5 * MIN, 30 * MIN);
+    db.delete(&sel("1"), i64::MIN, 10 * MIN).expect("delete");
+    db.delete(&sel("0"), 20 * MIN, i64::MAX).expect("delete");
+    let stones = wal_tombstones(dir.path());
+    let ranges: Vec<(i64, i64)> = stones.iter().map(|&(_, lo, hi)| (lo, hi)).collect();
+    assert_eq!(ranges, [(5 * MIN, 10 * MIN), (20 * MIN, 29 * MIN)]);
+    drop(db);
+    let db = Db::open(dir.path(), opts()).expect("reopen");
+    let want = without(
+        without(expected(2, 5 * MIN, 30 * MIN), &[1], 5 * MIN, 10 * MIN),
+        &[0],
+        20 * MIN,
+        29 * MIN,
+    );
+    assert_eq!(dump(&db), want);
+}
