@@ -212,6 +212,17 @@ async fn not_found() -> Response {
     (StatusCode::NOT_FOUND, "404 page not found\n").into_response()
 }
 
+/// A known path with a method it does not take: Prometheus's router answers Go's
+/// `http.Error` text.
+async fn method_not_allowed() -> Response {
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "Method Not Allowed\n",
+    )
+        .into_response()
+}
+
 /// Runs a storage lookup off the async threads.
 async fn blocking(
     f: impl FnOnce() -> Result<Success, ApiError> + Send + 'static,
@@ -252,6 +263,7 @@ impl Api {
             .route("/-/ready", get(ready).head(ready))
             .route("/metrics", get(metrics))
             .fallback(not_found)
+            .method_not_allowed_fallback(method_not_allowed)
             .with_state(self.clone())
     }
 }

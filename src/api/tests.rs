@@ -620,6 +620,7 @@ async fn admin_routes_take_post_and_put_and_answer_204_or_json() {
     );
     let r = c.get(format!("{base}/snapshot")).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 405, "GET is not an admin method");
+    assert_eq!(r.text().await.unwrap(), "Method Not Allowed\n");
     // Without --web.enable-admin-api: Prometheus 3.5's 500 and body.
     let off = Api::with_clock(store(), ApiOptions::default(), || NOW);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
