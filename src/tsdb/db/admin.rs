@@ -129,10 +129,11 @@ impl Db {
     /// change in place: tombstones and meta.json are replaced by rename, so a link keeps
     /// the version linked) or copied when `out` is on another file system, then, with
     /// `with_head`, the head's data from the newest block's end on, as blocks aligned to
-    /// the block range (the last one ending just after the newest sample). A writing `Db` holds off cuts and compactions meanwhile; a
-    /// read-only one may see a block vanish under a concurrent writer, which gives an
-    /// `Io` error of kind `NotFound` (see `is_vanished`). Nothing is written into the data
-    /// dir itself unless `out` lies inside it.
+    /// the block range (the last one ending just after the newest sample). A writing `Db`
+    /// holds off cuts and compactions meanwhile; a read-only one may see a block vanish
+    /// under a concurrent writer, which gives an `Io` error of kind `NotFound` (see
+    /// `is_vanished`). Nothing is written into the data dir itself unless `out` lies
+    /// inside it.
     pub fn snapshot(
         &self,
         out: &Path,
