@@ -119,6 +119,10 @@ enum Command {
         /// The most samples a query may hold (Prometheus's --query.max-samples).
         #[arg(long = "query.max-samples", value_name = "N")]
         max_samples: Option<usize>,
+        /// Answer the TSDB admin API (delete_series, clean_tombstones, snapshot), as
+        /// Prometheus's --web.enable-admin-api; off by default.
+        #[arg(long = "web.enable-admin-api")]
+        enable_admin_api: bool,
     },
     /// Evaluate an instant query against a Prometheus-compatible API (kmon serve or
     /// Prometheus); exit 1 with the server's error.
@@ -171,6 +175,13 @@ enum Command {
     Import {
         #[command(subcommand)]
         what: ImportCommand,
+    },
+    /// Write a consistent snapshot of the data dir into OUTDIR (missing or empty): its
+    /// blocks hard-linked and the in-memory head written as blocks, openable by
+    /// Prometheus. Works beside a running kmon that holds the data dir.
+    Snapshot {
+        #[arg(value_name = "OUTDIR")]
+        out: PathBuf,
     },
     /// TSDB tools.
     Tsdb {
@@ -333,6 +344,7 @@ fn main() -> ExitCode {
             lookback_delta,
             query_timeout,
             max_samples,
+            enable_admin_api,
         }) => kmon::app::serve(
             f.run_options(),
             kmon::app::ServeOptions {
@@ -342,6 +354,7 @@ fn main() -> ExitCode {
                 lookback_delta,
                 query_timeout,
                 max_samples,
+                enable_admin_api,
             },
         ),
         Some(Command::Query {
@@ -384,6 +397,10 @@ fn main() -> ExitCode {
         }) => {
             let dir = kmon::app::data_dir(f.data_dir.as_deref());
             kmon::app::import::import_cli(&file, &dir)
+        }
+        Some(Command::Snapshot { out }) => {
+            let dir = kmon::app::data_dir(f.data_dir.as_deref());
+            kmon::app::tsdb_snapshot::snapshot_cli(&dir, &out)
         }
         Some(Command::Tsdb {
             what: TsdbCommand::Analyze { limit },

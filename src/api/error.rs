@@ -34,6 +34,8 @@ impl ErrorType {
     }
 
     /// The HTTP status Prometheus answers with (499 is nginx's "client closed request").
+    /// `unavailable` has no case of its own in Prometheus 3.5's `respondError`, so it falls
+    /// to the default 500 (checked against the real binary's "admin APIs disabled").
     pub fn status(self) -> StatusCode {
         match self {
             ErrorType::BadData => StatusCode::BAD_REQUEST,
@@ -41,8 +43,8 @@ impl ErrorType {
             ErrorType::Canceled => {
                 StatusCode::from_u16(499).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
             }
-            ErrorType::Timeout | ErrorType::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            ErrorType::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorType::Timeout => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorType::Internal | ErrorType::Unavailable => StatusCode::INTERNAL_SERVER_ERROR,
             ErrorType::NotFound => StatusCode::NOT_FOUND,
         }
     }
@@ -115,7 +117,7 @@ mod tests {
             (ErrorType::Execution, 422, "execution"),
             (ErrorType::Canceled, 499, "canceled"),
             (ErrorType::Timeout, 503, "timeout"),
-            (ErrorType::Unavailable, 503, "unavailable"),
+            (ErrorType::Unavailable, 500, "unavailable"),
             (ErrorType::Internal, 500, "internal"),
             (ErrorType::NotFound, 404, "not_found"),
         ];

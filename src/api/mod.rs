@@ -1,16 +1,19 @@
 //! The Prometheus-compatible HTTP API that `kmon serve` answers on: `/api/v1/query` and
 //! `query_range` (run by the PromQL engine on a blocking thread, cancelled on timeout,
 //! client disconnect and shutdown), `series`, `labels`, `label/<name>/values`, `targets`,
-//! `metadata`, `status/buildinfo`, `/-/healthy`, `/-/ready` and kmon's own `/metrics`,
-//! with Prometheus 3.5's parameters, JSON (byte for byte) and errors. It reads through
-//! `storage::Queryable` and the scrape layer's `TargetRegistry`; `app` wires the concrete
+//! `metadata`, `status/buildinfo`, the TSDB admin API (`admin/tsdb/delete_series`,
+//! `clean_tombstones`, `snapshot`; off unless enabled), `/-/healthy`, `/-/ready` and
+//! kmon's own `/metrics`, with Prometheus 3.5's parameters, JSON (byte for byte) and
+//! errors. It reads through `storage::Queryable` (and administers through
+//! `storage::Admin`) and the scrape layer's `TargetRegistry`; `app` wires the concrete
 //! storage in and runs the server.
 //!
 //! Map: `params` (form, times, durations, limits), `json` (the exact encoder), `error`
 //! (errorType ↔ HTTP status), `query` (the two query endpoints), `meta` (series and
-//! labels), `targets` (targets and metadata), `metrics` (`/metrics`), `routes` (the axum
-//! router, the request plumbing and `serve`).
+//! labels), `targets` (targets and metadata), `metrics` (`/metrics`), `admin` (the admin
+//! API), `routes` (the axum router, the request plumbing and `serve`).
 
+mod admin;
 mod error;
 pub mod json;
 mod meta;
@@ -77,6 +80,9 @@ pub struct ApiOptions {
     pub listen_port: u16,
     pub build: BuildInfo,
     pub process_metrics: Option<MetricsWriter>,
+    /// The admin API's storage (`--web.enable-admin-api`); `None` disables the admin
+    /// endpoints, as Prometheus does by default.
+    pub admin: Option<Arc<dyn crate::storage::Admin>>,
 }
 
 /// The API's shared state. Cheap to clone.

@@ -10,7 +10,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use super::error::ApiError;
 use super::params::Form;
@@ -19,8 +19,13 @@ use super::{Api, Success};
 const JSON: &str = "application/json";
 
 /// The request's parameters: the URL query, and the body of an
-/// `application/x-www-form-urlencoded` POST.
-fn form(method: &Method, headers: &HeaderMap, query: Option<String>, body: &Bytes) -> Form {
+/// `application/x-www-form-urlencoded` POST or PUT (as Go's `ParseForm` reads them).
+pub(super) fn form(
+    method: &Method,
+    headers: &HeaderMap,
+    query: Option<String>,
+    body: &Bytes,
+) -> Form {
     let is_form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -30,7 +35,8 @@ fn form(method: &Method, headers: &HeaderMap, query: Option<String>, body: &Byte
                     .eq_ignore_ascii_case("application/x-www-form-urlencoded")
             })
         });
-    let body = (*method == Method::POST && is_form).then_some(&body[..]);
+    let body =
+        ((*method == Method::POST || *method == Method::PUT) && is_form).then_some(&body[..]);
     Form::new(query.as_deref(), body)
 }
 
@@ -206,6 +212,17 @@ async fn not_found() -> Response {
     (StatusCode::NOT_FOUND, "404 page not found\n").into_response()
 }
 
+/// A known path with a method it does not take: Prometheus's router answers Go's
+/// `http.Error` text.
+async fn method_not_allowed() -> Response {
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "Method Not Allowed\n",
+    )
+        .into_response()
+}
+
 /// Runs a storage lookup off the async threads.
 async fn blocking(
     f: impl FnOnce() -> Result<Success, ApiError> + Send + 'static,
@@ -230,10 +247,23 @@ impl Api {
             .route("/api/v1/targets", get(targets))
             .route("/api/v1/metadata", get(metadata))
             .route("/api/v1/status/buildinfo", get(buildinfo))
+            .route(
+                "/api/v1/admin/tsdb/delete_series",
+                post(super::admin::delete_series).put(super::admin::delete_series),
+            )
+            .route(
+                "/api/v1/admin/tsdb/clean_tombstones",
+                post(super::admin::clean_tombstones).put(super::admin::clean_tombstones),
+            )
+            .route(
+                "/api/v1/admin/tsdb/snapshot",
+                post(super::admin::snapshot).put(super::admin::snapshot),
+            )
             .route("/-/healthy", get(healthy).head(healthy))
             .route("/-/ready", get(ready).head(ready))
             .route("/metrics", get(metrics))
             .fallback(not_found)
+            .method_not_allowed_fallback(method_not_allowed)
             .with_state(self.clone())
     }
 }

@@ -427,3 +427,231 @@ async fn a_query_past_its_timeout_answers_timeout_503() {
         e.message
     );
 }
+
+/// An admin seam that records its calls (the real one is the TSDB's `Db`).
+#[derive(Default)]
+struct Recorder {
+    calls: parking_lot::Mutex<Vec<String>>,
+}
+
+impl crate::storage::Admin for Recorder {
+    fn delete_series(
+        &self,
+        selectors: &[Vec<crate::model::Matcher>],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<(), crate::storage::StorageError> {
+        let sel: Vec<String> = selectors
+            .iter()
+            .map(|s| {
+                s.iter()
+                    .map(|m| m.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .collect();
+        self.calls
+            .lock()
+            .push(format!("delete {} {mint} {maxt}", sel.join(" | ")));
+        Ok(())
+    }
+
+    fn clean_tombstones(&self) -> Result<(), crate::storage::StorageError> {
+        self.calls.lock().push("clean".into());
+        Ok(())
+    }
+
+    fn snapshot(&self, skip_head: bool) -> Result<String, crate::storage::StorageError> {
+        self.calls.lock().push(format!("snapshot {skip_head}"));
+        Ok("20261121T161500Z-1a2b".into())
+    }
+}
+
+fn admin_api(rec: &Arc<Recorder>) -> Api {
+    let opts = ApiOptions {
+        admin: Some(rec.clone()),
+        ..ApiOptions::default()
+    };
+    let api = Api::with_clock(store(), opts, || NOW);
+    api.set_ready(true);
+    api
+}
+
+#[test]
+fn admin_calls_are_refused_unless_enabled() {
+    let api = api();
+    for e in [
+        api.delete_series(&form("match[]=up")).unwrap_err(),
+        api.clean_tombstones().unwrap_err(),
+        api.snapshot(&form("")).unwrap_err(),
+    ] {
+        assert_eq!(e.kind, ErrorType::Unavailable);
+        assert_eq!(e.kind.status().as_u16(), 500);
+        assert_eq!(
+            e.body(),
+            r#"{"status":"error","errorType":"unavailable","error":"admin APIs disabled"}"#
+        );
+    }
+}
+
+#[test]
+fn delete_series_parses_selectors_and_times_as_prometheus() {
+    let rec = Arc::new(Recorder::default());
+    let api = admin_api(&rec);
+    assert_eq!(
+        api.delete_series(&form(
+            "match[]=up{job=\"api\"}&match[]=http_requests_total&start=1&end=2.5"
+        )),
+        Ok(None)
+    );
+    assert_eq!(
+        api.delete_series(&form("match[]=up")),
+        Ok(None),
+        "start and end default to all time"
+    );
+    let calls = rec.calls.lock().clone();
+    assert_eq!(
+        calls,
+        [
+            "delete __name__=\"up\",job=\"api\" | __name__=\"http_requests_total\" 1000 2500"
+                .to_string(),
+            format!(
+                "delete __name__=\"up\" {} {}",
+                super::params::MIN_TIME.from_time_ms(),
+                super::params::MAX_TIME.from_time_ms()
+            )
+        ]
+    );
+
+    let e = api.delete_series(&form("")).unwrap_err();
+    assert_eq!(
+        (e.kind, e.message.as_str()),
+        (ErrorType::BadData, "no match[] parameter provided")
+    );
+    // The texts Prometheus 3.5.3 answers with (`curl -X POST .../delete_series?...`).
+    let e = api.delete_series(&form("match[]=up&start=x")).unwrap_err();
+    assert_eq!(e.kind, ErrorType::BadData);
+    assert_eq!(
+        e.message,
+        "invalid parameter \"start\": invalid time value for 'start': cannot parse \"x\" to a valid timestamp"
+    );
+    let e = api.delete_series(&form("match[]=up{")).unwrap_err();
+    assert_eq!(e.kind, ErrorType::BadData);
+    assert_eq!(
+        e.message,
+        "invalid parameter \"match[]\": 1:4: parse error: unexpected end of input inside braces"
+    );
+    assert_eq!(rec.calls.lock().len(), 2, "nothing deleted on bad input");
+    // Prometheus takes a selector that only matches empty values here.
+    assert_eq!(api.delete_series(&form("match[]={a=\"\"}")), Ok(None));
+    assert_eq!(
+        rec.calls.lock().last().map(String::as_str),
+        Some(
+            format!(
+                "delete a=\"\" {} {}",
+                super::params::MIN_TIME.from_time_ms(),
+                super::params::MAX_TIME.from_time_ms()
+            )
+            .as_str()
+        )
+    );
+}
+
+#[test]
+fn snapshot_answers_the_name_and_reads_skip_head_as_go_does() {
+    let rec = Arc::new(Recorder::default());
+    let api = admin_api(&rec);
+    let ok = api.snapshot(&form("")).unwrap().expect("data");
+    assert_eq!(
+        ok.body(),
+        r#"{"status":"success","data":{"name":"20261121T161500Z-1a2b"}}"#
+    );
+    api.snapshot(&form("skip_head=T")).unwrap();
+    api.snapshot(&form("skip_head=0")).unwrap();
+    let e = api.snapshot(&form("skip_head=yes")).unwrap_err();
+    assert_eq!(e.kind, ErrorType::BadData);
+    assert_eq!(
+        e.message,
+        "invalid parameter \"skip_head\": unable to parse boolean: strconv.ParseBool: parsing \"yes\": invalid syntax"
+    );
+    assert_eq!(api.clean_tombstones(), Ok(None));
+    assert_eq!(
+        *rec.calls.lock(),
+        ["snapshot false", "snapshot true", "snapshot false", "clean"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_routes_take_post_and_put_and_answer_204_or_json() {
+    let rec = Arc::new(Recorder::default());
+    let api = admin_api(&rec);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(super::serve(listener, api, async {
+        let _ = rx.await;
+    }));
+    let base = format!("http://{addr}/api/v1/admin/tsdb");
+    let c = reqwest::Client::new();
+    let r = c
+        .post(format!("{base}/delete_series"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("match[]=up&start=10")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 204);
+    assert_eq!(r.text().await.unwrap(), "");
+    let r = c
+        .put(format!("{base}/clean_tombstones"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 204);
+    let r = c
+        .put(format!("{base}/snapshot?skip_head=true"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(
+        r.text().await.unwrap(),
+        r#"{"status":"success","data":{"name":"20261121T161500Z-1a2b"}}"#
+    );
+    let r = c.get(format!("{base}/snapshot")).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 405, "GET is not an admin method");
+    assert_eq!(r.text().await.unwrap(), "Method Not Allowed\n");
+    // Without --web.enable-admin-api: Prometheus 3.5's 500 and body.
+    let off = Api::with_clock(store(), ApiOptions::default(), || NOW);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let off_addr = listener.local_addr().unwrap();
+    let (off_tx, off_rx) = tokio::sync::oneshot::channel::<()>();
+    let off_server = tokio::spawn(super::serve(listener, off, async {
+        let _ = off_rx.await;
+    }));
+    let r = c
+        .post(format!(
+            "http://{off_addr}/api/v1/admin/tsdb/delete_series?match[]=up"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 500);
+    assert_eq!(
+        r.text().await.unwrap(),
+        r#"{"status":"error","errorType":"unavailable","error":"admin APIs disabled"}"#
+    );
+    let _ = off_tx.send(());
+    off_server.await.unwrap().unwrap();
+    let calls = rec.calls.lock().clone();
+    assert_eq!(
+        calls[0],
+        format!(
+            "delete __name__=\"up\" 10000 {}",
+            super::params::MAX_TIME.from_time_ms()
+        )
+    );
+    assert_eq!(calls[1..], ["clean", "snapshot true"]);
+    let _ = tx.send(());
+    server.await.unwrap().unwrap();
+}

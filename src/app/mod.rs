@@ -10,7 +10,8 @@
 //! names, the collector and snapshot-publisher loops in `publish`, storage errors in the status
 //! line in `storage_status`, the settings file in
 //! `settings`, and the data-dir commands: `kmon export` (`dump`), `kmon tsdb analyze`
-//! (`analyze`) and `kmon import openmetrics` (`import`).
+//! (`analyze`), `kmon import openmetrics` (`import`) and `kmon snapshot`
+//! (`tsdb_snapshot`).
 
 pub mod analyze;
 pub mod assist;
@@ -31,6 +32,7 @@ mod serve;
 pub mod settings;
 mod snapshot;
 mod storage_status;
+pub mod tsdb_snapshot;
 pub mod units;
 
 pub use export_screen::{MAX_SIDE, ScreenSize, SizeError, export_screen};

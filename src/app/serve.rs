@@ -1,6 +1,7 @@
 //! `kmon serve`: the engine without a screen — scraping (with `--config`) or the built-in
 //! collector (without), storage in the data dir's TSDB (`Db`), files from `--load` put in first — and
-//! the Prometheus-compatible HTTP API on `--listen`. SIGINT and SIGTERM stop it
+//! the Prometheus-compatible HTTP API on `--listen` (with the TSDB admin API when
+//! `--web.enable-admin-api` is given). SIGINT and SIGTERM stop it
 //! gracefully (running queries are cancelled, in-flight requests answered) with exit 0.
 
 use std::fmt::Write as _;
@@ -37,6 +38,8 @@ pub struct ServeOptions {
     pub lookback_delta: Option<Duration>,
     pub query_timeout: Option<Duration>,
     pub max_samples: Option<usize>,
+    /// `--web.enable-admin-api`: answer the TSDB admin endpoints.
+    pub enable_admin_api: bool,
 }
 
 impl Default for ServeOptions {
@@ -48,6 +51,7 @@ impl Default for ServeOptions {
             lookback_delta: None,
             query_timeout: None,
             max_samples: None,
+            enable_admin_api: false,
         }
     }
 }
@@ -128,6 +132,9 @@ pub fn serve(run: RunOptions, opts: ServeOptions) -> anyhow::Result<ExitCode> {
                 external_host: format!("{}:{}", crate::hostmetrics::hostname(), addr.port()),
                 listen_port: addr.port(),
                 process_metrics: Some(process_metrics_writer(Arc::downgrade(&head))),
+                admin: opts
+                    .enable_admin_api
+                    .then(|| head.clone() as Arc<dyn crate::storage::Admin>),
                 ..ApiOptions::default()
             },
         );

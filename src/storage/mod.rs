@@ -1,6 +1,7 @@
 //! The storage seams every producer and consumer of samples talks through: `Appendable` /
 //! `Appender` to write, `Queryable` / `Querier` to read. The TSDB implements them; so does
-//! `MemStorage`, a simple reference implementation for tests of other modules.
+//! `MemStorage`, a simple reference implementation for tests of other modules. `Admin` is
+//! the seam of the admin API (deletion, tombstone cleaning, snapshots).
 
 mod mem;
 
@@ -120,6 +121,26 @@ pub trait Querier: Send {
 /// Something that can be read.
 pub trait Queryable: Send + Sync {
     fn querier(&self, mint: i64, maxt: i64) -> Result<Box<dyn Querier + '_>, StorageError>;
+}
+
+/// Administrative operations on a persistent store, as Prometheus's admin API offers
+/// them; the API reaches the TSDB through this seam.
+pub trait Admin: Send + Sync {
+    /// Deletes the samples in `[mint, maxt]` (inclusive, ms) of every series matching any
+    /// of the `selectors` (each a list of matchers that must all hold).
+    fn delete_series(
+        &self,
+        selectors: &[Vec<Matcher>],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<(), StorageError>;
+
+    /// Rewrites the stored data without the samples deletions hid.
+    fn clean_tombstones(&self) -> Result<(), StorageError>;
+
+    /// Writes a snapshot of the data (without the in-memory head when `skip_head`) and
+    /// returns its name (a directory under the store's `snapshots/`).
+    fn snapshot(&self, skip_head: bool) -> Result<String, StorageError>;
 }
 
 /// A store that can be both written and read: what the app wires everything to.

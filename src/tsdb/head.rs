@@ -337,6 +337,60 @@ impl Head {
         out
     }
 
+    /// The series matching `matchers` that hold samples in `[mint, maxt]`, ascending by
+    /// ref, each with the range clamped to its own first and last sample (as Prometheus
+    /// records a head deletion): what a deletion must log and apply.
+    pub fn deletion_targets(
+        &self,
+        matchers: &[crate::model::Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Vec<(SeriesRef, i64, i64)> {
+        let refs = self.postings.read().for_matchers(matchers);
+        let mut out: Vec<(SeriesRef, i64, i64)> = refs
+            .into_iter()
+            .filter_map(|r| {
+                let s = self.series.get(r)?;
+                let d = s.data.lock();
+                let (lo, (hi, _)) = (d.min_time()?, d.last()?);
+                let hit = d
+                    .snapshot(mint, maxt)
+                    .iter()
+                    .any(|c| c.iter().any(|x| x.t >= mint && x.t <= maxt));
+                hit.then(|| (r, mint.max(lo), maxt.min(hi)))
+            })
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    /// Deletes the samples of series `r` in `[mint, maxt]` (inclusive); a series left
+    /// without samples is dropped as `gc` drops it. Used by `Db::delete` (after logging the
+    /// tombstone) and by WAL replay of tombstone records. Returns the samples removed.
+    pub fn delete_range(&self, r: SeriesRef, mint: i64, maxt: i64) -> usize {
+        let Some(s) = self.series.get(r) else {
+            return 0;
+        };
+        let mut d = s.data.lock();
+        let n = d.delete_range(mint, maxt, self.chunk_opts);
+        if n > 0 && d.is_empty() {
+            s.mark_deleted();
+            drop(d);
+            self.drop_series(&[s]);
+        }
+        n
+    }
+
+    /// Removes series already marked deleted from the table and the postings index.
+    fn drop_series(&self, removed: &[Arc<MemSeries>]) {
+        for s in removed {
+            self.series.remove(s);
+        }
+        let gone: Vec<(SeriesRef, Labels)> =
+            removed.iter().map(|s| (s.r, s.labels.clone())).collect();
+        self.postings.write().delete(&gone);
+    }
+
     /// Drops every chunk whose samples are all older than `before_ms`, then every series
     /// left without samples (from the series table and the postings index). A later sample
     /// for a dropped series' labels starts a new series with a new ref.
@@ -357,12 +411,7 @@ impl Head {
         if removed.is_empty() {
             return out;
         }
-        for s in &removed {
-            self.series.remove(s);
-        }
-        let gone: Vec<(SeriesRef, Labels)> =
-            removed.iter().map(|s| (s.r, s.labels.clone())).collect();
-        self.postings.write().delete(&gone);
+        self.drop_series(&removed);
         out.series_removed = removed.len();
         out
     }

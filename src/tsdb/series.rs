@@ -158,6 +158,37 @@ impl SeriesData {
         n
     }
 
+    /// Removes the samples in `[mint, maxt]` (inclusive) by rebuilding the chunks from the
+    /// samples that remain (deletions are rare; this keeps the chunks plain XOR chunks that
+    /// blocks can take unchanged). The last sample seen stays the out-of-order reference,
+    /// so appends after a deletion follow the same rules as before it. Returns how many
+    /// samples went.
+    pub fn delete_range(&mut self, mint: i64, maxt: i64, opts: ChunkOpts) -> usize {
+        let open_hit =
+            !self.open.is_empty() && self.open.min_time() <= maxt && self.open.max_time() >= mint;
+        if mint > maxt || !(open_hit || self.chunks.iter().any(|c| c.overlaps(mint, maxt))) {
+            return 0;
+        }
+        let mut samples: Vec<(i64, f64)> = Vec::with_capacity(self.num_samples());
+        for c in &self.chunks {
+            samples.extend(c.iter().map(|s| (s.t, s.v)));
+        }
+        if !self.open.is_empty() {
+            samples.extend(Chunk::seal(&self.open, false).iter().map(|s| (s.t, s.v)));
+        }
+        let before = samples.len();
+        samples.retain(|&(t, _)| t < mint || t > maxt);
+        let removed = before - samples.len();
+        let last = self.last;
+        *self = SeriesData::default();
+        for (t, v) in samples {
+            // Already in strict time order, so every append is accepted.
+            let _ = self.append(t, v, opts);
+        }
+        self.last = last;
+        removed
+    }
+
     /// The time of the oldest sample held, if any.
     pub fn min_time(&self) -> Option<i64> {
         match self.chunks.first() {

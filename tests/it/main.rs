@@ -13,6 +13,7 @@ mod promql_head;
 mod promql_interop;
 mod serve;
 mod support;
+mod tsdb_admin;
 mod tsdb_blocks;
 mod tsdb_compact;
 mod tsdb_db;

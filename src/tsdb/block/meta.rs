@@ -97,3 +97,21 @@ impl BlockMeta {
         Ok(meta)
     }
 }
+
+/// Replaces `dir/meta.json` with `meta` atomically (temp file, sync, rename, dir sync), as
+/// Prometheus rewrites it after a deletion.
+pub(crate) fn write_atomic(dir: &Path, meta: &BlockMeta) -> Result<(), BlockError> {
+    let path = dir.join(META_FILE);
+    let tmp = dir.join(format!("{META_FILE}.tmp"));
+    let json = meta.to_json()?;
+    let write_tmp = || -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        std::io::Write::write_all(&mut f, &json)?;
+        f.sync_all()
+    };
+    write_tmp().map_err(|e| BlockError::io(&tmp, e))?;
+    std::fs::rename(&tmp, &path).map_err(|e| BlockError::io(&path, e))?;
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| BlockError::io(dir, e))
+}

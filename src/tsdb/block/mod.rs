@@ -12,7 +12,7 @@
 //! - `meta`: `meta.json`.
 //! - `chunks`: chunk segment files (writer and reader).
 //! - `index_writer` / `index_reader`: the index file.
-//! - `tombstones`: the (empty) tombstones file.
+//! - `tombstones`: the tombstones file (empty when written, replaced by deletions).
 //! - `writer`: `write_block`, which lays out a whole block directory.
 //! - `reader`: `Block` (open, verify) and `BlockQuerier`.
 
@@ -30,6 +30,7 @@ use std::path::{Path, PathBuf};
 
 pub use meta::{BlockMeta, BlockStats, Compaction};
 pub use reader::{Block, BlockQuerier, VerifyReport};
+pub use tombstones::Tombstones;
 pub use ulid::Ulid;
 pub use writer::{BlockSeries, series_from_head, write_block, write_block_with};
 

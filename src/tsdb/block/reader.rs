@@ -7,6 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use parking_lot::RwLock;
+
 use super::chunks::{ChunkReader, ENCODING_XOR};
 use super::index_reader::IndexReader;
 use super::index_writer::ChunkMeta;
@@ -25,7 +27,8 @@ pub struct Block {
     meta: BlockMeta,
     index: IndexReader,
     chunks: ChunkReader,
-    tombstones: Tombstones,
+    /// Changed only by `delete` (the file is rewritten first).
+    tombstones: RwLock<Tombstones>,
 }
 
 /// What `Block::verify` walked through.
@@ -60,7 +63,7 @@ impl Block {
             meta,
             index,
             chunks,
-            tombstones,
+            tombstones: RwLock::new(tombstones),
         })
     }
 
@@ -94,6 +97,52 @@ impl Block {
     /// All label names in the block, sorted.
     pub fn label_names(&self) -> Vec<String> {
         self.index.label_names()
+    }
+
+    /// The deleted intervals by series ID (a copy).
+    pub fn tombstones(&self) -> Tombstones {
+        self.tombstones.read().clone()
+    }
+
+    /// How many deleted intervals the block's tombstones hold.
+    pub fn num_tombstones(&self) -> u64 {
+        tombstones::total(&self.tombstones.read())
+    }
+
+    /// Deletes the samples of the series matching `matchers` in `[mint, maxt]`
+    /// (inclusive), as Prometheus's `Block.Delete`: every matching series with a chunk in
+    /// the range gets the interval (clamped to its chunks' span) added to its tombstones; the `tombstones` file is then
+    /// replaced atomically and `meta.json`'s `numTombstones` updated. Returns how many
+    /// series were hit. Queriers opened afterwards no longer see those samples;
+    /// compaction leaves them out.
+    pub fn delete(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<usize, BlockError> {
+        if mint > maxt || maxt < self.meta.min_time || mint >= self.meta.max_time {
+            return Ok(0);
+        }
+        // As Prometheus, each series' interval is clamped to the span of its chunks.
+        let mut hit = Vec::new();
+        for id in self.index.postings_for_matchers(matchers)? {
+            let (_, metas) = self.index.series(id)?;
+            if metas.iter().any(|m| m.min_t <= maxt && m.max_t >= mint)
+                && let (Some(first), Some(last)) = (metas.first(), metas.last())
+            {
+                hit.push((id, mint.max(first.min_t), maxt.min(last.max_t)));
+            }
+        }
+        if hit.is_empty() {
+            return Ok(0);
+        }
+        let mut t = self.tombstones.write();
+        let mut next = t.clone();
+        for &(id, lo, hi) in &hit {
+            tombstones::add_interval(next.entry(id).or_default(), lo, hi);
+        }
+        tombstones::write(&self.dir, &next)?;
+        let mut meta = self.meta.clone();
+        meta.stats.num_tombstones = tombstones::total(&next);
+        super::meta::write_atomic(&self.dir, &meta)?;
+        *t = next;
+        Ok(hit.len())
     }
 
     /// A querier over `[mint, maxt]` (inclusive, as `storage::Queryable`).
@@ -140,13 +189,14 @@ impl Block {
     /// is re-encoded; a series that loses all of them is dropped).
     pub fn series_for_compaction(&self) -> Result<Vec<BlockSeries>, BlockError> {
         let ids = self.index.all_postings()?;
+        let tombstones = self.tombstones.read().clone();
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             let (labels, metas) = self.index.series(id)?;
             let mut chunks = Vec::with_capacity(metas.len());
             for m in &metas {
                 let c = self.chunk(m)?;
-                match self.tombstones.get(&id) {
+                match tombstones.get(&id) {
                     Some(deleted) if deleted.iter().any(|&(a, z)| c.overlaps(a, z)) => {
                         let mut enc = crate::tsdb::chunk::XorEncoder::new();
                         for s in c
@@ -276,7 +326,8 @@ impl Querier for BlockQuerier<'_> {
             if chunks.is_empty() {
                 continue;
             }
-            let samples: Box<dyn crate::storage::SampleIterator> = match b.tombstones.get(&id) {
+            let deleted = b.tombstones.read().get(&id).cloned();
+            let samples: Box<dyn crate::storage::SampleIterator> = match deleted {
                 Some(deleted) => {
                     let kept: Vec<Sample> = SeriesIter::new(chunks, lo, hi)
                         .filter(|s| !deleted.iter().any(|&(a, z)| s.t >= a && s.t <= z))

@@ -5,7 +5,7 @@
 //! from its background loop; nothing here holds state or touches the head.
 //!
 //! Map:
-//! - this file: `compact` and the per-series chunk merge;
+//! - this file: `compact`, `rewrite_without_tombstones` and the per-series chunk merge;
 //! - `plan`: `block_ranges`, `plan`, `retention`, `superseded`.
 
 mod plan;
@@ -54,6 +54,32 @@ pub fn compact(parent: &Path, blocks: &[&Block]) -> Result<Option<BlockMeta>, Bl
     let maxt = maxt.max(data_max.saturating_add(1));
     let compaction = compaction_of(&metas);
     write_block_with(parent, mint, maxt, merged, |_| compaction).map(Some)
+}
+
+/// Rewrites `block` alone without the samples its tombstones delete, as Prometheus's
+/// `CleanTombstones` does (its compactor's `Write` of one block): the new block under
+/// `parent` covers the same range, is level 1 with itself as its only source, and names
+/// the old block as its parent. `None` when no sample is left (nothing is written).
+pub fn rewrite_without_tombstones(
+    parent: &Path,
+    block: &Block,
+) -> Result<Option<BlockMeta>, BlockError> {
+    let series = block.series_for_compaction()?;
+    if series.is_empty() {
+        return Ok(None);
+    }
+    let m = block.meta();
+    let parents = json!([{"ulid": m.ulid, "minTime": m.min_time, "maxTime": m.max_time}]);
+    write_block_with(parent, m.min_time, m.max_time, series, |ulid| {
+        let mut other = serde_json::Map::new();
+        other.insert("parents".into(), parents);
+        Compaction {
+            level: 1,
+            sources: vec![ulid.to_string()],
+            other,
+        }
+    })
+    .map(Some)
 }
 
 /// The `compaction` section of a block made from `metas`.

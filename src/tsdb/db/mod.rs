@@ -3,10 +3,12 @@
 //! opens the blocks (quarantining the ones that fail to open), replays the WAL into a
 //! fresh head, takes appends through the head (logged to the WAL first), answers queries
 //! across the head and every overlapping block (`merge`), cuts the head's oldest data into
-//! blocks and applies retention (`cut`, also run by a background thread). Read-only, it
+//! blocks and applies retention (`cut`, also run by a background thread); `admin` adds
+//! series deletion, tombstone cleaning and snapshots. Read-only, it
 //! takes no lock and writes nothing into the dir, so it can browse a Prometheus data dir or
 //! snapshot. The app opens one `Db` for the TUI, `kmon serve` and `export-screen`.
 
+mod admin;
 mod merge;
 mod open;
 
@@ -17,6 +19,10 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use parking_lot::{Mutex, RwLock};
+
+pub use admin::{
+    DeleteReport, SNAPSHOTS_DIR, SnapshotProgress, SnapshotReport, is_vanished, snapshot_name,
+};
 
 use super::block::{Block, BlockError, series_from_head, write_block};
 use super::lock::{DirLock, LockError};
@@ -77,6 +83,9 @@ pub enum DbError {
         #[source]
         source: std::io::Error,
     },
+    /// A write (delete, clean tombstones) asked of a data dir opened read-only.
+    #[error("the data dir is open read-only")]
+    ReadOnly,
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> DbError + '_ {
@@ -397,7 +406,15 @@ impl Db {
         let ranges = block_ranges(range, max_block_range(range, self.opts.retention_ms));
         for _ in 0..MAX_COMPACTIONS_PER_PASS {
             let blocks = self.blocks();
-            let metas: Vec<_> = blocks.iter().map(|b| b.meta().clone()).collect();
+            // A deletion rewrites meta.json on disk; the planner must see its count.
+            let metas: Vec<_> = blocks
+                .iter()
+                .map(|b| {
+                    let mut m = b.meta().clone();
+                    m.stats.num_tombstones = b.num_tombstones();
+                    m
+                })
+                .collect();
             let Some(ulids) = plan(&metas, &ranges) else {
                 break;
             };

@@ -376,3 +376,5 @@ fn cuts_checkpoint_the_wal_and_compact_blocks_keeping_every_sample() {
     let db = Db::open(dir.path(), opts()).expect("reopen");
     assert_eq!(dump(&db), expected(200, 0, end));
 }
+
+mod admin;

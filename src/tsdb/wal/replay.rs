@@ -68,7 +68,7 @@ pub struct ReplayReport {
     pub samples: u64,
     /// Samples not applied: unknown series ref, out of order or duplicate.
     pub dropped_samples: u64,
-    /// Tombstone intervals read (the head does not apply deletions yet).
+    /// Tombstone intervals read and applied to the head.
     pub tombstones: u64,
     /// Records kmon does not replay: other types, compressed, or undecodable contents.
     pub skipped_records: u64,
@@ -160,7 +160,13 @@ fn replay_segments(
                         aliases,
                     );
                 }
-                Ok(Record::Tombstones(t)) => report.tombstones += t.len() as u64,
+                Ok(Record::Tombstones(t)) => {
+                    report.tombstones += t.len() as u64;
+                    for stone in &t {
+                        let r = aliases.get(&stone.r).copied().unwrap_or(stone.r);
+                        head.delete_range(r, stone.mint, stone.maxt);
+                    }
+                }
                 Ok(Record::Other(_)) => report.skipped_records += 1,
                 Err(e) => {
                     tracing::warn!(segment = index, error = %e, "WAL record with a valid frame does not decode; skipped");
