@@ -9,11 +9,12 @@
 //! and completion in `assist`, `units`, which guesses a query's unit from its metric
 //! names, the collector and snapshot-publisher loops in `publish`, the settings file in
 //! `settings`, and the data-dir commands: `kmon export` (`dump`), `kmon tsdb analyze`
-//! (`analyze`) and `kmon import openmetrics` (`import`).
+//! (`analyze`), `kmon tsdb check` (`check`) and `kmon import openmetrics` (`import`).
 
 pub mod analyze;
 pub mod assist;
 pub mod board;
+pub mod check;
 pub mod cli;
 pub mod dashboard;
 pub mod dump;
