@@ -15,6 +15,7 @@ mod serve;
 mod support;
 mod tsdb_blocks;
 mod tsdb_compact;
+mod tsdb_crash;
 mod tsdb_db;
 mod tsdb_wal;
 mod tui_e2e;
