@@ -17,5 +17,6 @@ mod tsdb_blocks;
 mod tsdb_compact;
 mod tsdb_crash;
 mod tsdb_db;
+mod tsdb_prom_wal;
 mod tsdb_wal;
 mod tui_e2e;
