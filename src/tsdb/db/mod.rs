@@ -251,6 +251,17 @@ impl Db {
         }
     }
 
+    /// Corrupt chunks that queries skipped, summed over the blocks open now (see
+    /// `Block::corrupt_chunks_seen`; a block that compaction or retention removes takes
+    /// its count with it).
+    pub fn corrupt_chunks_seen(&self) -> u64 {
+        self.blocks
+            .read()
+            .iter()
+            .map(|b| b.corrupt_chunks_seen())
+            .sum()
+    }
+
     /// Persists the head's oldest data and applies retention: while the head spans more
     /// than 1.5 block ranges, writes its oldest whole aligned window as a block and drops
     /// that window from memory; then deletes blocks by time and size retention.
@@ -282,8 +293,10 @@ impl Db {
         if !out.written.is_empty() {
             out.checkpoint = self.checkpoint_wal()?;
         }
-        out.compacted = self.compact_blocks()?;
+        // Retention runs even when compaction fails, so a bad block never fills the disk.
+        let compacted = self.compact_blocks();
         out.deleted = self.apply_retention()?;
+        out.compacted = compacted?;
         Ok(out)
     }
 
@@ -330,7 +343,14 @@ impl Db {
                 break;
             }
             let refs: Vec<&Block> = inputs.iter().map(|b| b.as_ref()).collect();
-            let made = compact(&self.dir, &refs)?;
+            let made = match compact(&self.dir, &refs) {
+                Ok(m) => m,
+                Err(e @ BlockError::Corrupt { .. }) => {
+                    self.fail_compaction(&refs, &e)?;
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
             let new_block = match &made {
                 Some(meta) => Some(Arc::new(Block::open(&self.dir.join(&meta.ulid))?)),
                 None => None,
@@ -348,6 +368,24 @@ impl Db {
             done.push((name, ulids));
         }
         Ok(done)
+    }
+
+    /// Compaction met corrupt data: marks the blocks to blame `compaction.failed` (the
+    /// planner then leaves them alone; queries still skip only the bad chunks) and swaps
+    /// them, reopened, into the block list.
+    fn fail_compaction(&self, inputs: &[&Block], e: &BlockError) -> Result<(), DbError> {
+        for b in crate::tsdb::compact::blame(inputs, e) {
+            tracing::error!(block = %b.meta().ulid, error = %e, "compaction failed on corrupt data; the block will not be compacted again");
+            let mut meta = b.meta().clone();
+            meta.set_compaction_failed();
+            meta.store(b.dir())?;
+            let fresh = Arc::new(Block::open(b.dir())?);
+            let mut list = self.blocks.write();
+            for slot in list.iter_mut().filter(|x| x.dir() == b.dir()) {
+                *slot = fresh.clone();
+            }
+        }
+        Ok(())
     }
 
     /// Deletes whole blocks: those ending more than the retention before the newest data,
