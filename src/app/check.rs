@@ -31,6 +31,8 @@ pub struct CheckReport {
     pub quarantined: Vec<PathBuf>,
     /// One line per problem, each naming its file and offset.
     pub problems: Vec<String>,
+    /// Things worth saying that are not problems.
+    pub notes: Vec<String>,
 }
 
 impl CheckReport {
@@ -108,9 +110,30 @@ fn check_block(path: &Path, rep: &mut CheckReport) {
     rep.series += v.series;
     rep.chunks += v.chunks;
     rep.samples += v.samples;
+    let ulid = block.meta().ulid.clone();
+    // What meta.json says the block holds must be what it holds (zero means not recorded).
+    let stats = &block.meta().stats;
+    if problems.is_empty() {
+        for (what, said, found) in [
+            ("series", stats.num_series, v.series),
+            ("chunks", stats.num_chunks, v.chunks),
+            ("samples", stats.num_samples, v.samples),
+        ] {
+            if said != 0 && said != found {
+                rep.problems.push(format!(
+                    "block {ulid}: {}: says {said} {what}, the block holds {found}",
+                    path.join("meta.json").display()
+                ));
+            }
+        }
+    }
     for e in problems {
-        rep.problems
-            .push(format!("block {}: {e}", block.meta().ulid));
+        rep.problems.push(format!("block {ulid}: {e}"));
+    }
+    if block.meta().compaction_failed() {
+        rep.notes.push(format!(
+            "block {ulid} is marked compaction.failed: it is served but never compacted"
+        ));
     }
 }
 
@@ -216,6 +239,9 @@ pub fn check_cli(data_dir: &Path) -> anyhow::Result<ExitCode> {
     for q in &rep.quarantined {
         println!("note: {} was set aside by an earlier repair", q.display());
     }
+    for n in &rep.notes {
+        println!("note: {n}");
+    }
     println!("{}: {}", data_dir.display(), rep.summary());
     Ok(if rep.problems.is_empty() {
         ExitCode::SUCCESS
@@ -268,12 +294,26 @@ mod tests {
             "{rep:?}"
         );
 
-        // A bit flip in a block's chunk.
         let block = std::fs::read_dir(d.path())
             .unwrap()
             .map(|e| e.unwrap().path())
             .find(|p| Block::is_block_dir(p))
             .unwrap();
+        // meta.json's stats must match the block.
+        let good = crate::tsdb::block::BlockMeta::load(&block).unwrap();
+        let mut bad = good.clone();
+        bad.stats.num_samples += 1;
+        bad.store(&block).unwrap();
+        let rep = check_data_dir(d.path()).unwrap();
+        assert_eq!(rep.problems.len(), 1, "{:?}", rep.problems);
+        assert!(
+            rep.problems[0].contains("meta.json: says"),
+            "{}",
+            rep.problems[0]
+        );
+        good.store(&block).unwrap();
+
+        // A bit flip in a block's chunk.
         let chunks = block.join("chunks").join("000001");
         let mut b = std::fs::read(&chunks).unwrap();
         b[20] ^= 0x04;

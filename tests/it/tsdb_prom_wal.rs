@@ -1,8 +1,8 @@
 //! kmon reads the WAL the real Prometheus 3.5 writes, compressed: Prometheus scrapes itself
 //! for a few seconds with its default snappy WAL compression and again with
 //! `--storage.tsdb.wal-compression-type=zstd`, answers a range-vector query over every
-//! series it scraped, and is stopped by PID; then `kmon export` on its data dir (read-only)
-//! returns exactly the samples Prometheus served. Skips without KMON_REF_BIN (fails under
+//! series it scraped, and is stopped by PID; then `kmon tsdb check` finds its data dir
+//! sound and `kmon export` on it (read-only) returns exactly the samples Prometheus served. Skips without KMON_REF_BIN (fails under
 //! CI).
 
 use std::collections::BTreeMap;
@@ -132,6 +132,14 @@ fn prometheus_wal_case(compression: &str) {
         codecs.get(&format!("{asked:?}")).copied().unwrap_or(0) > 0,
         "{compression}: WAL records by codec: {codecs:?}"
     );
+
+    // kmon's own check reads Prometheus's compressed WAL end to end without a problem.
+    let (code, out, err) = run_kmon(
+        &["tsdb", "check", "--data-dir", &data.display().to_string()],
+        &[],
+        Duration::from_secs(60),
+    );
+    assert_eq!(code, Some(0), "{compression}: kmon tsdb check:\n{out}{err}");
 
     let (code, out, err) = run_kmon(
         &[
