@@ -4,7 +4,9 @@
 //! label indices, tombstones); the WAL's newest checkpoint and its segments are read end
 //! to end without repair, every record decompressed and decoded. Each problem is one line
 //! naming the file and offset (a chunk's also names its series and chunk ref); a summary
-//! line follows, and the exit code is 1 when anything is wrong. `main` calls `check_cli`;
+//! line follows, and the exit code is 1 when anything is wrong. Beside a live writer (the
+//! data dir's lock held), the newest WAL segment ending inside a record is a write in
+//! flight and only noted. `main` calls `check_cli`;
 //! the crash tests call `check_data_dir`.
 
 use std::path::{Path, PathBuf};
@@ -93,8 +95,26 @@ pub fn check_data_dir(dir: &Path) -> anyhow::Result<CheckReport> {
         }
         check_block(path, &mut rep);
     }
-    check_wal(&dir.join(WAL_DIR), &mut rep);
+    let writer = lock_holder(dir);
+    check_wal(&dir.join(WAL_DIR), writer, &mut rep);
     Ok(rep)
+}
+
+/// The pid holding the data dir's lock (a kmon or Prometheus writing it now), found in
+/// `/proc/locks` without touching the lock (Linux; `None` elsewhere).
+fn lock_holder(dir: &Path) -> Option<u32> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(dir.join(crate::tsdb::lock::LOCK_FILE)).ok()?;
+        let locks = std::fs::read_to_string("/proc/locks").ok()?;
+        crate::tsdb::lock::holder_in(&locks, meta.dev(), meta.ino())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = dir;
+        None
+    }
 }
 
 fn check_block(path: &Path, rep: &mut CheckReport) {
@@ -143,7 +163,9 @@ fn name_of(path: &Path) -> String {
         .unwrap_or_else(|| path.display().to_string())
 }
 
-fn check_wal(dir: &Path, rep: &mut CheckReport) {
+/// `writer`: the process writing the data dir now, if any; then the newest segment ending
+/// inside a record is a write in flight, noted rather than reported.
+fn check_wal(dir: &Path, writer: Option<u32>, rep: &mut CheckReport) {
     let list_err = |rep: &mut CheckReport, e: std::io::Error| {
         rep.problems.push(format!("{}: {e}", dir.display()));
     };
@@ -163,7 +185,7 @@ fn check_wal(dir: &Path, rep: &mut CheckReport) {
         Ok(Some((ci, cdir))) => {
             rep.checkpoint = Some(ci);
             match wal::list_segments(&cdir) {
-                Ok(csegs) => check_segments(&csegs, rep),
+                Ok(csegs) => check_segments(&csegs, None, rep),
                 Err(e) => rep.problems.push(format!("{}: {e}", cdir.display())),
             }
             segs.retain(|(i, _)| *i > ci);
@@ -171,12 +193,13 @@ fn check_wal(dir: &Path, rep: &mut CheckReport) {
         Ok(None) => {}
         Err(e) => return list_err(rep, e),
     }
-    check_segments(&segs, rep);
+    check_segments(&segs, writer, rep);
 }
 
 /// Reads `segs` end to end: frames, then every record decompressed and decoded.
-fn check_segments(segs: &[(u32, PathBuf)], rep: &mut CheckReport) {
+fn check_segments(segs: &[(u32, PathBuf)], writer: Option<u32>, rep: &mut CheckReport) {
     let mut prev: Option<u32> = None;
+    let newest = segs.last().map(|(i, _)| *i);
     for (i, path) in segs {
         if let Some(p) = prev
             && p + 1 != *i
@@ -211,6 +234,15 @@ fn check_segments(segs: &[(u32, PathBuf)], rep: &mut CheckReport) {
                 rep.wal_records += scan.records;
                 rep.problems.append(&mut bad_records);
                 if let Some(c) = scan.corruption {
+                    if let (Some(pid), true, true) = (writer, c.torn, newest == Some(*i)) {
+                        rep.notes.push(format!(
+                            "{} ends inside a record at offset {}: process {pid} is writing \
+                             the data dir",
+                            path.display(),
+                            c.at
+                        ));
+                        continue;
+                    }
                     rep.problems.push(format!(
                         "{} at offset {}: {} ({} bytes from offset {} on are unreadable{})",
                         path.display(),
@@ -345,5 +377,37 @@ mod tests {
         assert!(rep.summary().ends_with("2 problems"), "{}", rep.summary());
         // Read-only: the damage is still there.
         assert_eq!(std::fs::read(&seg).unwrap(), before);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_torn_tail_beside_a_live_writer_is_only_noted() {
+        let d = tempfile::tempdir().unwrap();
+        data_dir(d.path());
+        let (_, seg) = wal::list_segments(&d.path().join(WAL_DIR))
+            .unwrap()
+            .into_iter()
+            .rfind(|(_, p)| std::fs::metadata(p).unwrap().len() > 0)
+            .unwrap();
+        // Make the segment with the torn record the newest one.
+        for (_, p) in wal::list_segments(&d.path().join(WAL_DIR)).unwrap() {
+            if p > seg {
+                std::fs::remove_file(p).unwrap();
+            }
+        }
+        let len = std::fs::metadata(&seg).unwrap().len();
+        let f = std::fs::OpenOptions::new().write(true).open(&seg).unwrap();
+        f.set_len(len - 4).unwrap();
+        let rep = check_data_dir(d.path()).unwrap();
+        assert_eq!(rep.problems.len(), 1, "{:?}", rep.problems);
+        let lock = crate::tsdb::lock::DirLock::acquire(d.path()).unwrap();
+        let rep = check_data_dir(d.path()).unwrap();
+        assert!(rep.problems.is_empty(), "{:?}", rep.problems);
+        assert!(
+            rep.notes.iter().any(|n| n.contains("is writing")),
+            "{:?}",
+            rep.notes
+        );
+        drop(lock);
     }
 }
