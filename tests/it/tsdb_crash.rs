@@ -381,7 +381,7 @@ fn kill_9_of_kmon_serve_scraping_reopens_cleanly() {
         )
         .expect("config");
         let s = start_serve(&dir, Some(&cfg), port, &http);
-        let q = "count_over_time(up{job=\"self\"}[1h])";
+        let q = "sum(count_over_time(up{job=\"self\"}[1h]))";
         let deadline = Instant::now() + Duration::from_secs(30);
         let mut count = 0.0;
         while Instant::now() < deadline {
@@ -395,7 +395,7 @@ fn kill_9_of_kmon_serve_scraping_reopens_cleanly() {
         }
         assert!(
             count > seen_before,
-            "round {round}: no new scrape of itself"
+            "round {round}: no new scrape of itself ({count} up samples, {seen_before} before)"
         );
         std::thread::sleep(Duration::from_millis(200 + rng.below(1500)));
         let before = instant(&http, &s.url, q, now_ms())
@@ -408,7 +408,11 @@ fn kill_9_of_kmon_serve_scraping_reopens_cleanly() {
             let db = Db::open(&dir, DbOptions::default()).expect("reopen after kill -9");
             assert!(db.open_report().quarantined.is_empty());
             let up = dump(&db, "up");
-            let n: usize = up.values().map(Vec::len).sum();
+            let n: usize = up
+                .iter()
+                .filter(|(l, _)| l.get("job") == Some("self"))
+                .map(|(_, s)| s.len())
+                .sum();
             assert!(
                 n as f64 >= before,
                 "round {round}: {n} up samples after the kill, {before} served before"

@@ -83,6 +83,31 @@ impl Block {
         self.corrupt_count.load(Ordering::Relaxed)
     }
 
+    /// A cheap decode check for queries (the full one is `check`'s): the chunk's first
+    /// sample lies in the time range the index gives it, so a checksum-valid chunk that
+    /// is not the one the index means, or does not decode, is caught without decoding it
+    /// all.
+    fn first_sample_fits(&self, c: Chunk, m: &ChunkMeta) -> Result<Chunk, BlockError> {
+        match c.iter().next() {
+            Some(s) if s.t >= m.min_t && s.t <= m.max_t => Ok(c),
+            None if num_samples(c.bytes()) == 0 => Ok(c),
+            first => {
+                let path = self.chunks.segment_path(m.r).unwrap_or(self.dir.as_path());
+                Err(BlockError::corrupt(
+                    path,
+                    m.r & 0xffff_ffff,
+                    format!(
+                        "chunk {:#x} starts at {:?}, outside [{}, {}] the index gives it",
+                        m.r,
+                        first.map(|s| s.t),
+                        m.min_t,
+                        m.max_t
+                    ),
+                ))
+            }
+        }
+    }
+
     /// Notes that a query skipped the corrupt chunk `m` of `labels`.
     fn skip_corrupt(&self, labels: &Labels, m: &ChunkMeta, e: &BlockError) {
         if self.corrupt_seen.lock().insert(m.r) {
@@ -351,7 +376,7 @@ impl Querier for BlockQuerier<'_> {
             let mut chunks = Vec::new();
             for m in metas.iter().filter(|m| m.min_t <= hi && m.max_t >= lo) {
                 // A corrupt chunk loses its own samples only: the rest is still served.
-                match b.chunk(m) {
+                match b.chunk(m).and_then(|c| b.first_sample_fits(c, m)) {
                     Ok(c) => chunks.push(c),
                     Err(e) => b.skip_corrupt(&labels, m, &e),
                 }
@@ -412,5 +437,44 @@ impl Querier for BlockQuerier<'_> {
         values.sort_unstable();
         values.dedup();
         Ok(values)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tsdb::block::write_block;
+    use crate::tsdb::chunk::XorEncoder;
+
+    #[test]
+    fn a_chunk_ref_pointing_at_another_valid_chunk_is_caught() {
+        let dir = tempfile::tempdir().unwrap();
+        // Two series whose chunks lie at different times; the second's chunk meta is then
+        // pointed at the first series' chunk (checksum-valid, the wrong data).
+        let series = [("a", 0i64), ("b", 500_000)]
+            .iter()
+            .map(|(n, t0)| {
+                let mut e = XorEncoder::new();
+                for k in 0..50 {
+                    e.append(t0 + k * 1000, 1.0);
+                }
+                BlockSeries {
+                    labels: Labels::from_pairs(&[("__name__", "m"), ("s", n)]),
+                    chunks: vec![Chunk::seal(&e, false)],
+                }
+            })
+            .collect();
+        let meta = write_block(dir.path(), 0, 1_000_000, series).unwrap();
+        let b = Block::open(&dir.path().join(&meta.ulid)).unwrap();
+        let ids = b.index.all_postings().unwrap();
+        let (_, metas) = b.index.series(ids[1]).unwrap();
+        let m = metas[0];
+        assert!(b.chunk(&m).and_then(|c| b.first_sample_fits(c, &m)).is_ok());
+        let wrong = ChunkMeta { r: 8, ..m };
+        let e = b
+            .chunk(&wrong)
+            .and_then(|c| b.first_sample_fits(c, &wrong))
+            .unwrap_err();
+        assert!(e.to_string().contains("outside"), "{e}");
     }
 }
