@@ -288,14 +288,22 @@ fn kill_9_during_ingestion_keeps_every_committed_sample() {
             promtool_analyze(p, &dir, &format!("round {round}"));
         }
     }
-    let blocks = std::fs::read_dir(&dir)
+    let metas: Vec<serde_json::Value> = std::fs::read_dir(&dir)
         .expect("read dir")
         .filter_map(Result::ok)
-        .filter(|e| e.path().join("meta.json").is_file())
-        .count();
+        .filter_map(|e| std::fs::read(e.path().join("meta.json")).ok())
+        .filter_map(|b| serde_json::from_slice(&b).ok())
+        .collect();
+    let top_level = metas
+        .iter()
+        .filter_map(|m| m["compaction"]["level"].as_u64())
+        .max();
+    let checkpoint = kmon::tsdb::wal::last_checkpoint(&dir.join("wal")).expect("wal dir");
     println!(
-        "{} commits over {ROUNDS} kills, {blocks} blocks",
-        committed.len()
+        "{} commits over {ROUNDS} kills, {} blocks (highest compaction level {top_level:?}), \
+         WAL checkpoint {checkpoint:?}",
+        committed.len(),
+        metas.len()
     );
     assert!(committed.len() > ROUNDS, "the children hardly committed");
 }
