@@ -4,7 +4,8 @@
 //!   `Db` with 5 s blocks, so cuts, checkpoints and compactions happen all the time, and
 //!   prints every commit once it has returned; after each kill the dir reopens with every
 //!   printed sample present exactly once with its value, `kmon tsdb check` passes, and so
-//!   does `promtool tsdb analyze` (when KMON_REF_BIN is set);
+//!   does `promtool tsdb analyze` (when KMON_REF_BIN is set); at the end the real
+//!   Prometheus, started on a copy of the dir, serves the same samples as kmon;
 //! - kill -9 of a real `kmon serve` scraping itself: the dir reopens cleanly;
 //! - a torn WAL tail, a bit-flipped WAL tail and a corrupt middle segment: `kmon tsdb
 //!   check` names them, `kmon serve` logs the repair with segment and offset and serves
@@ -306,6 +307,103 @@ fn kill_9_during_ingestion_keeps_every_committed_sample() {
         metas.len()
     );
     assert!(committed.len() > ROUNDS, "the children hardly committed");
+    prometheus_serves_the_crashed_dir(&dir, work.path());
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from)
+        .expect("read dir")
+        .filter_map(Result::ok)
+    {
+        let (src, dst) = (e.path(), to.join(e.file_name()));
+        if src.is_dir() {
+            copy_tree(&src, &dst);
+        } else {
+            std::fs::copy(&src, &dst).expect("copy");
+        }
+    }
+}
+
+/// The real Prometheus 3.5, started on a copy of the dir the kill loop left, serves the
+/// same samples as kmon (counts, minimum, maximum and last value of every series).
+fn prometheus_serves_the_crashed_dir(dir: &Path, work: &Path) {
+    let Some(prom) = ref_bin("prometheus") else {
+        return;
+    };
+    let (kmon_view, end) = {
+        let db = Db::open(
+            dir,
+            DbOptions {
+                read_only: true,
+                ..crash_options()
+            },
+        )
+        .expect("open read-only");
+        let view: BTreeMap<String, (usize, f64, f64, f64)> = dump(&db, "crash_fixed")
+            .into_iter()
+            .map(|(l, s)| {
+                let min = s.iter().map(|x| x.1).fold(f64::INFINITY, f64::min);
+                let max = s.iter().map(|x| x.1).fold(f64::NEG_INFINITY, f64::max);
+                let last = s.last().map_or(f64::NAN, |x| x.1);
+                (
+                    l.get("i").unwrap_or("").to_string(),
+                    (s.len(), min, max, last),
+                )
+            })
+            .collect();
+        (view, db.time_range().expect("data").1)
+    };
+    let copy = work.join("prom");
+    copy_tree(dir, &copy);
+    let cfg = work.join("empty.yml");
+    std::fs::write(&cfg, "").expect("config");
+    let port = free_port();
+    let log_path = work.join("prometheus.log");
+    let log = std::fs::File::create(&log_path).expect("log");
+    let child = Command::new(prom)
+        .arg(format!("--config.file={}", cfg.display()))
+        .arg(format!("--storage.tsdb.path={}", copy.display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start prometheus");
+    let mut guard = ChildGuard::new(child);
+    let http = Http::new();
+    let url = format!("http://127.0.0.1:{port}");
+    let prom_log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+    assert!(
+        http.wait_ok(&format!("{url}/-/ready"), Duration::from_secs(90)),
+        "prometheus not ready (exited: {:?}); log:\n{}",
+        guard.exited(),
+        prom_log()
+    );
+    let mut prom_view: BTreeMap<String, (usize, f64, f64, f64)> = BTreeMap::new();
+    for (k, f) in ["count", "min", "max", "last"].iter().enumerate() {
+        for (m, v) in instant(&http, &url, &format!("{f}_over_time(crash_fixed[1d])"), end) {
+            let e = prom_view
+                .entry(m["i"].as_str().unwrap_or("").to_string())
+                .or_insert((0, 0.0, 0.0, 0.0));
+            match k {
+                0 => e.0 = v as usize,
+                1 => e.1 = v,
+                2 => e.2 = v,
+                _ => e.3 = v,
+            }
+        }
+    }
+    assert_eq!(prom_view, kmon_view, "log:\n{}", prom_log());
+    assert!(
+        !prom_log().to_lowercase().contains("corrupt"),
+        "{}",
+        prom_log()
+    );
+    println!(
+        "prometheus serves the crashed dir as kmon does: {} series",
+        prom_view.len()
+    );
 }
 
 fn now_ms() -> i64 {
