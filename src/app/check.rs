@@ -4,7 +4,8 @@
 //! label indices, tombstones); the WAL's newest checkpoint and its segments are read end
 //! to end without repair, every record decompressed and decoded. Each problem is one line
 //! naming the file and offset (a chunk's also names its series and chunk ref); a summary
-//! line follows, and the exit code is 1 when anything is wrong. Beside a live writer (the
+//! line follows, and the exit code is 1 when anything is wrong. Notes (not problems) name
+//! overlapping blocks, leftover `.tmp` dirs and earlier quarantines. Beside a live writer (the
 //! data dir's lock held), the newest WAL segment ending inside a record is a write in
 //! flight and only noted. `main` calls `check_cli`;
 //! the crash tests call `check_data_dir`.
@@ -77,10 +78,19 @@ pub fn check_data_dir(dir: &Path) -> anyhow::Result<CheckReport> {
         .filter_map(|e| e.ok().map(|e| e.path()))
         .collect();
     entries.sort();
+    let mut ranges: Vec<(i64, i64, String)> = Vec::new();
     for path in &entries {
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
         if name.ends_with(CORRUPT_SUFFIX) {
             rep.quarantined.push(path.clone());
+            continue;
+        }
+        if name.contains(".tmp") && path.is_dir() {
+            rep.notes.push(format!(
+                "{} is left from a write or delete that did not finish (removed at the next \
+                 writable open)",
+                path.display()
+            ));
             continue;
         }
         if crate::tsdb::block::Ulid::parse(name).is_none() || !path.is_dir() {
@@ -93,7 +103,23 @@ pub fn check_data_dir(dir: &Path) -> anyhow::Result<CheckReport> {
             ));
             continue;
         }
-        check_block(path, &mut rep);
+        ranges.extend(check_block(path, &mut rep));
+    }
+    // Overlapping blocks are legal (queries merge them, compaction joins them): say so.
+    ranges.sort();
+    let mut reach: Option<(i64, &str)> = None;
+    for (lo, hi, ulid) in &ranges {
+        if let Some((end, other)) = reach
+            && *lo < end
+        {
+            rep.notes.push(format!(
+                "block {ulid} overlaps block {other} in [{lo}, {}): queries merge them",
+                end.min(*hi)
+            ));
+        }
+        if reach.is_none_or(|(end, _)| *hi > end) {
+            reach = Some((*hi, ulid));
+        }
     }
     let writer = lock_holder(dir);
     check_wal(&dir.join(WAL_DIR), writer, &mut rep);
@@ -117,12 +143,13 @@ fn lock_holder(dir: &Path) -> Option<u32> {
     }
 }
 
-fn check_block(path: &Path, rep: &mut CheckReport) {
+/// Checks one block into `rep`; its time range and ULID when it opened.
+fn check_block(path: &Path, rep: &mut CheckReport) -> Option<(i64, i64, String)> {
     let block = match Block::open(path) {
         Ok(b) => b,
         Err(e) => {
             rep.problems.push(format!("block {}: {e}", name_of(path)));
-            return;
+            return None;
         }
     };
     rep.blocks += 1;
@@ -155,6 +182,7 @@ fn check_block(path: &Path, rep: &mut CheckReport) {
             "block {ulid} is marked compaction.failed: it is served but never compacted"
         ));
     }
+    Some((block.meta().min_time, block.meta().max_time, ulid))
 }
 
 fn name_of(path: &Path) -> String {
@@ -321,6 +349,7 @@ mod tests {
         data_dir(d.path());
         let rep = check_data_dir(d.path()).unwrap();
         assert!(rep.problems.is_empty(), "{:?}", rep.problems);
+        assert!(rep.notes.is_empty(), "{:?}", rep.notes);
         assert!(
             rep.blocks >= 2 && rep.chunks > 0 && rep.wal_records > 0,
             "{rep:?}"
@@ -409,5 +438,40 @@ mod tests {
             rep.notes
         );
         drop(lock);
+    }
+
+    #[test]
+    fn overlapping_blocks_and_leftover_tmp_dirs_are_noted() {
+        use crate::tsdb::block::{BlockSeries, write_block};
+        use crate::tsdb::chunk::{Chunk, XorEncoder};
+        let d = tempfile::tempdir().unwrap();
+        let block = |lo: i64, hi: i64| {
+            let mut e = XorEncoder::new();
+            for t in (lo..hi).step_by(1000) {
+                e.append(t, 1.0);
+            }
+            let s = BlockSeries {
+                labels: Labels::from_pairs(&[("__name__", "m")]),
+                chunks: vec![Chunk::seal(&e, false)],
+            };
+            write_block(d.path(), lo, hi, vec![s]).unwrap().ulid
+        };
+        let a = block(0, 60_000);
+        let b = block(30_000, 90_000);
+        block(90_000, 120_000);
+        std::fs::create_dir(d.path().join("01ARZ3NDEKTSV4RRFFQ69G5FAV.tmp-for-creation")).unwrap();
+        let rep = check_data_dir(d.path()).unwrap();
+        assert!(rep.problems.is_empty(), "{:?}", rep.problems);
+        assert_eq!(rep.notes.len(), 2, "{:?}", rep.notes);
+        assert!(
+            rep.notes[0].contains(".tmp-for-creation"),
+            "{:?}",
+            rep.notes
+        );
+        assert!(
+            rep.notes[1].contains(&format!("block {b} overlaps block {a} in [30000, 60000)")),
+            "{:?}",
+            rep.notes
+        );
     }
 }
