@@ -224,6 +224,9 @@ enum TsdbCommand {
         #[arg(long, default_value_t = 20)]
         limit: usize,
     },
+    /// Check the data dir's blocks (index, every chunk) and WAL end to end, read-only;
+    /// print one line per problem and exit 1 if there is any.
+    Check,
 }
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy)]
@@ -407,6 +410,12 @@ fn main() -> ExitCode {
         }) => {
             let dir = kmon::app::data_dir(f.data_dir.as_deref());
             kmon::app::analyze::analyze_cli(&dir, limit)
+        }
+        Some(Command::Tsdb {
+            what: TsdbCommand::Check,
+        }) => {
+            let dir = kmon::app::data_dir(f.data_dir.as_deref());
+            kmon::app::check::check_cli(&dir)
         }
         Some(Command::ExportScreen {
             after,

@@ -10,12 +10,13 @@
 //! names, the collector and snapshot-publisher loops in `publish`, storage errors in the status
 //! line in `storage_status`, the settings file in
 //! `settings`, and the data-dir commands: `kmon export` (`dump`), `kmon tsdb analyze`
-//! (`analyze`), `kmon import openmetrics` (`import`) and `kmon snapshot`
-//! (`tsdb_snapshot`).
+//! (`analyze`), `kmon tsdb check` (`check`), `kmon import openmetrics` (`import`) and
+//! `kmon snapshot` (`tsdb_snapshot`).
 
 pub mod analyze;
 pub mod assist;
 pub mod board;
+pub mod check;
 pub mod cli;
 pub mod dashboard;
 pub mod dump;

@@ -53,6 +53,11 @@ impl ChildGuard {
         self.child.try_wait().ok().flatten()
     }
 
+    /// The child's piped stdout, taken (once).
+    pub fn stdout(&mut self) -> Option<std::process::ChildStdout> {
+        self.child.stdout.take()
+    }
+
     /// The child's process id.
     pub fn id(&self) -> u32 {
         self.child.id()

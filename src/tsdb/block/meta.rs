@@ -1,6 +1,7 @@
 //! `meta.json`: a block's ID, time range `[minTime, maxTime)`, stats and compaction
 //! history, with Prometheus's field names and layout (tab-indented, zero stats left out).
-//! The writer creates it; the reader loads it (fields it does not know are kept).
+//! The writer creates it; the reader loads it (fields it does not know are kept); a block
+//! whose compaction failed on corrupt data gets `compaction.failed` set in place.
 
 use std::path::Path;
 
@@ -71,6 +72,33 @@ impl BlockMeta {
         self.serialize(&mut ser)
             .map_err(|e| BlockError::Invalid(format!("meta.json: {e}")))?;
         Ok(out)
+    }
+
+    /// Whether a compaction of this block failed on its data (Prometheus's
+    /// `compaction.failed`): the planner leaves it alone from then on.
+    pub fn compaction_failed(&self) -> bool {
+        self.compaction.other.get("failed") == Some(&serde_json::Value::Bool(true))
+    }
+
+    /// Marks the block as one whose compaction failed (see `compaction_failed`).
+    pub fn set_compaction_failed(&mut self) {
+        self.compaction
+            .other
+            .insert("failed".into(), serde_json::Value::Bool(true));
+    }
+
+    /// Replaces `dir/meta.json` with this meta: written to `meta.json.tmp`, synced, and
+    /// renamed over the old one, so a crash leaves one or the other whole.
+    pub fn store(&self, dir: &Path) -> Result<(), BlockError> {
+        let tmp = dir.join(format!("{META_FILE}.tmp"));
+        let path = dir.join(META_FILE);
+        let json = self.to_json()?;
+        let mut f = std::fs::File::create(&tmp).map_err(|e| BlockError::io(&tmp, e))?;
+        std::io::Write::write_all(&mut f, &json).map_err(|e| BlockError::io(&tmp, e))?;
+        f.sync_all().map_err(|e| BlockError::io(&tmp, e))?;
+        std::fs::rename(&tmp, &path).map_err(|e| BlockError::io(&path, e))?;
+        let d = std::fs::File::open(dir).map_err(|e| BlockError::io(dir, e))?;
+        d.sync_all().map_err(|e| BlockError::io(dir, e))
     }
 
     /// Reads and checks `dir/meta.json`.

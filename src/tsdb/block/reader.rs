@@ -2,10 +2,17 @@
 //! index and chunk segments, and tombstones — with a full consistency check (`verify`) and
 //! `BlockQuerier`, its `storage::Querier`: matchers resolve to postings in the index, each
 //! series' chunks overlapping the range are checked and decoded lazily. The lead merges it
-//! with the head's querier; `kmon tsdb analyze` and start-up checks use `verify`.
+//! with the head's querier; `kmon tsdb analyze` and start-up checks use `verify`, `kmon
+//! tsdb check` uses `check`. A query that meets a corrupt chunk (bad checksum, encoding or
+//! ref) skips that chunk only, logs it once and counts it (`corrupt_chunks_seen`); chunks
+//! are not all checked at open, so start-up stays fast.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use parking_lot::Mutex;
 
 use parking_lot::RwLock;
 
@@ -29,6 +36,9 @@ pub struct Block {
     chunks: ChunkReader,
     /// Changed only by `delete` (the file is rewritten first).
     tombstones: RwLock<Tombstones>,
+    /// Refs of the chunks a query found corrupt (each is logged once) and their count.
+    corrupt_seen: Mutex<HashSet<u64>>,
+    corrupt_count: AtomicU64,
 }
 
 /// What `Block::verify` walked through.
@@ -64,7 +74,55 @@ impl Block {
             index,
             chunks,
             tombstones: RwLock::new(tombstones),
+            corrupt_seen: Mutex::new(HashSet::new()),
+            corrupt_count: AtomicU64::new(0),
         })
+    }
+
+    /// How many distinct chunks queries of this block found corrupt (bad checksum,
+    /// unknown encoding, bad ref) and skipped. Each one is logged once, naming the block,
+    /// the series and the chunk ref; `kmon tsdb check` lists them all.
+    pub fn corrupt_chunks_seen(&self) -> u64 {
+        self.corrupt_count.load(Ordering::Relaxed)
+    }
+
+    /// A cheap decode check for queries (the full one is `check`'s): the chunk's first
+    /// sample lies in the time range the index gives it, so a checksum-valid chunk that
+    /// is not the one the index means, or does not decode, is caught without decoding it
+    /// all.
+    fn first_sample_fits(&self, c: Chunk, m: &ChunkMeta) -> Result<Chunk, BlockError> {
+        match c.iter().next() {
+            Some(s) if s.t >= m.min_t && s.t <= m.max_t => Ok(c),
+            None if num_samples(c.bytes()) == 0 => Ok(c),
+            first => {
+                let path = self.chunks.segment_path(m.r).unwrap_or(self.dir.as_path());
+                Err(BlockError::corrupt(
+                    path,
+                    m.r & 0xffff_ffff,
+                    format!(
+                        "chunk {:#x} starts at {:?}, outside [{}, {}] the index gives it",
+                        m.r,
+                        first.map(|s| s.t),
+                        m.min_t,
+                        m.max_t
+                    ),
+                ))
+            }
+        }
+    }
+
+    /// Notes that a query skipped the corrupt chunk `m` of `labels`.
+    fn skip_corrupt(&self, labels: &Labels, m: &ChunkMeta, e: &BlockError) {
+        if self.corrupt_seen.lock().insert(m.r) {
+            self.corrupt_count.fetch_add(1, Ordering::Relaxed);
+            tracing::error!(
+                block = %self.meta.ulid,
+                series = %labels,
+                chunk_ref = format_args!("{:#x}", m.r),
+                error = %e,
+                "corrupt chunk skipped: its samples are missing from query results"
+            );
+        }
     }
 
     /// Whether `dir`'s name is a ULID (how a data dir's blocks are told from the rest).
@@ -222,56 +280,102 @@ impl Block {
     /// Reads everything: every series entry (labels in order, series in order), every
     /// chunk (checksum, and every sample decodes inside its recorded time range), every
     /// postings list and label index. The first problem is returned as an error naming
-    /// the file and offset.
+    /// the file and offset; `check` lists all of them.
     pub fn verify(&self) -> Result<VerifyReport, BlockError> {
+        let (rep, mut problems) = self.check();
+        if problems.is_empty() {
+            Ok(rep)
+        } else {
+            Err(problems.swap_remove(0))
+        }
+    }
+
+    /// What `verify` reads, going on past a bad chunk or series entry: the counts of what
+    /// was read and every problem found, in file order, each naming the file and offset
+    /// (and, for a chunk, the series and chunk ref).
+    pub fn check(&self) -> (VerifyReport, Vec<BlockError>) {
         let mut rep = VerifyReport::default();
-        let ids = self.index.all_postings()?;
+        let mut problems = Vec::new();
+        let ids = match self.index.all_postings() {
+            Ok(ids) => ids,
+            Err(e) => return (rep, vec![e]),
+        };
         let mut prev: Option<Labels> = None;
         for id in ids {
-            let (labels, metas) = self.index.series(id)?;
+            let (labels, metas) = match self.index.series(id) {
+                Ok(s) => s,
+                Err(e) => {
+                    problems.push(e);
+                    continue;
+                }
+            };
             if prev.as_ref().is_some_and(|p| *p >= labels) {
-                return Err(BlockError::corrupt(
+                problems.push(BlockError::corrupt(
                     self.index.path(),
                     id * 16,
                     format!("series {labels} is not after the one before it"),
                 ));
             }
             for m in &metas {
-                let c = self.chunk(m)?;
-                let want = num_samples(c.bytes());
-                let mut n = 0;
-                let mut last = i64::MIN;
-                for s in c.iter() {
-                    if s.t < m.min_t || s.t > m.max_t || (n > 0 && s.t <= last) {
-                        break;
+                match self.checked_chunk(&labels, m) {
+                    Ok(n) => {
+                        rep.chunks += 1;
+                        rep.samples += n;
                     }
-                    last = s.t;
-                    n += 1;
+                    Err(e) => problems.push(e),
                 }
-                if n != want || (n > 0 && last != m.max_t) {
-                    let path = self.chunks.segment_path(m.r).unwrap_or(self.dir.as_path());
-                    return Err(BlockError::corrupt(
-                        path,
-                        m.r & 0xffff_ffff,
-                        format!(
-                            "chunk of {labels} decodes {n} of {want} samples within [{}, {}]",
-                            m.min_t, m.max_t
-                        ),
-                    ));
-                }
-                rep.chunks += 1;
-                rep.samples += n as u64;
             }
             rep.series += 1;
             prev = Some(labels);
         }
         for name in self.index.label_names() {
             for v in self.index.label_values(&name) {
-                self.index.postings(&name, &v)?;
+                if let Err(e) = self.index.postings(&name, &v) {
+                    problems.push(e);
+                }
             }
         }
-        rep.label_indices = self.index.check_label_indices()? as u64;
-        Ok(rep)
+        match self.index.check_label_indices() {
+            Ok(n) => rep.label_indices = n as u64,
+            Err(e) => problems.push(e),
+        }
+        (rep, problems)
+    }
+
+    /// Checks chunk `m` of `labels` fully (checksum, encoding, every sample decodes in
+    /// order inside `[min_t, max_t]`, the last one at `max_t`); its sample count.
+    fn checked_chunk(&self, labels: &Labels, m: &ChunkMeta) -> Result<u64, BlockError> {
+        let name_it = |e: BlockError| match e {
+            BlockError::Corrupt { path, offset, what } => BlockError::Corrupt {
+                path,
+                offset,
+                what: format!("chunk {:#x} of {labels}: {what}", m.r),
+            },
+            other => other,
+        };
+        let c = self.chunk(m).map_err(name_it)?;
+        let want = num_samples(c.bytes());
+        let mut n = 0;
+        let mut last = i64::MIN;
+        for s in c.iter() {
+            if s.t < m.min_t || s.t > m.max_t || (n > 0 && s.t <= last) {
+                break;
+            }
+            last = s.t;
+            n += 1;
+        }
+        if n != want || (n > 0 && last != m.max_t) {
+            let path = self.chunks.segment_path(m.r).unwrap_or(self.dir.as_path());
+            return Err(BlockError::corrupt(
+                path,
+                m.r & 0xffff_ffff,
+                format!(
+                    "chunk {:#x} of {labels} decodes {n} of {want} samples within [{}, {}]",
+                    m.r, m.min_t, m.max_t
+                ),
+            ));
+        }
+        Ok(n as u64)
     }
 }
 
@@ -321,7 +425,11 @@ impl Querier for BlockQuerier<'_> {
             let (labels, metas) = b.index.series(id)?;
             let mut chunks = Vec::new();
             for m in metas.iter().filter(|m| m.min_t <= hi && m.max_t >= lo) {
-                chunks.push(b.chunk(m)?);
+                // A corrupt chunk loses its own samples only: the rest is still served.
+                match b.chunk(m).and_then(|c| b.first_sample_fits(c, m)) {
+                    Ok(c) => chunks.push(c),
+                    Err(e) => b.skip_corrupt(&labels, m, &e),
+                }
             }
             if chunks.is_empty() {
                 continue;
@@ -380,5 +488,44 @@ impl Querier for BlockQuerier<'_> {
         values.sort_unstable();
         values.dedup();
         Ok(values)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tsdb::block::write_block;
+    use crate::tsdb::chunk::XorEncoder;
+
+    #[test]
+    fn a_chunk_ref_pointing_at_another_valid_chunk_is_caught() {
+        let dir = tempfile::tempdir().unwrap();
+        // Two series whose chunks lie at different times; the second's chunk meta is then
+        // pointed at the first series' chunk (checksum-valid, the wrong data).
+        let series = [("a", 0i64), ("b", 500_000)]
+            .iter()
+            .map(|(n, t0)| {
+                let mut e = XorEncoder::new();
+                for k in 0..50 {
+                    e.append(t0 + k * 1000, 1.0);
+                }
+                BlockSeries {
+                    labels: Labels::from_pairs(&[("__name__", "m"), ("s", n)]),
+                    chunks: vec![Chunk::seal(&e, false)],
+                }
+            })
+            .collect();
+        let meta = write_block(dir.path(), 0, 1_000_000, series).unwrap();
+        let b = Block::open(&dir.path().join(&meta.ulid)).unwrap();
+        let ids = b.index.all_postings().unwrap();
+        let (_, metas) = b.index.series(ids[1]).unwrap();
+        let m = metas[0];
+        assert!(b.chunk(&m).and_then(|c| b.first_sample_fits(c, &m)).is_ok());
+        let wrong = ChunkMeta { r: 8, ..m };
+        let e = b
+            .chunk(&wrong)
+            .and_then(|c| b.first_sample_fits(c, &wrong))
+            .unwrap_err();
+        assert!(e.to_string().contains("outside"), "{e}");
     }
 }

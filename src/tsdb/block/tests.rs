@@ -339,3 +339,50 @@ fn bad_meta_and_tombstones_are_named() {
     std::fs::write(path.join("meta.json"), b"{\"ulid\": 3").unwrap();
     assert!(check(&path).unwrap_err().contains("meta.json"));
 }
+
+#[test]
+fn a_corrupt_chunk_is_skipped_and_the_rest_served() {
+    let dir = tempfile::tempdir().unwrap();
+    // Two series of 300 samples: three chunks each, six chunks in all.
+    let data: Vec<(Labels, Vec<Sample>)> = ["a", "b"]
+        .iter()
+        .map(|n| {
+            let l = Labels::from_pairs(&[("__name__", "m"), ("s", n)]);
+            (
+                l,
+                (0..300).map(|k| Sample::new(k * 1000, k as f64)).collect(),
+            )
+        })
+        .collect();
+    let (_, path) = write(dir.path(), &data, 0, 1_000_000);
+    let file = path.join("chunks").join("000001");
+    let mut bytes = std::fs::read(&file).unwrap();
+    // Series "a"'s chunks come first; flip a bit inside its second chunk's data.
+    let sizes: Vec<usize> = chunks_of(&data[0].1)
+        .iter()
+        .map(|c| c.bytes().len())
+        .collect();
+    let varint = |n: usize| if n < 128 { 1 } else { 2 };
+    let at = 8 + varint(sizes[0]) + 1 + sizes[0] + 4 + varint(sizes[1]) + 1 + 20;
+    bytes[at] ^= 0x10;
+    std::fs::write(&file, &bytes).unwrap();
+
+    let b = Block::open(&path).unwrap();
+    let (rep, problems) = b.check();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    let msg = problems[0].to_string();
+    assert!(msg.contains("000001") && msg.contains("s=\"a\""), "{msg}");
+    assert_eq!(rep.chunks, 5);
+    assert!(b.verify().is_err());
+
+    let got = read_all(&b.querier(i64::MIN, i64::MAX), &[]);
+    assert_eq!(got.len(), 2);
+    let a: Vec<i64> = got[0].1.iter().map(|x| x.0).collect();
+    let want: Vec<i64> = (0..120).chain(240..300).map(|k| k * 1000).collect();
+    assert_eq!(a, want, "series a keeps its first and third chunks");
+    assert_eq!(got[1].1.len(), 300, "series b is whole");
+    assert_eq!(b.corrupt_chunks_seen(), 1);
+    // Asked again, the chunk is still skipped but counted once.
+    read_all(&b.querier(i64::MIN, i64::MAX), &[]);
+    assert_eq!(b.corrupt_chunks_seen(), 1);
+}

@@ -82,6 +82,26 @@ pub fn rewrite_without_tombstones(
     .map(Some)
 }
 
+/// After `compact(blocks)` failed with `err` on corrupt data: the inputs to blame, those
+/// whose files the error names, or all of them when it names none of theirs. The caller
+/// marks them `compaction.failed` (as Prometheus does) so the planner stops picking them
+/// while retention still deletes them in time.
+pub fn blame<'a>(blocks: &[&'a Block], err: &BlockError) -> Vec<&'a Block> {
+    let named: Vec<&Block> = match err {
+        BlockError::Corrupt { path, .. } | BlockError::Io { path, .. } => blocks
+            .iter()
+            .copied()
+            .filter(|b| path.starts_with(b.dir()))
+            .collect(),
+        BlockError::Invalid(_) => Vec::new(),
+    };
+    if named.is_empty() {
+        blocks.to_vec()
+    } else {
+        named
+    }
+}
+
 /// The `compaction` section of a block made from `metas`.
 fn compaction_of(metas: &[&BlockMeta]) -> Compaction {
     let level = metas.iter().map(|m| m.compaction.level).max().unwrap_or(0) + 1;

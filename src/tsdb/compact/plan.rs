@@ -74,7 +74,7 @@ fn overlapping(ms: &[&BlockMeta]) -> Option<Vec<String>> {
 }
 
 fn failed(m: &BlockMeta) -> bool {
-    m.compaction.other.get("failed") == Some(&serde_json::Value::Bool(true))
+    m.compaction_failed()
 }
 
 /// Prometheus's `selectDirs`: for each range above the smallest, split the blocks into

@@ -302,6 +302,17 @@ impl Db {
         }
     }
 
+    /// Corrupt chunks that queries skipped, summed over the blocks open now (see
+    /// `Block::corrupt_chunks_seen`; a block that compaction or retention removes takes
+    /// its count with it).
+    pub fn corrupt_chunks_seen(&self) -> u64 {
+        self.blocks
+            .read()
+            .iter()
+            .map(|b| b.corrupt_chunks_seen())
+            .sum()
+    }
+
     /// Persists the head's oldest data and applies retention: while the head spans more
     /// than 1.5 block ranges, writes its oldest whole aligned window as a block and drops
     /// that window from memory; then compacts blocks and deletes blocks by time and size
@@ -427,30 +438,31 @@ impl Db {
                 break;
             }
             let refs: Vec<&Block> = inputs.iter().map(|b| b.as_ref()).collect();
-            let opened = compact(&self.dir, &refs)
-                .map_err(DbError::from)
-                .and_then(|made| {
-                    let block = match &made {
-                        Some(meta) => {
-                            let path = self.dir.join(&meta.ulid);
-                            match Block::open(&path) {
-                                Ok(b) => Some(Arc::new(b)),
-                                Err(e) => {
-                                    let _ = delete_block_dir(&path);
-                                    return Err(e.into());
-                                }
-                            }
-                        }
-                        None => None,
-                    };
-                    Ok((made, block))
-                });
-            let (made, new_block) = match opened {
-                Ok(x) => x,
+            let made = match compact(&self.dir, &refs) {
+                Ok(m) => m,
+                Err(e @ BlockError::Corrupt { .. }) => {
+                    self.counters.compactions_failed.fetch_add(1, Relaxed);
+                    self.fail_compaction(&refs, &e)?;
+                    continue;
+                }
                 Err(e) => {
                     self.counters.compactions_failed.fetch_add(1, Relaxed);
-                    return Err(e);
+                    return Err(e.into());
                 }
+            };
+            let new_block = match &made {
+                Some(meta) => {
+                    let path = self.dir.join(&meta.ulid);
+                    match Block::open(&path) {
+                        Ok(b) => Some(Arc::new(b)),
+                        Err(e) => {
+                            let _ = delete_block_dir(&path);
+                            self.counters.compactions_failed.fetch_add(1, Relaxed);
+                            return Err(e.into());
+                        }
+                    }
+                }
+                None => None,
             };
             self.counters.compactions.fetch_add(1, Relaxed);
             {
@@ -464,6 +476,24 @@ impl Db {
             }
             let name = made.map(|m| m.ulid).unwrap_or_default();
             done.push((name, ulids));
+        }
+        Ok(())
+    }
+
+    /// Compaction met corrupt data: marks the blocks to blame `compaction.failed` (the
+    /// planner then leaves them alone; queries still skip only the bad chunks) and swaps
+    /// them, reopened, into the block list.
+    fn fail_compaction(&self, inputs: &[&Block], e: &BlockError) -> Result<(), DbError> {
+        for b in crate::tsdb::compact::blame(inputs, e) {
+            tracing::error!(block = %b.meta().ulid, error = %e, "compaction failed on corrupt data; the block will not be compacted again");
+            let mut meta = b.meta().clone();
+            meta.set_compaction_failed();
+            meta.store(b.dir())?;
+            let fresh = Arc::new(Block::open(b.dir())?);
+            let mut list = self.blocks.write();
+            for slot in list.iter_mut().filter(|x| x.dir() == b.dir()) {
+                *slot = fresh.clone();
+            }
         }
         Ok(())
     }

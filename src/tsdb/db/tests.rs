@@ -377,4 +377,50 @@ fn cuts_checkpoint_the_wal_and_compact_blocks_keeping_every_sample() {
     assert_eq!(dump(&db), expected(200, 0, end));
 }
 
+#[test]
+fn a_corrupt_chunk_marks_its_block_failed_and_the_rest_goes_on() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let o = DbOptions {
+        block_range_ms: 10 * MIN,
+        ..opts()
+    };
+    let db = Db::open(dir.path(), o).expect("open");
+    // Two 10m blocks, then corrupt the first block's first chunk.
+    fill(&db, 3, 0, 35 * MIN);
+    db.cut().expect("cut");
+    let first = db.blocks()[0].clone();
+    let seg = first.dir().join("chunks").join("000001");
+    let mut b = std::fs::read(&seg).expect("read");
+    b[12] ^= 0x40;
+    std::fs::write(&seg, &b).expect("write");
+    // A query skips the bad chunk and serves everything else, and counts it.
+    let got = dump(&db);
+    let want = expected(3, 0, 35 * MIN);
+    assert_eq!(got.len(), 3);
+    let lost: usize =
+        want.values().map(Vec::len).sum::<usize>() - got.values().map(Vec::len).sum::<usize>();
+    assert_eq!(lost, 10, "one chunk of 10 samples");
+    assert_eq!(db.corrupt_chunks_seen(), 1);
+    // The next cut makes a third block; the planner would compact the 30m window, which
+    // fails on the bad chunk: the block is marked and the cut goes on.
+    fill(&db, 3, 35 * MIN, 60 * MIN);
+    db.cut().expect("a cut with a corrupt input still succeeds");
+    let marked: Vec<_> = db
+        .blocks()
+        .iter()
+        .filter(|b| b.meta().compaction_failed())
+        .map(|b| b.meta().ulid.clone())
+        .collect();
+    assert_eq!(marked, vec![first.meta().ulid.clone()]);
+    let on_disk = crate::tsdb::block::BlockMeta::load(first.dir()).expect("meta");
+    assert!(on_disk.compaction_failed());
+    // Later cuts leave it alone, and everything but the chunk is still served.
+    db.cut().expect("cut again");
+    let got = dump(&db);
+    let want = expected(3, 0, 60 * MIN);
+    let lost: usize =
+        want.values().map(Vec::len).sum::<usize>() - got.values().map(Vec::len).sum::<usize>();
+    assert_eq!(lost, 10);
+}
+
 mod admin;

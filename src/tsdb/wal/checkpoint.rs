@@ -31,7 +31,7 @@ pub struct CheckpointStats {
     pub dropped_samples: u64,
     pub total_tombstones: u64,
     pub dropped_tombstones: u64,
-    /// Records kmon cannot carry over (compressed, another type, undecodable); any
+    /// Records kmon cannot carry over (another type, undecodable); any
     /// such record fails the checkpoint, so a successful one reports 0.
     pub dropped_records: u64,
     /// Segment files deleted afterwards, and older checkpoints deleted.
@@ -97,7 +97,7 @@ fn sync_dir(dir: &Path) -> Result<(), WalError> {
 /// directories. The caller must not be writing to any segment up to `upto_segment`.
 ///
 /// A corrupt source segment (the error names the file and offset), or a record kmon
-/// cannot carry over (compressed, or a type kmon does not write, as in a Prometheus WAL;
+/// cannot carry over (a type kmon does not write, as in a Prometheus WAL;
 /// the error names the file and the record's number), fails the checkpoint and leaves
 /// everything as it was.
 pub fn checkpoint(
@@ -195,16 +195,16 @@ fn write_checkpoint(
             }
             nth += 1;
             // kmon's own WAL holds only records it can decode; anything else comes from
-            // another writer (a Prometheus WAL: compressed, histograms, exemplars …) and
+            // another writer (a Prometheus WAL: histograms, exemplars …) and
             // dropping it would lose data, so the checkpoint stops instead.
-            let rec = if frame.compressed {
-                Err("a compressed record (kmon does not decode snappy/zstd)".to_string())
-            } else {
-                match record::decode(frame.data) {
+            // Compressed records (Prometheus's) are decoded and written back uncompressed.
+            let rec = match frame.record() {
+                Err(e) => Err(format!("a record that does not decompress ({e})")),
+                Ok(bytes) => match record::decode(&bytes) {
                     Ok(Record::Other(t)) => Err(format!("a record of type {t}")),
                     Ok(r) => Ok(r),
                     Err(e) => Err(format!("a record that does not decode ({e})")),
-                }
+                },
             };
             let rec = match rec {
                 Ok(r) => r,

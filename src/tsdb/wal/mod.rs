@@ -34,7 +34,7 @@ pub use checkpoint::{
     CheckpointStats, checkpoint, checkpoint_name, last_checkpoint, list_checkpoints,
     remove_checkpoint_tmps,
 };
-pub use reader::{Corruption, Frame, Scan, scan_segment};
+pub use reader::{Codec, Corruption, Frame, MAX_DECODED_RECORD, Scan, scan_segment};
 pub use record::Tombstone;
 pub use replay::{Repair, ReplayReport, replay_dir};
 pub use segment::{DEFAULT_SEGMENT_SIZE, PAGE_SIZE, list_segments, segment_name};

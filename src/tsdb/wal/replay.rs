@@ -70,7 +70,8 @@ pub struct ReplayReport {
     pub dropped_samples: u64,
     /// Tombstone intervals read and applied to the head.
     pub tombstones: u64,
-    /// Records kmon does not replay: other types, compressed, or undecodable contents.
+    /// Records kmon does not replay: other types, or contents that do not decompress or
+    /// decode.
     pub skipped_records: u64,
     pub repairs: Vec<Repair>,
 }
@@ -135,11 +136,15 @@ fn replay_segments(
         prev = Some(*index);
         let scan = scan_segment(path, |frame| {
             report.records += 1;
-            if frame.compressed {
-                report.skipped_records += 1;
-                return;
-            }
-            match record::decode(frame.data) {
+            let bytes = match frame.record() {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::warn!(segment = index, offset = frame.offset, error = %e, "WAL record does not decompress; skipped");
+                    report.skipped_records += 1;
+                    return;
+                }
+            };
+            match record::decode(&bytes) {
                 Ok(Record::Series(series)) => {
                     report.series += series.len() as u64;
                     head.replay_batch(

@@ -582,3 +582,90 @@ fn a_record_kmon_cannot_carry_over_fails_the_checkpoint() {
     assert!(list_checkpoints(d.path()).unwrap().is_empty());
     assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), before.len());
 }
+
+/// One full fragment holding `data`, with the compression `flag` bits in its type byte.
+fn full_fragment(flag: u8, data: &[u8]) -> Vec<u8> {
+    let mut out = vec![FRAG_FULL | flag];
+    out.extend_from_slice(&(data.len() as u16).to_be_bytes());
+    out.extend_from_slice(&crc32c::crc32c(data).to_be_bytes());
+    out.extend_from_slice(data);
+    out
+}
+
+#[test]
+fn snappy_and_zstd_records_replay_and_bad_ones_are_skipped() {
+    use super::segment::{SNAPPY_FLAG, ZSTD_FLAG};
+    let series: Vec<SeriesRecord> = (0..3)
+        .map(|i| SeriesRecord {
+            r: i as u64 + 1,
+            labels: lbl(i),
+        })
+        .collect();
+    let samples = |t: i64| -> Vec<SampleRecord> {
+        (0..3)
+            .map(|i| SampleRecord {
+                r: i as u64 + 1,
+                t,
+                v: t as f64 + i as f64,
+            })
+            .collect()
+    };
+    let (mut s, mut a, mut b, mut c) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    record::encode_series(&series, &mut s);
+    record::encode_samples(&samples(1000), &mut a);
+    record::encode_samples(&samples(2000), &mut b);
+    record::encode_samples(&samples(3000), &mut c);
+    let snappy = |x: &[u8]| snap::raw::Encoder::new().compress_vec(x).unwrap();
+    let zstd = |x: &[u8]| {
+        ruzstd::encoding::compress_to_vec(x, ruzstd::encoding::CompressionLevel::Fastest)
+    };
+    let mut seg0 = Vec::new();
+    seg0.extend(full_fragment(SNAPPY_FLAG, &snappy(&s)));
+    seg0.extend(full_fragment(SNAPPY_FLAG, &snappy(&a)));
+    seg0.extend(full_fragment(ZSTD_FLAG, &zstd(&b)));
+    // Valid frames whose contents are not snappy or zstd: skipped, never a panic.
+    seg0.extend(full_fragment(
+        SNAPPY_FLAG,
+        b"\xff\xff\xff\xff\xff\x0fgarbage",
+    ));
+    seg0.extend(full_fragment(ZSTD_FLAG, b"\x28\xb5\x2f\xfd garbage"));
+    seg0.extend(full_fragment(0, &c));
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(seg(d.path(), 0), &seg0).unwrap();
+    let (head, rep) = replay(d.path(), false);
+    assert_eq!(rep.records, 6);
+    assert_eq!(rep.skipped_records, 2);
+    assert_eq!(rep.samples, 9);
+    assert!(rep.repairs.is_empty());
+    let got = dump(&head);
+    assert_eq!(got.len(), 3);
+    for (i, (l, s)) in got.iter().enumerate() {
+        assert_eq!(*l, lbl(i));
+        let want: Vec<(i64, u64)> = [1000, 2000, 3000]
+            .iter()
+            .map(|&t| (t, (t as f64 + i as f64).to_bits()))
+            .collect();
+        assert_eq!(*s, want);
+    }
+    // Random bytes behind either flag never panic.
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    for n in 0..300usize {
+        let bytes: Vec<u8> = (0..n % 97)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        for (flag, mut prefix) in [
+            (SNAPPY_FLAG, Vec::new()),
+            (ZSTD_FLAG, vec![0x28, 0xb5, 0x2f, 0xfd]),
+        ] {
+            prefix.extend_from_slice(&bytes);
+            let f = full_fragment(flag, &prefix);
+            std::fs::write(seg(d.path(), 0), &f).unwrap();
+            replay(d.path(), false);
+        }
+    }
+}
