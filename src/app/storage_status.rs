@@ -1,6 +1,7 @@
 //! Storage errors in the status line: a task that asks the data dir's `Db` every second
 //! whether a write is failing (a full disk makes WAL writes fail) and shows that in the
-//! TUI's status line, then clears it once writes succeed again. `Engine::start` runs it.
+//! TUI's status line, then clears it once writes succeed again; also corrupt chunks that
+//! queries skipped. `Engine::start` runs it.
 
 use std::sync::Weak;
 use std::time::Duration;
@@ -39,6 +40,16 @@ pub(super) fn update(
     }
 }
 
+/// What is wrong with the data dir now: a failing write, else the corrupt chunks queries
+/// had to skip (each named once in kmon.log).
+fn current_problem(db: &Db) -> Option<String> {
+    db.storage_error().or_else(|| match db.corrupt_chunks_seen() {
+        0 => None,
+        1 => Some("1 corrupt chunk skipped by queries (kmon.log names it; `kmon tsdb check` lists all)".into()),
+        n => Some(format!("{n} corrupt chunks skipped by queries (kmon.log names them; `kmon tsdb check` lists all)")),
+    })
+}
+
 /// Runs `update` every second until `cancel` fires or the `Db` is gone.
 pub(super) async fn watch_storage(
     db: Weak<Db>,
@@ -52,7 +63,7 @@ pub(super) async fn watch_storage(
             _ = cancel.cancelled() => return,
             _ = tick.tick() => {}
         }
-        let Some(current) = db.upgrade().map(|db| db.storage_error()) else {
+        let Some(current) = db.upgrade().map(|db| current_problem(&db)) else {
             return;
         };
         update(&mut shown, current, &status);

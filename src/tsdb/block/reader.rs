@@ -86,6 +86,15 @@ impl Block {
         self.corrupt_count.load(Ordering::Relaxed)
     }
 
+    /// Takes over what `old` (this block's directory opened before) learnt about corrupt
+    /// chunks, so a reopened block neither logs them again nor forgets their count.
+    pub(crate) fn carry_corrupt_from(&self, old: &Block) {
+        let seen = old.corrupt_seen.lock().clone();
+        let n = seen.len() as u64;
+        self.corrupt_seen.lock().extend(seen);
+        self.corrupt_count.fetch_max(n, Ordering::Relaxed);
+    }
+
     /// A cheap decode check for queries (the full one is `check`'s): the chunk's first
     /// sample lies in the time range the index gives it, so a checksum-valid chunk that
     /// is not the one the index means, or does not decode, is caught without decoding it

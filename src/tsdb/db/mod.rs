@@ -490,6 +490,7 @@ impl Db {
             meta.set_compaction_failed();
             meta.store(b.dir())?;
             let fresh = Arc::new(Block::open(b.dir())?);
+            fresh.carry_corrupt_from(b);
             let mut list = self.blocks.write();
             for slot in list.iter_mut().filter(|x| x.dir() == b.dir()) {
                 *slot = fresh.clone();

@@ -414,6 +414,16 @@ fn a_corrupt_chunk_marks_its_block_failed_and_the_rest_goes_on() {
     assert_eq!(marked, vec![first.meta().ulid.clone()]);
     let on_disk = crate::tsdb::block::BlockMeta::load(first.dir()).expect("meta");
     assert!(on_disk.compaction_failed());
+    let mut text = String::new();
+    crate::tsdb::metrics::render(&db, &mut text);
+    assert!(
+        text.contains("\nkmon_tsdb_blocks_compaction_failed 1\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\nkmon_tsdb_corrupt_chunks_skipped 1\n"),
+        "{text}"
+    );
     // Later cuts leave it alone, and everything but the chunk is still served.
     db.cut().expect("cut again");
     let got = dump(&db);
