@@ -89,7 +89,7 @@ impl<'a> Loader<'a> {
 
     fn append(&mut self, labels: &Labels, t: i64, v: f64) -> anyhow::Result<()> {
         let storage = self.storage;
-        let app = self.app.get_or_insert_with(|| storage.appender());
+        let app = self.app.get_or_insert_with(|| storage.history_appender());
         match app.append(None, labels, t, v) {
             Ok(_) => {
                 self.report.samples += 1;

@@ -64,7 +64,15 @@ pub trait Appender: Send {
 
 /// Something that accepts samples.
 pub trait Appendable: Send + Sync {
+    /// An appender for live data (scrapes, rules, this machine's metrics).
     fn appender(&self) -> Box<dyn Appender + '_>;
+
+    /// An appender for loading history (`--load` files, backfill), whose series come one
+    /// after another over a whole time range: a storage that bounds live samples by how far
+    /// they are behind its newest sample (as Prometheus's head does) skips that bound here.
+    fn history_appender(&self) -> Box<dyn Appender + '_> {
+        self.appender()
+    }
 }
 
 /// Tells a querier what the caller will read, so it can skip data.

@@ -25,10 +25,16 @@ pub(crate) struct HeadAppender<'a> {
     new_by_hash: U64Map<Vec<usize>>,
     /// The last sample of the batch per series ref, as (timestamp, value bits).
     batch_last: U64Map<(i64, u64)>,
+    /// A live appender's bound from its creation (`Head::appendable_min_valid_time`);
+    /// `i64::MIN` for a history appender, which only the head's min valid time bounds.
+    window_bound: i64,
 }
 
 impl<'a> HeadAppender<'a> {
-    pub fn new(head: &'a Head) -> Self {
+    /// `live`: bound samples as Prometheus bounds a scrape's (see
+    /// `Head::appendable_min_valid_time`); false for loading history (`--load`, import),
+    /// where series come one after another over the whole time range.
+    pub fn new(head: &'a Head, live: bool) -> Self {
         // Size the buffers like the last committed batch: scrapes of the same targets
         // repeat, and growing a 10k-entry map step by step is a measurable share of a
         // scrape's cost.
@@ -41,6 +47,11 @@ impl<'a> HeadAppender<'a> {
             new_by_ref: U64Map::default(),
             new_by_hash: U64Map::default(),
             batch_last: U64Map::with_capacity_and_hasher(n, Default::default()),
+            window_bound: if live {
+                head.appendable_min_valid_time()
+            } else {
+                i64::MIN
+            },
         }
     }
 
@@ -99,7 +110,7 @@ impl Appender for HeadAppender<'_> {
         // As Prometheus (without an out-of-order window): a sample before the head's min
         // valid time is out of bounds, whatever the series holds, and is refused before
         // its series is looked up or created.
-        let min = self.head.min_valid_time();
+        let min = self.head.min_valid_time().max(self.window_bound);
         if t < min {
             self.head.counters.add_out_of_bounds(1);
             return Err(StorageError::OutOfBounds {

@@ -94,6 +94,8 @@ pub struct Head {
     /// Samples older than this are out of bounds (Prometheus's head min valid time): the
     /// newest block's end, raised by each cut before it reads its window.
     min_valid: AtomicI64,
+    /// The newest sample time ever applied (`i64::MIN` while empty); it never goes down.
+    max_time: AtomicI64,
     pub(crate) counters: HeadCounters,
 }
 
@@ -120,6 +122,7 @@ impl Head {
             dropped_at_commit: AtomicU64::new(0),
             last_batch_len: AtomicUsize::new(0),
             min_valid: AtomicI64::new(i64::MIN),
+            max_time: AtomicI64::new(i64::MIN),
             counters: HeadCounters::default(),
             opts,
         }
@@ -153,6 +156,26 @@ impl Head {
     /// older than `t` enters a series that is read after it.
     pub fn raise_min_valid_time(&self, t: i64) {
         self.min_valid.fetch_max(t, Ordering::SeqCst);
+    }
+
+    /// The newest sample time the head has taken, if any (not lowered by `gc`).
+    pub fn max_time(&self) -> Option<i64> {
+        match self.max_time.load(Ordering::Relaxed) {
+            i64::MIN => None,
+            t => Some(t),
+        }
+    }
+
+    /// The bound a new (live) appender checks samples against, as Prometheus's head does:
+    /// the min valid time, or half a chunk range before the newest sample when that is
+    /// later. The second bound keeps samples out of the window a cut reads next, so a
+    /// series that went quiet cannot take a sample far behind the others.
+    pub(crate) fn appendable_min_valid_time(&self) -> i64 {
+        let min = self.min_valid_time();
+        match self.max_time() {
+            Some(max) => min.max(max.saturating_sub(self.opts.chunk_range_ms / 2)),
+            None => min,
+        }
     }
 
     /// The head's counters (appended, rejected samples), for the TSDB's metrics.
@@ -191,6 +214,7 @@ impl Head {
             created.insert(rec.r, self.get_or_create(&rec.labels, rec.r));
         }
         let (mut dropped, mut appended, mut oob) = (0, 0, 0);
+        let mut maxt = i64::MIN;
         for (i, smp) in batch.samples.iter().enumerate() {
             let looked_up;
             let s = if let Some(s) = targets.get(i).and_then(Option::as_ref) {
@@ -205,7 +229,10 @@ impl Head {
                 continue;
             };
             match self.append_committed(s, smp.t, smp.v, true) {
-                Applied::Appended => appended += 1,
+                Applied::Appended => {
+                    appended += 1;
+                    maxt = maxt.max(smp.t);
+                }
                 Applied::Dropped => dropped += 1,
                 Applied::OutOfBounds => {
                     dropped += 1;
@@ -216,6 +243,7 @@ impl Head {
         if dropped > 0 {
             self.dropped_at_commit.fetch_add(dropped, Ordering::Relaxed);
         }
+        self.max_time.fetch_max(maxt, Ordering::Relaxed);
         self.counters.add_appended(appended);
         self.counters.add_out_of_bounds(oob);
     }
@@ -247,13 +275,17 @@ impl Head {
             }
         }
         let mut dropped = 0;
+        let mut maxt = i64::MIN;
         for smp in batch.samples {
             let r = aliases.get(&smp.r).copied().unwrap_or(smp.r);
             match self.series.get(r) {
-                Some(s) if self.append_committed(&s, smp.t, smp.v, false) == Applied::Appended => {}
+                Some(s) if self.append_committed(&s, smp.t, smp.v, false) == Applied::Appended => {
+                    maxt = maxt.max(smp.t);
+                }
                 _ => dropped += 1,
             }
         }
+        self.max_time.fetch_max(maxt, Ordering::Relaxed);
         dropped
     }
 
@@ -419,7 +451,11 @@ impl Head {
 
 impl Appendable for Head {
     fn appender(&self) -> Box<dyn Appender + '_> {
-        Box::new(HeadAppender::new(self))
+        Box::new(HeadAppender::new(self, true))
+    }
+
+    fn history_appender(&self) -> Box<dyn Appender + '_> {
+        Box::new(HeadAppender::new(self, false))
     }
 }
 

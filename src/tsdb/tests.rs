@@ -443,7 +443,8 @@ fn select_and_label_queries_match_mem_storage_on_a_random_workload() {
     let mut last = vec![0i64; universe.len()];
     let (mut rejected, mut non_empty) = (0, 0);
     for _batch in 0..60 {
-        let mut ah = h.appender();
+        // MemStorage has no time bound: compare with the head's history appender.
+        let mut ah = h.history_appender();
         let mut am = m.appender();
         for _ in 0..200 {
             let i = rng.below(universe.len() as u64) as usize;
@@ -626,4 +627,34 @@ fn a_commit_after_the_bound_was_raised_drops_what_is_now_out_of_bounds() {
     let got = dump(&h, &all);
     let samples: Vec<(i64, u64)> = got.into_iter().flat_map(|(_, s)| s).collect();
     assert_eq!(samples, vec![(30, 1.0f64.to_bits())]);
+}
+
+#[test]
+fn a_live_appender_refuses_samples_half_a_range_behind_the_newest() {
+    // Prometheus's head bound: max(min valid time, newest sample − chunk range / 2).
+    let h = Head::new(HeadOptions::default());
+    let hour = 3_600_000;
+    let a = Labels::from_pairs(&[("__name__", "a")]);
+    let b = Labels::from_pairs(&[("__name__", "b")]);
+    assert_eq!(h.max_time(), None);
+    let mut app = h.appender();
+    app.append(None, &a, 0, 1.0).expect("empty head: no bound");
+    app.append(None, &a, 2 * hour, 2.0).expect("in order");
+    app.commit().expect("commit");
+    assert_eq!(h.max_time(), Some(2 * hour));
+    let mut app = h.appender();
+    let e = app.append(None, &b, hour - 1, 1.0).unwrap_err();
+    assert!(
+        matches!(e, StorageError::OutOfBounds { min, .. } if min == hour),
+        "{e}"
+    );
+    app.append(None, &b, hour, 1.0).expect("at the bound");
+    app.commit().expect("commit");
+    // Loading history (series after series over the whole range) is not bounded so.
+    let mut app = h.history_appender();
+    app.append(None, &b, 2 * hour, 1.0).expect("in order");
+    let c = Labels::from_pairs(&[("__name__", "c")]);
+    app.append(None, &c, 0, 1.0).expect("history");
+    app.commit().expect("commit");
+    assert_eq!(h.counters().out_of_bounds(), 1);
 }

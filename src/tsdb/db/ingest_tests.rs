@@ -22,11 +22,25 @@ fn open_bounds_the_head_at_the_newest_block_and_replay_is_not_counted() {
         assert_eq!(r.written.len(), 1, "{r:?}");
         // The cut raised the bound to the end of the window it wrote, before reading it.
         assert_eq!(db.head().min_valid_time(), range);
-        let mut app = db.appender();
+        let mut app = db.history_appender();
         let e = app.append(None, &lbl("m", 7), range - 1, 1.0).unwrap_err();
         assert!(matches!(e, StorageError::OutOfBounds { min, .. } if min == range));
+        app.append(None, &lbl("m", 7), range, 1.0)
+            .expect("a history appender takes the window after the block");
         drop(app);
-        assert_eq!(db.head().counters().out_of_bounds(), 1);
+        // A live appender also keeps half a range behind the newest sample (16m) away.
+        let mut app = db.appender();
+        let e = app
+            .append(None, &lbl("m", 7), 11 * MIN - 1, 1.0)
+            .unwrap_err();
+        assert!(
+            matches!(e, StorageError::OutOfBounds { min, .. } if min == 11 * MIN),
+            "{e}"
+        );
+        app.append(None, &lbl("m", 7), 11 * MIN, 1.0)
+            .expect("at the bound");
+        drop(app);
+        assert_eq!(db.head().counters().out_of_bounds(), 2);
     }
     // The WAL still holds samples of [0, 10m) (no checkpoint with one segment): replay
     // brings them back without calling them out of bounds, and the gc drops them.
@@ -60,7 +74,9 @@ fn a_sample_appended_into_the_window_being_cut_is_refused_not_lost() {
     o.block_range_ms = range;
     let db = Db::open(dir.path(), o).expect("open");
     fill(&db, 1, 0, 17 * MIN);
-    let mut late = db.appender();
+    // A live appender would already refuse 5m (more than half a range behind the newest
+    // sample); a history appender (`--load`, import) is bounded by the min valid time only.
+    let mut late = db.history_appender();
     late.append(None, &lbl("quiet", 0), 5 * MIN, 1.0)
         .expect("in bounds before the cut");
     let r = db.cut().expect("cut");
@@ -187,7 +203,7 @@ fn tsdb_metrics_appear_with_their_types_and_move() {
 
     fill(&db, 3, 0, 17 * MIN);
     let mut app = db.appender();
-    let _ = app.append(None, &lbl("m", 0), 0, 5.0).unwrap_err(); // out of order
+    let _ = app.append(None, &lbl("m", 0), 15 * MIN, 5.0).unwrap_err(); // out of order
     let _ = app.append(None, &lbl("m", 0), 16 * MIN, 5.0).unwrap_err(); // duplicate
     drop(app);
     db.cut().expect("cut");

@@ -620,6 +620,14 @@ impl Appendable for Db {
             self.head.appender()
         }
     }
+
+    fn history_appender(&self) -> Box<dyn Appender + '_> {
+        if self.opts.read_only {
+            Box::new(ReadOnlyAppender)
+        } else {
+            self.head.history_appender()
+        }
+    }
 }
 
 impl Queryable for Db {
