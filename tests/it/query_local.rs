@@ -1,7 +1,7 @@
 //! `kmon query --data-dir D` and `kmon query-range --data-dir D` evaluate in process on a
 //! data dir opened read-only: the output (`-o json`, table, CSV, errors) is byte for byte
 //! what the same commands print against `kmon serve --read-only` on that dir, and the dir
-//! is left unchanged.
+//! is left unchanged, whether the samples are in blocks or still only in the WAL.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -216,4 +216,111 @@ fn data_dir_queries_print_what_the_read_only_server_answers() {
     assert_ne!(code, Some(0), "{stderr}");
     assert!(stderr.contains("nope"), "{stderr}");
     assert!(!missing.exists());
+}
+
+/// A data dir whose samples are still only in the WAL (what a running kmon leaves): the
+/// local evaluation replays it read-only and answers as `kmon serve --read-only` does.
+#[test]
+fn data_dir_queries_read_the_wal() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let data = work.path().join("data");
+    let dir = data.to_str().expect("utf-8");
+    let out = work.path().join("shots");
+    let (code, _, stderr) = kmon(
+        &[
+            "export-screen",
+            "--local",
+            "--after",
+            "2s",
+            "--interval",
+            "500ms",
+            "--out",
+            out.to_str().expect("utf-8"),
+            "--data-dir",
+            dir,
+        ],
+        work.path(),
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(data.join("wal").is_dir());
+    let before = tree(&data);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+        .to_string();
+    let start = (now.parse::<u64>().unwrap_or(0) - 60).to_string();
+    let cases: Vec<Vec<&str>> = vec![
+        vec![
+            "query",
+            "count_over_time(up[1m])",
+            "--time",
+            &now,
+            "-o",
+            "json",
+        ],
+        vec!["query", "count(node_cpu_seconds_total) > 0", "--time", &now],
+        vec![
+            "query-range",
+            "up",
+            "--start",
+            &start,
+            "--end",
+            &now,
+            "--step",
+            "1s",
+            "-o",
+            "json",
+        ],
+    ];
+    let local: Vec<_> = cases
+        .iter()
+        .map(|args| {
+            let mut a = args.clone();
+            a.extend(["--data-dir", dir]);
+            kmon(&a, work.path())
+        })
+        .collect();
+    let v: serde_json::Value = serde_json::from_str(&local[0].1).expect("json");
+    let n: u64 = v["data"]["result"][0]["value"][1]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    assert!(n >= 2, "the WAL's up samples: {}", local[0].1);
+
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let child = Command::new(env!("CARGO_BIN_EXE_kmon"))
+        .args([
+            "serve",
+            "--read-only",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .arg("--data-dir")
+        .arg(&data)
+        .env("XDG_STATE_HOME", work.path())
+        .env("XDG_CACHE_HOME", work.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start kmon serve");
+    let mut child = ChildGuard::new(child);
+    assert!(
+        Http::new().wait_ok(&format!("{url}/-/ready"), Duration::from_secs(30)),
+        "kmon serve not ready (exited: {:?})",
+        child.exited()
+    );
+    for (args, local) in cases.iter().zip(&local) {
+        let mut a = args.clone();
+        a.extend(["--url", &url]);
+        assert_eq!(
+            local,
+            &kmon(&a, work.path()),
+            "kmon {args:?}: --data-dir vs --url"
+        );
+    }
+    drop(child);
+    assert_eq!(tree(&data), before, "the data dir changed");
 }
