@@ -125,7 +125,8 @@ enum Command {
         enable_admin_api: bool,
     },
     /// Evaluate an instant query against a Prometheus-compatible API (kmon serve or
-    /// Prometheus); exit 1 with the server's error.
+    /// Prometheus), or with --data-dir on a data dir opened read-only; exit 1 with the
+    /// query's error.
     Query {
         /// The PromQL expression.
         expr: String,
@@ -134,9 +135,10 @@ enum Command {
         time: Option<String>,
         #[arg(short = 'o', long, value_enum, default_value_t = Output::Table)]
         output: Output,
-        /// The server.
-        #[arg(long, value_name = "URL", default_value = kmon::app::query_cli::DEFAULT_URL)]
-        url: String,
+        /// The server (default http://127.0.0.1:9090). With --data-dir instead, the query
+        /// is evaluated here on that data dir, opened read-only.
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
     },
     /// Evaluate a range query; CSV output is one row per point (series,timestamp,value).
     QueryRange {
@@ -152,9 +154,10 @@ enum Command {
         step: String,
         #[arg(short = 'o', long, value_enum, default_value_t = RangeOutput::Table)]
         output: RangeOutput,
-        /// The server.
-        #[arg(long, value_name = "URL", default_value = kmon::app::query_cli::DEFAULT_URL)]
-        url: String,
+        /// The server (default http://127.0.0.1:9090). With --data-dir instead, the query
+        /// is evaluated here on that data dir, opened read-only.
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
     },
     /// Write the series matching a selector, with their samples, from the data dir (opened
     /// read-only) to standard output.
@@ -321,6 +324,19 @@ fn parse_after(s: &str) -> Result<Duration, String> {
     kmon::model::parse_duration(s).map_err(|e| e.to_string())
 }
 
+/// `--url` or `--data-dir` (not both); neither is the default URL.
+fn query_source(
+    url: Option<String>,
+    data_dir: Option<PathBuf>,
+) -> anyhow::Result<kmon::app::query_cli::Source> {
+    use kmon::app::query_cli::{DEFAULT_URL, Source};
+    match (url, data_dir) {
+        (Some(_), Some(_)) => anyhow::bail!("give --url or --data-dir, not both"),
+        (None, Some(dir)) => Ok(Source::DataDir(dir)),
+        (url, None) => Ok(Source::Url(url.unwrap_or_else(|| DEFAULT_URL.into()))),
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let f = cli.flags;
@@ -365,7 +381,9 @@ fn main() -> ExitCode {
             time,
             output,
             url,
-        }) => kmon::app::query_cli::query(&url, &expr, time.as_deref(), output.query_output()),
+        }) => query_source(url, f.data_dir).and_then(|source| {
+            kmon::app::query_cli::query(&source, &expr, time.as_deref(), output.query_output())
+        }),
         Some(Command::QueryRange {
             expr,
             start,
@@ -373,14 +391,16 @@ fn main() -> ExitCode {
             step,
             output,
             url,
-        }) => kmon::app::query_cli::query_range(
-            &url,
-            &expr,
-            &start,
-            &end,
-            &step,
-            output.query_output(),
-        ),
+        }) => query_source(url, f.data_dir).and_then(|source| {
+            kmon::app::query_cli::query_range(
+                &source,
+                &expr,
+                &start,
+                &end,
+                &step,
+                output.query_output(),
+            )
+        }),
         Some(Command::Export {
             selector,
             start,

@@ -3,7 +3,7 @@
 //! queries on every refresh tick (the overview boxes in `overview`), and carries out the
 //! TUI's actions. The one-shot subcommands live in `cli`, exports (the `e` key) in
 //! `export`, the headless `kmon export-screen` in `export_screen`, `kmon serve` in `serve`
-//! (with `load` for `--load`), the `kmon query`/`query-range` client in `query_cli`, the
+//! (with `load` for `--load`), `kmon query`/`query-range` (a client, or with `--data-dir` local) in `query_cli`, the
 //! query panels' evaluation and history in `panels`, the dashboard file format in
 //! `dashboard` and the dashboard's panels and pins in `board`, the query bar's highlighting, checks
 //! and completion in `assist`, `units`, which guesses a query's unit from its metric

@@ -1,13 +1,17 @@
 //! `kmon query` and `kmon query-range`: a client of any Prometheus-compatible HTTP API
-//! (a running `kmon serve`, or Prometheus itself). The request is a form POST, as Grafana
-//! sends it; `-o json` prints the server's body unchanged (with a final newline), `-o table` a readable listing,
+//! (a running `kmon serve`, or Prometheus itself), or with `--data-dir D` the same query
+//! evaluated in this process on D opened read-only, through the API's own handlers (so the
+//! answer is the body `kmon serve --read-only` would send). The request is a form POST, as
+//! Grafana sends it; `-o json` prints the body unchanged (with a final newline), `-o table` a readable listing,
 //! and `-o csv` (ranges) one row per point: `series,timestamp,value`, the series written
 //! as `name{label="value", …}`, the timestamp in Unix seconds and the value as the server
 //! wrote it. A server error prints its `errorType` and message and exits 1.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -24,9 +28,36 @@ pub enum QueryOutput {
     Csv,
 }
 
+/// Where a query is answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A Prometheus-compatible server's base URL.
+    Url(String),
+    /// A data dir (kmon's or Prometheus's), opened read-only in this process.
+    DataDir(PathBuf),
+}
+
+/// The two query endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `/api/v1/query`.
+    Instant,
+    /// `/api/v1/query_range`.
+    Range,
+}
+
+impl Endpoint {
+    pub fn path(self) -> &'static str {
+        match self {
+            Endpoint::Instant => "/api/v1/query",
+            Endpoint::Range => "/api/v1/query_range",
+        }
+    }
+}
+
 /// `kmon query EXPR [--time T]`. `time` is passed through (Unix seconds or RFC 3339).
 pub fn query(
-    url: &str,
+    source: &Source,
     expr: &str,
     time: Option<&str>,
     output: QueryOutput,
@@ -35,12 +66,12 @@ pub fn query(
     if let Some(t) = time {
         params.push(("time", t));
     }
-    run(url, "/api/v1/query", &params, output)
+    run(source, Endpoint::Instant, &params, output)
 }
 
 /// `kmon query-range EXPR --start T --end T --step DUR`.
 pub fn query_range(
-    url: &str,
+    source: &Source,
     expr: &str,
     start: &str,
     end: &str,
@@ -53,7 +84,7 @@ pub fn query_range(
         ("end", end),
         ("step", step),
     ];
-    run(url, "/api/v1/query_range", &params, output)
+    run(source, Endpoint::Range, &params, output)
 }
 
 /// What the server answered.
@@ -98,13 +129,78 @@ pub fn post_form(url: &str, path: &str, params: &[(&str, &str)]) -> anyhow::Resu
     })
 }
 
+/// Evaluates the form `params` as `endpoint` would on a `kmon serve --read-only
+/// --data-dir dir` (the same engine settings: Prometheus's defaults), without a server:
+/// the data dir is opened read-only (no lock, nothing written), the API's handler runs
+/// in process, and the answer is its status and body.
+pub fn evaluate_local(
+    dir: &Path,
+    endpoint: Endpoint,
+    params: &[(&str, &str)],
+) -> anyhow::Result<Answer> {
+    use crate::api::{Api, ApiOptions, params::Form};
+    use crate::tsdb::db::{Db, DbOptions};
+    if !dir.is_dir() {
+        anyhow::bail!("the data dir {} does not exist", dir.display());
+    }
+    let db = Db::open(
+        dir,
+        DbOptions {
+            read_only: true,
+            ..DbOptions::default()
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("opening {}: {e}", dir.display()))?;
+    // As `kmon serve` sets the engine up without a configuration.
+    let (engine, parse, _) =
+        super::serve::query_settings(&super::ServeOptions::default(), Duration::from_secs(60));
+    let api = Api::new(
+        Arc::new(db),
+        ApiOptions {
+            engine,
+            parse,
+            ..ApiOptions::default()
+        },
+    );
+    api.set_ready(true);
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params)
+        .finish();
+    let form = Form::new(None, Some(body.as_bytes()));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let result = rt.block_on(async {
+        match endpoint {
+            Endpoint::Instant => api.instant_query(&form).await,
+            Endpoint::Range => api.range_query(&form).await,
+        }
+    });
+    Ok(match result {
+        Ok(success) => Answer {
+            status: 200,
+            body: success.body(),
+        },
+        Err(e) => Answer {
+            status: e.kind.status().as_u16(),
+            body: e.body(),
+        },
+    })
+}
+
 fn run(
-    url: &str,
-    path: &str,
+    source: &Source,
+    endpoint: Endpoint,
     params: &[(&str, &str)],
     output: QueryOutput,
 ) -> anyhow::Result<ExitCode> {
-    let answer = match post_form(url, path, params) {
+    let answered = match source {
+        Source::Url(url) => post_form(url, endpoint.path(), params),
+        Source::DataDir(dir) => evaluate_local(dir, endpoint, params),
+    };
+    let answer = match answered {
         Ok(a) => a,
         Err(e) => {
             eprintln!("kmon: {e:#}");

@@ -11,6 +11,7 @@ mod prometheus_scrape;
 mod promql_corpus;
 mod promql_head;
 mod promql_interop;
+mod query_local;
 mod serve;
 mod support;
 mod tsdb_admin;
