@@ -177,7 +177,13 @@ pub fn export_screen(
             // Wait for a snapshot that answers the request: its range, and every panel.
             let request = engine.request.borrow().clone();
             let answers = |s: &UiSnapshot| {
-                s.range == request.range
+                // A followed range ends at each snapshot's own now; a paused one is fixed.
+                let range_ok = if request.range.paused {
+                    s.range == request.range
+                } else {
+                    !s.range.paused && s.range.span_ms == request.range.span_ms
+                };
+                range_ok
                     && request.wanted().all(|p| {
                         s.panels
                             .iter()
