@@ -56,6 +56,10 @@ struct Flags {
     /// Delete the oldest blocks while all blocks take more than this (512MB, 1GiB; base 2).
     #[arg(long, global = true, value_name = "BYTES", value_parser = parse_size)]
     retention_size: Option<u64>,
+    /// When the WAL is fsynced: a duration (at most that long after a commit; every commit
+    /// reaches the OS at once), `always` (on every commit) or `never` (left to the OS).
+    #[arg(long, global = true, value_name = "WHEN", default_value = "1s", value_parser = parse_fsync)]
+    wal_fsync: kmon::tsdb::wal::SyncPolicy,
 }
 
 impl Flags {
@@ -73,6 +77,7 @@ impl Flags {
             read_only: self.read_only,
             retention: self.retention,
             retention_size: self.retention_size.filter(|&n| n > 0),
+            wal_fsync: self.wal_fsync,
         }
     }
 }
@@ -302,6 +307,18 @@ fn parse_interval(s: &str) -> Result<Duration, String> {
     }
 }
 
+/// `--wal-fsync`: `always`, `never` or a duration.
+fn parse_fsync(s: &str) -> Result<kmon::tsdb::wal::SyncPolicy, String> {
+    use kmon::tsdb::wal::SyncPolicy;
+    match s {
+        "always" => Ok(SyncPolicy::Always),
+        "never" => Ok(SyncPolicy::Never),
+        _ => parse_interval(s)
+            .map(SyncPolicy::Every)
+            .map_err(|e| format!("{e} (or always, never)")),
+    }
+}
+
 /// `--color`: `None` inside is "auto" (detect).
 #[derive(Debug, Clone, Copy)]
 struct ColorChoice(Option<kmon::tui::ColorDepth>);
@@ -450,5 +467,24 @@ fn main() -> ExitCode {
             eprintln!("kmon: {e:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kmon::tsdb::wal::SyncPolicy;
+
+    #[test]
+    fn wal_fsync_takes_always_never_or_a_duration() {
+        assert_eq!(parse_fsync("always"), Ok(SyncPolicy::Always));
+        assert_eq!(parse_fsync("never"), Ok(SyncPolicy::Never));
+        assert_eq!(
+            parse_fsync("250ms"),
+            Ok(SyncPolicy::Every(Duration::from_millis(250)))
+        );
+        let e = parse_fsync("sometimes").unwrap_err();
+        assert!(e.contains("always, never"), "{e}");
+        assert!(parse_fsync("0s").is_err());
     }
 }

@@ -45,6 +45,8 @@ pub struct RunOptions {
     pub retention: Duration,
     /// The oldest blocks are deleted while the blocks take more bytes (`--retention-size`).
     pub retention_size: Option<u64>,
+    /// When the WAL is fsynced (`--wal-fsync`, default every second).
+    pub wal_fsync: crate::tsdb::wal::SyncPolicy,
 }
 
 /// The default `--retention`: 7 days.
@@ -69,6 +71,10 @@ impl RunOptions {
             retention_ms: i64::try_from(self.retention.as_millis()).unwrap_or(i64::MAX),
             retention_bytes: self.retention_size,
             read_only: self.read_only,
+            wal: crate::tsdb::wal::WalOptions {
+                sync: self.wal_fsync,
+                ..crate::tsdb::wal::WalOptions::default()
+            },
             ..DbOptions::default()
         }
     }
@@ -594,6 +600,7 @@ mod tests {
             read_only: false,
             retention: DEFAULT_RETENTION,
             retention_size: None,
+            wal_fsync: crate::tsdb::wal::SyncPolicy::Never,
             local: true,
             theme: None,
             color: None,
