@@ -37,6 +37,17 @@ pub fn analyze(
     maxt: i64,
     limit: usize,
 ) -> anyhow::Result<Cardinality> {
+    analyze_with(storage, mint, maxt, limit, &mut |_, _| {})
+}
+
+/// `analyze`, telling `progress` (series counted, series in all) as it goes.
+pub fn analyze_with(
+    storage: &dyn Queryable,
+    mint: i64,
+    maxt: i64,
+    limit: usize,
+    progress: &mut dyn FnMut(usize, usize),
+) -> anyhow::Result<Cardinality> {
     let querier = storage.querier(mint, maxt)?;
     let hints = SelectHints {
         start: mint,
@@ -51,7 +62,10 @@ pub fn analyze(
         series: series.len(),
         ..Cardinality::default()
     };
-    for s in &series {
+    for (i, s) in series.iter().enumerate() {
+        if i % 4096 == 0 {
+            progress(i, series.len());
+        }
         for l in s.labels.iter() {
             report.pair_entries += 1;
             *pairs
@@ -62,6 +76,7 @@ pub fn analyze(
             .entry(s.labels.metric_name().to_string())
             .or_default() += 1;
     }
+    progress(series.len(), series.len());
     let mut values: HashMap<&str, usize> = HashMap::new();
     let mut lengths: HashMap<&str, usize> = HashMap::new();
     for (name, value) in pairs.keys() {
@@ -131,7 +146,16 @@ pub fn analyze_cli(
         },
     )
     .map_err(|e| anyhow::anyhow!("opening {}: {e}", data_dir.display()))?;
-    let report = analyze(&db, i64::MIN / 2, i64::MAX / 2, limit)?;
+    let bar = super::progress::Progress::new("selecting series", "counting", "series");
+    let report = analyze_with(
+        &db,
+        i64::MIN / 2,
+        i64::MAX / 2,
+        limit,
+        &mut |done, total| bar.update(done as u64, total as u64),
+    );
+    bar.finish();
+    let report = report?;
     let title = match db.time_range() {
         Some((lo, hi)) => format!(
             "Data dir: {} ({} blocks and the head, {} to {})",

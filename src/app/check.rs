@@ -72,6 +72,14 @@ impl CheckReport {
 /// Checks the data dir `dir`. Only an unreadable or missing dir is an error; everything
 /// else that is wrong is listed in the report.
 pub fn check_data_dir(dir: &Path) -> anyhow::Result<CheckReport> {
+    check_data_dir_with(dir, &mut |_, _| {})
+}
+
+/// `check_data_dir`, telling `progress` (blocks checked, blocks in all) as it goes.
+pub fn check_data_dir_with(
+    dir: &Path,
+    progress: &mut dyn FnMut(usize, usize),
+) -> anyhow::Result<CheckReport> {
     let mut rep = CheckReport::default();
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?
@@ -79,7 +87,20 @@ pub fn check_data_dir(dir: &Path) -> anyhow::Result<CheckReport> {
         .collect();
     entries.sort();
     let mut ranges: Vec<(i64, i64, String)> = Vec::new();
+    let is_block = |p: &PathBuf| {
+        p.file_name()
+            .and_then(|n| n.to_str())
+            .and_then(crate::tsdb::block::Ulid::parse)
+            .is_some()
+            && p.is_dir()
+    };
+    let total = entries.iter().filter(|p| is_block(p)).count();
+    let mut done = 0;
     for path in &entries {
+        if is_block(path) {
+            progress(done, total);
+            done += 1;
+        }
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
         if name.ends_with(CORRUPT_SUFFIX) {
             rep.quarantined.push(path.clone());
@@ -121,6 +142,7 @@ pub fn check_data_dir(dir: &Path) -> anyhow::Result<CheckReport> {
             reach = Some((*hi, ulid));
         }
     }
+    progress(total, total);
     let writer = lock_holder(dir);
     check_wal(&dir.join(WAL_DIR), writer, &mut rep);
     Ok(rep)
@@ -292,7 +314,12 @@ pub fn check_cli(data_dir: &Path) -> anyhow::Result<ExitCode> {
     if !data_dir.is_dir() {
         anyhow::bail!("{}: no such data dir", data_dir.display());
     }
-    let rep = check_data_dir(data_dir)?;
+    let bar = super::progress::Progress::new("listing blocks", "checking", "blocks");
+    let rep = check_data_dir_with(data_dir, &mut |done, total| {
+        bar.update(done as u64, total as u64)
+    });
+    bar.finish();
+    let rep = rep?;
     for p in &rep.problems {
         println!("{p}");
     }

@@ -39,6 +39,19 @@ pub fn dump(
     format: DumpFormat,
     out: &mut dyn Write,
 ) -> anyhow::Result<DumpStats> {
+    dump_with(storage, matchers, start, end, format, out, &mut |_, _| {})
+}
+
+/// `dump`, telling `progress` (series written, series in all) as it goes.
+pub fn dump_with(
+    storage: &dyn Queryable,
+    matchers: &[Matcher],
+    start: i64,
+    end: i64,
+    format: DumpFormat,
+    out: &mut dyn Write,
+    progress: &mut dyn FnMut(usize, usize),
+) -> anyhow::Result<DumpStats> {
     let querier = storage.querier(start, end)?;
     let hints = SelectHints {
         start,
@@ -55,7 +68,9 @@ pub fn dump(
         DumpFormat::Csv => out.write_all(b"series,timestamp,value\n")?,
         DumpFormat::OpenMetrics => {}
     }
+    let total = series.len();
     for (i, s) in series.into_iter().enumerate() {
+        progress(i, total);
         stats.series += 1;
         let points = s.samples.filter(|p| {
             let stale = is_stale_nan(p.v);
@@ -111,6 +126,7 @@ pub fn dump(
         DumpFormat::Csv => {}
     }
     out.flush()?;
+    progress(total, total);
     Ok(stats)
 }
 
@@ -235,7 +251,18 @@ pub fn export_cli(
     .map_err(|e| anyhow::anyhow!("opening {}: {e}", data_dir.display()))?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let stats = dump(&db, &matchers, start, end, format, &mut out)?;
+    let bar = super::progress::Progress::new("selecting series", "exporting", "series");
+    let stats = dump_with(
+        &db,
+        &matchers,
+        start,
+        end,
+        format,
+        &mut out,
+        &mut |done, total| bar.update(done as u64, total as u64),
+    );
+    bar.finish();
+    let stats = stats?;
     eprintln!(
         "kmon: exported {} series, {} samples{}",
         stats.series,

@@ -4,7 +4,6 @@
 //! (aligned as Prometheus aligns them), with a progress bar on a terminal. D is locked
 //! while it is written, so a running kmon on it makes the import fail with its name.
 
-use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -76,25 +75,15 @@ pub fn import_openmetrics(
 /// The command: imports with a progress bar when standard error is a terminal, then says
 /// what it wrote.
 pub fn import_cli(file: &Path, data_dir: &Path) -> anyhow::Result<ExitCode> {
-    let bar = std::io::stderr().is_terminal().then(|| {
-        let b = indicatif::ProgressBar::new(0);
-        b.set_style(
-            indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} blocks")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-                .progress_chars("=> "),
-        );
-        b.set_message("writing blocks");
-        b
-    });
+    let bar = super::progress::Progress::new(
+        format!("reading {}", file.display()),
+        "writing blocks",
+        "blocks",
+    );
     let report = import_openmetrics(file, data_dir, |done, total| {
-        if let Some(b) = &bar {
-            b.set_length(total as u64);
-            b.set_position(done as u64);
-        }
+        bar.update(done as u64, total as u64)
     })?;
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
+    bar.finish();
     eprintln!(
         "kmon: imported {} samples of {} series into {} block(s) in {}",
         report.samples,

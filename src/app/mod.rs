@@ -11,7 +11,8 @@
 //! line in `storage_status`, the settings file in
 //! `settings`, and the data-dir commands: `kmon export` (`dump`), `kmon tsdb analyze`
 //! (`analyze`), `kmon tsdb check` (`check`), `kmon import openmetrics` (`import`) and
-//! `kmon snapshot` (`tsdb_snapshot`).
+//! `kmon snapshot` (`tsdb_snapshot`), with the progress bar they draw on a terminal
+//! (`progress`).
 
 pub mod analyze;
 pub mod assist;
@@ -26,6 +27,7 @@ pub mod import;
 pub mod load;
 pub mod overview;
 pub mod panels;
+mod progress;
 mod publish;
 pub mod query_cli;
 mod run;

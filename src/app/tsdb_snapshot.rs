@@ -7,7 +7,6 @@
 //! terminal.
 
 use std::collections::BTreeSet;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -161,25 +160,9 @@ fn clear(out: &Path) -> anyhow::Result<()> {
 /// The command: snapshots with a progress bar when standard error is a terminal, then
 /// says what it wrote.
 pub fn snapshot_cli(data_dir: &Path, out: &Path) -> anyhow::Result<ExitCode> {
-    let bar = std::io::stderr().is_terminal().then(|| {
-        let b = indicatif::ProgressBar::new(0);
-        b.set_style(
-            indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} blocks")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-                .progress_chars("=> "),
-        );
-        b.set_message("snapshot");
-        b
-    });
-    let r = snapshot_data_dir(data_dir, out, &mut |p| {
-        if let Some(b) = &bar {
-            b.set_length(p.total);
-            b.set_position(p.done);
-        }
-    });
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
+    let bar = super::progress::Progress::new("reading the data dir", "snapshot", "blocks");
+    let r = snapshot_data_dir(data_dir, out, &mut |p| bar.update(p.done, p.total));
+    bar.finish();
     let r = r?;
     eprintln!(
         "kmon: snapshot of {} in {}: {} block(s) linked, {} written from the head{}",

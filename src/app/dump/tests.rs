@@ -145,15 +145,19 @@ fn json_and_csv_and_the_selector_and_range() {
 
     // The range cuts samples; nothing matching is an empty but well-formed document.
     let mut out = Vec::new();
-    let st = dump(
+    let mut seen = Vec::new();
+    let st = dump_with(
         &s,
         &job_a,
         1_700_000_010_000,
         1_700_000_020_000,
         DumpFormat::OpenMetrics,
         &mut out,
+        &mut |done, total| seen.push((done, total)),
     )
     .expect("dump");
+    // The progress bar hears of every series and of the end.
+    assert_eq!(seen.last(), Some(&(1, 1)), "{seen:?}");
     assert_eq!(
         String::from_utf8(out).expect("utf-8"),
         "# TYPE up unknown\nup{instance=\"h:1\",job=\"a\"} 0 1700000015.5\n# EOF\n"
