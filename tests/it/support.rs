@@ -241,3 +241,71 @@ pub fn run_kmon(
         err.join().unwrap_or_default(),
     )
 }
+
+/// Copies the directory tree `from` to `to`, leaving out a `lock` file: whoever opens the
+/// copy takes its own lock.
+pub fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read_dir") {
+        let e = e.expect("entry");
+        let (src, dst) = (e.path(), to.join(e.file_name()));
+        if src.is_dir() {
+            copy_tree(&src, &dst);
+        } else if e.file_name() != "lock" {
+            std::fs::copy(&src, &dst).expect("copy");
+        }
+    }
+}
+
+/// The real Prometheus serving a data dir on loopback, with an empty config; killed when
+/// dropped.
+pub struct PromOnDir {
+    pub guard: ChildGuard,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    log_path: PathBuf,
+}
+
+impl PromOnDir {
+    /// Starts `prom` on the data dir `data` (its config and log go in `work`, made if
+    /// missing) and waits until it is ready, at most 90 s; panics with its log if not.
+    pub fn start(prom: &std::path::Path, work: &std::path::Path, data: &std::path::Path) -> Self {
+        std::fs::create_dir_all(work).expect("mkdir");
+        let cfg = work.join("empty.yml");
+        std::fs::write(&cfg, "").expect("config");
+        let port = free_port();
+        let log_path = work.join("prometheus.log");
+        let log = std::fs::File::create(&log_path).expect("log");
+        let child = std::process::Command::new(prom)
+            .arg(format!("--config.file={}", cfg.display()))
+            .arg(format!("--storage.tsdb.path={}", data.display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start prometheus");
+        let mut p = PromOnDir {
+            guard: ChildGuard::new(child),
+            url: format!("http://127.0.0.1:{port}"),
+            log_path,
+        };
+        let ready = Http::new().wait_ok(
+            &format!("{}/-/ready", p.url),
+            std::time::Duration::from_secs(90),
+        );
+        assert!(
+            ready,
+            "prometheus on {} not ready (exited: {:?}); log:\n{}",
+            data.display(),
+            p.guard.exited(),
+            p.log()
+        );
+        p
+    }
+
+    /// What it has logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+}

@@ -14,7 +14,7 @@ use kmon::model::{Labels, MatchOp, Matcher};
 use kmon::storage::{Appendable, Queryable, SelectHints};
 use kmon::tsdb::db::{Db, DbOptions};
 
-use crate::support::{ChildGuard, Http, free_port, ref_bin, urlencode};
+use crate::support::{ChildGuard, Http, PromOnDir, copy_tree, free_port, ref_bin, urlencode};
 
 const STEP: i64 = 15_000;
 /// 5 hours at 15 s.
@@ -184,29 +184,9 @@ fn prometheus_serves_a_kmon_snapshot_with_deletions_as_kmon_does() {
     let copy = tmp.path().join("copy");
     copy_tree(&data, &copy);
     for (name, dir) in [("snapshot", &out), ("copy", &copy)] {
-        let cfg = tmp.path().join("empty.yml");
-        std::fs::write(&cfg, "").expect("config");
-        let port = free_port();
-        let log_path = tmp.path().join(format!("prometheus-{name}.log"));
-        let log = std::fs::File::create(&log_path).expect("log");
-        let child = Command::new(&prom)
-            .arg(format!("--config.file={}", cfg.display()))
-            .arg(format!("--storage.tsdb.path={}", dir.display()))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start prometheus");
-        let mut guard = ChildGuard::new(child);
-        let purl = format!("http://127.0.0.1:{port}");
-        let prom_log = || std::fs::read_to_string(&log_path).unwrap_or_default();
-        assert!(
-            http.wait_ok(&format!("{purl}/-/ready"), Duration::from_secs(90)),
-            "prometheus on the {name} not ready (exited: {:?}); log:\n{}",
-            guard.exited(),
-            prom_log()
-        );
+        let p = PromOnDir::start(&prom, &tmp.path().join(format!("prometheus-{name}")), dir);
+        let purl = p.url.clone();
+        let prom_log = || p.log();
         let got = query_range(&http, &purl, t0);
         assert_eq!(got, want, "prometheus on the {name}; log:\n{}", prom_log());
         assert!(
@@ -214,19 +194,6 @@ fn prometheus_serves_a_kmon_snapshot_with_deletions_as_kmon_does() {
             "{}",
             prom_log()
         );
-    }
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in std::fs::read_dir(from).expect("read_dir") {
-        let e = e.expect("entry");
-        let p = e.path();
-        if p.is_dir() {
-            copy_tree(&p, &to.join(e.file_name()));
-        } else if e.file_name() != "lock" {
-            std::fs::copy(&p, to.join(e.file_name())).expect("copy");
-        }
     }
 }
 

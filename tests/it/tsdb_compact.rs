@@ -13,11 +13,8 @@ use kmon::model::Labels;
 use kmon::tsdb::block::Block;
 use kmon::tsdb::compact::compact;
 
-use std::time::Duration;
-
-use crate::support::{Http, ref_bin};
+use crate::support::{Http, PromOnDir, ref_bin};
 use crate::tsdb_blocks::{parse_dump, prom_labels, promtool};
-use crate::tsdb_wal::start_prometheus;
 
 type Want = BTreeMap<String, BTreeMap<i64, u64>>;
 
@@ -208,15 +205,10 @@ fn prometheus_deletes_the_parents_of_kmons_compacted_block() {
     drop(refs);
     drop(blocks);
 
-    let (mut guard, url, log_path) = start_prometheus(&prom, tmp.path(), &data);
+    let prom = PromOnDir::start(&prom, tmp.path(), &data);
+    let url = prom.url.clone();
     let http = Http::new();
-    let prom_log = || std::fs::read_to_string(&log_path).unwrap_or_default();
-    assert!(
-        http.wait_ok(&format!("{url}/-/ready"), Duration::from_secs(90)),
-        "prometheus not ready (exited: {:?}); log:\n{}",
-        guard.exited(),
-        prom_log()
-    );
+    let prom_log = || prom.log();
     for p in &parents {
         assert!(
             !data.join(p).exists(),

@@ -27,7 +27,9 @@ use kmon::storage::{Appendable, Queryable, SelectHints};
 use kmon::tsdb::db::{Db, DbOptions};
 use kmon::tsdb::wal::{SyncPolicy, WalOptions};
 
-use crate::support::{ChildGuard, Http, free_port, ref_bin, run_kmon, urlencode};
+use crate::support::{
+    ChildGuard, Http, PromOnDir, copy_tree, free_port, ref_bin, run_kmon, urlencode,
+};
 
 /// Where the child writes; without it the child test does nothing.
 const CHILD_ENV: &str = "KMON_CRASH_CHILD_DIR";
@@ -310,21 +312,6 @@ fn kill_9_during_ingestion_keeps_every_committed_sample() {
     prometheus_serves_the_crashed_dir(&dir, work.path());
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in std::fs::read_dir(from)
-        .expect("read dir")
-        .filter_map(Result::ok)
-    {
-        let (src, dst) = (e.path(), to.join(e.file_name()));
-        if src.is_dir() {
-            copy_tree(&src, &dst);
-        } else {
-            std::fs::copy(&src, &dst).expect("copy");
-        }
-    }
-}
-
 /// The real Prometheus 3.5, started on a copy of the dir the kill loop left, serves the
 /// same samples as kmon (counts, minimum, maximum and last value of every series).
 fn prometheus_serves_the_crashed_dir(dir: &Path, work: &Path) {
@@ -356,30 +343,10 @@ fn prometheus_serves_the_crashed_dir(dir: &Path, work: &Path) {
     };
     let copy = work.join("prom");
     copy_tree(dir, &copy);
-    let cfg = work.join("empty.yml");
-    std::fs::write(&cfg, "").expect("config");
-    let port = free_port();
-    let log_path = work.join("prometheus.log");
-    let log = std::fs::File::create(&log_path).expect("log");
-    let child = Command::new(prom)
-        .arg(format!("--config.file={}", cfg.display()))
-        .arg(format!("--storage.tsdb.path={}", copy.display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("start prometheus");
-    let mut guard = ChildGuard::new(child);
+    let prom = PromOnDir::start(&prom, work, &copy);
     let http = Http::new();
-    let url = format!("http://127.0.0.1:{port}");
-    let prom_log = || std::fs::read_to_string(&log_path).unwrap_or_default();
-    assert!(
-        http.wait_ok(&format!("{url}/-/ready"), Duration::from_secs(90)),
-        "prometheus not ready (exited: {:?}); log:\n{}",
-        guard.exited(),
-        prom_log()
-    );
+    let url = prom.url.clone();
+    let prom_log = || prom.log();
     let mut prom_view: BTreeMap<String, (usize, f64, f64, f64)> = BTreeMap::new();
     for (k, f) in ["count", "min", "max", "last"].iter().enumerate() {
         for (m, v) in instant(&http, &url, &format!("{f}_over_time(crash_fixed[1d])"), end) {

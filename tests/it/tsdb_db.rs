@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::support::{ChildGuard, Http, free_port, ref_bin, urlencode};
+use crate::support::{ChildGuard, Http, PromOnDir, copy_tree, free_port, ref_bin, urlencode};
 
 /// Runs kmon with `args` (state files kept under `state`), killing it after `limit`.
 /// Returns (exit code, stdout, stderr).
@@ -273,19 +273,6 @@ fn read_only_serves_a_promtool_data_dir_and_changes_nothing() {
     assert_eq!(tree(&data), before, "the read-only data dir changed");
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in std::fs::read_dir(from).expect("read_dir") {
-        let e = e.expect("entry");
-        let p = e.path();
-        if p.is_dir() {
-            copy_tree(&p, &to.join(e.file_name()));
-        } else {
-            std::fs::copy(&p, to.join(e.file_name())).expect("copy");
-        }
-    }
-}
-
 /// kmon's data dir (a cut block plus the WAL) is a Prometheus data dir: the real
 /// Prometheus 3.5 started on a copy answers with exactly kmon's samples.
 #[test]
@@ -319,30 +306,10 @@ fn prometheus_serves_a_copy_of_kmons_data_dir() {
     }
     let pdir = tmp.path().join("prom");
     copy_tree(&kdir, &pdir);
-    let cfg = tmp.path().join("empty.yml");
-    std::fs::write(&cfg, "").expect("config");
-    let port = free_port();
-    let log_path = tmp.path().join("prometheus.log");
-    let log = std::fs::File::create(&log_path).expect("log");
-    let child = Command::new(prom)
-        .arg(format!("--config.file={}", cfg.display()))
-        .arg(format!("--storage.tsdb.path={}", pdir.display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("start prometheus");
-    let mut guard = ChildGuard::new(child);
-    let url = format!("http://127.0.0.1:{port}");
+    let prom = PromOnDir::start(&prom, tmp.path(), &pdir);
+    let url = prom.url.clone();
     let http = Http::new();
-    let prom_log = || std::fs::read_to_string(&log_path).unwrap_or_default();
-    assert!(
-        http.wait_ok(&format!("{url}/-/ready"), Duration::from_secs(90)),
-        "prometheus not ready (exited: {:?}); log:\n{}",
-        guard.exited(),
-        prom_log()
-    );
+    let prom_log = || prom.log();
     let (start, end) = (t0 as f64 / 1000.0, (t0 + (N - 1) * STEP) as f64 / 1000.0);
     let q = format!("{url}/api/v1/query_range?query=kmon_db&start={start}&end={end}&step=15");
     let (status, body) = http.get(&q).expect("query_range");

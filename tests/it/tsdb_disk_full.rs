@@ -22,7 +22,7 @@ use kmon::model::{MatchOp, Matcher, is_stale_nan};
 use kmon::storage::{Queryable, SelectHints};
 use kmon::tsdb::db::{Db, DbOptions};
 
-use crate::support::{ChildGuard, Http, ci, free_port, ref_bin, urlencode};
+use crate::support::{ChildGuard, Http, PromOnDir, ci, copy_tree, free_port, ref_bin, urlencode};
 
 /// Series the fixture target exposes.
 const SERIES: usize = 50;
@@ -390,38 +390,11 @@ fn prometheus_replays_the_same(dir: &Path, stored: &BTreeMap<String, BTreeSet<i6
         return;
     };
     let pdir = tmp.join("prom");
-    let st = Command::new("cp")
-        .arg("-a")
-        .arg(dir)
-        .arg(&pdir)
-        .status()
-        .expect("cp");
-    assert!(st.success());
-    let _ = std::fs::remove_file(pdir.join("lock"));
-    let cfg = tmp.join("empty.yml");
-    std::fs::write(&cfg, "").expect("config");
-    let port = free_port();
-    let log_path = tmp.join("prometheus.log");
-    let log = std::fs::File::create(&log_path).expect("log");
-    let child = Command::new(prom)
-        .arg(format!("--config.file={}", cfg.display()))
-        .arg(format!("--storage.tsdb.path={}", pdir.display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("start prometheus");
-    let mut guard = ChildGuard::new(child);
-    let prom_log = || std::fs::read_to_string(&log_path).unwrap_or_default();
-    let url = format!("http://127.0.0.1:{port}");
+    copy_tree(dir, &pdir);
+    let prom = PromOnDir::start(&prom, tmp, &pdir);
+    let url = prom.url.clone();
     let http = Http::new();
-    assert!(
-        http.wait_ok(&format!("{url}/-/ready"), Duration::from_secs(90)),
-        "prometheus not ready (exited: {:?}); log:\n{}",
-        guard.exited(),
-        prom_log()
-    );
+    let prom_log = || prom.log();
     let newest = stored
         .values()
         .filter_map(|v| v.last())

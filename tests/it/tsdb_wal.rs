@@ -6,10 +6,8 @@
 //! Prometheus replays the checkpoint and the segment after it: exactly the kept samples.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use kmon::model::Labels;
 use kmon::storage::Appendable;
@@ -19,7 +17,7 @@ use kmon::tsdb::wal::{
 };
 use kmon::tsdb::{Head, HeadOptions};
 
-use crate::support::{ChildGuard, Http, free_port, ref_bin};
+use crate::support::{Http, PromOnDir, copy_tree, ref_bin};
 
 const STEP_MS: i64 = 15_000;
 const N: i64 = 300;
@@ -86,46 +84,6 @@ fn write_wal(dir: &Path, segment_size: u64) -> i64 {
     t0
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &to.join(e.file_name()));
-        } else {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
-}
-
-/// Starts the real Prometheus on `data` (an empty config); returns the guard, its URL and
-/// the path of its log.
-pub(crate) fn start_prometheus(
-    prom: &Path,
-    tmp: &Path,
-    data: &Path,
-) -> (ChildGuard, String, PathBuf) {
-    let cfg = tmp.join("empty.yml");
-    std::fs::write(&cfg, "").unwrap();
-    let port = free_port();
-    let log_path = tmp.join("prometheus.log");
-    let log = std::fs::File::create(&log_path).unwrap();
-    let child = Command::new(prom)
-        .arg(format!("--config.file={}", cfg.display()))
-        .arg(format!("--storage.tsdb.path={}", data.display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("start prometheus");
-    (
-        ChildGuard::new(child),
-        format!("http://127.0.0.1:{port}"),
-        log_path,
-    )
-}
-
 #[test]
 fn prometheus_replays_kmons_wal() {
     let Some(prom) = ref_bin("prometheus") else {
@@ -140,31 +98,11 @@ fn prometheus_replays_kmons_wal() {
     );
 
     let data = tmp.path().join("prom-data");
-    copy_dir(&kwal, &data.join("wal"));
-    let cfg = tmp.path().join("empty.yml");
-    std::fs::write(&cfg, "").unwrap();
-    let port = free_port();
-    let log_path = tmp.path().join("prometheus.log");
-    let log = std::fs::File::create(&log_path).unwrap();
-    let child = Command::new(prom)
-        .arg(format!("--config.file={}", cfg.display()))
-        .arg(format!("--storage.tsdb.path={}", data.display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("start prometheus");
-    let mut guard = ChildGuard::new(child);
-    let url = format!("http://127.0.0.1:{port}");
+    copy_tree(&kwal, &data.join("wal"));
+    let prom = PromOnDir::start(&prom, tmp.path(), &data);
+    let url = prom.url.clone();
     let http = Http::new();
-    let prom_log = || std::fs::read_to_string(&log_path).unwrap_or_default();
-    assert!(
-        http.wait_ok(&format!("{url}/-/ready"), Duration::from_secs(90)),
-        "prometheus not ready (exited: {:?}); log:\n{}",
-        guard.exited(),
-        prom_log()
-    );
+    let prom_log = || prom.log();
 
     let (start, end) = (t0 as f64 / 1000.0, (t0 + (N - 1) * STEP_MS) as f64 / 1000.0);
     let q = format!("{url}/api/v1/query_range?query=kmon_wal_test&start={start}&end={end}&step=15");
@@ -256,16 +194,11 @@ fn prometheus_replays_kmons_checkpoint_and_later_segments() {
     );
 
     let data = tmp.path().join("prom-data");
-    copy_dir(&kwal, &data.join("wal"));
-    let (mut guard, url, log_path) = start_prometheus(&prom, tmp.path(), &data);
+    copy_tree(&kwal, &data.join("wal"));
+    let prom = PromOnDir::start(&prom, tmp.path(), &data);
+    let url = prom.url.clone();
     let http = Http::new();
-    let prom_log = || std::fs::read_to_string(&log_path).unwrap_or_default();
-    assert!(
-        http.wait_ok(&format!("{url}/-/ready"), Duration::from_secs(90)),
-        "prometheus not ready (exited: {:?}); log:\n{}",
-        guard.exited(),
-        prom_log()
-    );
+    let prom_log = || prom.log();
     // The raw samples: a range selector at the last sample's time.
     let end = (t0 + (N - 1) * STEP_MS) as f64 / 1000.0;
     let q = format!("{url}/api/v1/query?query=kmon_wal_test%5B3h%5D&time={end}");
