@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::support::{ChildGuard, Http, free_port};
+use crate::support::{ChildGuard, Http, free_port, start_kmon_serve};
 
 /// Every file under `dir` with its bytes (relative path → contents).
 fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
@@ -146,30 +146,7 @@ fn data_dir_queries_print_what_the_read_only_server_answers() {
         "kmon query --data-dir changed the data dir"
     );
 
-    let port = free_port();
-    let url = format!("http://127.0.0.1:{port}");
-    let child = Command::new(env!("CARGO_BIN_EXE_kmon"))
-        .args([
-            "serve",
-            "--read-only",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .arg("--data-dir")
-        .arg(&data)
-        .env("XDG_STATE_HOME", work.path())
-        .env("XDG_CACHE_HOME", work.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start kmon serve");
-    let mut child = ChildGuard::new(child);
-    assert!(
-        Http::new().wait_ok(&format!("{url}/-/ready"), Duration::from_secs(30)),
-        "kmon serve not ready (exited: {:?})",
-        child.exited()
-    );
+    let (child, url) = start_kmon_serve(&data, work.path(), &["--read-only"]);
     for (args, local) in cases.iter().zip(&local) {
         let mut a = args.clone();
         a.extend(["--url", &url]);

@@ -309,3 +309,37 @@ impl PromOnDir {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
     }
 }
+
+/// Starts `kmon serve` on the data dir `data` with `extra` flags on a free loopback port
+/// (its state files in `state`) and waits until it is ready, at most 60 s; the guard and
+/// its URL.
+pub fn start_kmon_serve(
+    data: &std::path::Path,
+    state: &std::path::Path,
+    extra: &[&str],
+) -> (ChildGuard, String) {
+    let port = free_port();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_kmon"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(extra)
+        .arg("--data-dir")
+        .arg(data)
+        .env("XDG_STATE_HOME", state)
+        .env("XDG_CACHE_HOME", state)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start kmon serve");
+    let mut guard = ChildGuard::new(child);
+    let url = format!("http://127.0.0.1:{port}");
+    assert!(
+        Http::new().wait_ok(
+            &format!("{url}/-/ready"),
+            std::time::Duration::from_secs(60)
+        ),
+        "kmon serve not ready (exited: {:?})",
+        guard.exited()
+    );
+    (guard, url)
+}

@@ -7,14 +7,14 @@
 //! admin API (`delete_series`, `snapshot`) of that server.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use kmon::model::{Labels, MatchOp, Matcher};
 use kmon::storage::{Appendable, Queryable, SelectHints};
 use kmon::tsdb::db::{Db, DbOptions};
 
-use crate::support::{ChildGuard, Http, PromOnDir, copy_tree, free_port, ref_bin, urlencode};
+use crate::support::{Http, PromOnDir, copy_tree, ref_bin, start_kmon_serve, urlencode};
 
 const STEP: i64 = 15_000;
 /// 5 hours at 15 s.
@@ -80,30 +80,6 @@ fn kmon(args: &[&str], state: &Path) -> (Option<i32>, String, String) {
         &[("XDG_STATE_HOME", state), ("XDG_CACHE_HOME", state)],
         Duration::from_secs(120),
     )
-}
-
-fn start_serve(data: &Path, state: &Path, extra: &[&str]) -> (ChildGuard, String) {
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_kmon"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .args(extra)
-        .arg("--data-dir")
-        .arg(data)
-        .env("XDG_STATE_HOME", state)
-        .env("XDG_CACHE_HOME", state)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start kmon serve");
-    let mut guard = ChildGuard::new(child);
-    let url = format!("http://127.0.0.1:{port}");
-    assert!(
-        Http::new().wait_ok(&format!("{url}/-/ready"), Duration::from_secs(60)),
-        "kmon serve not ready (exited: {:?})",
-        guard.exited()
-    );
-    (guard, url)
 }
 
 /// `data.result` of a query_range of `kmon_snap` over the whole data.
@@ -175,7 +151,7 @@ fn prometheus_serves_a_kmon_snapshot_with_deletions_as_kmon_does() {
 
     // kmon on the original and Prometheus on the snapshot answer alike.
     let http = Http::new();
-    let (_kmon, kurl) = start_serve(&data, tmp.path(), &["--read-only"]);
+    let (_kmon, kurl) = start_kmon_serve(&data, tmp.path(), &["--read-only"]);
     let want = query_range(&http, &kurl, t0);
     assert_eq!(want.as_array().map(Vec::len), Some(3), "{want}");
 
@@ -202,7 +178,7 @@ fn a_snapshot_beside_a_running_serve_and_the_admin_api() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let data = tmp.path().join("data");
     let t0 = write_data(&data, |_, _| {});
-    let (serve, url) = start_serve(&data, tmp.path(), &["--web.enable-admin-api"]);
+    let (serve, url) = start_kmon_serve(&data, tmp.path(), &["--web.enable-admin-api"]);
     let lock_before = std::fs::read(data.join("lock")).expect("lock file");
 
     let out = tmp.path().join("snap");

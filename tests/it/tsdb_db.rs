@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::support::{ChildGuard, Http, PromOnDir, copy_tree, free_port, ref_bin, urlencode};
+use crate::support::{Http, PromOnDir, copy_tree, ref_bin, start_kmon_serve, urlencode};
 
 /// Runs kmon with `args` (state files kept under `state`), killing it after `limit`.
 /// Returns (exit code, stdout, stderr).
@@ -182,31 +182,8 @@ fn read_only_serves_a_promtool_data_dir_and_changes_nothing() {
     let before = tree(&data);
     assert!(before.keys().any(|k| k.ends_with("meta.json")));
 
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_kmon"))
-        .args([
-            "serve",
-            "--read-only",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .arg("--data-dir")
-        .arg(&data)
-        .env("XDG_STATE_HOME", work.path())
-        .env("XDG_CACHE_HOME", work.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start kmon serve");
-    let mut child = ChildGuard::new(child);
+    let (child, url) = start_kmon_serve(&data, work.path(), &["--read-only"]);
     let http = Http::new();
-    let url = format!("http://127.0.0.1:{port}");
-    assert!(
-        http.wait_ok(&format!("{url}/-/ready"), Duration::from_secs(30)),
-        "kmon serve not ready (exited: {:?})",
-        child.exited()
-    );
     // Instant queries at three points, one in each 2h block and the last sample.
     for k in [0i64, 500, 799] {
         let q = format!(
