@@ -200,7 +200,8 @@ mod tests {
         }
     }
 
-    fn samples(dir: &Path) -> usize {
+    /// The timestamps of every series `m` in `dir`, opened read-only.
+    fn times(dir: &Path) -> Vec<(crate::model::Labels, Vec<i64>)> {
         let db = Db::open(
             dir,
             DbOptions {
@@ -222,8 +223,12 @@ mod tests {
         q.select(&m, &h)
             .expect("select")
             .into_iter()
-            .map(|s| s.samples.count())
-            .sum()
+            .map(|s| (s.labels, s.samples.map(|x| x.t).collect()))
+            .collect()
+    }
+
+    fn samples(dir: &Path) -> usize {
+        times(dir).iter().map(|(_, t)| t.len()).sum()
     }
 
     #[test]
@@ -262,29 +267,10 @@ mod tests {
     /// Every series' samples in `dir`, which must be one sample per minute from 0 with no
     /// gap: a snapshot that missed a block or part of the WAL would show one.
     fn contiguous_minutes(dir: &Path) -> Vec<usize> {
-        let db = Db::open(
-            dir,
-            DbOptions {
-                read_only: true,
-                ..DbOptions::default()
-            },
-        )
-        .expect("open");
-        let q = crate::storage::Queryable::querier(&db, i64::MIN, i64::MAX).expect("querier");
-        let m = [
-            crate::model::Matcher::new(crate::model::MatchOp::Equal, "__name__", "m")
-                .expect("matcher"),
-        ];
-        let h = crate::storage::SelectHints {
-            start: i64::MIN,
-            end: i64::MAX,
-            lazy: false,
-        };
         let mut out = Vec::new();
-        for s in q.select(&m, &h).expect("select") {
-            let times: Vec<i64> = s.samples.map(|x| x.t).collect();
+        for (labels, times) in times(dir) {
             for (k, t) in times.iter().enumerate() {
-                assert_eq!(*t, k as i64 * 60_000, "{} has a gap at {k}", s.labels);
+                assert_eq!(*t, k as i64 * 60_000, "{labels} has a gap at {k}");
             }
             out.push(times.len());
         }
