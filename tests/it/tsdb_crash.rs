@@ -693,7 +693,9 @@ fn a_bit_flipped_block_chunk_is_named_and_everything_else_served() {
     let work = tempfile::tempdir().expect("tempdir");
     let dir = work.path().join("data");
     const N: i64 = 6 * 240; // 6h at 15 s
-    let t0 = (now_ms() - N * 15_000) / 15_000 * 15_000;
+    // Start on a 2h boundary, so the oldest block is whole (four chunks per series)
+    // whatever the time of day: the flipped chunk is then one of several.
+    let t0 = (now_ms() - N * 15_000) / 7_200_000 * 7_200_000;
     {
         let db = Db::open(&dir, DbOptions::default()).expect("open");
         for k in 0..N {
