@@ -1,0 +1,1 @@
+//! Tests of the Kubernetes role label sets.
