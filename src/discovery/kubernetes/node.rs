@@ -1,6 +1,7 @@
 //! The `node` role: one target per node at its kubelet port, addressed by the first address of
 //! the preferred type (InternalIP, InternalDNS, ExternalIP, ExternalDNS, LegacyHostIP,
-//! Hostname), with the node's conditions, provider ID and first address of every type.
+//! Hostname), with the node's provider ID, labels, annotations and first address of every
+//! type.
 
 use std::collections::BTreeMap;
 
@@ -43,10 +44,9 @@ pub fn node_address(node: &Node) -> (Option<String>, BTreeMap<String, String>) {
     (chosen, first)
 }
 
-/// The group for a node (source `node/<name>`): group labels name, provider ID, one
-/// `…node_condition_<type>` per condition (type and status lower-cased), labels and
-/// annotations; one target with `__address__` at the kubelet port, `instance` = node name and
-/// `…node_address_<type>`. `None` when the node has no usable address: Prometheus sends no
+/// The group for a node (source `node/<name>`): group labels name, provider ID, labels and
+/// annotations (Prometheus 3.5 has no condition labels); one target with `__address__` at
+/// the kubelet port, `instance` = node name and `…node_address_<type>`. `None` when the node has no usable address: Prometheus sends no
 /// update then, so the previous group stays.
 pub fn node_group(node: &Node) -> Option<TargetGroup> {
     let (address, by_type) = node_address(node);
@@ -59,19 +59,6 @@ pub fn node_group(node: &Node) -> Option<TargetGroup> {
         format!("{META_PREFIX}node_provider_id"),
         provider.unwrap_or(""),
     );
-    for c in node
-        .status
-        .as_ref()
-        .and_then(|s| s.conditions.as_ref())
-        .into_iter()
-        .flatten()
-    {
-        let ty = sanitize_label_name(&c.type_.to_lowercase());
-        group.set(
-            format!("{META_PREFIX}node_condition_{ty}"),
-            c.status.to_lowercase(),
-        );
-    }
     add_object_meta(&mut group, &node.metadata, Role::Node);
 
     let port = node
