@@ -46,8 +46,8 @@ pub fn node_address(node: &Node) -> (Option<String>, BTreeMap<String, String>) {
 
 /// The group for a node (source `node/<name>`): group labels name, provider ID, labels and
 /// annotations (Prometheus 3.5 has no condition labels); one target with `__address__` at
-/// the kubelet port, `instance` = node name and `…node_address_<type>`. `None` when the node has no usable address: Prometheus sends no
-/// update then, so the previous group stays.
+/// the kubelet port, `instance` = node name and `…node_address_<type>`. `None` when the
+/// node has no usable address: Prometheus sends no update then, so the previous group stays.
 pub fn node_group(node: &Node) -> Option<TargetGroup> {
     let (address, by_type) = node_address(node);
     let address = address?;
