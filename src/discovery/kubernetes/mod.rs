@@ -3,14 +3,15 @@
 //! service, endpoints, endpointslice and ingress, with every `__meta_kubernetes_*` label, the
 //! same `__address__` rules and the same group sources. No network: the watch wiring (later)
 //! keeps an [`ObjectLookup`] of the objects a role joins (pods, services, nodes) and calls the
-//! `*_group` functions on each change; a deleted object sends [`TargetGroup::deleted`] with
-//! the source from [`Role::source`].
+//! `*_group` functions on each change (and on changes of what [`Dependencies`] names); a
+//! deleted object sends [`TargetGroup::deleted`] with the source from [`Role::source`].
 
 mod endpoints;
 mod endpointslice;
 mod ingress;
 mod node;
 mod pod;
+mod refs;
 mod service;
 
 #[cfg(test)]
@@ -21,6 +22,10 @@ pub use endpointslice::endpointslice_group;
 pub use ingress::ingress_group;
 pub use node::{node_address, node_group};
 pub use pod::pod_group;
+pub use refs::{
+    Dependencies, endpoints_dependencies, endpointslice_dependencies, pod_dependencies,
+    pod_update_rebuilds_endpoints,
+};
 pub use service::service_group;
 
 use std::collections::{BTreeMap, HashMap};

@@ -922,3 +922,43 @@ fn every_documented_meta_label_is_emitted_and_nothing_else() {
         );
     }
 }
+
+#[test]
+fn dependencies_follow_prometheus_indexes() {
+    let eps = endpoints_fixture();
+    let d = endpoints_dependencies(&eps, false);
+    assert_eq!(d.service, Some(("shop".into(), "web".into())));
+    // Ready addresses only, as Prometheus's pod index.
+    assert_eq!(
+        d.pods,
+        [
+            ("shop".into(), "web-0".into()),
+            ("shop".into(), "gone".into())
+        ]
+    );
+    assert!(d.nodes.is_empty());
+    // The ready pod address on n1; the not-ready Node reference is not indexed.
+    assert_eq!(endpoints_dependencies(&eps, true).nodes, ["n1"]);
+
+    let d = endpointslice_dependencies(&slice_fixture(), true);
+    assert_eq!(d.service, Some(("shop".into(), "web".into())));
+    assert!(d.pods.is_empty());
+    assert_eq!(d.nodes, ["n1"]);
+    assert_eq!(
+        endpointslice_dependencies(&slice_fixture(), false)
+            .nodes
+            .len(),
+        0
+    );
+
+    assert_eq!(pod_dependencies(&pod_fixture(), true).nodes, ["n1"]);
+    assert!(pod_dependencies(&pod_fixture(), false).nodes.is_empty());
+
+    let mut failed = pod_fixture();
+    failed.status.as_mut().expect("status").phase = Some("Failed".into());
+    assert!(pod_update_rebuilds_endpoints(&pod_fixture(), &failed));
+    assert!(!pod_update_rebuilds_endpoints(
+        &pod_fixture(),
+        &pod_fixture()
+    ));
+}
