@@ -962,3 +962,140 @@ fn dependencies_follow_prometheus_indexes() {
         &pod_fixture()
     ));
 }
+
+/// Prometheus's sidecar case: an endpoint port served by an init container, and an init
+/// container port no endpoint covers.
+#[test]
+fn endpoints_ports_served_by_init_containers() {
+    let mut cache = ObjectCache::new();
+    cache.put_pod(obj(json!({
+        "metadata": {"name": "p", "namespace": "default", "uid": "u"},
+        "spec": {
+            "nodeName": "n",
+            "initContainers": [
+                {"name": "ic1", "image": "ic1:1", "ports": [{"name": "initport", "containerPort": 1111, "protocol": "TCP"}]},
+                {"name": "ic2", "image": "ic2:1", "ports": [{"name": "initport", "containerPort": 9111, "protocol": "TCP"}]}
+            ],
+            "containers": [
+                {"name": "c1", "image": "c1:1", "ports": [{"name": "mainport", "containerPort": 9000, "protocol": "TCP"}]}
+            ]
+        },
+        "status": {"hostIP": "2.3.4.5", "podIP": "4.3.2.1"}
+    })));
+    let eps: Endpoints = obj(json!({
+        "metadata": {"name": "side", "namespace": "default"},
+        "subsets": [{
+            "addresses": [{"ip": "4.3.2.1", "targetRef": {"kind": "Pod", "namespace": "default", "name": "p"}}],
+            "ports": [{"name": "testport", "port": 9000, "protocol": "TCP"}, {"name": "initport", "port": 9111, "protocol": "TCP"}]
+        }]
+    }));
+    let g = endpoints_group(&eps, &cache, false);
+    let pod = [
+        ("__meta_kubernetes_pod_name", "p"),
+        ("__meta_kubernetes_pod_uid", "u"),
+        ("__meta_kubernetes_pod_ip", "4.3.2.1"),
+        ("__meta_kubernetes_pod_host_ip", "2.3.4.5"),
+        ("__meta_kubernetes_pod_node_name", "n"),
+        ("__meta_kubernetes_pod_ready", "unknown"),
+    ];
+    let with_pod = |pairs: &[(&'static str, &'static str)]| {
+        let mut v = pairs.to_vec();
+        v.extend(pod);
+        ls(&v)
+    };
+    let endpoint = |port: &'static str, name: &'static str| {
+        [
+            ("__meta_kubernetes_endpoint_address_target_kind", "Pod"),
+            ("__meta_kubernetes_endpoint_address_target_name", "p"),
+            ("__meta_kubernetes_endpoint_port_name", name),
+            ("__meta_kubernetes_endpoint_port_protocol", "TCP"),
+            ("__meta_kubernetes_endpoint_ready", "true"),
+            ("__meta_kubernetes_pod_container_port_number", port),
+            ("__meta_kubernetes_pod_container_port_protocol", "TCP"),
+        ]
+    };
+    let mut first = endpoint("9000", "testport").to_vec();
+    first.extend([
+        ("__address__", "4.3.2.1:9000"),
+        ("__meta_kubernetes_pod_container_name", "c1"),
+        ("__meta_kubernetes_pod_container_image", "c1:1"),
+        ("__meta_kubernetes_pod_container_port_name", "mainport"),
+        ("__meta_kubernetes_pod_container_init", "false"),
+    ]);
+    let mut second = endpoint("9111", "initport").to_vec();
+    second.extend([
+        ("__address__", "4.3.2.1:9111"),
+        ("__meta_kubernetes_pod_container_name", "ic2"),
+        ("__meta_kubernetes_pod_container_image", "ic2:1"),
+        ("__meta_kubernetes_pod_container_port_name", "initport"),
+        ("__meta_kubernetes_pod_container_init", "true"),
+    ]);
+    let third = [
+        ("__address__", "4.3.2.1:1111"),
+        ("__meta_kubernetes_pod_container_name", "ic1"),
+        ("__meta_kubernetes_pod_container_image", "ic1:1"),
+        ("__meta_kubernetes_pod_container_port_name", "initport"),
+        ("__meta_kubernetes_pod_container_port_number", "1111"),
+        ("__meta_kubernetes_pod_container_port_protocol", "TCP"),
+        ("__meta_kubernetes_pod_container_init", "true"),
+    ];
+    assert_eq!(
+        g.targets,
+        [with_pod(&first), with_pod(&second), with_pod(&third)]
+    );
+    assert_eq!(
+        g.labels,
+        ls(&[
+            ("__meta_kubernetes_endpoints_name", "side"),
+            ("__meta_kubernetes_namespace", "default"),
+        ])
+    );
+}
+
+#[test]
+fn deleted_objects_and_odd_inputs_never_panic() {
+    // Objects with nothing set still give groups with Prometheus's sources.
+    let empty_pod: Pod = obj(json!({"metadata": {}}));
+    assert_eq!(
+        pod_group(&empty_pod, &NoObjects, true),
+        TargetGroup::deleted("pod//")
+    );
+    let empty_eps: Endpoints = obj(json!({"metadata": {"name": "e", "namespace": "n"}}));
+    let g = endpoints_group(&empty_eps, &NoObjects, true);
+    assert_eq!((g.source.as_str(), g.targets.len()), ("endpoints/n/e", 0));
+    let empty_slice: EndpointSlice =
+        obj(json!({"metadata": {"name": "s", "namespace": "n"}, "addressType": "FQDN"}));
+    assert!(
+        endpointslice_group(&empty_slice, &NoObjects, true)
+            .targets
+            .is_empty()
+    );
+    let empty_ing: Ingress = obj(json!({"metadata": {"name": "i", "namespace": "n"}}));
+    assert!(ingress_group(&empty_ing).targets.is_empty());
+    let empty_svc: Service = obj(json!({"metadata": {"name": "s", "namespace": "n"}}));
+    assert!(service_group(&empty_svc).targets.is_empty());
+    // A negative container port wraps as Go's uint64 conversion does.
+    let mut pod = pod_fixture();
+    pod.spec.as_mut().expect("spec").containers[0]
+        .ports
+        .as_mut()
+        .expect("ports")[0]
+        .container_port = -1;
+    let g = pod_group(&pod, &NoObjects, false);
+    assert_eq!(
+        g.targets[0].get("__address__"),
+        Some("10.2.0.7:18446744073709551615")
+    );
+    // Deletion: an empty group under the role's source.
+    for (role, source) in [
+        (Role::Node, "node/n1"),
+        (Role::Pod, "pod/ns/a"),
+        (Role::Service, "svc/ns/a"),
+        (Role::Endpoints, "endpoints/ns/a"),
+        (Role::EndpointSlice, "endpointslice/ns/a"),
+        (Role::Ingress, "ingress/ns/a"),
+    ] {
+        let name = if role == Role::Node { "n1" } else { "a" };
+        assert_eq!(TargetGroup::deleted(role.source("ns", name)).source, source);
+    }
+}
