@@ -23,54 +23,79 @@ use kmon::discovery::kubernetes::{
 use crate::support::{ChildGuard, Http, free_port, ref_bin};
 
 fn nodes() -> Vec<Value> {
-    vec![json!({
-        "metadata": {"name": "n1", "resourceVersion": "1",
-                     "labels": {"kubernetes.io/hostname": "n1", "topology.kubernetes.io/zone": "z1", "empty": ""},
-                     "annotations": {"node.alpha/ttl": "0"}},
-        "spec": {"providerID": "aws:///z1/i-1"},
-        "status": {
-            "addresses": [
-                {"type": "Hostname", "address": "n1.local"},
-                {"type": "ExternalIP", "address": "203.0.113.9"},
-                {"type": "InternalIP", "address": "10.0.0.1"},
-                {"type": "InternalIP", "address": "10.0.0.2"}
-            ],
-            "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}}
-        }
-    })]
+    vec![
+        json!({
+            "metadata": {"name": "n1", "resourceVersion": "1",
+                         "labels": {"kubernetes.io/hostname": "n1", "topology.kubernetes.io/zone": "z1", "empty": ""},
+                         "annotations": {"node.alpha/ttl": "0"}},
+            "spec": {"providerID": "aws:///z1/i-1"},
+            "status": {
+                "addresses": [
+                    {"type": "Hostname", "address": "n1.local"},
+                    {"type": "ExternalIP", "address": "203.0.113.9"},
+                    {"type": "InternalIP", "address": "10.0.0.1"},
+                    {"type": "InternalIP", "address": "10.0.0.2"}
+                ],
+                "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}}
+            }
+        }),
+        json!({
+            "metadata": {"name": "n2", "resourceVersion": "1"},
+            "status": {"addresses": [
+                {"type": "Hostname", "address": "n2.local"},
+                {"type": "LegacyHostIP", "address": "fd00::2"},
+                {"type": "ExternalDNS", "address": "n2.example.org"}
+            ]}
+        }),
+        // No address of a known type: Prometheus sends no group.
+        json!({"metadata": {"name": "n3", "resourceVersion": "1"},
+           "status": {"addresses": [{"type": "Other", "address": "x"}]}}),
+    ]
 }
 
 fn pods() -> Vec<Value> {
-    vec![json!({
-        "metadata": {
-            "name": "web-0", "namespace": "shop", "uid": "uid-1", "resourceVersion": "2",
-            "labels": {"app.kubernetes.io/name": "web", "x": ""},
-            "annotations": {"prometheus.io/scrape": "true"},
-            "ownerReferences": [
-                {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "web", "uid": "u1", "controller": true}
-            ]
-        },
-        "spec": {
-            "nodeName": "n1",
-            "containers": [
-                {"name": "app", "image": "app:1", "ports": [
-                    {"name": "http", "containerPort": 8080, "protocol": "TCP"},
-                    {"name": "metrics", "containerPort": 9090, "protocol": "TCP"}
-                ]},
-                {"name": "sidecar", "image": "side:2"}
-            ],
-            "initContainers": [
-                {"name": "init", "image": "init:3", "ports": [{"containerPort": 7000, "protocol": "UDP"}]}
-            ]
-        },
-        "status": {
-            "phase": "Running", "podIP": "10.2.0.7", "hostIP": "10.0.0.1",
-            "conditions": [{"type": "Ready", "status": "True"}],
-            "containerStatuses": [
-                {"name": "app", "containerID": "containerd://aaa", "image": "app:1", "imageID": "", "ready": true, "restartCount": 0}
-            ]
-        }
-    })]
+    vec![
+        json!({
+            "metadata": {
+                "name": "web-0", "namespace": "shop", "uid": "uid-1", "resourceVersion": "2",
+                "labels": {"app.kubernetes.io/name": "web", "x": ""},
+                "annotations": {"prometheus.io/scrape": "true"},
+                "ownerReferences": [
+                    {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "web", "uid": "u1", "controller": true}
+                ]
+            },
+            "spec": {
+                "nodeName": "n1",
+                "containers": [
+                    {"name": "app", "image": "app:1", "ports": [
+                        {"name": "http", "containerPort": 8080, "protocol": "TCP"},
+                        {"name": "metrics", "containerPort": 9090, "protocol": "TCP"}
+                    ]},
+                    {"name": "sidecar", "image": "side:2"}
+                ],
+                "initContainers": [
+                    {"name": "init", "image": "init:3", "ports": [{"containerPort": 7000, "protocol": "UDP"}]}
+                ]
+            },
+            "status": {
+                "phase": "Running", "podIP": "10.2.0.7", "hostIP": "10.0.0.1",
+                "conditions": [{"type": "Ready", "status": "True"}],
+                "containerStatuses": [
+                    {"name": "app", "containerID": "containerd://aaa", "image": "app:1", "imageID": "", "ready": true, "restartCount": 0}
+                ]
+            }
+        }),
+        // Not scheduled yet: no IP, no targets.
+        json!({"metadata": {"name": "pending", "namespace": "shop", "resourceVersion": "2"},
+           "spec": {"containers": [{"name": "c", "image": "c:1"}]},
+           "status": {"phase": "Pending"}}),
+        // IPv6, on a node kmon does not know.
+        json!({"metadata": {"name": "v6", "namespace": "other", "uid": "uid-6", "resourceVersion": "2"},
+           "spec": {"nodeName": "nowhere", "containers": [
+               {"name": "c", "image": "c:1", "ports": [{"containerPort": 80, "protocol": "TCP"}]}]},
+           "status": {"phase": "Running", "podIP": "fd00::7",
+                      "conditions": [{"type": "Ready", "status": "False"}]}}),
+    ]
 }
 
 fn services() -> Vec<Value> {
@@ -85,10 +110,14 @@ fn services() -> Vec<Value> {
             }
         })
     };
+    let mut headless = svc("headless", "ClusterIP");
+    headless["spec"]["clusterIP"] = json!("None");
     vec![
         svc("web", "ClusterIP"),
         svc("ext", "ExternalName"),
         svc("lb", "LoadBalancer"),
+        svc("np", "NodePort"),
+        headless,
     ]
 }
 
