@@ -165,6 +165,9 @@ pub(super) fn validate(
         .unwrap_or(false);
     // An empty string still counts as set, as Go's URL and string checks do.
     let api_server = raw.api_server.clone();
+    if let Some(url) = &api_server {
+        check_url(url).map_err(|e| msg(p("api_server"), &format!("parse {url:?}: {e}")))?;
+    }
     let kubeconfig = set(&raw.kubeconfig_file);
     if api_server.is_some() && kubeconfig.is_some() {
         return Err(msg(
@@ -242,6 +245,62 @@ pub(super) fn validate(
     })
 }
 
+/// The errors Go's `url.Parse` reports for a URL (its lenient grammar: a relative reference or
+/// an opaque `scheme:rest` is fine).
+fn check_url(raw: &str) -> std::result::Result<(), String> {
+    if raw.bytes().any(|b| b < 0x20 || b == 0x7f) {
+        return Err("net/url: invalid control character in URL".into());
+    }
+    let raw = raw.split('#').next().unwrap_or("");
+    let mut scheme = "";
+    let mut rest = raw;
+    for (i, c) in raw.char_indices() {
+        match c {
+            'a'..='z' | 'A'..='Z' => {}
+            '0'..='9' | '+' | '-' | '.' if i > 0 => {}
+            ':' if i == 0 => return Err("missing protocol scheme".into()),
+            ':' => {
+                scheme = &raw[..i];
+                rest = &raw[i + 1..];
+                break;
+            }
+            _ => break,
+        }
+    }
+    let rest = rest.split('?').next().unwrap_or("");
+    if !rest.starts_with('/') {
+        let first = rest.split('/').next().unwrap_or("");
+        if scheme.is_empty() && first.contains(':') {
+            return Err("first path segment in URL cannot contain colon".into());
+        }
+        return Ok(());
+    }
+    let Some(authority) = rest.strip_prefix("//") else {
+        return Ok(());
+    };
+    if scheme.is_empty() && authority.starts_with('/') {
+        return Ok(());
+    }
+    let authority = authority.split('/').next().unwrap_or("");
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let port = if let Some(inner) = host.strip_prefix('[') {
+        let Some(end) = inner.find(']') else {
+            return Err("missing ']' in host".into());
+        };
+        let after = &inner[end + 1..];
+        if !after.is_empty() && !after.starts_with(':') {
+            return Err(format!("invalid port {after:?} after host"));
+        }
+        after
+    } else {
+        host.rfind(':').map_or("", |i| &host[i..])
+    };
+    if !port.is_empty() && !port[1..].bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("invalid port {port:?} after host"));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -303,6 +362,31 @@ mod tests {
             sd(2, 2).selectors[0].field,
             "metadata.namespace!=kube-system"
         );
+    }
+
+    #[test]
+    fn api_server_urls_are_checked_as_go_parses_them() {
+        for ok in [
+            "https://k8s:6443",
+            "http://[::1]:8080/x",
+            "k8s:6443",
+            "",
+            "/api",
+            "http://u:p@h",
+        ] {
+            assert_eq!(check_url(ok), Ok(()), "{ok}");
+        }
+        let bad = [
+            ("http://[::1", "missing ']' in host"),
+            ("http://h:x", "invalid port \":x\" after host"),
+            ("http://[::1]x", "invalid port \"x\" after host"),
+            ("://x", "missing protocol scheme"),
+            ("a b:c/d", "first path segment in URL cannot contain colon"),
+            ("http://h\n", "net/url: invalid control character in URL"),
+        ];
+        for (url, want) in bad {
+            assert_eq!(check_url(url), Err(want.to_string()), "{url}");
+        }
     }
 
     #[test]
