@@ -498,6 +498,13 @@ impl Engine {
                             .map(|s| (s.targets.clone(), s.labels.clone()));
                         mgr.add(sc.job_name.clone(), Box::new(StaticSd::from_lists(lists)));
                     }
+                    if !sc.kubernetes_sd_configs.is_empty() {
+                        // Validated by `config`; the watch-based discoverer is not wired yet.
+                        tracing::warn!(
+                            "job {}: kubernetes_sd_configs is not wired to discovery yet; ignored",
+                            sc.job_name
+                        );
+                    }
                     for fsd in &sc.file_sd_configs {
                         mgr.add(
                             sc.job_name.clone(),

@@ -127,6 +127,9 @@ pub enum ConfigErrorKind {
     Missing(&'static str),
     #[error("authorization type cannot be set to \"basic\", use \"basic_auth\" instead")]
     BasicAuthorizationType,
+    /// A `kubernetes_sd_configs` check, in Prometheus's words.
+    #[error("{0}")]
+    Kubernetes(String),
 }
 
 /// Something kmon accepted but will not act on, most often a Prometheus feature kmon does not

@@ -3,7 +3,7 @@
 //! the older bearer token keys, and TLS. The scrape config validator calls it.
 
 use super::error::ConfigErrorKind as K;
-use super::raw::{RawAuthorization, RawBasicAuth, RawScrapeConfig, RawTlsConfig};
+use super::raw::{RawAuthorization, RawBasicAuth, RawTlsConfig};
 use super::types::{
     Authorization, BasicAuth, PemSource, Secret, SecretSource, TlsConfig, TlsVersion,
 };
@@ -12,11 +12,20 @@ use super::yaml::Step;
 
 type HttpParts = (Option<BasicAuth>, Option<Authorization>, TlsConfig);
 
+/// The HTTP client keys a section inlines (a scrape config, a Kubernetes SD config).
+pub(super) struct RawHttp<'a> {
+    pub basic_auth: &'a Option<RawBasicAuth>,
+    pub authorization: &'a Option<RawAuthorization>,
+    pub bearer_token: &'a Option<String>,
+    pub bearer_token_file: &'a Option<String>,
+    pub tls_config: &'a Option<RawTlsConfig>,
+}
+
 /// prometheus/common's `HTTPClientConfig.Validate`, for the settings kmon supports.
-pub(super) fn validate(sc: &RawScrapeConfig, base: &[Step], ctx: &Ctx<'_>) -> Result<HttpParts> {
+pub(super) fn validate(sc: RawHttp<'_>, base: &[Step], ctx: &Ctx<'_>) -> Result<HttpParts> {
     let p = |k: &str| child(base, k);
-    let bearer = set(&sc.bearer_token);
-    let bearer_file = set(&sc.bearer_token_file);
+    let bearer = set(sc.bearer_token);
+    let bearer_file = set(sc.bearer_token_file);
     if bearer.is_some() && bearer_file.is_some() {
         return Err(at(
             p("bearer_token_file"),
@@ -32,11 +41,11 @@ pub(super) fn validate(sc: &RawScrapeConfig, base: &[Step], ctx: &Ctx<'_>) -> Re
             ),
         ));
     }
-    let basic_auth = match &sc.basic_auth {
+    let basic_auth = match sc.basic_auth {
         None => None,
         Some(b) => Some(basic_auth(b, &p("basic_auth"), ctx)?),
     };
-    let authorization = match &sc.authorization {
+    let authorization = match sc.authorization {
         Some(a) => {
             let ap = p("authorization");
             if has_bearer {
@@ -70,7 +79,7 @@ pub(super) fn validate(sc: &RawScrapeConfig, base: &[Step], ctx: &Ctx<'_>) -> Re
             })
         }
     };
-    let tls = match &sc.tls_config {
+    let tls = match sc.tls_config {
         None => TlsConfig::default(),
         Some(t) => tls_config(t, &p("tls_config"), ctx)?,
     };

@@ -6,6 +6,8 @@
 
 mod error;
 mod http_client;
+mod kubernetes_sd;
+mod kubernetes_selector;
 mod raw;
 mod schema;
 mod size;
@@ -18,6 +20,7 @@ use std::path::Path;
 use serde_saphyr::{DuplicateKeyPolicy, MessageFormatter, UserMessageFormatter};
 
 pub use error::{ConfigError, ConfigErrorKind, Warning};
+pub use kubernetes_sd::{KubernetesRole, KubernetesSdConfig, KubernetesSelector};
 pub use size::{SizeError, parse_base2_bytes};
 pub use types::{
     Authorization, BasicAuth, Config, FileSdConfig, GlobalConfig, Limits, PemSource, Scheme,

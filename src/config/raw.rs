@@ -106,8 +106,66 @@ pub struct RawScrapeConfig {
 
     pub static_configs: Option<Vec<Option<RawStaticConfig>>>,
     pub file_sd_configs: Option<Vec<Option<RawFileSdConfig>>>,
+    pub kubernetes_sd_configs: Option<Vec<Option<RawKubernetesSdConfig>>>,
     pub relabel_configs: Option<Vec<Option<RawRelabelConfig>>>,
     pub metric_relabel_configs: Option<Vec<Option<RawRelabelConfig>>>,
+}
+
+/// Borrows the inlined HTTP client keys of a section.
+macro_rules! http_of {
+    ($t:ty) => {
+        impl $t {
+            pub fn http(&self) -> super::http_client::RawHttp<'_> {
+                super::http_client::RawHttp {
+                    basic_auth: &self.basic_auth,
+                    authorization: &self.authorization,
+                    bearer_token: &self.bearer_token,
+                    bearer_token_file: &self.bearer_token_file,
+                    tls_config: &self.tls_config,
+                }
+            }
+        }
+    };
+}
+
+http_of!(RawScrapeConfig);
+http_of!(RawKubernetesSdConfig);
+
+/// A `kubernetes_sd_configs` entry, with its inlined HTTP client keys.
+#[derive(Debug, Default, Deserialize)]
+pub struct RawKubernetesSdConfig {
+    pub role: Option<String>,
+    pub api_server: Option<String>,
+    pub kubeconfig_file: Option<String>,
+    pub namespaces: Option<RawKubernetesNamespaces>,
+    pub selectors: Option<Vec<Option<RawKubernetesSelector>>>,
+    pub attach_metadata: Option<RawKubernetesAttachMetadata>,
+
+    pub basic_auth: Option<RawBasicAuth>,
+    pub authorization: Option<RawAuthorization>,
+    pub bearer_token: Option<String>,
+    pub bearer_token_file: Option<String>,
+    pub tls_config: Option<RawTlsConfig>,
+    pub follow_redirects: Option<bool>,
+    pub enable_http2: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RawKubernetesNamespaces {
+    pub own_namespace: Option<bool>,
+    pub names: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RawKubernetesSelector {
+    pub role: Option<String>,
+    pub label: Option<String>,
+    pub field: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RawKubernetesAttachMetadata {
+    pub node: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

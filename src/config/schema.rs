@@ -138,7 +138,10 @@ static SCRAPE: Section = Section {
         ("hetzner_sd_configs", Unsupported),
         ("http_sd_configs", Unsupported),
         ("ionos_sd_configs", Unsupported),
-        ("kubernetes_sd_configs", Unsupported),
+        (
+            "kubernetes_sd_configs",
+            List(&KUBERNETES_SD, "section in kubernetes_sd_configs"),
+        ),
         ("kuma_sd_configs", Unsupported),
         ("lightsail_sd_configs", Unsupported),
         ("linode_sd_configs", Unsupported),
@@ -155,6 +158,51 @@ static SCRAPE: Section = Section {
         ("uyuni_sd_configs", Unsupported),
         ("vultr_sd_configs", Unsupported),
     ],
+};
+
+static KUBERNETES_SD: Section = Section {
+    // Prometheus's messages name the `plain` alias its UnmarshalYAML decodes into.
+    go_type: "kubernetes.plain",
+    fields: &[
+        ("role", Leaf),
+        ("api_server", Leaf),
+        ("kubeconfig_file", Leaf),
+        ("namespaces", Map(&KUBERNETES_NAMESPACES)),
+        (
+            "selectors",
+            List(&KUBERNETES_SELECTOR, "selector in kubernetes_sd_configs"),
+        ),
+        ("attach_metadata", Map(&KUBERNETES_ATTACH)),
+        // HTTP client settings (prometheus/common's HTTPClientConfig, inlined).
+        ("basic_auth", Map(&BASIC_AUTH)),
+        ("authorization", Map(&AUTHORIZATION)),
+        ("bearer_token", Leaf),
+        ("bearer_token_file", Leaf),
+        ("tls_config", Map(&TLS)),
+        ("follow_redirects", Leaf),
+        ("enable_http2", Leaf),
+        ("oauth2", Unsupported),
+        ("proxy_url", Unsupported),
+        ("no_proxy", Unsupported),
+        ("proxy_from_environment", Unsupported),
+        ("proxy_connect_header", Unsupported),
+        ("http_headers", Unsupported),
+    ],
+};
+
+static KUBERNETES_NAMESPACES: Section = Section {
+    go_type: "kubernetes.plain",
+    fields: &[("own_namespace", Leaf), ("names", Leaf)],
+};
+
+static KUBERNETES_SELECTOR: Section = Section {
+    go_type: "kubernetes.SelectorConfig",
+    fields: &[("role", Leaf), ("label", Leaf), ("field", Leaf)],
+};
+
+static KUBERNETES_ATTACH: Section = Section {
+    go_type: "kubernetes.AttachMetadataConfig",
+    fields: &[("node", Leaf)],
 };
 
 static BASIC_AUTH: Section = Section {
@@ -391,8 +439,8 @@ global:
 rule_files: [a.yml]
 scrape_configs:
   - job_name: k
-    kubernetes_sd_configs:
-      - role: pod
+    consul_sd_configs:
+      - server: x
     oauth2:
       client_id: x
 ";
@@ -403,7 +451,7 @@ scrape_configs:
             [
                 "3:3 global.query_log_file Unsupported",
                 "4:1 rule_files Unsupported",
-                "7:5 scrape_configs[0].kubernetes_sd_configs Unsupported",
+                "7:5 scrape_configs[0].consul_sd_configs Unsupported",
                 "9:5 scrape_configs[0].oauth2 Unsupported",
             ]
         );

@@ -95,6 +95,7 @@ pub struct ScrapeConfig {
     pub enable_http2: bool,
     pub static_configs: Vec<StaticConfig>,
     pub file_sd_configs: Vec<FileSdConfig>,
+    pub kubernetes_sd_configs: Vec<super::KubernetesSdConfig>,
     pub relabel_configs: Vec<RelabelConfig>,
     pub metric_relabel_configs: Vec<RelabelConfig>,
 }
@@ -126,6 +127,7 @@ impl ScrapeConfig {
             enable_http2: true,
             static_configs: Vec::new(),
             file_sd_configs: Vec::new(),
+            kubernetes_sd_configs: Vec::new(),
             relabel_configs: Vec::new(),
             metric_relabel_configs: Vec::new(),
         }

@@ -1,7 +1,8 @@
 //! Turns the raw mirror into the validated `Config`: applies Prometheus 3.5's defaults and
 //! makes the checks Prometheus makes at load time (timeouts, duplicate jobs, relabel rules,
-//! static targets, file SD patterns; HTTP client settings are in `http_client`). Every
-//! failure carries the key path it is about; the loader turns the path into a line.
+//! static targets, file SD patterns; HTTP client settings are in `http_client`, Kubernetes SD
+//! in `kubernetes_sd`). Every failure carries the key path it is about; the loader turns the
+//! path into a line.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -290,7 +291,8 @@ fn scrape_config(
         };
         return Err(at(where_, K::EmptyJobName));
     }
-    let (basic_auth, authorization, tls_config) = super::http_client::validate(&sc, base, ctx)?;
+    let (basic_auth, authorization, tls_config) =
+        super::http_client::validate(sc.http(), base, ctx)?;
 
     let static_configs = sc
         .static_configs
@@ -305,6 +307,15 @@ fn scrape_config(
         .into_iter()
         .enumerate()
         .map(|(i, f)| file_sd_config(f, &child(&p("file_sd_configs"), i), ctx))
+        .collect::<Result<Vec<_>>>()?;
+    let kubernetes_sd_configs = sc
+        .kubernetes_sd_configs
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+        .map(|(i, k)| {
+            super::kubernetes_sd::validate(k, &child(&p("kubernetes_sd_configs"), i), ctx)
+        })
         .collect::<Result<Vec<_>>>()?;
     let relabel_configs = relabel_list(sc.relabel_configs, &p("relabel_configs"))?;
     let metric_relabel_configs =
@@ -374,6 +385,7 @@ fn scrape_config(
         enable_http2: sc.enable_http2.unwrap_or(true),
         static_configs,
         file_sd_configs,
+        kubernetes_sd_configs,
         relabel_configs,
         metric_relabel_configs,
     })
