@@ -1,0 +1,295 @@
+//! A generated cluster for the double: nodes with addresses, conditions, capacity and
+//! kubelet versions; pods owned by ReplicaSets with containers, statuses, restarts and
+//! `prometheus.io/*` annotations on some; services with their Endpoints and
+//! EndpointSlices; an Ingress; and the namespaces they live in. Every object goes through
+//! its k8s-openapi type before it is stored, so the fixture is valid by construction.
+//! Tests call [`KubeDouble::fixture_cluster`].
+
+use k8s_openapi::api::core::v1::{Endpoints, Namespace, Node, Pod, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::api::networking::v1::Ingress;
+use serde_json::{Value, json};
+
+use super::KubeDouble;
+
+/// The deployments the fixture's pods belong to: (name, namespace, annotated for scraping).
+pub const DEPLOYMENTS: [(&str, &str, bool); 4] = [
+    ("web", "apps", true),
+    ("api", "apps", true),
+    ("worker", "apps", false),
+    ("cache", "default", false),
+];
+
+/// What [`KubeDouble::fixture_cluster`] made.
+#[derive(Debug, Clone, Default)]
+pub struct FixtureSummary {
+    pub nodes: Vec<String>,
+    /// (namespace, name) of every pod.
+    pub pods: Vec<(String, String)>,
+    /// (namespace, name) of the pods with `prometheus.io/scrape: "true"`.
+    pub annotated_pods: Vec<(String, String)>,
+    /// (namespace, name) of the pods that are Pending (no IP).
+    pub pending_pods: Vec<(String, String)>,
+    /// (namespace, name) of every service.
+    pub services: Vec<(String, String)>,
+    /// The pod with the most restarts and its container's restart count.
+    pub restarts: Vec<((String, String), i32)>,
+}
+
+fn typed<T: serde::de::DeserializeOwned>(v: Value) -> T {
+    serde_json::from_value(v).unwrap_or_else(|e| panic!("fixture object is invalid: {e}"))
+}
+
+fn uid(kind: &str, n: usize) -> String {
+    let k = kind
+        .bytes()
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+    format!("{k:08x}-{:04x}-4{:03x}-8000-{n:012x}", n >> 16, n & 0xfff)
+}
+
+/// The Node object for `node-<i>`.
+pub fn node(i: usize) -> Node {
+    let name = format!("node-{i}");
+    let mut labels = json!({
+        "kubernetes.io/hostname": name,
+        "kubernetes.io/os": "linux",
+        "kubernetes.io/arch": "amd64",
+        "topology.kubernetes.io/zone": if i % 2 == 0 { "zone-a" } else { "zone-b" },
+    });
+    if i == 0 {
+        labels["node-role.kubernetes.io/control-plane"] = json!("");
+    }
+    let t = "2026-01-01T00:00:00Z";
+    let cond = |ty: &str, st: &str, reason: &str| {
+        json!({"type": ty, "status": st, "reason": reason, "message": reason,
+               "lastHeartbeatTime": t, "lastTransitionTime": t})
+    };
+    typed(json!({
+        "metadata": {"name": name, "uid": uid("node", i), "labels": labels,
+                     "annotations": {"node.alpha.kubernetes.io/ttl": "0"}},
+        "spec": {"podCIDR": format!("10.244.{i}.0/24"), "providerID": format!("kind://docker/kind/{name}")},
+        "status": {
+            "addresses": [
+                {"type": "InternalIP", "address": format!("10.0.{}.{}", i / 250, i % 250 + 1)},
+                {"type": "Hostname", "address": name},
+            ],
+            "capacity": {"cpu": "4", "memory": "16393852Ki", "pods": "110", "ephemeral-storage": "102626232Ki"},
+            "allocatable": {"cpu": "3800m", "memory": "15242876Ki", "pods": "110", "ephemeral-storage": "94580335255"},
+            "conditions": [
+                cond("MemoryPressure", "False", "KubeletHasSufficientMemory"),
+                cond("DiskPressure", "False", "KubeletHasNoDiskPressure"),
+                cond("PIDPressure", "False", "KubeletHasSufficientPID"),
+                cond("Ready", "True", "KubeletReady"),
+            ],
+            "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
+            "nodeInfo": {
+                "architecture": "amd64", "bootID": uid("boot", i), "machineID": format!("{:032x}", i),
+                "systemUUID": uid("sys", i), "containerRuntimeVersion": "containerd://2.0.5",
+                "kernelVersion": "6.8.0-60-generic", "kubeProxyVersion": "v1.33.2",
+                "kubeletVersion": "v1.33.2", "operatingSystem": "linux",
+                "osImage": "Debian GNU/Linux 12 (bookworm)",
+            },
+        },
+    }))
+}
+
+/// The pod number `j` of deployment `d` on node `node`; Pending pods have no IP.
+fn pod(j: usize, node: usize, k: usize) -> (Pod, String, String, bool, i32) {
+    let (dep, ns, annotated) = DEPLOYMENTS[j % DEPLOYMENTS.len()];
+    let rs = format!("{dep}-{:x}", 0x5d8f_6c7b_u32.wrapping_add(j as u32 % 4));
+    let name = format!("{rs}-{:05x}", (j * 7919) % 0xfffff);
+    let pending = j % 50 == 49;
+    let restarts = if j % 7 == 3 { (j % 5) as i32 + 1 } else { 0 };
+    let ip = format!("10.244.{node}.{}", k % 250 + 2);
+    let mut annotations = json!({});
+    if annotated {
+        annotations = json!({"prometheus.io/scrape": "true", "prometheus.io/port": "8080",
+                             "prometheus.io/path": "/metrics"});
+    }
+    let mut containers = vec![json!({
+        "name": dep, "image": format!("registry.example.com/{dep}:1.4.2"),
+        "ports": [{"name": "http", "containerPort": 8080, "protocol": "TCP"}],
+        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
+    })];
+    if dep == "web" {
+        containers.push(json!({
+            "name": "proxy", "image": "registry.example.com/envoy:1.34",
+            "ports": [{"name": "admin", "containerPort": 9901, "protocol": "TCP"}],
+        }));
+    }
+    let t = "2026-01-01T00:00:00Z";
+    let statuses: Vec<Value> = containers
+        .iter()
+        .enumerate()
+        .map(|(ci, c)| {
+            let state = if pending {
+                json!({"waiting": {"reason": "ContainerCreating"}})
+            } else {
+                json!({"running": {"startedAt": t}})
+            };
+            json!({
+                "name": c["name"], "image": c["image"], "imageID": format!("sha256:{:064x}", j * 10 + ci),
+                "containerID": if pending { Value::Null } else { json!(format!("containerd://{:064x}", j * 10 + ci)) },
+                "ready": !pending, "started": !pending,
+                "restartCount": if ci == 0 { restarts } else { 0 }, "state": state,
+            })
+        })
+        .collect();
+    let ready = if pending { "False" } else { "True" };
+    let mut status = json!({
+        "phase": if pending { "Pending" } else { "Running" },
+        "hostIP": format!("10.0.{}.{}", node / 250, node % 250 + 1),
+        "startTime": t, "qosClass": "Burstable",
+        "conditions": [
+            {"type": "PodScheduled", "status": "True", "lastTransitionTime": t},
+            {"type": "Initialized", "status": "True", "lastTransitionTime": t},
+            {"type": "ContainersReady", "status": ready, "lastTransitionTime": t},
+            {"type": "Ready", "status": ready, "lastTransitionTime": t},
+        ],
+        "containerStatuses": statuses,
+    });
+    if !pending {
+        status["podIP"] = json!(ip);
+        status["podIPs"] = json!([{"ip": ip}]);
+    }
+    let p = typed(json!({
+        "metadata": {
+            "name": name, "namespace": ns, "uid": uid("pod", j),
+            "labels": {"app": dep, "pod-template-hash": rs.trim_start_matches(&format!("{dep}-"))},
+            "annotations": annotations,
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": rs,
+                                  "uid": uid("rs", j % 4), "controller": true, "blockOwnerDeletion": true}],
+        },
+        "spec": {"nodeName": format!("node-{node}"), "containers": containers,
+                 "restartPolicy": "Always", "serviceAccountName": "default"},
+        "status": status,
+    }));
+    (p, ns.to_string(), name, pending, restarts)
+}
+
+impl KubeDouble {
+    /// Fills the store with `nodes` nodes and `pods_per_node` pods on each, their
+    /// services, Endpoints, EndpointSlices, an Ingress and the namespaces.
+    pub fn fixture_cluster(&self, nodes: usize, pods_per_node: usize) -> FixtureSummary {
+        let mut sum = FixtureSummary::default();
+        for ns in ["default", "kube-system", "apps"] {
+            let n: Namespace = typed(json!({"metadata": {"name": ns,
+                "labels": {"kubernetes.io/metadata.name": ns}}, "status": {"phase": "Active"}}));
+            self.apply(&n);
+        }
+        // (namespace, deployment) -> [(pod name, pod uid, ip, node)]
+        let mut members: Vec<Vec<(String, String, String, String)>> =
+            vec![Vec::new(); DEPLOYMENTS.len()];
+        let mut j = 0;
+        for i in 0..nodes {
+            self.apply(&node(i));
+            sum.nodes.push(format!("node-{i}"));
+            for k in 0..pods_per_node {
+                let (p, ns, name, pending, restarts) = pod(j, i, k);
+                let ip = p
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.pod_ip.clone())
+                    .unwrap_or_default();
+                let puid = p.metadata.uid.clone().unwrap_or_default();
+                self.apply(&p);
+                let id = (ns, name);
+                if DEPLOYMENTS[j % DEPLOYMENTS.len()].2 {
+                    sum.annotated_pods.push(id.clone());
+                }
+                if pending {
+                    sum.pending_pods.push(id.clone());
+                } else {
+                    members[j % DEPLOYMENTS.len()].push((
+                        id.1.clone(),
+                        puid,
+                        ip,
+                        format!("node-{i}"),
+                    ));
+                }
+                if restarts > 0 {
+                    sum.restarts.push((id.clone(), restarts));
+                }
+                sum.pods.push(id);
+                j += 1;
+            }
+        }
+        let kubernetes: Service = typed(json!({
+            "metadata": {"name": "kubernetes", "namespace": "default", "labels": {"component": "apiserver"}},
+            "spec": {"clusterIP": "10.96.0.1", "type": "ClusterIP",
+                     "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}]},
+        }));
+        self.apply(&kubernetes);
+        sum.services.push(("default".into(), "kubernetes".into()));
+        for (d, (dep, ns, annotated)) in DEPLOYMENTS.iter().enumerate() {
+            let mut meta = json!({"name": dep, "namespace": ns, "labels": {"app": dep}});
+            if *annotated {
+                meta["annotations"] =
+                    json!({"prometheus.io/scrape": "true", "prometheus.io/port": "8080"});
+            }
+            let svc: Service = typed(json!({
+                "metadata": meta,
+                "spec": {"clusterIP": format!("10.96.1.{}", d + 10), "type": "ClusterIP",
+                         "selector": {"app": dep},
+                         "ports": [{"name": "http", "port": 8080, "protocol": "TCP", "targetPort": "http"}]},
+            }));
+            self.apply(&svc);
+            sum.services.push((ns.to_string(), dep.to_string()));
+            let target = |(name, puid, _, _): &(String, String, String, String)| json!({"kind": "Pod", "namespace": ns, "name": name, "uid": puid});
+            let addrs: Vec<Value> = members[d]
+                .iter()
+                .map(|m| json!({"ip": m.2, "nodeName": m.3, "targetRef": target(m)}))
+                .collect();
+            let subsets = if addrs.is_empty() {
+                json!([])
+            } else {
+                json!([{"addresses": addrs, "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]}])
+            };
+            let ep: Endpoints = typed(json!({
+                "metadata": {"name": dep, "namespace": ns, "labels": {"app": dep}},
+                "subsets": subsets,
+            }));
+            self.apply(&ep);
+            let endpoints: Vec<Value> = members[d]
+                .iter()
+                .map(|m| {
+                    json!({
+                        "addresses": [m.2], "nodeName": m.3, "targetRef": target(m),
+                        "conditions": {"ready": true, "serving": true, "terminating": false},
+                        "zone": "zone-a",
+                    })
+                })
+                .collect();
+            let slice: EndpointSlice = typed(json!({
+                "metadata": {"name": format!("{dep}-x7k2p"), "namespace": ns,
+                             "labels": {"kubernetes.io/service-name": dep,
+                                        "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io"},
+                             "ownerReferences": [{"apiVersion": "v1", "kind": "Service", "name": dep,
+                                                  "uid": uid("svc", d), "controller": true}]},
+                "addressType": "IPv4",
+                "endpoints": endpoints,
+                "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}],
+            }));
+            self.apply(&slice);
+        }
+        let ing: Ingress = typed(json!({
+            "metadata": {"name": "web", "namespace": "apps", "labels": {"app": "web"}},
+            "spec": {
+                "ingressClassName": "nginx",
+                "tls": [{"hosts": ["web.example.com"], "secretName": "web-tls"}],
+                "rules": [
+                    {"host": "web.example.com", "http": {"paths": [
+                        {"path": "/", "pathType": "Prefix",
+                         "backend": {"service": {"name": "web", "port": {"number": 8080}}}},
+                    ]}},
+                    {"host": "api.example.com", "http": {"paths": [
+                        {"path": "/v1", "pathType": "Prefix",
+                         "backend": {"service": {"name": "api", "port": {"name": "http"}}}},
+                    ]}},
+                ],
+            },
+        }));
+        self.apply(&ing);
+        sum
+    }
+}
