@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
 
 use super::Shared;
+use super::discovery::{group_doc, group_list, is_group, resource_list, version};
 use super::expo;
 use super::selectors::{FieldSelector, LabelSelector};
 use super::store::{Kind, Signal};
@@ -126,91 +127,6 @@ pub async fn handle<B>(
             "the server could not find the requested resource",
         ),
     }
-}
-
-fn version(shared: &Shared) -> Value {
-    let gv = &shared.opts.git_version;
-    let mut parts = gv.trim_start_matches('v').split('.');
-    let major = parts.next().unwrap_or("1");
-    let minor = parts.next().unwrap_or("33");
-    json!({
-        "major": major,
-        "minor": minor,
-        "gitVersion": gv,
-        "gitCommit": "0000000000000000000000000000000000000000",
-        "gitTreeState": "clean",
-        "buildDate": "2026-01-01T00:00:00Z",
-        "goVersion": "go1.24.4",
-        "compiler": "gc",
-        "platform": "linux/amd64",
-    })
-}
-
-fn is_group(g: &str) -> bool {
-    Kind::ALL
-        .iter()
-        .any(|k| !k.group().is_empty() && k.group() == g)
-}
-
-fn group_doc(group: &str) -> Value {
-    let gv = json!({"groupVersion": format!("{group}/v1"), "version": "v1"});
-    json!({
-        "kind": "APIGroup",
-        "apiVersion": "v1",
-        "name": group,
-        "versions": [gv],
-        "preferredVersion": gv,
-    })
-}
-
-fn group_list() -> Value {
-    let mut groups: Vec<&str> = Kind::ALL
-        .iter()
-        .map(|k| k.group())
-        .filter(|g| !g.is_empty())
-        .collect();
-    groups.dedup();
-    let docs: Vec<Value> = groups
-        .iter()
-        .map(|g| {
-            let mut d = group_doc(g);
-            if let Some(m) = d.as_object_mut() {
-                m.remove("kind");
-                m.remove("apiVersion");
-            }
-            d
-        })
-        .collect();
-    json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": docs})
-}
-
-fn resource_list(group: &str) -> Value {
-    let mut resources = Vec::new();
-    for k in Kind::ALL.iter().filter(|k| k.group() == group) {
-        resources.push(json!({
-            "name": k.plural(),
-            "singularName": k.name().to_lowercase(),
-            "namespaced": k.namespaced(),
-            "kind": k.name(),
-            "verbs": ["get", "list", "watch"],
-        }));
-        match k {
-            Kind::Node | Kind::Pod | Kind::Service => resources.push(json!({
-                "name": format!("{}/proxy", k.plural()),
-                "singularName": "",
-                "namespaced": k.namespaced(),
-                "kind": format!("{}ProxyOptions", k.name()),
-                "verbs": ["create", "delete", "get", "patch", "update"],
-            })),
-            _ => {}
-        }
-    }
-    let gv = if group.is_empty() {
-        "v1".to_string()
-    } else {
-        format!("{group}/v1")
-    };
-    json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources})
 }
 
 fn truthy(v: Option<&String>) -> bool {
@@ -338,19 +254,16 @@ impl Ctx<'_> {
         }
     }
 
-    fn selectors(&self) -> Result<(LabelSelector, FieldSelector), Response<Body>> {
-        let bad = |e: String| failure(400, "BadRequest", &e);
-        let labels =
-            LabelSelector::parse(self.query.get("labelSelector").map_or("", |s| s)).map_err(bad)?;
-        let fields =
-            FieldSelector::parse(self.query.get("fieldSelector").map_or("", |s| s)).map_err(bad)?;
+    fn selectors(&self) -> Result<(LabelSelector, FieldSelector), String> {
+        let labels = LabelSelector::parse(self.query.get("labelSelector").map_or("", |s| s))?;
+        let fields = FieldSelector::parse(self.query.get("fieldSelector").map_or("", |s| s))?;
         Ok((labels, fields))
     }
 
     fn list(&self, kind: Kind, ns: Option<&str>) -> Response<Body> {
         let (labels, fields) = match self.selectors() {
             Ok(s) => s,
-            Err(r) => return r,
+            Err(e) => return failure(400, "BadRequest", &e),
         };
         let limit: usize = self
             .query
@@ -416,7 +329,7 @@ impl Ctx<'_> {
     fn watch(&self, kind: Kind, ns: Option<&str>) -> Response<Body> {
         let (labels, fields) = match self.selectors() {
             Ok(s) => s,
-            Err(r) => return r,
+            Err(e) => return failure(400, "BadRequest", &e),
         };
         let opts = &self.shared.opts;
         let timeout = self
@@ -527,9 +440,7 @@ impl Ctx<'_> {
                     if st.finished {
                         return None;
                     }
-                    let Some(rx) = st.rx.as_mut() else {
-                        return None;
-                    };
+                    let rx = st.rx.as_mut()?;
                     tokio::select! {
                         _ = tokio::time::sleep_until(st.deadline) => st.finished = true,
                         _ = st.tick.tick() => {

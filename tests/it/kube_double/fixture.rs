@@ -54,7 +54,7 @@ pub fn node(i: usize) -> Node {
         "kubernetes.io/hostname": name,
         "kubernetes.io/os": "linux",
         "kubernetes.io/arch": "amd64",
-        "topology.kubernetes.io/zone": if i % 2 == 0 { "zone-a" } else { "zone-b" },
+        "topology.kubernetes.io/zone": if i.is_multiple_of(2) { "zone-a" } else { "zone-b" },
     });
     if i == 0 {
         labels["node-role.kubernetes.io/control-plane"] = json!("");

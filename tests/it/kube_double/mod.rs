@@ -14,6 +14,7 @@
 #![allow(dead_code)]
 
 mod api;
+mod discovery;
 mod expo;
 mod fixture;
 mod selectors;
@@ -38,7 +39,8 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use serde_json::Value;
 use tokio::task::{JoinHandle, JoinSet};
 
-pub use fixture::FixtureSummary;
+#[allow(unused_imports)]
+pub use fixture::{DEPLOYMENTS, FixtureSummary};
 pub use store::Kind;
 
 /// The user name the bearer token authenticates as.

@@ -242,6 +242,9 @@ impl Store {
     /// Forgets the whole history: a watch resuming from any resourceVersion older than
     /// now, and every watch open now, gets 410 Gone.
     pub fn expire_history(&mut self) {
+        // Compacting moves the revision on, as etcd's compaction does: everything up to
+        // the old revision is gone, and a re-list gets a revision that can be watched.
+        self.rv += 1;
         self.history.clear();
         self.oldest = self.rv;
         let _ = self.tx.send(Signal::Expired);
