@@ -88,6 +88,40 @@ pub async fn handle<B>(
     let Some(user) = user else {
         return failure(401, "Unauthorized", "Unauthorized");
     };
+    let delay = shared
+        .delays
+        .lock()
+        .iter()
+        .filter(|(p, _)| path.starts_with(p.as_str()))
+        .map(|(_, d)| *d)
+        .max();
+    if let Some(d) = delay {
+        tokio::time::sleep(d).await;
+    }
+    let injected = shared
+        .failures
+        .lock()
+        .iter()
+        .filter(|(p, _)| path.starts_with(p.as_str()))
+        .max_by_key(|(p, _)| p.len())
+        .map(|(_, c)| *c);
+    if let Some(code) = injected {
+        let reason = match code {
+            429 => "TooManyRequests",
+            500 => "InternalError",
+            503 => "ServiceUnavailable",
+            504 => "Timeout",
+            404 => "NotFound",
+            _ => "Unknown",
+        };
+        let mut r = failure(code, reason, &format!("injected failure for {path}"));
+        if code == 429 {
+            // As the API server's priority and fairness answers.
+            r.headers_mut()
+                .insert("retry-after", hyper::header::HeaderValue::from_static("1"));
+        }
+        return r;
+    }
     if req.method() != hyper::Method::GET {
         return failure(
             405,
@@ -149,6 +183,12 @@ impl Ctx<'_> {
         ns: Option<&str>,
         name: Option<&str>,
     ) -> Option<Response<Body>> {
+        *self
+            .shared
+            .calls
+            .lock()
+            .entry((verb.to_string(), resource.to_string()))
+            .or_default() += 1;
         let forbidden = self
             .shared
             .forbidden
@@ -385,8 +425,10 @@ impl Ctx<'_> {
         let rx = match rv {
             Some(rv_s) => match rv_s.parse::<u64>().ok().and_then(|r| store.watch_from(r)) {
                 Some((past, rx)) => {
-                    for e in past.iter().filter(|e| wanted(e.kind, &e.object)) {
-                        pending.push_back(line(e.kind_of_change, &e.object));
+                    for e in &past {
+                        if let Some(t) = e.seen_through(&*wanted) {
+                            pending.push_back(line(t, &e.object));
+                        }
                     }
                     Some(rx)
                 }
@@ -451,8 +493,8 @@ impl Ctx<'_> {
                         msg = rx.recv() => match msg {
                             Ok(Signal::Event(e)) => {
                                 st.seen = e.rv;
-                                if wanted(e.kind, &e.object) {
-                                    st.pending.push_back(line(e.kind_of_change, &e.object));
+                                if let Some(t) = e.seen_through(&*wanted) {
+                                    st.pending.push_back(line(t, &e.object));
                                 }
                             }
                             Ok(Signal::Expired) | Err(RecvError::Lagged(_)) => {
@@ -467,7 +509,6 @@ impl Ctx<'_> {
         });
         Response::builder()
             .header("content-type", "application/json")
-            .header("transfer-encoding", "chunked")
             .body(Body::from_stream(stream))
             .unwrap_or_default()
     }

@@ -92,6 +92,13 @@ pub(crate) struct Shared {
     pub forbidden: Mutex<HashSet<(String, String)>>,
     /// Requests served, by URL path (no query).
     pub requests: Mutex<BTreeMap<String, u64>>,
+    /// Authenticated API calls by (verb, resource), e.g. ("watch", "pods"),
+    /// ("get", "nodes/proxy").
+    pub calls: Mutex<BTreeMap<(String, String), u64>>,
+    /// Path prefixes answered with an error code instead (after authentication).
+    pub failures: Mutex<Vec<(String, u16)>>,
+    /// Path prefixes answered only after a delay.
+    pub delays: Mutex<Vec<(String, Duration)>>,
     pub started: Instant,
     pub opts: DoubleOptions,
     pub addr: SocketAddr,
@@ -179,6 +186,9 @@ impl KubeDouble {
             cert_users: Mutex::new(HashMap::new()),
             forbidden: Mutex::new(HashSet::new()),
             requests: Mutex::new(BTreeMap::new()),
+            calls: Mutex::new(BTreeMap::new()),
+            failures: Mutex::new(Vec::new()),
+            delays: Mutex::new(Vec::new()),
             started: Instant::now(),
             opts,
             addr,
@@ -321,6 +331,18 @@ impl KubeDouble {
         self.shared.store.lock().delete(kind, ns, name)
     }
 
+    /// Changes a stored object in place (`f` edits its JSON) and stores it as a new
+    /// revision (a MODIFIED event); `false` when there is no such object.
+    pub fn modify(&self, kind: Kind, ns: &str, name: &str, f: impl FnOnce(&mut Value)) -> bool {
+        let mut store = self.shared.store.lock();
+        let Some(mut obj) = store.get(kind, ns, name).cloned() else {
+            return false;
+        };
+        f(&mut obj);
+        obj["kind"] = Value::from(kind.name());
+        store.apply(obj).is_ok()
+    }
+
     /// The stored object, as JSON.
     pub fn get(&self, kind: Kind, ns: &str, name: &str) -> Option<Value> {
         self.shared.store.lock().get(kind, ns, name).cloned()
@@ -412,6 +434,36 @@ impl KubeDouble {
             .filter(|(p, _)| p.starts_with(prefix))
             .map(|(_, n)| n)
             .sum()
+    }
+
+    /// Authenticated calls of `verb` (get, list, watch) on `resource` (pods,
+    /// nodes/proxy, ...) so far, answered or forbidden.
+    pub fn calls(&self, verb: &str, resource: &str) -> u64 {
+        self.shared
+            .calls
+            .lock()
+            .get(&(verb.to_string(), resource.to_string()))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Answers every request whose path starts with `prefix` with `code` (500, 503, 429,
+    /// ...) and a Status body, e.g. a kubelet that is down behind the node proxy:
+    /// `fail_path("/api/v1/nodes/node-1/proxy/", 503)`.
+    pub fn fail_path(&self, prefix: &str, code: u16) {
+        self.shared.failures.lock().push((prefix.to_string(), code));
+    }
+
+    /// Answers requests whose path starts with `prefix` only after `delay` (a slow API
+    /// server or kubelet).
+    pub fn delay_path(&self, prefix: &str, delay: Duration) {
+        self.shared.delays.lock().push((prefix.to_string(), delay));
+    }
+
+    /// Undoes every [`KubeDouble::fail_path`] and [`KubeDouble::delay_path`].
+    pub fn clear_faults(&self) {
+        self.shared.failures.lock().clear();
+        self.shared.delays.lock().clear();
     }
 
     /// Every path served so far with its request count.

@@ -105,6 +105,24 @@ pub struct Event {
     /// ADDED, MODIFIED or DELETED.
     pub kind_of_change: &'static str,
     pub object: Value,
+    /// The object before a MODIFIED change (so a filtered watch can tell an object
+    /// entering or leaving its selector: ADDED or DELETED, as the API server does).
+    pub previous: Option<Value>,
+}
+
+impl Event {
+    /// The change as a watch filtered by `wanted` sees it, if at all.
+    pub fn seen_through(&self, wanted: impl Fn(Kind, &Value) -> bool) -> Option<&'static str> {
+        let now = wanted(self.kind, &self.object);
+        let before = self.previous.as_ref().is_some_and(|p| wanted(self.kind, p));
+        match (self.kind_of_change, before, now) {
+            ("MODIFIED", true, true) => Some("MODIFIED"),
+            ("MODIFIED", false, true) => Some("ADDED"),
+            ("MODIFIED", true, false) => Some("DELETED"),
+            (_, _, true) if self.kind_of_change != "MODIFIED" => Some(self.kind_of_change),
+            _ => None,
+        }
+    }
 }
 
 /// What watches streaming now are told.
@@ -194,6 +212,7 @@ impl Store {
             })
             .or_else(|| meta["creationTimestamp"].as_str().map(str::to_string))
             .unwrap_or_else(|| chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string());
+        let previous = previous.cloned();
         let change = if previous.is_some() {
             "MODIFIED"
         } else {
@@ -204,7 +223,7 @@ impl Store {
         meta["creationTimestamp"] = json!(created);
         meta["resourceVersion"] = json!(self.rv.to_string());
         self.objects.insert(key, obj.clone());
-        self.record(kind, change, obj.clone());
+        self.record(kind, change, obj.clone(), previous);
         Ok(obj)
     }
 
@@ -219,16 +238,17 @@ impl Store {
         };
         self.rv += 1;
         obj["metadata"]["resourceVersion"] = json!(self.rv.to_string());
-        self.record(kind, "DELETED", obj);
+        self.record(kind, "DELETED", obj, None);
         true
     }
 
-    fn record(&mut self, kind: Kind, change: &'static str, object: Value) {
+    fn record(&mut self, kind: Kind, change: &'static str, object: Value, previous: Option<Value>) {
         let ev = Arc::new(Event {
             rv: self.rv,
             kind,
             kind_of_change: change,
             object,
+            previous,
         });
         self.history.push_back(ev.clone());
         while self.history.len() > HISTORY_LIMIT {

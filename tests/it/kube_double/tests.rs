@@ -480,3 +480,122 @@ async fn outage_then_recovery() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn filtered_watch_sees_objects_enter_and_leave_its_selector() {
+    let d = KubeDouble::start(DoubleOptions::default());
+    let sum = d.fixture_cluster(2, 2);
+    let (c, _dir) = client(&d, User::Token).await;
+    let cfg = watcher::Config::default().fields("spec.nodeName=node-0");
+    let mut w = Box::pin(watcher(Api::<Pod>::all(c.clone()), cfg));
+    wait_for(&mut w, "initial list", |e| e == "initdone").await;
+    // A pod on node-1 moves to node-0 (enters: ADDED), then back (leaves: DELETED).
+    let (ns, name) = sum
+        .pods
+        .iter()
+        .find(|(ns, n)| d.get(Kind::Pod, ns, n).unwrap()["spec"]["nodeName"] == "node-1")
+        .cloned()
+        .unwrap();
+    assert!(d.modify(Kind::Pod, &ns, &name, |p| p["spec"]["nodeName"] =
+        "node-0".into()));
+    wait_for(&mut w, "the pod entering", |e| e == format!("apply {name}")).await;
+    assert!(d.modify(Kind::Pod, &ns, &name, |p| {
+        p["status"]["containerStatuses"][0]["restartCount"] = 9.into()
+    }));
+    wait_for(&mut w, "the pod changing", |e| e == format!("apply {name}")).await;
+    let got = Api::<Pod>::namespaced(c, &ns).get(&name).await.unwrap();
+    let restarts = got.status.unwrap().container_statuses.unwrap()[0].restart_count;
+    assert_eq!(restarts, 9);
+    assert!(d.modify(Kind::Pod, &ns, &name, |p| p["spec"]["nodeName"] =
+        "node-1".into()));
+    wait_for(&mut w, "the pod leaving", |e| e == format!("delete {name}")).await;
+    assert!(d.calls("watch", "pods") >= 1);
+    assert!(d.calls("list", "pods") >= 1);
+    assert!(!d.modify(Kind::Pod, "apps", "no-such-pod", |_| {}));
+}
+
+#[tokio::test]
+async fn streaming_list_watcher_gets_initial_events_and_bookmark() {
+    let d = KubeDouble::start(DoubleOptions::default());
+    let sum = d.fixture_cluster(2, 3);
+    let (c, _dir) = client(&d, User::Token).await;
+    let cfg = watcher::Config::default().streaming_lists();
+    let mut w = Box::pin(watcher(Api::<Pod>::all(c), cfg));
+    let count = std::sync::atomic::AtomicUsize::new(0);
+    wait_for(&mut w, "the initial-events-end bookmark", |e| {
+        if e.starts_with("initapply") {
+            count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        e == "initdone"
+    })
+    .await;
+    assert_eq!(count.into_inner(), sum.pods.len());
+    // Streaming lists never LIST.
+    assert_eq!(d.calls("list", "pods"), 0);
+    d.apply(&new_pod("streamed"));
+    wait_for(&mut w, "a later pod", |e| e == "apply streamed").await;
+}
+
+#[tokio::test]
+async fn injected_failures_and_delays() {
+    let d = KubeDouble::start(DoubleOptions::default());
+    d.fixture_cluster(2, 1);
+    // kube-rs retries 429/503/504 (15 times, backing off up to minutes) unless told not
+    // to: kmon's clients must turn that off for proxy scrapes.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kubeconfig");
+    d.kubeconfig(&path, User::Token).unwrap();
+    let kc = Kubeconfig::read_from(&path).unwrap();
+    let mut cfg = kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
+        .await
+        .unwrap();
+    cfg.default_retry = false;
+    let c = kube::Client::try_from(cfg).unwrap();
+    d.fail_path("/api/v1/nodes/node-1/proxy/", 503);
+    let down = c
+        .request_text(get("/api/v1/nodes/node-1/proxy/metrics/cadvisor"))
+        .await;
+    assert_eq!(api_code(&down.expect_err("kubelet down")), Some(503));
+    assert!(
+        c.request_text(get("/api/v1/nodes/node-0/proxy/metrics/cadvisor"))
+            .await
+            .is_ok()
+    );
+    d.fail_path("/api/v1/pods", 500);
+    let err = Api::<Pod>::all(c.clone())
+        .list(&ListParams::default())
+        .await;
+    assert_eq!(api_code(&err.expect_err("injected 500")), Some(500));
+    d.clear_faults();
+    d.delay_path("/api/v1/nodes", Duration::from_millis(100));
+    assert!(
+        Api::<Node>::all(c.clone())
+            .list(&ListParams::default())
+            .await
+            .is_ok()
+    );
+    d.clear_faults();
+    assert!(
+        Api::<Pod>::all(c)
+            .list(&ListParams::default())
+            .await
+            .is_ok()
+    );
+}
+
+/// The double works from plain tests too (its own runtime), e.g. around the `kmon`
+/// binary, and an outage refuses connections.
+#[test]
+fn plain_test_start_outage_and_drop() {
+    let d = KubeDouble::start(DoubleOptions::default());
+    let addr = format!("127.0.0.1:{}", d.port());
+    assert!(std::net::TcpStream::connect(&addr).is_ok());
+    d.set_down(true);
+    assert!(std::net::TcpStream::connect(&addr).is_err());
+    d.set_down(false);
+    assert!(std::net::TcpStream::connect(&addr).is_ok());
+    assert!(d.url().starts_with("https://127.0.0.1:"));
+    assert!(d.ca_pem().starts_with("-----BEGIN CERTIFICATE-----"));
+    drop(d);
+    assert!(std::net::TcpStream::connect(&addr).is_err());
+}
