@@ -474,6 +474,8 @@ impl KubeDouble {
 
 impl Drop for KubeDouble {
     fn drop(&mut self) {
+        // Close the port first (bounded wait), so nothing answers once the double is gone.
+        self.set_down(true);
         if let Some(rt) = self.rt.take() {
             rt.shutdown_background();
         }
