@@ -13,7 +13,9 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
 
 use super::Shared;
-use super::discovery::{group_doc, group_list, is_group, resource_list, version};
+use super::discovery::{
+    AGGREGATED, aggregated, group_doc, group_list, is_group, resource_list, version,
+};
 use super::expo;
 use super::selectors::{FieldSelector, LabelSelector};
 use super::store::{Kind, Signal};
@@ -135,6 +137,17 @@ pub async fn handle<B>(
         user: &user,
         query: &query,
     };
+    let wants_aggregated = req
+        .headers()
+        .get("accept")
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(|a| a.contains("as=APIGroupDiscoveryList"));
+    if wants_aggregated && matches!(segs.as_slice(), ["api"] | ["apis"]) {
+        return Response::builder()
+            .header("content-type", AGGREGATED)
+            .body(Body::from(aggregated(segs == ["api"]).to_string()))
+            .unwrap_or_default();
+    }
     match segs.as_slice() {
         ["version"] => json_response(StatusCode::OK, &version(&shared)),
         ["api"] => json_response(

@@ -91,3 +91,55 @@ pub fn resource_list(group: &str) -> Value {
     };
     json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources})
 }
+
+/// The content type of aggregated discovery (kube-rs `Discovery::run_aggregated`, kubectl).
+pub const AGGREGATED: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+
+/// The aggregated discovery document (`APIGroupDiscoveryList`, apidiscovery.k8s.io/v2)
+/// of `/api` (`core`) or `/apis`.
+pub fn aggregated(core: bool) -> Value {
+    let mut groups: Vec<&str> = Kind::ALL
+        .iter()
+        .map(|k| k.group())
+        .filter(|g| g.is_empty() == core)
+        .collect();
+    groups.dedup();
+    let items: Vec<Value> = groups
+        .iter()
+        .map(|g| {
+            let resources: Vec<Value> = Kind::ALL
+                .iter()
+                .filter(|k| k.group() == *g)
+                .map(|k| {
+                    let gvk = json!({"group": g, "version": "v1", "kind": k.name()});
+                    let mut subresources = Vec::new();
+                    if matches!(k, Kind::Node | Kind::Pod | Kind::Service) {
+                        subresources.push(json!({
+                            "subresource": "proxy",
+                            "responseKind": {"group": "", "version": "", "kind": format!("{}ProxyOptions", k.name())},
+                            "verbs": ["create", "delete", "get", "patch", "update"],
+                        }));
+                    }
+                    json!({
+                        "resource": k.plural(),
+                        "responseKind": gvk,
+                        "scope": if k.namespaced() { "Namespaced" } else { "Cluster" },
+                        "singularResource": k.name().to_lowercase(),
+                        "verbs": ["get", "list", "watch"],
+                        "subresources": subresources,
+                    })
+                })
+                .collect();
+            json!({
+                "metadata": {"name": g},
+                "versions": [{"version": "v1", "freshness": "Current", "resources": resources}],
+            })
+        })
+        .collect();
+    json!({
+        "kind": "APIGroupDiscoveryList",
+        "apiVersion": "apidiscovery.k8s.io/v2",
+        "metadata": {},
+        "items": items,
+    })
+}

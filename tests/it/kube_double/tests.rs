@@ -156,6 +156,22 @@ async fn discovery_version_and_kubeconfig_variants() {
     for g in ["", "discovery.k8s.io", "networking.k8s.io"] {
         assert!(disc.has_group(g), "group {g:?}");
     }
+    let agg = kube::discovery::Discovery::new(c.clone())
+        .run_aggregated()
+        .await
+        .expect("aggregated discovery");
+    for g in ["", "discovery.k8s.io", "networking.k8s.io"] {
+        assert!(agg.has_group(g), "aggregated group {g:?}");
+    }
+    let (ar, caps) = agg
+        .resolve_gvk(&kube::api::GroupVersionKind::gvk(
+            "discovery.k8s.io",
+            "v1",
+            "EndpointSlice",
+        ))
+        .expect("EndpointSlice resolves");
+    assert_eq!(ar.plural, "endpointslices");
+    assert_eq!(caps.scope, kube::discovery::Scope::Namespaced);
 
     let insecure = dir.path().join("insecure");
     d.kubeconfig_insecure(&insecure, User::Cert).unwrap();
@@ -598,4 +614,34 @@ fn plain_test_start_outage_and_drop() {
     assert!(d.ca_pem().starts_with("-----BEGIN CERTIFICATE-----"));
     drop(d);
     assert!(std::net::TcpStream::connect(&addr).is_err());
+}
+
+/// The benchmark's cluster (200 nodes, 5000 pods) builds and lists through a paging
+/// watcher; the elapsed times are printed, never asserted.
+#[tokio::test]
+async fn scale_cluster_lists_through_a_paging_watcher() {
+    let d = KubeDouble::start(DoubleOptions::default());
+    let t0 = std::time::Instant::now();
+    let sum = d.fixture_cluster(200, 25);
+    println!(
+        "fixture of {} pods built in {:?}",
+        sum.pods.len(),
+        t0.elapsed()
+    );
+    assert_eq!(sum.pods.len(), 5000);
+    assert_eq!(d.count(Kind::Node), 200);
+    let (c, _dir) = client(&d, User::Token).await;
+    let t0 = std::time::Instant::now();
+    let mut w = Box::pin(watcher(Api::<Pod>::all(c), watcher::Config::default()));
+    let count = std::sync::atomic::AtomicUsize::new(0);
+    wait_for(&mut w, "the initial list", |e| {
+        if e.starts_with("initapply") {
+            count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        e == "initdone"
+    })
+    .await;
+    println!("5000 pods listed by a watcher in {:?}", t0.elapsed());
+    assert_eq!(count.into_inner(), 5000);
+    assert_eq!(d.calls("list", "pods"), 10, "pages of 500");
 }
