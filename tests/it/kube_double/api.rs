@@ -150,6 +150,10 @@ pub async fn handle<B>(
     }
     match segs.as_slice() {
         ["version"] => json_response(StatusCode::OK, &version(&shared)),
+        ["healthz" | "livez" | "readyz"] => Response::builder()
+            .header("content-type", "text/plain; charset=utf-8")
+            .body(Body::from("ok"))
+            .unwrap_or_default(),
         ["api"] => json_response(
             StatusCode::OK,
             &json!({

@@ -645,3 +645,53 @@ async fn scale_cluster_lists_through_a_paging_watcher() {
     assert_eq!(count.into_inner(), 5000);
     assert_eq!(d.calls("list", "pods"), 10, "pages of 500");
 }
+
+#[tokio::test]
+async fn raw_watch_streams_events_bookmarks_timeouts_and_gone() {
+    use kube::api::{WatchEvent, WatchParams};
+    let d = KubeDouble::start(DoubleOptions {
+        bookmark_interval: Duration::from_millis(100),
+        ..DoubleOptions::default()
+    });
+    d.fixture_cluster(1, 3);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kubeconfig");
+    let mut ctx = KubeContext::new("ns-ctx", &d, User::Token);
+    ctx.namespace = Some("apps".to_string());
+    write_kubeconfig(&path, &[ctx], "ns-ctx").unwrap();
+    let c = client_from(&path, None).await;
+    assert_eq!(c.default_namespace(), "apps");
+    assert_eq!(c.request_text(get("/readyz")).await.unwrap(), "ok");
+
+    // From "0": the current objects as ADDED, then bookmarks, and the stream ends when
+    // timeoutSeconds runs out.
+    let pods = Api::<Pod>::all(c.clone());
+    let wp = WatchParams::default().timeout(1);
+    let stream = pods.watch(&wp, "0").await.expect("watch");
+    let events: Vec<_> = tokio::time::timeout(WAIT, stream.collect::<Vec<_>>())
+        .await
+        .expect("the watch ends after timeoutSeconds");
+    let added = events
+        .iter()
+        .filter(|e| matches!(e, Ok(WatchEvent::Added(_))))
+        .count();
+    assert_eq!(added, 3);
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Ok(WatchEvent::Bookmark(_))))
+    );
+
+    // From a compacted resourceVersion: one ERROR event with a 410 Status.
+    let old = d.resource_version().to_string();
+    d.expire_history();
+    let stream = pods.watch(&wp, &old).await.expect("watch");
+    let events: Vec<_> = tokio::time::timeout(WAIT, stream.collect::<Vec<_>>())
+        .await
+        .expect("the watch ends");
+    match events.first() {
+        Some(Ok(WatchEvent::Error(e))) => assert_eq!(e.code, 410),
+        other => panic!("expected a 410 ERROR event, got {other:?}"),
+    }
+    assert_eq!(events.len(), 1);
+}
