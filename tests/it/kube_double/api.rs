@@ -170,6 +170,10 @@ pub async fn handle<B>(
         ["apis", group, "v1"] if is_group(group) => {
             json_response(StatusCode::OK, &resource_list(group))
         }
+        ["metrics"] => match ctx.authorize("get", "/metrics", "", None, None) {
+            Some(r) => r,
+            None => text_response(expo::apiserver(&shared)),
+        },
         ["api", "v1", rest @ ..] => ctx.resource("", rest).await,
         ["apis", group, "v1", rest @ ..] if is_group(group) => ctx.resource(group, rest).await,
         _ => failure(
@@ -214,6 +218,22 @@ impl Ctx<'_> {
             .any(|(v, r)| (v == verb || v == "*") && (r == resource || r == "*"));
         if !forbidden {
             return None;
+        }
+        *self
+            .shared
+            .forbidden_calls
+            .lock()
+            .entry((verb.to_string(), resource.to_string()))
+            .or_default() += 1;
+        if resource.starts_with('/') {
+            let message = format!(
+                "forbidden: User {:?} cannot {verb} path {resource:?}",
+                self.user
+            );
+            return Some(json_response(
+                StatusCode::FORBIDDEN,
+                &status(403, "Forbidden", &message, Some(json!({}))),
+            ));
         }
         let what = match name {
             Some(n) => format!("{resource} {n:?}"),

@@ -1,13 +1,15 @@
 //! The metric expositions behind the double's proxy paths, in the text format the real
 //! components serve: the kubelet's own `/metrics`, cAdvisor's `/metrics/cadvisor` (per
 //! container CPU, memory and per pod network, with sample timestamps as cAdvisor sends
-//! them), the resource metrics of `/metrics/resource`, and an application exposition for
-//! pods and services. Values are deterministic per object and advance with `t`, the
-//! seconds since the double started. Used by api.rs.
-
+//! them), the resource metrics of `/metrics/resource`, an application exposition for
+//! pods and services, and the API server's own `/metrics`. Values are deterministic per
+//! object and advance with `t`, the seconds since the double started. Used by api.rs.
 use std::fmt::Write as _;
 
 use serde_json::Value;
+
+use super::Shared;
+use super::store::Kind;
 
 /// A stable number per name, so each pod gets its own rates.
 fn seed(s: &str) -> u64 {
@@ -392,5 +394,56 @@ pub fn app(ns: &str, name: &str, t: f64) -> String {
         "Total user and system CPU time spent in seconds.",
     );
     let _ = writeln!(o, "process_cpu_seconds_total {:.2}", cpu(&key, t));
+    o
+}
+
+/// The API server's own exposition: requests by verb, resource and code (from the calls
+/// this double answered), and its objects by kind.
+pub fn apiserver(shared: &Shared) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "# HELP apiserver_request_total Counter of apiserver requests broken out for each verb, dry run value, group, version, resource, scope, component, and HTTP response code."
+    );
+    let _ = writeln!(o, "# TYPE apiserver_request_total counter");
+    let forbidden = shared.forbidden_calls.lock().clone();
+    for ((verb, resource), n) in shared.calls.lock().iter() {
+        let denied = forbidden
+            .get(&(verb.clone(), resource.clone()))
+            .copied()
+            .unwrap_or(0);
+        let (res, sub) = resource.split_once('/').unwrap_or((resource, ""));
+        let group = Kind::ALL
+            .iter()
+            .find(|k| k.plural() == res)
+            .map_or("", |k| k.group());
+        for (code, count) in [("200", n - denied), ("403", denied)] {
+            if count > 0 {
+                let _ = writeln!(
+                    o,
+                    "apiserver_request_total{{code=\"{code}\",component=\"apiserver\",group=\"{group}\",resource=\"{res}\",subresource=\"{sub}\",verb=\"{}\",version=\"v1\"}} {count}",
+                    verb.to_uppercase()
+                );
+            }
+        }
+    }
+    let store = shared.store.lock();
+    let _ = writeln!(
+        o,
+        "# HELP apiserver_storage_objects Number of stored objects at the time of last check split by kind."
+    );
+    let _ = writeln!(o, "# TYPE apiserver_storage_objects gauge");
+    for k in Kind::ALL {
+        let res = if k.group().is_empty() {
+            k.plural().to_string()
+        } else {
+            format!("{}.{}", k.plural(), k.group())
+        };
+        let _ = writeln!(
+            o,
+            "apiserver_storage_objects{{resource=\"{res}\"}} {}",
+            store.list(k, None).len()
+        );
+    }
     o
 }

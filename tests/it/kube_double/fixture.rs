@@ -177,21 +177,12 @@ impl KubeDouble {
                 "labels": {"kubernetes.io/metadata.name": ns}}, "status": {"phase": "Active"}}));
             self.apply(&n);
         }
-        // (namespace, deployment) -> [(pod name, pod uid, ip, node)]
-        let mut members: Vec<Vec<(String, String, String, String)>> =
-            vec![Vec::new(); DEPLOYMENTS.len()];
         let mut j = 0;
         for i in 0..nodes {
             self.apply(&node(i));
             sum.nodes.push(format!("node-{i}"));
             for k in 0..pods_per_node {
                 let (p, ns, name, pending, restarts) = pod(j, i, k);
-                let ip = p
-                    .status
-                    .as_ref()
-                    .and_then(|s| s.pod_ip.clone())
-                    .unwrap_or_default();
-                let puid = p.metadata.uid.clone().unwrap_or_default();
                 self.apply(&p);
                 let id = (ns, name);
                 if DEPLOYMENTS[j % DEPLOYMENTS.len()].2 {
@@ -199,13 +190,6 @@ impl KubeDouble {
                 }
                 if pending {
                     sum.pending_pods.push(id.clone());
-                } else {
-                    members[j % DEPLOYMENTS.len()].push((
-                        id.1.clone(),
-                        puid,
-                        ip,
-                        format!("node-{i}"),
-                    ));
                 }
                 if restarts > 0 {
                     sum.restarts.push((id.clone(), restarts));
@@ -220,6 +204,22 @@ impl KubeDouble {
                      "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}]},
         }));
         self.apply(&kubernetes);
+        // The API server's own endpoint: this double (its /metrics answers).
+        let ep: Endpoints = typed(json!({
+            "metadata": {"name": "kubernetes", "namespace": "default",
+                         "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
+            "subsets": [{"addresses": [{"ip": "127.0.0.1"}],
+                         "ports": [{"name": "https", "port": self.port(), "protocol": "TCP"}]}],
+        }));
+        self.apply(&ep);
+        let slice: EndpointSlice = typed(json!({
+            "metadata": {"name": "kubernetes", "namespace": "default",
+                         "labels": {"kubernetes.io/service-name": "kubernetes"}},
+            "addressType": "IPv4",
+            "endpoints": [{"addresses": ["127.0.0.1"], "conditions": {"ready": true, "serving": true, "terminating": false}}],
+            "ports": [{"name": "https", "port": self.port(), "protocol": "TCP"}],
+        }));
+        self.apply(&slice);
         sum.services.push(("default".into(), "kubernetes".into()));
         for (d, (dep, ns, annotated)) in DEPLOYMENTS.iter().enumerate() {
             let mut meta = json!({"name": dep, "namespace": ns, "labels": {"app": dep}});
@@ -235,42 +235,6 @@ impl KubeDouble {
             }));
             self.apply(&svc);
             sum.services.push((ns.to_string(), dep.to_string()));
-            let target = |(name, puid, _, _): &(String, String, String, String)| json!({"kind": "Pod", "namespace": ns, "name": name, "uid": puid});
-            let addrs: Vec<Value> = members[d]
-                .iter()
-                .map(|m| json!({"ip": m.2, "nodeName": m.3, "targetRef": target(m)}))
-                .collect();
-            let subsets = if addrs.is_empty() {
-                json!([])
-            } else {
-                json!([{"addresses": addrs, "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]}])
-            };
-            let ep: Endpoints = typed(json!({
-                "metadata": {"name": dep, "namespace": ns, "labels": {"app": dep}},
-                "subsets": subsets,
-            }));
-            self.apply(&ep);
-            let endpoints: Vec<Value> = members[d]
-                .iter()
-                .map(|m| {
-                    json!({
-                        "addresses": [m.2], "nodeName": m.3, "targetRef": target(m),
-                        "conditions": {"ready": true, "serving": true, "terminating": false},
-                        "zone": "zone-a",
-                    })
-                })
-                .collect();
-            let slice: EndpointSlice = typed(json!({
-                "metadata": {"name": format!("{dep}-x7k2p"), "namespace": ns,
-                             "labels": {"kubernetes.io/service-name": dep,
-                                        "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io"},
-                             "ownerReferences": [{"apiVersion": "v1", "kind": "Service", "name": dep,
-                                                  "uid": uid("svc", d), "controller": true}]},
-                "addressType": "IPv4",
-                "endpoints": endpoints,
-                "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}],
-            }));
-            self.apply(&slice);
         }
         let ing: Ingress = typed(json!({
             "metadata": {"name": "web", "namespace": "apps", "labels": {"app": "web"}},
@@ -290,6 +254,7 @@ impl KubeDouble {
             },
         }));
         self.apply(&ing);
+        self.sync_endpoints();
         sum
     }
 }

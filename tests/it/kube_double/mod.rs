@@ -9,14 +9,18 @@
 //! The double owns its own tokio runtime (one worker thread), so it works the same from
 //! plain `#[test]`s that run the `kmon` binary and from `#[tokio::test]`s; dropping it
 //! stops the server. Layout: `store` (objects, history), `selectors`, `api` (the HTTP
-//! handlers), `expo` (metric expositions), `fixture` (a generated cluster).
+//! handlers), `discovery` (discovery documents), `expo` (metric expositions),
+//! `controllers` (Endpoints/EndpointSlices from pods), `fixture` (a generated cluster),
+//! `kubeconfig` (files pointing at doubles), `tests` (the double's own tests).
 
 #![allow(dead_code)]
 
 mod api;
+mod controllers;
 mod discovery;
 mod expo;
 mod fixture;
+mod kubeconfig;
 mod selectors;
 mod store;
 #[cfg(test)]
@@ -25,11 +29,9 @@ mod tests;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
 use parking_lot::Mutex;
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
@@ -41,6 +43,7 @@ use tokio::task::{JoinHandle, JoinSet};
 
 #[allow(unused_imports)]
 pub use fixture::{DEPLOYMENTS, FixtureSummary};
+pub use kubeconfig::{KubeContext, write_kubeconfig};
 pub use store::Kind;
 
 /// The user name the bearer token authenticates as.
@@ -95,6 +98,8 @@ pub(crate) struct Shared {
     /// Authenticated API calls by (verb, resource), e.g. ("watch", "pods"),
     /// ("get", "nodes/proxy").
     pub calls: Mutex<BTreeMap<(String, String), u64>>,
+    /// The part of `calls` answered 403.
+    pub forbidden_calls: Mutex<BTreeMap<(String, String), u64>>,
     /// Path prefixes answered with an error code instead (after authentication).
     pub failures: Mutex<Vec<(String, u16)>>,
     /// Path prefixes answered only after a delay.
@@ -187,6 +192,7 @@ impl KubeDouble {
             forbidden: Mutex::new(HashSet::new()),
             requests: Mutex::new(BTreeMap::new()),
             calls: Mutex::new(BTreeMap::new()),
+            forbidden_calls: Mutex::new(BTreeMap::new()),
             failures: Mutex::new(Vec::new()),
             delays: Mutex::new(Vec::new()),
             started: Instant::now(),
@@ -276,33 +282,6 @@ impl KubeDouble {
         (cert.pem(), key.serialize_pem())
     }
 
-    /// Writes a kubeconfig with one context, `kube-double`, for `user`.
-    pub fn kubeconfig(&self, path: &Path, user: User) -> std::io::Result<()> {
-        write_kubeconfig(
-            path,
-            &[KubeContext::new("kube-double", self, user)],
-            "kube-double",
-        )
-    }
-
-    /// Writes a kubeconfig like [`KubeDouble::kubeconfig`] whose cluster has
-    /// `insecure-skip-tls-verify: true` and no CA.
-    pub fn kubeconfig_insecure(&self, path: &Path, user: User) -> std::io::Result<()> {
-        let mut ctx = KubeContext::new("kube-double", self, user);
-        ctx.insecure = true;
-        write_kubeconfig(path, &[ctx], "kube-double")
-    }
-
-    fn user_entry(&self, user: User) -> Value {
-        match user {
-            User::Token => serde_json::json!({"token": self.token()}),
-            User::Cert => serde_json::json!({
-                "client-certificate-data": b64(&self.cert_pem),
-                "client-key-data": b64(&self.key_pem),
-            }),
-        }
-    }
-
     /// Adds or replaces an object (any k8s-openapi type of a served kind); returns the
     /// resourceVersion it got.
     pub fn apply<K>(&self, obj: &K) -> u64
@@ -365,7 +344,8 @@ impl KubeDouble {
     }
 
     /// Answers `verb` (get, list, watch) on `resource` (pods, nodes, nodes/proxy,
-    /// pods/proxy, services/proxy, ...) with 403 Forbidden; "*" matches any.
+    /// pods/proxy, services/proxy, ...) with 403 Forbidden; "*" matches any. The API
+    /// server's own `/metrics` is ("get", "/metrics").
     pub fn forbid(&self, verb: &str, resource: &str) {
         self.shared
             .forbidden
@@ -480,72 +460,6 @@ impl Drop for KubeDouble {
             rt.shutdown_background();
         }
     }
-}
-
-fn b64(s: &str) -> String {
-    base64::engine::general_purpose::STANDARD.encode(s.as_bytes())
-}
-
-/// One context of a kubeconfig written by [`write_kubeconfig`].
-pub struct KubeContext<'a> {
-    pub name: String,
-    pub double: &'a KubeDouble,
-    pub user: User,
-    pub namespace: Option<String>,
-    pub insecure: bool,
-}
-
-impl<'a> KubeContext<'a> {
-    pub fn new(name: &str, double: &'a KubeDouble, user: User) -> KubeContext<'a> {
-        KubeContext {
-            name: name.to_string(),
-            double,
-            user,
-            namespace: None,
-            insecure: false,
-        }
-    }
-}
-
-/// Writes a kubeconfig with one cluster, user and context per entry of `contexts`
-/// (each named after its context), `current` as the current context.
-pub fn write_kubeconfig(
-    path: &Path,
-    contexts: &[KubeContext<'_>],
-    current: &str,
-) -> std::io::Result<()> {
-    let mut clusters = Vec::new();
-    let mut users = Vec::new();
-    let mut ctxs = Vec::new();
-    for c in contexts {
-        let cluster = if c.insecure {
-            serde_json::json!({"server": c.double.url(), "insecure-skip-tls-verify": true})
-        } else {
-            serde_json::json!({
-                "server": c.double.url(),
-                "certificate-authority-data": b64(c.double.ca_pem()),
-            })
-        };
-        clusters.push(serde_json::json!({"name": c.name, "cluster": cluster}));
-        users.push(serde_json::json!({"name": c.name, "user": c.double.user_entry(c.user)}));
-        let mut context = serde_json::json!({"cluster": c.name, "user": c.name});
-        if let Some(ns) = &c.namespace {
-            context["namespace"] = Value::from(ns.as_str());
-        }
-        ctxs.push(serde_json::json!({"name": c.name, "context": context}));
-    }
-    // JSON is YAML: kubeconfig readers (kube-rs, kubectl) accept it.
-    let doc = serde_json::json!({
-        "apiVersion": "v1",
-        "kind": "Config",
-        "preferences": {},
-        "clusters": clusters,
-        "users": users,
-        "contexts": ctxs,
-        "current-context": current,
-    });
-    let text = serde_json::to_string_pretty(&doc).map_err(std::io::Error::other)?;
-    std::fs::write(path, text)
 }
 
 /// Accepts TLS connections and serves each on its own task until aborted (an outage or

@@ -695,3 +695,73 @@ async fn raw_watch_streams_events_bookmarks_timeouts_and_gone() {
     }
     assert_eq!(events.len(), 1);
 }
+
+#[tokio::test]
+async fn endpoints_follow_pods_and_the_apiserver_serves_metrics() {
+    use k8s_openapi::api::core::v1::Endpoints;
+    let d = KubeDouble::start(DoubleOptions::default());
+    d.fixture_cluster(2, 4);
+    let (c, _dir) = client(&d, User::Token).await;
+    let eps = Api::<Endpoints>::namespaced(c.clone(), "apps");
+    let before = eps.get("web").await.unwrap();
+    let count = |e: &Endpoints| -> (usize, usize) {
+        let s = e.subsets.as_ref().and_then(|s| s.first());
+        (
+            s.and_then(|s| s.addresses.as_ref()).map_or(0, Vec::len),
+            s.and_then(|s| s.not_ready_addresses.as_ref())
+                .map_or(0, Vec::len),
+        )
+    };
+    let (ready, _) = count(&before);
+    assert!(ready > 0);
+    let port = before.subsets.as_ref().unwrap()[0].ports.as_ref().unwrap()[0].port;
+    assert_eq!(
+        port, 8080,
+        "the named target port resolves to the container port"
+    );
+
+    // A new ready web pod and a not-ready one.
+    let mut p = new_pod("web-extra");
+    p.metadata.labels = Some([("app".to_string(), "web".to_string())].into());
+    d.apply(&p);
+    let rv = d.resource_version();
+    d.sync_endpoints();
+    let after = eps.get("web").await.unwrap();
+    assert_eq!(
+        count(&after),
+        (ready, 1),
+        "a pod without a Ready condition is not ready"
+    );
+    d.modify(Kind::Pod, "apps", "web-extra", |p| {
+        p["status"]["conditions"] = serde_json::json!([{"type": "Ready", "status": "True"}]);
+    });
+    d.sync_endpoints();
+    assert_eq!(count(&eps.get("web").await.unwrap()), (ready + 1, 0));
+    let slices = Api::<EndpointSlice>::namespaced(c.clone(), "apps")
+        .list(&ListParams::default().labels("kubernetes.io/service-name=web"))
+        .await
+        .unwrap();
+    assert_eq!(
+        slices.items[0].endpoints.as_ref().map_or(0, Vec::len),
+        ready + 1
+    );
+    // Nothing changed: no new revisions.
+    let rv2 = d.resource_version();
+    assert!(rv2 > rv);
+    d.sync_endpoints();
+    assert_eq!(d.resource_version(), rv2);
+
+    // The kubernetes service's endpoint is the double itself, whose /metrics answers.
+    let k = Api::<Endpoints>::namespaced(c.clone(), "default")
+        .get("kubernetes")
+        .await
+        .unwrap();
+    let ports = k.subsets.unwrap()[0].ports.clone().unwrap();
+    assert_eq!(ports[0].port, i32::from(d.port()));
+    let text = c.request_text(get("/metrics")).await.unwrap();
+    assert!(text.contains("verb=\"LIST\",version=\"v1\"} "), "{text}");
+    assert!(text.contains("apiserver_storage_objects{resource=\"pods\"} "));
+    d.forbid("get", "/metrics");
+    let err = c.request_text(get("/metrics")).await;
+    assert_eq!(api_code(&err.expect_err("forbidden /metrics")), Some(403));
+}
