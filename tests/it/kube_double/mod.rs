@@ -318,6 +318,9 @@ impl KubeDouble {
             return false;
         };
         f(&mut obj);
+        if !obj.is_object() {
+            return false;
+        }
         obj["kind"] = Value::from(kind.name());
         store.apply(obj).is_ok()
     }
@@ -444,6 +447,36 @@ impl KubeDouble {
     pub fn clear_faults(&self) {
         self.shared.failures.lock().clear();
         self.shared.delays.lock().clear();
+    }
+
+    /// Waits (polling, at most `limit`) until at least `n` requests were served at paths
+    /// starting with `prefix`; `false` on timeout. For tests of a running `kmon`.
+    pub fn wait_for_requests(&self, prefix: &str, n: u64, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        loop {
+            if self.requests_matching(prefix) >= n {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits (polling, at most `limit`) until at least `n` calls of `verb` on `resource`
+    /// were made; `false` on timeout.
+    pub fn wait_for_calls(&self, verb: &str, resource: &str, n: u64, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        loop {
+            if self.calls(verb, resource) >= n {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Every path served so far with its request count.

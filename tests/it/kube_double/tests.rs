@@ -472,6 +472,7 @@ async fn outage_then_recovery() {
 
     d.set_down(true);
     assert!(d.is_down());
+    assert!(!d.wait_for_requests("/nowhere", 1, Duration::from_millis(50)));
     let err = tokio::time::timeout(WAIT, nodes.list(&ListParams::default()))
         .await
         .expect("a refused connection answers at once");
@@ -495,6 +496,7 @@ async fn outage_then_recovery() {
         e == "apply after-outage" || e == "initapply after-outage"
     })
     .await;
+    assert!(d.wait_for_calls("list", "pods", 1, WAIT));
 }
 
 #[tokio::test]
