@@ -1,10 +1,12 @@
 //! A generated cluster for the double: nodes with addresses, conditions, capacity and
 //! kubelet versions; pods owned by ReplicaSets with containers, statuses, restarts and
-//! `prometheus.io/*` annotations on some; services with their Endpoints and
+//! `prometheus.io/*` annotations on some, one in CrashLoopBackOff and one Pending in every
+//! 50; their Deployments and ReplicaSets; services with their Endpoints and
 //! EndpointSlices; an Ingress; and the namespaces they live in. Every object goes through
 //! its k8s-openapi type before it is stored, so the fixture is valid by construction.
 //! Tests call [`KubeDouble::fixture_cluster`].
 
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::{Endpoints, Namespace, Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::Ingress;
@@ -30,10 +32,15 @@ pub struct FixtureSummary {
     pub annotated_pods: Vec<(String, String)>,
     /// (namespace, name) of the pods that are Pending (no IP).
     pub pending_pods: Vec<(String, String)>,
+    /// (namespace, name) of the pods whose main container is in CrashLoopBackOff.
+    pub crashlooping_pods: Vec<(String, String)>,
     /// (namespace, name) of every service.
     pub services: Vec<(String, String)>,
-    /// The pod with the most restarts and its container's restart count.
+    /// The pods with restarts and their main container's restart count (the last
+    /// termination is OOMKilled or Error).
     pub restarts: Vec<((String, String), i32)>,
+    /// (namespace, name) of the Deployments (one ReplicaSet each).
+    pub deployments: Vec<(String, String)>,
 }
 
 fn typed<T: serde::de::DeserializeOwned>(v: Value) -> T {
@@ -93,13 +100,34 @@ pub fn node(i: usize) -> Node {
     }))
 }
 
-/// The pod number `j` of deployment `d` on node `node`; Pending pods have no IP.
-fn pod(j: usize, node: usize, k: usize) -> (Pod, String, String, bool, i32) {
+/// How a fixture pod is doing.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Health {
+    Running,
+    /// Pending, containers creating, no IP (every 50th pod, from the 50th).
+    Pending,
+    /// Running phase, main container waiting in CrashLoopBackOff after 12 restarts, last
+    /// terminated with Error (every 50th pod, from the 25th).
+    CrashLoop,
+}
+
+/// The pod number `j` (of deployment `j % 4`), the `k`th on node `node`.
+fn pod(j: usize, node: usize, k: usize) -> (Pod, String, String, Health, i32) {
     let (dep, ns, annotated) = DEPLOYMENTS[j % DEPLOYMENTS.len()];
     let rs = format!("{dep}-{:x}", 0x5d8f_6c7b_u32.wrapping_add(j as u32 % 4));
     let name = format!("{rs}-{:05x}", (j * 7919) % 0xfffff);
-    let pending = j % 50 == 49;
-    let restarts = if j % 7 == 3 { (j % 5) as i32 + 1 } else { 0 };
+    let health = match j % 50 {
+        49 => Health::Pending,
+        24 => Health::CrashLoop,
+        _ => Health::Running,
+    };
+    let pending = health == Health::Pending;
+    let crashing = health == Health::CrashLoop;
+    let restarts = match (crashing, j % 7 == 3) {
+        (true, _) => 12,
+        (false, true) => (j % 5) as i32 + 1,
+        (false, false) => 0,
+    };
     let ip = format!("10.244.{node}.{}", k % 250 + 2);
     let mut annotations = json!({});
     if annotated {
@@ -122,20 +150,32 @@ fn pod(j: usize, node: usize, k: usize) -> (Pod, String, String, bool, i32) {
         .iter()
         .enumerate()
         .map(|(ci, c)| {
+            let main = ci == 0;
             let state = if pending {
                 json!({"waiting": {"reason": "ContainerCreating"}})
+            } else if crashing && main {
+                json!({"waiting": {"reason": "CrashLoopBackOff",
+                                   "message": "back-off 5m0s restarting failed container"}})
             } else {
                 json!({"running": {"startedAt": t}})
             };
-            json!({
+            let up = !(pending || (crashing && main));
+            let mut st = json!({
                 "name": c["name"], "image": c["image"], "imageID": format!("sha256:{:064x}", j * 10 + ci),
                 "containerID": if pending { Value::Null } else { json!(format!("containerd://{:064x}", j * 10 + ci)) },
-                "ready": !pending, "started": !pending,
-                "restartCount": if ci == 0 { restarts } else { 0 }, "state": state,
-            })
+                "ready": up, "started": up,
+                "restartCount": if main { restarts } else { 0 }, "state": state,
+            });
+            if main && restarts > 0 {
+                let (reason, code) = if !crashing && j.is_multiple_of(2) { ("OOMKilled", 137) } else { ("Error", 1) };
+                st["lastState"] = json!({"terminated": {"reason": reason, "exitCode": code,
+                    "startedAt": t, "finishedAt": t,
+                    "containerID": format!("containerd://{:064x}", j * 10 + 9)}});
+            }
+            st
         })
         .collect();
-    let ready = if pending { "False" } else { "True" };
+    let ready = if pending || crashing { "False" } else { "True" };
     let mut status = json!({
         "phase": if pending { "Pending" } else { "Running" },
         "hostIP": format!("10.0.{}.{}", node / 250, node % 250 + 1),
@@ -164,7 +204,57 @@ fn pod(j: usize, node: usize, k: usize) -> (Pod, String, String, bool, i32) {
                  "restartPolicy": "Always", "serviceAccountName": "default"},
         "status": status,
     }));
-    (p, ns.to_string(), name, pending, restarts)
+    (p, ns.to_string(), name, health, restarts)
+}
+
+/// The Deployment of `DEPLOYMENTS[d]` and its ReplicaSet, with `replicas` pods of which
+/// `available` are ready.
+fn workload(d: usize, replicas: usize, available: usize) -> (Deployment, ReplicaSet) {
+    let (dep, ns, _) = DEPLOYMENTS[d];
+    let rs = format!("{dep}-{:x}", 0x5d8f_6c7b_u32.wrapping_add(d as u32));
+    let hash = rs.trim_start_matches(&format!("{dep}-")).to_string();
+    let t = "2026-01-01T00:00:00Z";
+    let template = json!({
+        "metadata": {"labels": {"app": dep}},
+        "spec": {"containers": [{"name": dep, "image": format!("registry.example.com/{dep}:1.4.2")}]},
+    });
+    let unavailable = replicas - available;
+    let cond = |ty: &str, ok: bool, reason: &str| {
+        json!({"type": ty, "status": if ok { "True" } else { "False" }, "reason": reason,
+               "lastUpdateTime": t, "lastTransitionTime": t})
+    };
+    let mut status = json!({
+        "observedGeneration": 1, "replicas": replicas, "updatedReplicas": replicas,
+        "readyReplicas": available, "availableReplicas": available,
+        "conditions": [
+            cond("Available", unavailable == 0, if unavailable == 0 { "MinimumReplicasAvailable" } else { "MinimumReplicasUnavailable" }),
+            cond("Progressing", true, "NewReplicaSetAvailable"),
+        ],
+    });
+    if unavailable > 0 {
+        status["unavailableReplicas"] = json!(unavailable);
+    }
+    let deployment = typed(json!({
+        "metadata": {"name": dep, "namespace": ns, "uid": uid("deploy", d), "generation": 1,
+                     "labels": {"app": dep}},
+        "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": dep}},
+                 "strategy": {"type": "RollingUpdate"}, "template": template},
+        "status": status,
+    }));
+    let mut rs_template = template.clone();
+    rs_template["metadata"]["labels"]["pod-template-hash"] = json!(hash);
+    let replica_set = typed(json!({
+        "metadata": {"name": rs, "namespace": ns, "uid": uid("rs", d), "generation": 1,
+                     "labels": {"app": dep, "pod-template-hash": hash},
+                     "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": dep,
+                                          "uid": uid("deploy", d), "controller": true, "blockOwnerDeletion": true}]},
+        "spec": {"replicas": replicas,
+                 "selector": {"matchLabels": {"app": dep, "pod-template-hash": hash}},
+                 "template": rs_template},
+        "status": {"observedGeneration": 1, "replicas": replicas, "fullyLabeledReplicas": replicas,
+                   "readyReplicas": available, "availableReplicas": available},
+    }));
+    (deployment, replica_set)
 }
 
 impl KubeDouble {
@@ -177,19 +267,27 @@ impl KubeDouble {
                 "labels": {"kubernetes.io/metadata.name": ns}}, "status": {"phase": "Active"}}));
             self.apply(&n);
         }
+        let mut replicas = [0usize; DEPLOYMENTS.len()];
+        let mut available = [0usize; DEPLOYMENTS.len()];
         let mut j = 0;
         for i in 0..nodes {
             self.apply(&node(i));
             sum.nodes.push(format!("node-{i}"));
             for k in 0..pods_per_node {
-                let (p, ns, name, pending, restarts) = pod(j, i, k);
+                let (p, ns, name, health, restarts) = pod(j, i, k);
+                replicas[j % DEPLOYMENTS.len()] += 1;
+                if health == Health::Running {
+                    available[j % DEPLOYMENTS.len()] += 1;
+                }
                 self.apply(&p);
                 let id = (ns, name);
                 if DEPLOYMENTS[j % DEPLOYMENTS.len()].2 {
                     sum.annotated_pods.push(id.clone());
                 }
-                if pending {
-                    sum.pending_pods.push(id.clone());
+                match health {
+                    Health::Pending => sum.pending_pods.push(id.clone()),
+                    Health::CrashLoop => sum.crashlooping_pods.push(id.clone()),
+                    Health::Running => {}
                 }
                 if restarts > 0 {
                     sum.restarts.push((id.clone(), restarts));
@@ -235,6 +333,10 @@ impl KubeDouble {
             }));
             self.apply(&svc);
             sum.services.push((ns.to_string(), dep.to_string()));
+            let (deployment, rs) = workload(d, replicas[d], available[d]);
+            self.apply(&deployment);
+            self.apply(&rs);
+            sum.deployments.push((ns.to_string(), dep.to_string()));
         }
         let ing: Ingress = typed(json!({
             "metadata": {"name": "web", "namespace": "apps", "labels": {"app": "web"}},

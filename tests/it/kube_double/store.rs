@@ -23,10 +23,15 @@ pub enum Kind {
     Endpoints,
     EndpointSlice,
     Ingress,
+    Deployment,
+    ReplicaSet,
+    StatefulSet,
+    DaemonSet,
+    Job,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 12] = [
         Kind::Namespace,
         Kind::Node,
         Kind::Pod,
@@ -34,6 +39,11 @@ impl Kind {
         Kind::Endpoints,
         Kind::EndpointSlice,
         Kind::Ingress,
+        Kind::Deployment,
+        Kind::ReplicaSet,
+        Kind::StatefulSet,
+        Kind::DaemonSet,
+        Kind::Job,
     ];
 
     /// The `kind` field (`Pod`).
@@ -46,6 +56,11 @@ impl Kind {
             Kind::Endpoints => "Endpoints",
             Kind::EndpointSlice => "EndpointSlice",
             Kind::Ingress => "Ingress",
+            Kind::Deployment => "Deployment",
+            Kind::ReplicaSet => "ReplicaSet",
+            Kind::StatefulSet => "StatefulSet",
+            Kind::DaemonSet => "DaemonSet",
+            Kind::Job => "Job",
         }
     }
 
@@ -59,6 +74,11 @@ impl Kind {
             Kind::Endpoints => "endpoints",
             Kind::EndpointSlice => "endpointslices",
             Kind::Ingress => "ingresses",
+            Kind::Deployment => "deployments",
+            Kind::ReplicaSet => "replicasets",
+            Kind::StatefulSet => "statefulsets",
+            Kind::DaemonSet => "daemonsets",
+            Kind::Job => "jobs",
         }
     }
 
@@ -67,6 +87,8 @@ impl Kind {
         match self {
             Kind::EndpointSlice => "discovery.k8s.io",
             Kind::Ingress => "networking.k8s.io",
+            Kind::Deployment | Kind::ReplicaSet | Kind::StatefulSet | Kind::DaemonSet => "apps",
+            Kind::Job => "batch",
             _ => "",
         }
     }
@@ -76,6 +98,8 @@ impl Kind {
         match self {
             Kind::EndpointSlice => "discovery.k8s.io/v1",
             Kind::Ingress => "networking.k8s.io/v1",
+            Kind::Deployment | Kind::ReplicaSet | Kind::StatefulSet | Kind::DaemonSet => "apps/v1",
+            Kind::Job => "batch/v1",
             _ => "v1",
         }
     }

@@ -767,3 +767,65 @@ async fn endpoints_follow_pods_and_the_apiserver_serves_metrics() {
     let err = c.request_text(get("/metrics")).await;
     assert_eq!(api_code(&err.expect_err("forbidden /metrics")), Some(403));
 }
+
+#[tokio::test]
+async fn workloads_and_unhealthy_pods_look_real() {
+    use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+    let d = KubeDouble::start(DoubleOptions::default());
+    let sum = d.fixture_cluster(5, 10);
+    assert_eq!(sum.crashlooping_pods.len(), 1);
+    assert_eq!(sum.pending_pods.len(), 1);
+    let (c, _dir) = client(&d, User::Cert).await;
+    let deps = Api::<Deployment>::all(c.clone())
+        .list(&ListParams::default())
+        .await
+        .unwrap();
+    assert_eq!(deps.items.len(), sum.deployments.len());
+    let total: i32 = deps
+        .items
+        .iter()
+        .map(|d| d.status.as_ref().unwrap().replicas.unwrap())
+        .sum();
+    let available: i32 = deps
+        .items
+        .iter()
+        .map(|d| d.status.as_ref().unwrap().available_replicas.unwrap_or(0))
+        .sum();
+    assert_eq!(total as usize, sum.pods.len());
+    assert_eq!(available as usize, sum.pods.len() - 2);
+    let rss = Api::<ReplicaSet>::namespaced(c.clone(), "apps")
+        .list(&ListParams::default())
+        .await
+        .unwrap();
+    assert!(
+        rss.items
+            .iter()
+            .all(|r| r.metadata.owner_references.as_ref().unwrap()[0].kind == "Deployment")
+    );
+
+    let (ns, name) = &sum.crashlooping_pods[0];
+    let p = Api::<Pod>::namespaced(c.clone(), ns)
+        .get(name)
+        .await
+        .unwrap();
+    let cs = &p
+        .status
+        .as_ref()
+        .unwrap()
+        .container_statuses
+        .as_ref()
+        .unwrap()[0];
+    let waiting = cs.state.as_ref().unwrap().waiting.as_ref().unwrap();
+    assert_eq!(waiting.reason.as_deref(), Some("CrashLoopBackOff"));
+    assert_eq!(cs.restart_count, 12);
+    let last = cs.last_state.as_ref().unwrap().terminated.as_ref().unwrap();
+    assert_eq!(last.reason.as_deref(), Some("Error"));
+    let oom = sum.restarts.iter().any(|((ns, n), _)| {
+        let v = d.get(Kind::Pod, ns, n).unwrap();
+        v["status"]["containerStatuses"][0]["lastState"]["terminated"]["reason"] == "OOMKilled"
+    });
+    assert!(oom, "some restarted container was OOMKilled");
+    let (ns, name) = &sum.pending_pods[0];
+    let p = Api::<Pod>::namespaced(c, ns).get(name).await.unwrap();
+    assert_eq!(p.status.unwrap().phase.as_deref(), Some("Pending"));
+}
