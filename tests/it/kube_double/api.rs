@@ -17,6 +17,7 @@ use super::discovery::{
     AGGREGATED, aggregated, group_doc, group_list, is_group, resource_list, version,
 };
 use super::expo;
+use super::proxy;
 use super::selectors::{FieldSelector, LabelSelector};
 use super::store::{Kind, Signal};
 
@@ -45,18 +46,18 @@ fn json_response(code: StatusCode, body: &Value) -> Response<Body> {
         .unwrap_or_default()
 }
 
-fn failure(code: u16, reason: &str, message: &str) -> Response<Body> {
+pub(super) fn failure(code: u16, reason: &str, message: &str) -> Response<Body> {
     json_response(
         StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         &status(code, reason, message, None),
     )
 }
 
-fn not_found(what: &str) -> Response<Body> {
+pub(super) fn not_found(what: &str) -> Response<Body> {
     failure(404, "NotFound", &format!("{what} not found"))
 }
 
-fn text_response(text: String) -> Response<Body> {
+pub(super) fn text_response(text: String) -> Response<Body> {
     Response::builder()
         .header("content-type", "text/plain; version=0.0.4; charset=utf-8")
         .body(Body::from(text))
@@ -235,9 +236,12 @@ impl Ctx<'_> {
                 &status(403, "Forbidden", &message, Some(json!({}))),
             ));
         }
+        // Named after the resource without its subresource: `nodes "n1" is forbidden: ...
+        // cannot get resource "nodes/proxy"`.
+        let (kind, _) = resource.split_once('/').unwrap_or((resource, ""));
         let what = match name {
-            Some(n) => format!("{resource} {n:?}"),
-            None => resource.to_string(),
+            Some(n) => format!("{kind} {n:?}"),
+            None => kind.to_string(),
         };
         let scope = match ns {
             Some(ns) => format!("in the namespace {ns:?}"),
@@ -247,7 +251,6 @@ impl Ctx<'_> {
             "{what} is forbidden: User {:?} cannot {verb} resource {resource:?} in API group {group:?} {scope}",
             self.user
         );
-        let (kind, _) = resource.split_once('/').unwrap_or((resource, ""));
         let mut details = json!({"group": group, "kind": kind});
         if let Some(n) = name {
             details["name"] = json!(n);
@@ -321,7 +324,7 @@ impl Ctx<'_> {
                 if let Some(r) = self.authorize("get", &sub, group, ns, Some(name)) {
                     return r;
                 }
-                self.proxy(kind, ns.unwrap_or(""), name, &tail.join("/"))
+                proxy::proxy(self.shared, kind, ns.unwrap_or(""), name, &tail.join("/"))
             }
             _ => failure(
                 404,
@@ -548,53 +551,5 @@ impl Ctx<'_> {
             .header("content-type", "application/json")
             .body(Body::from_stream(stream))
             .unwrap_or_default()
-    }
-
-    fn proxy(&self, kind: Kind, ns: &str, name: &str, path: &str) -> Response<Body> {
-        // `name`, `name:port` or `scheme:name:port`.
-        let parts: Vec<&str> = name.split(':').collect();
-        let bare = match parts.as_slice() {
-            [n] | [n, _] => *n,
-            [_, n, _] => *n,
-            _ => return failure(400, "BadRequest", &format!("invalid proxy name {name:?}")),
-        };
-        let store = self.shared.store.lock();
-        let Some(obj) = store.get(kind, ns, bare).cloned() else {
-            return not_found(&format!("{} {bare:?}", kind.plural()));
-        };
-        let t = self.shared.started.elapsed().as_secs_f64();
-        match kind {
-            Kind::Node => {
-                let pods: Vec<Value> = store
-                    .list(Kind::Pod, None)
-                    .into_iter()
-                    .filter(|p| p["spec"]["nodeName"].as_str() == Some(bare))
-                    .cloned()
-                    .collect();
-                drop(store);
-                match path {
-                    "metrics" => text_response(expo::kubelet(bare, &pods, t)),
-                    "metrics/cadvisor" => text_response(expo::cadvisor(bare, &pods, t)),
-                    "metrics/resource" => text_response(expo::resource(bare, &pods, t)),
-                    "healthz" => text_response("ok".to_string()),
-                    _ => failure(404, "NotFound", &format!("no such kubelet path /{path}")),
-                }
-            }
-            _ => {
-                drop(store);
-                if kind == Kind::Pod && obj["status"]["podIP"].as_str().is_none_or(str::is_empty) {
-                    return failure(
-                        503,
-                        "ServiceUnavailable",
-                        &format!("pod {bare:?} has no IP address yet"),
-                    );
-                }
-                if path.ends_with("metrics") {
-                    text_response(expo::app(ns, bare, t))
-                } else {
-                    failure(404, "NotFound", &format!("404 page not found: /{path}"))
-                }
-            }
-        }
     }
 }

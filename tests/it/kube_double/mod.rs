@@ -9,9 +9,10 @@
 //! The double owns its own tokio runtime (one worker thread), so it works the same from
 //! plain `#[test]`s that run the `kmon` binary and from `#[tokio::test]`s; dropping it
 //! stops the server. Layout: `store` (objects, history), `selectors`, `api` (the HTTP
-//! handlers), `discovery` (discovery documents), `expo` (metric expositions),
-//! `controllers` (Endpoints/EndpointSlices from pods), `fixture` (a generated cluster),
-//! `kubeconfig` (files pointing at doubles), `tests` (the double's own tests).
+//! handlers), `discovery` (discovery documents), `proxy` (proxy subresources), `expo`
+//! (metric expositions), `controllers` (Endpoints/EndpointSlices from pods), `fixture`
+//! (a generated cluster), `kubeconfig` (files pointing at doubles), `tests` (the
+//! double's own tests).
 
 #![allow(dead_code)]
 
@@ -21,6 +22,7 @@ mod discovery;
 mod expo;
 mod fixture;
 mod kubeconfig;
+mod proxy;
 mod selectors;
 mod store;
 #[cfg(test)]

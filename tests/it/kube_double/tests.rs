@@ -445,7 +445,15 @@ async fn unauthorized_and_forbidden_come_back_as_kube_errors() {
         let err = c
             .request_text(get("/api/v1/nodes/node-0/proxy/metrics"))
             .await;
-        assert_eq!(api_code(&err.expect_err("forbidden proxy")), Some(403));
+        let err = err.expect_err("forbidden proxy");
+        let kube::Error::Api(s) = &err else {
+            panic!("{err}")
+        };
+        assert_eq!(s.code, 403);
+        let want = format!(
+            "nodes \"node-0\" is forbidden: User \"{name}\" cannot get resource \"nodes/proxy\" in API group \"\" at the cluster scope"
+        );
+        assert_eq!(s.message, want);
     }
     d.allow("list", "pods");
     let (c, _dir) = client(&d, User::Token).await;
