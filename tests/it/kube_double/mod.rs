@@ -44,7 +44,7 @@ use serde_json::Value;
 use tokio::task::{JoinHandle, JoinSet};
 
 #[allow(unused_imports)]
-pub use fixture::{DEPLOYMENTS, FixtureSummary};
+pub use fixture::{DEPLOYMENTS, FixtureSummary, node as fixture_node};
 pub use kubeconfig::{KubeContext, write_kubeconfig};
 pub use store::Kind;
 

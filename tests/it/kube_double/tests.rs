@@ -230,7 +230,7 @@ async fn pagination_returns_everything_across_pages() {
     // A continue token from before a compaction is 410 Gone.
     let first = pods.list(&ListParams::default().limit(2)).await.unwrap();
     d.expire_history();
-    d.apply(&super::fixture::node(99));
+    d.apply(&super::fixture_node(99));
     let t = first.metadata.continue_.unwrap();
     let err = pods
         .list(&ListParams::default().limit(2).continue_token(&t))
