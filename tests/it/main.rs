@@ -6,6 +6,7 @@ mod cli;
 mod deps;
 mod dump;
 mod export;
+mod kube_double;
 mod kubernetes_sd_interop;
 mod node_exporter;
 mod prometheus_scrape;
