@@ -6,6 +6,7 @@
 
 mod file_sd;
 mod glob;
+pub mod kubernetes;
 mod manager;
 mod static_sd;
 

@@ -1,0 +1,295 @@
+//! Cluster state without kube-state-metrics: turns the Kubernetes objects kmon's watches
+//! hold (pods, nodes, namespaces, deployments, statefulsets, daemonsets) into the series
+//! kube-state-metrics 2.x would expose, with its metric names, label names and values, plus
+//! `job="kmon-kube-state"`. Pure and synchronous: `app` calls [`KubeState::collect`] on each
+//! tick and appends the result; no network and no storage here.
+//!
+//! Each object's series are cached under its uid and resourceVersion, so a tick over an
+//! unchanged 5000-pod cluster only clones label sets (reference-counted) instead of
+//! rebuilding them.
+
+mod node;
+mod pod;
+mod quantity;
+mod workload;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+
+use crate::model::{Label, Labels, METRIC_NAME};
+
+/// The `job` label every synthesized series carries, so they never collide with a real
+/// kube-state-metrics that is also scraped.
+pub const KUBE_STATE_JOB: &str = "kmon-kube-state";
+
+/// The objects the watches currently hold (as reflector stores hand them out).
+#[derive(Debug, Clone, Default)]
+pub struct ClusterObjects {
+    pub pods: Vec<Arc<Pod>>,
+    pub nodes: Vec<Arc<Node>>,
+    pub namespaces: Vec<Arc<Namespace>>,
+    pub deployments: Vec<Arc<Deployment>>,
+    pub stateful_sets: Vec<Arc<StatefulSet>>,
+    pub daemon_sets: Vec<Arc<DaemonSet>>,
+}
+
+/// Appends the kube state series of `objects` to `out`, building every label set afresh.
+/// For repeated calls (each tick) prefer a long-lived [`KubeState`], which reuses the
+/// series of unchanged objects.
+pub fn kube_state_series(objects: &ClusterObjects, out: &mut Vec<(Labels, f64)>) {
+    KubeState::new().collect(objects, out);
+}
+
+/// The generator state kept between ticks: per kind, the last series of each object keyed
+/// by uid, valid while the object's resourceVersion is unchanged.
+#[derive(Debug, Default)]
+pub struct KubeState {
+    pods: KindCache,
+    nodes: KindCache,
+    namespaces: KindCache,
+    deployments: KindCache,
+    stateful_sets: KindCache,
+    daemon_sets: KindCache,
+    tick: u64,
+}
+
+impl KubeState {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends the series of every object in `objects` to `out` (the caller clears `out`
+    /// when it wants only this tick's series). Objects that disappeared since the last call
+    /// are forgotten.
+    pub fn collect(&mut self, objects: &ClusterObjects, out: &mut Vec<(Labels, f64)>) {
+        self.tick = self.tick.wrapping_add(1);
+        let tick = self.tick;
+        self.pods
+            .collect(tick, &objects.pods, |p| &p.metadata, pod::pod_series, out);
+        self.nodes.collect(
+            tick,
+            &objects.nodes,
+            |n| &n.metadata,
+            node::node_series,
+            out,
+        );
+        self.namespaces.collect(
+            tick,
+            &objects.namespaces,
+            |n| &n.metadata,
+            workload::namespace_series,
+            out,
+        );
+        self.deployments.collect(
+            tick,
+            &objects.deployments,
+            |d| &d.metadata,
+            workload::deployment_series,
+            out,
+        );
+        self.stateful_sets.collect(
+            tick,
+            &objects.stateful_sets,
+            |s| &s.metadata,
+            workload::statefulset_series,
+            out,
+        );
+        self.daemon_sets.collect(
+            tick,
+            &objects.daemon_sets,
+            |d| &d.metadata,
+            workload::daemonset_series,
+            out,
+        );
+    }
+
+    /// How many objects' series are cached (for tests and diagnostics).
+    pub fn cached_objects(&self) -> usize {
+        self.pods.map.len()
+            + self.nodes.map.len()
+            + self.namespaces.map.len()
+            + self.deployments.map.len()
+            + self.stateful_sets.map.len()
+            + self.daemon_sets.map.len()
+    }
+}
+
+#[derive(Debug, Default)]
+struct KindCache {
+    map: HashMap<String, CacheEntry>,
+}
+
+#[derive(Debug)]
+struct CacheEntry {
+    resource_version: String,
+    seen: u64,
+    series: Vec<(Labels, f64)>,
+}
+
+impl KindCache {
+    fn collect<K>(
+        &mut self,
+        tick: u64,
+        objects: &[Arc<K>],
+        meta: impl Fn(&K) -> &ObjectMeta,
+        build: impl Fn(&K, &mut Emitter<'_>),
+        out: &mut Vec<(Labels, f64)>,
+    ) {
+        for obj in objects {
+            let m = meta(obj);
+            let (Some(uid), Some(rv)) = (m.uid.as_deref(), m.resource_version.as_deref()) else {
+                // Without identity and version nothing can be reused: build directly.
+                build(obj, &mut Emitter { out });
+                continue;
+            };
+            if let Some(e) = self.map.get_mut(uid)
+                && e.resource_version == rv
+            {
+                e.seen = tick;
+                out.extend(e.series.iter().cloned());
+                continue;
+            }
+            let mut series = Vec::new();
+            build(obj, &mut Emitter { out: &mut series });
+            out.extend(series.iter().cloned());
+            self.map.insert(
+                uid.to_owned(),
+                CacheEntry {
+                    resource_version: rv.to_owned(),
+                    seen: tick,
+                    series,
+                },
+            );
+        }
+        self.map.retain(|_, e| e.seen == tick);
+    }
+}
+
+/// Builds series into a vector: `__name__` and `job` are added to every label set, and
+/// empty label values are dropped (as Prometheus drops kube-state-metrics' `label=""`).
+pub(crate) struct Emitter<'a> {
+    out: &'a mut Vec<(Labels, f64)>,
+}
+
+impl Emitter<'_> {
+    /// One series: `name{ids..., extra..., job}` = `value`.
+    pub(crate) fn emit(
+        &mut self,
+        name: &str,
+        ids: &[(&str, &str)],
+        extra: &[(&str, &str)],
+        value: f64,
+    ) {
+        let mut v = Vec::with_capacity(ids.len() + extra.len() + 2);
+        v.push(Label::new(METRIC_NAME, name));
+        v.push(Label::new("job", KUBE_STATE_JOB));
+        for (n, val) in ids.iter().chain(extra) {
+            if !val.is_empty() {
+                v.push(Label::new(*n, *val));
+            }
+        }
+        self.out.push((Labels::new(v), value));
+    }
+
+    /// The three series kube-state-metrics writes for a condition status: one per
+    /// `status` in true/false/unknown (lowercase), the matching one 1 and the others 0.
+    /// `extra` comes before the `status` label (e.g. `condition`).
+    pub(crate) fn emit_condition(
+        &mut self,
+        name: &str,
+        ids: &[(&str, &str)],
+        extra: &[(&str, &str)],
+        status_label: &str,
+        status: &str,
+    ) {
+        for (value, text) in [("True", "true"), ("False", "false"), ("Unknown", "unknown")] {
+            let mut labels = Vec::with_capacity(extra.len() + 1);
+            labels.extend_from_slice(extra);
+            labels.push((status_label, text));
+            self.emit(name, ids, &labels, bool_f64(status == value));
+        }
+    }
+}
+
+pub(crate) fn bool_f64(b: bool) -> f64 {
+    if b { 1.0 } else { 0.0 }
+}
+
+/// Seconds since the epoch of a Kubernetes timestamp, as kube-state-metrics' `Unix()`.
+pub(crate) fn unix(t: &Time) -> f64 {
+    t.0.as_second() as f64
+}
+
+/// kube-state-metrics' `SanitizeLabelName`: every character outside `[a-zA-Z0-9_]`
+/// becomes `_` (used for resource names such as `nvidia.com/gpu`).
+pub(crate) fn sanitize(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// The `unit` kube-state-metrics gives a resource name, or `None` when it emits no series
+/// for it. `pods_unit` is the unit of the `pods` resource (nodes only; pods never emit it).
+pub(crate) fn resource_unit(name: &str, pods_unit: Option<&'static str>) -> Option<&'static str> {
+    match name {
+        "cpu" => Some("core"),
+        "memory" | "storage" | "ephemeral-storage" => Some("byte"),
+        "pods" => pods_unit,
+        _ if name.starts_with("hugepages-") || name.starts_with("attachable-volumes-") => {
+            Some("byte")
+        }
+        _ if is_extended_resource(name) => Some("integer"),
+        _ => None,
+    }
+}
+
+/// Kubernetes' `IsExtendedResourceName`: a domain-prefixed name outside `kubernetes.io/`
+/// that is a valid qualified name once prefixed with `requests.`.
+fn is_extended_resource(name: &str) -> bool {
+    if !name.contains('/') || name.contains("kubernetes.io/") || name.starts_with("requests.") {
+        return false;
+    }
+    let Some((prefix, local)) = format!("requests.{name}")
+        .split_once('/')
+        .map(|(p, l)| (p.to_owned(), l.to_owned()))
+    else {
+        return false;
+    };
+    is_dns_subdomain(&prefix) && is_qualified_local_name(&local)
+}
+
+fn is_qualified_local_name(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= 63
+        && b[0].is_ascii_alphanumeric()
+        && b[b.len() - 1].is_ascii_alphanumeric()
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+}
+
+fn is_dns_subdomain(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 253
+        && s.split('.').all(|part| {
+            let b = part.as_bytes();
+            !b.is_empty()
+                && b[0].is_ascii_lowercase() | b[0].is_ascii_digit()
+                && (b[b.len() - 1].is_ascii_lowercase() || b[b.len() - 1].is_ascii_digit())
+                && b.iter()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        })
+}
