@@ -6,6 +6,7 @@ mod cli;
 mod deps;
 mod dump;
 mod export;
+mod kube_state;
 mod node_exporter;
 mod prometheus_scrape;
 mod promql_corpus;
