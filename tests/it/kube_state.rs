@@ -99,7 +99,7 @@ fn standard_kube_state_queries_answer_over_the_synthesized_series() {
         (
             r#"sum by (phase) (kube_pod_status_phase) > 0"#,
             &[
-                r#"{phase="Pending"} 1"#,
+                r#"{phase="Pending"} 2"#,
                 r#"{phase="Running"} 3"#,
                 r#"{phase="Succeeded"} 1"#,
             ],
@@ -154,12 +154,19 @@ fn standard_kube_state_queries_answer_over_the_synthesized_series() {
         (
             // Pods per node; the unscheduled pod has no node label.
             "count by (node) (kube_pod_info)",
-            &[r#"{node="node-a"} 3"#, r#"{node="node-b"} 1"#, "{} 1"],
+            &[r#"{node="node-a"} 3"#, r#"{node="node-b"} 2"#, "{} 1"],
         ),
         (
             r#"kube_pod_container_status_last_terminated_reason{reason="OOMKilled"}"#,
             &[
                 r#"{__name__="kube_pod_container_status_last_terminated_reason", container="redis", job="kmon-kube-state", namespace="shop", pod="cache-0", reason="OOMKilled", uid="pod-0003"} 1"#,
+            ],
+        ),
+        (
+            // Init containers have their own families.
+            r#"kube_pod_init_container_status_waiting_reason{reason="CrashLoopBackOff"}"#,
+            &[
+                r#"{__name__="kube_pod_init_container_status_waiting_reason", container="migrate", job="kmon-kube-state", namespace="shop", pod="orders-6c8d7-q2w3e", reason="CrashLoopBackOff", uid="pod-0006"} 1"#,
             ],
         ),
         (

@@ -8,6 +8,7 @@
 //! unchanged 5000-pod cluster only clones label sets (reference-counted) instead of
 //! rebuilding them.
 
+mod container;
 mod node;
 mod pod;
 mod quantity;
@@ -221,6 +222,10 @@ impl Emitter<'_> {
 pub(crate) fn bool_f64(b: bool) -> f64 {
     if b { 1.0 } else { 0.0 }
 }
+
+/// `time.Time{}.Unix()` in Go (year 1): what kube-state-metrics reports for a timestamp it
+/// reads without a nil check when the object leaves it unset.
+pub(crate) const ZERO_TIME_UNIX: f64 = -62_135_596_800.0;
 
 /// Seconds since the epoch of a Kubernetes timestamp, as kube-state-metrics' `Unix()`.
 pub(crate) fn unix(t: &Time) -> f64 {

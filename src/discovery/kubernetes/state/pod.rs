@@ -2,13 +2,10 @@
 //! series carries `namespace`, `pod` and `uid`; container series add `container`.
 //! Called by `KubeState::collect` when a pod is new or changed.
 
-use std::collections::BTreeMap;
+use k8s_openapi::api::core::v1::{Pod, PodCondition};
 
-use k8s_openapi::api::core::v1::{ContainerState, Pod};
-use k8s_openapi::apimachinery::pkg::api::resource::Quantity as K8sQuantity;
-
-use super::quantity::Quantity;
-use super::{Emitter, bool_f64, resource_unit, sanitize, unix};
+use super::container::{self, CONTAINERS, INIT_CONTAINERS};
+use super::{Emitter, ZERO_TIME_UNIX, bool_f64, unix};
 
 /// Pod status reasons kube-state-metrics reports by name in `kube_pod_status_reason`.
 const POD_STATUS_REASONS: [&str; 8] = [
@@ -138,109 +135,30 @@ pub(super) fn pod_series(p: &Pod, e: &mut Emitter<'_>) {
         }
     }
 
+    status_reasons(p, e, ids);
+    condition_times(conditions, e, ids);
+
     let statuses = status
         .and_then(|s| s.container_statuses.as_deref())
         .unwrap_or(&[]);
-    status_reasons(p, e, ids);
-
-    // Per container: info needs the spec's image beside the status.
-    let containers = spec.map_or(&[][..], |s| &s.containers[..]);
-    for c in containers {
-        for cs in statuses.iter().filter(|cs| cs.name == c.name) {
-            e.emit(
-                "kube_pod_container_info",
-                ids,
-                &[
-                    ("container", &cs.name),
-                    ("image_spec", c.image.as_deref().unwrap_or("")),
-                    ("image", &cs.image),
-                    ("image_id", &cs.image_id),
-                    ("container_id", cs.container_id.as_deref().unwrap_or("")),
-                ],
-                1.0,
-            );
-        }
-    }
-    for c in containers {
-        let Some(res) = &c.resources else { continue };
-        for (family, map) in [
-            ("kube_pod_container_resource_requests", &res.requests),
-            ("kube_pod_container_resource_limits", &res.limits),
-        ] {
-            if let Some(map) = map {
-                resources(e, family, ids, &c.name, node, map);
-            }
-        }
-    }
-
-    for cs in statuses {
-        let container: &[(&str, &str)] = &[("container", &cs.name)];
-        let state = cs.state.as_ref();
-        let running = state.and_then(|s| s.running.as_ref());
-        let terminated = state.and_then(|s| s.terminated.as_ref());
-        let waiting = state.and_then(|s| s.waiting.as_ref());
-        e.emit(
-            "kube_pod_container_status_restarts_total",
-            ids,
-            container,
-            f64::from(cs.restart_count),
-        );
-        e.emit(
-            "kube_pod_container_status_ready",
-            ids,
-            container,
-            bool_f64(cs.ready),
-        );
-        e.emit(
-            "kube_pod_container_status_running",
-            ids,
-            container,
-            bool_f64(running.is_some()),
-        );
-        e.emit(
-            "kube_pod_container_status_terminated",
-            ids,
-            container,
-            bool_f64(terminated.is_some()),
-        );
-        e.emit(
-            "kube_pod_container_status_waiting",
-            ids,
-            container,
-            bool_f64(waiting.is_some()),
-        );
-        if let Some(w) = waiting {
-            e.emit(
-                "kube_pod_container_status_waiting_reason",
-                ids,
-                &[
-                    ("container", &cs.name),
-                    ("reason", w.reason.as_deref().unwrap_or("")),
-                ],
-                1.0,
-            );
-        }
-        if let Some(t) = terminated {
-            e.emit(
-                "kube_pod_container_status_terminated_reason",
-                ids,
-                &[
-                    ("container", &cs.name),
-                    ("reason", t.reason.as_deref().unwrap_or("")),
-                ],
-                1.0,
-            );
-        }
-        let started = running
-            .and_then(|r| r.started_at.as_ref())
-            .or_else(|| terminated.and_then(|t| t.started_at.as_ref()));
-        if running.is_some() || terminated.is_some() {
-            // kube-state-metrics writes Go's zero time when the field is unset.
-            let v = started.map_or(ZERO_TIME_UNIX, unix);
-            e.emit("kube_pod_container_state_started", ids, container, v);
-        }
-        last_terminated(e, ids, &cs.name, cs.last_state.as_ref());
-    }
+    let init_statuses = status
+        .and_then(|s| s.init_container_statuses.as_deref())
+        .unwrap_or(&[]);
+    let (containers, init_containers) = spec.map_or((&[][..], &[][..]), |s| {
+        (
+            &s.containers[..],
+            s.init_containers.as_deref().unwrap_or(&[]),
+        )
+    });
+    container::series(&CONTAINERS, e, ids, node, containers, statuses);
+    container::series(
+        &INIT_CONTAINERS,
+        e,
+        ids,
+        node,
+        init_containers,
+        init_statuses,
+    );
 
     // kube_pod_completion_time: the latest finish among terminated containers.
     let finished = statuses
@@ -251,42 +169,6 @@ pub(super) fn pod_series(p: &Pod, e: &mut Emitter<'_>) {
     if finished > 0.0 {
         e.emit("kube_pod_completion_time", ids, &[], finished);
     }
-}
-
-/// `time.Time{}.Unix()` in Go: year 1, the value kube-state-metrics reports for an unset
-/// timestamp it reads without a nil check.
-const ZERO_TIME_UNIX: f64 = -62_135_596_800.0;
-
-fn last_terminated(
-    e: &mut Emitter<'_>,
-    ids: &[(&str, &str)],
-    container: &str,
-    last: Option<&ContainerState>,
-) {
-    let Some(t) = last.and_then(|s| s.terminated.as_ref()) else {
-        return;
-    };
-    e.emit(
-        "kube_pod_container_status_last_terminated_reason",
-        ids,
-        &[
-            ("container", container),
-            ("reason", t.reason.as_deref().unwrap_or("")),
-        ],
-        1.0,
-    );
-    e.emit(
-        "kube_pod_container_status_last_terminated_exitcode",
-        ids,
-        &[("container", container)],
-        f64::from(t.exit_code),
-    );
-    e.emit(
-        "kube_pod_container_status_last_terminated_timestamp",
-        ids,
-        &[("container", container)],
-        t.finished_at.as_ref().map_or(ZERO_TIME_UNIX, unix),
-    );
 }
 
 /// `kube_pod_status_reason`: the known reasons found in the pod's status, its conditions or
@@ -320,38 +202,19 @@ fn status_reasons(p: &Pod, e: &mut Emitter<'_>, ids: &[(&str, &str)]) {
     }
 }
 
-/// Requests or limits of one container: cpu in cores (milli precision), byte resources
-/// and extended resources as Go's rounded-up `Value()`.
-fn resources(
-    e: &mut Emitter<'_>,
-    family: &str,
-    ids: &[(&str, &str)],
-    container: &str,
-    node: &str,
-    map: &BTreeMap<String, K8sQuantity>,
-) {
-    for (name, q) in map {
-        let Some(unit) = resource_unit(name, None) else {
-            continue;
+/// The `*_time` series of the pod conditions that are True (Scheduled, Initialized,
+/// ContainersReady, Ready) and of PodScheduled=False: their last transition.
+fn condition_times(conditions: &[PodCondition], e: &mut Emitter<'_>, ids: &[(&str, &str)]) {
+    for c in conditions {
+        let family = match (c.type_.as_str(), c.status.as_str()) {
+            ("PodScheduled", "True") => "kube_pod_status_scheduled_time",
+            ("PodScheduled", "False") => "kube_pod_status_unscheduled_time",
+            ("Initialized", "True") => "kube_pod_status_initialized_time",
+            ("ContainersReady", "True") => "kube_pod_status_container_ready_time",
+            ("Ready", "True") => "kube_pod_status_ready_time",
+            _ => continue,
         };
-        let Some(q) = Quantity::parse(&q.0) else {
-            continue;
-        };
-        let value = if unit == "core" {
-            q.milli_float()
-        } else {
-            q.value()
-        };
-        e.emit(
-            family,
-            ids,
-            &[
-                ("container", container),
-                ("node", node),
-                ("resource", &sanitize(name)),
-                ("unit", unit),
-            ],
-            value,
-        );
+        let t = c.last_transition_time.as_ref().map_or(ZERO_TIME_UNIX, unix);
+        e.emit(family, ids, &[], t);
     }
 }

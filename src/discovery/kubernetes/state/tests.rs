@@ -979,3 +979,132 @@ fn empty_and_partial_objects_do_not_panic() {
         ]
     );
 }
+
+#[test]
+fn crash_looping_init_container_and_condition_times() {
+    let s = series();
+    let ids: &[(&str, &str)] = &[
+        ("namespace", "shop"),
+        ("pod", "orders-6c8d7-q2w3e"),
+        ("uid", "pod-0006"),
+    ];
+    let migrate = with(ids, &[("container", "migrate")]);
+    assert_eq!(
+        value(
+            &s,
+            "kube_pod_init_container_status_restarts_total",
+            &migrate
+        ),
+        4.0
+    );
+    assert_eq!(
+        value(&s, "kube_pod_init_container_status_waiting", &migrate),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &s,
+            "kube_pod_init_container_status_waiting_reason",
+            &with(
+                ids,
+                &[("container", "migrate"), ("reason", "CrashLoopBackOff")]
+            )
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &s,
+            "kube_pod_init_container_status_last_terminated_reason",
+            &with(ids, &[("container", "migrate"), ("reason", "Error")])
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &s,
+            "kube_pod_init_container_info",
+            &with(
+                ids,
+                &[
+                    ("container", "migrate"),
+                    ("image_spec", "shop/migrate:5"),
+                    ("image", "docker.io/shop/migrate:5"),
+                    ("image_id", "docker.io/shop/migrate@sha256:ffff"),
+                    ("container_id", "containerd://c0006"),
+                    ("restart_policy", "Never"),
+                ]
+            )
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &s,
+            "kube_pod_init_container_resource_requests",
+            &with(
+                ids,
+                &[
+                    ("container", "migrate"),
+                    ("node", "node-b"),
+                    ("resource", "cpu"),
+                    ("unit", "core")
+                ]
+            )
+        ),
+        0.05
+    );
+    // The init container is not a regular container, and vice versa.
+    assert!(
+        select(
+            &s,
+            "kube_pod_container_status_restarts_total",
+            &[("container", "migrate")]
+        )
+        .is_empty()
+    );
+    assert_eq!(
+        value(
+            &s,
+            "kube_pod_container_status_waiting_reason",
+            &with(
+                ids,
+                &[("container", "orders"), ("reason", "PodInitializing")]
+            )
+        ),
+        1.0
+    );
+    // No image id yet: the label is absent.
+    assert_eq!(
+        value(
+            &s,
+            "kube_pod_container_info",
+            &with(
+                ids,
+                &[
+                    ("container", "orders"),
+                    ("image_spec", "shop/orders:5"),
+                    ("image", "shop/orders:5")
+                ]
+            )
+        ),
+        1.0
+    );
+    // Condition times: only the True conditions (and PodScheduled=False) have one.
+    assert_eq!(
+        value(&s, "kube_pod_status_scheduled_time", ids),
+        ts("2026-11-20T12:00:00Z")
+    );
+    for family in [
+        "kube_pod_status_initialized_time",
+        "kube_pod_status_ready_time",
+        "kube_pod_status_container_ready_time",
+        "kube_pod_status_unscheduled_time",
+    ] {
+        assert!(select(&s, family, ids).is_empty(), "{family}");
+    }
+    assert_eq!(
+        value(&s, "kube_pod_status_unscheduled_time", PENDING),
+        ZERO_TIME_UNIX
+    );
+}
