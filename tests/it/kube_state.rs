@@ -5,7 +5,8 @@
 
 use std::sync::Arc;
 
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
 use kmon::discovery::kubernetes::state::{ClusterObjects, KubeState};
 use kmon::model::Labels;
@@ -21,6 +22,9 @@ struct Fixture {
     deployments: Vec<Deployment>,
     stateful_sets: Vec<StatefulSet>,
     daemon_sets: Vec<DaemonSet>,
+    replica_sets: Vec<ReplicaSet>,
+    jobs: Vec<Job>,
+    cron_jobs: Vec<CronJob>,
 }
 
 fn fixture() -> ClusterObjects {
@@ -40,6 +44,9 @@ fn fixture() -> ClusterObjects {
         deployments: arcs(f.deployments),
         stateful_sets: arcs(f.stateful_sets),
         daemon_sets: arcs(f.daemon_sets),
+        replica_sets: arcs(f.replica_sets),
+        jobs: arcs(f.jobs),
+        cron_jobs: arcs(f.cron_jobs),
     }
 }
 
@@ -160,6 +167,23 @@ fn standard_kube_state_queries_answer_over_the_synthesized_series() {
             r#"kube_pod_container_status_last_terminated_reason{reason="OOMKilled"}"#,
             &[
                 r#"{__name__="kube_pod_container_status_last_terminated_reason", container="redis", job="kmon-kube-state", namespace="shop", pod="cache-0", reason="OOMKilled", uid="pod-0003"} 1"#,
+            ],
+        ),
+        (
+            // kube-prometheus' namespace_workload_pod:kube_pod_owner:relabel (deployments):
+            // pods joined to their Deployment through kube_replicaset_owner.
+            r#"max by (namespace, workload, pod) (label_replace(label_replace(kube_pod_owner{job="kmon-kube-state", owner_kind="ReplicaSet"}, "replicaset", "$1", "owner_name", "(.*)") * on (replicaset, namespace) group_left (owner_name) topk by (replicaset, namespace) (1, max by (replicaset, namespace, owner_name) (kube_replicaset_owner{job="kmon-kube-state"})), "workload", "$1", "owner_name", "(.*)"))"#,
+            &[
+                r#"{namespace="shop", pod="api-5f6d8-xyz12", workload="api"} 1"#,
+                r#"{namespace="shop", pod="orders-6c8d7-q2w3e", workload="orders"} 1"#,
+                r#"{namespace="shop", pod="web-7d4b9c-abcde", workload="web"} 1"#,
+            ],
+        ),
+        (
+            // KubeJobFailed.
+            r#"kube_job_failed{job="kmon-kube-state"} > 0"#,
+            &[
+                r#"{__name__="kube_job_failed", condition="true", job="kmon-kube-state", job_name="backup-29124", namespace="default"} 1"#,
             ],
         ),
         (

@@ -8,6 +8,7 @@
 //! unchanged 5000-pod cluster only clones label sets (reference-counted) instead of
 //! rebuilding them.
 
+mod batch;
 mod container;
 mod node;
 mod pod;
@@ -20,7 +21,8 @@ mod tests;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 
@@ -39,6 +41,9 @@ pub struct ClusterObjects {
     pub deployments: Vec<Arc<Deployment>>,
     pub stateful_sets: Vec<Arc<StatefulSet>>,
     pub daemon_sets: Vec<Arc<DaemonSet>>,
+    pub replica_sets: Vec<Arc<ReplicaSet>>,
+    pub jobs: Vec<Arc<Job>>,
+    pub cron_jobs: Vec<Arc<CronJob>>,
 }
 
 /// Appends the kube state series of `objects` to `out`, building every label set afresh.
@@ -58,6 +63,9 @@ pub struct KubeState {
     deployments: KindCache,
     stateful_sets: KindCache,
     daemon_sets: KindCache,
+    replica_sets: KindCache,
+    jobs: KindCache,
+    cron_jobs: KindCache,
     tick: u64,
 }
 
@@ -109,6 +117,22 @@ impl KubeState {
             workload::daemonset_series,
             out,
         );
+        self.replica_sets.collect(
+            tick,
+            &objects.replica_sets,
+            |r| &r.metadata,
+            workload::replicaset_series,
+            out,
+        );
+        self.jobs
+            .collect(tick, &objects.jobs, |j| &j.metadata, batch::job_series, out);
+        self.cron_jobs.collect(
+            tick,
+            &objects.cron_jobs,
+            |c| &c.metadata,
+            batch::cronjob_series,
+            out,
+        );
     }
 
     /// How many objects' series are cached (for tests and diagnostics).
@@ -119,6 +143,9 @@ impl KubeState {
             + self.deployments.map.len()
             + self.stateful_sets.map.len()
             + self.daemon_sets.map.len()
+            + self.replica_sets.map.len()
+            + self.jobs.map.len()
+            + self.cron_jobs.map.len()
     }
 }
 
@@ -216,6 +243,35 @@ impl Emitter<'_> {
             labels.push((status_label, text));
             self.emit(name, ids, &labels, bool_f64(status == value));
         }
+    }
+}
+
+/// `<family>{owner_kind, owner_name[, owner_is_controller]}` = 1 for each owner reference,
+/// or one series without owner labels when there is none.
+pub(crate) fn owner_series(
+    e: &mut Emitter<'_>,
+    family: &str,
+    ids: &[(&str, &str)],
+    meta: &ObjectMeta,
+    with_controller: bool,
+) {
+    let owners = meta.owner_references.as_deref().unwrap_or(&[]);
+    if owners.is_empty() {
+        e.emit(family, ids, &[], 1.0);
+    }
+    for o in owners {
+        let controller = if o.controller == Some(true) {
+            "true"
+        } else {
+            "false"
+        };
+        let labels = [
+            ("owner_kind", o.kind.as_str()),
+            ("owner_name", o.name.as_str()),
+            ("owner_is_controller", controller),
+        ];
+        let n = if with_controller { 3 } else { 2 };
+        e.emit(family, ids, &labels[..n], 1.0);
     }
 }
 

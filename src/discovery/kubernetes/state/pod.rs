@@ -5,7 +5,7 @@
 use k8s_openapi::api::core::v1::{Pod, PodCondition};
 
 use super::container::{self, CONTAINERS, INIT_CONTAINERS};
-use super::{Emitter, ZERO_TIME_UNIX, bool_f64, unix};
+use super::{Emitter, ZERO_TIME_UNIX, bool_f64, owner_series, unix};
 
 /// Pod status reasons kube-state-metrics reports by name in `kube_pod_status_reason`.
 const POD_STATUS_REASONS: [&str; 8] = [
@@ -58,27 +58,7 @@ pub(super) fn pod_series(p: &Pod, e: &mut Emitter<'_>) {
         1.0,
     );
 
-    // kube_pod_owner: one series per owner reference, or one with empty owner labels.
-    if owners.is_empty() {
-        e.emit("kube_pod_owner", ids, &[], 1.0);
-    }
-    for o in owners {
-        let is_controller = if o.controller == Some(true) {
-            "true"
-        } else {
-            "false"
-        };
-        e.emit(
-            "kube_pod_owner",
-            ids,
-            &[
-                ("owner_kind", &o.kind),
-                ("owner_name", &o.name),
-                ("owner_is_controller", is_controller),
-            ],
-            1.0,
-        );
-    }
+    owner_series(e, "kube_pod_owner", ids, m, true);
 
     if let Some(t) = &m.creation_timestamp {
         e.emit("kube_pod_created", ids, &[], unix(t));

@@ -6,7 +6,8 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
 use serde::Deserialize;
 
@@ -21,6 +22,9 @@ struct Fixture {
     deployments: Vec<Deployment>,
     stateful_sets: Vec<StatefulSet>,
     daemon_sets: Vec<DaemonSet>,
+    replica_sets: Vec<ReplicaSet>,
+    jobs: Vec<Job>,
+    cron_jobs: Vec<CronJob>,
 }
 
 pub(super) fn fixture() -> ClusterObjects {
@@ -38,6 +42,9 @@ pub(super) fn fixture() -> ClusterObjects {
         deployments: arcs(f.deployments),
         stateful_sets: arcs(f.stateful_sets),
         daemon_sets: arcs(f.daemon_sets),
+        replica_sets: arcs(f.replica_sets),
+        jobs: arcs(f.jobs),
+        cron_jobs: arcs(f.cron_jobs),
     }
 }
 
@@ -884,7 +891,10 @@ fn the_cache_reuses_unchanged_objects_and_forgets_deleted_ones() {
         + objects.namespaces.len()
         + objects.deployments.len()
         + objects.stateful_sets.len()
-        + objects.daemon_sets.len();
+        + objects.daemon_sets.len()
+        + objects.replica_sets.len()
+        + objects.jobs.len()
+        + objects.cron_jobs.len();
     assert_eq!(state.cached_objects(), total);
     // Same label allocation for an unchanged object: reused, not rebuilt.
     assert!(std::ptr::eq(
@@ -933,6 +943,9 @@ fn empty_and_partial_objects_do_not_panic() {
         deployments: vec![Arc::new(Deployment::default())],
         stateful_sets: vec![Arc::new(StatefulSet::default())],
         daemon_sets: vec![Arc::new(DaemonSet::default())],
+        replica_sets: vec![Arc::new(ReplicaSet::default())],
+        jobs: vec![Arc::new(Job::default())],
+        cron_jobs: vec![Arc::new(CronJob::default())],
     };
     let mut out = Vec::new();
     let mut state = KubeState::new();
@@ -1106,5 +1119,129 @@ fn crash_looping_init_container_and_condition_times() {
     assert_eq!(
         value(&s, "kube_pod_status_unscheduled_time", PENDING),
         ZERO_TIME_UNIX
+    );
+}
+
+#[test]
+fn replicasets_jobs_and_cronjobs() {
+    let s = series();
+    let rs = [("namespace", "shop"), ("replicaset", "api-5f6d8")];
+    assert_eq!(
+        value(
+            &s,
+            "kube_replicaset_owner",
+            &with(
+                &rs,
+                &[
+                    ("owner_kind", "Deployment"),
+                    ("owner_name", "api"),
+                    ("owner_is_controller", "true")
+                ]
+            )
+        ),
+        1.0
+    );
+    assert_eq!(value(&s, "kube_replicaset_spec_replicas", &rs), 3.0);
+    assert_eq!(value(&s, "kube_replicaset_status_ready_replicas", &rs), 1.0);
+    assert_eq!(value(&s, "kube_replicaset_metadata_generation", &rs), 3.0);
+    // A deployment's owner series has no owner_is_controller label.
+    assert_eq!(
+        value(
+            &s,
+            "kube_deployment_owner",
+            &[("namespace", "shop"), ("deployment", "api")]
+        ),
+        1.0
+    );
+
+    let done = [("namespace", "default"), ("job_name", "report-29123")];
+    assert_eq!(value(&s, "kube_job_info", &done), 1.0);
+    assert_eq!(value(&s, "kube_job_status_succeeded", &done), 1.0);
+    assert_eq!(value(&s, "kube_job_status_failed", &done), 0.0);
+    assert_eq!(value(&s, "kube_job_status_active", &done), 0.0);
+    for (c, v) in [("true", 1.0), ("false", 0.0), ("unknown", 0.0)] {
+        assert_eq!(
+            value(&s, "kube_job_complete", &with(&done, &[("condition", c)])),
+            v
+        );
+    }
+    assert!(select(&s, "kube_job_failed", &done).is_empty());
+    assert_eq!(
+        value(&s, "kube_job_status_completion_time", &done),
+        ts("2026-11-20T11:01:05Z")
+    );
+    assert_eq!(
+        value(
+            &s,
+            "kube_job_owner",
+            &with(
+                &done,
+                &[
+                    ("owner_kind", "CronJob"),
+                    ("owner_name", "report"),
+                    ("owner_is_controller", "true")
+                ]
+            )
+        ),
+        1.0
+    );
+
+    // A failed job with a known reason: one series per known reason, no bare count.
+    let failed = [("namespace", "default"), ("job_name", "backup-29124")];
+    let by_reason = select(&s, "kube_job_status_failed", &failed);
+    assert_eq!(by_reason.len(), 3, "{by_reason:?}");
+    for (r, v) in [
+        ("BackoffLimitExceeded", 1.0),
+        ("DeadlineExceeded", 0.0),
+        ("Evicted", 0.0),
+    ] {
+        assert_eq!(
+            value(
+                &s,
+                "kube_job_status_failed",
+                &with(&failed, &[("reason", r)])
+            ),
+            v
+        );
+    }
+    assert_eq!(
+        value(
+            &s,
+            "kube_job_failed",
+            &with(&failed, &[("condition", "true")])
+        ),
+        1.0
+    );
+    assert_eq!(value(&s, "kube_job_owner", &failed), 1.0);
+
+    let cj = [("namespace", "default"), ("cronjob", "report")];
+    assert_eq!(
+        value(
+            &s,
+            "kube_cronjob_info",
+            &with(
+                &cj,
+                &[
+                    ("schedule", "0 * * * *"),
+                    ("concurrency_policy", "Forbid"),
+                    ("timezone", "local")
+                ]
+            )
+        ),
+        1.0
+    );
+    assert_eq!(value(&s, "kube_cronjob_status_active", &cj), 0.0);
+    assert_eq!(
+        value(&s, "kube_cronjob_status_last_schedule_time", &cj),
+        ts("2026-11-20T11:00:00Z")
+    );
+    assert_eq!(value(&s, "kube_cronjob_spec_suspend", &cj), 0.0);
+    assert_eq!(
+        value(&s, "kube_cronjob_metadata_resource_version", &cj),
+        800.0
+    );
+    assert_eq!(
+        value(&s, "kube_cronjob_spec_successful_job_history_limit", &cj),
+        3.0
     );
 }

@@ -2,11 +2,11 @@
 //! deployments, statefulsets and daemonsets (`kube_deployment_*`, `kube_statefulset_*`,
 //! `kube_daemonset_*`), as kube-state-metrics writes them. Called by `KubeState::collect`.
 
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::{Emitter, bool_f64, unix};
+use super::{Emitter, bool_f64, owner_series, unix};
 
 /// Deployment condition reasons kube-state-metrics keeps; any other becomes `unknown`.
 const DEPLOYMENT_REASONS: [&str; 11] = [
@@ -55,18 +55,7 @@ pub(super) fn deployment_series(d: &Deployment, e: &mut Emitter<'_>) {
         ("namespace", m.namespace.as_deref().unwrap_or("")),
         ("deployment", m.name.as_deref().unwrap_or("")),
     ];
-    let owners = m.owner_references.as_deref().unwrap_or(&[]);
-    if owners.is_empty() {
-        e.emit("kube_deployment_owner", ids, &[], 1.0);
-    }
-    for o in owners {
-        e.emit(
-            "kube_deployment_owner",
-            ids,
-            &[("owner_kind", &o.kind), ("owner_name", &o.name)],
-            1.0,
-        );
-    }
+    owner_series(e, "kube_deployment_owner", ids, m, false);
     if let Some(t) = &m.creation_timestamp {
         e.emit("kube_deployment_created", ids, &[], unix(t));
     }
@@ -326,4 +315,59 @@ pub(super) fn daemonset_series(d: &DaemonSet, e: &mut Emitter<'_>) {
     for (name, v) in rows {
         e.emit(name, ids, &[], v);
     }
+}
+
+pub(super) fn replicaset_series(r: &ReplicaSet, e: &mut Emitter<'_>) {
+    let m = &r.metadata;
+    let ids: &[(&str, &str)] = &[
+        ("namespace", m.namespace.as_deref().unwrap_or("")),
+        ("replicaset", m.name.as_deref().unwrap_or("")),
+    ];
+    if let Some(t) = &m.creation_timestamp {
+        e.emit("kube_replicaset_created", ids, &[], unix(t));
+    }
+    owner_series(e, "kube_replicaset_owner", ids, m, true);
+    let st = r.status.as_ref();
+    let opt = |v: Option<i32>| f64::from(v.unwrap_or(0));
+    e.emit(
+        "kube_replicaset_status_replicas",
+        ids,
+        &[],
+        f64::from(st.map_or(0, |s| s.replicas)),
+    );
+    e.emit(
+        "kube_replicaset_status_fully_labeled_replicas",
+        ids,
+        &[],
+        opt(st.and_then(|s| s.fully_labeled_replicas)),
+    );
+    e.emit(
+        "kube_replicaset_status_ready_replicas",
+        ids,
+        &[],
+        opt(st.and_then(|s| s.ready_replicas)),
+    );
+    if let Some(t) = st.and_then(|s| s.terminating_replicas) {
+        e.emit(
+            "kube_replicaset_status_terminating_replicas",
+            ids,
+            &[],
+            f64::from(t),
+        );
+    }
+    e.emit(
+        "kube_replicaset_status_observed_generation",
+        ids,
+        &[],
+        st.and_then(|s| s.observed_generation).unwrap_or(0) as f64,
+    );
+    if let Some(v) = r.spec.replicas {
+        e.emit("kube_replicaset_spec_replicas", ids, &[], f64::from(v));
+    }
+    e.emit(
+        "kube_replicaset_metadata_generation",
+        ids,
+        &[],
+        m.generation.unwrap_or(0) as f64,
+    );
 }
