@@ -21,6 +21,7 @@ mod tests;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use k8s_openapi::Metadata;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
@@ -66,6 +67,8 @@ pub struct KubeState {
     replica_sets: KindCache,
     jobs: KindCache,
     cron_jobs: KindCache,
+    /// Labels added to every series (e.g. `cluster` when several contexts are watched).
+    constant: Vec<Label>,
     tick: u64,
 }
 
@@ -74,65 +77,45 @@ impl KubeState {
         Self::default()
     }
 
+    /// A generator that adds `labels` to every series, e.g. `{cluster="prod"}` when several
+    /// contexts are watched at once. kube-state-metrics' own labels win over these, and
+    /// `__name__` and `job` cannot be replaced.
+    pub fn with_labels(labels: &Labels) -> Self {
+        KubeState {
+            constant: labels
+                .iter()
+                .filter(|l| &*l.name != METRIC_NAME && &*l.name != "job")
+                .cloned()
+                .collect(),
+            ..Self::default()
+        }
+    }
+
     /// Appends the series of every object in `objects` to `out` (the caller clears `out`
     /// when it wants only this tick's series). Objects that disappeared since the last call
     /// are forgotten.
     pub fn collect(&mut self, objects: &ClusterObjects, out: &mut Vec<(Labels, f64)>) {
         self.tick = self.tick.wrapping_add(1);
-        let tick = self.tick;
-        self.pods
-            .collect(tick, &objects.pods, |p| &p.metadata, pod::pod_series, out);
-        self.nodes.collect(
-            tick,
-            &objects.nodes,
-            |n| &n.metadata,
-            node::node_series,
-            out,
-        );
-        self.namespaces.collect(
-            tick,
-            &objects.namespaces,
-            |n| &n.metadata,
-            workload::namespace_series,
-            out,
-        );
-        self.deployments.collect(
-            tick,
-            &objects.deployments,
-            |d| &d.metadata,
-            workload::deployment_series,
-            out,
-        );
-        self.stateful_sets.collect(
-            tick,
-            &objects.stateful_sets,
-            |s| &s.metadata,
-            workload::statefulset_series,
-            out,
-        );
-        self.daemon_sets.collect(
-            tick,
-            &objects.daemon_sets,
-            |d| &d.metadata,
-            workload::daemonset_series,
-            out,
-        );
-        self.replica_sets.collect(
-            tick,
-            &objects.replica_sets,
-            |r| &r.metadata,
-            workload::replicaset_series,
-            out,
-        );
-        self.jobs
-            .collect(tick, &objects.jobs, |j| &j.metadata, batch::job_series, out);
-        self.cron_jobs.collect(
-            tick,
-            &objects.cron_jobs,
-            |c| &c.metadata,
-            batch::cronjob_series,
-            out,
-        );
+        let t = Tick {
+            tick: self.tick,
+            constant: &self.constant,
+        };
+        self.pods.collect(t, &objects.pods, pod::pod_series, out);
+        self.nodes
+            .collect(t, &objects.nodes, node::node_series, out);
+        self.namespaces
+            .collect(t, &objects.namespaces, workload::namespace_series, out);
+        self.deployments
+            .collect(t, &objects.deployments, workload::deployment_series, out);
+        self.stateful_sets
+            .collect(t, &objects.stateful_sets, workload::statefulset_series, out);
+        self.daemon_sets
+            .collect(t, &objects.daemon_sets, workload::daemonset_series, out);
+        self.replica_sets
+            .collect(t, &objects.replica_sets, workload::replicaset_series, out);
+        self.jobs.collect(t, &objects.jobs, batch::job_series, out);
+        self.cron_jobs
+            .collect(t, &objects.cron_jobs, batch::cronjob_series, out);
     }
 
     /// How many objects' series are cached (for tests and diagnostics).
@@ -149,6 +132,13 @@ impl KubeState {
     }
 }
 
+/// The tick number and the constant labels, handed to each kind's cache.
+#[derive(Clone, Copy)]
+struct Tick<'a> {
+    tick: u64,
+    constant: &'a [Label],
+}
+
 #[derive(Debug, Default)]
 struct KindCache {
     map: HashMap<String, CacheEntry>,
@@ -162,19 +152,19 @@ struct CacheEntry {
 }
 
 impl KindCache {
-    fn collect<K>(
+    fn collect<K: Metadata<Ty = ObjectMeta>>(
         &mut self,
-        tick: u64,
+        t: Tick<'_>,
         objects: &[Arc<K>],
-        meta: impl Fn(&K) -> &ObjectMeta,
         build: impl Fn(&K, &mut Emitter<'_>),
         out: &mut Vec<(Labels, f64)>,
     ) {
+        let (tick, constant) = (t.tick, t.constant);
         for obj in objects {
-            let m = meta(obj);
+            let m = obj.metadata();
             let (Some(uid), Some(rv)) = (m.uid.as_deref(), m.resource_version.as_deref()) else {
                 // Without identity and version nothing can be reused: build directly.
-                build(obj, &mut Emitter { out });
+                build(obj, &mut Emitter { out, constant });
                 continue;
             };
             if let Some(e) = self.map.get_mut(uid)
@@ -185,7 +175,13 @@ impl KindCache {
                 continue;
             }
             let mut series = Vec::new();
-            build(obj, &mut Emitter { out: &mut series });
+            build(
+                obj,
+                &mut Emitter {
+                    out: &mut series,
+                    constant,
+                },
+            );
             out.extend(series.iter().cloned());
             self.map.insert(
                 uid.to_owned(),
@@ -204,6 +200,7 @@ impl KindCache {
 /// empty label values are dropped (as Prometheus drops kube-state-metrics' `label=""`).
 pub(crate) struct Emitter<'a> {
     out: &'a mut Vec<(Labels, f64)>,
+    constant: &'a [Label],
 }
 
 impl Emitter<'_> {
@@ -215,14 +212,16 @@ impl Emitter<'_> {
         extra: &[(&str, &str)],
         value: f64,
     ) {
-        let mut v = Vec::with_capacity(ids.len() + extra.len() + 2);
-        v.push(Label::new(METRIC_NAME, name));
-        v.push(Label::new("job", KUBE_STATE_JOB));
+        let mut v = Vec::with_capacity(self.constant.len() + ids.len() + extra.len() + 2);
+        // Later pairs win in `Labels::new`: constants first, the metric name and job last.
+        v.extend_from_slice(self.constant);
         for (n, val) in ids.iter().chain(extra) {
             if !val.is_empty() {
                 v.push(Label::new(*n, *val));
             }
         }
+        v.push(Label::new(METRIC_NAME, name));
+        v.push(Label::new("job", KUBE_STATE_JOB));
         self.out.push((Labels::new(v), value));
     }
 
