@@ -9,7 +9,7 @@ use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet}
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
 use kmon::discovery::kubernetes::state::{ClusterObjects, KubeState};
-use kmon::model::Labels;
+use kmon::model::{Labels, stale_nan};
 use kmon::promql::{Cancel, Engine, EngineOptions, Value, parse};
 use kmon::storage::{Appendable, MemStorage};
 
@@ -53,7 +53,9 @@ fn fixture() -> ClusterObjects {
 const TICK_MS: i64 = 15_000;
 const TICKS: i64 = 41; // 10 minutes
 
-/// Ten minutes of ticks; the crash-looping `api` container restarts at minute 5 and 7.
+/// Ten minutes of ticks; the crash-looping `api` container restarts at minute 5 and 7, and
+/// the `web` pod is deleted at minute 7.5 (its series get stale markers, as `app` writes
+/// them from `KubeState::vanished`).
 fn store() -> MemStorage {
     let mem = MemStorage::new();
     let mut objects = fixture();
@@ -72,11 +74,18 @@ fn store() -> MemStorage {
             }
             objects.pods[1] = Arc::new(api);
         }
+        if i == 30 {
+            objects.pods.remove(0);
+        }
         out.clear();
         state.collect(&objects, &mut out);
         let mut app = mem.appender();
         for (labels, v) in &out {
             app.append(None, labels, i * TICK_MS, *v).expect("append");
+        }
+        for labels in state.vanished() {
+            app.append(None, labels, i * TICK_MS, stale_nan())
+                .expect("append stale");
         }
         app.commit().expect("commit");
     }
@@ -102,12 +111,13 @@ fn query(mem: &MemStorage, q: &str) -> Vec<String> {
 fn standard_kube_state_queries_answer_over_the_synthesized_series() {
     let mem = store();
     let cases: &[(&str, &[&str])] = &[
-        (r#"sum(kube_pod_status_phase{phase="Running"})"#, &["{} 3"]),
+        // web was deleted at 7.5m: gone at once, not after the 5m lookback.
+        (r#"sum(kube_pod_status_phase{phase="Running"})"#, &["{} 2"]),
         (
             r#"sum by (phase) (kube_pod_status_phase) > 0"#,
             &[
                 r#"{phase="Pending"} 2"#,
-                r#"{phase="Running"} 3"#,
+                r#"{phase="Running"} 2"#,
                 r#"{phase="Succeeded"} 1"#,
             ],
         ),
@@ -154,14 +164,15 @@ fn standard_kube_state_queries_answer_over_the_synthesized_series() {
             // Cluster CPU requests against allocatable, per node.
             r#"sum by (node) (kube_pod_container_resource_requests{resource="cpu"}) / on (node) group_left sum by (node) (kube_node_status_allocatable{resource="cpu"})"#,
             &[
-                r#"{node="node-a"} 0.08928571428571429"#,
+                r#"{node="node-a"} 0.06377551020408163"#,
                 r#"{node="node-b"} 0.5263157894736842"#,
             ],
         ),
+        (r#"kube_pod_info{pod="web-7d4b9c-abcde"}"#, &[]),
         (
             // Pods per node; the unscheduled pod has no node label.
             "count by (node) (kube_pod_info)",
-            &[r#"{node="node-a"} 3"#, r#"{node="node-b"} 2"#, "{} 1"],
+            &[r#"{node="node-a"} 2"#, r#"{node="node-b"} 2"#, "{} 1"],
         ),
         (
             r#"kube_pod_container_status_last_terminated_reason{reason="OOMKilled"}"#,
@@ -176,7 +187,6 @@ fn standard_kube_state_queries_answer_over_the_synthesized_series() {
             &[
                 r#"{namespace="shop", pod="api-5f6d8-xyz12", workload="api"} 1"#,
                 r#"{namespace="shop", pod="orders-6c8d7-q2w3e", workload="orders"} 1"#,
-                r#"{namespace="shop", pod="web-7d4b9c-abcde", workload="web"} 1"#,
             ],
         ),
         (

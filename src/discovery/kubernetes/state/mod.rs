@@ -69,6 +69,8 @@ pub struct KubeState {
     cron_jobs: KindCache,
     /// Labels added to every series (e.g. `cluster` when several contexts are watched).
     constant: Vec<Label>,
+    /// The label sets the last `collect` no longer produced.
+    gone: Vec<Labels>,
     tick: u64,
 }
 
@@ -100,22 +102,60 @@ impl KubeState {
             tick: self.tick,
             constant: &self.constant,
         };
-        self.pods.collect(t, &objects.pods, pod::pod_series, out);
+        let gone = &mut self.gone;
+        gone.clear();
+        self.pods
+            .collect(t, &objects.pods, pod::pod_series, out, gone);
         self.nodes
-            .collect(t, &objects.nodes, node::node_series, out);
-        self.namespaces
-            .collect(t, &objects.namespaces, workload::namespace_series, out);
-        self.deployments
-            .collect(t, &objects.deployments, workload::deployment_series, out);
-        self.stateful_sets
-            .collect(t, &objects.stateful_sets, workload::statefulset_series, out);
-        self.daemon_sets
-            .collect(t, &objects.daemon_sets, workload::daemonset_series, out);
-        self.replica_sets
-            .collect(t, &objects.replica_sets, workload::replicaset_series, out);
-        self.jobs.collect(t, &objects.jobs, batch::job_series, out);
+            .collect(t, &objects.nodes, node::node_series, out, gone);
+        self.namespaces.collect(
+            t,
+            &objects.namespaces,
+            workload::namespace_series,
+            out,
+            gone,
+        );
+        self.deployments.collect(
+            t,
+            &objects.deployments,
+            workload::deployment_series,
+            out,
+            gone,
+        );
+        self.stateful_sets.collect(
+            t,
+            &objects.stateful_sets,
+            workload::statefulset_series,
+            out,
+            gone,
+        );
+        self.daemon_sets.collect(
+            t,
+            &objects.daemon_sets,
+            workload::daemonset_series,
+            out,
+            gone,
+        );
+        self.replica_sets.collect(
+            t,
+            &objects.replica_sets,
+            workload::replicaset_series,
+            out,
+            gone,
+        );
+        self.jobs
+            .collect(t, &objects.jobs, batch::job_series, out, gone);
         self.cron_jobs
-            .collect(t, &objects.cron_jobs, batch::cronjob_series, out);
+            .collect(t, &objects.cron_jobs, batch::cronjob_series, out, gone);
+    }
+
+    /// The label sets the previous ticks produced and the last [`collect`](Self::collect)
+    /// did not (deleted objects, a container that stopped waiting, a changed node): the
+    /// caller writes a stale marker for each, as a scrape would, so they end at once
+    /// instead of lingering for the lookback. Objects without a uid and resourceVersion
+    /// are not tracked.
+    pub fn vanished(&self) -> &[Labels] {
+        &self.gone
     }
 
     /// How many objects' series are cached (for tests and diagnostics).
@@ -147,17 +187,21 @@ struct KindCache {
 #[derive(Debug)]
 struct CacheEntry {
     resource_version: String,
+    name: Box<str>,
     seen: u64,
     series: Vec<(Labels, f64)>,
 }
 
 impl KindCache {
+    /// Appends the series of `objects` to `out`, reusing cached ones, and the label sets
+    /// that existed last tick but no longer do to `gone`.
     fn collect<K: Metadata<Ty = ObjectMeta>>(
         &mut self,
         t: Tick<'_>,
         objects: &[Arc<K>],
         build: impl Fn(&K, &mut Emitter<'_>),
         out: &mut Vec<(Labels, f64)>,
+        gone: &mut Vec<Labels>,
     ) {
         let (tick, constant) = (t.tick, t.constant);
         for obj in objects {
@@ -183,17 +227,65 @@ impl KindCache {
                 },
             );
             out.extend(series.iter().cloned());
-            self.map.insert(
-                uid.to_owned(),
-                CacheEntry {
-                    resource_version: rv.to_owned(),
-                    seen: tick,
-                    series,
-                },
-            );
+            let entry = CacheEntry {
+                resource_version: rv.to_owned(),
+                name: name_key(m),
+                seen: tick,
+                series,
+            };
+            if let Some(old) = self.map.insert(uid.to_owned(), entry) {
+                vanished(&old.series, &self.map[uid].series, gone);
+            }
         }
-        self.map.retain(|_, e| e.seen == tick);
+        if self.map.values().all(|e| e.seen == tick) {
+            return;
+        }
+        let removed: Vec<CacheEntry> = {
+            let stale: Vec<String> = self
+                .map
+                .iter()
+                .filter(|(_, e)| e.seen != tick)
+                .map(|(k, _)| k.clone())
+                .collect();
+            stale.iter().filter_map(|k| self.map.remove(k)).collect()
+        };
+        // An object deleted and recreated under the same name (a StatefulSet pod, a
+        // redeployed Deployment) keeps the series that do not name its uid.
+        let by_name: HashMap<&str, &str> = objects
+            .iter()
+            .filter_map(|o| {
+                let m = o.metadata();
+                let uid = m.uid.as_deref()?;
+                Some((self.map.get(uid)?.name.as_ref(), uid))
+            })
+            .collect();
+        for old in &removed {
+            match by_name.get(&*old.name).and_then(|uid| self.map.get(*uid)) {
+                Some(new) => vanished(&old.series, &new.series, gone),
+                None => gone.extend(old.series.iter().map(|(l, _)| l.clone())),
+            }
+        }
     }
+}
+
+/// Pushes the label sets of `old` that `new` does not have.
+fn vanished(old: &[(Labels, f64)], new: &[(Labels, f64)], gone: &mut Vec<Labels>) {
+    let kept: std::collections::HashSet<&Labels> = new.iter().map(|(l, _)| l).collect();
+    gone.extend(
+        old.iter()
+            .filter(|(l, _)| !kept.contains(l))
+            .map(|(l, _)| l.clone()),
+    );
+}
+
+/// `namespace/name`, the identity an object keeps across delete and recreate.
+fn name_key(m: &ObjectMeta) -> Box<str> {
+    format!(
+        "{}/{}",
+        m.namespace.as_deref().unwrap_or(""),
+        m.name.as_deref().unwrap_or("")
+    )
+    .into()
 }
 
 /// Builds series into a vector: `__name__` and `job` are added to every label set, and

@@ -1318,3 +1318,65 @@ fn scale_5000_pods() {
     assert_eq!(out.len(), n);
     println!("{n} series; cold tick {cold:?}, cached tick {warm:?}");
 }
+
+#[test]
+fn vanished_series_are_reported_once_for_stale_markers() {
+    let mut objects = fixture();
+    let mut state = KubeState::new();
+    let mut out = Vec::new();
+    state.collect(&objects, &mut out);
+    assert!(state.vanished().is_empty());
+
+    // The crash-looping container comes up: its waiting series change.
+    let mut api = (*objects.pods[1]).clone();
+    api.metadata.resource_version = Some("1000".into());
+    let cs = &mut api
+        .status
+        .as_mut()
+        .and_then(|s| s.container_statuses.as_mut())
+        .expect("statuses")[0];
+    cs.state = Some(k8s_openapi::api::core::v1::ContainerState {
+        running: Some(Default::default()),
+        ..Default::default()
+    });
+    objects.pods[1] = Arc::new(api);
+    // The web pod is deleted.
+    let web = objects.pods.remove(0);
+    // The web Deployment is deleted and recreated under the same name (new uid).
+    let mut dep = (*objects.deployments[0]).clone();
+    dep.metadata.uid = Some("dep-recreated".into());
+    objects.deployments[0] = Arc::new(dep);
+
+    out.clear();
+    state.collect(&objects, &mut out);
+    let gone: HashSet<&Labels> = state.vanished().iter().collect();
+    assert_eq!(gone.len(), state.vanished().len(), "no duplicates");
+    assert!(gone.contains(&ls(
+        "kube_pod_container_status_waiting_reason",
+        &with(API, &[("container", "api"), ("reason", "CrashLoopBackOff")])
+    )));
+    // Series the pod still has are not stale: their value changed, they did not vanish.
+    assert!(!gone.contains(&ls(
+        "kube_pod_container_status_waiting",
+        &with(API, &[("container", "api")])
+    )));
+    let web_name = web.metadata.name.as_deref().unwrap_or("");
+    let web_series = gone
+        .iter()
+        .filter(|l| l.get("pod") == Some(web_name))
+        .count();
+    assert!(web_series > 10, "{web_series}");
+    // Nothing vanished for the recreated Deployment: same labels, new object.
+    assert!(
+        gone.iter().all(|l| l.get("deployment").is_none()),
+        "{gone:?}"
+    );
+    // Every vanished set is absent from this tick's output.
+    let now: HashSet<&Labels> = out.iter().map(|(l, _)| l).collect();
+    assert!(gone.iter().all(|l| !now.contains(l)));
+
+    // A quiet tick reports nothing.
+    out.clear();
+    state.collect(&objects, &mut out);
+    assert!(state.vanished().is_empty());
+}
