@@ -9,7 +9,8 @@ use k8s_openapi::api::core::v1::{Container, ContainerStatus};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity as K8sQuantity;
 
 use super::quantity::Quantity;
-use super::{Emitter, ZERO_TIME_UNIX, bool_f64, resource_unit, sanitize, unix};
+use super::resource::{resource_unit, sanitize};
+use super::{Emitter, ZERO_TIME_UNIX, bool_f64, unix};
 
 /// The family names of one kind of container.
 pub(super) struct Families {

@@ -13,6 +13,7 @@ mod container;
 mod node;
 mod pod;
 mod quantity;
+mod resource;
 mod workload;
 
 #[cfg(test)]
@@ -377,71 +378,4 @@ pub(crate) const ZERO_TIME_UNIX: f64 = -62_135_596_800.0;
 /// Seconds since the epoch of a Kubernetes timestamp, as kube-state-metrics' `Unix()`.
 pub(crate) fn unix(t: &Time) -> f64 {
     t.0.as_second() as f64
-}
-
-/// kube-state-metrics' `SanitizeLabelName`: every character outside `[a-zA-Z0-9_]`
-/// becomes `_` (used for resource names such as `nvidia.com/gpu`).
-pub(crate) fn sanitize(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
-/// The `unit` kube-state-metrics gives a resource name, or `None` when it emits no series
-/// for it. `pods_unit` is the unit of the `pods` resource (nodes only; pods never emit it).
-pub(crate) fn resource_unit(name: &str, pods_unit: Option<&'static str>) -> Option<&'static str> {
-    match name {
-        "cpu" => Some("core"),
-        "memory" | "storage" | "ephemeral-storage" => Some("byte"),
-        "pods" => pods_unit,
-        _ if name.starts_with("hugepages-") || name.starts_with("attachable-volumes-") => {
-            Some("byte")
-        }
-        _ if is_extended_resource(name) => Some("integer"),
-        _ => None,
-    }
-}
-
-/// Kubernetes' `IsExtendedResourceName`: a domain-prefixed name outside `kubernetes.io/`
-/// that is a valid qualified name once prefixed with `requests.`.
-fn is_extended_resource(name: &str) -> bool {
-    if !name.contains('/') || name.contains("kubernetes.io/") || name.starts_with("requests.") {
-        return false;
-    }
-    let Some((prefix, local)) = format!("requests.{name}")
-        .split_once('/')
-        .map(|(p, l)| (p.to_owned(), l.to_owned()))
-    else {
-        return false;
-    };
-    is_dns_subdomain(&prefix) && is_qualified_local_name(&local)
-}
-
-fn is_qualified_local_name(s: &str) -> bool {
-    let b = s.as_bytes();
-    !b.is_empty()
-        && b.len() <= 63
-        && b[0].is_ascii_alphanumeric()
-        && b[b.len() - 1].is_ascii_alphanumeric()
-        && b.iter()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
-}
-
-fn is_dns_subdomain(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 253
-        && s.split('.').all(|part| {
-            let b = part.as_bytes();
-            !b.is_empty()
-                && b[0].is_ascii_lowercase() | b[0].is_ascii_digit()
-                && (b[b.len() - 1].is_ascii_lowercase() || b[b.len() - 1].is_ascii_digit())
-                && b.iter()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
-        })
 }

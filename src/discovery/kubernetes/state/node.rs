@@ -7,7 +7,8 @@ use k8s_openapi::api::core::v1::Node;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity as K8sQuantity;
 
 use super::quantity::Quantity;
-use super::{Emitter, bool_f64, resource_unit, sanitize, unix};
+use super::resource::{resource_unit, sanitize};
+use super::{Emitter, bool_f64, unix};
 
 const ROLE_PREFIX: &str = "node-role.kubernetes.io/";
 
