@@ -1380,3 +1380,53 @@ fn vanished_series_are_reported_once_for_stale_markers() {
     state.collect(&objects, &mut out);
     assert!(state.vanished().is_empty());
 }
+
+#[test]
+fn evicted_and_oddly_failed_pods_have_status_reasons() {
+    let pod = |name: &str, reason: &str| -> Arc<Pod> {
+        Arc::new(
+            serde_json::from_value(serde_json::json!({
+                "metadata": {"name": name, "namespace": "n", "uid": name, "resourceVersion": "1"},
+                "spec": {"nodeName": "node-a", "containers": [{"name": "c", "image": "i"}]},
+                "status": {"phase": "Failed", "reason": reason,
+                           "message": "The node was low on resource: memory."}
+            }))
+            .expect("pod"),
+        )
+    };
+    let objects = ClusterObjects {
+        pods: vec![pod("evicted", "Evicted"), pod("odd", "SomethingNew")],
+        ..ClusterObjects::default()
+    };
+    let mut s = Vec::new();
+    kube_state_series(&objects, &mut s);
+    let ids = |p| [("namespace", "n"), ("pod", p), ("uid", p)];
+    assert_eq!(
+        value(
+            &s,
+            "kube_pod_status_reason",
+            &with(&ids("evicted"), &[("reason", "Evicted")])
+        ),
+        1.0
+    );
+    assert_eq!(
+        select(&s, "kube_pod_status_reason", &ids("evicted")).len(),
+        1
+    );
+    assert_eq!(
+        value(
+            &s,
+            "kube_pod_status_reason",
+            &with(&ids("odd"), &[("reason", "Other")])
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &s,
+            "kube_pod_status_phase",
+            &with(&ids("evicted"), &[("phase", "Failed")])
+        ),
+        1.0
+    );
+}
