@@ -1430,3 +1430,23 @@ fn evicted_and_oddly_failed_pods_have_status_reasons() {
         1.0
     );
 }
+
+/// Prints `family label,label,...` for every family on the fixture (for comparing with
+/// kube-state-metrics' docs by hand). Run with `--ignored --nocapture`.
+#[test]
+#[ignore]
+fn print_label_names() {
+    let mut fams: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
+        Default::default();
+    for (l, _) in series() {
+        let e = fams.entry(l.metric_name().to_owned()).or_default();
+        for label in l.iter() {
+            if &*label.name != "__name__" && &*label.name != "job" {
+                e.insert(label.name.to_string());
+            }
+        }
+    }
+    for (f, ls) in fams {
+        println!("FAM {f} {}", ls.into_iter().collect::<Vec<_>>().join(","));
+    }
+}
