@@ -56,7 +56,7 @@ pub fn kube_state_series(objects: &ClusterObjects, out: &mut Vec<(Labels, f64)>)
 }
 
 /// The generator state kept between ticks: per kind, the last series of each object keyed
-/// by uid, valid while the object's resourceVersion is unchanged.
+/// by uid, reused while the object's resourceVersion is unchanged.
 #[derive(Debug, Default)]
 pub struct KubeState {
     pods: KindCache,
@@ -153,8 +153,7 @@ impl KubeState {
     /// The label sets the previous ticks produced and the last [`collect`](Self::collect)
     /// did not (deleted objects, a container that stopped waiting, a changed node): the
     /// caller writes a stale marker for each, as a scrape would, so they end at once
-    /// instead of lingering for the lookback. Objects without a uid and resourceVersion
-    /// are not tracked.
+    /// instead of lingering for the lookback. Objects without a uid are not tracked.
     pub fn vanished(&self) -> &[Labels] {
         &self.gone
     }
@@ -187,7 +186,7 @@ struct KindCache {
 
 #[derive(Debug)]
 struct CacheEntry {
-    resource_version: String,
+    resource_version: Option<String>,
     name: Box<str>,
     seen: u64,
     series: Vec<(Labels, f64)>,
@@ -207,13 +206,17 @@ impl KindCache {
         let (tick, constant) = (t.tick, t.constant);
         for obj in objects {
             let m = obj.metadata();
-            let (Some(uid), Some(rv)) = (m.uid.as_deref(), m.resource_version.as_deref()) else {
-                // Without identity and version nothing can be reused: build directly.
+            let Some(uid) = m.uid.as_deref() else {
+                // Without an identity nothing can be reused or tracked: build directly.
                 build(obj, &mut Emitter { out, constant });
                 continue;
             };
+            let rv = m.resource_version.as_deref();
+            // Without a resourceVersion the series are rebuilt each tick (but still
+            // tracked, so what vanishes is reported).
             if let Some(e) = self.map.get_mut(uid)
-                && e.resource_version == rv
+                && rv.is_some()
+                && e.resource_version.as_deref() == rv
             {
                 e.seen = tick;
                 out.extend(e.series.iter().cloned());
@@ -229,7 +232,7 @@ impl KindCache {
             );
             out.extend(series.iter().cloned());
             let entry = CacheEntry {
-                resource_version: rv.to_owned(),
+                resource_version: rv.map(str::to_owned),
                 name: name_key(m),
                 seen: tick,
                 series,

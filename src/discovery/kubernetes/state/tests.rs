@@ -951,7 +951,7 @@ fn empty_and_partial_objects_do_not_panic() {
     let mut state = KubeState::new();
     state.collect(&objects, &mut out);
     state.collect(&objects, &mut out);
-    // Nothing is cached without a uid and resourceVersion.
+    // Nothing is cached without a uid.
     assert_eq!(state.cached_objects(), 0);
     assert!(
         out.iter()
@@ -1449,4 +1449,49 @@ fn print_label_names() {
     for (f, ls) in fams {
         println!("FAM {f} {}", ls.into_iter().collect::<Vec<_>>().join(","));
     }
+}
+
+#[test]
+fn objects_without_resource_version_are_rebuilt_and_still_tracked() {
+    let mut objects = fixture();
+    for p in &mut objects.pods {
+        let mut q = (**p).clone();
+        q.metadata.resource_version = None;
+        *p = Arc::new(q);
+    }
+    let mut state = KubeState::new();
+    let mut first = Vec::new();
+    state.collect(&objects, &mut first);
+    // A change without a new resourceVersion is still seen (nothing is reused)...
+    let mut api = (*objects.pods[1]).clone();
+    if let Some(cs) = api
+        .status
+        .as_mut()
+        .and_then(|s| s.container_statuses.as_mut())
+    {
+        cs[0].restart_count = 9;
+    }
+    objects.pods[1] = Arc::new(api);
+    let mut second = Vec::new();
+    state.collect(&objects, &mut second);
+    assert_eq!(
+        value(
+            &second,
+            "kube_pod_container_status_restarts_total",
+            &with(API, &[("container", "api")])
+        ),
+        9.0
+    );
+    // ...and unchanged series are not reported as vanished.
+    assert!(state.vanished().is_empty(), "{:?}", state.vanished());
+    objects.pods.remove(0);
+    let mut third = Vec::new();
+    state.collect(&objects, &mut third);
+    assert!(!state.vanished().is_empty());
+    assert!(
+        state
+            .vanished()
+            .iter()
+            .all(|l| l.get("pod") == Some("web-7d4b9c-abcde"))
+    );
 }
