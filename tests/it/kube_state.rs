@@ -190,6 +190,19 @@ fn standard_kube_state_queries_answer_over_the_synthesized_series() {
             ],
         ),
         (
+            // KubePodNotReady (kube-prometheus), without the `for:`.
+            r#"sum by (namespace, pod) (max by (namespace, pod) (kube_pod_status_phase{job="kmon-kube-state", phase=~"Pending|Unknown|Failed"}) * on (namespace, pod) group_left (owner_kind) topk by (namespace, pod) (1, max by (namespace, pod, owner_kind) (kube_pod_owner{owner_kind!="Job"}))) > 0"#,
+            &[
+                r#"{namespace="default", pod="batch-pending"} 1"#,
+                r#"{namespace="shop", pod="orders-6c8d7-q2w3e"} 1"#,
+            ],
+        ),
+        (
+            // kube-prometheus' namespace_cpu:kube_pod_container_resource_requests:sum.
+            r#"sum by (namespace) (sum by (namespace, pod) (max by (namespace, pod, container) (kube_pod_container_resource_requests{resource="cpu", job="kmon-kube-state"}) * on (namespace, pod) group_left () max by (namespace, pod) (kube_pod_status_phase{phase=~"Pending|Running"} == 1)))"#,
+            &[r#"{namespace="default"} 2"#, r#"{namespace="shop"} 1.25"#],
+        ),
+        (
             // KubeJobFailed.
             r#"kube_job_failed{job="kmon-kube-state"} > 0"#,
             &[
