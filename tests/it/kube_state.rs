@@ -6,8 +6,9 @@
 use std::sync::Arc;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
+use k8s_openapi::api::core::v1::{Namespace, Node, PersistentVolumeClaim, Pod};
 use kmon::discovery::kubernetes::state::{ClusterObjects, KubeState};
 use kmon::model::{Labels, stale_nan};
 use kmon::promql::{Cancel, Engine, EngineOptions, Value, parse};
@@ -25,6 +26,8 @@ struct Fixture {
     replica_sets: Vec<ReplicaSet>,
     jobs: Vec<Job>,
     cron_jobs: Vec<CronJob>,
+    persistent_volume_claims: Vec<PersistentVolumeClaim>,
+    horizontal_pod_autoscalers: Vec<HorizontalPodAutoscaler>,
 }
 
 fn fixture() -> ClusterObjects {
@@ -47,6 +50,8 @@ fn fixture() -> ClusterObjects {
         replica_sets: arcs(f.replica_sets),
         jobs: arcs(f.jobs),
         cron_jobs: arcs(f.cron_jobs),
+        persistent_volume_claims: arcs(f.persistent_volume_claims),
+        horizontal_pod_autoscalers: arcs(f.horizontal_pod_autoscalers),
     }
 }
 
@@ -201,6 +206,13 @@ fn standard_kube_state_queries_answer_over_the_synthesized_series() {
             // kube-prometheus' namespace_cpu:kube_pod_container_resource_requests:sum.
             r#"sum by (namespace) (sum by (namespace, pod) (max by (namespace, pod, container) (kube_pod_container_resource_requests{resource="cpu", job="kmon-kube-state"}) * on (namespace, pod) group_left () max by (namespace, pod) (kube_pod_status_phase{phase=~"Pending|Running"} == 1)))"#,
             &[r#"{namespace="default"} 2"#, r#"{namespace="shop"} 1.25"#],
+        ),
+        (
+            // KubeHpaMaxedOut (kube-prometheus), without the `for:`.
+            r#"kube_horizontalpodautoscaler_status_current_replicas{job="kmon-kube-state"} == kube_horizontalpodautoscaler_spec_max_replicas{job="kmon-kube-state"}"#,
+            &[
+                r#"{__name__="kube_horizontalpodautoscaler_status_current_replicas", horizontalpodautoscaler="api", job="kmon-kube-state", namespace="shop"} 3"#,
+            ],
         ),
         (
             // KubeJobFailed.

@@ -1,5 +1,6 @@
 //! Cluster state without kube-state-metrics: turns the Kubernetes objects kmon's watches
-//! hold (pods, nodes, namespaces, deployments, statefulsets, daemonsets) into the series
+//! hold (pods, nodes, namespaces, deployments, replicasets, statefulsets, daemonsets, jobs,
+//! cronjobs, persistentvolumeclaims, horizontalpodautoscalers) into the series
 //! kube-state-metrics 2.x would expose, with its metric names, label names and values, plus
 //! `job="kmon-kube-state"`. Pure and synchronous: `app` calls [`KubeState::collect`] on each
 //! tick and appends the result; no network and no storage here.
@@ -9,6 +10,7 @@
 //! rebuilding them.
 
 mod batch;
+mod claims;
 mod container;
 mod node;
 mod pod;
@@ -24,8 +26,9 @@ use std::sync::Arc;
 
 use k8s_openapi::Metadata;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
+use k8s_openapi::api::core::v1::{Namespace, Node, PersistentVolumeClaim, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 
 use crate::model::{Label, Labels, METRIC_NAME};
@@ -46,6 +49,8 @@ pub struct ClusterObjects {
     pub replica_sets: Vec<Arc<ReplicaSet>>,
     pub jobs: Vec<Arc<Job>>,
     pub cron_jobs: Vec<Arc<CronJob>>,
+    pub persistent_volume_claims: Vec<Arc<PersistentVolumeClaim>>,
+    pub horizontal_pod_autoscalers: Vec<Arc<HorizontalPodAutoscaler>>,
 }
 
 /// Appends the kube state series of `objects` to `out`, building every label set afresh.
@@ -68,6 +73,8 @@ pub struct KubeState {
     replica_sets: KindCache,
     jobs: KindCache,
     cron_jobs: KindCache,
+    pvcs: KindCache,
+    hpas: KindCache,
     /// Labels added to every series (e.g. `cluster` when several contexts are watched).
     constant: Vec<Label>,
     /// The label sets the last `collect` no longer produced.
@@ -148,6 +155,10 @@ impl KubeState {
             .collect(t, &objects.jobs, batch::job_series, out, gone);
         self.cron_jobs
             .collect(t, &objects.cron_jobs, batch::cronjob_series, out, gone);
+        let pvcs = &objects.persistent_volume_claims;
+        self.pvcs.collect(t, pvcs, claims::pvc_series, out, gone);
+        let hpas = &objects.horizontal_pod_autoscalers;
+        self.hpas.collect(t, hpas, claims::hpa_series, out, gone);
     }
 
     /// The label sets the previous ticks produced and the last [`collect`](Self::collect)
@@ -169,6 +180,8 @@ impl KubeState {
             + self.replica_sets.map.len()
             + self.jobs.map.len()
             + self.cron_jobs.map.len()
+            + self.pvcs.map.len()
+            + self.hpas.map.len()
     }
 }
 

@@ -7,8 +7,9 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
+use k8s_openapi::api::core::v1::{Namespace, Node, PersistentVolumeClaim, Pod};
 use serde::Deserialize;
 
 use super::*;
@@ -25,6 +26,8 @@ struct Fixture {
     replica_sets: Vec<ReplicaSet>,
     jobs: Vec<Job>,
     cron_jobs: Vec<CronJob>,
+    persistent_volume_claims: Vec<PersistentVolumeClaim>,
+    horizontal_pod_autoscalers: Vec<HorizontalPodAutoscaler>,
 }
 
 pub(super) fn fixture() -> ClusterObjects {
@@ -45,6 +48,8 @@ pub(super) fn fixture() -> ClusterObjects {
         replica_sets: arcs(f.replica_sets),
         jobs: arcs(f.jobs),
         cron_jobs: arcs(f.cron_jobs),
+        persistent_volume_claims: arcs(f.persistent_volume_claims),
+        horizontal_pod_autoscalers: arcs(f.horizontal_pod_autoscalers),
     }
 }
 
@@ -894,7 +899,9 @@ fn the_cache_reuses_unchanged_objects_and_forgets_deleted_ones() {
         + objects.daemon_sets.len()
         + objects.replica_sets.len()
         + objects.jobs.len()
-        + objects.cron_jobs.len();
+        + objects.cron_jobs.len()
+        + objects.persistent_volume_claims.len()
+        + objects.horizontal_pod_autoscalers.len();
     assert_eq!(state.cached_objects(), total);
     // Same label allocation for an unchanged object: reused, not rebuilt.
     assert!(std::ptr::eq(
@@ -946,6 +953,8 @@ fn empty_and_partial_objects_do_not_panic() {
         replica_sets: vec![Arc::new(ReplicaSet::default())],
         jobs: vec![Arc::new(Job::default())],
         cron_jobs: vec![Arc::new(CronJob::default())],
+        persistent_volume_claims: vec![Arc::new(PersistentVolumeClaim::default())],
+        horizontal_pod_autoscalers: vec![Arc::new(HorizontalPodAutoscaler::default())],
     };
     let mut out = Vec::new();
     let mut state = KubeState::new();
@@ -1493,5 +1502,113 @@ fn objects_without_resource_version_are_rebuilt_and_still_tracked() {
             .vanished()
             .iter()
             .all(|l| l.get("pod") == Some("web-7d4b9c-abcde"))
+    );
+}
+
+#[test]
+fn claims_and_autoscalers() {
+    let s = series();
+    let data = [
+        ("namespace", "shop"),
+        ("persistentvolumeclaim", "data-cache-0"),
+    ];
+    assert_eq!(
+        value(
+            &s,
+            "kube_persistentvolumeclaim_info",
+            &with(
+                &data,
+                &[
+                    ("storageclass", "standard"),
+                    ("volumename", "pvc-1-volume"),
+                    ("volumemode", "Filesystem")
+                ]
+            )
+        ),
+        1.0
+    );
+    for (phase, v) in [("Lost", 0.0), ("Bound", 1.0), ("Pending", 0.0)] {
+        assert_eq!(
+            value(
+                &s,
+                "kube_persistentvolumeclaim_status_phase",
+                &with(&data, &[("phase", phase)])
+            ),
+            v
+        );
+    }
+    assert_eq!(
+        value(
+            &s,
+            "kube_persistentvolumeclaim_resource_requests_storage_bytes",
+            &data
+        ),
+        10.0 * 1024.0 * 1024.0 * 1024.0
+    );
+    // The beta annotation wins over spec.storageClassName; no volume yet.
+    let scratch = [
+        ("namespace", "default"),
+        ("persistentvolumeclaim", "scratch"),
+    ];
+    assert_eq!(
+        value(
+            &s,
+            "kube_persistentvolumeclaim_info",
+            &with(&scratch, &[("storageclass", "fast")])
+        ),
+        1.0
+    );
+    assert_eq!(
+        select(&s, "kube_persistentvolumeclaim_access_mode", &scratch).len(),
+        2
+    );
+    assert_eq!(
+        value(
+            &s,
+            "kube_persistentvolumeclaim_resource_requests_storage_bytes",
+            &scratch
+        ),
+        5e8
+    );
+
+    let hpa = [("namespace", "shop"), ("horizontalpodautoscaler", "api")];
+    assert_eq!(
+        value(
+            &s,
+            "kube_horizontalpodautoscaler_info",
+            &with(
+                &hpa,
+                &[
+                    ("scaletargetref_api_version", "apps/v1"),
+                    ("scaletargetref_kind", "Deployment"),
+                    ("scaletargetref_name", "api")
+                ]
+            )
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(&s, "kube_horizontalpodautoscaler_spec_min_replicas", &hpa),
+        1.0
+    );
+    assert_eq!(
+        value(&s, "kube_horizontalpodautoscaler_spec_max_replicas", &hpa),
+        3.0
+    );
+    assert_eq!(
+        value(
+            &s,
+            "kube_horizontalpodautoscaler_status_current_replicas",
+            &hpa
+        ),
+        3.0
+    );
+    assert_eq!(
+        value(
+            &s,
+            "kube_horizontalpodautoscaler_status_condition",
+            &with(&hpa, &[("condition", "ScalingLimited"), ("status", "true")])
+        ),
+        1.0
     );
 }
