@@ -14,6 +14,7 @@ mod claims;
 mod container;
 mod node;
 mod pod;
+mod pod_spec;
 mod quantity;
 mod resource;
 mod workload;

@@ -5,6 +5,7 @@
 use k8s_openapi::api::core::v1::{Pod, PodCondition};
 
 use super::container::{self, CONTAINERS, INIT_CONTAINERS};
+use super::pod_spec;
 use super::{Emitter, ZERO_TIME_UNIX, bool_f64, owner_series, unix};
 
 /// Pod status reasons kube-state-metrics reports by name in `kube_pod_status_reason`.
@@ -117,6 +118,7 @@ pub(super) fn pod_series(p: &Pod, e: &mut Emitter<'_>) {
 
     status_reasons(p, e, ids);
     condition_times(conditions, e, ids);
+    pod_spec::spec_series(p, e, ids);
 
     let statuses = status
         .and_then(|s| s.container_statuses.as_deref())

@@ -1612,3 +1612,103 @@ fn claims_and_autoscalers() {
         1.0
     );
 }
+
+#[test]
+fn pod_spec_families() {
+    let s = series();
+    let web: &[(&str, &str)] = &[
+        ("namespace", "shop"),
+        ("pod", "web-7d4b9c-abcde"),
+        ("uid", "pod-0001"),
+    ];
+    let ips = select(&s, "kube_pod_ips", web);
+    assert_eq!(ips.len(), 2, "{ips:?}");
+    assert_eq!(
+        value(
+            &s,
+            "kube_pod_ips",
+            &with(web, &[("ip", "fd00:10:244::5"), ("ip_family", "6")])
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &s,
+            "kube_pod_restart_policy",
+            &with(web, &[("type", "Always")])
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &s,
+            "kube_pod_service_account",
+            &with(web, &[("service_account", "web")])
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &s,
+            "kube_pod_scheduler",
+            &with(web, &[("name", "default-scheduler")])
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &s,
+            "kube_pod_runtimeclass_name_info",
+            &with(web, &[("runtimeclass_name", "gvisor")])
+        ),
+        1.0
+    );
+    // The duplicated toleration is written once.
+    assert_eq!(select(&s, "kube_pod_tolerations", web).len(), 2);
+    assert_eq!(
+        value(
+            &s,
+            "kube_pod_tolerations",
+            &with(
+                web,
+                &[
+                    ("key", "node.kubernetes.io/not-ready"),
+                    ("operator", "Exists"),
+                    ("effect", "NoExecute"),
+                    ("toleration_seconds", "300")
+                ]
+            )
+        ),
+        1.0
+    );
+    let vol = |v, claim, eph| {
+        with(
+            web,
+            &[
+                ("volume", v),
+                ("persistentvolumeclaim", claim),
+                ("ephemeral", eph),
+            ],
+        )
+    };
+    let info = "kube_pod_spec_volumes_persistentvolumeclaims_info";
+    let ro = "kube_pod_spec_volumes_persistentvolumeclaims_readonly";
+    assert_eq!(value(&s, info, &vol("assets", "web-assets", "false")), 1.0);
+    assert_eq!(value(&s, ro, &vol("assets", "web-assets", "false")), 1.0);
+    assert_eq!(
+        value(&s, info, &vol("tmp", "web-7d4b9c-abcde-tmp", "true")),
+        1.0
+    );
+    assert_eq!(
+        value(&s, ro, &vol("tmp", "web-7d4b9c-abcde-tmp", "true")),
+        0.0
+    );
+    assert_eq!(
+        select(&s, info, web).len(),
+        2,
+        "the configMap volume has none"
+    );
+    // A pod without these spec fields still has the always-present families.
+    assert_eq!(value(&s, "kube_pod_restart_policy", PENDING), 1.0);
+    assert!(select(&s, "kube_pod_runtimeclass_name_info", PENDING).is_empty());
+}
