@@ -117,7 +117,7 @@ pub(super) fn pod_series(p: &Pod, e: &mut Emitter<'_>) {
     }
 
     status_reasons(p, e, ids);
-    condition_times(conditions, e, ids);
+    condition_series(conditions, e, ids);
     pod_spec::spec_series(p, e, ids);
 
     let statuses = status
@@ -184,9 +184,34 @@ fn status_reasons(p: &Pod, e: &mut Emitter<'_>, ids: &[(&str, &str)]) {
     }
 }
 
-/// The `*_time` series of the pod conditions that are True (Scheduled, Initialized,
-/// ContainersReady, Ready) and of PodScheduled=False: their last transition.
-fn condition_times(conditions: &[PodCondition], e: &mut Emitter<'_>, ids: &[(&str, &str)]) {
+/// Disruption condition reasons kube-state-metrics reports by name in
+/// `kube_pod_status_disruption_reason`; any other is `Other`.
+const DISRUPTION_REASONS: [&str; 5] = [
+    "PreemptionByScheduler",
+    "DeletionByTaintManager",
+    "EvictionByEvictionAPI",
+    "DeletionByPodGC",
+    "TerminationByKubelet",
+];
+
+/// The disruption reason of a DisruptionTarget condition, and the `*_time` series of the
+/// pod conditions that are True (Scheduled, Initialized, ContainersReady, Ready) and of
+/// PodScheduled=False: their last transition.
+fn condition_series(conditions: &[PodCondition], e: &mut Emitter<'_>, ids: &[(&str, &str)]) {
+    for c in conditions.iter().filter(|c| c.type_ == "DisruptionTarget") {
+        let reason = c.reason.as_deref().unwrap_or("");
+        let reason = if DISRUPTION_REASONS.contains(&reason) {
+            reason
+        } else {
+            "Other"
+        };
+        e.emit(
+            "kube_pod_status_disruption_reason",
+            ids,
+            &[("reason", reason)],
+            1.0,
+        );
+    }
     for c in conditions {
         let family = match (c.type_.as_str(), c.status.as_str()) {
             ("PodScheduled", "True") => "kube_pod_status_scheduled_time",

@@ -773,6 +773,20 @@ fn namespaces_statefulsets_and_daemonsets() {
         ),
         1.0
     );
+    assert_eq!(value(&s, "kube_statefulset_ordinals_start", &ss), 0.0);
+    assert_eq!(
+        value(
+            &s,
+            "kube_statefulset_persistentvolumeclaim_retention_policy",
+            &[
+                ("namespace", "shop"),
+                ("statefulset", "cache"),
+                ("when_deleted", "Retain"),
+                ("when_scaled", "Delete")
+            ]
+        ),
+        1.0
+    );
     let ds = [("namespace", "kube-system"), ("daemonset", "kube-proxy")];
     assert_eq!(
         value(&s, "kube_daemonset_status_desired_number_scheduled", &ds),
@@ -1398,7 +1412,9 @@ fn evicted_and_oddly_failed_pods_have_status_reasons() {
                 "metadata": {"name": name, "namespace": "n", "uid": name, "resourceVersion": "1"},
                 "spec": {"nodeName": "node-a", "containers": [{"name": "c", "image": "i"}]},
                 "status": {"phase": "Failed", "reason": reason,
-                           "message": "The node was low on resource: memory."}
+                           "message": "The node was low on resource: memory.",
+                           "conditions": [{"type": "DisruptionTarget", "status": "True",
+                                           "reason": if reason == "Evicted" { "EvictionByEvictionAPI" } else { "Custom" }}]}
             }))
             .expect("pod"),
         )
@@ -1435,6 +1451,22 @@ fn evicted_and_oddly_failed_pods_have_status_reasons() {
             &s,
             "kube_pod_status_phase",
             &with(&ids("evicted"), &[("phase", "Failed")])
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &s,
+            "kube_pod_status_disruption_reason",
+            &with(&ids("evicted"), &[("reason", "EvictionByEvictionAPI")])
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &s,
+            "kube_pod_status_disruption_reason",
+            &with(&ids("odd"), &[("reason", "Other")])
         ),
         1.0
     );

@@ -238,6 +238,29 @@ pub(super) fn statefulset_series(s: &StatefulSet, e: &mut Emitter<'_>) {
     if let Some(r) = s.spec.replicas {
         e.emit("kube_statefulset_replicas", ids, &[], f64::from(r));
     }
+    if let Some(o) = &s.spec.ordinals {
+        e.emit(
+            "kube_statefulset_ordinals_start",
+            ids,
+            &[],
+            f64::from(o.start.unwrap_or(0)),
+        );
+    }
+    if let Some(policy) = &s.spec.persistent_volume_claim_retention_policy {
+        let deleted = policy.when_deleted.as_deref().unwrap_or("");
+        let scaled = policy.when_scaled.as_deref().unwrap_or("");
+        if !deleted.is_empty() || !scaled.is_empty() {
+            e.emit(
+                "kube_statefulset_persistentvolumeclaim_retention_policy",
+                ids,
+                &[("when_deleted", deleted), ("when_scaled", scaled)],
+                1.0,
+            );
+        }
+    }
+    if let Some(t) = &m.deletion_timestamp {
+        e.emit("kube_statefulset_deletion_timestamp", ids, &[], unix(t));
+    }
     e.emit(
         "kube_statefulset_metadata_generation",
         ids,
@@ -314,6 +337,9 @@ pub(super) fn daemonset_series(d: &DaemonSet, e: &mut Emitter<'_>) {
     ];
     for (name, v) in rows {
         e.emit(name, ids, &[], v);
+    }
+    if let Some(t) = &m.deletion_timestamp {
+        e.emit("kube_daemonset_deletion_timestamp", ids, &[], unix(t));
     }
 }
 
