@@ -54,6 +54,16 @@ pub struct ClusterObjects {
     pub horizontal_pod_autoscalers: Vec<Arc<HorizontalPodAutoscaler>>,
 }
 
+/// Whether kube-state-metrics declares `family` a counter (the container restart counts);
+/// every other kube state family is a gauge. For metadata (`# TYPE`, the metadata API).
+pub fn is_counter(family: &str) -> bool {
+    matches!(
+        family,
+        "kube_pod_container_status_restarts_total"
+            | "kube_pod_init_container_status_restarts_total"
+    )
+}
+
 /// Appends the kube state series of `objects` to `out`, building every label set afresh.
 /// For repeated calls (each tick) prefer a long-lived [`KubeState`], which reuses the
 /// series of unchanged objects.

@@ -893,6 +893,11 @@ fn every_series_is_unique_and_carries_the_job() {
         assert!(l.metric_name().starts_with("kube_"), "{l}");
         assert!(v.is_finite(), "{l}");
         assert!(seen.insert(l.clone()), "duplicate series {l}");
+        // Only the restart counts are counters, and they are named like counters.
+        assert_eq!(
+            is_counter(l.metric_name()),
+            l.metric_name().ends_with("_total")
+        );
     }
 }
 
