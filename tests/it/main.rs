@@ -7,6 +7,7 @@ mod deps;
 mod dump;
 mod export;
 mod kube_double;
+mod kube_state;
 mod kubernetes_sd_interop;
 mod node_exporter;
 mod prometheus_scrape;

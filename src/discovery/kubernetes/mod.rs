@@ -5,6 +5,7 @@
 //! keeps an [`ObjectLookup`] of the objects a role joins (pods, services, nodes) and calls the
 //! `*_group` functions on each change (and on changes of what [`Dependencies`] names); a
 //! deleted object sends [`TargetGroup::deleted`] with the source from [`Role::source`].
+//! `state` turns the same objects into kube-state-metrics' series (`job="kmon-kube-state"`).
 
 mod endpoints;
 mod endpointslice;
@@ -13,6 +14,7 @@ mod node;
 mod pod;
 mod refs;
 mod service;
+pub mod state;
 
 #[cfg(test)]
 mod tests;
