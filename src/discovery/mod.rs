@@ -1,6 +1,8 @@
-//! Service discovery: discoverers turn configuration (static lists, files, later the
-//! Kubernetes API) into `TargetGroup`s, and the manager merges them per scrape job and
-//! publishes the current set. It never calls the scraper; the scraper subscribes.
+//! Service discovery: discoverers turn configuration (static lists, files) into
+//! `TargetGroup`s, and the manager merges them per scrape job and publishes the current
+//! set. `kubernetes` holds the pure translation of Kubernetes objects into Prometheus's
+//! target groups and into kube-state-metrics' series; the watches that will feed it, and
+//! a Kubernetes discoverer, are not written yet. It never calls the scraper; the scraper subscribes.
 //! Discovery takes plain parameters (file patterns, target lists), not config types: `app`
 //! translates the config.
 

@@ -5,30 +5,10 @@
 
 use std::sync::Arc;
 
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
-use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::{Namespace, Node, PersistentVolumeClaim, Pod};
 use kmon::discovery::kubernetes::state::{ClusterObjects, KubeState};
 use kmon::model::{Labels, stale_nan};
 use kmon::promql::{Cancel, Engine, EngineOptions, Value, parse};
 use kmon::storage::{Appendable, MemStorage};
-
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Fixture {
-    pods: Vec<Pod>,
-    nodes: Vec<Node>,
-    namespaces: Vec<Namespace>,
-    deployments: Vec<Deployment>,
-    stateful_sets: Vec<StatefulSet>,
-    daemon_sets: Vec<DaemonSet>,
-    replica_sets: Vec<ReplicaSet>,
-    jobs: Vec<Job>,
-    cron_jobs: Vec<CronJob>,
-    persistent_volume_claims: Vec<PersistentVolumeClaim>,
-    horizontal_pod_autoscalers: Vec<HorizontalPodAutoscaler>,
-}
 
 fn fixture() -> ClusterObjects {
     let path = concat!(
@@ -36,23 +16,7 @@ fn fixture() -> ClusterObjects {
         "/tests/data/kube-state/cluster.json"
     );
     let text = std::fs::read_to_string(path).expect("fixture");
-    let f: Fixture = serde_json::from_str(&text).expect("fixture parses");
-    fn arcs<T>(v: Vec<T>) -> Vec<Arc<T>> {
-        v.into_iter().map(Arc::new).collect()
-    }
-    ClusterObjects {
-        pods: arcs(f.pods),
-        nodes: arcs(f.nodes),
-        namespaces: arcs(f.namespaces),
-        deployments: arcs(f.deployments),
-        stateful_sets: arcs(f.stateful_sets),
-        daemon_sets: arcs(f.daemon_sets),
-        replica_sets: arcs(f.replica_sets),
-        jobs: arcs(f.jobs),
-        cron_jobs: arcs(f.cron_jobs),
-        persistent_volume_claims: arcs(f.persistent_volume_claims),
-        horizontal_pod_autoscalers: arcs(f.horizontal_pod_autoscalers),
-    }
+    serde_json::from_str(&text).expect("fixture parses")
 }
 
 const TICK_MS: i64 = 15_000;

@@ -38,8 +38,11 @@ use crate::model::{Label, Labels, METRIC_NAME};
 /// kube-state-metrics that is also scraped.
 pub const KUBE_STATE_JOB: &str = "kmon-kube-state";
 
-/// The objects the watches currently hold (as reflector stores hand them out).
-#[derive(Debug, Clone, Default)]
+/// The objects the watches currently hold (as reflector stores hand them out). It also
+/// reads from JSON lists named as the fields in camelCase (`pods`, `statefulSets`, …;
+/// missing lists are empty), which is how the tests' cluster fixtures are written.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct ClusterObjects {
     pub pods: Vec<Arc<Pod>>,
     pub nodes: Vec<Arc<Node>>,
