@@ -24,6 +24,7 @@ pub mod dump;
 pub mod export;
 mod export_screen;
 pub mod import;
+pub mod kube_jobs;
 pub mod load;
 pub mod overview;
 pub mod panels;

@@ -4,6 +4,7 @@
 //! scrape` call it.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -54,11 +55,22 @@ pub struct Page {
 /// The HTTP client of one job (auth and TLS are per job in Prometheus).
 #[derive(Clone)]
 pub struct ScrapeClient {
-    http: reqwest::Client,
+    transport: Transport,
     auth: Auth,
     accept: String,
     compression: bool,
     body_size_limit: u64,
+}
+
+/// How requests travel: plain HTTP(S), or through a Kubernetes API server's proxy with the
+/// kubeconfig's credentials, a bounded number at a time.
+#[derive(Clone)]
+enum Transport {
+    Http(reqwest::Client),
+    ApiServer {
+        client: kube::Client,
+        slots: Arc<tokio::sync::Semaphore>,
+    },
 }
 
 #[derive(Clone)]
@@ -188,7 +200,7 @@ impl ScrapeClient {
             Auth::None
         };
         Ok(ScrapeClient {
-            http,
+            transport: Transport::Http(http),
             auth,
             accept: accept_header(&cfg.scrape_protocols),
             compression: cfg.enable_compression,
@@ -204,9 +216,37 @@ impl ScrapeClient {
         }
     }
 
+    /// A client that sends every scrape of `cfg`'s job through the API server of `client`
+    /// (the target URL's path and query, e.g. `/api/v1/nodes/n1/proxy/metrics`, on the
+    /// client's server), with the kubeconfig's credentials instead of the job's, holding one
+    /// of `slots` while it runs so a large cluster's API server sees a bounded number of
+    /// proxy requests at once. Waiting for a slot counts against the scrape timeout.
+    pub fn through_api_server(
+        cfg: &ScrapeConfig,
+        client: kube::Client,
+        slots: Arc<tokio::sync::Semaphore>,
+    ) -> Self {
+        ScrapeClient {
+            transport: Transport::ApiServer { client, slots },
+            auth: Auth::None,
+            accept: accept_header(&cfg.scrape_protocols),
+            compression: cfg.enable_compression,
+            body_size_limit: cfg.limits.body_size_limit,
+        }
+    }
+
     async fn fetch_inner(&self, url: &str, timeout: Duration) -> Result<Page, FetchError> {
-        let mut req = self
-            .http
+        let http = match &self.transport {
+            Transport::Http(http) => http,
+            Transport::ApiServer { client, slots } => {
+                let _slot = slots
+                    .acquire()
+                    .await
+                    .map_err(|_| FetchError::Http("the API server connection is closed".into()))?;
+                return self.fetch_through(client, url, timeout).await;
+            }
+        };
+        let mut req = http
             .get(url)
             .header(reqwest::header::ACCEPT, &self.accept)
             .header(
@@ -270,6 +310,107 @@ impl ScrapeClient {
             content_type,
         })
     }
+}
+
+impl ScrapeClient {
+    async fn fetch_through(
+        &self,
+        client: &kube::Client,
+        url: &str,
+        timeout: Duration,
+    ) -> Result<Page, FetchError> {
+        use http_body_util::BodyExt;
+        let uri: http::Uri = url
+            .parse()
+            .map_err(|e| FetchError::Http(format!("target URL {url}: {e}")))?;
+        let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+        let req = http::Request::get(path)
+            .header(http::header::ACCEPT, &self.accept)
+            .header(
+                "X-Prometheus-Scrape-Timeout-Seconds",
+                format!("{}", timeout.as_secs_f64()),
+            )
+            .header(
+                http::header::ACCEPT_ENCODING,
+                if self.compression { "gzip" } else { "identity" },
+            )
+            .body(kube::client::Body::empty())
+            .map_err(|e| FetchError::Http(e.to_string()))?;
+        let resp = client.send(req).await.map_err(kube_error)?;
+        let status = resp.status();
+        let (parts, mut stream) = resp.into_parts();
+        let header = |name: http::header::HeaderName| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string()
+        };
+        let content_type = header(http::header::CONTENT_TYPE);
+        let gzipped = header(http::header::CONTENT_ENCODING).eq_ignore_ascii_case("gzip");
+        let limit = self.body_size_limit;
+        let mut body: Vec<u8> = Vec::new();
+        while let Some(frame) = stream.frame().await {
+            let frame = frame.map_err(kube_error)?;
+            if let Ok(data) = frame.into_data() {
+                if limit > 0 && (body.len() + data.len()) as u64 > limit && !gzipped {
+                    return Err(FetchError::BodyTooLarge { limit });
+                }
+                body.extend_from_slice(&data);
+            }
+        }
+        if gzipped {
+            body = gunzip(&body, limit)?;
+        }
+        if status != http::StatusCode::OK {
+            return Err(FetchError::Status(status_text(status, &body)));
+        }
+        let body = String::from_utf8(body)
+            .map_err(|e| FetchError::NotUtf8(e.utf8_error().valid_up_to()))?;
+        Ok(Page {
+            format: Format::from_content_type(&content_type),
+            body,
+            content_type,
+        })
+    }
+}
+
+/// Decompresses a gzip body, stopping at `limit` bytes (0: unlimited).
+fn gunzip(body: &[u8], limit: u64) -> Result<Vec<u8>, FetchError> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    let reader = flate2::read::GzDecoder::new(body);
+    let cap = if limit > 0 { limit + 1 } else { u64::MAX };
+    reader
+        .take(cap)
+        .read_to_end(&mut out)
+        .map_err(|e| FetchError::Http(format!("decompressing the gzip body: {e}")))?;
+    if limit > 0 && out.len() as u64 > limit {
+        return Err(FetchError::BodyTooLarge { limit });
+    }
+    Ok(out)
+}
+
+/// A non-200 answer of the API server: the status, plus the message of a Kubernetes
+/// `Status` body (which names the verb and resource a 403 refused).
+fn status_text(status: http::StatusCode, body: &[u8]) -> String {
+    let message = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| {
+            v.get("message")
+                .and_then(|m| m.as_str())
+                .map(str::to_string)
+        });
+    match message {
+        Some(m) if !m.is_empty() => format!("{status}: {m}"),
+        _ => status.to_string(),
+    }
+}
+
+fn kube_error(e: impl std::fmt::Display) -> FetchError {
+    let text = crate::discovery::kubernetes::connect::scrub(&e.to_string());
+    FetchError::Connect(text)
 }
 
 fn classify(e: reqwest::Error) -> FetchError {

@@ -7,6 +7,7 @@
 //! deleted object sends [`TargetGroup::deleted`] with the source from [`Role::source`].
 //! `state` turns the same objects into kube-state-metrics' series (`job="kmon-kube-state"`).
 
+pub mod connect;
 mod endpoints;
 mod endpointslice;
 mod ingress;
