@@ -16,6 +16,7 @@ mod pod;
 mod refs;
 mod service;
 pub mod state;
+pub mod watch;
 
 #[cfg(test)]
 mod tests;
