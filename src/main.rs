@@ -32,6 +32,25 @@ struct Flags {
     /// Monitor this machine even when a kubeconfig is present.
     #[arg(long, global = true)]
     local: bool,
+    /// The kubeconfig to use instead of KUBECONFIG or ~/.kube/config; a problem with it is an
+    /// error instead of a fall-back to this machine.
+    #[arg(long, global = true, value_name = "FILE")]
+    kubeconfig: Option<PathBuf>,
+    /// The kubeconfig contexts to watch, comma-separated (default: the current context).
+    /// Several contexts are watched at once, each series labelled with its `cluster`.
+    #[arg(long, global = true, value_name = "NAME[,NAME]", value_delimiter = ',')]
+    context: Vec<String>,
+    /// Watch and scrape this namespace only (default: all namespaces).
+    #[arg(short = 'n', long, global = true, value_name = "NS")]
+    namespace: Option<String>,
+    /// Watch and scrape every namespace (the default; overrides -n).
+    #[arg(short = 'A', long, global = true)]
+    all_namespaces: bool,
+    /// How cluster targets are scraped: `proxy` (through the API server, with the
+    /// kubeconfig's credentials), `direct` (to node and pod addresses; kmon runs in the
+    /// cluster), or `auto` (direct in a pod, proxy elsewhere).
+    #[arg(long, global = true, value_name = "MODE", value_enum, default_value_t = KubeScrape::Auto)]
+    kube_scrape: KubeScrape,
     /// A colour theme: a built-in name (default, nord, gruvbox-dark, dracula,
     /// solarized-dark, tokyo-night, light, high-contrast, terminal), the name of a theme in
     /// kmon's, btop's or bpytop's theme directories, or a path to a .theme file.
@@ -67,6 +86,17 @@ impl Flags {
         kmon::app::RunOptions {
             config: self.config,
             interval: self.interval.unwrap_or(Duration::from_secs(2)),
+            kube: kmon::discovery::kubernetes::connect::KubeOptions {
+                kubeconfig: self.kubeconfig,
+                contexts: self.context,
+                namespace: self.namespace,
+                all_namespaces: self.all_namespaces,
+            },
+            kube_scrape: match self.kube_scrape {
+                KubeScrape::Auto => None,
+                KubeScrape::Proxy => Some(kmon::app::kube_jobs::ScrapeMode::Proxy),
+                KubeScrape::Direct => Some(kmon::app::kube_jobs::ScrapeMode::Direct),
+            },
             interval_set: self.interval.is_some(),
             data_dir: self.data_dir,
             local: self.local,
@@ -88,6 +118,12 @@ enum Command {
     Scrape {
         /// http(s) URL or a file path ("-" for standard input).
         source: String,
+        #[arg(short = 'o', long, value_enum, default_value_t = Output::Table)]
+        output: Output,
+    },
+    /// Discover the targets kmon would scrape (a --config's jobs, or the default jobs of the
+    /// kubeconfig's clusters), scrape each once, and print them with their health.
+    Targets {
         #[arg(short = 'o', long, value_enum, default_value_t = Output::Table)]
         output: Output,
     },
@@ -214,6 +250,14 @@ enum Command {
         #[arg(long, value_name = "KEY", num_args = 1.., allow_hyphen_values = true)]
         keys: Vec<String>,
     },
+}
+
+/// `--kube-scrape`.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum KubeScrape {
+    Auto,
+    Proxy,
+    Direct,
 }
 
 #[derive(Subcommand, Debug)]
@@ -359,6 +403,9 @@ fn main() -> ExitCode {
     let f = cli.flags;
     let result = match cli.command {
         None => kmon::app::run_tui(f.run_options()),
+        Some(Command::Targets { output }) => {
+            kmon::app::targets_cli::targets(f.run_options(), output == Output::Json)
+        }
         Some(Command::Scrape { source, output }) => {
             kmon::app::cli::scrape(&source, output == Output::Json)
         }

@@ -121,7 +121,8 @@ pub fn export_screen(
     let (mut board, _) = super::board::board_for(opts.dashboard.as_deref(), &opts.state_dir())?;
     let rt = runtime()?;
     let folder = rt.block_on(async {
-        let engine = Engine::start(cfg, &opts)?;
+        let work = super::kube::decide(cfg, &opts).await?;
+        let engine = Engine::start(work, &opts)?;
         board.publish(&engine.request);
         if opts.dashboard.is_some() {
             // With --dashboard the export shows the dashboard.

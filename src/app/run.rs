@@ -17,8 +17,7 @@ use super::publish::{BuiltinHealth, Sources, publish_snapshots, run_collector};
 use super::settings::{apply_settings, save_options};
 use super::snapshot::{Action, UiSnapshot};
 use crate::config::{self, Config};
-use crate::discovery::{FileSd, Manager, StaticSd};
-use crate::scrape::{ScrapeManager, TargetRegistry};
+use crate::scrape::TargetRegistry;
 use crate::storage::Storage;
 use crate::tsdb::db::{Db, DbOptions};
 
@@ -27,6 +26,10 @@ use crate::tsdb::db::{Db, DbOptions};
 pub struct RunOptions {
     pub config: Option<PathBuf>,
     pub interval: Duration,
+    /// `--kubeconfig`, `--context`, `-n`, `-A`.
+    pub kube: crate::discovery::kubernetes::connect::KubeOptions,
+    /// `--kube-scrape`; `None` is auto (direct in a pod, proxy elsewhere).
+    pub kube_scrape: Option<super::kube_jobs::ScrapeMode>,
     /// Whether `--interval` was given (it wins over the settings file).
     pub interval_set: bool,
     pub data_dir: Option<PathBuf>,
@@ -223,22 +226,6 @@ fn init_log(dir: &Path) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
-/// Where a kubeconfig would be found, if any (cluster mode arrives with the Kubernetes
-/// issue; until then kmon says so and watches this machine).
-fn kubeconfig_present() -> Option<PathBuf> {
-    if let Some(list) = std::env::var_os("KUBECONFIG") {
-        for p in std::env::split_paths(&list) {
-            if p.is_file() {
-                return Some(p);
-            }
-        }
-    }
-    let home = directories::BaseDirs::new()?
-        .home_dir()
-        .join(".kube/config");
-    home.is_file().then_some(home)
-}
-
 /// Runs the TUI until the user quits. The settings file (`settings`) fills in what the
 /// command line leaves out: interval, theme, graph symbols, boxes, and key remapping.
 pub fn run_tui(mut opts: RunOptions) -> anyhow::Result<ExitCode> {
@@ -276,7 +263,8 @@ pub fn run_tui(mut opts: RunOptions) -> anyhow::Result<ExitCode> {
     let (mut board, pins_warning) =
         super::board::board_for(opts.dashboard.as_deref(), &opts.state_dir())?;
     rt.block_on(async move {
-        let engine = Engine::start(cfg, &opts)?;
+        let work = super::kube::decide(cfg, &opts).await?;
+        let engine = Engine::start(work, &opts)?;
         let (action_tx, action_rx) = mpsc::channel::<Action>(16);
         let mut tui_opts = crate::tui::TuiOptions::default();
         tui_opts.view.history = crate::tui::editor::History::new(history);
@@ -415,6 +403,8 @@ pub struct Engine {
     pub storage: Arc<dyn Storage>,
     /// The scrape targets' health (empty without a config).
     pub registry: TargetRegistry,
+    /// The watched clusters in cluster mode (empty otherwise).
+    pub clusters: Vec<super::kube::Watched>,
     pub snapshots: watch::Receiver<Arc<UiSnapshot>>,
     pub cancel: CancellationToken,
     /// The app's message for the status line of the next snapshots.
@@ -429,14 +419,14 @@ pub struct Engine {
 impl Engine {
     /// Opens the data dir's TSDB and starts collection and the snapshot publisher. Must
     /// run inside a runtime.
-    pub fn start(cfg: Option<Config>, opts: &RunOptions) -> anyhow::Result<Engine> {
+    pub fn start(work: super::kube::Work, opts: &RunOptions) -> anyhow::Result<Engine> {
         let db = open_db(opts)?;
         let note = open_note(db.open_report());
         // Read-only data (a Prometheus snapshot, say) may end long ago: the query panels
         // then start paused at its newest sample instead of showing an empty "now".
         let newest = db.time_range().map(|(_, hi)| hi);
         let weak = Arc::downgrade(&db);
-        let mut engine = Engine::start_with(db, cfg, opts, true)?;
+        let mut engine = Engine::start_with(db, work, opts, true)?;
         if let Some(n) = note {
             engine.set_status(n);
         }
@@ -462,23 +452,27 @@ impl Engine {
         Ok(engine)
     }
 
-    /// Starts discovery and scraping (with a config) or the built-in collector (without),
-    /// writing into `storage` (neither with `--read-only`); and the snapshot publisher when `snapshots` is set (the
-    /// TUI and the screen export need it, `kmon serve` does not). Must run inside a
-    /// runtime.
+    /// Starts discovery and scraping (of a config's jobs, or of the clusters' default jobs
+    /// with their kube state) or the built-in collector (this machine), writing into
+    /// `storage` (none of them with `--read-only`); and the snapshot publisher when
+    /// `snapshots` is set (the TUI and the screen export need it, `kmon serve` does not).
+    /// Must run inside a runtime.
     pub fn start_with(
         storage: Arc<dyn Storage>,
-        cfg: Option<Config>,
+        work: super::kube::Work,
         opts: &RunOptions,
         snapshots: bool,
     ) -> anyhow::Result<Engine> {
+        use super::kube::Work;
         let cancel = CancellationToken::new();
         let mut tasks = Vec::new();
         let (interval_tx, interval_rx) = watch::channel(opts.interval);
         let registry;
         let builtin: Option<watch::Receiver<BuiltinHealth>>;
         let source;
-        match cfg {
+        let mut watched = Vec::new();
+        let mut status_note = None;
+        match work {
             _ if opts.read_only => {
                 registry = TargetRegistry::new();
                 builtin = None;
@@ -487,43 +481,31 @@ impl Engine {
                     data_dir(opts.data_dir.as_deref()).display()
                 );
             }
-            Some(cfg) => {
-                let mut mgr = Manager::new(Duration::from_millis(200));
-                for sc in &cfg.scrape_configs {
-                    mgr.add_job(sc.job_name.clone());
-                    if !sc.static_configs.is_empty() {
-                        let lists = sc
-                            .static_configs
-                            .iter()
-                            .map(|s| (s.targets.clone(), s.labels.clone()));
-                        mgr.add(sc.job_name.clone(), Box::new(StaticSd::from_lists(lists)));
-                    }
-                    if !sc.kubernetes_sd_configs.is_empty() {
-                        // Validated by `config`; the watch-based discoverer is not wired yet.
-                        tracing::warn!(
-                            "job {}: kubernetes_sd_configs is not wired to discovery yet; ignored",
-                            sc.job_name
-                        );
-                    }
-                    for fsd in &sc.file_sd_configs {
-                        mgr.add(
-                            sc.job_name.clone(),
-                            Box::new(FileSd::new(fsd.files.clone(), fsd.refresh_interval)),
-                        );
-                    }
-                }
-                let (groups_rx, handle) = mgr.start(cancel.clone());
-                tasks.push(handle);
-                let sm = ScrapeManager::new(storage.clone(), &cfg.scrape_configs);
-                registry = sm.registry();
-                tasks.push(tokio::spawn(sm.run(groups_rx, cancel.clone())));
+            Work::Cluster(cm) => {
+                let d = super::kube::cluster_discovery(&cm, &cancel)?;
+                super::kube::start_kube_state(&storage, &d.watched, cm.interval, &cancel, &mut tasks);
+                let names: Vec<String> = d.watched.iter().map(|w| w.context.clone()).collect();
+                source = format!(
+                    "{} {} ({:?} mode, {} jobs)",
+                    if names.len() == 1 { "context" } else { "contexts" },
+                    names.join(", "),
+                    cm.mode,
+                    d.jobs.len()
+                );
+                watched = d.watched.clone();
+                registry = d.start_scraping(storage.clone(), &cancel, &mut tasks);
+                builtin = None;
+            }
+            Work::Config(cfg) => {
+                let d = super::kube::config_discovery(&cfg, &opts.kube);
+                registry = d.start_scraping(storage.clone(), &cancel, &mut tasks);
                 builtin = None;
                 source = match &cfg.source_file {
                     Some(p) => format!("{} ({} jobs)", p.display(), cfg.scrape_configs.len()),
                     None => "config".to_string(),
                 };
             }
-            None => {
+            Work::ThisMachine(why) => {
                 registry = TargetRegistry::new();
                 let (tx, rx) = watch::channel(BuiltinHealth::default());
                 tasks.push(tokio::spawn(run_collector(
@@ -533,17 +515,21 @@ impl Engine {
                     cancel.clone(),
                 )));
                 builtin = Some(rx);
-                source = match (opts.local, kubeconfig_present()) {
-                    (false, Some(p)) => format!(
-                        "this machine (kubeconfig {} found; cluster mode is not available yet)",
-                        p.display()
-                    ),
-                    _ => "this machine".to_string(),
-                };
+                source = "this machine".to_string();
+                if let Some(why) = why {
+                    status_note = Some(why);
+                }
             }
         }
         let (snap_tx, snap_rx) = watch::channel(Arc::new(UiSnapshot::default()));
-        let (status_tx, status_rx) = watch::channel(String::new());
+        let (status_tx, status_rx) = watch::channel(status_note.unwrap_or_default());
+        if !watched.is_empty() {
+            tasks.push(tokio::spawn(super::kube::report_status(
+                watched.clone(),
+                status_tx.clone(),
+                cancel.clone(),
+            )));
+        }
         let (request_tx, request_rx) = watch::channel(PanelRequest::default());
         if snapshots {
             tasks.push(tokio::spawn(publish_snapshots(
@@ -563,6 +549,7 @@ impl Engine {
         Ok(Engine {
             storage,
             registry,
+            clusters: watched,
             snapshots: snap_rx,
             cancel,
             status: status_tx,
@@ -609,12 +596,14 @@ mod tests {
             retention_size: None,
             wal_fsync: crate::tsdb::wal::SyncPolicy::Never,
             local: true,
+            kube: Default::default(),
+            kube_scrape: None,
             theme: None,
             color: None,
             export_dir: None,
             dashboard: None,
         };
-        let engine = Engine::start(None, &opts).expect("engine starts");
+        let engine = Engine::start(None.into(), &opts).expect("engine starts");
         let (tx, rx) = mpsc::channel(4);
         let screen = Buffer::empty(Rect::new(0, 0, 10, 2));
         let theme = Box::new(crate::tui::Theme::default());

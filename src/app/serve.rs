@@ -122,7 +122,8 @@ pub fn serve(run: RunOptions, opts: ServeOptions) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("listening on {}", opts.listen))?;
         let addr = listener.local_addr().context("the listening address")?;
         let storage: Arc<dyn Storage> = head.clone();
-        let engine = Engine::start_with(storage.clone(), cfg, &run, false)?;
+        let work = super::kube::decide(cfg, &run).await?;
+        let engine = Engine::start_with(storage.clone(), work, &run, false)?;
         let api = Api::new(
             storage,
             ApiOptions {

@@ -52,6 +52,14 @@ impl ScrapeManager {
         }
     }
 
+    /// Uses `client` for `job`'s scrapes instead of the one built from its config (cluster
+    /// mode's jobs go through the API server with the kubeconfig's credentials).
+    pub fn set_client(&mut self, job: &str, client: ScrapeClient) {
+        if let Some((_, c)) = self.jobs.get_mut(job) {
+            *c = Ok(client);
+        }
+    }
+
     /// The registry readers use to see target health.
     pub fn registry(&self) -> TargetRegistry {
         self.registry.clone()

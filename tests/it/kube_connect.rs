@@ -20,6 +20,7 @@ fn clusters(r: Resolution) -> kmon::discovery::kubernetes::connect::Clusters {
     match r {
         Resolution::Clusters(c) => c,
         Resolution::ThisMachine(why) => panic!("fell back to this machine: {why}"),
+        Resolution::NoKubeconfig => panic!("no kubeconfig"),
     }
 }
 

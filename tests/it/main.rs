@@ -6,6 +6,7 @@ mod cli;
 mod deps;
 mod dump;
 mod export;
+mod kube_cluster;
 mod kube_connect;
 mod kube_double;
 mod kube_state;

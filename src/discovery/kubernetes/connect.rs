@@ -105,8 +105,10 @@ pub struct Clusters {
 #[derive(Debug, Clone)]
 pub enum Resolution {
     Clusters(Clusters),
-    /// No kubeconfig and not in a pod, or an implicit kubeconfig that cannot be used: kmon
-    /// monitors this machine. The text is the one-line explanation.
+    /// No kubeconfig anywhere and not in a pod: kmon monitors this machine.
+    NoKubeconfig,
+    /// An implicit kubeconfig that cannot be used: kmon monitors this machine. The text is
+    /// the one-line explanation.
     ThisMachine(String),
 }
 
@@ -159,8 +161,8 @@ impl Env {
 
 /// Reads the kubeconfig (or the in-cluster account) as kubectl would and builds one
 /// configuration per context. An explicit `--kubeconfig` or `--context` that cannot be used is
-/// an error; a missing or broken implicit kubeconfig is [`Resolution::ThisMachine`] with the
-/// reason, so plain `kmon` always starts.
+/// an error; no kubeconfig is [`Resolution::NoKubeconfig`] and a broken implicit one
+/// [`Resolution::ThisMachine`] with the reason, so plain `kmon` always starts.
 pub async fn resolve(opts: &KubeOptions, env: &Env) -> Result<Resolution, ConnectError> {
     let explicit = opts.kubeconfig.is_some() || !opts.contexts.is_empty();
     let loaded = match load(opts, env) {
@@ -169,9 +171,7 @@ pub async fn resolve(opts: &KubeOptions, env: &Env) -> Result<Resolution, Connec
             if env.in_pod {
                 return in_cluster(opts).map(Resolution::Clusters);
             }
-            return Ok(Resolution::ThisMachine(
-                "no kubeconfig found (KUBECONFIG, ~/.kube/config); monitoring this machine".into(),
-            ));
+            return Ok(Resolution::NoKubeconfig);
         }
         Err(e) if explicit => return Err(e),
         Err(e) => {

@@ -49,6 +49,7 @@ fn clusters(r: Resolution) -> Clusters {
     match r {
         Resolution::Clusters(c) => c,
         Resolution::ThisMachine(why) => panic!("fell back: {why}"),
+        Resolution::NoKubeconfig => panic!("no kubeconfig"),
     }
 }
 
@@ -242,7 +243,7 @@ fn a_broken_kubeconfig_never_shows_its_secrets() {
         .unwrap()
     {
         Resolution::ThisMachine(why) => why,
-        Resolution::Clusters(c) => panic!("parsed {c:?}"),
+        other => panic!("parsed {other:?}"),
     };
     assert!(why.contains(&p.display().to_string()), "{why}");
     assert!(why.contains("monitoring this machine"), "{why}");

@@ -1,0 +1,222 @@
+//! Cluster mode end to end: `kmon serve --kubeconfig` against the API server double, with
+//! nothing else. kmon must discover the nodes and pods through its watches, scrape every
+//! kubelet, cAdvisor and resource endpoint and the annotated pods and services through
+//! the API server's proxy, and write the kube state series, all answered through its own
+//! HTTP API; pods added and deleted while it runs must appear and vanish.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::kube_double::{DoubleOptions, Kind, KubeDouble, User};
+use crate::support::{Http, start_kmon_serve, urlencode};
+
+/// Bound on every wait.
+const WAIT: Duration = Duration::from_secs(60);
+
+struct Kmon {
+    http: Http,
+    url: String,
+}
+
+impl Kmon {
+    fn get(&self, path: &str) -> Value {
+        let (code, body) = self
+            .http
+            .get(&format!("{}{path}", self.url))
+            .unwrap_or_else(|| panic!("GET {path}: no answer"));
+        assert_eq!(code, 200, "GET {path}: {body}");
+        serde_json::from_str(&body).expect("JSON")
+    }
+
+    /// The instant vector of `q` as (labels, value).
+    fn query(&self, q: &str) -> Vec<(Value, f64)> {
+        let v = self.get(&format!("/api/v1/query?query={}", urlencode(q)));
+        v["data"]["result"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| {
+                let x: f64 = s["value"][1].as_str().unwrap().parse().unwrap();
+                (s["metric"].clone(), x)
+            })
+            .collect()
+    }
+
+    fn scalar(&self, q: &str) -> Option<f64> {
+        self.query(q).first().map(|(_, v)| *v)
+    }
+
+    /// Polls until `ok` holds, at most [`WAIT`]; panics with `what` and the last value.
+    fn wait<T: std::fmt::Debug>(
+        &self,
+        what: &str,
+        mut probe: impl FnMut(&Kmon) -> T,
+        ok: impl Fn(&T) -> bool,
+    ) -> T {
+        let start = Instant::now();
+        loop {
+            let v = probe(self);
+            if ok(&v) {
+                return v;
+            }
+            if start.elapsed() > WAIT {
+                panic!("{what}: still {v:?} after {WAIT:?}");
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
+    /// Active targets as (job, health, scrape URL).
+    fn targets(&self) -> Vec<(String, String, String)> {
+        let v = self.get("/api/v1/targets?state=active");
+        v["data"]["activeTargets"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|t| {
+                (
+                    t["labels"]["job"].as_str().unwrap_or("").to_string(),
+                    t["health"].as_str().unwrap_or("").to_string(),
+                    t["scrapeUrl"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect()
+    }
+}
+
+fn count(targets: &[(String, String, String)], job: &str, health: &str) -> usize {
+    targets
+        .iter()
+        .filter(|(j, h, _)| j == job && (health.is_empty() || h == health))
+        .count()
+}
+
+#[test]
+fn a_kubeconfig_is_all_kmon_needs_to_watch_and_scrape_a_cluster() {
+    let d = KubeDouble::start(DoubleOptions::default());
+    let sum = d.fixture_cluster(3, 6);
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    d.kubeconfig(&kubeconfig, User::Token).unwrap();
+    let data = dir.path().join("data");
+    let (_guard, url) = start_kmon_serve(
+        &data,
+        dir.path(),
+        &[
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+            "--interval",
+            "1s",
+        ],
+    );
+    let k = Kmon {
+        http: Http::new(),
+        url,
+    };
+
+    // Every node's three endpoints, every running annotated pod, the annotated services.
+    let running_annotated = sum
+        .annotated_pods
+        .iter()
+        .filter(|p| !sum.pending_pods.contains(p))
+        .count();
+    let targets = k.wait(
+        "every default target up",
+        |k| k.targets(),
+        |t| {
+            count(t, "kubelet", "up") == 3
+                && count(t, "cadvisor", "up") == 3
+                && count(t, "kubelet-resource", "up") == 3
+                && count(t, "kubernetes-pods", "up") == running_annotated
+                && count(t, "kubernetes-services", "up") == 2
+        },
+    );
+    let token = d.token().to_string();
+    for (_, _, u) in &targets {
+        assert!(u.starts_with(&d.url()), "{u} goes through the API server");
+        assert!(!u.contains(&token));
+    }
+    assert!(d.requests("/api/v1/nodes/node-2/proxy/metrics/cadvisor") > 0);
+
+    // Live metrics of nodes and pods through the proxy.
+    let cpu = k.wait(
+        "pod CPU from cAdvisor",
+        |k| {
+            k.query(
+                r#"sum by (node) (rate(container_cpu_usage_seconds_total{container!=""}[10s]))"#,
+            )
+        },
+        |v| v.len() == 3,
+    );
+    assert!(cpu.iter().all(|(_, v)| *v >= 0.0), "{cpu:?}");
+    assert_eq!(k.scalar(r#"count(up{job="kubelet"} == 1)"#), Some(3.0));
+
+    // Cluster state from the watches, with kube-state-metrics' names and labels.
+    let pods = sum.pods.len() as f64;
+    k.wait(
+        "kube_pod_info for every pod",
+        |k| k.scalar(r#"count(kube_pod_info{job="kmon-kube-state"})"#),
+        |v| *v == Some(pods),
+    );
+    let restarts: i32 = sum.restarts.iter().map(|(_, r)| r).sum();
+    let got = k.scalar(r#"sum(max by (namespace, pod) (kube_pod_container_status_restarts_total{container!="proxy"}))"#);
+    assert_eq!(got, Some(restarts as f64));
+    let crash =
+        k.query(r#"kube_pod_container_status_waiting_reason{reason="CrashLoopBackOff"} == 1"#);
+    assert_eq!(crash.len(), sum.crashlooping_pods.len(), "{crash:?}");
+    assert_eq!(
+        k.scalar(r#"count(kube_node_status_condition{condition="Ready",status="true"} == 1)"#),
+        Some(3.0)
+    );
+    let pending = k.query(r#"kube_pod_status_phase{phase="Pending"} == 1"#);
+    assert_eq!(pending.len(), sum.pending_pods.len());
+
+    // A new annotated pod appears as a pod and as a target; deleted, it goes.
+    let new_pod = json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "late-1", "namespace": "apps", "uid": "late-1-uid",
+                     "labels": {"app": "late"},
+                     "annotations": {"prometheus.io/scrape": "true", "prometheus.io/port": "8080"}},
+        "spec": {"nodeName": "node-1", "containers": [{"name": "late", "image": "late:1",
+                 "ports": [{"containerPort": 8080, "name": "http"}]}]},
+        "status": {"phase": "Running", "podIP": "10.244.1.200", "startTime": "2026-01-01T00:00:00Z",
+                   "conditions": [{"type": "Ready", "status": "True"}],
+                   "containerStatuses": [{"name": "late", "image": "late:1", "imageID": "", "ready": true,
+                                          "restartCount": 2, "state": {"running": {}}}]}
+    });
+    d.apply_json(new_pod).expect("add a pod");
+    k.wait(
+        "the new pod's kube state",
+        |k| k.scalar(r#"kube_pod_container_status_restarts_total{pod="late-1"}"#),
+        |v| *v == Some(2.0),
+    );
+    k.wait(
+        "the new pod's target",
+        |k| {
+            k.targets()
+                .iter()
+                .filter(|(_, h, u)| u.contains("/pods/late-1:8080/") && h == "up")
+                .count()
+        },
+        |n| *n == 1,
+    );
+    assert!(d.delete(Kind::Pod, "apps", "late-1"));
+    k.wait(
+        "the deleted pod's series end",
+        |k| k.query(r#"kube_pod_info{pod="late-1"}"#).len(),
+        |n| *n == 0,
+    );
+    k.wait(
+        "the deleted pod's target goes",
+        |k| {
+            k.targets()
+                .iter()
+                .filter(|(_, _, u)| u.contains("late-1"))
+                .count()
+        },
+        |n| *n == 0,
+    );
+}
