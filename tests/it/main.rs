@@ -8,6 +8,7 @@ mod dump;
 mod export;
 mod kube_double;
 mod kube_state;
+mod kube_watch;
 mod kubernetes_sd_interop;
 mod node_exporter;
 mod prometheus_scrape;

@@ -171,12 +171,10 @@ impl ClusterWatch {
         summarize(&self.status())
     }
 
-    /// Whether every watch that is not refused has completed its initial list.
+    /// Whether every watch that is not refused (forbidden, or not served by this server)
+    /// has completed its initial list.
     pub fn synced(&self) -> bool {
-        self.shared
-            .slots()
-            .iter()
-            .all(|s| s.has_synced() || s.is_forbidden())
+        self.shared.slots().iter().all(|s| s.settled())
     }
 
     /// Waits until [`ClusterWatch::synced`] or `timeout`; returns whether it synced.
