@@ -80,8 +80,11 @@ macro_rules! watch_namespaced {
 }
 
 impl ClusterWatch {
-    /// Starts every watch on the current tokio runtime and returns at once; objects arrive
-    /// as the initial lists complete (see [`ClusterWatch::wait_synced`]).
+    /// Starts every watch on the current tokio runtime (call it inside one) and returns at
+    /// once; objects arrive as the initial lists complete (see
+    /// [`ClusterWatch::wait_synced`]). Build the client with `default_retry = false`:
+    /// kube-client otherwise retries 429/503/504 itself for minutes, hiding the outage from
+    /// the status.
     pub fn start(client: kube::Client, scope: WatchScope, cancel: CancellationToken) -> Self {
         use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
         use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
