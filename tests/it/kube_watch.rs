@@ -477,3 +477,75 @@ async fn roles_over_a_cluster_watch_match_their_own_watches() {
     cancel.cancel();
     stop.cancel();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_namespace_scope_watches_each_namespace_and_relists_each_alone() {
+    let d = KubeDouble::start(DoubleOptions::default());
+    let sum = d.fixture_cluster(2, 4);
+    let (c, _dir) = client(&d).await;
+    let cancel = CancellationToken::new();
+    let scope = WatchScope {
+        namespaces: vec!["apps".into(), "kube-system".into()],
+    };
+    let w = ClusterWatch::start(c, scope, cancel.clone());
+    assert!(w.wait_synced(WAIT).await, "synced: {:?}", w.status());
+    let in_apps = sum.pods.iter().filter(|(ns, _)| ns == "apps").count();
+    assert!(in_apps > 0 && in_apps < sum.pods.len());
+    assert_eq!(pod_keys(&w).len(), in_apps);
+    let pod_watches: Vec<_> = w
+        .status()
+        .into_iter()
+        .filter(|s| s.resource == "pods")
+        .map(|s| s.namespace)
+        .collect();
+    assert_eq!(
+        pod_watches,
+        [Some("apps".to_string()), Some("kube-system".to_string())]
+    );
+    // Cluster-scoped kinds are watched once, for the whole cluster.
+    assert_eq!(state_of(&w, "nodes").len(), 1);
+    assert_eq!(w.objects().nodes.len(), 2);
+
+    let lists = d.calls("list", "pods");
+    d.expire_history();
+    clone_pod(
+        &d,
+        "apps",
+        &sum.pods
+            .iter()
+            .find(|(n, _)| n == "apps")
+            .expect("an apps pod")
+            .1,
+        "after-expiry",
+    );
+    assert!(d.wait_for_calls("list", "pods", lists + 2, WAIT));
+    eventually("the re-listed apps pods", || {
+        pod_keys(&w).len() == in_apps + 1
+    })
+    .await;
+    let keys = pod_keys(&w);
+    assert!(keys.iter().all(|(ns, _)| ns == "apps"));
+    assert_eq!(keys.iter().collect::<BTreeSet<_>>().len(), keys.len());
+    cancel.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forbidden_watch_after_a_good_list_names_the_watch_verb() {
+    let d = KubeDouble::start(DoubleOptions::default());
+    d.fixture_cluster(1, 2);
+    d.forbid("watch", "services");
+    let (c, _dir) = client(&d).await;
+    let cancel = CancellationToken::new();
+    let w = ClusterWatch::start(c, WatchScope::default(), cancel.clone());
+    assert!(w.wait_synced(WAIT).await, "synced: {:?}", w.status());
+    eventually("services forbidden to watch", || {
+        matches!(
+            &state_of(&w, "services")[..],
+            [ResourceState::Forbidden { verb, resource, .. }] if verb == "watch" && resource == "services"
+        )
+    })
+    .await;
+    // What the list returned stays available.
+    assert_eq!(w.services().len(), d.count(Kind::Service));
+    cancel.cancel();
+}
