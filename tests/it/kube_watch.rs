@@ -382,9 +382,15 @@ async fn pod_role_deletes_and_honours_selectors_and_namespaces() {
     let sum = d.fixture_cluster(2, 4);
     let (c, _dir) = client(&d).await;
 
-    let (mut rx, all) = run_sd(KubernetesSd::new(c.clone(), params(Role::Pod)));
+    let sd = KubernetesSd::new(c.clone(), params(Role::Pod));
+    let health = sd.health();
+    assert!(health.status().is_empty(), "no watches before it runs");
+    let (mut rx, all) = run_sd(sd);
     let first = next_update(&mut rx).await;
     assert_eq!(first.len(), sum.pods.len());
+    assert!(health.synced());
+    let watched: Vec<_> = health.status().iter().map(|s| s.resource).collect();
+    assert_eq!(watched, ["pods", "nodes"]);
     let (ns, name) = sum.pods[0].clone();
     d.delete(Kind::Pod, &ns, &name);
     let source = Role::Pod.source(&ns, &name);
