@@ -1,8 +1,9 @@
 //! Service discovery: discoverers turn configuration (static lists, files) into
 //! `TargetGroup`s, and the manager merges them per scrape job and publishes the current
 //! set. `kubernetes` holds the pure translation of Kubernetes objects into Prometheus's
-//! target groups and into kube-state-metrics' series; the watches that will feed it, and
-//! a Kubernetes discoverer, are not written yet. It never calls the scraper; the scraper subscribes.
+//! target groups and into kube-state-metrics' series, and (`kubernetes::watch`) the
+//! kube-runtime watches that feed them: a shared per-cluster object cache and the
+//! `kubernetes_sd_configs` discoverer. It never calls the scraper; the scraper subscribes.
 //! Discovery takes plain parameters (file patterns, target lists), not config types: `app`
 //! translates the config.
 

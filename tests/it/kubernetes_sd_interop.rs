@@ -1,25 +1,23 @@
-//! Interop: the real Prometheus 3.5 discovers targets from a minimal loopback Kubernetes API
-//! (fixed LIST answers, watches held open without events) for every role, and the labels it
-//! reports as discovered must be exactly the labels kmon's `discovery::kubernetes` builds
-//! from the same objects.
+//! Interop: the real Prometheus 3.5 discovers targets for every role from the Kubernetes API
+//! double (through a kubeconfig_file), and the labels it reports as discovered must be
+//! exactly the labels kmon's pure `discovery::kubernetes` core builds from the objects the
+//! double serves, and exactly what kmon's `KubernetesSd` sends watching the same double.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::core::v1::{Endpoints, Node, Pod, Service};
-use k8s_openapi::api::discovery::v1::EndpointSlice;
-use k8s_openapi::api::networking::v1::Ingress;
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
-use kmon::discovery::TargetGroup;
-use kmon::discovery::kubernetes::{
-    ObjectCache, endpoints_group, endpointslice_group, ingress_group, node_group, pod_group,
-    service_group,
-};
+use kmon::discovery::kubernetes::Role;
+use kmon::discovery::kubernetes::watch::{KubernetesSd, SdParams};
+use kmon::discovery::{Discoverer, TargetGroup};
 
+use crate::kube_double::{DoubleOptions, KubeDouble, User};
+use crate::kube_watch::{client, expected_groups};
 use crate::support::{ChildGuard, Http, free_port, ref_bin};
 
 fn nodes() -> Vec<Value> {
@@ -171,107 +169,24 @@ fn ingresses() -> Vec<Value> {
     })]
 }
 
-/// The LIST answer for a request path, or `None` for an unknown path.
-fn list_for(path: &str) -> Option<Value> {
-    let (api, kind, items) = match path {
-        "/api/v1/nodes" => ("v1", "NodeList", nodes()),
-        "/api/v1/pods" => ("v1", "PodList", pods()),
-        "/api/v1/services" => ("v1", "ServiceList", services()),
-        "/api/v1/endpoints" => ("v1", "EndpointsList", endpoints()),
-        "/apis/discovery.k8s.io/v1/endpointslices" => {
-            ("discovery.k8s.io/v1", "EndpointSliceList", slices())
-        }
-        "/apis/networking.k8s.io/v1/ingresses" => {
-            ("networking.k8s.io/v1", "IngressList", ingresses())
-        }
-        _ => return None,
-    };
-    Some(
-        json!({"apiVersion": api, "kind": kind, "metadata": {"resourceVersion": "10"}, "items": items}),
-    )
-}
-
-/// The watch events of a streaming list: each item ADDED (with its kind), then a BOOKMARK
-/// marking the end of the initial events.
-fn initial_events(list: &Value) -> Vec<Value> {
-    let api = list["apiVersion"].clone();
-    let kind = list["kind"]
-        .as_str()
-        .unwrap_or("")
-        .trim_end_matches("List")
-        .to_string();
-    let mut out: Vec<Value> = list["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|item| {
-            let mut o = item.clone();
-            o["apiVersion"] = api.clone();
-            o["kind"] = json!(kind);
-            json!({"type": "ADDED", "object": o})
+/// Puts the objects above into the double (it adds uids, creation times and
+/// resourceVersions, so both sides read the same objects from it).
+fn load(d: &KubeDouble) {
+    let with_kind = |kind: &'static str, items: Vec<Value>| {
+        items.into_iter().map(move |mut v| {
+            v["kind"] = json!(kind);
+            v
         })
-        .collect();
-    out.push(json!({"type": "BOOKMARK", "object": {
-        "apiVersion": api, "kind": kind,
-        "metadata": {"resourceVersion": "10", "annotations": {"k8s.io/initial-events-end": "true"}}
-    }}));
-    out
-}
-
-/// Serves LISTs and streaming lists, and holds WATCH requests open without further events
-/// (bounded: 400 connections, each at most 90 s).
-async fn serve_api() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind loopback");
-    let port = l.local_addr().expect("local addr").port();
-    tokio::spawn(async move {
-        for _ in 0..400 {
-            let Ok(Ok((mut s, _))) =
-                tokio::time::timeout(Duration::from_secs(90), l.accept()).await
-            else {
-                return;
-            };
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 16384];
-                let n = s.read(&mut buf).await.unwrap_or(0);
-                let head = String::from_utf8_lossy(&buf[..n]).into_owned();
-                let target = head.split_whitespace().nth(1).unwrap_or("/").to_string();
-                let (path, query) = target.split_once('?').unwrap_or((&target, ""));
-                let watch = query
-                    .split('&')
-                    .any(|kv| kv == "watch=true" || kv == "watch=1");
-                if watch {
-                    let _ = s
-                        .write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
-                        .await;
-                    // A streaming list (client-go's watch-list): every object as ADDED, then
-                    // the bookmark that ends the initial events.
-                    if query.contains("sendInitialEvents=true")
-                        && let Some(list) = list_for(path)
-                    {
-                        for e in initial_events(&list) {
-                            let line = format!("{e}\n");
-                            let chunk = format!("{:x}\r\n{line}\r\n", line.len());
-                            let _ = s.write_all(chunk.as_bytes()).await;
-                        }
-                    }
-                    tokio::time::sleep(Duration::from_secs(90)).await;
-                    return;
-                }
-                let (status, body) = match list_for(path) {
-                    Some(v) => ("200 OK", v.to_string()),
-                    None => ("404 Not Found", json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 404}).to_string()),
-                };
-                let resp = format!(
-                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = s.write_all(resp.as_bytes()).await;
-            });
-        }
-    });
-    port
+    };
+    let all = with_kind("Node", nodes())
+        .chain(with_kind("Pod", pods()))
+        .chain(with_kind("Service", services()))
+        .chain(with_kind("Endpoints", endpoints()))
+        .chain(with_kind("EndpointSlice", slices()))
+        .chain(with_kind("Ingress", ingresses()));
+    for v in all {
+        d.apply_json(v).expect("the double takes the object");
+    }
 }
 
 const ROLES: [&str; 6] = [
@@ -283,12 +198,13 @@ const ROLES: [&str; 6] = [
     "ingress",
 ];
 
-fn prometheus_yml(api_port: u16) -> String {
+fn prometheus_yml(kubeconfig: &Path) -> String {
     let mut out = String::from("global:\n  scrape_interval: 1h\nscrape_configs:\n");
     for role in ROLES {
         // The labelmap keeps every target distinct, so none is deduplicated away.
         out.push_str(&format!(
-            "  - job_name: {role}\n    kubernetes_sd_configs:\n      - role: {role}\n        api_server: http://127.0.0.1:{api_port}\n        attach_metadata: {{node: true}}\n    relabel_configs:\n      - action: labelmap\n        regex: __meta_kubernetes_(.+)\n        replacement: k_$1\n"
+            "  - job_name: {role}\n    kubernetes_sd_configs:\n      - role: {role}\n        kubeconfig_file: {}\n        attach_metadata: {{node: true}}\n    relabel_configs:\n      - action: labelmap\n        regex: __meta_kubernetes_(.+)\n        replacement: k_$1\n",
+            kubeconfig.display()
         ));
     }
     out
@@ -334,48 +250,37 @@ fn kmon_targets(groups: &[TargetGroup]) -> BTreeSet<LabelSet> {
     out
 }
 
-fn typed<T: serde::de::DeserializeOwned>(v: Value) -> T {
-    serde_json::from_value(v).expect("fixture decodes")
+/// What the pure core builds per role from the objects the double serves.
+async fn kmon_core(c: &kube::Client) -> BTreeMap<String, BTreeSet<LabelSet>> {
+    let mut out = BTreeMap::new();
+    for role in Role::ALL {
+        let groups: Vec<TargetGroup> = expected_groups(c, role, true).await.into_values().collect();
+        out.insert(role.as_str().to_string(), kmon_targets(&groups));
+    }
+    out
 }
 
-fn kmon_all() -> BTreeMap<String, BTreeSet<LabelSet>> {
-    let mut cache = ObjectCache::new();
-    nodes().into_iter().for_each(|n| cache.put_node(typed(n)));
-    pods().into_iter().for_each(|p| cache.put_pod(typed(p)));
-    services()
-        .into_iter()
-        .for_each(|s| cache.put_service(typed(s)));
+/// What kmon's `KubernetesSd` sends per role (its first, full update) from the double.
+async fn kmon_sd(c: &kube::Client) -> BTreeMap<String, BTreeSet<LabelSet>> {
     let mut out = BTreeMap::new();
-    let node: Vec<TargetGroup> = nodes()
-        .into_iter()
-        .filter_map(|n| node_group(&typed::<Node>(n)))
-        .collect();
-    out.insert("node".to_string(), kmon_targets(&node));
-    let pod: Vec<_> = pods()
-        .into_iter()
-        .map(|p| pod_group(&typed::<Pod>(p), &cache, true))
-        .collect();
-    out.insert("pod".into(), kmon_targets(&pod));
-    let svc: Vec<_> = services()
-        .into_iter()
-        .map(|s| service_group(&typed::<Service>(s)))
-        .collect();
-    out.insert("service".into(), kmon_targets(&svc));
-    let eps: Vec<_> = endpoints()
-        .into_iter()
-        .map(|e| endpoints_group(&typed::<Endpoints>(e), &cache, true))
-        .collect();
-    out.insert("endpoints".into(), kmon_targets(&eps));
-    let es: Vec<_> = slices()
-        .into_iter()
-        .map(|e| endpointslice_group(&typed::<EndpointSlice>(e), &cache, true))
-        .collect();
-    out.insert("endpointslice".into(), kmon_targets(&es));
-    let ing: Vec<_> = ingresses()
-        .into_iter()
-        .map(|i| ingress_group(&typed::<Ingress>(i)))
-        .collect();
-    out.insert("ingress".into(), kmon_targets(&ing));
+    for role in Role::ALL {
+        let params = SdParams {
+            role,
+            namespaces: Vec::new(),
+            label_selector: None,
+            field_selector: None,
+            attach_node_metadata: true,
+        };
+        let (tx, mut rx) = mpsc::channel(4);
+        let cancel = CancellationToken::new();
+        tokio::spawn(Box::new(KubernetesSd::new(c.clone(), params)).run(tx, cancel.clone()));
+        let groups = tokio::time::timeout(Duration::from_secs(30), rx.recv())
+            .await
+            .expect("kmon's discovery answers in time")
+            .expect("kmon's discovery runs");
+        cancel.cancel();
+        out.insert(role.as_str().to_string(), kmon_targets(&groups));
+    }
     out
 }
 
@@ -384,9 +289,15 @@ async fn prometheus_discovers_the_same_labels_for_every_role() {
     let Some(bin) = ref_bin("prometheus") else {
         return;
     };
-    let api_port = serve_api().await;
+    let double = KubeDouble::start(DoubleOptions::default());
+    load(&double);
     let dir = tempfile::tempdir().expect("tempdir");
-    let yml = prometheus_yml(api_port);
+    let kubeconfig = dir.path().join("kubeconfig");
+    double
+        .kubeconfig(&kubeconfig, User::Token)
+        .expect("write the kubeconfig");
+    let (client, _kc_dir) = client(&double).await;
+    let yml = prometheus_yml(&kubeconfig);
     let cfg_path = dir.path().join("prometheus.yml");
     std::fs::write(&cfg_path, &yml).expect("write prometheus.yml");
     // kmon accepts the same file.
@@ -409,7 +320,9 @@ async fn prometheus_discovers_the_same_labels_for_every_role() {
         .unwrap_or_else(|e| panic!("starting {}: {e}", bin.display()));
     let _guard = ChildGuard::new(child);
 
-    let want = kmon_all();
+    let want = kmon_core(&client).await;
+    let want_lens: BTreeMap<String, usize> =
+        want.iter().map(|(r, t)| (r.clone(), t.len())).collect();
     let url = format!("http://127.0.0.1:{prom_port}/api/v1/targets?state=active");
     let got = tokio::task::spawn_blocking(move || {
         let http = Http::new();
@@ -421,7 +334,7 @@ async fn prometheus_discovers_the_same_labels_for_every_role() {
                 last = prometheus_targets(&body);
                 let complete = ROLES
                     .iter()
-                    .all(|r| last.get(*r).map(BTreeSet::len) == want_len(r));
+                    .all(|r| last.get(*r).map(BTreeSet::len) == want_lens.get(*r).copied());
                 if complete {
                     break;
                 }
@@ -432,21 +345,30 @@ async fn prometheus_discovers_the_same_labels_for_every_role() {
     })
     .await
     .expect("poller");
+    let log_text = || std::fs::read_to_string(log.path()).unwrap_or_default();
+    compare("the pure core", &got, &want, &log_text);
+    // kmon's own discoverer, watching the same double, sends the same target labels.
+    let sd = kmon_sd(&client).await;
+    compare("KubernetesSd", &got, &sd, &log_text);
+}
+
+fn compare(
+    what: &str,
+    prometheus: &BTreeMap<String, BTreeSet<LabelSet>>,
+    kmon: &BTreeMap<String, BTreeSet<LabelSet>>,
+    log: &dyn Fn() -> String,
+) {
+    let empty = BTreeSet::new();
     for role in ROLES {
-        let empty = BTreeSet::new();
-        let g = got.get(role).unwrap_or(&empty);
-        let w = &want[role];
+        let g = prometheus.get(role).unwrap_or(&empty);
+        let w = kmon.get(role).unwrap_or(&empty);
+        assert!(!w.is_empty(), "{what}, role {role}: no targets");
         let only_prom: Vec<_> = g.difference(w).collect();
         let only_kmon: Vec<_> = w.difference(g).collect();
         assert!(
             only_prom.is_empty() && only_kmon.is_empty(),
-            "role {role}:\n only Prometheus: {only_prom:#?}\n only kmon: {only_kmon:#?}\nlog: {}",
-            std::fs::read_to_string(log.path()).unwrap_or_default()
+            "{what}, role {role}:\n only Prometheus: {only_prom:#?}\n only kmon: {only_kmon:#?}\nlog: {}",
+            log()
         );
     }
-}
-
-/// How many targets kmon builds for a role, so the poller knows when Prometheus is done.
-fn want_len(role: &str) -> Option<usize> {
-    kmon_all().get(role).map(BTreeSet::len)
 }

@@ -1,11 +1,12 @@
 //! Kubernetes service discovery's pure core: turns Kubernetes objects (k8s-openapi types) into
 //! the `TargetGroup`s Prometheus 3.5's `kubernetes_sd_configs` builds for the roles node, pod,
 //! service, endpoints, endpointslice and ingress, with every `__meta_kubernetes_*` label, the
-//! same `__address__` rules and the same group sources. No network: the watch wiring (later)
-//! keeps an [`ObjectLookup`] of the objects a role joins (pods, services, nodes) and calls the
-//! `*_group` functions on each change (and on changes of what [`Dependencies`] names); a
-//! deleted object sends [`TargetGroup::deleted`] with the source from [`Role::source`].
-//! `state` turns the same objects into kube-state-metrics' series (`job="kmon-kube-state"`).
+//! same `__address__` rules and the same group sources. This module is pure: `watch` holds
+//! the network side, whose stores serve as the [`ObjectLookup`] of the objects a role joins
+//! (pods, services, nodes) and which calls the `*_group` functions on each change (and on
+//! changes of what [`Dependencies`] names); a deleted object sends [`TargetGroup::deleted`]
+//! with the source from [`Role::source`]. `state` turns the same objects into
+//! kube-state-metrics' series (`job="kmon-kube-state"`); `watch::ClusterWatch` supplies them.
 
 pub mod connect;
 mod endpoints;

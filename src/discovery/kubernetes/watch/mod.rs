@@ -80,8 +80,11 @@ macro_rules! watch_namespaced {
 }
 
 impl ClusterWatch {
-    /// Starts every watch on the current tokio runtime and returns at once; objects arrive
-    /// as the initial lists complete (see [`ClusterWatch::wait_synced`]).
+    /// Starts every watch on the current tokio runtime (call it inside one) and returns at
+    /// once; objects arrive as the initial lists complete (see
+    /// [`ClusterWatch::wait_synced`]). Build the client with `default_retry = false`:
+    /// kube-client otherwise retries 429/503/504 itself for minutes, hiding the outage from
+    /// the status.
     pub fn start(client: kube::Client, scope: WatchScope, cancel: CancellationToken) -> Self {
         use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
         use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
@@ -163,25 +166,73 @@ impl ClusterWatch {
 
     /// One entry per watch, in start order.
     pub fn status(&self) -> Vec<ResourceStatus> {
-        self.shared.slots().iter().map(|s| s.status()).collect()
+        self.health().status()
     }
 
     /// A one-line summary of [`ClusterWatch::status`] for a status line.
     pub fn summary(&self) -> String {
-        summarize(&self.status())
+        self.health().summary()
     }
 
-    /// Whether every watch that is not refused has completed its initial list.
+    /// Whether every watch that is not refused (forbidden, or not served by this server)
+    /// has completed its initial list.
     pub fn synced(&self) -> bool {
-        self.shared
-            .slots()
-            .iter()
-            .all(|s| s.has_synced() || s.is_forbidden())
+        self.health().synced()
     }
 
     /// Waits until [`ClusterWatch::synced`] or `timeout`; returns whether it synced.
     pub async fn wait_synced(&self, timeout: Duration) -> bool {
+        self.health().wait_synced(timeout).await
+    }
+
+    /// A handle on the watches' state alone (what a status line needs).
+    pub fn health(&self) -> WatchHealth {
+        WatchHealth {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+/// The state of a set of watches (a [`ClusterWatch`]'s, or a [`KubernetesSd`]'s own),
+/// readable while they run. Cloning is cheap.
+#[derive(Clone)]
+pub struct WatchHealth {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for WatchHealth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WatchHealth")
+            .field("summary", &self.summary())
+            .finish()
+    }
+}
+
+impl WatchHealth {
+    /// One entry per watch, in start order (empty before a discoverer runs).
+    pub fn status(&self) -> Vec<ResourceStatus> {
+        self.shared.slots().iter().map(|s| s.status()).collect()
+    }
+
+    /// A one-line summary of [`WatchHealth::status`] for a status line.
+    pub fn summary(&self) -> String {
+        summarize(&self.status())
+    }
+
+    /// Whether every watch that is not refused has completed its initial list (`true`
+    /// while there are no watches).
+    pub fn synced(&self) -> bool {
+        self.shared.slots().iter().all(|s| s.settled())
+    }
+
+    /// Waits until [`WatchHealth::synced`] or `timeout`; returns whether it synced.
+    pub async fn wait_synced(&self, timeout: Duration) -> bool {
         wait_until(&self.shared, timeout, || self.synced()).await
+    }
+
+    /// A counter bumped on every applied event and every change of a watch's state.
+    pub fn changes(&self) -> tokio_watch::Receiver<u64> {
+        self.shared.generation.subscribe()
     }
 }
 

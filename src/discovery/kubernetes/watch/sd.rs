@@ -20,10 +20,10 @@ use kube::Resource;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::ClusterWatch;
 use super::store::{
     Key, KindStore, ObjMap, Shared, Stores, spawn_cluster, spawn_namespaced, watch_config,
 };
+use super::{ClusterWatch, WatchHealth};
 use crate::discovery::kubernetes::{
     Dependencies, ObjectLookup, Role, endpoints_dependencies, endpoints_group,
     endpointslice_dependencies, endpointslice_group, ingress_group, node_group, pod_dependencies,
@@ -52,6 +52,7 @@ pub struct SdParams {
 /// The discoverer; see the module docs.
 pub struct KubernetesSd {
     origin: Origin,
+    shared: Arc<Shared>,
     role: Role,
     namespaces: Vec<String>,
     attach_node: bool,
@@ -62,7 +63,7 @@ enum Origin {
         client: kube::Client,
         params: SdParams,
     },
-    Cluster(ClusterWatch),
+    Cluster,
 }
 
 impl KubernetesSd {
@@ -73,6 +74,15 @@ impl KubernetesSd {
             namespaces: params.namespaces.clone(),
             attach_node: params.attach_node_metadata,
             origin: Origin::Own { client, params },
+            shared: Shared::new(),
+        }
+    }
+
+    /// The state of the watches this discoverer reads, to show while it runs (for a
+    /// cluster-watch discoverer, the cluster watch's).
+    pub fn health(&self) -> WatchHealth {
+        WatchHealth {
+            shared: self.shared.clone(),
         }
     }
 
@@ -91,7 +101,8 @@ impl KubernetesSd {
             ));
         }
         Ok(KubernetesSd {
-            origin: Origin::Cluster(watch.clone()),
+            origin: Origin::Cluster,
+            shared: watch.shared().clone(),
             role,
             namespaces,
             attach_node: attach_node_metadata,
@@ -107,13 +118,13 @@ impl Discoverer for KubernetesSd {
     ) -> BoxFuture {
         Box::pin(async move {
             let this = *self;
-            let (shared, resources) = match &this.origin {
+            let shared = this.shared;
+            let resources = match &this.origin {
                 Origin::Own { client, params } => {
-                    let shared = Shared::new();
                     start_role_watches(&shared, client, params, &cancel);
-                    (shared, None)
+                    None
                 }
-                Origin::Cluster(w) => (w.shared().clone(), Some(role_resources(this.role))),
+                Origin::Cluster => Some(role_resources(this.role)),
             };
             let filter = Filter {
                 namespaces: this.namespaces,

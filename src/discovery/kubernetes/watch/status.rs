@@ -18,6 +18,9 @@ pub enum ResourceState {
         resource: String,
         message: String,
     },
+    /// The API server does not serve the resource (404, e.g. an API version an older
+    /// cluster lacks); only this resource is affected, and the watch keeps retrying.
+    NotServed { message: String },
     /// The last attempt failed (no connection, a server error); the next one is in
     /// `retry_in`. Objects listed before stay in the store meanwhile.
     Disconnected { error: String, retry_in: Duration },
@@ -48,6 +51,7 @@ impl fmt::Display for ResourceStatus {
                 resource,
                 message,
             } => write!(f, ": no permission to {verb} {resource}: {message}"),
+            ResourceState::NotServed { message } => write!(f, ": not served: {message}"),
             ResourceState::Disconnected { error, retry_in } => write!(
                 f,
                 ": disconnected, retrying in {}: {error}",
@@ -63,7 +67,7 @@ fn seconds(d: Duration) -> String {
 
 /// One line for a status bar: the first disconnection ("disconnected, retrying in 8s"), else
 /// the first refused resource ("no permission to list pods: …"), else the sync progress,
-/// else the object count.
+/// else the object count (resources the server does not serve are left out).
 pub fn summarize(statuses: &[ResourceStatus]) -> String {
     if statuses.is_empty() {
         return "no watches".to_string();

@@ -34,6 +34,8 @@ pub(crate) type ObjMap<K> = Arc<BTreeMap<Key, Arc<K>>>;
 
 /// First retry delay after an error; doubled per failure up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+/// How long a retried watch must go without an error to count as connected again.
+const QUIET: Duration = Duration::from_secs(2);
 /// The longest wait between two attempts.
 pub(crate) const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
@@ -103,6 +105,9 @@ enum SlotState {
         resource: String,
         message: String,
     },
+    NotServed {
+        message: String,
+    },
     Disconnected {
         error: String,
         retry_at: Instant,
@@ -148,14 +153,14 @@ impl Slot {
         self.synced_once.load(Ordering::Acquire)
     }
 
-    /// Whether the API server refuses this watch (the rest keep working).
-    pub(crate) fn is_forbidden(&self) -> bool {
-        matches!(self.get(), SlotState::Forbidden { .. })
-    }
-
-    /// Synced at least once, or forbidden (which will not sync by itself).
+    /// Synced at least once, or refused (forbidden or not served, which will not sync by
+    /// itself).
     pub(crate) fn settled(&self) -> bool {
-        self.has_synced() || self.is_forbidden()
+        self.has_synced()
+            || matches!(
+                self.get(),
+                SlotState::Forbidden { .. } | SlotState::NotServed { .. }
+            )
     }
 
     pub(crate) fn status(&self) -> ResourceStatus {
@@ -173,6 +178,7 @@ impl Slot {
                 resource,
                 message,
             },
+            SlotState::NotServed { message } => ResourceState::NotServed { message },
             SlotState::Disconnected { error, retry_at } => ResourceState::Disconnected {
                 error,
                 retry_in: retry_at.saturating_duration_since(Instant::now()),
@@ -324,19 +330,37 @@ where
         let mut stream = std::pin::pin!(watcher(api, config));
         let mut delay = FIRST_BACKOFF;
         let mut buffer: Option<BTreeMap<Key, Arc<K>>> = None;
+        // After an error, a resumed watch that stays quiet gives no event to prove it
+        // works: a retry that has not failed for `QUIET` counts as reconnected.
+        let mut retrying = false;
         loop {
+            let quiet = async {
+                if retrying {
+                    tokio::time::sleep(QUIET).await
+                } else {
+                    std::future::pending().await
+                }
+            };
             let next = tokio::select! {
                 _ = cancel.cancelled() => return,
                 n = stream.next() => n,
+                _ = quiet => {
+                    retrying = false;
+                    self.mark_synced();
+                    self.shared.bump();
+                    continue;
+                }
             };
             let Some(next) = next else { return };
             match next {
                 Ok(event) => {
                     delay = FIRST_BACKOFF;
+                    retrying = false;
                     self.apply(event, &mut buffer);
                 }
                 Err(e) => {
                     buffer = None;
+                    retrying = true;
                     if is_gone(&e) {
                         // The watcher lists again on its next poll; the store keeps its
                         // objects until that list completes and replaces them.
@@ -434,8 +458,9 @@ fn is_gone(e: &watcher::Error) -> bool {
 }
 
 /// The slot state for an error: a 403 names the verb and resource it refused (from the
-/// Status message, falling back to the request the watcher made); anything else is a
-/// disconnection retried after `wait`. Only the error's own text is kept: kube's errors
+/// Status message, falling back to the request the watcher made); a 404 means the server
+/// does not serve the resource (an older cluster); anything else is a disconnection
+/// retried after `wait`. All are retried. Only the error's own text is kept: kube's errors
 /// carry no credentials (no headers, no config).
 fn classify(e: &watcher::Error, resource: &str, wait: Duration) -> SlotState {
     if let Some(s) = api_status(e).filter(|s| s.code == 403) {
@@ -447,6 +472,11 @@ fn classify(e: &watcher::Error, resource: &str, wait: Duration) -> SlotState {
         return SlotState::Forbidden {
             verb: verb.unwrap_or_else(|| fallback_verb.to_string()),
             resource: res.unwrap_or_else(|| resource.to_string()),
+            message: s.message.clone(),
+        };
+    }
+    if let Some(s) = api_status(e).filter(|s| s.code == 404) {
+        return SlotState::NotServed {
             message: s.message.clone(),
         };
     }
