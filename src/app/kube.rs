@@ -122,7 +122,8 @@ pub fn cluster_jobs(
             let job = j.job_name.clone();
             j.job_name = format!("{job}@{}", cluster.context);
             j.relabel_configs.push(set_label("job", &job));
-            j.relabel_configs.push(set_label("cluster", &cluster.context));
+            j.relabel_configs
+                .push(set_label("cluster", &cluster.context));
         }
     }
     Ok(jobs)
@@ -220,7 +221,10 @@ pub fn config_discovery(cfg: &Config, kube: &KubeOptions) -> Discovery {
 /// Cluster mode's discovery: per context a running `ClusterWatch`, the default jobs
 /// discovered over it, and (proxy mode) their API-server clients, `PROXY_SLOTS` at a time
 /// per cluster.
-pub fn cluster_discovery(cm: &ClusterMode, cancel: &CancellationToken) -> anyhow::Result<Discovery> {
+pub fn cluster_discovery(
+    cm: &ClusterMode,
+    cancel: &CancellationToken,
+) -> anyhow::Result<Discovery> {
     let several = cm.clusters.clusters.len() > 1;
     let scope = WatchScope {
         namespaces: cm.clusters.namespaces.clone(),

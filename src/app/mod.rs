@@ -36,9 +36,9 @@ pub mod query_cli;
 mod run;
 mod serve;
 pub mod settings;
-pub mod targets_cli;
 mod snapshot;
 mod storage_status;
+pub mod targets_cli;
 pub mod tsdb_snapshot;
 pub mod units;
 

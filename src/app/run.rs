@@ -483,11 +483,21 @@ impl Engine {
             }
             Work::Cluster(cm) => {
                 let d = super::kube::cluster_discovery(&cm, &cancel)?;
-                super::kube::start_kube_state(&storage, &d.watched, cm.interval, &cancel, &mut tasks);
+                super::kube::start_kube_state(
+                    &storage,
+                    &d.watched,
+                    cm.interval,
+                    &cancel,
+                    &mut tasks,
+                );
                 let names: Vec<String> = d.watched.iter().map(|w| w.context.clone()).collect();
                 source = format!(
                     "{} {} ({:?} mode, {} jobs)",
-                    if names.len() == 1 { "context" } else { "contexts" },
+                    if names.len() == 1 {
+                        "context"
+                    } else {
+                        "contexts"
+                    },
                     names.join(", "),
                     cm.mode,
                     d.jobs.len()

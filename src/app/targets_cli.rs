@@ -46,7 +46,11 @@ pub struct Found {
 /// `kmon targets [-o table|json]`.
 pub fn targets(opts: super::RunOptions, json_out: bool) -> anyhow::Result<ExitCode> {
     let cfg = match &opts.config {
-        Some(p) => Some(crate::config::load_file(p).map_err(|e| anyhow::anyhow!("{e}"))?.0),
+        Some(p) => Some(
+            crate::config::load_file(p)
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .0,
+        ),
         None => None,
     };
     let rt = super::run::runtime()?;
@@ -123,10 +127,14 @@ pub async fn discover_and_probe(d: Discovery, cancel: &CancellationToken) -> Fou
     let clients: HashMap<String, ScrapeClient> = clients.into_iter().collect();
     let mut specs: Vec<(TargetSpec, ScrapeClient)> = Vec::new();
     for job in &jobs {
-        let Some(gs) = current.get(&job.job_name) else { continue };
+        let Some(gs) = current.get(&job.job_name) else {
+            continue;
+        };
         let (ts, dropped, errs) = targets_and_dropped(job, gs);
         found.dropped += dropped.len();
-        found.warnings.extend(errs.iter().map(|e| format!("job {}: {e}", job.job_name)));
+        found
+            .warnings
+            .extend(errs.iter().map(|e| format!("job {}: {e}", job.job_name)));
         let client = match clients.get(&job.job_name) {
             Some(c) => c.clone(),
             None => match ScrapeClient::new(job) {
@@ -137,7 +145,13 @@ pub async fn discover_and_probe(d: Discovery, cancel: &CancellationToken) -> Fou
                 }
             },
         };
-        specs.extend(ts.into_iter().map(|t| (t, client.clone())));
+        // Targets that relabel to the same labels are one target, as in a scrape pool.
+        let mut seen = std::collections::HashSet::new();
+        specs.extend(
+            ts.into_iter()
+                .filter(|t| seen.insert(t.hash()))
+                .map(|t| (t, client.clone())),
+        );
     }
     let mut probed: Vec<Probed> = futures_util::stream::iter(specs)
         .map(|(spec, client)| async move { probe(spec, &client).await })
@@ -207,9 +221,20 @@ pub fn to_json(found: &Found) -> Value {
     json!({"activeTargets": targets, "droppedTargets": found.dropped})
 }
 
-/// The table: one line per target, then a summary line.
+/// The table: one line per target (the error last, so columns stay narrow), then a
+/// summary line.
 pub fn write_table(out: &mut dyn Write, found: &Found) -> std::io::Result<()> {
-    let rows: Vec<[String; 5]> = found
+    const COLS: usize = 7;
+    let head = [
+        "JOB",
+        "HEALTH",
+        "SAMPLES",
+        "DURATION",
+        "SCRAPE URL",
+        "LABELS",
+        "ERROR",
+    ];
+    let rows: Vec<[String; COLS]> = found
         .targets
         .iter()
         .map(|p| {
@@ -220,45 +245,37 @@ pub fn write_table(out: &mut dyn Write, found: &Found) -> std::io::Result<()> {
                 .filter(|l| &*l.name != "job")
                 .map(|l| format!("{}={:?}", l.name, &*l.value))
                 .collect();
-            let health = if p.up {
-                format!("up ({} samples)", p.samples)
-            } else {
-                format!("down: {}", p.error)
-            };
             [
                 p.spec.job.clone(),
-                health,
+                if p.up { "up" } else { "down" }.to_string(),
+                p.samples.to_string(),
                 format!("{}ms", p.duration.as_millis()),
                 p.spec.url.clone(),
                 labels.join(","),
+                p.error.clone(),
             ]
         })
         .collect();
-    let head = ["JOB", "HEALTH", "DURATION", "SCRAPE URL", "LABELS"];
     let mut width = head.map(str::len);
     for r in &rows {
-        for (w, c) in width.iter_mut().zip(r.iter()).take(4) {
-            *w = (*w).max(c.chars().count().min(80));
+        for (w, c) in width.iter_mut().zip(r.iter()) {
+            *w = (*w).max(c.chars().count());
         }
     }
-    let line = |out: &mut dyn Write, cells: [&str; 5]| {
-        writeln!(
-            out,
-            "{:w0$}  {:w1$}  {:w2$}  {:w3$}  {}",
-            cells[0],
-            cells[1],
-            cells[2],
-            cells[3],
-            cells[4],
-            w0 = width[0],
-            w1 = width[1],
-            w2 = width[2],
-            w3 = width[3]
-        )
+    let line = |out: &mut dyn Write, cells: [&str; COLS]| {
+        let mut text = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i + 1 == COLS {
+                text.push_str(c);
+            } else {
+                text.push_str(&format!("{c:w$}  ", w = width[i]));
+            }
+        }
+        writeln!(out, "{}", text.trim_end())
     };
     line(out, head)?;
     for r in &rows {
-        line(out, [&r[0], &r[1], &r[2], &r[3], &r[4]])?;
+        line(out, std::array::from_fn(|i| r[i].as_str()))?;
     }
     let up = found.targets.iter().filter(|p| p.up).count();
     writeln!(

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::kube_double::{DoubleOptions, Kind, KubeDouble, User};
-use crate::support::{Http, start_kmon_serve, urlencode};
+use crate::support::{Http, run_kmon, start_kmon_serve, urlencode};
 
 /// Bound on every wait.
 const WAIT: Duration = Duration::from_secs(60);
@@ -218,5 +218,132 @@ fn a_kubeconfig_is_all_kmon_needs_to_watch_and_scrape_a_cluster() {
                 .count()
         },
         |n| *n == 0,
+    );
+}
+
+#[test]
+fn kmon_targets_prints_every_default_target_once_with_its_health() {
+    let d = KubeDouble::start(DoubleOptions::default());
+    let sum = d.fixture_cluster(2, 4);
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    d.kubeconfig(&kubeconfig, User::Token).unwrap();
+    let home = dir.path();
+    let kc = kubeconfig.to_str().unwrap();
+    let (code, out, err) = run_kmon(
+        &["targets", "--kubeconfig", kc, "-o", "json"],
+        &[("HOME", home)],
+        WAIT,
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let v: Value = serde_json::from_str(&out).expect("JSON");
+    let targets = v["activeTargets"].as_array().unwrap();
+    let jobs = |job: &str| {
+        targets
+            .iter()
+            .filter(|t| t["job"] == job)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(jobs("kubelet").len(), 2);
+    assert_eq!(jobs("cadvisor").len(), 2);
+    let running_annotated = sum
+        .annotated_pods
+        .iter()
+        .filter(|p| !sum.pending_pods.contains(p))
+        .count();
+    assert_eq!(jobs("kubernetes-pods").len(), running_annotated);
+    for t in targets {
+        assert_eq!(t["health"], "up", "{t}");
+        assert!(t["samples"].as_u64().unwrap() > 0, "{t}");
+    }
+    let kubelet = jobs("kubelet")[0];
+    assert_eq!(
+        kubelet["discoveredLabels"]["__meta_kubernetes_node_name"],
+        kubelet["labels"]["instance"]
+    );
+    assert!(
+        v["droppedTargets"].as_u64().unwrap() > 0,
+        "unannotated pods are dropped"
+    );
+    assert!(!out.contains(d.token()) && !err.contains(d.token()));
+
+    // The table, with a forbidden node proxy: those targets are down and say why.
+    d.forbid("get", "nodes/proxy");
+    let (code, out, err) = run_kmon(&["targets", "--kubeconfig", kc], &[("HOME", home)], WAIT);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.starts_with("JOB"), "{out}");
+    let kubelet_line = out
+        .lines()
+        .find(|l| l.starts_with("kubelet "))
+        .expect("a kubelet line");
+    assert!(
+        kubelet_line.contains(" down ") && kubelet_line.contains("HTTP status 403"),
+        "{kubelet_line}"
+    );
+    assert!(
+        kubelet_line.contains("cannot get resource \"nodes/proxy\""),
+        "{kubelet_line}"
+    );
+    let pods_line = out
+        .lines()
+        .find(|l| l.starts_with("kubernetes-pods "))
+        .expect("a pod line");
+    assert!(pods_line.contains(" up "), "{pods_line}");
+    assert!(out.lines().last().unwrap().contains("targets:"), "{out}");
+}
+
+#[test]
+fn a_broken_kubeconfig_falls_back_unless_it_was_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken");
+    std::fs::write(
+        &broken,
+        "apiVersion: v1\nusers:\n- name: x\n  user:\n    token: sekrit-abc\n   - [: {\n",
+    )
+    .unwrap();
+    let home = dir.path();
+    // Found through KUBECONFIG: one line on why, and kmon carries on with this machine.
+    let (code, _out, err) = run_kmon(
+        &["targets"],
+        &[("HOME", home), ("KUBECONFIG", &broken)],
+        WAIT,
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains(&broken.display().to_string()) && err.contains("this machine"),
+        "{err}"
+    );
+    assert!(!err.contains("sekrit"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    // Named with --kubeconfig: an error.
+    let (code, _out, err) = run_kmon(
+        &["targets", "--kubeconfig", broken.to_str().unwrap()],
+        &[("HOME", home)],
+        WAIT,
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains(&broken.display().to_string()) && !err.contains("sekrit"),
+        "{err}"
+    );
+    // A context that is not there names the ones that are.
+    let d = KubeDouble::start(DoubleOptions::default());
+    let kubeconfig = dir.path().join("kubeconfig");
+    d.kubeconfig(&kubeconfig, User::Token).unwrap();
+    let (code, _out, err) = run_kmon(
+        &[
+            "targets",
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+            "--context",
+            "prod",
+        ],
+        &[("HOME", home)],
+        WAIT,
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("\"prod\"") && err.contains("kube-double"),
+        "{err}"
     );
 }
