@@ -347,3 +347,140 @@ fn a_broken_kubeconfig_falls_back_unless_it_was_named() {
         "{err}"
     );
 }
+
+#[test]
+fn several_contexts_at_once_each_labelled_and_one_outage_blocks_nothing() {
+    use crate::kube_double::{KubeContext, write_kubeconfig};
+    let a = KubeDouble::start(DoubleOptions::default());
+    let b = KubeDouble::start(DoubleOptions::default());
+    let sum_a = a.fixture_cluster(2, 3);
+    let sum_b = b.fixture_cluster(1, 5);
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    write_kubeconfig(
+        &kubeconfig,
+        &[
+            KubeContext::new("alpha", &a, User::Token),
+            KubeContext::new("beta", &b, User::Cert),
+        ],
+        "alpha",
+    )
+    .unwrap();
+    let (_guard, url) = start_kmon_serve(
+        &dir.path().join("data"),
+        dir.path(),
+        &[
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+            "--context",
+            "alpha,beta",
+            "--interval",
+            "1s",
+        ],
+    );
+    let k = Kmon {
+        http: Http::new(),
+        url,
+    };
+    let per_cluster = |k: &Kmon, q: &str| {
+        let mut v: Vec<(String, f64)> = k
+            .query(q)
+            .into_iter()
+            .map(|(m, v)| (m["cluster"].as_str().unwrap_or("").to_string(), v))
+            .collect();
+        v.sort_by(|x, y| x.0.cmp(&y.0));
+        v
+    };
+    let want = vec![
+        ("alpha".to_string(), sum_a.pods.len() as f64),
+        ("beta".to_string(), sum_b.pods.len() as f64),
+    ];
+    k.wait(
+        "pods of both clusters",
+        |k| per_cluster(k, "count by (cluster) (kube_pod_info)"),
+        |v| *v == want,
+    );
+    k.wait(
+        "kubelets of both clusters up",
+        |k| per_cluster(k, r#"sum by (cluster) (up{job="kubelet"})"#),
+        |v| *v == vec![("alpha".to_string(), 2.0), ("beta".to_string(), 1.0)],
+    );
+    // Every series carries its cluster.
+    assert_eq!(
+        k.scalar(
+            r#"count({__name__=~"kube_pod_info|up|container_cpu_usage_seconds_total", cluster=""})"#
+        ),
+        None
+    );
+
+    // beta goes away: its targets go down, alpha carries on being scraped and written.
+    b.set_down(true);
+    k.wait(
+        "beta's kubelet down",
+        |k| k.scalar(r#"up{job="kubelet",cluster="beta"}"#),
+        |v| *v == Some(0.0),
+    );
+    let newest = |k: &Kmon| {
+        k.scalar(r#"max(timestamp(kube_pod_info{cluster="alpha"}))"#)
+            .unwrap_or(0.0)
+    };
+    let before = newest(&k);
+    k.wait("alpha still written", newest, |t| *t > before + 1.5);
+    assert_eq!(k.scalar(r#"min(up{cluster="alpha"})"#), Some(1.0));
+    b.set_down(false);
+    k.wait(
+        "beta recovers by itself",
+        |k| k.scalar(r#"up{job="kubelet",cluster="beta"}"#),
+        |v| *v == Some(1.0),
+    );
+}
+
+#[test]
+fn a_namespace_flag_narrows_watches_and_scrapes() {
+    let d = KubeDouble::start(DoubleOptions::default());
+    let sum = d.fixture_cluster(2, 6);
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    d.kubeconfig(&kubeconfig, User::Token).unwrap();
+    let (_guard, url) = start_kmon_serve(
+        &dir.path().join("data"),
+        dir.path(),
+        &[
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+            "-n",
+            "default",
+            "--interval",
+            "1s",
+        ],
+    );
+    let k = Kmon {
+        http: Http::new(),
+        url,
+    };
+    let in_default = sum.pods.iter().filter(|(ns, _)| ns == "default").count() as f64;
+    assert!(in_default > 0.0 && in_default < sum.pods.len() as f64);
+    k.wait(
+        "only default's pods",
+        |k| k.scalar("count(kube_pod_info)"),
+        |v| *v == Some(in_default),
+    );
+    assert_eq!(
+        k.scalar(r#"count(kube_pod_info{namespace!="default"})"#),
+        None
+    );
+    // Nodes are cluster-wide; the node endpoints are still scraped.
+    assert_eq!(k.scalar("count(kube_node_info)"), Some(2.0));
+    k.wait(
+        "kubelets up",
+        |k| k.scalar(r#"sum(up{job="kubelet"})"#),
+        |v| *v == Some(2.0),
+    );
+    // Pods were listed in the namespace only, never cluster-wide.
+    assert!(d.requests("/api/v1/namespaces/default/pods") > 0);
+    assert!(
+        !d.request_counts().keys().any(|p| p == "/api/v1/pods"),
+        "{:?}",
+        d.request_counts()
+    );
+}
