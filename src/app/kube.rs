@@ -74,6 +74,18 @@ pub async fn decide(cfg: Option<Config>, opts: &super::RunOptions) -> anyhow::Re
             Ok(Work::ThisMachine(Some(why)))
         }
         Resolution::Clusters(clusters) => {
+            // An exec plugin signs in now, while the terminal is still the user's.
+            for c in &clusters.clusters {
+                if let Err(e) = c.prepare().await {
+                    let explicit = opts.kube.kubeconfig.is_some() || !opts.kube.contexts.is_empty();
+                    if explicit {
+                        return Err(e.into());
+                    }
+                    let why = format!("{e}; monitoring this machine");
+                    tracing::warn!("{why}");
+                    return Ok(Work::ThisMachine(Some(why)));
+                }
+            }
             let in_cluster = clusters.clusters.iter().all(|c| c.in_cluster);
             let mode = opts.kube_scrape.unwrap_or(if in_cluster {
                 ScrapeMode::Direct
@@ -332,6 +344,7 @@ impl ConfiguredSd {
                 Err(e) => return Err(e.to_string()),
             }
         };
+        cluster.prepare().await.map_err(|e| e.to_string())?;
         let own = if cluster.in_cluster {
             cluster.namespace.clone()
         } else {
@@ -471,6 +484,7 @@ async fn api_server_cluster(server: &str, sd: &KubernetesSdConfig) -> Result<Clu
         namespace: None,
         in_cluster: false,
         config,
+        exec: None,
     })
 }
 

@@ -17,6 +17,7 @@ use super::publish::{BuiltinHealth, Sources, publish_snapshots, run_collector};
 use super::settings::{apply_settings, save_options};
 use super::snapshot::{Action, UiSnapshot};
 use crate::config::{self, Config};
+use crate::discovery::kubernetes::exec::{self, TerminalLease};
 use crate::scrape::TargetRegistry;
 use crate::storage::Storage;
 use crate::tsdb::db::{Db, DbOptions};
@@ -288,11 +289,27 @@ pub fn run_tui(mut opts: RunOptions) -> anyhow::Result<ExitCode> {
             tracing::warn!("{w}");
             engine.set_status(w);
         }
+        // Exec credential plugins that need to sign in get the terminal through the TUI.
+        let (lease_tx, mut lease_rx) = mpsc::channel::<TerminalLease>(1);
+        let (suspend_tx, suspend_rx) = mpsc::channel::<crate::tui::Suspend>(1);
+        exec::set_terminal_handoff(Some(lease_tx));
+        tokio::spawn(async move {
+            while let Some(l) = lease_rx.recv().await {
+                let s = crate::tui::Suspend {
+                    ready: l.ready,
+                    done: l.done,
+                };
+                if suspend_tx.send(s).await.is_err() {
+                    break;
+                }
+            }
+        });
         let tui = tokio::spawn(crate::tui::run(
             engine.snapshots.clone(),
             action_tx,
             theme.clone(),
             tui_opts,
+            Some(suspend_rx),
         ));
         let cancel = engine.cancel.clone();
         let mut tui = tui;
@@ -312,6 +329,7 @@ pub fn run_tui(mut opts: RunOptions) -> anyhow::Result<ExitCode> {
         if !tui_done {
             let _ = tokio::time::timeout(Duration::from_secs(2), tui).await;
         }
+        exec::set_terminal_handoff(None);
         engine.stop().await;
         res
     })?;

@@ -79,9 +79,10 @@ pub async fn run(
     actions: mpsc::Sender<Action>,
     theme: Theme,
     opts: TuiOptions,
+    suspend: Option<mpsc::Receiver<Suspend>>,
 ) -> io::Result<()> {
     let mut guard = terminal::TerminalGuard::enter()?;
-    let events = EventStream::new();
+    let events = suspendable_events(suspend);
     drive(
         &mut guard.terminal,
         events,
@@ -91,6 +92,52 @@ pub async fn run(
         opts,
     )
     .await
+}
+
+/// A request to lend the terminal out (to an exec credential plugin that signs in): the
+/// TUI leaves the screen, answers `ready`, and takes the screen back when `done` fires or
+/// its sender goes away.
+pub struct Suspend {
+    pub ready: tokio::sync::oneshot::Sender<()>,
+    pub done: tokio::sync::oneshot::Receiver<()>,
+}
+
+/// The terminal's events, pausing for [`Suspend`] requests: the event reader is dropped
+/// (so it reads none of the other program's input), the terminal restored, and after the
+/// lease the screen taken back and a resize event sent so everything is drawn afresh.
+fn suspendable_events(
+    suspend: Option<mpsc::Receiver<Suspend>>,
+) -> impl Stream<Item = io::Result<Event>> + Unpin {
+    Box::pin(futures_util::stream::unfold(
+        (Some(EventStream::new()), suspend),
+        |(mut events, mut suspend)| async move {
+            loop {
+                let reader = events.get_or_insert_with(EventStream::new);
+                let request = tokio::select! {
+                    ev = reader.next() => return ev.map(|e| (e, (events, suspend))),
+                    req = async {
+                        match suspend.as_mut() {
+                            Some(rx) => rx.recv().await,
+                            None => std::future::pending().await,
+                        }
+                    } => req,
+                };
+                let Some(req) = request else {
+                    suspend = None;
+                    continue;
+                };
+                events = None;
+                terminal::suspend();
+                let _ = req.ready.send(());
+                let _ = req.done.await;
+                if let Err(e) = terminal::resume() {
+                    return Some((Err(e), (events, suspend)));
+                }
+                let (w, h) = crossterm::terminal::size().unwrap_or((80, 24));
+                return Some((Ok(Event::Resize(w, h)), (events, suspend)));
+            }
+        },
+    ))
 }
 
 /// The event loop behind `run`, on any backend and any event source (tests feed it a
@@ -161,7 +208,12 @@ where
                         frames.draw(terminal, &snapshot, &view)?;
                     }
                 }
-                Some(Ok(Event::Resize(..))) => frames.draw(terminal, &snapshot, &view)?,
+                // Drawn afresh: after a resize, or after the terminal was lent out, the
+                // screen holds nothing of the last frame.
+                Some(Ok(Event::Resize(..))) => {
+                    terminal.clear().map_err(io::Error::other)?;
+                    frames.draw(terminal, &snapshot, &view)?
+                }
                 Some(Ok(_)) => {}
                 // A read interrupted by a signal (SIGWINCH on resize) is not an error.
                 Some(Err(err))
@@ -295,6 +347,10 @@ impl Frames {
     {
         self.pending = None;
         self.last = Some(Instant::now());
+        if terminal::is_suspended() {
+            // The screen is lent out; the resume redraws.
+            return Ok(());
+        }
         draw(terminal, snapshot, view)
     }
 

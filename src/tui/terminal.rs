@@ -18,6 +18,32 @@ use ratatui::backend::CrosstermBackend;
 
 /// Whether a guard currently owns the terminal; the panic hook restores only then.
 static ACTIVE: AtomicBool = AtomicBool::new(false);
+/// Whether the terminal is lent to another program (an exec credential plugin's sign-in):
+/// nothing is drawn meanwhile.
+static SUSPENDED: AtomicBool = AtomicBool::new(false);
+
+/// Lends the terminal out: puts it back as `restore` does and stops drawing until
+/// [`resume`].
+pub fn suspend() {
+    SUSPENDED.store(true, Ordering::SeqCst);
+    restore();
+}
+
+/// Takes the terminal back after [`suspend`]: raw mode, alternate screen, mouse, cursor
+/// hidden. The caller redraws everything.
+pub fn resume() -> io::Result<()> {
+    enable_raw_mode()?;
+    ACTIVE.store(true, Ordering::SeqCst);
+    let mut stdout = io::stdout();
+    execute!(stdout, EnterAlternateScreen, EnableMouseCapture, Hide)?;
+    SUSPENDED.store(false, Ordering::SeqCst);
+    Ok(())
+}
+
+/// Whether the terminal is lent out now.
+pub fn is_suspended() -> bool {
+    SUSPENDED.load(Ordering::SeqCst)
+}
 static HOOK: Once = Once::new();
 
 /// Owns the terminal while the TUI runs.

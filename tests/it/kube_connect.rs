@@ -58,21 +58,39 @@ async fn token_and_certificate_users_connect_through_the_kubeconfig() {
     }
 }
 
-/// A kubeconfig whose user runs an exec credential plugin (a shell script that prints an
-/// ExecCredential with the double's token and counts its runs).
-fn exec_kubeconfig(d: &KubeDouble, dir: &std::path::Path) -> std::path::PathBuf {
+/// A kubeconfig whose user runs an exec credential plugin: a shell script that prints an
+/// ExecCredential with the token in `<dir>/tok` and appends a line to `<dir>/runs` per run.
+/// When `<dir>/need-login` exists it needs a terminal: without one it fails, with one it
+/// asks for a code on standard error and reads it from standard input.
+pub fn exec_kubeconfig(
+    d: &KubeDouble,
+    dir: &std::path::Path,
+    interactive: &str,
+) -> std::path::PathBuf {
     let script = dir.join("plugin.sh");
-    let count = dir.join("runs");
-    let cred = serde_json::json!({
-        "apiVersion": "client.authentication.k8s.io/v1beta1",
-        "kind": "ExecCredential",
-        "status": {"token": d.token()}
-    });
+    std::fs::write(dir.join("tok"), d.token()).unwrap();
+    let q = |name: &str| format!("'{}'", dir.join(name).display());
     std::fs::write(
         &script,
         format!(
-            "#!/bin/sh\necho run >> '{}'\ncat <<'EOF'\n{cred}\nEOF\n",
-            count.display()
+            r#"#!/bin/sh
+echo run >> {runs}
+if [ -f {need} ]; then
+  if [ -t 0 ]; then
+    printf 'kmon-test sign-in code: ' >&2
+    read code
+    [ "$code" = "4711" ] || {{ echo 'wrong code' >&2; exit 1; }}
+    rm {need}
+  else
+    echo 'interactive sign-in required' >&2
+    exit 1
+  fi
+fi
+printf '{{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential","status":{{"token":"%s"}}}}' "$(cat {tok})"
+"#,
+            runs = q("runs"),
+            need = q("need-login"),
+            tok = q("tok"),
         ),
     )
     .unwrap();
@@ -85,7 +103,7 @@ fn exec_kubeconfig(d: &KubeDouble, dir: &std::path::Path) -> std::path::PathBuf 
         "users": [{"name": "exec", "user": {"exec": {
             "apiVersion": "client.authentication.k8s.io/v1beta1",
             "command": script.display().to_string(),
-            "interactiveMode": "Never"
+            "interactiveMode": interactive
         }}}],
         "contexts": [{"name": "exec", "context": {"cluster": "exec", "user": "exec", "namespace": "apps"}}]
     });
@@ -94,12 +112,20 @@ fn exec_kubeconfig(d: &KubeDouble, dir: &std::path::Path) -> std::path::PathBuf 
     path
 }
 
+/// How many times the plugin of [`exec_kubeconfig`] ran.
+pub fn plugin_runs(dir: &std::path::Path) -> usize {
+    std::fs::read_to_string(dir.join("runs"))
+        .unwrap_or_default()
+        .lines()
+        .count()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_exec_plugin_user_gets_its_token_from_the_plugin() {
     let d = KubeDouble::start(DoubleOptions::default());
     d.fixture_cluster(1, 1);
     let dir = tempfile::tempdir().unwrap();
-    let path = exec_kubeconfig(&d, dir.path());
+    let path = exec_kubeconfig(&d, dir.path(), "Never");
     let env = Env {
         kubeconfig: Some(path.clone().into()),
         ..Env::default()
@@ -111,10 +137,38 @@ async fn an_exec_plugin_user_gets_its_token_from_the_plugin() {
     );
     assert_eq!(c.clusters[0].namespace.as_deref(), Some("apps"));
     assert!(c.namespaces.is_empty(), "all namespaces unless -n");
+    assert_eq!(
+        plugin_runs(dir.path()),
+        0,
+        "nothing runs before the first use"
+    );
+    c.clusters[0].prepare().await.expect("the plugin signs in");
     let client = c.clusters[0].client().unwrap();
     assert_eq!(node_names(client).await, ["node-0"]);
-    let runs = std::fs::read_to_string(dir.path().join("runs")).unwrap_or_default();
-    assert!(runs.lines().count() >= 1, "the plugin ran");
+    assert_eq!(plugin_runs(dir.path()), 1, "the plugin ran once");
+
+    // The token stops working: the next 401 runs the plugin again, which hands out the
+    // new one, and requests work again without a restart.
+    let c2 = c.clusters[0].client().unwrap();
+    std::fs::write(dir.path().join("tok"), "rotated-token").unwrap();
+    d.add_token("rotated-token", crate::kube_double::TOKEN_USER);
+    d.revoke_token(d.token());
+    let nodes: Api<Node> = Api::all(c2);
+    let first = nodes.list(&ListParams::default()).await;
+    assert!(first.is_err(), "the revoked token is refused");
+    let start = std::time::Instant::now();
+    loop {
+        if let Ok(l) = nodes.list(&ListParams::default()).await {
+            assert_eq!(l.items.len(), 1);
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no new token after 30s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(plugin_runs(dir.path()), 2);
 }
 
 async fn proxy_client(d: &KubeDouble, slots: usize) -> (ScrapeClient, tempfile::TempDir) {

@@ -10,6 +10,7 @@ mod kube_cluster;
 mod kube_connect;
 mod kube_double;
 mod kube_state;
+mod kube_tui;
 mod kube_watch;
 mod kubernetes_sd_interop;
 mod node_exporter;

@@ -17,12 +17,35 @@ use std::time::{Duration, Instant};
 
 use super::support::{ChildGuard, ci, free_port, require_tool};
 
-struct Tmux {
+pub(crate) struct Tmux {
     socket: String,
 }
 
 impl Tmux {
-    fn cmd(&self, args: &[&str]) -> std::process::Output {
+    /// Starts `script` (run by `sh -c`) in a 120×40 session `kmon` on a private socket
+    /// named after `tag`.
+    pub(crate) fn start_script(tag: &str, script: &str) -> Tmux {
+        let tmux = Tmux {
+            socket: format!("kmon-e2e-{tag}-{}", std::process::id()),
+        };
+        let out = tmux.cmd(&[
+            "new-session",
+            "-d",
+            "-s",
+            "kmon",
+            "-x",
+            "120",
+            "-y",
+            "40",
+            "sh",
+            "-c",
+            script,
+        ]);
+        assert!(out.status.success(), "tmux new-session failed: {out:?}");
+        tmux
+    }
+
+    pub(crate) fn cmd(&self, args: &[&str]) -> std::process::Output {
         Command::new("tmux")
             .arg("-L")
             .arg(&self.socket)
@@ -31,7 +54,7 @@ impl Tmux {
             .expect("running tmux")
     }
 
-    fn capture(&self) -> String {
+    pub(crate) fn capture(&self) -> String {
         let out = self.cmd(&["capture-pane", "-p", "-t", "kmon"]);
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
@@ -42,7 +65,12 @@ impl Tmux {
     }
 
     /// Polls the screen until `pred` holds, for at most `limit`.
-    fn wait_for(&self, what: &str, limit: Duration, pred: impl Fn(&str) -> bool) -> String {
+    pub(crate) fn wait_for(
+        &self,
+        what: &str,
+        limit: Duration,
+        pred: impl Fn(&str) -> bool,
+    ) -> String {
         let start = Instant::now();
         loop {
             let screen = self.capture();
@@ -93,9 +121,6 @@ fn start(tag: &str, data: &Path) -> Tmux {
 /// after it.
 fn start_with(tag: &str, data: &Path, env: &str, args: &str) -> Tmux {
     let bin = env!("CARGO_BIN_EXE_kmon");
-    let tmux = Tmux {
-        socket: format!("kmon-e2e-{tag}-{}", std::process::id()),
-    };
     let script = format!(
         "env {env} {} --local --interval 500ms {args} --data-dir {} --export-dir {} 2>{}; echo KMON_EXITED=$?; sleep 30",
         shell_quote(Path::new(bin)),
@@ -103,21 +128,7 @@ fn start_with(tag: &str, data: &Path, env: &str, args: &str) -> Tmux {
         shell_quote(&data.join("exports")),
         shell_quote(&data.join("stderr.txt"))
     );
-    let out = tmux.cmd(&[
-        "new-session",
-        "-d",
-        "-s",
-        "kmon",
-        "-x",
-        "120",
-        "-y",
-        "40",
-        "sh",
-        "-c",
-        &script,
-    ]);
-    assert!(out.status.success(), "tmux new-session failed: {out:?}");
-    tmux
+    Tmux::start_script(tag, &script)
 }
 
 impl Tmux {
@@ -630,7 +641,7 @@ fn a_bad_dashboard_file_is_an_error_at_start() {
     );
 }
 
-fn shell_quote(p: &Path) -> String {
+pub(crate) fn shell_quote(p: &Path) -> String {
     format!("'{}'", p.display().to_string().replace('\'', "'\\''"))
 }
 

@@ -11,7 +11,11 @@ use std::ffi::OsString;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+
 use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
+
+use super::exec::{ExecAuthLayer, ExecCredentials};
 
 /// What the command line says about the cluster.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -67,6 +71,8 @@ pub struct Cluster {
     /// kubelet behind the node proxy must fail a scrape in its timeout, not stall it for
     /// minutes; kmon's loops retry on their own schedule).
     pub config: kube::Config,
+    /// The user's exec plugin, run by kmon (taken out of `config`).
+    pub exec: Option<Arc<ExecCredentials>>,
 }
 
 impl fmt::Debug for Cluster {
@@ -82,11 +88,32 @@ impl fmt::Debug for Cluster {
 
 impl Cluster {
     /// A client for this context. Building one reads no network; the first request does.
+    /// With an exec plugin, the plugin's token goes on every request and a 401 fetches a
+    /// new one. Needs a tokio runtime.
     pub fn client(&self) -> Result<kube::Client, ConnectError> {
-        kube::Client::try_from(self.config.clone()).map_err(|e| ConnectError::Client {
+        let err = |e: kube::Error| ConnectError::Client {
             context: self.context.clone(),
             message: scrub(&e.to_string()),
-        })
+        };
+        match &self.exec {
+            None => kube::Client::try_from(self.config.clone()).map_err(err),
+            Some(exec) => Ok(kube::client::ClientBuilder::try_from(self.config.clone())
+                .map_err(err)?
+                .with_layer(&ExecAuthLayer(exec.clone()))
+                .build()),
+        }
+    }
+
+    /// Runs the exec plugin once if the user has one and no token yet (with the terminal,
+    /// if it asks for one: call this before the TUI takes the screen).
+    pub async fn prepare(&self) -> Result<(), ConnectError> {
+        match &self.exec {
+            None => Ok(()),
+            Some(exec) => exec.prime().await.map_err(|message| ConnectError::Client {
+                context: self.context.clone(),
+                message,
+            }),
+        }
     }
 }
 
@@ -221,6 +248,7 @@ pub fn in_cluster_cluster() -> Result<Cluster, ConnectError> {
         namespace,
         in_cluster: true,
         config,
+        exec: None,
     })
 }
 
@@ -362,6 +390,7 @@ async fn clusters(loaded: Loaded, opts: &KubeOptions) -> Result<Clusters, Connec
                 message: describe(&e),
             })?;
         config.default_retry = false;
+        let exec = ExecCredentials::take_from(&mut config);
         let namespace = kubeconfig
             .contexts
             .iter()
@@ -374,6 +403,7 @@ async fn clusters(loaded: Loaded, opts: &KubeOptions) -> Result<Clusters, Connec
             namespace,
             in_cluster: false,
             config,
+            exec,
         });
     }
     Ok(Clusters {

@@ -11,6 +11,7 @@
 pub mod connect;
 mod endpoints;
 mod endpointslice;
+pub mod exec;
 mod ingress;
 mod node;
 mod pod;

@@ -265,6 +265,11 @@ impl KubeDouble {
             .insert(token.to_string(), user.to_string());
     }
 
+    /// Refuses `token` from now on (401), as an API server does once a token expires.
+    pub fn revoke_token(&self, token: &str) {
+        self.shared.tokens.lock().remove(token);
+    }
+
     /// A new client certificate and key (PEM) for user `user`, signed by the CA and
     /// accepted from now on.
     pub fn client_cert(&self, user: &str) -> (String, String) {
