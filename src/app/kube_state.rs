@@ -107,7 +107,18 @@ pub async fn run_kube_state(
                 continue;
             }
         }
-        let Some(current) = objects() else { continue };
+        // Until the watches have synced, look again soon rather than a whole interval
+        // later, so the cluster's state shows up as soon as it is known.
+        let current = loop {
+            if let Some(c) = objects() {
+                break Some(c);
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => break None,
+                _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+            }
+        };
+        let Some(current) = current else { break };
         let t = aligner.align(now_ms());
         let storage = storage.clone();
         // 5000 pods are ~150k series: off the runtime's threads.

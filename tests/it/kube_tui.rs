@@ -81,3 +81,39 @@ fn a_plugin_that_must_sign_in_again_gets_the_terminal_and_gives_it_back() {
         "{err}"
     );
 }
+
+/// The status line says what is wrong with the cluster connection and clears by itself:
+/// a refused resource names the verb and resource, an API server outage says when the
+/// next try is, and both go once the server answers again.
+#[test]
+fn refused_resources_and_outages_show_in_the_status_line_and_recover() {
+    if !require_tool("tmux") {
+        return;
+    }
+    let d = KubeDouble::start(DoubleOptions::default());
+    d.fixture_cluster(2, 3);
+    d.forbid("list", "deployments");
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    d.kubeconfig(&kubeconfig, crate::kube_double::User::Token)
+        .unwrap();
+    let tmux = start_cluster_tui("outage", dir.path(), &kubeconfig);
+    tmux.wait_for("the refused resource named", WAIT, |s| {
+        s.contains("no permission to list deployments")
+    });
+    d.allow("list", "deployments");
+    tmux.wait_for("the refusal cleared", WAIT, |s| {
+        !s.contains("no permission") && s.contains("kube-double")
+    });
+    d.set_down(true);
+    let down = tmux.wait_for("disconnected", WAIT, |s| {
+        s.contains("disconnected, retrying in")
+    });
+    assert!(down.contains("kube-double"), "{down}");
+    d.set_down(false);
+    tmux.wait_for("reconnected by itself", WAIT, |s| {
+        !s.contains("disconnected") && s.contains("kube-double")
+    });
+    tmux.cmd(&["send-keys", "-t", "kmon", "q"]);
+    tmux.wait_for("kmon exits cleanly", WAIT, |s| s.contains("KMON_EXITED=0"));
+}

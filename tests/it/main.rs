@@ -9,6 +9,7 @@ mod export;
 mod kube_cluster;
 mod kube_connect;
 mod kube_double;
+mod kube_scale;
 mod kube_state;
 mod kube_tui;
 mod kube_watch;
