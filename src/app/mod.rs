@@ -18,6 +18,7 @@ pub mod analyze;
 pub mod assist;
 pub mod board;
 pub mod check;
+pub mod cluster;
 pub mod cli;
 pub mod dashboard;
 pub mod dump;

@@ -95,6 +95,9 @@ pub(super) struct Sources {
     pub status: watch::Receiver<String>,
     /// The query panels to evaluate and the time range.
     pub request: watch::Receiver<PanelRequest>,
+    /// Cluster mode: where the cluster browser's connection facts and objects come from
+    /// (`None` in this-machine mode: no `UiSnapshot::cluster`).
+    pub cluster: Option<super::cluster::ClusterFeed>,
 }
 
 /// Rebuilds the snapshot on every refresh tick from storage, and at once when the app's
@@ -148,6 +151,15 @@ pub(super) async fn publish_snapshots(
         snap.dashboard = request.layout.clone();
         if !snap.range.paused {
             snap.range.end_ms = grid.end;
+        }
+        // Cluster browser hook (kbrowser): the cluster view, built beside the panels.
+        if let Some(feed) = &sources.cluster {
+            let req = super::cluster::ClusterRequest {
+                now_ms: grid.end,
+                step_ms: step,
+                pod: request.pod.clone(),
+            };
+            snap.cluster = build_cluster(&storage, feed, req, &snap.targets).await;
         }
         snap.panels = evaluate_panels(&storage, request, grid.end, step).await;
         // The query bar's completion index: built at the start, then every few refreshes
@@ -236,6 +248,33 @@ fn build_completion(storage: &Arc<dyn Storage>) -> Option<Arc<super::assist::Com
         Ok(index) => Some(Arc::new(index)),
         Err(e) => {
             tracing::warn!("building the completion index: {e}");
+            None
+        }
+    }
+}
+
+/// The cluster view on a blocking thread (at 5000 pods it reads a few hundred thousand
+/// samples); `None` only when that thread failed.
+async fn build_cluster(
+    storage: &Arc<dyn Storage>,
+    feed: &super::cluster::ClusterFeed,
+    req: super::cluster::ClusterRequest,
+    targets: &[TargetRow],
+) -> Option<Arc<super::cluster::ClusterView>> {
+    let storage = storage.clone();
+    let feed = feed.clone();
+    let targets = targets.to_vec();
+    let joined = tokio::task::spawn_blocking(move || {
+        let engine = crate::promql::Engine::new(Default::default());
+        let objects = feed.objects.as_ref().map(|f| f());
+        let meta = (feed.meta)();
+        super::cluster::build(&*storage, &engine, &req, objects.as_ref(), meta, &targets)
+    })
+    .await;
+    match joined {
+        Ok(view) => Some(Arc::new(view)),
+        Err(e) => {
+            tracing::error!("building the cluster view: {e}");
             None
         }
     }

@@ -197,6 +197,7 @@ pub fn sample_snapshot() -> UiSnapshot {
         },
         status: String::new(),
         completion: Default::default(),
+        cluster: None,
         dashboard: Default::default(),
     }
 }

@@ -66,6 +66,20 @@ fn hints(mode: Mode) -> &'static [Hint] {
             (Some(I::Unpin), "x", "unpin"),
             (Some(I::Back), "Esc", "back"),
         ],
+        Mode::Cluster => &[
+            (Some(I::Nodes), "n", "nodes"),
+            (Some(I::Pods), "p", "pods"),
+            (Some(I::ClusterOpen), "Enter", "open"),
+            (Some(I::ClusterFilter), "/", "filter"),
+            (Some(I::ClusterSort), "s", "sort"),
+            (Some(I::ClusterSortReverse), "S", "reverse"),
+            (None, ":ns", "namespace"),
+            (Some(I::Back), "Esc", "back"),
+        ],
+        Mode::ClusterFilter => &[
+            (Some(I::Submit), "Enter", "done"),
+            (Some(I::Back), "Esc", "back"),
+        ],
     }
 }
 
