@@ -25,7 +25,15 @@ pub const NODE_COLUMNS: [&str; 8] = [
 ];
 /// The pods table's columns, in order.
 pub const POD_COLUMNS: [&str; 9] = [
-    "NAMESPACE", "NAME", "NODE", "STATUS", "READY", "RESTARTS", "CPU", "MEMORY", "AGE",
+    "NAMESPACE",
+    "NAME",
+    "NODE",
+    "STATUS",
+    "READY",
+    "RESTARTS",
+    "CPU",
+    "MEMORY",
+    "AGE",
 ];
 
 /// Rows PgUp/PgDn move.
@@ -128,7 +136,11 @@ impl ClusterBrowser {
                 _ => Ordering::Equal,
             };
             let o = o.then_with(|| a.name.cmp(&b.name));
-            if self.nodes.descending { o.reverse() } else { o }
+            if self.nodes.descending {
+                o.reverse()
+            } else {
+                o
+            }
         });
         out
     }

@@ -51,7 +51,8 @@ impl<'a> Querier<'a> {
         let expr = match parse_with(&text, &ParseOptions::default()) {
             Ok(e) => e,
             Err(e) => {
-                self.errors.push(format!("{text}: {}", e.to_prometheus_string(&text)));
+                self.errors
+                    .push(format!("{text}: {}", e.to_prometheus_string(&text)));
                 return Vec::new();
             }
         };
@@ -77,7 +78,8 @@ impl<'a> Querier<'a> {
         let expr = match parse_with(&text, &ParseOptions::default()) {
             Ok(e) => e,
             Err(e) => {
-                self.errors.push(format!("{text}: {}", e.to_prometheus_string(&text)));
+                self.errors
+                    .push(format!("{text}: {}", e.to_prometheus_string(&text)));
                 return Vec::new();
             }
         };

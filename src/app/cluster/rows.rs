@@ -276,13 +276,12 @@ pub(super) fn namespaces(q: &mut Querier<'_>) -> Vec<String> {
 }
 
 /// The cluster totals: sums of the node rows, pods by phase, and the graphs.
-pub(super) fn overview(
-    q: &mut Querier<'_>,
-    nodes: &[NodeRow],
-    pods: &[PodRow],
-) -> ClusterOverview {
+pub(super) fn overview(q: &mut Querier<'_>, nodes: &[NodeRow], pods: &[PodRow]) -> ClusterOverview {
     let sum = |f: fn(&NodeRow) -> Option<f64>| -> Option<f64> {
-        nodes.iter().filter_map(f).fold(None, |acc, v| Some(acc.unwrap_or(0.0) + v))
+        nodes
+            .iter()
+            .filter_map(f)
+            .fold(None, |acc, v| Some(acc.unwrap_or(0.0) + v))
     };
     let mut o = ClusterOverview {
         cpu_used_cores: sum(|n| n.cpu_used_cores),
@@ -299,7 +298,11 @@ pub(super) fn overview(
         .map(|p| (p.to_string(), 0))
         .collect();
     for p in pods {
-        let phase = if p.phase.is_empty() { "Unknown" } else { &p.phase };
+        let phase = if p.phase.is_empty() {
+            "Unknown"
+        } else {
+            &p.phase
+        };
         match phases.iter_mut().find(|(n, _)| n == phase) {
             Some(e) => e.1 += 1,
             None => phases.push((phase.to_string(), 1)),

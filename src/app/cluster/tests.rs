@@ -118,16 +118,33 @@ fn pod_rows_read_like_kubectl() {
     let names: Vec<(&str, &str, &str, PodHealth)> = v
         .pods
         .iter()
-        .map(|p| (p.namespace.as_str(), p.name.as_str(), p.status.as_str(), p.health))
+        .map(|p| {
+            (
+                p.namespace.as_str(),
+                p.name.as_str(),
+                p.status.as_str(),
+                p.health,
+            )
+        })
         .collect();
     assert_eq!(
         names,
         [
             ("default", "batch-pending", "Pending", PodHealth::Pending),
             ("default", "report-29123", "Completed", PodHealth::Done),
-            ("shop", "api-5f6d8-xyz12", "CrashLoopBackOff", PodHealth::Failed),
+            (
+                "shop",
+                "api-5f6d8-xyz12",
+                "CrashLoopBackOff",
+                PodHealth::Failed
+            ),
             ("shop", "cache-0", "Running", PodHealth::Running),
-            ("shop", "orders-6c8d7-q2w3e", "PodInitializing", PodHealth::Pending),
+            (
+                "shop",
+                "orders-6c8d7-q2w3e",
+                "PodInitializing",
+                PodHealth::Pending
+            ),
             ("shop", "web-7d4b9c-abcde", "Running", PodHealth::Running),
         ]
     );
@@ -187,7 +204,11 @@ fn node_rows_and_overview() {
     assert!(close(*o.cpu_history.last().unwrap(), 2.0));
     // Only the last minutes have data.
     assert_eq!(o.cpu_history[0], None);
-    assert!(close(o.rx_bytes_per_sec, 1000.0), "{:?}", o.rx_bytes_per_sec);
+    assert!(
+        close(o.rx_bytes_per_sec, 1000.0),
+        "{:?}",
+        o.rx_bytes_per_sec
+    );
     assert!(close(o.tx_bytes_per_sec, 500.0));
 }
 
@@ -328,8 +349,13 @@ pub(crate) fn synthetic_store(nodes: usize, pods: usize, steps: i64) -> MemStora
                 p.extend_from_slice(extra);
                 lbl(&p)
             };
-            a.append(None, &ks("kube_node_info", &[("kubelet_version", "v1.31.0")]), t, 1.0)
-                .unwrap();
+            a.append(
+                None,
+                &ks("kube_node_info", &[("kubelet_version", "v1.31.0")]),
+                t,
+                1.0,
+            )
+            .unwrap();
             a.append(
                 None,
                 &ks(
@@ -377,14 +403,25 @@ pub(crate) fn synthetic_store(nodes: usize, pods: usize, steps: i64) -> MemStora
                 l.extend_from_slice(extra);
                 lbl(&l)
             };
-            a.append(None, &ks("kube_pod_info", &[("node", node.as_str())]), t, 1.0)
-                .unwrap();
+            a.append(
+                None,
+                &ks("kube_pod_info", &[("node", node.as_str())]),
+                t,
+                1.0,
+            )
+            .unwrap();
             for phase in ["Running", "Pending", "Succeeded", "Failed", "Unknown"] {
                 let v = if phase == "Running" { 1.0 } else { 0.0 };
-                a.append(None, &ks("kube_pod_status_phase", &[("phase", phase)]), t, v)
-                    .unwrap();
+                a.append(
+                    None,
+                    &ks("kube_pod_status_phase", &[("phase", phase)]),
+                    t,
+                    v,
+                )
+                .unwrap();
             }
-            a.append(None, &ks("kube_pod_created", &[]), t, 1.79e9).unwrap();
+            a.append(None, &ks("kube_pod_created", &[]), t, 1.79e9)
+                .unwrap();
             a.append(
                 None,
                 &ks("kube_pod_container_status_ready", &[("container", "app")]),
@@ -436,7 +473,13 @@ pub(crate) fn synthetic_store(nodes: usize, pods: usize, steps: i64) -> MemStora
 /// takes the figure).
 #[test]
 fn build_time_at_200_nodes_and_5000_pods() {
-    let st = synthetic_store(200, 5000, 8);
+    let (nodes, pods) = match std::env::var("KMON_CLUSTER_SCALE").as_deref() {
+        Ok("full") => (200, 5000),
+        _ => (20, 500),
+    };
+    let started = std::time::Instant::now();
+    let st = synthetic_store(nodes, pods, 8);
+    println!("synthetic store: {:?}", started.elapsed());
     let engine = Engine::new(Default::default());
     let req = ClusterRequest {
         now_ms: NOW,
@@ -453,8 +496,9 @@ fn build_time_at_200_nodes_and_5000_pods() {
         best = best.min(v.build_ms);
     }
     assert_eq!(v.error, None);
-    assert_eq!((v.nodes.len(), v.pods.len()), (200, 5000));
+    assert_eq!((v.nodes.len(), v.pods.len()), (nodes, pods));
     println!(
-        "cluster::build at 200 nodes / 5000 pods (8 steps of history): best of 3 {best:.1} ms"
+        "cluster::build at {nodes} nodes / {pods} pods (8 steps of history): best of 3 {best:.1} ms \
+         (KMON_CLUSTER_SCALE=full for 200/5000)"
     );
 }

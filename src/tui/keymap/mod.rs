@@ -604,7 +604,7 @@ mod tests {
             [
                 "keys.normal.help: h no longer does graph_cursor_left in normal",
                 "keys.bogus: no intent \"bogus\" (README lists them)",
-                "keys.nowhere.quit: no scope \"nowhere\" (one of everywhere, normal, editing, help, targets, options, dashboard)",
+                "keys.nowhere.quit: no scope \"nowhere\" (one of everywhere, normal, editing, help, targets, options, dashboard, cluster)",
                 "keys.export: unknown key \"Hyper-x\" (try q, Ctrl-R, Alt-b, Enter, Esc, Tab, Up, PgDn, F1)",
             ]
         );

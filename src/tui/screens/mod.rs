@@ -1,11 +1,13 @@
 //! Screens: pure functions from (snapshot, view state, theme) to a frame's cells. The event
 //! loop calls `draw` for every frame; each screen composes the widgets and never fetches,
 //! waits or mutates: the main screen (with the targets pane or the dashboard in place of
-//! its boxes), the help overlay and the options menu. `mouse` maps a click to a view
+//! its boxes, and the cluster browser's tables, pod detail and overview in `cluster`), the
+//! help overlay and the options menu. `mouse` maps a click to a view
 //! change against the same layout, and `shown` lists the boxes drawn, for the data
 //! export. Also home to the "terminal too small" fallback and the small text helpers
 //! screens share.
 
+pub mod cluster;
 pub mod dashboard;
 pub mod help;
 pub mod main;
@@ -69,6 +71,8 @@ pub fn shown(area: Rect, snapshot: &UiSnapshot, view: &ViewState) -> Vec<Shown> 
     }
     match view.screen_mode() {
         Mode::Targets | Mode::TargetFilter => return vec![Shown::Targets],
+        // The cluster browser's data is not part of the export's boxes (yet).
+        Mode::Cluster | Mode::ClusterFilter => return Vec::new(),
         Mode::Dashboard => {
             return dashboard::place(main::body(area), &snapshot.dashboard, view)
                 .panels
@@ -106,7 +110,12 @@ pub fn mouse(area: Rect, snapshot: &UiSnapshot, view: &mut ViewState, ev: MouseE
     }
     if matches!(
         view.mode,
-        Mode::Help | Mode::Targets | Mode::TargetFilter | Mode::Options
+        Mode::Help
+            | Mode::Targets
+            | Mode::TargetFilter
+            | Mode::Options
+            | Mode::Cluster
+            | Mode::ClusterFilter
     ) || area.width < MIN_WIDTH
         || area.height < MIN_HEIGHT
     {

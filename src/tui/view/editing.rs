@@ -173,7 +173,11 @@ impl ViewState {
             (Some("q" | "quit"), None) => Flow::Quit,
             (Some("help"), None) => self.apply(Intent::Help),
             (Some("ns" | "namespace"), arg) => self.namespace_command(arg),
-            (Some("ctx" | "context"), arg) => self.context_command(arg),
+            (Some("ctx" | "context"), _) => {
+                // Names may be given with blanks after the commas.
+                let rest = line.split_once(char::is_whitespace).map(|(_, r)| r.trim());
+                self.context_command(rest)
+            }
             (Some("graph"), Some(name)) => match GraphSymbols::from_name(name) {
                 Some(sym) => {
                     self.symbols = sym;

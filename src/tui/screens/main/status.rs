@@ -83,10 +83,24 @@ fn hints(mode: Mode) -> &'static [Hint] {
     }
 }
 
+/// The boxes' hints in cluster mode: the browser's keys instead of the box toggles.
+const CLUSTER_NORMAL: &[Hint] = &[
+    (Some(Intent::Pods), "p", "pods"),
+    (Some(Intent::Nodes), "n", "nodes"),
+    (Some(Intent::FocusQuery), "/", "query"),
+    (Some(Intent::Targets), "t", "targets"),
+    (Some(Intent::Help), "?", "help"),
+    (Some(Intent::Quit), "q", "quit"),
+];
+
 /// The hints of `mode` with the keys the keymap in use has for them (a hint whose intent
 /// has no key left is not shown).
 fn resolved_hints(mode: Mode, keys: &Keymap) -> Vec<(String, &'static str)> {
-    hints(mode)
+    resolve(hints(mode), mode, keys)
+}
+
+fn resolve(hints: &[Hint], mode: Mode, keys: &Keymap) -> Vec<(String, &'static str)> {
+    hints
         .iter()
         .filter_map(|(intent, fixed, what)| match intent {
             None => Some((fixed.to_string(), *what)),
@@ -121,7 +135,12 @@ pub(super) fn render_with_note(
     let text = Style::new().fg(theme.main_fg);
     let dim = Style::new().fg(theme.graph_text);
     let mut help_spans = Vec::new();
-    for (k, what) in resolved_hints(view.mode, &view.keys) {
+    let hints = if view.mode == Mode::Normal && snap.cluster.is_some() {
+        resolve(CLUSTER_NORMAL, view.mode, &view.keys)
+    } else {
+        resolved_hints(view.mode, &view.keys)
+    };
+    for (k, what) in hints {
         help_spans.push(Span::styled(k, key));
         help_spans.push(Span::styled(format!(" {what}  "), dim));
     }
@@ -193,6 +212,8 @@ mod tests {
             Mode::TargetFilter,
             Mode::Options,
             Mode::Dashboard,
+            Mode::Cluster,
+            Mode::ClusterFilter,
         ] {
             let fixed: Vec<(String, &str)> = hints(mode)
                 .iter()
