@@ -372,3 +372,75 @@ fn target_rows(
     }));
     rows
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::cluster::{ClusterFeed, ClusterMeta, PodRef};
+    use crate::storage::{Appendable, MemStorage};
+
+    /// In cluster mode the publisher puts a `ClusterView` in every snapshot, with the
+    /// feed's meta and the detail of the pod the request names.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn cluster_mode_snapshots_carry_the_cluster_view() {
+        let mem = MemStorage::new();
+        let mut a = mem.appender();
+        let pod = crate::model::Labels::from_pairs(&[
+            ("__name__", "kube_pod_info"),
+            ("job", crate::app::cluster::KUBE_STATE_JOB),
+            ("namespace", "shop"),
+            ("pod", "web"),
+            ("node", "node-a"),
+        ]);
+        a.append(None, &pod, now_ms(), 1.0).unwrap();
+        a.commit().unwrap();
+        let storage: Arc<dyn Storage> = Arc::new(mem);
+        let (_every_tx, every) = watch::channel(Duration::from_secs(60));
+        let (_status_tx, status) = watch::channel(String::new());
+        let request = PanelRequest {
+            pod: Some(PodRef {
+                namespace: "shop".into(),
+                name: "web".into(),
+            }),
+            ..PanelRequest::default()
+        };
+        let (_request_tx, request) = watch::channel(request);
+        let feed = ClusterFeed {
+            meta: Arc::new(|| ClusterMeta {
+                context: "kind-test".into(),
+                status: Some("disconnected, retrying in 8s".into()),
+                ..ClusterMeta::default()
+            }),
+            objects: None,
+        };
+        let sources = Sources {
+            registry: TargetRegistry::default(),
+            builtin: None,
+            source: "cluster".into(),
+            status,
+            request,
+            cluster: Some(feed),
+        };
+        let (tx, mut rx) = watch::channel(Arc::new(UiSnapshot::default()));
+        let cancel = CancellationToken::new();
+        let task = tokio::spawn(publish_snapshots(
+            storage,
+            every,
+            sources,
+            tx,
+            cancel.clone(),
+        ));
+        tokio::time::timeout(Duration::from_secs(10), rx.changed())
+            .await
+            .expect("a snapshot within 10s")
+            .unwrap();
+        let snap = rx.borrow().clone();
+        cancel.cancel();
+        let _ = tokio::time::timeout(Duration::from_secs(3), task).await;
+        let cluster = snap.cluster.as_deref().expect("cluster view");
+        assert_eq!(cluster.meta.context, "kind-test");
+        assert_eq!(cluster.pods.len(), 1);
+        assert_eq!(cluster.pods[0].node, "node-a");
+        assert_eq!(cluster.detail.as_ref().map(|d| d.found), Some(true));
+    }
+}

@@ -469,8 +469,9 @@ pub(crate) fn synthetic_store(nodes: usize, pods: usize, steps: i64) -> MemStora
     st
 }
 
-/// The cost of a build at 200 nodes and 5000 pods (printed, not asserted: BENCHMARKS.md
-/// takes the figure).
+/// The cost of a build (printed, not asserted: BENCHMARKS.md takes the figure): 20 nodes
+/// and 500 pods by default, 200 and 5000 with `KMON_CLUSTER_SCALE=full` (best run with
+/// `--release`: a debug build takes minutes to fill the store).
 #[test]
 fn build_time_at_200_nodes_and_5000_pods() {
     let (nodes, pods) = match std::env::var("KMON_CLUSTER_SCALE").as_deref() {

@@ -84,6 +84,15 @@ pub fn shown(area: Rect, snapshot: &UiSnapshot, view: &ViewState) -> Vec<Shown> 
         _ => {}
     }
     let areas = main::layout(area, view);
+    if snapshot.cluster.is_some() {
+        // Cluster mode: the cluster overview stands where the host boxes would.
+        let query = areas.query.is_some_and(|r| !r.is_empty());
+        return if query && snapshot.panels.iter().any(|p| p.id == 0) {
+            vec![Shown::Panel(0)]
+        } else {
+            Vec::new()
+        };
+    }
     let mut out: Vec<Shown> = [
         (areas.cpu, Shown::Cpu),
         (areas.memory, Shown::Memory),
