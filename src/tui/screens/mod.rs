@@ -117,6 +117,9 @@ pub fn mouse(area: Rect, snapshot: &UiSnapshot, view: &mut ViewState, ev: MouseE
     if view.mode == Mode::Targets && area.width >= MIN_WIDTH && area.height >= MIN_HEIGHT {
         return targets_mouse(area, snapshot, view, ev);
     }
+    if view.mode == Mode::Cluster && area.width >= MIN_WIDTH && area.height >= MIN_HEIGHT {
+        return cluster_mouse(area, snapshot, view, ev);
+    }
     if matches!(
         view.mode,
         Mode::Help
@@ -237,6 +240,33 @@ fn targets_mouse(area: Rect, snapshot: &UiSnapshot, view: &mut ViewState, ev: Mo
         }
         MouseEventKind::ScrollDown => {
             view.apply_with(Intent::TargetDown, snapshot);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// The mouse on a cluster table: a click selects a row, the wheel moves the selection
+/// (Enter opens it: opening a pod sends an action, which a mouse handler cannot).
+fn cluster_mouse(area: Rect, snapshot: &UiSnapshot, view: &mut ViewState, ev: MouseEvent) -> bool {
+    use crate::tui::keymap::Intent;
+    let Some(cluster) = snapshot.cluster.as_deref() else {
+        return false;
+    };
+    match ev.kind {
+        MouseEventKind::Down(MouseButton::Left) => {
+            let Some(k) = cluster::tables::row_at(main::body(area), cluster, view, ev.row) else {
+                return false;
+            };
+            view.cluster.table().selected = k;
+            true
+        }
+        MouseEventKind::ScrollUp => {
+            view.apply_with(Intent::ClusterUp, snapshot);
+            true
+        }
+        MouseEventKind::ScrollDown => {
+            view.apply_with(Intent::ClusterDown, snapshot);
             true
         }
         _ => false,

@@ -466,3 +466,30 @@ fn node_cells(n: &NodeRow, theme: &Theme) -> Vec<Cell> {
         Cell::Text(age(n.age_secs), dim),
     ]
 }
+
+/// The listed row (index into the visible rows) drawn at screen row `y` of the table in
+/// `area`, for the mouse.
+pub fn row_at(area: Rect, cluster: &ClusterView, view: &ViewState, y: u16) -> Option<usize> {
+    let b = &view.cluster;
+    let (len, selected) = match b.screen {
+        crate::tui::cluster_view::ClusterScreen::Nodes => {
+            (b.visible_nodes(cluster).len(), b.nodes.selected)
+        }
+        crate::tui::cluster_view::ClusterScreen::Pods => {
+            (b.visible_pods(cluster).len(), b.pods.selected)
+        }
+        crate::tui::cluster_view::ClusterScreen::Detail => return None,
+    };
+    let inner = TitledBox::inner(area);
+    if inner.height < 3 || len == 0 {
+        return None;
+    }
+    let body_y = inner.y + 2;
+    let height = usize::from(inner.height - 2);
+    if y < body_y || y >= inner.bottom() {
+        return None;
+    }
+    let first = first_shown(selected.min(len - 1), len, height);
+    let k = first + usize::from(y - body_y);
+    (k < len).then_some(k)
+}

@@ -126,7 +126,11 @@ fn pods_in_one_namespace_80x20() {
     assert_eq!(view.cluster.namespace.as_deref(), Some("kube-system"));
     let t = draw(80, 20, &snap, &view);
     insta::assert_snapshot!(t.backend());
-    keys(&mut view, &snap, ":ns\n");
+    // Typing `:ns` suggests the context's namespace.
+    keys(&mut view, &snap, ":ns");
+    let t = draw(80, 20, &snap, &view);
+    assert!(row_text(t.backend().buffer(), 19).starts_with(":ns  shop  (or all)"));
+    keys(&mut view, &snap, "\n");
     assert_eq!(view.cluster.namespace, None);
     keys(&mut view, &snap, ":ns shop\n:ns all\n");
     assert_eq!(view.cluster.namespace, None);
@@ -333,4 +337,43 @@ fn pods_table_frame_time_at_5000_pods() {
         row_text(&buf, 2).contains("5000 of 5000") || row_text(&buf, 1).contains("5000 of 5000")
     );
     println!("pods table, 5000 pods sorted by CPU, 200x50: {per:.2} ms per frame");
+}
+
+#[test]
+fn mouse_selects_rows_and_scrolls() {
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let snap = sample_cluster_snapshot();
+    let mut view = ViewState::default();
+    keys(&mut view, &snap, "p");
+    let area = ratatui::layout::Rect::new(0, 0, 120, 24);
+    let t = draw(120, 24, &snap, &view);
+    let (_, y) = find(t.backend().buffer(), "cache-0").unwrap();
+    let ev = |kind, row| MouseEvent {
+        kind,
+        column: 10,
+        row,
+        modifiers: KeyModifiers::NONE,
+    };
+    assert!(screens::mouse(
+        area,
+        &snap,
+        &mut view,
+        ev(MouseEventKind::Down(MouseButton::Left), y)
+    ));
+    assert_eq!(
+        view.cluster
+            .selected_pod(snap.cluster.as_deref().unwrap())
+            .unwrap()
+            .name,
+        "cache-0"
+    );
+    screens::mouse(area, &snap, &mut view, ev(MouseEventKind::ScrollDown, y));
+    assert_eq!(view.cluster.pods.selected, 7);
+    // The header and the filter line select nothing.
+    assert!(!screens::mouse(
+        area,
+        &snap,
+        &mut view,
+        ev(MouseEventKind::Down(MouseButton::Left), 3)
+    ));
 }

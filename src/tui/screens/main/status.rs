@@ -109,6 +109,22 @@ fn resolve(hints: &[Hint], mode: Mode, keys: &Keymap) -> Vec<(String, &'static s
         .collect()
 }
 
+/// What the cluster commands being typed can take: the context's namespace for `:ns`, the
+/// contexts for `:ctx`.
+fn command_hint(typed: &str, snap: &UiSnapshot) -> Option<String> {
+    let meta = &snap.cluster.as_deref()?.meta;
+    match typed.trim_end() {
+        "ns" | "namespace" => Some(match &meta.namespace_preselect {
+            Some(ns) => format!(" {ns}  (or all)"),
+            None => " NAME  (or all)".to_string(),
+        }),
+        "ctx" | "context" if !meta.contexts.is_empty() => {
+            Some(format!(" {}", meta.contexts.join(" | ")))
+        }
+        _ => None,
+    }
+}
+
 pub(super) fn render(
     row: Rect,
     buf: &mut Buffer,
@@ -155,6 +171,10 @@ pub(super) fn render_with_note(
         ];
         if line.cursor() >= line.text().len() {
             spans.push(Span::styled(" ", text.add_modifier(Modifier::REVERSED)));
+        }
+        // `:ns` suggests the context's namespace, `:ctx` the kubeconfig's contexts.
+        if let Some(hint) = command_hint(line.text(), snap) {
+            spans.push(Span::styled(hint, dim));
         }
         Line::from(spans)
     } else if let Some(m) = &view.message {
