@@ -331,11 +331,12 @@ fn empty_storage_gives_an_empty_view() {
 }
 
 /// A synthetic cluster of `nodes` nodes and `pods` pods as kube state, resource-metrics
-/// and cAdvisor series over the last `steps` refreshes (public for the TUI's frame timing).
-pub(crate) fn synthetic_store(nodes: usize, pods: usize, steps: i64) -> MemStorage {
-    let st = MemStorage::new();
-    let mut a = st.appender();
+/// and cAdvisor series over the last `steps` refreshes, in a TSDB head (what kmon queries
+/// live; `MemStorage` is too slow to fill at this size).
+fn synthetic_store(nodes: usize, pods: usize, steps: i64) -> crate::tsdb::Head {
+    let st = crate::tsdb::Head::new(crate::tsdb::HeadOptions::default());
     for k in 0..steps {
+        let mut a = st.appender();
         let t = NOW - (steps - 1 - k) * STEP;
         let secs = (k * STEP) as f64 / 1000.0;
         for n in 0..nodes {
@@ -464,8 +465,8 @@ pub(crate) fn synthetic_store(nodes: usize, pods: usize, steps: i64) -> MemStora
             ]);
             a.append(None, &net, t, 100.0 * secs).unwrap();
         }
+        a.commit().unwrap();
     }
-    a.commit().unwrap();
     st
 }
 
