@@ -1,6 +1,7 @@
 //! Wiring: the only module that knows the concrete types. It opens storage, starts
 //! discovery, scraping and the built-in collector, computes the UI snapshot from storage
-//! queries on every refresh tick (the overview boxes in `overview`), and carries out the
+//! queries on every refresh tick (the overview boxes in `overview`, the cluster browser's
+//! view in `cluster`), and carries out the
 //! TUI's actions. The one-shot subcommands live in `cli`, exports (the `e` key) in
 //! `export`, the headless `kmon export-screen` in `export_screen`, `kmon serve` in `serve`
 //! (with `load` for `--load`), `kmon query`/`query-range` (a client, or with `--data-dir` local) in `query_cli`, the
@@ -19,6 +20,7 @@ pub mod assist;
 pub mod board;
 pub mod check;
 pub mod cli;
+pub mod cluster;
 pub mod dashboard;
 pub mod dump;
 pub mod export;

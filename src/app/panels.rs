@@ -35,6 +35,8 @@ pub struct PanelRequest {
     pub layout: std::sync::Arc<DashboardLayout>,
     /// Whether the dashboard screen is shown: its panels are evaluated only then.
     pub dashboard_shown: bool,
+    /// The pod whose detail the cluster browser shows (`Action::ShowPod`).
+    pub pod: Option<super::cluster::PodRef>,
 }
 
 impl PanelRequest {

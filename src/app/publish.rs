@@ -95,6 +95,9 @@ pub(super) struct Sources {
     pub status: watch::Receiver<String>,
     /// The query panels to evaluate and the time range.
     pub request: watch::Receiver<PanelRequest>,
+    /// Cluster mode: where the cluster browser's connection facts and objects come from
+    /// (`None` in this-machine mode: no `UiSnapshot::cluster`).
+    pub cluster: Option<super::cluster::ClusterFeed>,
 }
 
 /// Rebuilds the snapshot on every refresh tick from storage, and at once when the app's
@@ -148,6 +151,15 @@ pub(super) async fn publish_snapshots(
         snap.dashboard = request.layout.clone();
         if !snap.range.paused {
             snap.range.end_ms = grid.end;
+        }
+        // Cluster browser hook (kbrowser): the cluster view, built beside the panels.
+        if let Some(feed) = &sources.cluster {
+            let req = super::cluster::ClusterRequest {
+                now_ms: grid.end,
+                step_ms: step,
+                pod: request.pod.clone(),
+            };
+            snap.cluster = build_cluster(&storage, feed, req, &snap.targets).await;
         }
         snap.panels = evaluate_panels(&storage, request, grid.end, step).await;
         // The query bar's completion index: built at the start, then every few refreshes
@@ -236,6 +248,33 @@ fn build_completion(storage: &Arc<dyn Storage>) -> Option<Arc<super::assist::Com
         Ok(index) => Some(Arc::new(index)),
         Err(e) => {
             tracing::warn!("building the completion index: {e}");
+            None
+        }
+    }
+}
+
+/// The cluster view on a blocking thread (at 5000 pods it reads a few hundred thousand
+/// samples); `None` only when that thread failed.
+async fn build_cluster(
+    storage: &Arc<dyn Storage>,
+    feed: &super::cluster::ClusterFeed,
+    req: super::cluster::ClusterRequest,
+    targets: &[TargetRow],
+) -> Option<Arc<super::cluster::ClusterView>> {
+    let storage = storage.clone();
+    let feed = feed.clone();
+    let targets = targets.to_vec();
+    let joined = tokio::task::spawn_blocking(move || {
+        let engine = crate::promql::Engine::new(Default::default());
+        let objects = feed.objects.as_ref().map(|f| f());
+        let meta = (feed.meta)();
+        super::cluster::build(&*storage, &engine, &req, objects.as_ref(), meta, &targets)
+    })
+    .await;
+    match joined {
+        Ok(view) => Some(Arc::new(view)),
+        Err(e) => {
+            tracing::error!("building the cluster view: {e}");
             None
         }
     }
@@ -332,4 +371,76 @@ fn target_rows(
         interval_secs: t.interval.as_secs_f64(),
     }));
     rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::cluster::{ClusterFeed, ClusterMeta, PodRef};
+    use crate::storage::{Appendable, MemStorage};
+
+    /// In cluster mode the publisher puts a `ClusterView` in every snapshot, with the
+    /// feed's meta and the detail of the pod the request names.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn cluster_mode_snapshots_carry_the_cluster_view() {
+        let mem = MemStorage::new();
+        let mut a = mem.appender();
+        let pod = crate::model::Labels::from_pairs(&[
+            ("__name__", "kube_pod_info"),
+            ("job", crate::app::cluster::KUBE_STATE_JOB),
+            ("namespace", "shop"),
+            ("pod", "web"),
+            ("node", "node-a"),
+        ]);
+        a.append(None, &pod, now_ms(), 1.0).unwrap();
+        a.commit().unwrap();
+        let storage: Arc<dyn Storage> = Arc::new(mem);
+        let (_every_tx, every) = watch::channel(Duration::from_secs(60));
+        let (_status_tx, status) = watch::channel(String::new());
+        let request = PanelRequest {
+            pod: Some(PodRef {
+                namespace: "shop".into(),
+                name: "web".into(),
+            }),
+            ..PanelRequest::default()
+        };
+        let (_request_tx, request) = watch::channel(request);
+        let feed = ClusterFeed {
+            meta: Arc::new(|| ClusterMeta {
+                context: "kind-test".into(),
+                status: Some("disconnected, retrying in 8s".into()),
+                ..ClusterMeta::default()
+            }),
+            objects: None,
+        };
+        let sources = Sources {
+            registry: TargetRegistry::default(),
+            builtin: None,
+            source: "cluster".into(),
+            status,
+            request,
+            cluster: Some(feed),
+        };
+        let (tx, mut rx) = watch::channel(Arc::new(UiSnapshot::default()));
+        let cancel = CancellationToken::new();
+        let task = tokio::spawn(publish_snapshots(
+            storage,
+            every,
+            sources,
+            tx,
+            cancel.clone(),
+        ));
+        tokio::time::timeout(Duration::from_secs(10), rx.changed())
+            .await
+            .expect("a snapshot within 10s")
+            .unwrap();
+        let snap = rx.borrow().clone();
+        cancel.cancel();
+        let _ = tokio::time::timeout(Duration::from_secs(3), task).await;
+        let cluster = snap.cluster.as_deref().expect("cluster view");
+        assert_eq!(cluster.meta.context, "kind-test");
+        assert_eq!(cluster.pods.len(), 1);
+        assert_eq!(cluster.pods[0].node, "node-a");
+        assert_eq!(cluster.detail.as_ref().map(|d| d.found), Some(true));
+    }
 }

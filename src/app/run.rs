@@ -361,6 +361,12 @@ async fn carry_out(
                 }
             }
             Action::SetRange(range) => engine.request.send_modify(|r| r.range = range),
+            Action::ShowPod(pod) => engine.request.send_modify(|r| r.pod = pod),
+            // kbrowser: the kube wiring switches contexts; until it does, say so.
+            Action::SwitchContext(contexts) => engine.set_status(format!(
+                "switching to context {} is not available yet",
+                contexts.join(",")
+            )),
             Action::SetInterval(d) => {
                 engine.interval.send_replace(d);
             }
@@ -569,6 +575,8 @@ impl Engine {
                     source,
                     status: status_rx,
                     request: request_rx,
+                    // Cluster mode (the lead's kube wiring) sets this.
+                    cluster: None,
                 },
                 snap_tx,
                 cancel.clone(),

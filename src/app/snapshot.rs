@@ -50,6 +50,8 @@ pub struct UiSnapshot {
     /// What the query bar completes from (rebuilt from storage every little while).
     #[serde(skip)]
     pub completion: std::sync::Arc<crate::app::assist::CompletionIndex>,
+    /// The cluster browser's data; `None` when not in cluster mode.
+    pub cluster: Option<std::sync::Arc<crate::app::cluster::ClusterView>>,
 }
 
 /// How many dropped targets a snapshot lists one by one (the counts cover them all).
@@ -334,6 +336,11 @@ pub enum Action {
     Unpin { id: u64 },
     /// The dashboard screen is shown (its panels are evaluated) or not.
     ShowDashboard(bool),
+    /// Build the detail of this pod (its graphs) from the next snapshot on; `None` when
+    /// the pod detail closes.
+    ShowPod(Option<crate::app::cluster::PodRef>),
+    /// Switch the cluster browser to these kubeconfig contexts (`:ctx a,b`).
+    SwitchContext(Vec<String>),
 }
 
 /// What the options menu saves in the settings file.

@@ -11,8 +11,10 @@ use crate::app::{
 };
 use crate::model::Labels;
 
+mod cluster;
 mod dashboard;
 
+pub use cluster::{large_cluster, sample_cluster, sample_cluster_snapshot, sample_detail};
 pub use dashboard::sample_dashboard_snapshot;
 
 /// Points per history in the fixture.
@@ -197,6 +199,7 @@ pub fn sample_snapshot() -> UiSnapshot {
         },
         status: String::new(),
         completion: Default::default(),
+        cluster: None,
         dashboard: Default::default(),
     }
 }

@@ -6,11 +6,13 @@
 //!
 //! Inside: `terminal` (the guard), `keymap` (keys as data, per mode), `view` (view state),
 //! `editor` (the query bar's line and history), `targets_view` (the targets pane's
-//! filters and selection), `dashboard_view` (the dashboard's focus), `theme`, `format`
+//! filters and selection), `cluster_view` (the cluster browser's tables, sort, filter and
+//! namespace), `dashboard_view` (the dashboard's focus), `theme`, `format`
 //! (units), `widgets/` (graphs, legend, meter, box, big numbers), `screens/` (pure
 //! drawing, and mouse hit-testing against it) and `export` (a drawn buffer as SVG, HTML,
 //! ANSI or text).
 
+pub mod cluster_view;
 pub mod dashboard_view;
 pub mod editor;
 pub mod export;

@@ -110,6 +110,27 @@ pub enum Intent {
     PanelDown,
     /// Give the focused dashboard panel the screen, or put it back.
     PanelZoom,
+    /// Open the cluster browser's nodes table.
+    Nodes,
+    /// Open the cluster browser's pods table.
+    Pods,
+    /// Select the previous / next row of a cluster table (or scroll a pod's detail).
+    ClusterUp,
+    ClusterDown,
+    /// A page up / down in a cluster table.
+    ClusterPageUp,
+    ClusterPageDown,
+    /// The first / last row of a cluster table.
+    ClusterTop,
+    ClusterBottom,
+    /// Open the selected row: a pod's detail, or a node's pods.
+    ClusterOpen,
+    /// Type a text filter for the cluster table.
+    ClusterFilter,
+    /// Sort the cluster table by the next column.
+    ClusterSort,
+    /// Reverse the cluster table's sort.
+    ClusterSortReverse,
 }
 
 impl Intent {
@@ -176,6 +197,18 @@ impl Intent {
             Intent::PanelUp => "panel above (scrolls)".into(),
             Intent::PanelDown => "panel below (scrolls)".into(),
             Intent::PanelZoom => "maximise / restore the panel".into(),
+            Intent::Nodes => "cluster nodes".into(),
+            Intent::Pods => "cluster pods".into(),
+            Intent::ClusterUp => "previous row".into(),
+            Intent::ClusterDown => "next row".into(),
+            Intent::ClusterPageUp => "page up".into(),
+            Intent::ClusterPageDown => "page down".into(),
+            Intent::ClusterTop => "first row".into(),
+            Intent::ClusterBottom => "last row".into(),
+            Intent::ClusterOpen => "pod detail / a node's pods".into(),
+            Intent::ClusterFilter => "filter rows by text".into(),
+            Intent::ClusterSort => "sort by the next column".into(),
+            Intent::ClusterSortReverse => "reverse the sort".into(),
         }
     }
 
@@ -218,6 +251,8 @@ pub enum Scope {
     Options,
     /// On the dashboard.
     Dashboard,
+    /// On the cluster browser (nodes, pods, pod detail).
+    Cluster,
 }
 
 impl Scope {
@@ -225,16 +260,20 @@ impl Scope {
         match self {
             Scope::Everywhere => true,
             Scope::Normal => mode == Mode::Normal,
-            Scope::Editing => matches!(mode, Mode::Query | Mode::Command | Mode::TargetFilter),
+            Scope::Editing => matches!(
+                mode,
+                Mode::Query | Mode::Command | Mode::TargetFilter | Mode::ClusterFilter
+            ),
             Scope::Help => mode == Mode::Help,
             Scope::Targets => mode == Mode::Targets,
             Scope::Options => mode == Mode::Options,
             Scope::Dashboard => mode == Mode::Dashboard,
+            Scope::Cluster => mode == Mode::Cluster,
         }
     }
 
     /// Every scope.
-    pub const ALL: [Scope; 7] = [
+    pub const ALL: [Scope; 8] = [
         Scope::Everywhere,
         Scope::Normal,
         Scope::Editing,
@@ -242,6 +281,7 @@ impl Scope {
         Scope::Targets,
         Scope::Options,
         Scope::Dashboard,
+        Scope::Cluster,
     ];
 
     /// The scope's name before a `.` in the settings file's `keys:` section.
@@ -254,6 +294,7 @@ impl Scope {
             Scope::Targets => "targets",
             Scope::Options => "options",
             Scope::Dashboard => "dashboard",
+            Scope::Cluster => "cluster",
         }
     }
 
@@ -266,6 +307,7 @@ impl Scope {
             Scope::Targets => "targets",
             Scope::Options => "options",
             Scope::Dashboard => "dashboard",
+            Scope::Cluster => "cluster browser",
         }
     }
 }
@@ -460,6 +502,7 @@ impl Keymap {
                 Scope::Targets,
                 Scope::Options,
                 Scope::Dashboard,
+                Scope::Cluster,
                 Scope::Help,
                 Scope::Everywhere,
             ]
@@ -561,7 +604,7 @@ mod tests {
             [
                 "keys.normal.help: h no longer does graph_cursor_left in normal",
                 "keys.bogus: no intent \"bogus\" (README lists them)",
-                "keys.nowhere.quit: no scope \"nowhere\" (one of everywhere, normal, editing, help, targets, options, dashboard)",
+                "keys.nowhere.quit: no scope \"nowhere\" (one of everywhere, normal, editing, help, targets, options, dashboard, cluster)",
                 "keys.export: unknown key \"Hyper-x\" (try q, Ctrl-R, Alt-b, Enter, Esc, Tab, Up, PgDn, F1)",
             ]
         );

@@ -1,11 +1,13 @@
 //! Screens: pure functions from (snapshot, view state, theme) to a frame's cells. The event
 //! loop calls `draw` for every frame; each screen composes the widgets and never fetches,
 //! waits or mutates: the main screen (with the targets pane or the dashboard in place of
-//! its boxes), the help overlay and the options menu. `mouse` maps a click to a view
+//! its boxes, and the cluster browser's tables, pod detail and overview in `cluster`), the
+//! help overlay and the options menu. `mouse` maps a click to a view
 //! change against the same layout, and `shown` lists the boxes drawn, for the data
 //! export. Also home to the "terminal too small" fallback and the small text helpers
 //! screens share.
 
+pub mod cluster;
 pub mod dashboard;
 pub mod help;
 pub mod main;
@@ -69,6 +71,8 @@ pub fn shown(area: Rect, snapshot: &UiSnapshot, view: &ViewState) -> Vec<Shown> 
     }
     match view.screen_mode() {
         Mode::Targets | Mode::TargetFilter => return vec![Shown::Targets],
+        // The cluster browser's data is not part of the export's boxes (yet).
+        Mode::Cluster | Mode::ClusterFilter => return Vec::new(),
         Mode::Dashboard => {
             return dashboard::place(main::body(area), &snapshot.dashboard, view)
                 .panels
@@ -80,6 +84,15 @@ pub fn shown(area: Rect, snapshot: &UiSnapshot, view: &ViewState) -> Vec<Shown> 
         _ => {}
     }
     let areas = main::layout(area, view);
+    if snapshot.cluster.is_some() {
+        // Cluster mode: the cluster overview stands where the host boxes would.
+        let query = areas.query.is_some_and(|r| !r.is_empty());
+        return if query && snapshot.panels.iter().any(|p| p.id == 0) {
+            vec![Shown::Panel(0)]
+        } else {
+            Vec::new()
+        };
+    }
     let mut out: Vec<Shown> = [
         (areas.cpu, Shown::Cpu),
         (areas.memory, Shown::Memory),
@@ -104,9 +117,17 @@ pub fn mouse(area: Rect, snapshot: &UiSnapshot, view: &mut ViewState, ev: MouseE
     if view.mode == Mode::Targets && area.width >= MIN_WIDTH && area.height >= MIN_HEIGHT {
         return targets_mouse(area, snapshot, view, ev);
     }
+    if view.mode == Mode::Cluster && area.width >= MIN_WIDTH && area.height >= MIN_HEIGHT {
+        return cluster_mouse(area, snapshot, view, ev);
+    }
     if matches!(
         view.mode,
-        Mode::Help | Mode::Targets | Mode::TargetFilter | Mode::Options
+        Mode::Help
+            | Mode::Targets
+            | Mode::TargetFilter
+            | Mode::Options
+            | Mode::Cluster
+            | Mode::ClusterFilter
     ) || area.width < MIN_WIDTH
         || area.height < MIN_HEIGHT
     {
@@ -219,6 +240,33 @@ fn targets_mouse(area: Rect, snapshot: &UiSnapshot, view: &mut ViewState, ev: Mo
         }
         MouseEventKind::ScrollDown => {
             view.apply_with(Intent::TargetDown, snapshot);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// The mouse on a cluster table: a click selects a row, the wheel moves the selection
+/// (Enter opens it: opening a pod sends an action, which a mouse handler cannot).
+fn cluster_mouse(area: Rect, snapshot: &UiSnapshot, view: &mut ViewState, ev: MouseEvent) -> bool {
+    use crate::tui::keymap::Intent;
+    let Some(cluster) = snapshot.cluster.as_deref() else {
+        return false;
+    };
+    match ev.kind {
+        MouseEventKind::Down(MouseButton::Left) => {
+            let Some(k) = cluster::tables::row_at(main::body(area), cluster, view, ev.row) else {
+                return false;
+            };
+            view.cluster.table().selected = k;
+            true
+        }
+        MouseEventKind::ScrollUp => {
+            view.apply_with(Intent::ClusterUp, snapshot);
+            true
+        }
+        MouseEventKind::ScrollDown => {
+            view.apply_with(Intent::ClusterDown, snapshot);
             true
         }
         _ => false,

@@ -69,7 +69,17 @@ impl ViewState {
                 self.targets.filter.insert(c);
                 self.targets.selected = 0;
             }
-            Mode::Normal | Mode::Help | Mode::Targets | Mode::Options | Mode::Dashboard => {}
+            Mode::ClusterFilter => {
+                let t = self.cluster.table();
+                t.filter.insert(c);
+                t.selected = 0;
+            }
+            Mode::Normal
+            | Mode::Help
+            | Mode::Targets
+            | Mode::Options
+            | Mode::Dashboard
+            | Mode::Cluster => {}
         }
     }
 
@@ -79,7 +89,13 @@ impl ViewState {
             Mode::Query => Some(&mut self.query),
             Mode::Command => Some(&mut self.command),
             Mode::TargetFilter => Some(&mut self.targets.filter),
-            Mode::Normal | Mode::Help | Mode::Targets | Mode::Options | Mode::Dashboard => None,
+            Mode::ClusterFilter => Some(&mut self.cluster.table().filter),
+            Mode::Normal
+            | Mode::Help
+            | Mode::Targets
+            | Mode::Options
+            | Mode::Dashboard
+            | Mode::Cluster => None,
         }
     }
 
@@ -128,26 +144,40 @@ impl ViewState {
             }
             Mode::Command => {
                 let line = self.command.text().trim().to_string();
-                self.mode = Mode::Normal;
+                self.mode = self.after_command();
                 self.run_command(&line)
             }
             Mode::TargetFilter => {
                 self.mode = Mode::Targets;
                 Flow::Continue
             }
-            Mode::Normal | Mode::Help | Mode::Targets | Mode::Options | Mode::Dashboard => {
+            Mode::ClusterFilter => {
+                self.mode = Mode::Cluster;
                 Flow::Continue
             }
+            Mode::Normal
+            | Mode::Help
+            | Mode::Targets
+            | Mode::Options
+            | Mode::Dashboard
+            | Mode::Cluster => Flow::Continue,
         }
     }
 
-    /// `:q`, `:quit`, `:range DUR` (a preset), `:graph SYMBOLS`, `:theme [NAME]`, `:help`.
+    /// `:q`, `:quit`, `:range DUR` (a preset), `:graph SYMBOLS`, `:theme [NAME]`, `:help`,
+    /// `:ns [NAME|all]`, `:ctx NAME[,NAME]`.
     fn run_command(&mut self, line: &str) -> Flow {
         let mut words = line.split_whitespace();
         match (words.next(), words.next()) {
             (None, _) => Flow::Continue,
             (Some("q" | "quit"), None) => Flow::Quit,
             (Some("help"), None) => self.apply(Intent::Help),
+            (Some("ns" | "namespace"), arg) => self.namespace_command(arg),
+            (Some("ctx" | "context"), _) => {
+                // Names may be given with blanks after the commas.
+                let rest = line.split_once(char::is_whitespace).map(|(_, r)| r.trim());
+                self.context_command(rest)
+            }
             (Some("graph"), Some(name)) => match GraphSymbols::from_name(name) {
                 Some(sym) => {
                     self.symbols = sym;

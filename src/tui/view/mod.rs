@@ -16,6 +16,7 @@ use crate::tui::targets_view::TargetsView;
 use crate::tui::theme::ThemeSet;
 use crate::tui::widgets::GraphSymbols;
 
+mod cluster;
 mod editing;
 mod options;
 pub use options::{INTERVALS_MS, OptionRow, OptionsView, ROWS as OPTION_ROWS, interval_label};
@@ -102,6 +103,10 @@ pub enum Mode {
     Options,
     /// The dashboard is open.
     Dashboard,
+    /// The cluster browser (nodes, pods, a pod's detail) is open.
+    Cluster,
+    /// Keys edit the cluster table's filter.
+    ClusterFilter,
 }
 
 /// What the event loop does after an intent.
@@ -230,6 +235,10 @@ pub struct ViewState {
     pub options: OptionsView,
     /// The dashboard's focus and maximised panel.
     pub dashboard: DashboardView,
+    /// The cluster browser's screens, tables and namespace.
+    pub cluster: crate::tui::cluster_view::ClusterBrowser,
+    /// The mode the `:` command line returns to.
+    command_from: Mode,
 }
 
 impl Default for ViewState {
@@ -262,6 +271,8 @@ impl Default for ViewState {
             themes: ThemeSet::default(),
             options: OptionsView::default(),
             dashboard: DashboardView::default(),
+            cluster: Default::default(),
+            command_from: Mode::Normal,
         }
     }
 }
@@ -299,6 +310,16 @@ impl ViewState {
         Flow::Send(Action::Pin {
             expr: expr.to_string(),
         })
+    }
+
+    /// Where the `:` command line goes back to: the cluster browser when it was opened
+    /// there, the boxes otherwise.
+    fn after_command(&self) -> Mode {
+        if self.command_from == Mode::Cluster {
+            Mode::Cluster
+        } else {
+            Mode::Normal
+        }
     }
 
     /// The time range the user picked.
@@ -385,6 +406,19 @@ impl ViewState {
             | Intent::PanelUp
             | Intent::PanelDown
             | Intent::Unpin => Flow::Continue,
+            // The cluster browser's keys need its rows: `apply_with` does them.
+            Intent::Nodes
+            | Intent::Pods
+            | Intent::ClusterUp
+            | Intent::ClusterDown
+            | Intent::ClusterPageUp
+            | Intent::ClusterPageDown
+            | Intent::ClusterTop
+            | Intent::ClusterBottom
+            | Intent::ClusterOpen
+            | Intent::ClusterFilter
+            | Intent::ClusterSort
+            | Intent::ClusterSortReverse => Flow::Continue,
             Intent::Dashboard => {
                 self.mode = Mode::Dashboard;
                 Flow::Send(Action::ShowDashboard(true))
@@ -426,6 +460,7 @@ impl ViewState {
                 Flow::Continue
             }
             Intent::OpenCommand => {
+                self.command_from = self.mode;
                 self.mode = Mode::Command;
                 self.command.clear();
                 Flow::Continue
@@ -451,8 +486,11 @@ impl ViewState {
                     Mode::Query if self.history.searching() => {
                         self.history.end_search(&mut self.query, false)
                     }
-                    Mode::Query | Mode::Command => self.mode = Mode::Normal,
+                    Mode::Query => self.mode = Mode::Normal,
+                    Mode::Command => self.mode = self.after_command(),
                     Mode::TargetFilter => self.mode = Mode::Targets,
+                    Mode::ClusterFilter => self.mode = Mode::Cluster,
+                    Mode::Cluster => return self.cluster_back(),
                     Mode::Targets if self.targets.detail => self.targets.detail = false,
                     Mode::Targets => self.mode = Mode::Normal,
                     // `apply` hands Back in the menu to `apply_option`.
@@ -532,6 +570,18 @@ impl ViewState {
     /// targets list, graphing a target).
     pub fn apply_with(&mut self, intent: Intent, snap: &UiSnapshot) -> Flow {
         match intent {
+            Intent::Nodes
+            | Intent::Pods
+            | Intent::ClusterUp
+            | Intent::ClusterDown
+            | Intent::ClusterPageUp
+            | Intent::ClusterPageDown
+            | Intent::ClusterTop
+            | Intent::ClusterBottom
+            | Intent::ClusterOpen
+            | Intent::ClusterFilter
+            | Intent::ClusterSort
+            | Intent::ClusterSortReverse => self.apply_cluster(intent, snap),
             Intent::TargetUp | Intent::TargetDown => {
                 let len = self.targets.visible(self.targets.rows(snap)).len();
                 let delta = if intent == Intent::TargetUp { -1 } else { 1 };

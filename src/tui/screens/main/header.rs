@@ -1,4 +1,5 @@
-//! The header line at the top of the main screen: where the data comes from, the wall
+//! The header line at the top of the main screen: where the data comes from (in cluster
+//! mode the context, the namespace shown and any connection problem), the wall
 //! clock, the refresh interval, the time range (live or paused), target health counts,
 //! kmon's own CPU and memory, and the alert count (a dash until rules arrive). Parts are
 //! dropped from the right when the line is too narrow. Drawn by `MainScreen`.
@@ -34,10 +35,33 @@ pub(super) fn render(
     } else {
         snap.host.source.clone()
     };
-    groups.push(vec![
-        Span::styled(" kmon ", bold),
-        Span::styled(source, text),
-    ]);
+    match snap.cluster.as_deref() {
+        // Cluster mode: the context and the namespace the tables show, and a connection
+        // problem in the warning colour.
+        Some(cluster) => {
+            let ns = view.cluster.namespace.as_deref().unwrap_or("all");
+            let mut g = vec![
+                Span::styled(" kmon ", bold),
+                Span::styled("⎈ ", dim),
+                Span::styled(cluster.meta.context.clone(), bold),
+                Span::styled(" ns ", dim),
+                Span::styled(ns.to_string(), text),
+            ];
+            if let Some(s) = &cluster.meta.status {
+                g.push(Span::styled(
+                    format!(" {s}"),
+                    Style::new()
+                        .fg(theme.temp.end())
+                        .add_modifier(Modifier::BOLD),
+                ));
+            }
+            groups.push(g);
+        }
+        None => groups.push(vec![
+            Span::styled(" kmon ", bold),
+            Span::styled(source, text),
+        ]),
+    }
     groups.push(vec![Span::styled(
         clock(snap.at_ms, snap.tz_offset_secs),
         bold,

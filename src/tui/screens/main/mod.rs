@@ -2,7 +2,8 @@
 //! disks on the left below it, network on the right, the query box across the bottom, and
 //! a status line. Hidden boxes give their space to the others. `screens::render` calls
 //! `MainScreen::render_into` once the terminal is big enough; each box draws itself in its
-//! own submodule.
+//! own submodule. In cluster mode the cluster overview takes the host boxes' place, and the
+//! cluster browser's screens take the whole body.
 
 mod cpu;
 mod disks;
@@ -167,6 +168,35 @@ impl<'a> MainScreen<'a> {
         let areas = layout(area, self.view);
         let (snap, theme) = (self.snapshot, self.theme);
         let screen = self.view.screen_mode();
+        if matches!(screen, Mode::Cluster | Mode::ClusterFilter) {
+            // The cluster browser takes the place of the boxes.
+            crate::tui::screens::cluster::render(body(area), buf, snap, self.view, theme);
+            header::render(areas.header, buf, snap, self.view, theme);
+            status::render(areas.status, buf, snap, self.view, theme);
+            return;
+        }
+        if let Some(cluster) = snap.cluster.as_deref() {
+            // Cluster mode: the cluster overview instead of the host boxes, above the
+            // query box.
+            let body = body(area);
+            let overview = match areas.query {
+                Some(q) => Rect {
+                    height: q.y.saturating_sub(body.y),
+                    ..body
+                },
+                None => body,
+            };
+            crate::tui::screens::cluster::overview::render(overview, buf, cluster, theme);
+            if let Some(r) = areas.query {
+                query::render(r, buf, snap, self.view, theme);
+                if self.view.focus == Some(BoxId::Query) {
+                    highlight_border(buf, r, theme.hi_fg);
+                }
+            }
+            header::render(areas.header, buf, snap, self.view, theme);
+            status::render(areas.status, buf, snap, self.view, theme);
+            return;
+        }
         if matches!(screen, Mode::Targets | Mode::TargetFilter | Mode::Dashboard) {
             // The targets pane or the dashboard takes the place of the boxes.
             let body = body(area);

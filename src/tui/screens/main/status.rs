@@ -66,19 +66,63 @@ fn hints(mode: Mode) -> &'static [Hint] {
             (Some(I::Unpin), "x", "unpin"),
             (Some(I::Back), "Esc", "back"),
         ],
+        Mode::Cluster => &[
+            (Some(I::Nodes), "n", "nodes"),
+            (Some(I::Pods), "p", "pods"),
+            (Some(I::ClusterOpen), "Enter", "open"),
+            (Some(I::ClusterFilter), "/", "filter"),
+            (Some(I::ClusterSort), "s", "sort"),
+            (Some(I::ClusterSortReverse), "S", "reverse"),
+            (None, ":ns", "namespace"),
+            (Some(I::Back), "Esc", "back"),
+        ],
+        Mode::ClusterFilter => &[
+            (Some(I::Submit), "Enter", "done"),
+            (Some(I::Back), "Esc", "back"),
+        ],
     }
 }
+
+/// The boxes' hints in cluster mode: the browser's keys instead of the box toggles.
+const CLUSTER_NORMAL: &[Hint] = &[
+    (Some(Intent::Pods), "p", "pods"),
+    (Some(Intent::Nodes), "n", "nodes"),
+    (Some(Intent::FocusQuery), "/", "query"),
+    (Some(Intent::Targets), "t", "targets"),
+    (Some(Intent::Help), "?", "help"),
+    (Some(Intent::Quit), "q", "quit"),
+];
 
 /// The hints of `mode` with the keys the keymap in use has for them (a hint whose intent
 /// has no key left is not shown).
 fn resolved_hints(mode: Mode, keys: &Keymap) -> Vec<(String, &'static str)> {
-    hints(mode)
+    resolve(hints(mode), mode, keys)
+}
+
+fn resolve(hints: &[Hint], mode: Mode, keys: &Keymap) -> Vec<(String, &'static str)> {
+    hints
         .iter()
         .filter_map(|(intent, fixed, what)| match intent {
             None => Some((fixed.to_string(), *what)),
             Some(i) => keys.key_for(mode, *i).map(|k| (k, *what)),
         })
         .collect()
+}
+
+/// What the cluster commands being typed can take: the context's namespace for `:ns`, the
+/// contexts for `:ctx`.
+fn command_hint(typed: &str, snap: &UiSnapshot) -> Option<String> {
+    let meta = &snap.cluster.as_deref()?.meta;
+    match typed.trim_end() {
+        "ns" | "namespace" => Some(match &meta.namespace_preselect {
+            Some(ns) => format!(" {ns}  (or all)"),
+            None => " NAME  (or all)".to_string(),
+        }),
+        "ctx" | "context" if !meta.contexts.is_empty() => {
+            Some(format!(" {}", meta.contexts.join(" | ")))
+        }
+        _ => None,
+    }
 }
 
 pub(super) fn render(
@@ -107,7 +151,12 @@ pub(super) fn render_with_note(
     let text = Style::new().fg(theme.main_fg);
     let dim = Style::new().fg(theme.graph_text);
     let mut help_spans = Vec::new();
-    for (k, what) in resolved_hints(view.mode, &view.keys) {
+    let hints = if view.mode == Mode::Normal && snap.cluster.is_some() {
+        resolve(CLUSTER_NORMAL, view.mode, &view.keys)
+    } else {
+        resolved_hints(view.mode, &view.keys)
+    };
+    for (k, what) in hints {
         help_spans.push(Span::styled(k, key));
         help_spans.push(Span::styled(format!(" {what}  "), dim));
     }
@@ -122,6 +171,10 @@ pub(super) fn render_with_note(
         ];
         if line.cursor() >= line.text().len() {
             spans.push(Span::styled(" ", text.add_modifier(Modifier::REVERSED)));
+        }
+        // `:ns` suggests the context's namespace, `:ctx` the kubeconfig's contexts.
+        if let Some(hint) = command_hint(line.text(), snap) {
+            spans.push(Span::styled(hint, dim));
         }
         Line::from(spans)
     } else if let Some(m) = &view.message {
@@ -179,6 +232,8 @@ mod tests {
             Mode::TargetFilter,
             Mode::Options,
             Mode::Dashboard,
+            Mode::Cluster,
+            Mode::ClusterFilter,
         ] {
             let fixed: Vec<(String, &str)> = hints(mode)
                 .iter()
