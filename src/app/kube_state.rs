@@ -81,8 +81,26 @@ impl KubeStateWriter {
     }
 }
 
-/// Writes the kube state series every `interval` until `cancel` fires; each tick's
-/// timestamp is aligned to the interval like a scrape's.
+impl KubeStateWriter {
+    /// Writes a stale marker for every series written so far (the writer stops: a context
+    /// switch or shutdown), as a scrape loop does for its target.
+    pub fn write_all_stale(&mut self, storage: &dyn Storage, t: i64) -> Result<usize, StorageError> {
+        let mut app = storage.appender();
+        let mut n = 0;
+        for (labels, r) in self.refs.drain() {
+            match app.append(Some(r), &labels, t, stale_nan()) {
+                Ok(_) => n += 1,
+                Err(e) if e.is_sample_error() => {}
+                Err(e) => return Err(e),
+            }
+        }
+        app.commit()?;
+        Ok(n)
+    }
+}
+
+/// Writes the kube state series every `interval` until `cancel` fires, then stale markers
+/// for all of them; each tick's timestamp is aligned to the interval like a scrape's.
 pub async fn run_kube_state(
     storage: Arc<dyn Storage>,
     objects: ObjectSource,
@@ -127,6 +145,11 @@ pub async fn run_kube_state(
             Ok(r) => tracing::debug!(series = r.series, stale = r.stale, "kube state written"),
             Err(e) => tracing::error!("writing the kube state series: {e}"),
         }
+    }
+    let storage = storage.clone();
+    let t = now_ms();
+    if let Err(e) = tokio::task::block_in_place(|| writer.write_all_stale(&*storage, t)) {
+        tracing::warn!("writing the kube state's stale markers: {e}");
     }
 }
 
@@ -174,6 +197,7 @@ mod tests {
         }
 
         let gone = objects.pods.remove(0);
+        let before = w.refs.len();
         let gone_name = gone.metadata.name.clone().unwrap();
         let third = w.write(&s, &objects, 3_000).unwrap();
         assert!(third.stale > 0 && third.series < first.series, "{third:?}");
@@ -183,6 +207,14 @@ mod tests {
                 assert_eq!(v.len(), 3);
                 assert!(crate::model::is_stale_nan(v[2]), "{l}: {v:?}");
             }
+        }
+        assert!(w.refs.len() < before);
+
+        // Stopping ends every series that is left.
+        let n = w.write_all_stale(&s, 4_000).unwrap();
+        assert_eq!(n, third.series);
+        for (l, v) in values(&s, "kube_node_info") {
+            assert!(crate::model::is_stale_nan(*v.last().unwrap()), "{l}");
         }
     }
 }

@@ -362,11 +362,17 @@ async fn carry_out(
             }
             Action::SetRange(range) => engine.request.send_modify(|r| r.range = range),
             Action::ShowPod(pod) => engine.request.send_modify(|r| r.pod = pod),
-            // kbrowser: the kube wiring switches contexts; until it does, say so.
-            Action::SwitchContext(contexts) => engine.set_status(format!(
-                "switching to context {} is not available yet",
-                contexts.join(",")
-            )),
+            Action::SwitchContext(contexts) => match &engine.cluster {
+                Some(rt) => {
+                    engine.set_status(format!("switching to context {}…", contexts.join(",")));
+                    let message = match rt.switch(contexts).await {
+                        Ok(m) => m,
+                        Err(e) => format!("cannot switch context: {e}"),
+                    };
+                    engine.set_status(message);
+                }
+                None => engine.set_status("not watching a cluster: no context to switch".into()),
+            },
             Action::SetInterval(d) => {
                 engine.interval.send_replace(d);
             }
@@ -427,8 +433,8 @@ pub struct Engine {
     pub storage: Arc<dyn Storage>,
     /// The scrape targets' health (empty without a config).
     pub registry: TargetRegistry,
-    /// The watched clusters in cluster mode (empty otherwise).
-    pub clusters: Vec<super::kube::Watched>,
+    /// Cluster mode's running part (`None` otherwise).
+    pub cluster: Option<Arc<super::kube::ClusterRuntime>>,
     pub snapshots: watch::Receiver<Arc<UiSnapshot>>,
     pub cancel: CancellationToken,
     /// The app's message for the status line of the next snapshots.
@@ -494,7 +500,7 @@ impl Engine {
         let registry;
         let builtin: Option<watch::Receiver<BuiltinHealth>>;
         let source;
-        let mut watched = Vec::new();
+        let mut cluster: Option<Arc<super::kube::ClusterRuntime>> = None;
         let mut status_note = None;
         match work {
             _ if opts.read_only => {
@@ -506,33 +512,22 @@ impl Engine {
                 );
             }
             Work::Cluster(cm) => {
-                let d = super::kube::cluster_discovery(&cm, &cancel)?;
-                super::kube::start_kube_state(
-                    &storage,
-                    &d.watched,
-                    cm.interval,
-                    &cancel,
-                    &mut tasks,
-                );
-                let names: Vec<String> = d.watched.iter().map(|w| w.context.clone()).collect();
+                let rt = super::kube::ClusterRuntime::start(storage.clone(), &cm, &opts.kube, &cancel)?;
+                let names = rt.contexts();
                 source = format!(
-                    "{} {} ({:?} mode, {} jobs)",
-                    if names.len() == 1 {
-                        "context"
-                    } else {
-                        "contexts"
-                    },
+                    "{} {} ({:?} mode)",
+                    if names.len() == 1 { "context" } else { "contexts" },
                     names.join(", "),
                     cm.mode,
-                    d.jobs.len()
                 );
-                watched = d.watched.clone();
-                registry = d.start_scraping(storage.clone(), &cancel, &mut tasks);
+                registry = rt.registry();
                 builtin = None;
+                cluster = Some(rt);
             }
             Work::Config(cfg) => {
                 let d = super::kube::config_discovery(&cfg, &opts.kube);
-                registry = d.start_scraping(storage.clone(), &cancel, &mut tasks);
+                registry =
+                    d.start_scraping(storage.clone(), TargetRegistry::new(), &cancel, &mut tasks);
                 builtin = None;
                 source = match &cfg.source_file {
                     Some(p) => format!("{} ({} jobs)", p.display(), cfg.scrape_configs.len()),
@@ -557,9 +552,9 @@ impl Engine {
         }
         let (snap_tx, snap_rx) = watch::channel(Arc::new(UiSnapshot::default()));
         let (status_tx, status_rx) = watch::channel(status_note.unwrap_or_default());
-        if !watched.is_empty() {
+        if let Some(rt) = &cluster {
             tasks.push(tokio::spawn(super::kube::report_status(
-                watched.clone(),
+                rt.state.clone(),
                 status_tx.clone(),
                 cancel.clone(),
             )));
@@ -575,8 +570,7 @@ impl Engine {
                     source,
                     status: status_rx,
                     request: request_rx,
-                    // Cluster mode (the lead's kube wiring) sets this.
-                    cluster: None,
+                    cluster: cluster.as_ref().map(|rt| rt.feed()),
                 },
                 snap_tx,
                 cancel.clone(),
@@ -585,7 +579,7 @@ impl Engine {
         Ok(Engine {
             storage,
             registry,
-            clusters: watched,
+            cluster,
             snapshots: snap_rx,
             cancel,
             status: status_tx,

@@ -86,6 +86,12 @@ impl TargetRegistry {
         self.inner.write().remove(key);
     }
 
+    /// Forgets every target and pool (a context switch replaces them all).
+    pub fn clear(&self) {
+        self.inner.write().clear();
+        self.dropped.write().clear();
+    }
+
     /// Declares the configured scrape pools (jobs): each has a (possibly empty) list of
     /// dropped targets from now on.
     pub fn set_pools<'a>(&self, pools: impl IntoIterator<Item = &'a str>) {

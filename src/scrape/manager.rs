@@ -35,6 +35,16 @@ pub struct ScrapeManager {
 
 impl ScrapeManager {
     pub fn new(storage: Arc<dyn Storage>, jobs: &[ScrapeConfig]) -> Self {
+        Self::with_registry(storage, jobs, TargetRegistry::new())
+    }
+
+    /// A manager that reports into an existing `registry` (whose readers then see the new
+    /// jobs' targets; cluster mode keeps one registry across context switches).
+    pub fn with_registry(
+        storage: Arc<dyn Storage>,
+        jobs: &[ScrapeConfig],
+        registry: TargetRegistry,
+    ) -> Self {
         let jobs: HashMap<_, _> = jobs
             .iter()
             .map(|c| {
@@ -42,7 +52,6 @@ impl ScrapeManager {
                 (c.job_name.clone(), (c.clone(), client))
             })
             .collect();
-        let registry = TargetRegistry::new();
         registry.set_pools(jobs.keys().map(String::as_str));
         ScrapeManager {
             storage,
