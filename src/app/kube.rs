@@ -13,10 +13,10 @@ use tokio_util::sync::CancellationToken;
 use super::kube_jobs::{self, ScrapeMode};
 use crate::config::{Config, KubernetesRole, KubernetesSdConfig, ScrapeConfig};
 use crate::discovery::kubernetes::Role;
-use crate::discovery::kubernetes::state::ClusterObjects;
 use crate::discovery::kubernetes::connect::{
     self, Cluster, Clusters, Env, KubeOptions, Resolution,
 };
+use crate::discovery::kubernetes::state::ClusterObjects;
 use crate::discovery::kubernetes::watch::{ClusterWatch, KubernetesSd, SdParams, WatchScope};
 use crate::discovery::{BoxFuture, Discoverer, Manager, TargetGroup};
 use crate::model::{Label, Labels, RelabelConfig};
@@ -560,7 +560,11 @@ impl ClusterRuntime {
 
     /// The contexts watched now.
     pub fn contexts(&self) -> Vec<String> {
-        self.read().watched.iter().map(|w| w.context.clone()).collect()
+        self.read()
+            .watched
+            .iter()
+            .map(|w| w.context.clone())
+            .collect()
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, ClusterState> {
@@ -581,7 +585,12 @@ impl ClusterRuntime {
             st.available = cm.clusters.available.clone();
         }
         self.registry.clear();
-        d.start_scraping(self.storage.clone(), self.registry.clone(), &cancel, &mut tasks);
+        d.start_scraping(
+            self.storage.clone(),
+            self.registry.clone(),
+            &cancel,
+            &mut tasks,
+        );
         Ok((cancel, tasks))
     }
 
@@ -627,12 +636,21 @@ impl ClusterRuntime {
     pub fn feed(self: &Arc<Self>) -> super::cluster::ClusterFeed {
         let meta_state = self.state.clone();
         let objects_state = self.state.clone();
-        let namespaces = self.kube.namespace.clone().filter(|_| !self.kube.all_namespaces);
+        let namespaces = self
+            .kube
+            .namespace
+            .clone()
+            .filter(|_| !self.kube.all_namespaces);
         super::cluster::ClusterFeed {
             meta: Arc::new(move || {
                 let st = meta_state.read().unwrap_or_else(|p| p.into_inner());
                 super::cluster::ClusterMeta {
-                    context: st.watched.iter().map(|w| w.context.as_str()).collect::<Vec<_>>().join(","),
+                    context: st
+                        .watched
+                        .iter()
+                        .map(|w| w.context.as_str())
+                        .collect::<Vec<_>>()
+                        .join(","),
                     namespace_preselect: namespaces
                         .clone()
                         .or_else(|| st.watched.iter().find_map(|w| w.namespace.clone())),
@@ -662,8 +680,10 @@ fn merged_objects(watched: &[Watched]) -> ClusterObjects {
         all.replica_sets.extend(o.replica_sets);
         all.jobs.extend(o.jobs);
         all.cron_jobs.extend(o.cron_jobs);
-        all.persistent_volume_claims.extend(o.persistent_volume_claims);
-        all.horizontal_pod_autoscalers.extend(o.horizontal_pod_autoscalers);
+        all.persistent_volume_claims
+            .extend(o.persistent_volume_claims);
+        all.horizontal_pod_autoscalers
+            .extend(o.horizontal_pod_autoscalers);
     }
     all
 }

@@ -84,7 +84,11 @@ impl KubeStateWriter {
 impl KubeStateWriter {
     /// Writes a stale marker for every series written so far (the writer stops: a context
     /// switch or shutdown), as a scrape loop does for its target.
-    pub fn write_all_stale(&mut self, storage: &dyn Storage, t: i64) -> Result<usize, StorageError> {
+    pub fn write_all_stale(
+        &mut self,
+        storage: &dyn Storage,
+        t: i64,
+    ) -> Result<usize, StorageError> {
         let mut app = storage.appender();
         let mut n = 0;
         for (labels, r) in self.refs.drain() {

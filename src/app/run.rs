@@ -512,11 +512,16 @@ impl Engine {
                 );
             }
             Work::Cluster(cm) => {
-                let rt = super::kube::ClusterRuntime::start(storage.clone(), &cm, &opts.kube, &cancel)?;
+                let rt =
+                    super::kube::ClusterRuntime::start(storage.clone(), &cm, &opts.kube, &cancel)?;
                 let names = rt.contexts();
                 source = format!(
                     "{} {} ({:?} mode)",
-                    if names.len() == 1 { "context" } else { "contexts" },
+                    if names.len() == 1 {
+                        "context"
+                    } else {
+                        "contexts"
+                    },
                     names.join(", "),
                     cm.mode,
                 );

@@ -117,3 +117,45 @@ fn refused_resources_and_outages_show_in_the_status_line_and_recover() {
     tmux.cmd(&["send-keys", "-t", "kmon", "q"]);
     tmux.wait_for("kmon exits cleanly", WAIT, |s| s.contains("KMON_EXITED=0"));
 }
+
+/// `kmon` with only a kubeconfig: the nodes and pods tables fill from the double, and
+/// `:ctx` switches to another context live.
+#[test]
+fn nodes_and_pods_tables_and_a_live_context_switch() {
+    if !require_tool("tmux") {
+        return;
+    }
+    use crate::kube_double::{KubeContext, User, write_kubeconfig};
+    let a = KubeDouble::start(DoubleOptions::default());
+    let b = KubeDouble::start(DoubleOptions::default());
+    a.fixture_cluster(2, 3);
+    b.fixture_cluster(3, 2);
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    write_kubeconfig(
+        &kubeconfig,
+        &[
+            KubeContext::new("alpha", &a, User::Token),
+            KubeContext::new("beta", &b, User::Token),
+        ],
+        "alpha",
+    )
+    .unwrap();
+    let tmux = start_cluster_tui("ctx", dir.path(), &kubeconfig);
+    tmux.wait_for("alpha in the header", WAIT, |s| s.contains("alpha"));
+    tmux.cmd(&["send-keys", "-t", "kmon", "n"]);
+    let nodes = tmux.wait_for("alpha's nodes", WAIT, |s| {
+        s.contains("node-1") && s.contains("v1.33.2")
+    });
+    assert!(!nodes.contains("node-2"), "{nodes}");
+    tmux.cmd(&["send-keys", "-t", "kmon", "p"]);
+    tmux.wait_for("alpha's pods", WAIT, |s| {
+        s.contains("web-") && s.contains("Running")
+    });
+    tmux.cmd(&["send-keys", "-t", "kmon", ":ctx beta", "Enter"]);
+    tmux.wait_for("switched", WAIT, |s| s.contains("beta"));
+    tmux.cmd(&["send-keys", "-t", "kmon", "n"]);
+    tmux.wait_for("beta's three nodes", WAIT, |s| s.contains("node-2"));
+    tmux.cmd(&["send-keys", "-t", "kmon", "q"]);
+    tmux.wait_for("kmon exits cleanly", WAIT, |s| s.contains("KMON_EXITED=0"));
+}
