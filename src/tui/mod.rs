@@ -325,6 +325,26 @@ struct Frames {
     last: Option<Instant>,
     /// A new snapshot is not drawn yet; it will be at this instant.
     pending: Option<Instant>,
+    /// Frames drawn, the slowest, and how many took longer than [`SLOW_FRAME`]: logged
+    /// when the loop ends (and each slow frame at debug level).
+    drawn: u64,
+    slowest: Duration,
+    slow: u64,
+}
+
+/// A frame slower than this is noted: a 60 Hz terminal would drop it.
+const SLOW_FRAME: Duration = Duration::from_millis(16);
+
+impl Drop for Frames {
+    fn drop(&mut self) {
+        tracing::info!(
+            "frames: {} drawn, slowest {:.1} ms, {} over {} ms",
+            self.drawn,
+            self.slowest.as_secs_f64() * 1000.0,
+            self.slow,
+            SLOW_FRAME.as_millis()
+        );
+    }
 }
 
 impl Frames {
@@ -333,6 +353,9 @@ impl Frames {
             interval,
             last: None,
             pending: None,
+            drawn: 0,
+            slowest: Duration::ZERO,
+            slow: 0,
         }
     }
 
@@ -353,7 +376,16 @@ impl Frames {
             // The screen is lent out; the resume redraws.
             return Ok(());
         }
-        draw(terminal, snapshot, view)
+        let start = std::time::Instant::now();
+        let result = draw(terminal, snapshot, view);
+        let took = start.elapsed();
+        self.drawn += 1;
+        self.slowest = self.slowest.max(took);
+        if took > SLOW_FRAME {
+            self.slow += 1;
+            tracing::debug!("slow frame: {:.1} ms", took.as_secs_f64() * 1000.0);
+        }
+        result
     }
 
     /// New data: drawn now if the last frame is at least an interval old, else at the

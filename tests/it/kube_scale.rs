@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use crate::kube_double::{DoubleOptions, KubeDouble, User};
 use crate::support::{Http, start_kmon_serve, urlencode};
 
-fn env_size() -> (usize, usize) {
+pub(crate) fn env_size() -> (usize, usize) {
     let v = std::env::var("KMON_SCALE").unwrap_or_default();
     v.split_once('x')
         .and_then(|(n, p)| Some((n.parse().ok()?, p.parse().ok()?)))

@@ -159,3 +159,50 @@ fn nodes_and_pods_tables_and_a_live_context_switch() {
     tmux.cmd(&["send-keys", "-t", "kmon", "q"]);
     tmux.wait_for("kmon exits cleanly", WAIT, |s| s.contains("KMON_EXITED=0"));
 }
+
+/// The pods table at scale (`KMON_SCALE=NODESxPODS_PER_NODE`, default 20x10; BENCHMARKS.md
+/// uses 200x25): prints the time from start until the table lists every pod, and kmon's own
+/// frame statistics (from its log) over the initial sync and the table sorted by CPU.
+#[test]
+fn the_pods_table_at_scale_fills_and_its_frames_are_measured() {
+    if !require_tool("tmux") {
+        return;
+    }
+    let (nodes, per_node) = crate::kube_scale::env_size();
+    let d = KubeDouble::start(DoubleOptions::default());
+    let sum = d.fixture_cluster(nodes, per_node);
+    let pods = sum.pods.len();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    d.kubeconfig(&kubeconfig, crate::kube_double::User::Token)
+        .unwrap();
+    let started = std::time::Instant::now();
+    let tmux = start_cluster_tui("scale", dir.path(), &kubeconfig);
+    tmux.wait_for("the header", WAIT, |s| s.contains("kube-double"));
+    tmux.cmd(&["send-keys", "-t", "kmon", "p"]);
+    let limit = Duration::from_secs(300);
+    tmux.wait_for("every pod listed", limit, |s| {
+        s.contains(&format!("{pods} of {pods}"))
+    });
+    let to_table = started.elapsed();
+    // Sort by CPU (the seventh column), highest first, and let a scrape round fill it.
+    tmux.cmd(&["send-keys", "-t", "kmon", "s", "s", "s", "s", "s", "s", "S"]);
+    tmux.wait_for("sorted by CPU", WAIT, |s| s.contains("sort CPU"));
+    std::thread::sleep(Duration::from_secs(if nodes >= 100 { 20 } else { 3 }));
+    tmux.cmd(&["send-keys", "-t", "kmon", "q"]);
+    tmux.wait_for("kmon exits cleanly", WAIT, |s| s.contains("KMON_EXITED=0"));
+    let log = std::fs::read_to_string(dir.path().join("data").join("kmon.log")).unwrap();
+    let frames = log
+        .lines()
+        .rev()
+        .find(|l| l.contains("frames: "))
+        .expect("kmon logs its frame statistics");
+    println!(
+        "scale tui: {nodes} nodes, {pods} pods: start to a complete pods table {:.2}s",
+        to_table.as_secs_f64()
+    );
+    println!(
+        "scale tui: {}",
+        frames.split("frames: ").nth(1).unwrap_or(frames)
+    );
+}
