@@ -521,6 +521,8 @@ pub struct ClusterState {
 /// target registry stays the same across switches, so the targets pane simply refills.
 pub struct ClusterRuntime {
     storage: Arc<dyn Storage>,
+    /// What runs now (its namespaces are the watch scope).
+    mode_now: std::sync::Mutex<ClusterMode>,
     registry: TargetRegistry,
     kube: KubeOptions,
     mode: ScrapeMode,
@@ -539,6 +541,7 @@ impl ClusterRuntime {
         parent: &CancellationToken,
     ) -> anyhow::Result<Arc<ClusterRuntime>> {
         let rt = ClusterRuntime {
+            mode_now: std::sync::Mutex::new(cm.clone()),
             storage,
             registry: TargetRegistry::new(),
             kube: kube.clone(),
@@ -617,18 +620,40 @@ impl ClusterRuntime {
             mode: self.mode,
             interval: self.interval,
         };
+        self.relaunch(cm).await?;
+        Ok(format!("switched to context {}", contexts.join(",")))
+    }
+
+    /// Stops what runs and starts `cm` instead.
+    async fn relaunch(&self, cm: ClusterMode) -> Result<(), String> {
         let mut running = self.running.lock().await;
         running.0.cancel();
         for t in running.1.drain(..) {
             let _ = tokio::time::timeout(Duration::from_secs(3), t).await;
         }
-        match self.launch(&cm) {
-            Ok(r) => {
-                *running = r;
-                Ok(format!("switched to context {}", contexts.join(",")))
-            }
-            Err(e) => Err(format!("{e:#}")),
+        let r = self.launch(&cm).map_err(|e| format!("{e:#}"))?;
+        *running = r;
+        *self.mode_now.lock().unwrap_or_else(|p| p.into_inner()) = cm;
+        Ok(())
+    }
+
+    /// `:ns`: when the watches are narrowed (`-n`) and do not cover `namespace` (`None`:
+    /// all), they are started again over it; otherwise the tables just filter. Returns the
+    /// status line's message when the watches changed.
+    pub async fn show_namespace(&self, namespace: Option<String>) -> Option<Result<String, String>> {
+        let mut cm = self.mode_now.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let scope = &cm.clusters.namespaces;
+        let covered = match &namespace {
+            _ if scope.is_empty() => true,
+            None => false,
+            Some(ns) => scope.contains(ns),
+        };
+        if covered {
+            return None;
         }
+        cm.clusters.namespaces = namespace.iter().cloned().collect();
+        let what = namespace.clone().unwrap_or_else(|| "all namespaces".into());
+        Some(self.relaunch(cm).await.map(|()| format!("now watching {what}")))
     }
 
     /// Feeds the cluster browser: the contexts and namespace pre-selection, the current

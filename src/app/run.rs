@@ -373,6 +373,16 @@ async fn carry_out(
                 }
                 None => engine.set_status("not watching a cluster: no context to switch".into()),
             },
+            Action::ShowNamespace(ns) => {
+                if let Some(rt) = &engine.cluster
+                    && let Some(result) = rt.show_namespace(ns).await
+                {
+                    engine.set_status(match result {
+                        Ok(m) => m,
+                        Err(e) => format!("cannot widen the watches: {e}"),
+                    });
+                }
+            }
             Action::SetInterval(d) => {
                 engine.interval.send_replace(d);
             }

@@ -341,6 +341,9 @@ pub enum Action {
     ShowPod(Option<crate::app::cluster::PodRef>),
     /// Switch the cluster browser to these kubeconfig contexts (`:ctx a,b`).
     SwitchContext(Vec<String>),
+    /// The tables show this namespace (`None`: all) (`:ns`). When kmon was started with
+    /// `-n` and the namespace is outside what it watches, the watches widen to it.
+    ShowNamespace(Option<String>),
 }
 
 /// What the options menu saves in the settings file.

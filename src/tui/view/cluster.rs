@@ -126,7 +126,8 @@ impl ViewState {
                 self.message = Some(format!("namespace: {ns}"));
             }
         }
-        Flow::Continue
+        // The app widens its watches when they do not cover the namespace.
+        Flow::Send(Action::ShowNamespace(self.cluster.namespace.clone()))
     }
 
     /// `:ctx NAME[,NAME]`: asks the app to switch contexts.
