@@ -555,3 +555,46 @@ async fn a_forbidden_watch_after_a_good_list_names_the_watch_verb() {
     assert_eq!(w.services().len(), d.count(Kind::Service));
     cancel.cancel();
 }
+
+/// Not a timing assertion: logs how long a 200-node, 5000-pod cluster takes to sync and
+/// to turn into pod-role groups over the shared stores, then one pod change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_5000_pod_cluster_syncs_and_regenerates() {
+    let d = KubeDouble::start(DoubleOptions::default());
+    let sum = d.fixture_cluster(200, 25);
+    let (c, _dir) = client(&d).await;
+    let cancel = CancellationToken::new();
+    let t = Instant::now();
+    let w = ClusterWatch::start(c, WatchScope::default(), cancel.clone());
+    assert!(
+        w.wait_synced(Duration::from_secs(120)).await,
+        "synced: {:?}",
+        w.status()
+    );
+    let sync = t.elapsed();
+    assert_eq!(w.objects().pods.len(), sum.pods.len());
+
+    let t = Instant::now();
+    let sd = KubernetesSd::from_cluster(&w, Role::Pod, Vec::new(), true).expect("pod role");
+    let (mut rx, stop) = run_sd(sd);
+    let first = next_update(&mut rx).await;
+    let full = t.elapsed();
+    assert_eq!(first.len(), sum.pods.len());
+
+    let (ns, name) = sum.pods[10].clone();
+    let t = Instant::now();
+    d.modify(Kind::Pod, &ns, &name, |v| {
+        v["metadata"]["labels"]["tier"] = json!("gold");
+    });
+    let g = group_with_source(&mut rx, &Role::Pod.source(&ns, &name)).await;
+    let one = t.elapsed();
+    assert_eq!(
+        g.labels.get("__meta_kubernetes_pod_label_tier"),
+        Some("gold")
+    );
+    println!(
+        "cluster watch, 200 nodes / 5000 pods: synced in {sync:?}; pod role full list in {full:?}; one pod change to its group in {one:?}"
+    );
+    stop.cancel();
+    cancel.cancel();
+}
