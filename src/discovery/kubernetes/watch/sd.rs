@@ -119,9 +119,12 @@ impl Discoverer for KubernetesSd {
         Box::pin(async move {
             let this = *self;
             let shared = this.shared;
+            // Own watches end with the discoverer, also when the receiver went away.
+            let watches = cancel.child_token();
+            let _stop_watches = watches.clone().drop_guard();
             let resources = match &this.origin {
                 Origin::Own { client, params } => {
-                    start_role_watches(&shared, client, params, &cancel);
+                    start_role_watches(&shared, client, params, &watches);
                     None
                 }
                 Origin::Cluster => Some(role_resources(this.role)),

@@ -360,12 +360,12 @@ where
                 }
                 Err(e) => {
                     buffer = None;
-                    retrying = true;
                     if is_gone(&e) {
                         // The watcher lists again on its next poll; the store keeps its
                         // objects until that list completes and replaces them.
                         continue;
                     }
+                    retrying = true;
                     let wait = delay;
                     delay = (delay * 2).min(MAX_BACKOFF);
                     self.slot.set(classify(&e, self.slot.resource, wait));
