@@ -11,7 +11,7 @@ use k8s_openapi::api::core::v1::{Endpoints, Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::Ingress;
 use kmon::discovery::kubernetes::watch::{
-    ClusterWatch, KubernetesSd, ResourceState, SdParams, WatchScope,
+    ClusterWatch, KubernetesSd, ObjectSelector, ResourceState, SdParams, WatchScope,
 };
 use kmon::discovery::kubernetes::{
     ObjectCache, Role, endpoints_group, endpointslice_group, ingress_group, node_group, pod_group,
@@ -295,11 +295,8 @@ fn by_source(groups: Vec<TargetGroup>) -> BTreeMap<String, TargetGroup> {
 
 fn params(role: Role) -> SdParams {
     SdParams {
-        role,
-        namespaces: Vec::new(),
-        label_selector: None,
-        field_selector: None,
         attach_node_metadata: true,
+        ..SdParams::new(role)
     }
 }
 
@@ -596,5 +593,39 @@ async fn a_5000_pod_cluster_syncs_and_regenerates() {
         "cluster watch, 200 nodes / 5000 pods: synced in {sync:?}; pod role full list in {full:?}; one pod change to its group in {one:?}"
     );
     stop.cancel();
+    cancel.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn endpoints_join_only_the_pods_their_pod_selector_admits() {
+    let d = KubeDouble::start(DoubleOptions::default());
+    d.fixture_cluster(2, 4);
+    let (c, _dir) = client(&d).await;
+    let p = SdParams {
+        joined_pods: ObjectSelector {
+            label: Some("app=api".into()),
+            field: None,
+        },
+        ..params(Role::Endpoints)
+    };
+    let (mut rx, cancel) = run_sd(KubernetesSd::new(c.clone(), p));
+    let got = by_source(next_update(&mut rx).await);
+    let pod_names = |source: &str| -> Vec<Option<String>> {
+        got[source]
+            .targets
+            .iter()
+            .map(|t| t.get("__meta_kubernetes_pod_name").map(str::to_string))
+            .collect()
+    };
+    let web = pod_names("endpoints/apps/web");
+    assert!(
+        !web.is_empty() && web.iter().all(Option::is_none),
+        "{web:?}"
+    );
+    let api = pod_names("endpoints/apps/api");
+    assert!(
+        !api.is_empty() && api.iter().all(Option::is_some),
+        "{api:?}"
+    );
     cancel.cancel();
 }

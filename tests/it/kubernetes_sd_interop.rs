@@ -278,11 +278,8 @@ impl KmonSd {
         };
         for role in Role::ALL {
             let params = SdParams {
-                role,
-                namespaces: Vec::new(),
-                label_selector: None,
-                field_selector: None,
                 attach_node_metadata: true,
+                ..SdParams::new(role)
             };
             let (tx, mut rx) = mpsc::channel(64);
             tokio::spawn(Box::new(KubernetesSd::new(c.clone(), params)).run(tx, cancel.clone()));

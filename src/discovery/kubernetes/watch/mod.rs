@@ -11,7 +11,7 @@ mod sd;
 mod status;
 mod store;
 
-pub use sd::{KubernetesSd, SdParams};
+pub use sd::{KubernetesSd, ObjectSelector, SdParams};
 pub use status::{ResourceState, ResourceStatus, summarize};
 
 use std::sync::Arc;
