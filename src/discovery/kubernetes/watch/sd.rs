@@ -89,7 +89,7 @@ pub struct KubernetesSd {
 enum Origin {
     Own {
         client: kube::Client,
-        params: SdParams,
+        params: Box<SdParams>,
     },
     Cluster,
 }
@@ -101,7 +101,10 @@ impl KubernetesSd {
             role: params.role,
             namespaces: params.namespaces.clone(),
             attach_node: params.attach_node_metadata,
-            origin: Origin::Own { client, params },
+            origin: Origin::Own {
+                client,
+                params: Box::new(params),
+            },
             shared: Shared::new(),
         }
     }
