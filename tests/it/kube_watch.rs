@@ -239,6 +239,17 @@ async fn an_outage_shows_as_disconnected_and_recovers_by_itself() {
         "{summary}"
     );
     assert_eq!(w.objects().pods.len(), sum.pods.len(), "objects are kept");
+    let down: Vec<String> = w
+        .status()
+        .iter()
+        .filter(|s| matches!(s.state, ResourceState::Disconnected { .. }))
+        .map(ToString::to_string)
+        .collect();
+    println!("during the outage: {}", down.join("; "));
+    assert!(
+        !down.join(" ").contains(d.token()),
+        "no credentials in {down:?}"
+    );
 
     clone_pod(&d, &sum.pods[0].0, &sum.pods[0].1, "during-outage");
     d.set_down(false);

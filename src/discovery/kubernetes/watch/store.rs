@@ -480,10 +480,31 @@ fn classify(e: &watcher::Error, resource: &str, wait: Duration) -> SlotState {
             message: s.message.clone(),
         };
     }
+    let error = match api_status(e) {
+        // kube's own text repeats the Status in Debug form; the message says it all.
+        Some(s) => format!("{} {}: {}", s.code, s.reason, s.message),
+        None => error_chain(e),
+    };
     SlotState::Disconnected {
-        error: e.to_string(),
+        error,
         retry_at: Instant::now() + wait,
     }
+}
+
+/// An error with its causes ("…client error (Connect): tcp connect error: Connection
+/// refused"), each cause once.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !text.is_empty() && !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        cause = c.source();
+    }
+    out
 }
 
 /// The verb and resource of the API server's authorization message, e.g.
