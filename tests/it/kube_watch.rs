@@ -667,3 +667,64 @@ async fn a_server_error_on_one_resource_is_retried_until_it_clears() {
     assert_eq!(w.objects().deployments.len(), sum.deployments.len());
     cancel.cancel();
 }
+
+/// kube state over what the watches hold: the series follow the double's objects, and a
+/// deleted pod's series are reported vanished on the next tick.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kube_state_over_the_watched_cluster() {
+    use kmon::discovery::kubernetes::state::KubeState;
+    use kmon::model::{Labels, METRIC_NAME};
+
+    let d = KubeDouble::start(DoubleOptions::default());
+    let sum = d.fixture_cluster(3, 5);
+    let (c, _dir) = client(&d).await;
+    let cancel = CancellationToken::new();
+    let w = ClusterWatch::start(c, WatchScope::default(), cancel.clone());
+    assert!(w.wait_synced(WAIT).await, "synced: {:?}", w.status());
+
+    let mut state = KubeState::new();
+    let mut out: Vec<(Labels, f64)> = Vec::new();
+    state.collect(&w.objects(), &mut out);
+    let count = |out: &[(Labels, f64)], name: &str| {
+        out.iter()
+            .filter(|(l, _)| l.get(METRIC_NAME) == Some(name))
+            .count()
+    };
+    assert_eq!(count(&out, "kube_pod_info"), sum.pods.len());
+    assert_eq!(count(&out, "kube_node_info"), 3);
+    assert_eq!(
+        count(&out, "kube_deployment_created"),
+        sum.deployments.len()
+    );
+    assert!(!sum.restarts.is_empty());
+    for ((ns, pod), restarts) in &sum.restarts {
+        let most = out
+            .iter()
+            .filter(|(l, _)| {
+                l.get(METRIC_NAME) == Some("kube_pod_container_status_restarts_total")
+                    && l.get("namespace") == Some(ns.as_str())
+                    && l.get("pod") == Some(pod.as_str())
+            })
+            .map(|(_, v)| *v)
+            .fold(0.0, f64::max);
+        assert_eq!(most, f64::from(*restarts), "{ns}/{pod}");
+    }
+
+    let (ns, pod) = sum.pods[0].clone();
+    d.delete(Kind::Pod, &ns, &pod);
+    eventually("the deleted pod", || {
+        w.objects().pods.len() == sum.pods.len() - 1
+    })
+    .await;
+    out.clear();
+    state.collect(&w.objects(), &mut out);
+    assert_eq!(count(&out, "kube_pod_info"), sum.pods.len() - 1);
+    assert!(
+        state
+            .vanished()
+            .iter()
+            .any(|l| l.get("pod") == Some(pod.as_str())),
+        "the deleted pod's series vanished"
+    );
+    cancel.cancel();
+}
