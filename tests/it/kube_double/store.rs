@@ -28,10 +28,12 @@ pub enum Kind {
     StatefulSet,
     DaemonSet,
     Job,
+    CronJob,
+    PersistentVolumeClaim,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 14] = [
         Kind::Namespace,
         Kind::Node,
         Kind::Pod,
@@ -44,6 +46,8 @@ impl Kind {
         Kind::StatefulSet,
         Kind::DaemonSet,
         Kind::Job,
+        Kind::CronJob,
+        Kind::PersistentVolumeClaim,
     ];
 
     /// The `kind` field (`Pod`).
@@ -61,6 +65,8 @@ impl Kind {
             Kind::StatefulSet => "StatefulSet",
             Kind::DaemonSet => "DaemonSet",
             Kind::Job => "Job",
+            Kind::CronJob => "CronJob",
+            Kind::PersistentVolumeClaim => "PersistentVolumeClaim",
         }
     }
 
@@ -79,6 +85,8 @@ impl Kind {
             Kind::StatefulSet => "statefulsets",
             Kind::DaemonSet => "daemonsets",
             Kind::Job => "jobs",
+            Kind::CronJob => "cronjobs",
+            Kind::PersistentVolumeClaim => "persistentvolumeclaims",
         }
     }
 
@@ -88,7 +96,7 @@ impl Kind {
             Kind::EndpointSlice => "discovery.k8s.io",
             Kind::Ingress => "networking.k8s.io",
             Kind::Deployment | Kind::ReplicaSet | Kind::StatefulSet | Kind::DaemonSet => "apps",
-            Kind::Job => "batch",
+            Kind::Job | Kind::CronJob => "batch",
             _ => "",
         }
     }
@@ -99,7 +107,7 @@ impl Kind {
             Kind::EndpointSlice => "discovery.k8s.io/v1",
             Kind::Ingress => "networking.k8s.io/v1",
             Kind::Deployment | Kind::ReplicaSet | Kind::StatefulSet | Kind::DaemonSet => "apps/v1",
-            Kind::Job => "batch/v1",
+            Kind::Job | Kind::CronJob => "batch/v1",
             _ => "v1",
         }
     }
