@@ -103,9 +103,9 @@ async fn cluster_watch_follows_changes_and_relists_without_duplicates() {
         state_of(&w, "pods")[..],
         [ResourceState::Synced { objects }] if objects == sum.pods.len()
     ));
-    // The double serves no cronjobs, PVCs or HPAs: those degrade alone.
+    // The double serves no autoscaling/v2: HPAs degrade alone.
     assert!(matches!(
-        state_of(&w, "cronjobs")[..],
+        state_of(&w, "horizontalpodautoscalers")[..],
         [ResourceState::NotServed { .. }]
     ));
     println!("cluster watch: {}", w.summary());
@@ -668,8 +668,9 @@ async fn a_server_error_on_one_resource_is_retried_until_it_clears() {
     cancel.cancel();
 }
 
-/// kube state over what the watches hold: the series follow the double's objects, and a
-/// deleted pod's series are reported vanished on the next tick.
+/// kube state over what the watches hold (the fixture plus a cronjob and a claim): the
+/// series follow the double's objects, and a deleted pod's series are reported vanished on
+/// the next tick.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kube_state_over_the_watched_cluster() {
     use kmon::discovery::kubernetes::state::KubeState;
@@ -681,6 +682,27 @@ async fn kube_state_over_the_watched_cluster() {
     let cancel = CancellationToken::new();
     let w = ClusterWatch::start(c, WatchScope::default(), cancel.clone());
     assert!(w.wait_synced(WAIT).await, "synced: {:?}", w.status());
+
+    let cron = json!({
+        "kind": "CronJob",
+        "metadata": {"name": "nightly", "namespace": "apps"},
+        "spec": {"schedule": "0 3 * * *", "jobTemplate": {"spec": {"template": {"spec": {
+            "restartPolicy": "Never", "containers": [{"name": "c", "image": "i"}]}}}}}
+    });
+    d.apply_json(cron).expect("a cronjob");
+    let claim = json!({
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "data", "namespace": "apps"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "standard",
+                 "resources": {"requests": {"storage": "10Gi"}}},
+        "status": {"phase": "Bound"}
+    });
+    d.apply_json(claim).expect("a claim");
+    eventually("the cronjob and the claim", || {
+        let o = w.objects();
+        o.cron_jobs.len() == 1 && o.persistent_volume_claims.len() == 1
+    })
+    .await;
 
     let mut state = KubeState::new();
     let mut out: Vec<(Labels, f64)> = Vec::new();
@@ -696,6 +718,8 @@ async fn kube_state_over_the_watched_cluster() {
         count(&out, "kube_deployment_created"),
         sum.deployments.len()
     );
+    assert_eq!(count(&out, "kube_cronjob_info"), 1);
+    assert_eq!(count(&out, "kube_persistentvolumeclaim_info"), 1);
     assert!(!sum.restarts.is_empty());
     for ((ns, pod), restarts) in &sum.restarts {
         let most = out
