@@ -30,10 +30,11 @@ pub enum Kind {
     Job,
     CronJob,
     PersistentVolumeClaim,
+    HorizontalPodAutoscaler,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 14] = [
+    pub const ALL: [Kind; 15] = [
         Kind::Namespace,
         Kind::Node,
         Kind::Pod,
@@ -48,6 +49,7 @@ impl Kind {
         Kind::Job,
         Kind::CronJob,
         Kind::PersistentVolumeClaim,
+        Kind::HorizontalPodAutoscaler,
     ];
 
     /// The `kind` field (`Pod`).
@@ -67,6 +69,7 @@ impl Kind {
             Kind::Job => "Job",
             Kind::CronJob => "CronJob",
             Kind::PersistentVolumeClaim => "PersistentVolumeClaim",
+            Kind::HorizontalPodAutoscaler => "HorizontalPodAutoscaler",
         }
     }
 
@@ -87,6 +90,7 @@ impl Kind {
             Kind::Job => "jobs",
             Kind::CronJob => "cronjobs",
             Kind::PersistentVolumeClaim => "persistentvolumeclaims",
+            Kind::HorizontalPodAutoscaler => "horizontalpodautoscalers",
         }
     }
 
@@ -97,6 +101,7 @@ impl Kind {
             Kind::Ingress => "networking.k8s.io",
             Kind::Deployment | Kind::ReplicaSet | Kind::StatefulSet | Kind::DaemonSet => "apps",
             Kind::Job | Kind::CronJob => "batch",
+            Kind::HorizontalPodAutoscaler => "autoscaling",
             _ => "",
         }
     }
@@ -108,15 +113,21 @@ impl Kind {
             Kind::Ingress => "networking.k8s.io/v1",
             Kind::Deployment | Kind::ReplicaSet | Kind::StatefulSet | Kind::DaemonSet => "apps/v1",
             Kind::Job | Kind::CronJob => "batch/v1",
+            Kind::HorizontalPodAutoscaler => "autoscaling/v2",
             _ => "v1",
         }
+    }
+
+    /// The served version (`v1`; `v2` for autoscaling).
+    pub fn version(self) -> &'static str {
+        group_version(self.group())
     }
 
     pub fn namespaced(self) -> bool {
         !matches!(self, Kind::Namespace | Kind::Node)
     }
 
-    /// The kind served at `plural` in `group` (version v1), if any.
+    /// The kind served at `plural` in `group` (at the group's version), if any.
     pub fn from_plural(group: &str, plural: &str) -> Option<Kind> {
         Kind::ALL
             .into_iter()
@@ -127,6 +138,11 @@ impl Kind {
     pub fn from_name(name: &str) -> Option<Kind> {
         Kind::ALL.into_iter().find(|k| k.name() == name)
     }
+}
+
+/// The one version the double serves of an API group: `v2` for autoscaling, else `v1`.
+pub fn group_version(group: &str) -> &'static str {
+    if group == "autoscaling" { "v2" } else { "v1" }
 }
 
 /// One change, as a watch reports it.
