@@ -103,10 +103,9 @@ async fn cluster_watch_follows_changes_and_relists_without_duplicates() {
         state_of(&w, "pods")[..],
         [ResourceState::Synced { objects }] if objects == sum.pods.len()
     ));
-    // The double serves no autoscaling/v2: HPAs degrade alone.
     assert!(matches!(
         state_of(&w, "horizontalpodautoscalers")[..],
-        [ResourceState::NotServed { .. }]
+        [ResourceState::Synced { objects: 0 }]
     ));
     println!("cluster watch: {}", w.summary());
 
@@ -668,7 +667,8 @@ async fn a_server_error_on_one_resource_is_retried_until_it_clears() {
     cancel.cancel();
 }
 
-/// kube state over what the watches hold (the fixture plus a cronjob and a claim): the
+/// kube state over what the watches hold (the fixture plus a cronjob, a claim and an
+/// autoscaler): the
 /// series follow the double's objects, and a deleted pod's series are reported vanished on
 /// the next tick.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -698,9 +698,19 @@ async fn kube_state_over_the_watched_cluster() {
         "status": {"phase": "Bound"}
     });
     d.apply_json(claim).expect("a claim");
-    eventually("the cronjob and the claim", || {
+    let hpa = json!({
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "web", "namespace": "apps"},
+        "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+                 "minReplicas": 2, "maxReplicas": 10},
+        "status": {"currentReplicas": 3, "desiredReplicas": 3}
+    });
+    d.apply_json(hpa).expect("an autoscaler");
+    eventually("the cronjob, the claim and the autoscaler", || {
         let o = w.objects();
-        o.cron_jobs.len() == 1 && o.persistent_volume_claims.len() == 1
+        o.cron_jobs.len() == 1
+            && o.persistent_volume_claims.len() == 1
+            && o.horizontal_pod_autoscalers.len() == 1
     })
     .await;
 
@@ -720,6 +730,7 @@ async fn kube_state_over_the_watched_cluster() {
     );
     assert_eq!(count(&out, "kube_cronjob_info"), 1);
     assert_eq!(count(&out, "kube_persistentvolumeclaim_info"), 1);
+    assert_eq!(count(&out, "kube_horizontalpodautoscaler_info"), 1);
     assert!(!sum.restarts.is_empty());
     for ((ns, pod), restarts) in &sum.restarts {
         let most = out
@@ -750,5 +761,25 @@ async fn kube_state_over_the_watched_cluster() {
             .any(|l| l.get("pod") == Some(pod.as_str())),
         "the deleted pod's series vanished"
     );
+    cancel.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resource_the_server_does_not_serve_degrades_alone() {
+    let d = KubeDouble::start(DoubleOptions::default());
+    let sum = d.fixture_cluster(1, 3);
+    // An older cluster without autoscaling/v2.
+    d.fail_path("/apis/autoscaling/v2/horizontalpodautoscalers", 404);
+    let (c, _dir) = client(&d).await;
+    let cancel = CancellationToken::new();
+    let w = ClusterWatch::start(c, WatchScope::default(), cancel.clone());
+    assert!(w.wait_synced(WAIT).await, "synced: {:?}", w.status());
+    assert!(matches!(
+        state_of(&w, "horizontalpodautoscalers")[..],
+        [ResourceState::NotServed { .. }]
+    ));
+    assert_eq!(w.objects().pods.len(), sum.pods.len());
+    let summary = w.summary();
+    assert!(summary.starts_with("synced, "), "{summary}");
     cancel.cancel();
 }
