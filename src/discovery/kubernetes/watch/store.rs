@@ -366,7 +366,7 @@ where
                         continue;
                     }
                     retrying = true;
-                    let wait = delay;
+                    let wait = jittered(delay);
                     delay = (delay * 2).min(MAX_BACKOFF);
                     self.slot.set(classify(&e, self.slot.resource, wait));
                     self.shared.bump();
@@ -439,6 +439,16 @@ where
             self.slot.set(SlotState::Synced);
         }
     }
+}
+
+/// `delay` shortened by up to a quarter, so the many watches of a cluster that went away
+/// do not all come back in the same instant.
+fn jittered(delay: Duration) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let frac = f64::from(nanos % 1000) / 1000.0;
+    delay.mul_f64(1.0 - 0.25 * frac)
 }
 
 /// The API status inside a watcher error, if the server sent one.
@@ -528,7 +538,17 @@ pub(crate) fn parse_forbidden(message: &str) -> (Option<String>, Option<String>)
 
 #[cfg(test)]
 mod tests {
-    use super::parse_forbidden;
+    use super::{MAX_BACKOFF, jittered, parse_forbidden};
+    use std::time::Duration;
+
+    #[test]
+    fn jitter_only_shortens() {
+        for _ in 0..100 {
+            let d = jittered(MAX_BACKOFF);
+            assert!(d <= MAX_BACKOFF && d >= MAX_BACKOFF.mul_f64(0.75), "{d:?}");
+        }
+        assert_eq!(jittered(Duration::ZERO), Duration::ZERO);
+    }
 
     #[test]
     fn forbidden_messages_name_verb_and_resource() {
