@@ -86,6 +86,9 @@ impl ClusterWatch {
     /// kube-client otherwise retries 429/503/504 itself for minutes, hiding the outage from
     /// the status.
     pub fn start(client: kube::Client, scope: WatchScope, cancel: CancellationToken) -> Self {
+        let mut scope = scope;
+        scope.namespaces.sort();
+        scope.namespaces.dedup();
         use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
         use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
         use k8s_openapi::api::batch::v1::{CronJob, Job};

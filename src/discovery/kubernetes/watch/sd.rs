@@ -205,7 +205,9 @@ fn start_role_watches(
     let namespaces: Vec<Option<&str>> = if p.namespaces.is_empty() {
         vec![None]
     } else {
-        p.namespaces.iter().map(|n| Some(n.as_str())).collect()
+        let unique: std::collections::BTreeSet<&str> =
+            p.namespaces.iter().map(String::as_str).collect();
+        unique.into_iter().map(Some).collect()
     };
     let joins = matches!(p.role, Role::Endpoints | Role::EndpointSlice);
     for &ns in &namespaces {
