@@ -11,7 +11,7 @@ use k8s_openapi::api::core::v1::{Endpoints, Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::Ingress;
 use kmon::discovery::kubernetes::watch::{
-    ClusterWatch, KubernetesSd, ResourceState, SdParams, WatchScope,
+    ClusterWatch, KubernetesSd, ObjectSelector, ResourceState, SdParams, WatchScope,
 };
 use kmon::discovery::kubernetes::{
     ObjectCache, Role, endpoints_group, endpointslice_group, ingress_group, node_group, pod_group,
@@ -103,10 +103,9 @@ async fn cluster_watch_follows_changes_and_relists_without_duplicates() {
         state_of(&w, "pods")[..],
         [ResourceState::Synced { objects }] if objects == sum.pods.len()
     ));
-    // The double serves no cronjobs, PVCs or HPAs: those degrade alone.
     assert!(matches!(
-        state_of(&w, "cronjobs")[..],
-        [ResourceState::NotServed { .. }]
+        state_of(&w, "horizontalpodautoscalers")[..],
+        [ResourceState::Synced { objects: 0 }]
     ));
     println!("cluster watch: {}", w.summary());
 
@@ -233,12 +232,23 @@ async fn an_outage_shows_as_disconnected_and_recovers_by_itself() {
         })
     })
     .await;
-    let summary = w.summary();
-    assert!(
-        summary.starts_with("disconnected, retrying in "),
-        "{summary}"
-    );
+    // Every watch notices in its own time; then the summary says the cluster is gone.
+    eventually("a disconnected summary", || {
+        w.summary().starts_with("disconnected, retrying in ")
+    })
+    .await;
     assert_eq!(w.objects().pods.len(), sum.pods.len(), "objects are kept");
+    let down: Vec<String> = w
+        .status()
+        .iter()
+        .filter(|s| matches!(s.state, ResourceState::Disconnected { .. }))
+        .map(ToString::to_string)
+        .collect();
+    println!("during the outage: {}", down.join("; "));
+    assert!(
+        !down.join(" ").contains(d.token()),
+        "no credentials in {down:?}"
+    );
 
     clone_pod(&d, &sum.pods[0].0, &sum.pods[0].1, "during-outage");
     d.set_down(false);
@@ -295,11 +305,8 @@ fn by_source(groups: Vec<TargetGroup>) -> BTreeMap<String, TargetGroup> {
 
 fn params(role: Role) -> SdParams {
     SdParams {
-        role,
-        namespaces: Vec::new(),
-        label_selector: None,
-        field_selector: None,
         attach_node_metadata: true,
+        ..SdParams::new(role)
     }
 }
 
@@ -553,5 +560,226 @@ async fn a_forbidden_watch_after_a_good_list_names_the_watch_verb() {
     .await;
     // What the list returned stays available.
     assert_eq!(w.services().len(), d.count(Kind::Service));
+    cancel.cancel();
+}
+
+/// Not a timing assertion: logs how long a 200-node, 5000-pod cluster takes to sync and
+/// to turn into pod-role groups over the shared stores, then one pod change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_5000_pod_cluster_syncs_and_regenerates() {
+    let d = KubeDouble::start(DoubleOptions::default());
+    let sum = d.fixture_cluster(200, 25);
+    let (c, _dir) = client(&d).await;
+    let cancel = CancellationToken::new();
+    let t = Instant::now();
+    let w = ClusterWatch::start(c, WatchScope::default(), cancel.clone());
+    assert!(
+        w.wait_synced(Duration::from_secs(120)).await,
+        "synced: {:?}",
+        w.status()
+    );
+    let sync = t.elapsed();
+    assert_eq!(w.objects().pods.len(), sum.pods.len());
+
+    let t = Instant::now();
+    let sd = KubernetesSd::from_cluster(&w, Role::Pod, Vec::new(), true).expect("pod role");
+    let (mut rx, stop) = run_sd(sd);
+    let first = next_update(&mut rx).await;
+    let full = t.elapsed();
+    assert_eq!(first.len(), sum.pods.len());
+
+    let (ns, name) = sum.pods[10].clone();
+    let t = Instant::now();
+    d.modify(Kind::Pod, &ns, &name, |v| {
+        v["metadata"]["labels"]["tier"] = json!("gold");
+    });
+    let g = group_with_source(&mut rx, &Role::Pod.source(&ns, &name)).await;
+    let one = t.elapsed();
+    assert_eq!(
+        g.labels.get("__meta_kubernetes_pod_label_tier"),
+        Some("gold")
+    );
+    println!(
+        "cluster watch, 200 nodes / 5000 pods: synced in {sync:?}; pod role full list in {full:?}; one pod change to its group in {one:?}"
+    );
+    stop.cancel();
+    cancel.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn endpoints_join_only_the_pods_their_pod_selector_admits() {
+    let d = KubeDouble::start(DoubleOptions::default());
+    d.fixture_cluster(2, 4);
+    let (c, _dir) = client(&d).await;
+    let p = SdParams {
+        joined_pods: ObjectSelector {
+            label: Some("app=api".into()),
+            field: None,
+        },
+        ..params(Role::Endpoints)
+    };
+    let (mut rx, cancel) = run_sd(KubernetesSd::new(c.clone(), p));
+    let got = by_source(next_update(&mut rx).await);
+    let pod_names = |source: &str| -> Vec<Option<String>> {
+        got[source]
+            .targets
+            .iter()
+            .map(|t| t.get("__meta_kubernetes_pod_name").map(str::to_string))
+            .collect()
+    };
+    let web = pod_names("endpoints/apps/web");
+    assert!(
+        !web.is_empty() && web.iter().all(Option::is_none),
+        "{web:?}"
+    );
+    let api = pod_names("endpoints/apps/api");
+    assert!(
+        !api.is_empty() && api.iter().all(Option::is_some),
+        "{api:?}"
+    );
+    cancel.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_error_on_one_resource_is_retried_until_it_clears() {
+    let d = KubeDouble::start(DoubleOptions::default());
+    let sum = d.fixture_cluster(1, 3);
+    d.fail_path("/apis/apps/v1/deployments", 500);
+    let (c, _dir) = client(&d).await;
+    let cancel = CancellationToken::new();
+    let w = ClusterWatch::start(c, WatchScope::default(), cancel.clone());
+    eventually("the failing resource reported", || {
+        matches!(
+            &state_of(&w, "deployments")[..],
+            [ResourceState::Disconnected { error, .. }] if error.starts_with("500 ")
+        )
+    })
+    .await;
+    eventually("pods listed meanwhile", || {
+        w.objects().pods.len() == sum.pods.len()
+    })
+    .await;
+    assert!(!w.synced());
+    println!("with a failing resource: {}", w.summary());
+    d.clear_faults();
+    assert!(w.wait_synced(WAIT).await, "synced: {:?}", w.status());
+    assert_eq!(w.objects().deployments.len(), sum.deployments.len());
+    cancel.cancel();
+}
+
+/// kube state over what the watches hold (the fixture plus a cronjob, a claim and an
+/// autoscaler): the
+/// series follow the double's objects, and a deleted pod's series are reported vanished on
+/// the next tick.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kube_state_over_the_watched_cluster() {
+    use kmon::discovery::kubernetes::state::KubeState;
+    use kmon::model::{Labels, METRIC_NAME};
+
+    let d = KubeDouble::start(DoubleOptions::default());
+    let sum = d.fixture_cluster(3, 5);
+    let (c, _dir) = client(&d).await;
+    let cancel = CancellationToken::new();
+    let w = ClusterWatch::start(c, WatchScope::default(), cancel.clone());
+    assert!(w.wait_synced(WAIT).await, "synced: {:?}", w.status());
+
+    let cron = json!({
+        "kind": "CronJob",
+        "metadata": {"name": "nightly", "namespace": "apps"},
+        "spec": {"schedule": "0 3 * * *", "jobTemplate": {"spec": {"template": {"spec": {
+            "restartPolicy": "Never", "containers": [{"name": "c", "image": "i"}]}}}}}
+    });
+    d.apply_json(cron).expect("a cronjob");
+    let claim = json!({
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "data", "namespace": "apps"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "standard",
+                 "resources": {"requests": {"storage": "10Gi"}}},
+        "status": {"phase": "Bound"}
+    });
+    d.apply_json(claim).expect("a claim");
+    let hpa = json!({
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "web", "namespace": "apps"},
+        "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+                 "minReplicas": 2, "maxReplicas": 10},
+        "status": {"currentReplicas": 3, "desiredReplicas": 3}
+    });
+    d.apply_json(hpa).expect("an autoscaler");
+    eventually("the cronjob, the claim and the autoscaler", || {
+        let o = w.objects();
+        o.cron_jobs.len() == 1
+            && o.persistent_volume_claims.len() == 1
+            && o.horizontal_pod_autoscalers.len() == 1
+    })
+    .await;
+
+    let mut state = KubeState::new();
+    let mut out: Vec<(Labels, f64)> = Vec::new();
+    state.collect(&w.objects(), &mut out);
+    let count = |out: &[(Labels, f64)], name: &str| {
+        out.iter()
+            .filter(|(l, _)| l.get(METRIC_NAME) == Some(name))
+            .count()
+    };
+    assert_eq!(count(&out, "kube_pod_info"), sum.pods.len());
+    assert_eq!(count(&out, "kube_node_info"), 3);
+    assert_eq!(
+        count(&out, "kube_deployment_created"),
+        sum.deployments.len()
+    );
+    assert_eq!(count(&out, "kube_cronjob_info"), 1);
+    assert_eq!(count(&out, "kube_persistentvolumeclaim_info"), 1);
+    assert_eq!(count(&out, "kube_horizontalpodautoscaler_info"), 1);
+    assert!(!sum.restarts.is_empty());
+    for ((ns, pod), restarts) in &sum.restarts {
+        let most = out
+            .iter()
+            .filter(|(l, _)| {
+                l.get(METRIC_NAME) == Some("kube_pod_container_status_restarts_total")
+                    && l.get("namespace") == Some(ns.as_str())
+                    && l.get("pod") == Some(pod.as_str())
+            })
+            .map(|(_, v)| *v)
+            .fold(0.0, f64::max);
+        assert_eq!(most, f64::from(*restarts), "{ns}/{pod}");
+    }
+
+    let (ns, pod) = sum.pods[0].clone();
+    d.delete(Kind::Pod, &ns, &pod);
+    eventually("the deleted pod", || {
+        w.objects().pods.len() == sum.pods.len() - 1
+    })
+    .await;
+    out.clear();
+    state.collect(&w.objects(), &mut out);
+    assert_eq!(count(&out, "kube_pod_info"), sum.pods.len() - 1);
+    assert!(
+        state
+            .vanished()
+            .iter()
+            .any(|l| l.get("pod") == Some(pod.as_str())),
+        "the deleted pod's series vanished"
+    );
+    cancel.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resource_the_server_does_not_serve_degrades_alone() {
+    let d = KubeDouble::start(DoubleOptions::default());
+    let sum = d.fixture_cluster(1, 3);
+    // An older cluster without autoscaling/v2.
+    d.fail_path("/apis/autoscaling/v2/horizontalpodautoscalers", 404);
+    let (c, _dir) = client(&d).await;
+    let cancel = CancellationToken::new();
+    let w = ClusterWatch::start(c, WatchScope::default(), cancel.clone());
+    assert!(w.wait_synced(WAIT).await, "synced: {:?}", w.status());
+    assert!(matches!(
+        state_of(&w, "horizontalpodautoscalers")[..],
+        [ResourceState::NotServed { .. }]
+    ));
+    assert_eq!(w.objects().pods.len(), sum.pods.len());
+    let summary = w.summary();
+    assert!(summary.starts_with("synced, "), "{summary}");
     cancel.cancel();
 }

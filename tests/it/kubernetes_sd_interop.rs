@@ -16,7 +16,7 @@ use kmon::discovery::kubernetes::Role;
 use kmon::discovery::kubernetes::watch::{KubernetesSd, SdParams};
 use kmon::discovery::{Discoverer, TargetGroup};
 
-use crate::kube_double::{DoubleOptions, KubeDouble, User};
+use crate::kube_double::{DoubleOptions, Kind, KubeDouble, User};
 use crate::kube_watch::{client, expected_groups};
 use crate::support::{ChildGuard, Http, free_port, ref_bin};
 
@@ -260,28 +260,135 @@ async fn kmon_core(c: &kube::Client) -> BTreeMap<String, BTreeSet<LabelSet>> {
     out
 }
 
-/// What kmon's `KubernetesSd` sends per role (its first, full update) from the double.
-async fn kmon_sd(c: &kube::Client) -> BTreeMap<String, BTreeSet<LabelSet>> {
-    let mut out = BTreeMap::new();
-    for role in Role::ALL {
-        let params = SdParams {
-            role,
-            namespaces: Vec::new(),
-            label_selector: None,
-            field_selector: None,
-            attach_node_metadata: true,
-        };
-        let (tx, mut rx) = mpsc::channel(4);
+/// kmon's `KubernetesSd`, one per role, watching the double; keeps the groups it sent.
+struct KmonSd {
+    roles: Vec<(Role, mpsc::Receiver<Vec<TargetGroup>>)>,
+    groups: BTreeMap<String, BTreeMap<String, TargetGroup>>,
+    cancel: CancellationToken,
+}
+
+impl KmonSd {
+    /// Starts every role and waits for each first (full) update.
+    async fn start(c: &kube::Client) -> KmonSd {
         let cancel = CancellationToken::new();
-        tokio::spawn(Box::new(KubernetesSd::new(c.clone(), params)).run(tx, cancel.clone()));
-        let groups = tokio::time::timeout(Duration::from_secs(30), rx.recv())
-            .await
-            .expect("kmon's discovery answers in time")
-            .expect("kmon's discovery runs");
-        cancel.cancel();
-        out.insert(role.as_str().to_string(), kmon_targets(&groups));
+        let mut sd = KmonSd {
+            roles: Vec::new(),
+            groups: BTreeMap::new(),
+            cancel: cancel.clone(),
+        };
+        for role in Role::ALL {
+            let params = SdParams {
+                attach_node_metadata: true,
+                ..SdParams::new(role)
+            };
+            let (tx, mut rx) = mpsc::channel(64);
+            tokio::spawn(Box::new(KubernetesSd::new(c.clone(), params)).run(tx, cancel.clone()));
+            let first = tokio::time::timeout(Duration::from_secs(30), rx.recv())
+                .await
+                .expect("kmon's discovery answers in time")
+                .expect("kmon's discovery runs");
+            sd.apply(role, first);
+            sd.roles.push((role, rx));
+        }
+        sd
     }
-    out
+
+    fn apply(&mut self, role: Role, update: Vec<TargetGroup>) {
+        let groups = self.groups.entry(role.as_str().to_string()).or_default();
+        for g in update {
+            if g.targets.is_empty() {
+                groups.remove(&g.source);
+            } else {
+                groups.insert(g.source.clone(), g);
+            }
+        }
+    }
+
+    /// Applies every update sent so far.
+    fn drain(&mut self) {
+        let mut updates = Vec::new();
+        for (role, rx) in &mut self.roles {
+            while let Ok(u) = rx.try_recv() {
+                updates.push((*role, u));
+            }
+        }
+        for (role, u) in updates {
+            self.apply(role, u);
+        }
+    }
+
+    fn targets(&self) -> BTreeMap<String, BTreeSet<LabelSet>> {
+        self.groups
+            .iter()
+            .map(|(role, groups)| {
+                let groups: Vec<TargetGroup> = groups.values().cloned().collect();
+                (role.clone(), kmon_targets(&groups))
+            })
+            .collect()
+    }
+}
+
+impl Drop for KmonSd {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+/// First changes: a pod's labels, a deleted pod and ingress, a new node.
+fn mutate(d: &KubeDouble) {
+    d.modify(Kind::Pod, "shop", "web-0", |v| {
+        v["metadata"]["labels"]["release"] = json!("canary");
+    });
+    d.delete(Kind::Pod, "other", "v6");
+    d.delete(Kind::Ingress, "shop", "site");
+    let node = json!({
+        "kind": "Node",
+        "metadata": {"name": "n4", "labels": {"kubernetes.io/hostname": "n4"}},
+        "status": {"addresses": [{"type": "InternalIP", "address": "10.0.0.4"}],
+                   "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}}}
+    });
+    d.apply_json(node).expect("the double takes the node");
+}
+
+/// Then a service's labels, which rebuilds its endpoints and slices (with the pod labels
+/// of now). Done once Prometheus has seen the pod change: Prometheus rebuilds endpoints on
+/// the service event with whatever its own pod informer holds at that moment, so a pod
+/// event still in flight would leave its endpoints stale.
+fn mutate_service(d: &KubeDouble) {
+    d.modify(Kind::Service, "shop", "web", |v| {
+        v["metadata"]["labels"]["tier"] = json!("front");
+    });
+}
+
+fn has_label(targets: Option<&BTreeSet<LabelSet>>, name: &str, value: &str) -> bool {
+    targets
+        .into_iter()
+        .flatten()
+        .any(|t| t.get(name).map(String::as_str) == Some(value))
+}
+
+/// Polls Prometheus's discovered targets (bounded, 60 s) until `done` holds for them.
+async fn poll_prometheus(
+    url: String,
+    done: impl Fn(&BTreeMap<String, BTreeSet<LabelSet>>) -> bool + Send + 'static,
+) -> BTreeMap<String, BTreeSet<LabelSet>> {
+    tokio::task::spawn_blocking(move || {
+        let http = Http::new();
+        let start = Instant::now();
+        let mut last = BTreeMap::new();
+        while start.elapsed() < Duration::from_secs(60) {
+            if let Some((200, body)) = http.get(&url) {
+                last = prometheus_targets(&body);
+                if done(&last) {
+                    break;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        last
+    })
+    .await
+    .expect("poller")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -324,45 +431,90 @@ async fn prometheus_discovers_the_same_labels_for_every_role() {
     let want_lens: BTreeMap<String, usize> =
         want.iter().map(|(r, t)| (r.clone(), t.len())).collect();
     let url = format!("http://127.0.0.1:{prom_port}/api/v1/targets?state=active");
-    let got = tokio::task::spawn_blocking(move || {
-        let http = Http::new();
-        let start = Instant::now();
-        let mut last = BTreeMap::new();
-        // Discovery is asynchronous: poll until every job has its targets (bounded).
-        while start.elapsed() < Duration::from_secs(60) {
-            if let Some((200, body)) = http.get(&url) {
-                last = prometheus_targets(&body);
-                let complete = ROLES
-                    .iter()
-                    .all(|r| last.get(*r).map(BTreeSet::len) == want_lens.get(*r).copied());
-                if complete {
-                    break;
-                }
-            }
-            std::thread::sleep(Duration::from_millis(250));
-        }
-        last
+    // Discovery is asynchronous: poll until every job has its targets.
+    let got = poll_prometheus(url.clone(), move |last| {
+        ROLES
+            .iter()
+            .all(|r| last.get(*r).map(BTreeSet::len) == want_lens.get(*r).copied())
     })
-    .await
-    .expect("poller");
+    .await;
     let log_text = || std::fs::read_to_string(log.path()).unwrap_or_default();
-    compare("the pure core", &got, &want, &log_text);
+    compare("the pure core", &got, &want, true, &log_text);
     // kmon's own discoverer, watching the same double, sends the same target labels.
-    let sd = kmon_sd(&client).await;
-    compare("KubernetesSd", &got, &sd, &log_text);
+    let mut sd = KmonSd::start(&client).await;
+    compare("KubernetesSd", &got, &sd.targets(), true, &log_text);
+
+    // Both follow the same changes through their watches.
+    mutate(&double);
+    poll_prometheus(url.clone(), |last| {
+        has_label(
+            last.get("pod"),
+            "__meta_kubernetes_pod_label_release",
+            "canary",
+        )
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    mutate_service(&double);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut want = sd.targets();
+    loop {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        sd.drain();
+        let now = sd.targets();
+        let settled = now == want;
+        want = now;
+        if settled && want.get("ingress").is_none_or(BTreeSet::is_empty)
+            || Instant::now() > deadline
+        {
+            break;
+        }
+    }
+    let target = want.clone();
+    let got = poll_prometheus(url, move |last| {
+        ROLES.iter().all(|r| {
+            last.get(*r).unwrap_or(&BTreeSet::new()) == target.get(*r).unwrap_or(&BTreeSet::new())
+        })
+    })
+    .await;
+    compare("KubernetesSd after changes", &got, &want, false, &log_text);
+    assert!(has_label(
+        want.get("pod"),
+        "__meta_kubernetes_pod_label_release",
+        "canary"
+    ));
+    assert!(has_label(
+        want.get("endpoints"),
+        "__meta_kubernetes_pod_label_release",
+        "canary"
+    ));
+    assert!(has_label(
+        want.get("endpoints"),
+        "__meta_kubernetes_service_label_tier",
+        "front"
+    ));
+    assert!(has_label(
+        want.get("node"),
+        "__meta_kubernetes_node_name",
+        "n4"
+    ));
 }
 
 fn compare(
     what: &str,
     prometheus: &BTreeMap<String, BTreeSet<LabelSet>>,
     kmon: &BTreeMap<String, BTreeSet<LabelSet>>,
+    nonempty: bool,
     log: &dyn Fn() -> String,
 ) {
     let empty = BTreeSet::new();
     for role in ROLES {
         let g = prometheus.get(role).unwrap_or(&empty);
         let w = kmon.get(role).unwrap_or(&empty);
-        assert!(!w.is_empty(), "{what}, role {role}: no targets");
+        assert!(
+            !nonempty || !w.is_empty(),
+            "{what}, role {role}: no targets"
+        );
         let only_prom: Vec<_> = g.difference(w).collect();
         let only_kmon: Vec<_> = w.difference(g).collect();
         assert!(

@@ -19,7 +19,7 @@ use super::discovery::{
 use super::expo;
 use super::proxy;
 use super::selectors::{FieldSelector, LabelSelector};
-use super::store::{Kind, Signal};
+use super::store::{Kind, Signal, group_version};
 
 /// A Kubernetes `Status` failure body.
 fn status(code: u16, reason: &str, message: &str, details: Option<Value>) -> Value {
@@ -168,7 +168,7 @@ pub async fn handle<B>(
         ["api", "v1"] => json_response(StatusCode::OK, &resource_list("")),
         ["apis"] => json_response(StatusCode::OK, &group_list()),
         ["apis", group] if is_group(group) => json_response(StatusCode::OK, &group_doc(group)),
-        ["apis", group, "v1"] if is_group(group) => {
+        ["apis", group, v] if is_group(group) && *v == group_version(group) => {
             json_response(StatusCode::OK, &resource_list(group))
         }
         ["metrics"] => match ctx.authorize("get", "/metrics", "", None, None) {
@@ -176,7 +176,9 @@ pub async fn handle<B>(
             None => text_response(expo::apiserver(&shared)),
         },
         ["api", "v1", rest @ ..] => ctx.resource("", rest).await,
-        ["apis", group, "v1", rest @ ..] if is_group(group) => ctx.resource(group, rest).await,
+        ["apis", group, v, rest @ ..] if is_group(group) && *v == group_version(group) => {
+            ctx.resource(group, rest).await
+        }
         _ => failure(
             404,
             "NotFound",

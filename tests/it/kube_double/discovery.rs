@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use super::Shared;
-use super::store::Kind;
+use super::store::{Kind, group_version};
 
 pub fn version(shared: &Shared) -> Value {
     let gv = &shared.opts.git_version;
@@ -32,7 +32,8 @@ pub fn is_group(g: &str) -> bool {
 }
 
 pub fn group_doc(group: &str) -> Value {
-    let gv = json!({"groupVersion": format!("{group}/v1"), "version": "v1"});
+    let v = group_version(group);
+    let gv = json!({"groupVersion": format!("{group}/{v}"), "version": v});
     json!({
         "kind": "APIGroup",
         "apiVersion": "v1",
@@ -87,7 +88,7 @@ pub fn resource_list(group: &str) -> Value {
     let gv = if group.is_empty() {
         "v1".to_string()
     } else {
-        format!("{group}/v1")
+        format!("{group}/{}", group_version(group))
     };
     json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources})
 }
@@ -111,7 +112,7 @@ pub fn aggregated(core: bool) -> Value {
                 .iter()
                 .filter(|k| k.group() == *g)
                 .map(|k| {
-                    let gvk = json!({"group": g, "version": "v1", "kind": k.name()});
+                    let gvk = json!({"group": g, "version": k.version(), "kind": k.name()});
                     let mut subresources = Vec::new();
                     if matches!(k, Kind::Node | Kind::Pod | Kind::Service) {
                         subresources.push(json!({
@@ -132,7 +133,7 @@ pub fn aggregated(core: bool) -> Value {
                 .collect();
             json!({
                 "metadata": {"name": g},
-                "versions": [{"version": "v1", "freshness": "Current", "resources": resources}],
+                "versions": [{"version": group_version(g), "freshness": "Current", "resources": resources}],
             })
         })
         .collect();

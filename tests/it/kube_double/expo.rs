@@ -417,11 +417,12 @@ pub fn apiserver(shared: &Shared) -> String {
             .iter()
             .find(|k| k.plural() == res)
             .map_or("", |k| k.group());
+        let version = super::store::group_version(group);
         for (code, count) in [("200", n - denied), ("403", denied)] {
             if count > 0 {
                 let _ = writeln!(
                     o,
-                    "apiserver_request_total{{code=\"{code}\",component=\"apiserver\",group=\"{group}\",resource=\"{res}\",subresource=\"{sub}\",verb=\"{}\",version=\"v1\"}} {count}",
+                    "apiserver_request_total{{code=\"{code}\",component=\"apiserver\",group=\"{group}\",resource=\"{res}\",subresource=\"{sub}\",verb=\"{}\",version=\"{version}\"}} {count}",
                     verb.to_uppercase()
                 );
             }

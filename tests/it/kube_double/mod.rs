@@ -1,7 +1,9 @@
 //! An in-process Kubernetes API server double for the integration tests: HTTPS on a
 //! loopback port with a CA and certificates made per test, a bearer-token user and a
 //! client-certificate user, an in-memory store of nodes, pods, services, endpoints,
-//! endpoint slices, ingresses and namespaces with LIST/WATCH (selectors, pagination,
+//! endpoint slices, ingresses, namespaces and the workload kinds (deployments, replicasets,
+//! statefulsets, daemonsets, jobs, cronjobs, persistentvolumeclaims, and
+//! horizontalpodautoscalers at autoscaling/v2) with LIST/WATCH (selectors, pagination,
 //! bookmarks, 410 Gone), node/pod/service proxy paths serving kubelet, cAdvisor and app
 //! expositions, and switches for 403s and outages. Every Kubernetes test (discovery,
 //! proxy scraping, kube state series, RBAC, outage, the cluster browser) runs against it.

@@ -28,10 +28,13 @@ pub enum Kind {
     StatefulSet,
     DaemonSet,
     Job,
+    CronJob,
+    PersistentVolumeClaim,
+    HorizontalPodAutoscaler,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 15] = [
         Kind::Namespace,
         Kind::Node,
         Kind::Pod,
@@ -44,6 +47,9 @@ impl Kind {
         Kind::StatefulSet,
         Kind::DaemonSet,
         Kind::Job,
+        Kind::CronJob,
+        Kind::PersistentVolumeClaim,
+        Kind::HorizontalPodAutoscaler,
     ];
 
     /// The `kind` field (`Pod`).
@@ -61,6 +67,9 @@ impl Kind {
             Kind::StatefulSet => "StatefulSet",
             Kind::DaemonSet => "DaemonSet",
             Kind::Job => "Job",
+            Kind::CronJob => "CronJob",
+            Kind::PersistentVolumeClaim => "PersistentVolumeClaim",
+            Kind::HorizontalPodAutoscaler => "HorizontalPodAutoscaler",
         }
     }
 
@@ -79,6 +88,9 @@ impl Kind {
             Kind::StatefulSet => "statefulsets",
             Kind::DaemonSet => "daemonsets",
             Kind::Job => "jobs",
+            Kind::CronJob => "cronjobs",
+            Kind::PersistentVolumeClaim => "persistentvolumeclaims",
+            Kind::HorizontalPodAutoscaler => "horizontalpodautoscalers",
         }
     }
 
@@ -88,7 +100,8 @@ impl Kind {
             Kind::EndpointSlice => "discovery.k8s.io",
             Kind::Ingress => "networking.k8s.io",
             Kind::Deployment | Kind::ReplicaSet | Kind::StatefulSet | Kind::DaemonSet => "apps",
-            Kind::Job => "batch",
+            Kind::Job | Kind::CronJob => "batch",
+            Kind::HorizontalPodAutoscaler => "autoscaling",
             _ => "",
         }
     }
@@ -99,16 +112,22 @@ impl Kind {
             Kind::EndpointSlice => "discovery.k8s.io/v1",
             Kind::Ingress => "networking.k8s.io/v1",
             Kind::Deployment | Kind::ReplicaSet | Kind::StatefulSet | Kind::DaemonSet => "apps/v1",
-            Kind::Job => "batch/v1",
+            Kind::Job | Kind::CronJob => "batch/v1",
+            Kind::HorizontalPodAutoscaler => "autoscaling/v2",
             _ => "v1",
         }
+    }
+
+    /// The served version (`v1`; `v2` for autoscaling).
+    pub fn version(self) -> &'static str {
+        group_version(self.group())
     }
 
     pub fn namespaced(self) -> bool {
         !matches!(self, Kind::Namespace | Kind::Node)
     }
 
-    /// The kind served at `plural` in `group` (version v1), if any.
+    /// The kind served at `plural` in `group` (at the group's version), if any.
     pub fn from_plural(group: &str, plural: &str) -> Option<Kind> {
         Kind::ALL
             .into_iter()
@@ -119,6 +138,11 @@ impl Kind {
     pub fn from_name(name: &str) -> Option<Kind> {
         Kind::ALL.into_iter().find(|k| k.name() == name)
     }
+}
+
+/// The one version the double serves of an API group: `v2` for autoscaling, else `v1`.
+pub fn group_version(group: &str) -> &'static str {
+    if group == "autoscaling" { "v2" } else { "v1" }
 }
 
 /// One change, as a watch reports it.

@@ -3,15 +3,17 @@
 //! objects with kube state (`ClusterObjects`) and kmon's default scrape jobs;
 //! [`KubernetesSd`] is the `kubernetes_sd_configs` discoverer, over its own watches or over a
 //! `ClusterWatch`. Every watch re-lists after 410 Gone (replacing, never duplicating, what it
-//! held), retries with a backoff capped at 30 s, and a 403 degrades only its own resource.
-//! `app` builds the `kube::Client` and starts these; the pure label building is the parent
+//! held), retries with a jittered backoff capped at 30 s, and a 403 (or a 404 for a
+//! resource the server does not serve) degrades only its own resource; [`WatchHealth`]
+//! reports each watch's state and a one-line summary. `app` builds the `kube::Client`
+//! (with `default_retry = false`) and starts these; the pure label building is the parent
 //! module's.
 
 mod sd;
 mod status;
 mod store;
 
-pub use sd::{KubernetesSd, SdParams};
+pub use sd::{KubernetesSd, ObjectSelector, SdParams};
 pub use status::{ResourceState, ResourceStatus, summarize};
 
 use std::sync::Arc;
@@ -86,6 +88,9 @@ impl ClusterWatch {
     /// kube-client otherwise retries 429/503/504 itself for minutes, hiding the outage from
     /// the status.
     pub fn start(client: kube::Client, scope: WatchScope, cancel: CancellationToken) -> Self {
+        let mut scope = scope;
+        scope.namespaces.sort();
+        scope.namespaces.dedup();
         use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
         use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
         use k8s_openapi::api::batch::v1::{CronJob, Job};

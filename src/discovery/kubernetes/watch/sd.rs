@@ -47,6 +47,34 @@ pub struct SdParams {
     /// `attach_metadata: {node: true}`: pod, endpoints and endpointslice targets get their
     /// node's labels.
     pub attach_node_metadata: bool,
+    /// Endpoints and endpointslice roles: the `selectors` entry with `role: pod`, which
+    /// Prometheus applies to the pods it joins (a pod outside it adds no pod labels).
+    pub joined_pods: ObjectSelector,
+    /// Endpoints and endpointslice roles: the `selectors` entry with `role: service`, for
+    /// the services they join.
+    pub joined_services: ObjectSelector,
+}
+
+/// A label and a field selector, as the API server takes them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObjectSelector {
+    pub label: Option<String>,
+    pub field: Option<String>,
+}
+
+impl SdParams {
+    /// All namespaces, no selectors, no node metadata.
+    pub fn new(role: Role) -> Self {
+        SdParams {
+            role,
+            namespaces: Vec::new(),
+            label_selector: None,
+            field_selector: None,
+            attach_node_metadata: false,
+            joined_pods: ObjectSelector::default(),
+            joined_services: ObjectSelector::default(),
+        }
+    }
 }
 
 /// The discoverer; see the module docs.
@@ -61,7 +89,7 @@ pub struct KubernetesSd {
 enum Origin {
     Own {
         client: kube::Client,
-        params: SdParams,
+        params: Box<SdParams>,
     },
     Cluster,
 }
@@ -73,7 +101,10 @@ impl KubernetesSd {
             role: params.role,
             namespaces: params.namespaces.clone(),
             attach_node: params.attach_node_metadata,
-            origin: Origin::Own { client, params },
+            origin: Origin::Own {
+                client,
+                params: Box::new(params),
+            },
             shared: Shared::new(),
         }
     }
@@ -119,9 +150,12 @@ impl Discoverer for KubernetesSd {
         Box::pin(async move {
             let this = *self;
             let shared = this.shared;
+            // Own watches end with the discoverer, also when the receiver went away.
+            let watches = cancel.child_token();
+            let _stop_watches = watches.clone().drop_guard();
             let resources = match &this.origin {
                 Origin::Own { client, params } => {
-                    start_role_watches(&shared, client, params, &cancel);
+                    start_role_watches(&shared, client, params, &watches);
                     None
                 }
                 Origin::Cluster => Some(role_resources(this.role)),
@@ -155,8 +189,10 @@ fn role_resources(role: Role) -> Vec<&'static str> {
     }
 }
 
-/// Starts the watches of a role: its own objects with the selectors, in each namespace;
-/// services and pods for endpoints and endpointslice; nodes with node metadata.
+/// Starts the watches of a role, as Prometheus's informers: its own objects with the role's
+/// selectors, in each namespace; for endpoints and endpointslice the services and pods
+/// with their selectors; nodes (unfiltered: Prometheus allows node selectors only for the
+/// node role) with node metadata.
 fn start_role_watches(
     shared: &Arc<Shared>,
     client: &kube::Client,
@@ -165,10 +201,13 @@ fn start_role_watches(
 ) {
     let own = || watch_config(p.label_selector.as_deref(), p.field_selector.as_deref());
     let all = || watch_config(None, None);
+    let joined = |s: &ObjectSelector| watch_config(s.label.as_deref(), s.field.as_deref());
     let namespaces: Vec<Option<&str>> = if p.namespaces.is_empty() {
         vec![None]
     } else {
-        p.namespaces.iter().map(|n| Some(n.as_str())).collect()
+        let unique: std::collections::BTreeSet<&str> =
+            p.namespaces.iter().map(String::as_str).collect();
+        unique.into_iter().map(Some).collect()
     };
     let joins = matches!(p.role, Role::Endpoints | Role::EndpointSlice);
     for &ns in &namespaces {
@@ -220,11 +259,12 @@ fn start_role_watches(
                 client,
                 "services",
                 ns,
-                all(),
+                joined(&p.joined_services),
                 |s| &s.services,
                 cancel,
             );
-            spawn_namespaced::<Pod>(shared, client, "pods", ns, all(), |s| &s.pods, cancel);
+            let pods = joined(&p.joined_pods);
+            spawn_namespaced::<Pod>(shared, client, "pods", ns, pods, |s| &s.pods, cancel);
         }
     }
     if p.role == Role::Node {

@@ -65,19 +65,39 @@ fn seconds(d: Duration) -> String {
     format!("{}s", d.as_secs_f64().ceil() as u64)
 }
 
-/// One line for a status bar: the first disconnection ("disconnected, retrying in 8s"), else
+/// One line for a status bar: "disconnected, retrying in 8s" when no watch works, the first
+/// failing resource when only some fail ("deployments failing, retrying in 2s: 500 …"), else
 /// the first refused resource ("no permission to list pods: …"), else the sync progress,
 /// else the object count (resources the server does not serve are left out).
 pub fn summarize(statuses: &[ResourceStatus]) -> String {
     if statuses.is_empty() {
         return "no watches".to_string();
     }
-    let disconnected = statuses.iter().find_map(|s| match &s.state {
-        ResourceState::Disconnected { retry_in, .. } => Some(*retry_in),
-        _ => None,
+    let failing: Vec<_> = statuses
+        .iter()
+        .filter_map(|s| match &s.state {
+            ResourceState::Disconnected { error, retry_in } => Some((s.resource, error, *retry_in)),
+            _ => None,
+        })
+        .collect();
+    let others_fine = statuses.iter().any(|s| {
+        matches!(
+            s.state,
+            ResourceState::Synced { .. } | ResourceState::Syncing
+        )
     });
-    if let Some(retry_in) = disconnected {
-        return format!("disconnected, retrying in {}", seconds(retry_in));
+    if let Some((resource, error, retry_in)) = failing.first() {
+        if !others_fine {
+            return format!("disconnected, retrying in {}", seconds(*retry_in));
+        }
+        let more = match failing.len() {
+            1 => String::new(),
+            n => format!(" (and {} more)", n - 1),
+        };
+        return format!(
+            "{resource} failing, retrying in {}: {error}{more}",
+            seconds(*retry_in)
+        );
     }
     let forbidden: Vec<_> = statuses
         .iter()
@@ -154,8 +174,12 @@ mod tests {
             },
         );
         assert_eq!(
-            summarize(&[synced.clone(), forbidden, down.clone()]),
+            summarize(&[forbidden.clone(), down.clone()]),
             "disconnected, retrying in 8s"
+        );
+        assert_eq!(
+            summarize(&[synced.clone(), forbidden, down.clone()]),
+            "nodes failing, retrying in 8s: refused"
         );
         assert_eq!(
             down.to_string(),

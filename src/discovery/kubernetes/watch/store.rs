@@ -360,13 +360,13 @@ where
                 }
                 Err(e) => {
                     buffer = None;
-                    retrying = true;
                     if is_gone(&e) {
                         // The watcher lists again on its next poll; the store keeps its
                         // objects until that list completes and replaces them.
                         continue;
                     }
-                    let wait = delay;
+                    retrying = true;
+                    let wait = jittered(delay);
                     delay = (delay * 2).min(MAX_BACKOFF);
                     self.slot.set(classify(&e, self.slot.resource, wait));
                     self.shared.bump();
@@ -441,6 +441,16 @@ where
     }
 }
 
+/// `delay` shortened by up to a quarter, so the many watches of a cluster that went away
+/// do not all come back in the same instant.
+fn jittered(delay: Duration) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let frac = f64::from(nanos % 1000) / 1000.0;
+    delay.mul_f64(1.0 - 0.25 * frac)
+}
+
 /// The API status inside a watcher error, if the server sent one.
 fn api_status(e: &watcher::Error) -> Option<&kube::core::Status> {
     match e {
@@ -480,10 +490,31 @@ fn classify(e: &watcher::Error, resource: &str, wait: Duration) -> SlotState {
             message: s.message.clone(),
         };
     }
+    let error = match api_status(e) {
+        // kube's own text repeats the Status in Debug form; the message says it all.
+        Some(s) => format!("{} {}: {}", s.code, s.reason, s.message),
+        None => error_chain(e),
+    };
     SlotState::Disconnected {
-        error: e.to_string(),
+        error,
         retry_at: Instant::now() + wait,
     }
+}
+
+/// An error with its causes ("…client error (Connect): tcp connect error: Connection
+/// refused"), each cause once.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !text.is_empty() && !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        cause = c.source();
+    }
+    out
 }
 
 /// The verb and resource of the API server's authorization message, e.g.
@@ -507,7 +538,17 @@ pub(crate) fn parse_forbidden(message: &str) -> (Option<String>, Option<String>)
 
 #[cfg(test)]
 mod tests {
-    use super::parse_forbidden;
+    use super::{MAX_BACKOFF, jittered, parse_forbidden};
+    use std::time::Duration;
+
+    #[test]
+    fn jitter_only_shortens() {
+        for _ in 0..100 {
+            let d = jittered(MAX_BACKOFF);
+            assert!(d <= MAX_BACKOFF && d >= MAX_BACKOFF.mul_f64(0.75), "{d:?}");
+        }
+        assert_eq!(jittered(Duration::ZERO), Duration::ZERO);
+    }
 
     #[test]
     fn forbidden_messages_name_verb_and_resource() {
