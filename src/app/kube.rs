@@ -17,7 +17,9 @@ use crate::discovery::kubernetes::connect::{
     self, Cluster, Clusters, Env, KubeOptions, Resolution,
 };
 use crate::discovery::kubernetes::state::ClusterObjects;
-use crate::discovery::kubernetes::watch::{ClusterWatch, KubernetesSd, SdParams, WatchScope};
+use crate::discovery::kubernetes::watch::{
+    ClusterWatch, KubernetesSd, ObjectSelector, SdParams, WatchScope,
+};
 use crate::discovery::{BoxFuture, Discoverer, Manager, TargetGroup};
 use crate::model::{Label, Labels, RelabelConfig};
 use crate::scrape::{ScrapeClient, ScrapeManager, TargetRegistry};
@@ -347,11 +349,8 @@ impl ConfiguredSd {
             }
         };
         cluster.prepare().await.map_err(|e| e.to_string())?;
-        let own = if cluster.in_cluster {
-            cluster.namespace.clone()
-        } else {
-            None
-        };
+        // `own_namespace`: the pod's namespace in the cluster, else the context's.
+        let own = cluster.namespace.clone();
         Ok((cluster.client().map_err(|e| e.to_string())?, own))
     }
 
@@ -364,15 +363,28 @@ impl ConfiguredSd {
         {
             namespaces.push(ns);
         }
-        let own = sd.selectors.iter().find(|s| s.role == sd.role);
+        // A selector of the entry's own role filters its objects; pod and service
+        // selectors also filter the pods and services endpoints roles join (Prometheus).
         let nonempty = |s: &str| (!s.is_empty()).then(|| s.to_string());
-        SdParams {
-            role: role(sd.role),
-            namespaces,
-            label_selector: own.and_then(|s| nonempty(&s.label)),
-            field_selector: own.and_then(|s| nonempty(&s.field)),
-            attach_node_metadata: sd.attach_node_metadata,
-        }
+        let selector = |r: KubernetesRole| {
+            sd.selectors
+                .iter()
+                .find(|s| s.role == r)
+                .map(|s| ObjectSelector {
+                    label: nonempty(&s.label),
+                    field: nonempty(&s.field),
+                })
+                .unwrap_or_default()
+        };
+        let own = selector(sd.role);
+        let mut p = SdParams::new(role(sd.role));
+        p.namespaces = namespaces;
+        p.label_selector = own.label;
+        p.field_selector = own.field;
+        p.attach_node_metadata = sd.attach_node_metadata;
+        p.joined_pods = selector(KubernetesRole::Pod);
+        p.joined_services = selector(KubernetesRole::Service);
+        p
     }
 }
 
@@ -640,8 +652,15 @@ impl ClusterRuntime {
     /// `:ns`: when the watches are narrowed (`-n`) and do not cover `namespace` (`None`:
     /// all), they are started again over it; otherwise the tables just filter. Returns the
     /// status line's message when the watches changed.
-    pub async fn show_namespace(&self, namespace: Option<String>) -> Option<Result<String, String>> {
-        let mut cm = self.mode_now.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    pub async fn show_namespace(
+        &self,
+        namespace: Option<String>,
+    ) -> Option<Result<String, String>> {
+        let mut cm = self
+            .mode_now
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         let scope = &cm.clusters.namespaces;
         let covered = match &namespace {
             _ if scope.is_empty() => true,
@@ -653,7 +672,11 @@ impl ClusterRuntime {
         }
         cm.clusters.namespaces = namespace.iter().cloned().collect();
         let what = namespace.clone().unwrap_or_else(|| "all namespaces".into());
-        Some(self.relaunch(cm).await.map(|()| format!("now watching {what}")))
+        Some(
+            self.relaunch(cm)
+                .await
+                .map(|()| format!("now watching {what}")),
+        )
     }
 
     /// Feeds the cluster browser: the contexts and namespace pre-selection, the current

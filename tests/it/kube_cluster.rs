@@ -484,3 +484,83 @@ fn a_namespace_flag_narrows_watches_and_scrapes() {
         d.request_counts()
     );
 }
+
+/// A prometheus.yml written for Prometheus works unchanged: `kubernetes_sd_configs` with a
+/// `kubeconfig_file`, namespaces and selectors, and the API-server proxy relabeling
+/// Prometheus users write for kubelets.
+#[test]
+fn a_prometheus_yml_with_kubernetes_sd_configs_works_unchanged() {
+    let d = KubeDouble::start(DoubleOptions::default());
+    let sum = d.fixture_cluster(2, 6);
+    let dir = tempfile::tempdir().unwrap();
+    d.kubeconfig(&dir.path().join("kubeconfig"), User::Token)
+        .unwrap();
+    std::fs::write(dir.path().join("ca.pem"), d.ca_pem()).unwrap();
+    let config = format!(
+        r#"scrape_configs:
+- job_name: k8s-cadvisor
+  scheme: https
+  tls_config: {{ca_file: ca.pem}}
+  authorization: {{credentials: {token}}}
+  kubernetes_sd_configs:
+  - role: node
+    kubeconfig_file: kubeconfig
+  relabel_configs:
+  - target_label: __address__
+    replacement: 127.0.0.1:{port}
+  - source_labels: [__meta_kubernetes_node_name]
+    target_label: __metrics_path__
+    replacement: /api/v1/nodes/$1/proxy/metrics/cadvisor
+- job_name: web-pods
+  scrape_timeout: 500ms
+  kubernetes_sd_configs:
+  - role: pod
+    kubeconfig_file: kubeconfig
+    namespaces: {{names: [apps]}}
+    selectors: [{{role: pod, label: "app=web"}}]
+"#,
+        token = d.token(),
+        port = d.port(),
+    );
+    let cfg = dir.path().join("prometheus.yml");
+    std::fs::write(&cfg, config).unwrap();
+    let (code, out, err) = run_kmon(
+        &["targets", "--config", cfg.to_str().unwrap(), "-o", "json"],
+        &[("HOME", dir.path())],
+        WAIT,
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let v: Value = serde_json::from_str(&out).expect("JSON");
+    let targets = v["activeTargets"].as_array().unwrap();
+    let cadvisor: Vec<&Value> = targets
+        .iter()
+        .filter(|t| t["job"] == "k8s-cadvisor")
+        .collect();
+    assert_eq!(cadvisor.len(), 2);
+    for t in &cadvisor {
+        assert_eq!(t["health"], "up", "{t}");
+    }
+    let web: Vec<&Value> = targets.iter().filter(|t| t["job"] == "web-pods").collect();
+    let web_pods = sum
+        .pods
+        .iter()
+        .filter(|(ns, name)| ns == "apps" && name.starts_with("web-"))
+        .count();
+    assert!(web_pods > 0);
+    // Each web pod has two container ports (http and the proxy's admin port).
+    assert_eq!(
+        web.len(),
+        2 * web_pods
+            - 2 * sum
+                .pending_pods
+                .iter()
+                .filter(|(ns, n)| ns == "apps" && n.starts_with("web-"))
+                .count(),
+        "{web:?}"
+    );
+    for t in &web {
+        let d = &t["discoveredLabels"];
+        assert_eq!(d["__meta_kubernetes_namespace"], "apps");
+        assert_eq!(d["__meta_kubernetes_pod_label_app"], "web");
+    }
+}

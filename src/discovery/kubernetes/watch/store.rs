@@ -38,6 +38,8 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 const QUIET: Duration = Duration::from_secs(2);
 /// The longest wait between two attempts.
 pub(crate) const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// How often a resource the server does not serve (404) is asked for again.
+const NOT_SERVED_RETRY: Duration = Duration::from_secs(300);
 
 /// The objects of one kind, as the watches of that kind hold them.
 pub(crate) struct KindStore<K> {
@@ -366,9 +368,14 @@ where
                         continue;
                     }
                     retrying = true;
-                    let wait = jittered(delay);
+                    let mut wait = jittered(delay);
                     delay = (delay * 2).min(MAX_BACKOFF);
-                    self.slot.set(classify(&e, self.slot.resource, wait));
+                    let state = classify(&e, self.slot.resource, wait);
+                    if matches!(state, SlotState::NotServed { .. }) {
+                        // An API the server does not have rarely appears: ask seldom.
+                        wait = jittered(NOT_SERVED_RETRY);
+                    }
+                    self.slot.set(state);
                     self.shared.bump();
                     tokio::select! {
                         _ = cancel.cancelled() => return,
