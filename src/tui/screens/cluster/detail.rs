@@ -192,7 +192,7 @@ fn text_lines(d: &PodDetail, theme: &Theme) -> Vec<Line<'static>> {
         out.push(Line::styled("  none known", dim));
     }
     for c in &d.containers {
-        let mut spans = vec![
+        let spans = vec![
             Span::styled(format!("  {:<16} ", c.name), text),
             if c.ready {
                 Span::styled("ready    ", good)
