@@ -306,6 +306,9 @@ pub enum Shown {
     Panel(u64),
     /// The targets pane.
     Targets,
+    /// The cluster browser (its overview, a table or a pod's detail): the whole
+    /// `ClusterView` in `data.json`, the overview's graphs in `data.csv`.
+    Cluster,
 }
 
 /// Intents from the TUI that the app carries out.

@@ -120,6 +120,18 @@ impl<'a> Querier<'a> {
         out
     }
 
+    /// The history of the first of `queries` that has any point (the later ones are not
+    /// evaluated once one has).
+    pub fn history_first(&mut self, queries: &[&str]) -> Vec<Option<f64>> {
+        for q in queries {
+            let h = self.history(q);
+            if h.iter().any(Option::is_some) {
+                return h;
+            }
+        }
+        vec![None; HISTORY_POINTS]
+    }
+
     fn expand(&self, q: &str) -> String {
         q.replace("{KS}", &format!("job=\"{KUBE_STATE_JOB}\""))
             .replace("{CA}", &format!("job=\"{CADVISOR_JOB}\""))

@@ -309,24 +309,30 @@ pub(super) fn overview(q: &mut Querier<'_>, nodes: &[NodeRow], pods: &[PodRow]) 
         }
     }
     o.pods_by_phase = phases;
-    o.cpu_history = q.history(
-        "sum(rate(node_cpu_usage_seconds_total{{RS}}[{W}])) \
-         or sum(rate(container_cpu_usage_seconds_total{{CA}, id=\"/\"}[{W}]))",
-    );
-    o.memory_history = q.history(
-        "sum(node_memory_working_set_bytes{{RS}}) \
-         or sum(container_memory_working_set_bytes{{CA}, id=\"/\"})",
-    );
+    // Each graph from its first source with data: the resource endpoint (or the root
+    // cgroup) before the sum over pods, which the engine would evaluate too inside an
+    // `or` (a 5000-pod range query).
+    o.cpu_history = q.history_first(&[
+        "sum(rate(node_cpu_usage_seconds_total{{RS}}[{W}]))",
+        "sum(rate(container_cpu_usage_seconds_total{{CA}, id=\"/\"}[{W}]))",
+    ]);
+    o.memory_history = q.history_first(&[
+        "sum(node_memory_working_set_bytes{{RS}})",
+        "sum(container_memory_working_set_bytes{{CA}, id=\"/\"})",
+    ]);
     // The nodes' own interfaces (the root cgroup) when cAdvisor reports them, else the
     // pods' (each pod's interface once: cAdvisor may repeat it per container).
-    let net = |dir: &str| {
-        "sum(rate(container_network_DIR_bytes_total{{CA}, id=\"/\"}[{W}])) \
-         or sum(max by (namespace, pod, interface) \
-         (rate(container_network_DIR_bytes_total{{CA}, pod!=\"\"}[{W}])))"
-            .replace("DIR", dir)
-    };
-    o.rx_history = q.history(&net("receive"));
-    o.tx_history = q.history(&net("transmit"));
+    for (dir, out) in [
+        ("receive", &mut o.rx_history),
+        ("transmit", &mut o.tx_history),
+    ] {
+        let node =
+            "sum(rate(container_network_DIR_bytes_total{{CA}, id=\"/\"}[{W}]))".replace("DIR", dir);
+        let pods = "sum(max by (namespace, pod, interface) \
+                    (rate(container_network_DIR_bytes_total{{CA}, pod!=\"\"}[{W}])))"
+            .replace("DIR", dir);
+        *out = q.history_first(&[&node, &pods]);
+    }
     let last = |h: &[Option<f64>]| h.iter().rev().take(3).flatten().next().copied();
     o.rx_bytes_per_sec = last(&o.rx_history);
     o.tx_bytes_per_sec = last(&o.tx_history);

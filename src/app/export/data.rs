@@ -103,6 +103,12 @@ fn shown_box(snap: &UiSnapshot, shown: Shown) -> Option<Value> {
             "status": "success",
             "data": targets(snap),
         }),
+        Shown::Cluster => json!({
+            "box": "cluster",
+            "title": "cluster",
+            "status": "success",
+            "data": serde_json::to_value(snap.cluster.as_deref()?).ok()?,
+        }),
     })
 }
 
@@ -297,6 +303,34 @@ pub fn to_csv(snapshot: &UiSnapshot, shown: &[Shown]) -> String {
                 }
             }
             Shown::Targets => {}
+            Shown::Cluster => {
+                let Some(c) = snapshot.cluster.as_deref() else {
+                    continue;
+                };
+                let o = &c.overview;
+                // The histories end at the view's instant, aligned down to their step.
+                let step = o.history_step_ms.max(1);
+                let end = c.at_ms.div_euclid(step) * step;
+                for (name, h) in [
+                    ("cpu_cores", &o.cpu_history),
+                    ("memory_bytes", &o.memory_history),
+                    ("rx_bytes_per_sec", &o.rx_history),
+                    ("tx_bytes_per_sec", &o.tx_history),
+                ] {
+                    let n = h.len() as i64;
+                    for (i, v) in h.iter().enumerate() {
+                        if let Some(v) = v {
+                            row(
+                                &mut out,
+                                "cluster",
+                                name,
+                                end - (n - 1 - i as i64) * step,
+                                *v,
+                            );
+                        }
+                    }
+                }
+            }
         }
     }
     out

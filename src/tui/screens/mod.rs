@@ -71,8 +71,7 @@ pub fn shown(area: Rect, snapshot: &UiSnapshot, view: &ViewState) -> Vec<Shown> 
     }
     match view.screen_mode() {
         Mode::Targets | Mode::TargetFilter => return vec![Shown::Targets],
-        // The cluster browser's data is not part of the export's boxes (yet).
-        Mode::Cluster | Mode::ClusterFilter => return Vec::new(),
+        Mode::Cluster | Mode::ClusterFilter => return vec![Shown::Cluster],
         Mode::Dashboard => {
             return dashboard::place(main::body(area), &snapshot.dashboard, view)
                 .panels
@@ -86,12 +85,11 @@ pub fn shown(area: Rect, snapshot: &UiSnapshot, view: &ViewState) -> Vec<Shown> 
     let areas = main::layout(area, view);
     if snapshot.cluster.is_some() {
         // Cluster mode: the cluster overview stands where the host boxes would.
-        let query = areas.query.is_some_and(|r| !r.is_empty());
-        return if query && snapshot.panels.iter().any(|p| p.id == 0) {
-            vec![Shown::Panel(0)]
-        } else {
-            Vec::new()
-        };
+        let mut out = vec![Shown::Cluster];
+        if areas.query.is_some_and(|r| !r.is_empty()) && snapshot.panels.iter().any(|p| p.id == 0) {
+            out.push(Shown::Panel(0));
+        }
+        return out;
     }
     let mut out: Vec<Shown> = [
         (areas.cpu, Shown::Cpu),

@@ -261,3 +261,38 @@ fn the_targets_pane_is_the_targets_api() {
         })
     );
 }
+
+#[test]
+fn the_cluster_browser_writes_its_view_and_overview_graphs() {
+    use crate::app::cluster::{ClusterOverview, ClusterView, PodRow};
+    let mut s = snap();
+    // No cluster: nothing written for it.
+    let v: Value = serde_json::from_str(&to_json(&s, &[Shown::Cluster], "t")).expect("json");
+    assert_eq!(v["boxes"].as_array().map(Vec::len), Some(0));
+    s.cluster = Some(std::sync::Arc::new(ClusterView {
+        at_ms: 25_500,
+        overview: ClusterOverview {
+            cpu_history: vec![None, Some(1.5), Some(2.0)],
+            history_step_ms: 10_000,
+            ..ClusterOverview::default()
+        },
+        pods: vec![PodRow {
+            namespace: "shop".into(),
+            name: "web".into(),
+            status: "Running".into(),
+            ..PodRow::default()
+        }],
+        ..ClusterView::default()
+    }));
+    let v: Value = serde_json::from_str(&to_json(&s, &[Shown::Cluster], "t")).expect("json");
+    let b = &v["boxes"][0];
+    assert_eq!(b["box"], "cluster");
+    assert_eq!(b["data"]["pods"][0]["name"], "web");
+    assert_eq!(b["data"]["pods"][0]["health"], "unknown");
+    let csv = to_csv(&s, &[Shown::Cluster]);
+    let lines: Vec<&str> = csv.lines().skip(1).collect();
+    assert_eq!(
+        lines,
+        ["cluster,cpu_cores,10000,1.5", "cluster,cpu_cores,20000,2"]
+    );
+}

@@ -192,7 +192,7 @@ fn text_lines(d: &PodDetail, theme: &Theme) -> Vec<Line<'static>> {
         out.push(Line::styled("  none known", dim));
     }
     for c in &d.containers {
-        let mut spans = vec![
+        let spans = vec![
             Span::styled(format!("  {:<16} ", c.name), text),
             if c.ready {
                 Span::styled("ready    ", good)
@@ -209,11 +209,13 @@ fn text_lines(d: &PodDetail, theme: &Theme) -> Vec<Line<'static>> {
                 },
             ),
         ];
-        if let Some(t) = &c.last_termination {
-            spans.push(Span::styled("   last terminated ", dim));
-            spans.push(Span::styled(t.clone(), text));
-        }
         out.push(Line::from(spans));
+        if let Some(t) = &c.last_termination {
+            out.push(Line::from(vec![
+                Span::styled("    last terminated ", dim),
+                Span::styled(t.clone(), text),
+            ]));
+        }
     }
     out.push(Line::styled("targets", head));
     if d.targets.is_empty() {

@@ -11,32 +11,6 @@ pub mod tables;
 #[cfg(test)]
 mod tests;
 
-#[cfg(test)]
-mod format_tests {
-    use super::*;
-
-    #[test]
-    fn formats_and_paging() {
-        assert_eq!(millicores(Some(0.25)), "250m");
-        assert_eq!(millicores(None), "–");
-        assert_eq!(mebibytes(Some(64.0 * 1024.0 * 1024.0)), "64Mi");
-        assert_eq!(mebibytes(Some(3.5 * 1024.0 * 1024.0 * 1024.0)), "3.5Gi");
-        assert_eq!(mebibytes(Some(31.0 * 1024.0 * 1024.0 * 1024.0)), "31Gi");
-        assert_eq!(age(Some(45.0)), "45s");
-        assert_eq!(age(Some(600.0)), "10m");
-        assert_eq!(age(Some(5.0 * 3600.0)), "5h");
-        assert_eq!(age(Some(40.0 * 86400.0)), "40d");
-        assert_eq!(age(Some(f64::NAN)), "–");
-        assert_eq!(first_shown(3, 5, 10), 0);
-        assert_eq!(first_shown(9, 100, 10), 0);
-        assert_eq!(first_shown(10, 100, 10), 10);
-        assert_eq!(first_shown(99, 100, 10), 90);
-        assert_eq!(first_shown(95, 97, 10), 87);
-        assert_eq!(first_shown(500, 97, 10), 87);
-        assert_eq!(first_shown(5, 97, 0), 0);
-    }
-}
-
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -128,4 +102,30 @@ pub fn first_shown(selected: usize, len: usize, height: usize) -> usize {
     // keeps no scroll position of its own), and the last page is a full one.
     let sel = selected.min(len - 1);
     (sel / height * height).min(len - height)
+}
+
+#[cfg(test)]
+mod format_tests {
+    use super::*;
+
+    #[test]
+    fn formats_and_paging() {
+        assert_eq!(millicores(Some(0.25)), "250m");
+        assert_eq!(millicores(None), "–");
+        assert_eq!(mebibytes(Some(64.0 * 1024.0 * 1024.0)), "64Mi");
+        assert_eq!(mebibytes(Some(3.5 * 1024.0 * 1024.0 * 1024.0)), "3.5Gi");
+        assert_eq!(mebibytes(Some(31.0 * 1024.0 * 1024.0 * 1024.0)), "31Gi");
+        assert_eq!(age(Some(45.0)), "45s");
+        assert_eq!(age(Some(600.0)), "10m");
+        assert_eq!(age(Some(5.0 * 3600.0)), "5h");
+        assert_eq!(age(Some(40.0 * 86400.0)), "40d");
+        assert_eq!(age(Some(f64::NAN)), "–");
+        assert_eq!(first_shown(3, 5, 10), 0);
+        assert_eq!(first_shown(9, 100, 10), 0);
+        assert_eq!(first_shown(10, 100, 10), 10);
+        assert_eq!(first_shown(99, 100, 10), 90);
+        assert_eq!(first_shown(95, 97, 10), 87);
+        assert_eq!(first_shown(500, 97, 10), 87);
+        assert_eq!(first_shown(5, 97, 0), 0);
+    }
 }

@@ -377,3 +377,19 @@ fn mouse_selects_rows_and_scrolls() {
         ev(MouseEventKind::Down(MouseButton::Left), 3)
     ));
 }
+
+#[test]
+fn exports_list_the_cluster() {
+    use crate::app::Shown;
+    let snap = sample_cluster_snapshot();
+    let area = ratatui::layout::Rect::new(0, 0, 120, 40);
+    let mut view = ViewState::default();
+    view.observe(&snap);
+    // The overview (with the query box's panel), then a table.
+    assert_eq!(
+        screens::shown(area, &snap, &view),
+        [Shown::Cluster, Shown::Panel(0)]
+    );
+    keys(&mut view, &snap, "p");
+    assert_eq!(screens::shown(area, &snap, &view), [Shown::Cluster]);
+}
