@@ -152,7 +152,7 @@ pub(super) async fn publish_snapshots(
         if !snap.range.paused {
             snap.range.end_ms = grid.end;
         }
-        // Cluster browser hook (kbrowser): the cluster view, built beside the panels.
+        // Cluster mode: the cluster view, built beside the panels.
         if let Some(feed) = &sources.cluster {
             let req = super::cluster::ClusterRequest {
                 now_ms: grid.end,

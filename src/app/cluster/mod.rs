@@ -25,12 +25,12 @@ use crate::storage::Queryable;
 /// The job of the kube state series kmon synthesizes from its watches.
 pub const KUBE_STATE_JOB: &str = crate::discovery::kubernetes::state::KUBE_STATE_JOB;
 /// The default scrape job of the kubelets' own metrics (through the API server proxy).
-pub const KUBELET_JOB: &str = "kubelet";
+pub const KUBELET_JOB: &str = super::kube_jobs::KUBELET_JOB;
 /// The default scrape job of the kubelets' cAdvisor endpoint (`container_*` series).
-pub const CADVISOR_JOB: &str = "cadvisor";
+pub const CADVISOR_JOB: &str = super::kube_jobs::CADVISOR_JOB;
 /// The default scrape job of the kubelets' resource metrics endpoint
 /// (`node_cpu_usage_seconds_total`, `pod_memory_working_set_bytes`, …).
-pub const RESOURCE_JOB: &str = "kubelet-resource";
+pub const RESOURCE_JOB: &str = super::kube_jobs::RESOURCE_JOB;
 
 /// Points of the overview and pod detail graphs (at the refresh step).
 pub const HISTORY_POINTS: usize = 120;
