@@ -79,6 +79,25 @@ fn overview_in_cluster_mode_120x40() {
 }
 
 #[test]
+fn targets_pane_and_dashboard_open_in_cluster_mode_too() {
+    let snap = sample_cluster_snapshot();
+    for key in ["t", "d"] {
+        let mut view = ViewState::default();
+        keys(&mut view, &snap, key);
+        assert_ne!(view.mode, Mode::Normal, "{key}");
+        let t = draw(120, 40, &snap, &view);
+        let buf = t.backend().buffer();
+        if key == "t" {
+            assert!(find(buf, "targets").is_some(), "no targets pane");
+        }
+        assert!(
+            find(buf, "crash-looping").is_none(),
+            "{key}: the overview is still drawn"
+        );
+    }
+}
+
+#[test]
 fn nodes_table_120x24() {
     let snap = sample_cluster_snapshot();
     let mut view = ViewState::default();

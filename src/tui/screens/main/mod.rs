@@ -175,6 +175,20 @@ impl<'a> MainScreen<'a> {
             status::render(areas.status, buf, snap, self.view, theme);
             return;
         }
+        if matches!(screen, Mode::Targets | Mode::TargetFilter | Mode::Dashboard) {
+            // The targets pane or the dashboard takes the place of the boxes.
+            let body = body(area);
+            header::render(areas.header, buf, snap, self.view, theme);
+            if screen == Mode::Dashboard {
+                let note =
+                    crate::tui::screens::dashboard::render(body, buf, snap, self.view, theme);
+                status::render_with_note(areas.status, buf, snap, self.view, theme, &note);
+            } else {
+                crate::tui::screens::targets::render(body, buf, snap, self.view, theme);
+                status::render(areas.status, buf, snap, self.view, theme);
+            }
+            return;
+        }
         if let Some(cluster) = snap.cluster.as_deref() {
             // Cluster mode: the cluster overview instead of the host boxes, above the
             // query box.
@@ -195,20 +209,6 @@ impl<'a> MainScreen<'a> {
             }
             header::render(areas.header, buf, snap, self.view, theme);
             status::render(areas.status, buf, snap, self.view, theme);
-            return;
-        }
-        if matches!(screen, Mode::Targets | Mode::TargetFilter | Mode::Dashboard) {
-            // The targets pane or the dashboard takes the place of the boxes.
-            let body = body(area);
-            header::render(areas.header, buf, snap, self.view, theme);
-            if screen == Mode::Dashboard {
-                let note =
-                    crate::tui::screens::dashboard::render(body, buf, snap, self.view, theme);
-                status::render_with_note(areas.status, buf, snap, self.view, theme, &note);
-            } else {
-                crate::tui::screens::targets::render(body, buf, snap, self.view, theme);
-                status::render(areas.status, buf, snap, self.view, theme);
-            }
             return;
         }
         if let Some(r) = areas.cpu {
