@@ -149,8 +149,19 @@ fn nodes_and_pods_tables_and_a_live_context_switch() {
     });
     assert!(!nodes.contains("node-2"), "{nodes}");
     tmux.cmd(&["send-keys", "-t", "kmon", "p"]);
-    tmux.wait_for("alpha's pods", WAIT, |s| {
-        s.contains("web-") && s.contains("Running")
+    // Live metrics through the API server proxy: CPU (millicores) and memory on the rows.
+    tmux.wait_for("alpha's pods with CPU and memory", WAIT, |s| {
+        s.lines().any(|l| {
+            let words: Vec<&str> = l.split_whitespace().collect();
+            let number_with = |w: &&str, unit: &str| {
+                w.len() > unit.len()
+                    && w.ends_with(unit)
+                    && w[..w.len() - unit.len()].parse::<u64>().is_ok()
+            };
+            l.contains("web-")
+                && words.iter().any(|w| number_with(w, "m"))
+                && words.iter().any(|w| number_with(w, "Mi"))
+        })
     });
     tmux.cmd(&["send-keys", "-t", "kmon", ":ctx beta", "Enter"]);
     tmux.wait_for("switched", WAIT, |s| s.contains("beta"));
@@ -205,4 +216,41 @@ fn the_pods_table_at_scale_fills_and_its_frames_are_measured() {
         "scale tui: {}",
         frames.split("frames: ").nth(1).unwrap_or(frames)
     );
+}
+
+/// Started with `-n default`, kmon watches only that namespace; `:ns all` widens the
+/// watches live, without a restart.
+#[test]
+fn a_namespace_flag_then_all_namespaces_live() {
+    if !require_tool("tmux") {
+        return;
+    }
+    let d = KubeDouble::start(DoubleOptions::default());
+    let sum = d.fixture_cluster(2, 6);
+    let in_default = sum.pods.iter().filter(|(ns, _)| ns == "default").count();
+    let all = sum.pods.len();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    d.kubeconfig(&kubeconfig, crate::kube_double::User::Token)
+        .unwrap();
+    let script = format!(
+        "env HOME={home} XDG_CONFIG_HOME={config} {bin} --kubeconfig {kc} -n default --interval 1s --data-dir {data}; echo KMON_EXITED=$?; sleep 30",
+        home = shell_quote(dir.path()),
+        config = shell_quote(&dir.path().join("config")),
+        bin = shell_quote(Path::new(env!("CARGO_BIN_EXE_kmon"))),
+        kc = shell_quote(&kubeconfig),
+        data = shell_quote(&dir.path().join("data")),
+    );
+    let tmux = Tmux::start_script("widen", &script);
+    tmux.wait_for("the header", WAIT, |s| s.contains("kube-double"));
+    tmux.cmd(&["send-keys", "-t", "kmon", "p"]);
+    tmux.wait_for("default's pods only", WAIT, |s| {
+        s.contains(&format!("{in_default} of {in_default}"))
+    });
+    tmux.cmd(&["send-keys", "-t", "kmon", ":ns all", "Enter"]);
+    tmux.wait_for("every namespace's pods", WAIT, |s| {
+        s.contains(&format!("{all} of {all}"))
+    });
+    tmux.cmd(&["send-keys", "-t", "kmon", "q"]);
+    tmux.wait_for("kmon exits cleanly", WAIT, |s| s.contains("KMON_EXITED=0"));
 }

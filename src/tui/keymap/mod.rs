@@ -134,6 +134,25 @@ pub enum Intent {
 }
 
 impl Intent {
+    /// Whether the cluster browser handles this intent (with the snapshot's rows).
+    pub fn is_cluster(self) -> bool {
+        matches!(
+            self,
+            Intent::Nodes
+                | Intent::Pods
+                | Intent::ClusterUp
+                | Intent::ClusterDown
+                | Intent::ClusterPageUp
+                | Intent::ClusterPageDown
+                | Intent::ClusterTop
+                | Intent::ClusterBottom
+                | Intent::ClusterOpen
+                | Intent::ClusterFilter
+                | Intent::ClusterSort
+                | Intent::ClusterSortReverse
+        )
+    }
+
     /// A short description for the help overlay.
     pub fn describe(self) -> String {
         match self {

@@ -407,18 +407,7 @@ impl ViewState {
             | Intent::PanelDown
             | Intent::Unpin => Flow::Continue,
             // The cluster browser's keys need its rows: `apply_with` does them.
-            Intent::Nodes
-            | Intent::Pods
-            | Intent::ClusterUp
-            | Intent::ClusterDown
-            | Intent::ClusterPageUp
-            | Intent::ClusterPageDown
-            | Intent::ClusterTop
-            | Intent::ClusterBottom
-            | Intent::ClusterOpen
-            | Intent::ClusterFilter
-            | Intent::ClusterSort
-            | Intent::ClusterSortReverse => Flow::Continue,
+            i if i.is_cluster() => Flow::Continue,
             Intent::Dashboard => {
                 self.mode = Mode::Dashboard;
                 Flow::Send(Action::ShowDashboard(true))
@@ -570,18 +559,7 @@ impl ViewState {
     /// targets list, graphing a target).
     pub fn apply_with(&mut self, intent: Intent, snap: &UiSnapshot) -> Flow {
         match intent {
-            Intent::Nodes
-            | Intent::Pods
-            | Intent::ClusterUp
-            | Intent::ClusterDown
-            | Intent::ClusterPageUp
-            | Intent::ClusterPageDown
-            | Intent::ClusterTop
-            | Intent::ClusterBottom
-            | Intent::ClusterOpen
-            | Intent::ClusterFilter
-            | Intent::ClusterSort
-            | Intent::ClusterSortReverse => self.apply_cluster(intent, snap),
+            i if i.is_cluster() => self.apply_cluster(intent, snap),
             Intent::TargetUp | Intent::TargetDown => {
                 let len = self.targets.visible(self.targets.rows(snap)).len();
                 let delta = if intent == Intent::TargetUp { -1 } else { 1 };

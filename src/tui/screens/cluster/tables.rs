@@ -245,12 +245,45 @@ pub fn pods(area: Rect, buf: &mut Buffer, cluster: &ClusterView, view: &ViewStat
         (8, 5, true, 6),
     ];
     let cols = columns(&specs, 1, 16, inner.width);
+    let empty_text = if cluster.pods.is_empty() {
+        Some(nothing_yet(cluster, "pods"))
+    } else if visible.is_empty() {
+        Some("no pod matches the filter or namespace".to_string())
+    } else {
+        None
+    };
+    table_rows(
+        buf,
+        inner,
+        &cols,
+        (&POD_COLUMNS, &b.pods),
+        empty_text,
+        &visible,
+        theme,
+        |i| pod_cells(&cluster.pods[i], theme),
+    );
+}
+
+/// Below the filter line of `inner`: the header row with the sort column marked, then the
+/// `visible` rows (a page around the selection, which is drawn bold on the selection
+/// colour), or `empty_text` when there is nothing to list.
+#[allow(clippy::too_many_arguments)]
+fn table_rows(
+    buf: &mut Buffer,
+    inner: Rect,
+    cols: &[Col],
+    (titles, state): (&[&str], &TableState),
+    empty_text: Option<String>,
+    visible: &[usize],
+    theme: &Theme,
+    cells: impl Fn(usize) -> Vec<Cell>,
+) {
     let head = Rect {
         y: inner.y + 1,
         height: 1,
         ..inner
     };
-    header(buf, head, &cols, &POD_COLUMNS, &b.pods, theme);
+    header(buf, head, cols, titles, state, theme);
     let body = Rect {
         y: inner.y + 2,
         height: inner.height - 2,
@@ -259,25 +292,19 @@ pub fn pods(area: Rect, buf: &mut Buffer, cluster: &ClusterView, view: &ViewStat
     if body.is_empty() {
         return;
     }
-    if cluster.pods.is_empty() {
-        return empty(buf, body, &nothing_yet(cluster, "pods"), theme);
-    }
-    if visible.is_empty() {
-        return empty(buf, body, "no pod matches the filter or namespace", theme);
+    if let Some(text) = empty_text {
+        return empty(buf, body, &text, theme);
     }
     let height = usize::from(body.height);
-    let selected = b.pods.selected.min(visible.len() - 1);
+    let selected = state.selected.min(visible.len() - 1);
     let first = first_shown(selected, visible.len(), height);
     for (k, &i) in visible.iter().enumerate().skip(first).take(height) {
         let y = body.y + (k - first) as u16;
-        let cells = pod_cells(&cluster.pods[i], theme);
+        let selected_row = Rect::new(body.x, y, body.width, 1);
         if k == selected {
-            buf.set_style(
-                Rect::new(body.x, y, body.width, 1),
-                Style::new().bg(theme.selected_bg),
-            );
+            buf.set_style(selected_row, Style::new().bg(theme.selected_bg));
         }
-        row(buf, body, y, &cols, &cells, theme);
+        row(buf, body, y, cols, &cells(i), theme);
         if k == selected {
             // The selection's text in the selected colours, keeping each state colour's
             // meaning readable on the bar.
@@ -353,53 +380,23 @@ pub fn nodes(area: Rect, buf: &mut Buffer, cluster: &ClusterView, view: &ViewSta
         (7, 5, true, 2),
     ];
     let cols = columns(&specs, 0, 12, inner.width);
-    let head = Rect {
-        y: inner.y + 1,
-        height: 1,
-        ..inner
+    let empty_text = if cluster.nodes.is_empty() {
+        Some(nothing_yet(cluster, "nodes"))
+    } else if visible.is_empty() {
+        Some("no node matches the filter".to_string())
+    } else {
+        None
     };
-    header(buf, head, &cols, &NODE_COLUMNS, &b.nodes, theme);
-    let body = Rect {
-        y: inner.y + 2,
-        height: inner.height - 2,
-        ..inner
-    };
-    if body.is_empty() {
-        return;
-    }
-    if cluster.nodes.is_empty() {
-        return empty(buf, body, &nothing_yet(cluster, "nodes"), theme);
-    }
-    if visible.is_empty() {
-        return empty(buf, body, "no node matches the filter", theme);
-    }
-    let height = usize::from(body.height);
-    let selected = b.nodes.selected.min(visible.len() - 1);
-    let first = first_shown(selected, visible.len(), height);
-    for (k, &i) in visible.iter().enumerate().skip(first).take(height) {
-        let y = body.y + (k - first) as u16;
-        if k == selected {
-            buf.set_style(
-                Rect::new(body.x, y, body.width, 1),
-                Style::new().bg(theme.selected_bg),
-            );
-        }
-        row(
-            buf,
-            body,
-            y,
-            &cols,
-            &node_cells(&cluster.nodes[i], theme),
-            theme,
-        );
-        if k == selected {
-            for x in body.x..body.right() {
-                let c = &mut buf[(x, y)];
-                c.set_bg(theme.selected_bg);
-                c.modifier.insert(Modifier::BOLD);
-            }
-        }
-    }
+    table_rows(
+        buf,
+        inner,
+        &cols,
+        (&NODE_COLUMNS, &b.nodes),
+        empty_text,
+        &visible,
+        theme,
+        |i| node_cells(&cluster.nodes[i], theme),
+    );
 }
 
 fn node_cells(n: &NodeRow, theme: &Theme) -> Vec<Cell> {
