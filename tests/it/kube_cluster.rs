@@ -564,3 +564,73 @@ fn a_prometheus_yml_with_kubernetes_sd_configs_works_unchanged() {
         assert_eq!(d["__meta_kubernetes_pod_label_app"], "web");
     }
 }
+
+/// `--kube-scrape direct` (what kmon does inside the cluster): annotated pods are scraped
+/// at their own address, not through the API server; the kubelets with the service
+/// account's token, which a laptop does not have, so they say so.
+#[test]
+fn direct_mode_scrapes_pod_addresses() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let stop = Arc::new(AtomicBool::new(false));
+    let port = crate::tui_e2e::fixture_target(stop.clone());
+    let d = KubeDouble::start(DoubleOptions::default());
+    d.fixture_cluster(1, 1);
+    let local = json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "local-0", "namespace": "apps",
+                     "annotations": {"prometheus.io/scrape": "true", "prometheus.io/port": port.to_string()}},
+        "spec": {"nodeName": "node-0", "containers": [{"name": "app", "image": "app:1"}]},
+        "status": {"phase": "Running", "podIP": "127.0.0.1"}
+    });
+    d.apply_json(local).expect("a pod at 127.0.0.1");
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    d.kubeconfig(&kubeconfig, User::Token).unwrap();
+    let (code, out, err) = run_kmon(
+        &[
+            "targets",
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+            "--kube-scrape",
+            "direct",
+            "-o",
+            "json",
+        ],
+        &[("HOME", dir.path())],
+        WAIT,
+    );
+    stop.store(true, Ordering::SeqCst);
+    assert_eq!(code, Some(0), "{err}");
+    let v: Value = serde_json::from_str(&out).expect("JSON");
+    let targets = v["activeTargets"].as_array().unwrap();
+    let local: Vec<&Value> = targets
+        .iter()
+        .filter(|t| t["labels"]["pod"] == "local-0")
+        .collect();
+    assert_eq!(local.len(), 1, "{targets:?}");
+    assert_eq!(
+        local[0]["scrapeUrl"],
+        format!("http://127.0.0.1:{port}/metrics")
+    );
+    assert_eq!(local[0]["health"], "up", "{}", local[0]);
+    let kubelet = targets
+        .iter()
+        .find(|t| t["job"] == "kubelet")
+        .expect("a kubelet target");
+    assert!(
+        kubelet["scrapeUrl"]
+            .as_str()
+            .unwrap()
+            .ends_with(":10250/metrics"),
+        "{kubelet}"
+    );
+    assert_eq!(kubelet["health"], "down");
+    assert!(
+        kubelet["lastError"]
+            .as_str()
+            .unwrap()
+            .contains("serviceaccount/token"),
+        "{kubelet}"
+    );
+}

@@ -713,7 +713,7 @@ fn options_menu_saves_settings_and_keys_are_remapped() {
 
 /// A loopback fixture target: serves `fixture_requests_total` (counting its scrapes) on
 /// `port` until `stop` is set or a minute has passed.
-fn fixture_target(stop: std::sync::Arc<std::sync::atomic::AtomicBool>) -> u16 {
+pub(crate) fn fixture_target(stop: std::sync::Arc<std::sync::atomic::AtomicBool>) -> u16 {
     use std::io::{Read, Write};
     use std::sync::atomic::Ordering;
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
