@@ -7,6 +7,8 @@
 //! changes of what [`Dependencies`] names); a deleted object sends [`TargetGroup::deleted`]
 //! with the source from [`Role::source`]. `state` turns the same objects into
 //! kube-state-metrics' series (`job="kmon-kube-state"`); `watch::ClusterWatch` supplies them.
+//! `connect` finds the cluster in the kubeconfig (or the pod's service account) and
+//! `exec` runs the kubeconfig's credential plugins.
 
 pub mod connect;
 mod endpoints;
