@@ -76,9 +76,9 @@ pub async fn decide(cfg: Option<Config>, opts: &super::RunOptions) -> anyhow::Re
             tracing::info!("{why}");
             Ok(Work::ThisMachine(Some(why)))
         }
-        Resolution::Clusters(clusters) => {
+        Resolution::Clusters(mut clusters) => {
             // An exec plugin signs in now, while the terminal is still the user's.
-            for c in &clusters.clusters {
+            for c in &mut clusters.clusters {
                 if let Err(e) = c.prepare().await {
                     let explicit = opts.kube.kubeconfig.is_some() || !opts.kube.contexts.is_empty();
                     if explicit {
@@ -332,7 +332,7 @@ impl ConfiguredSd {
 
     async fn client(&self) -> Result<(kube::Client, Option<String>), String> {
         let sd = &self.sd;
-        let cluster = if let Some(path) = &sd.kubeconfig_file {
+        let mut cluster = if let Some(path) = &sd.kubeconfig_file {
             connect::from_file(path).await.map_err(|e| e.to_string())?
         } else if let Some(server) = &sd.api_server {
             api_server_cluster(server, sd).await?
@@ -618,13 +618,13 @@ impl ClusterRuntime {
             contexts: contexts.clone(),
             ..self.kube.clone()
         };
-        let clusters = match connect::resolve(&opts, &Env::current()).await {
+        let mut clusters = match connect::resolve(&opts, &Env::current()).await {
             Ok(Resolution::Clusters(c)) => c,
             Ok(Resolution::ThisMachine(why)) => return Err(why),
             Ok(Resolution::NoKubeconfig) => return Err("no kubeconfig found".into()),
             Err(e) => return Err(e.to_string()),
         };
-        for c in &clusters.clusters {
+        for c in &mut clusters.clusters {
             c.prepare().await.map_err(|e| e.to_string())?;
         }
         let cm = ClusterMode {

@@ -130,7 +130,7 @@ async fn an_exec_plugin_user_gets_its_token_from_the_plugin() {
         kubeconfig: Some(path.clone().into()),
         ..Env::default()
     };
-    let c = clusters(
+    let mut c = clusters(
         resolve(&KubeOptions::default(), &env)
             .await
             .expect("resolve"),
@@ -294,4 +294,50 @@ async fn proxy_requests_wait_for_a_free_slot_within_the_timeout() {
     assert_eq!(oks, 1, "{a:?} / {b:?}");
     let timed_out = [a, b].into_iter().find_map(|r| r.err()).unwrap();
     assert!(matches!(timed_out, FetchError::Timeout(_)), "{timed_out}");
+}
+
+/// A plugin that answers with a client certificate (not a token) is handed back to
+/// kube-client, whose TLS setup takes the certificate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exec_plugin_with_a_client_certificate_works_too() {
+    let d = KubeDouble::start(DoubleOptions::default());
+    d.fixture_cluster(1, 1);
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = d.client_cert(crate::kube_double::CERT_USER);
+    let cred = serde_json::json!({
+        "apiVersion": "client.authentication.k8s.io/v1beta1", "kind": "ExecCredential",
+        "status": {"clientCertificateData": cert, "clientKeyData": key}
+    });
+    std::fs::write(dir.path().join("cred.json"), cred.to_string()).unwrap();
+    let script = dir.path().join("plugin.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\ncat '{}'\n",
+            dir.path().join("cred.json").display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let ca = base64::engine::general_purpose::STANDARD.encode(d.ca_pem());
+    let cfg = serde_json::json!({
+        "apiVersion": "v1", "kind": "Config", "current-context": "x",
+        "clusters": [{"name": "x", "cluster": {"server": d.url(), "certificate-authority-data": ca}}],
+        "users": [{"name": "x", "user": {"exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1",
+            "command": script.display().to_string(), "interactiveMode": "Never"}}}],
+        "contexts": [{"name": "x", "context": {"cluster": "x", "user": "x"}}]
+    });
+    let path = dir.path().join("kubeconfig");
+    std::fs::write(&path, cfg.to_string()).unwrap();
+    let opts = KubeOptions {
+        kubeconfig: Some(path),
+        ..KubeOptions::default()
+    };
+    let mut c = clusters(resolve(&opts, &Env::default()).await.expect("resolve"));
+    c.clusters[0].prepare().await.expect("prepare");
+    assert!(c.clusters[0].exec.is_none(), "handed back to kube-client");
+    let client = c.clusters[0].client().unwrap();
+    assert_eq!(node_names(client).await, ["node-0"]);
 }

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
 
-use super::exec::{ExecAuthLayer, ExecCredentials};
+use super::exec::{ExecAuthLayer, ExecCredentials, Primed};
 
 /// What the command line says about the cluster.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -106,14 +106,20 @@ impl Cluster {
 
     /// Runs the exec plugin once if the user has one and no token yet (with the terminal,
     /// if it asks for one: call this before the TUI takes the screen).
-    pub async fn prepare(&self) -> Result<(), ConnectError> {
-        match &self.exec {
-            None => Ok(()),
-            Some(exec) => exec.prime().await.map_err(|message| ConnectError::Client {
-                context: self.context.clone(),
-                message,
-            }),
+    pub async fn prepare(&mut self) -> Result<(), ConnectError> {
+        let Some(exec) = &self.exec else {
+            return Ok(());
+        };
+        let primed = exec.prime().await.map_err(|message| ConnectError::Client {
+            context: self.context.clone(),
+            message,
+        })?;
+        if primed == Primed::Certificate {
+            // kube-client's own exec support puts the certificate into its TLS setup.
+            self.config.auth_info.exec = Some(exec.config().clone());
+            self.exec = None;
         }
+        Ok(())
     }
 }
 

@@ -65,6 +65,16 @@ struct Token {
     expires: Option<SystemTime>,
 }
 
+/// What [`ExecCredentials::prime`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Primed {
+    Token,
+    Certificate,
+}
+
+/// The end of the error of a plugin that answers with a client certificate.
+const CERTIFICATE_ONLY: &str = "returns a client certificate";
+
 /// One kubeconfig user's exec plugin and the token it last gave.
 pub struct ExecCredentials {
     exec: ExecConfig,
@@ -108,14 +118,26 @@ impl ExecCredentials {
     }
 
     /// Runs the plugin when there is no token yet, with the terminal when it needs one (no
-    /// TUI is up yet at start).
-    pub async fn prime(self: &Arc<Self>) -> Result<(), String> {
+    /// TUI is up yet at start). A plugin that hands out a client certificate instead of a
+    /// token is [`Primed::Certificate`]: kube-client then runs it itself (its TLS needs the
+    /// certificate), without kmon's refresh after a 401.
+    pub async fn prime(self: &Arc<Self>) -> Result<Primed, String> {
         if self.current().is_some() {
-            return Ok(());
+            return Ok(Primed::Token);
         }
-        let token = self.fetch().await?;
-        self.store(token);
-        Ok(())
+        match self.fetch().await {
+            Ok(token) => {
+                self.store(token);
+                Ok(Primed::Token)
+            }
+            Err(e) if e.ends_with(CERTIFICATE_ONLY) => Ok(Primed::Certificate),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The plugin's configuration, to give back to kube-client.
+    pub fn config(&self) -> &ExecConfig {
+        &self.exec
     }
 
     fn current(&self) -> Option<String> {
@@ -339,8 +361,7 @@ fn parse_credential(stdout: &[u8]) -> Result<Token, String> {
     let status = &v["status"];
     let Some(token) = status["token"].as_str().filter(|t| !t.is_empty()) else {
         return Err(if status["clientCertificateData"].is_string() {
-            "the plugin returns a client certificate, which kmon does not take from plugins yet"
-                .into()
+            format!("the plugin {CERTIFICATE_ONLY}")
         } else {
             "the ExecCredential has no status.token".into()
         });
@@ -433,7 +454,7 @@ mod tests {
             parse_credential(br#"{"status":{"clientCertificateData":"x","clientKeyData":"y"}}"#)
                 .err()
                 .unwrap();
-        assert!(e.contains("client certificate"), "{e}");
+        assert!(e.ends_with(CERTIFICATE_ONLY), "{e}");
         assert!(parse_credential(b"Please sign in").is_err());
     }
 
