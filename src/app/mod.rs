@@ -28,6 +28,8 @@ mod export_screen;
 pub mod import;
 pub mod kube;
 pub mod kube_jobs;
+pub mod kube_runtime;
+pub mod kube_sd;
 pub mod kube_state;
 pub mod load;
 pub mod overview;
