@@ -63,18 +63,16 @@ pub fn targets(opts: super::RunOptions, json_out: bool) -> anyhow::Result<ExitCo
                 eprintln!(
                     "kmon targets: no scrape targets ({why}); kmon watches this machine with its built-in collector"
                 );
-                return Ok::<_, anyhow::Error>(None);
+                // Scripts still get the (empty) shape they asked for.
+                return Ok::<_, anyhow::Error>(Found::default());
             }
             Work::Config(cfg) => kube::config_discovery(&cfg, &opts.kube),
             Work::Cluster(cm) => kube::cluster_discovery(&cm, &cancel)?,
         };
         let found = discover_and_probe(d, &cancel).await;
         cancel.cancel();
-        Ok(Some(found))
+        Ok(found)
     })?;
-    let Some(found) = found else {
-        return Ok(ExitCode::SUCCESS);
-    };
     for w in &found.warnings {
         eprintln!("kmon targets: {w}");
     }

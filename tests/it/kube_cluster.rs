@@ -303,7 +303,7 @@ fn a_broken_kubeconfig_falls_back_unless_it_was_named() {
     .unwrap();
     let home = dir.path();
     // Found through KUBECONFIG: one line on why, and kmon carries on with this machine.
-    let (code, _out, err) = run_kmon(
+    let (code, out, err) = run_kmon(
         &["targets"],
         &[("HOME", home), ("KUBECONFIG", &broken)],
         WAIT,
@@ -314,6 +314,7 @@ fn a_broken_kubeconfig_falls_back_unless_it_was_named() {
         "{err}"
     );
     assert!(!err.contains("sekrit"), "{err}");
+    assert!(out.contains("0 targets"), "{out}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     // Named with --kubeconfig: an error.
     let (code, _out, err) = run_kmon(

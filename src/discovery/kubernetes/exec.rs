@@ -228,7 +228,8 @@ impl ExecCredentials {
         if !matches!(mode, Some(ExecInteractiveMode::Always)) {
             match self.run(false).await {
                 Ok(t) => return Ok(t),
-                Err(e) if !may_prompt => return Err(e),
+                // A certificate is an answer, not a failure: the terminal would not help.
+                Err(e) if !may_prompt || e.ends_with(CERTIFICATE_ONLY) => return Err(e),
                 Err(e) => tracing::info!(
                     "exec credential plugin {} failed without a terminal ({e}); running it with the terminal",
                     self.command
