@@ -66,7 +66,7 @@ impl ClusterRuntime {
         kube: &KubeOptions,
         parent: &CancellationToken,
     ) -> anyhow::Result<Arc<ClusterRuntime>> {
-        let rt = ClusterRuntime {
+        let mut rt = ClusterRuntime {
             mode_now: std::sync::Mutex::new(cm.clone()),
             storage,
             registry: TargetRegistry::new(),
@@ -78,7 +78,7 @@ impl ClusterRuntime {
             state: Arc::default(),
         };
         let (cancel, tasks) = rt.launch(cm)?;
-        *rt.running.try_lock().expect("not shared yet") = (cancel, tasks);
+        *rt.running.get_mut() = (cancel, tasks);
         Ok(Arc::new(rt))
     }
 
