@@ -10,7 +10,6 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::kube::{ClusterMode, Watched, cluster_discovery, start_kube_state};
-use super::kube_jobs::ScrapeMode;
 use crate::discovery::kubernetes::connect::{self, Env, KubeOptions, Resolution};
 use crate::discovery::kubernetes::state::ClusterObjects;
 use crate::scrape::TargetRegistry;
@@ -51,8 +50,6 @@ pub struct ClusterRuntime {
     mode_now: std::sync::Mutex<ClusterMode>,
     registry: TargetRegistry,
     kube: KubeOptions,
-    mode: ScrapeMode,
-    interval: Duration,
     parent: CancellationToken,
     running: tokio::sync::Mutex<(CancellationToken, Vec<tokio::task::JoinHandle<()>>)>,
     pub state: Arc<std::sync::RwLock<ClusterState>>,
@@ -71,8 +68,6 @@ impl ClusterRuntime {
             storage,
             registry: TargetRegistry::new(),
             kube: kube.clone(),
-            mode: cm.mode,
-            interval: cm.interval,
             parent: parent.clone(),
             running: tokio::sync::Mutex::new((parent.child_token(), Vec::new())),
             state: Arc::default(),
@@ -143,8 +138,11 @@ impl ClusterRuntime {
         }
         let cm = ClusterMode {
             clusters,
-            mode: self.mode,
-            interval: self.interval,
+            ..self
+                .mode_now
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone()
         };
         self.relaunch(cm).await?;
         Ok(format!("switched to context {}", contexts.join(",")))

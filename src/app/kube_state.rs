@@ -12,6 +12,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use super::publish::ticker_for;
 use crate::discovery::kubernetes::state::{ClusterObjects, KubeState};
 use crate::model::{Labels, stale_nan};
 use crate::scrape::{TimestampAligner, now_ms};
@@ -115,8 +116,7 @@ pub async fn run_kube_state(
     let mut writer = KubeStateWriter::new(&labels);
     let mut interval = *every.borrow_and_update();
     let mut aligner = TimestampAligner::new(interval);
-    let mut ticker = tokio::time::interval(interval.max(Duration::from_millis(10)));
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ticker = ticker_for(interval);
     loop {
         tokio::select! {
             _ = cancel.cancelled() => break,
@@ -124,8 +124,7 @@ pub async fn run_kube_state(
             Ok(()) = every.changed() => {
                 interval = *every.borrow_and_update();
                 aligner = TimestampAligner::new(interval);
-                ticker = tokio::time::interval(interval.max(Duration::from_millis(10)));
-                ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                ticker = ticker_for(interval);
                 continue;
             }
         }

@@ -13,7 +13,9 @@
 //! `settings`, and the data-dir commands: `kmon export` (`dump`), `kmon tsdb analyze`
 //! (`analyze`), `kmon tsdb check` (`check`), `kmon import openmetrics` (`import`) and
 //! `kmon snapshot` (`tsdb_snapshot`), with the progress bar they draw on a terminal
-//! (`progress`).
+//! (`progress`). Cluster mode: what to watch in `kube` (with `kube_runtime` running it live
+//! and `kube_sd` for `kubernetes_sd_configs`), the default cluster jobs in `kube_jobs`, the
+//! kube-state writer in `kube_state`, and `kmon targets` in `targets_cli`.
 
 pub mod analyze;
 pub mod assist;

@@ -80,7 +80,7 @@ pub(super) async fn run_collector(
 
 /// A ticker at `interval` whose first tick is immediate, that delays (never bursts) after
 /// a slow tick.
-fn ticker_for(interval: Duration) -> tokio::time::Interval {
+pub(super) fn ticker_for(interval: Duration) -> tokio::time::Interval {
     let mut t = tokio::time::interval(interval.max(Duration::from_millis(10)));
     t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     t

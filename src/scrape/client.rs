@@ -1,7 +1,8 @@
-//! The HTTP side of a scrape: a client built from a job's auth and TLS settings, and one
-//! `fetch` that sends Prometheus's Accept header, asks for gzip, enforces the timeout and
-//! the body size limit, and returns the body with its format. Scrape loops and `kmon
-//! scrape` call it.
+//! The HTTP side of a scrape: a client built from a job's auth and TLS settings (or one
+//! that goes through a Kubernetes API server's proxy paths with the kubeconfig's
+//! credentials, `through_api_server`), and one `fetch` that sends Prometheus's Accept
+//! header, asks for gzip, enforces the timeout and the body size limit, and returns the
+//! body with its format. Scrape loops, `kmon scrape` and `kmon targets` call it.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -302,13 +303,7 @@ impl ScrapeClient {
             }
             body.extend_from_slice(&chunk);
         }
-        let body = String::from_utf8(body)
-            .map_err(|e| FetchError::NotUtf8(e.utf8_error().valid_up_to()))?;
-        Ok(Page {
-            format: Format::from_content_type(&content_type),
-            body,
-            content_type,
-        })
+        page(body, content_type)
     }
 }
 
@@ -366,14 +361,19 @@ impl ScrapeClient {
         if status != http::StatusCode::OK {
             return Err(FetchError::Status(status_text(status, &body)));
         }
-        let body = String::from_utf8(body)
-            .map_err(|e| FetchError::NotUtf8(e.utf8_error().valid_up_to()))?;
-        Ok(Page {
-            format: Format::from_content_type(&content_type),
-            body,
-            content_type,
-        })
+        page(body, content_type)
     }
+}
+
+/// A fetched body as a page: UTF-8 text and its format from the content type.
+fn page(body: Vec<u8>, content_type: String) -> Result<Page, FetchError> {
+    let body =
+        String::from_utf8(body).map_err(|e| FetchError::NotUtf8(e.utf8_error().valid_up_to()))?;
+    Ok(Page {
+        format: Format::from_content_type(&content_type),
+        body,
+        content_type,
+    })
 }
 
 /// Decompresses a gzip body, stopping at `limit` bytes (0: unlimited).

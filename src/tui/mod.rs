@@ -1,6 +1,7 @@
 //! The terminal UI: takes the terminal over, draws the latest `UiSnapshot` the app publishes,
 //! and turns key presses into view changes or `Action`s sent back to the app. `app` calls
-//! `run` with the snapshot and action channels, a `Theme` and `TuiOptions`; nothing else in
+//! `run` with the snapshot and action channels, a `Theme`, `TuiOptions` and a channel of
+//! `Suspend` requests (the terminal lent to an exec plugin's sign-in); nothing else in
 //! the crate talks to it. It sees only `app`'s snapshot and action types, `model`, and its
 //! own theme.
 //!
