@@ -14,8 +14,10 @@
 //! - `config`: prometheus.yml, raw and validated. Uses `model`.
 //! - `promql`: parser, AST, evaluator, functions, the promqltest runner. Uses `model`,
 //!   `storage`.
+//! - `rules`: rule files, templates, recording and alerting rules, alert state, the
+//!   Alertmanager notifier. Uses `model`, `storage`, `promql`, `config` (its YAML tree).
 //! - `api`: the Prometheus-compatible HTTP API of `kmon serve`. Uses `model`, `storage`,
-//!   `promql`, `scrape`.
+//!   `promql`, `scrape`, `rules`.
 //! - `app`: wiring, the UI snapshot and actions, the one-shot subcommands. Uses everything.
 //! - `tui`: the terminal screens. Uses `app`'s snapshot and action types and `model`.
 
@@ -27,6 +29,7 @@ pub mod exposition;
 pub mod hostmetrics;
 pub mod model;
 pub mod promql;
+pub mod rules;
 pub mod scrape;
 pub mod storage;
 pub mod tsdb;

@@ -14,7 +14,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("hostmetrics", &["model", "storage"]),
     ("config", &["model"]),
     ("promql", &["model", "storage"]),
-    ("api", &["model", "storage", "promql", "scrape"]),
+    ("rules", &["model", "storage", "promql", "config"]),
+    ("api", &["model", "storage", "promql", "scrape", "rules"]),
     (
         "scrape",
         &["model", "storage", "exposition", "discovery", "config"],
@@ -31,6 +32,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "config",
             "scrape",
             "promql",
+            "rules",
             "api",
             "tui",
         ],
