@@ -22,6 +22,7 @@ mod read;
 mod stat;
 mod statfs;
 mod system;
+mod timex;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -86,12 +87,14 @@ pub enum Subsystem {
     Uname,
     /// The clock, time zone and clock sources.
     Time,
+    /// The kernel's clock discipline (adjtimex(2)): offset, error, synchronisation.
+    Timex,
     /// kmon's own `process_*` series.
     Process,
 }
 
 impl Subsystem {
-    pub const ALL: [Subsystem; 9] = [
+    pub const ALL: [Subsystem; 10] = [
         Subsystem::Stat,
         Subsystem::Meminfo,
         Subsystem::Loadavg,
@@ -100,6 +103,7 @@ impl Subsystem {
         Subsystem::Filesystem,
         Subsystem::Uname,
         Subsystem::Time,
+        Subsystem::Timex,
         Subsystem::Process,
     ];
 
@@ -114,6 +118,7 @@ impl Subsystem {
             Subsystem::Filesystem => "filesystem",
             Subsystem::Uname => "uname",
             Subsystem::Time => "time",
+            Subsystem::Timex => "timex",
             Subsystem::Process => "process",
         }
     }
@@ -303,6 +308,7 @@ impl Collector {
             Subsystem::Time,
             system::collect_time(&paths.clocksource, scratch, &mut out),
         );
+        check(Subsystem::Timex, timex::collect(&mut out));
         // What Prometheus adds for every target it scrapes: the built-in collector is this
         // machine's target, so `up{job="node"}` works as it would against node_exporter.
         out.emit("up", &[], 1.0);
