@@ -7,16 +7,22 @@
 //! them). The alert preamble (`$labels`, `$value`, `$externalLabels`, `$externalURL`) is
 //! built in, not prepended, but error positions count it as Prometheus's do.
 //!
-//! The parts: `lex` (tokens), `parse` (tree and parse-time checks), `exec` (evaluation),
-//! `funcs` (the function set), `value` (Go-typed values and `%v`), `gofmt` (printf and
-//! quoting), `humanize` (humanize*, times).
+//! The parts: `token` and `lex` (tokens), `ast`, `literal` and `parse` (the tree and
+//! parse-time checks), `exec` and `eval` (evaluation), `funcs` and `builtins` (the function
+//! set), `value` (Go-typed values and `%v`), `gofmt` (printf and quoting), `humanize`
+//! (humanize*, times).
 
+mod ast;
+mod builtins;
+mod eval;
 mod exec;
 mod funcs;
 mod gofmt;
 mod humanize;
 mod lex;
+mod literal;
 mod parse;
+mod token;
 mod value;
 
 #[cfg(test)]
@@ -82,7 +88,7 @@ pub struct TemplateData<'a> {
 pub struct Template {
     name: String,
     text: String,
-    parsed: parse::Parsed,
+    parsed: ast::Parsed,
 }
 
 fn to_map(l: &Labels) -> Rc<BTreeMap<String, String>> {
@@ -116,7 +122,11 @@ impl Template {
     }
 
     /// Expands the template for one alert.
-    pub fn render(&self, data: &TemplateData, query: &dyn QueryFn) -> Result<String, TemplateError> {
+    pub fn render(
+        &self,
+        data: &TemplateData,
+        query: &dyn QueryFn,
+    ) -> Result<String, TemplateError> {
         let dot = value::Value::Data(Rc::new(value::DataV {
             labels: to_map(data.labels),
             external_labels: to_map(data.external_labels),
@@ -136,7 +146,12 @@ impl Template {
 /// Prometheus's expansion of an alert's annotation or label: the expanded text, or on
 /// failure the text Prometheus puts in its place,
 /// `<error expanding template: error parsing template NAME: ...>` (or `error executing`).
-pub fn expand_for_alert(name: &str, text: &str, data: &TemplateData, query: &dyn QueryFn) -> String {
+pub fn expand_for_alert(
+    name: &str,
+    text: &str,
+    data: &TemplateData,
+    query: &dyn QueryFn,
+) -> String {
     let t = match Template::parse(name, text) {
         Ok(t) => t,
         Err(e) => return format!("<error expanding template: error parsing template {name}: {e}>"),
