@@ -9,6 +9,7 @@
 //! they never name `tsdb`.
 
 pub mod file;
+pub mod template;
 pub mod types;
 
 pub use types::{
