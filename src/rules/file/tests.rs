@@ -242,6 +242,32 @@ groups:
 }
 
 #[test]
+fn templates_of_alerting_rules_must_parse() {
+    let text = "\
+groups:
+  - name: g
+    rules:
+      - alert: A
+        expr: up
+        labels:
+          sev: '{{ if }}'
+        annotations:
+          summary: '{{ $value }'
+      - record: b
+        expr: up
+        labels:
+          sev: '{{ if }}'
+";
+    assert_eq!(
+        errors(text),
+        [
+            "r.yml:7:11: group \"g\", rule \"A\": label \"sev\": template: __alert_A:1: missing value for if",
+            "r.yml:9:11: group \"g\", rule \"A\": annotation \"summary\": template: __alert_A:1: unexpected \"}\" in operand",
+        ]
+    );
+}
+
+#[test]
 fn yaml_types_and_syntax() {
     let e = one_error("groups: 5\n");
     assert_eq!(
