@@ -222,7 +222,7 @@ fn alert_goes_pending_then_firing_then_resolves_and_is_dropped_after_15m() {
     );
     assert_eq!(
         a[0].annotations,
-        Labels::from_pairs(&[("summary", "it is {{ $value }}")])
+        Labels::from_pairs(&[("summary", "it is 0")])
     );
     let pending = [
         ("__name__", "ALERTS"),
@@ -586,4 +586,37 @@ fn same_as_compares_what_evaluation_depends_on() {
     let mut s = spec(vec![rec("r", "up", &[])]);
     s.limit = 3;
     assert!(!g.same_as(&s));
+}
+
+#[test]
+fn templates_render_labels_annotations_and_queries_at_the_eval_time() {
+    let st = MemStorage::new();
+    put(&st, &[("__name__", "up"), ("job", "api")], 0, 0.0);
+    put(&st, &[("__name__", "limit")], 0, 7.0);
+    let mut r = alert(
+        "Down",
+        "up == 0",
+        0,
+        0,
+        &[("who", "{{ $labels.job }}-team")],
+    );
+    if let RuleKind::Alerting { annotations, .. } = &mut r.kind {
+        *annotations = vec![
+            ("bad".into(), "{{ nosuchfunc }}".into()),
+            (
+                "limit".into(),
+                "{{ query \"limit\" | first | value }}".into(),
+            ),
+            ("summary".into(), "{{ $labels.job }} is {{ $value }}".into()),
+        ];
+    }
+    let mut g = group(vec![r]);
+    g.eval(&st, &st, 10 * S);
+    let a = &alerts(&g, 0)[0];
+    assert_eq!(a.labels.get("who"), Some("api-team"));
+    assert_eq!(a.annotations.get("summary"), Some("api is 0"));
+    assert_eq!(a.annotations.get("limit"), Some("7"));
+    let bad = a.annotations.get("bad").unwrap_or("");
+    assert!(bad.starts_with("<error expanding template: "), "{bad}");
+    assert_eq!(g.status().rules[0].health, RuleHealth::Ok);
 }
