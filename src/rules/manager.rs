@@ -27,6 +27,17 @@ pub type NotifyFn = Arc<dyn Fn(Vec<Alert>) + Send + Sync>;
 /// A group's identity: its file and name.
 type GroupKey = (String, String);
 
+/// A running group's published status and counters.
+type StatusSlot = (Arc<RwLock<GroupStatus>>, Arc<Counters>);
+
+/// One metric family: name, type, help and how to read a group's value.
+type Family = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&Counters) -> String,
+);
+
 /// What loading one rule file gave: its groups, or the error that keeps its previous
 /// groups running.
 #[derive(Debug, Clone)]
@@ -69,7 +80,7 @@ pub struct RuleManager {
     shared: Shared,
     running: tokio::sync::Mutex<BTreeMap<GroupKey, Running>>,
     /// The read model: every running group's last status, by key.
-    statuses: RwLock<BTreeMap<GroupKey, (Arc<RwLock<GroupStatus>>, Arc<Counters>)>>,
+    statuses: RwLock<BTreeMap<GroupKey, StatusSlot>>,
     /// Files whose last load failed, with the error.
     file_errors: RwLock<BTreeMap<String, String>>,
     /// Whether the first update has happened (only its groups restore `for` state).
@@ -264,7 +275,7 @@ impl RuleManager {
     /// Prometheus's rule-manager metrics for kmon's /metrics.
     pub fn write_metrics(&self, out: &mut String) {
         let statuses = self.statuses.read();
-        let families: [(&str, &str, &str, fn(&Counters) -> String); 6] = [
+        let families: [Family; 6] = [
             (
                 "prometheus_rule_evaluations_total",
                 "counter",
