@@ -8,7 +8,9 @@
 //! Rules use `model`, `storage`, `promql` and `config::yaml` (the position-aware YAML tree);
 //! they never name `tsdb`.
 
+pub mod eval;
 pub mod file;
+pub mod manager;
 pub mod template;
 pub mod types;
 
