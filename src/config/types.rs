@@ -13,6 +13,8 @@ use crate::model::{Labels, RelabelConfig};
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Config {
     pub global: GlobalConfig,
+    /// `alerting:`: Alertmanagers and alert relabeling.
+    pub alerting: super::AlertingConfig,
     pub scrape_configs: Vec<ScrapeConfig>,
     /// The file it came from, when it came from a file.
     pub source_file: Option<PathBuf>,

@@ -99,15 +99,20 @@ pub fn validate(raw: RawConfig, ctx: &mut Ctx<'_>) -> Result<Config> {
         }
         scrape_configs.push(sc);
     }
+    let alerting = super::alerting::validate(raw.alerting, ctx)?;
     Ok(Config {
         global,
+        alerting,
         scrape_configs,
         source_file: None,
     })
 }
 
 /// A duration key; `0` counts as unset, as in Prometheus.
-fn duration(value: Option<&str>, path: impl FnOnce() -> Vec<Step>) -> Result<Option<Duration>> {
+pub(super) fn duration(
+    value: Option<&str>,
+    path: impl FnOnce() -> Vec<Step>,
+) -> Result<Option<Duration>> {
     match value {
         None => Ok(None),
         Some(s) => match parse_duration(s) {
@@ -406,7 +411,7 @@ pub(super) fn set(s: &Option<String>) -> Option<&str> {
     s.as_deref().filter(|s| !s.is_empty())
 }
 
-fn static_config(s: Option<RawStaticConfig>, base: &[Step]) -> Result<StaticConfig> {
+pub(super) fn static_config(s: Option<RawStaticConfig>, base: &[Step]) -> Result<StaticConfig> {
     let s = s.ok_or_else(|| at(base.to_vec(), K::NullSection("section in static_configs")))?;
     let mut labels = Vec::new();
     for (name, value) in s.labels.unwrap_or_default() {
@@ -466,7 +471,7 @@ fn file_sd_config(
     })
 }
 
-fn relabel_list(
+pub(super) fn relabel_list(
     list: Option<Vec<Option<RawRelabelConfig>>>,
     base: &[Step],
 ) -> Result<Vec<RelabelConfig>> {
