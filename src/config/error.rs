@@ -129,6 +129,9 @@ pub enum ConfigErrorKind {
     Missing(&'static str),
     #[error("authorization type cannot be set to \"basic\", use \"basic_auth\" instead")]
     BasicAuthorizationType,
+    /// `alerting.alertmanagers[].api_version` other than v2 (v1 is gone in Prometheus 3).
+    #[error("expected Alertmanager api version to be one of [v2] but got {0}")]
+    AlertmanagerApiVersion(String),
     /// A `kubernetes_sd_configs` check, in Prometheus's words.
     #[error("{0}")]
     Kubernetes(String),

@@ -4,6 +4,7 @@
 //! defaults. Errors name file, line, column and key path. `main` and `app` call `load_file`;
 //! the module uses only `model`.
 
+mod alerting;
 mod error;
 mod http_client;
 mod kubernetes_sd;
@@ -19,6 +20,9 @@ use std::path::Path;
 
 use serde_saphyr::{DuplicateKeyPolicy, MessageFormatter, UserMessageFormatter};
 
+pub use alerting::{
+    AlertingConfig, AlertmanagerApiVersion, AlertmanagerConfig, DEFAULT_ALERTMANAGER_TIMEOUT,
+};
 pub use error::{ConfigError, ConfigErrorKind, Warning};
 pub use kubernetes_sd::{KubernetesRole, KubernetesSdConfig, KubernetesSelector};
 pub use size::{SizeError, parse_base2_bytes};

@@ -22,6 +22,7 @@ pub struct RawConfig {
     pub global: Option<RawGlobal>,
     pub rule_files: Option<Vec<String>>,
     pub scrape_configs: Option<Vec<Option<RawScrapeConfig>>>,
+    pub alerting: Option<RawAlerting>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -225,3 +226,33 @@ pub struct RawRelabelConfig {
     #[serde(default, deserialize_with = "nullable")]
     pub action: Option<Option<String>>,
 }
+
+// `alerting:` (Prometheus's AlertingConfig and AlertmanagerConfig).
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RawAlerting {
+    pub alert_relabel_configs: Option<Vec<Option<RawRelabelConfig>>>,
+    pub alertmanagers: Option<Vec<Option<RawAlertmanagerConfig>>>,
+}
+
+/// An `alerting.alertmanagers` entry, with its inlined HTTP client keys.
+#[derive(Debug, Default, Deserialize)]
+pub struct RawAlertmanagerConfig {
+    pub static_configs: Option<Vec<Option<RawStaticConfig>>>,
+    pub scheme: Option<String>,
+    pub path_prefix: Option<String>,
+    pub timeout: Option<String>,
+    pub api_version: Option<String>,
+    pub relabel_configs: Option<Vec<Option<RawRelabelConfig>>>,
+    pub alert_relabel_configs: Option<Vec<Option<RawRelabelConfig>>>,
+
+    pub basic_auth: Option<RawBasicAuth>,
+    pub authorization: Option<RawAuthorization>,
+    pub bearer_token: Option<String>,
+    pub bearer_token_file: Option<String>,
+    pub tls_config: Option<RawTlsConfig>,
+    pub follow_redirects: Option<bool>,
+    pub enable_http2: Option<bool>,
+}
+
+http_of!(RawAlertmanagerConfig);

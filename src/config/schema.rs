@@ -33,7 +33,7 @@ pub static ROOT: Section = Section {
         ("global", Map(&GLOBAL)),
         ("scrape_configs", List(&SCRAPE, "scrape config section")),
         ("runtime", Unsupported),
-        ("alerting", Unsupported),
+        ("alerting", Map(&ALERTING)),
         ("rule_files", Leaf),
         ("scrape_config_files", Unsupported),
         ("storage", Unsupported),
@@ -266,6 +266,86 @@ static RELABEL: Section = Section {
         ("target_label", Leaf),
         ("replacement", Leaf),
         ("action", Leaf),
+    ],
+};
+
+// `alerting:` (Prometheus's AlertingConfig and AlertmanagerConfig).
+
+static ALERTING: Section = Section {
+    go_type: "config.plain",
+    fields: &[
+        (
+            "alert_relabel_configs",
+            List(&RELABEL, "alert relabeling rule"),
+        ),
+        (
+            "alertmanagers",
+            List(&ALERTMANAGER, "Alertmanager config section"),
+        ),
+    ],
+};
+
+static ALERTMANAGER: Section = Section {
+    go_type: "config.AlertmanagerConfig",
+    fields: &[
+        ("static_configs", List(&STATIC, "section in static_configs")),
+        ("scheme", Leaf),
+        ("path_prefix", Leaf),
+        ("timeout", Leaf),
+        ("api_version", Leaf),
+        (
+            "relabel_configs",
+            List(&RELABEL, "Alertmanager target relabeling rule"),
+        ),
+        (
+            "alert_relabel_configs",
+            List(&RELABEL, "Alertmanager alert relabeling rule"),
+        ),
+        ("sigv4", Unsupported),
+        // HTTP client settings (prometheus/common's HTTPClientConfig, inlined).
+        ("basic_auth", Map(&BASIC_AUTH)),
+        ("authorization", Map(&AUTHORIZATION)),
+        ("bearer_token", Leaf),
+        ("bearer_token_file", Leaf),
+        ("tls_config", Map(&TLS)),
+        ("follow_redirects", Leaf),
+        ("enable_http2", Leaf),
+        ("oauth2", Unsupported),
+        ("proxy_url", Unsupported),
+        ("no_proxy", Unsupported),
+        ("proxy_from_environment", Unsupported),
+        ("proxy_connect_header", Unsupported),
+        ("http_headers", Unsupported),
+        // Service discovery: only static targets so far.
+        ("file_sd_configs", Unsupported),
+        ("kubernetes_sd_configs", Unsupported),
+        ("azure_sd_configs", Unsupported),
+        ("consul_sd_configs", Unsupported),
+        ("digitalocean_sd_configs", Unsupported),
+        ("docker_sd_configs", Unsupported),
+        ("dockerswarm_sd_configs", Unsupported),
+        ("dns_sd_configs", Unsupported),
+        ("ec2_sd_configs", Unsupported),
+        ("eureka_sd_configs", Unsupported),
+        ("gce_sd_configs", Unsupported),
+        ("hetzner_sd_configs", Unsupported),
+        ("http_sd_configs", Unsupported),
+        ("ionos_sd_configs", Unsupported),
+        ("kuma_sd_configs", Unsupported),
+        ("lightsail_sd_configs", Unsupported),
+        ("linode_sd_configs", Unsupported),
+        ("marathon_sd_configs", Unsupported),
+        ("nerve_sd_configs", Unsupported),
+        ("nomad_sd_configs", Unsupported),
+        ("openstack_sd_configs", Unsupported),
+        ("ovhcloud_sd_configs", Unsupported),
+        ("puppetdb_sd_configs", Unsupported),
+        ("scaleway_sd_configs", Unsupported),
+        ("serverset_sd_configs", Unsupported),
+        ("stackit_sd_configs", Unsupported),
+        ("triton_sd_configs", Unsupported),
+        ("uyuni_sd_configs", Unsupported),
+        ("vultr_sd_configs", Unsupported),
     ],
 };
 

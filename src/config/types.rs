@@ -13,6 +13,8 @@ use crate::model::{Labels, RelabelConfig};
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Config {
     pub global: GlobalConfig,
+    /// `alerting:`: Alertmanagers and alert relabeling.
+    pub alerting: super::AlertingConfig,
     pub scrape_configs: Vec<ScrapeConfig>,
     /// `rule_files`: glob patterns (`*` in the last path element only), as written.
     /// Relative ones are relative to `rule_files_dir`; `rules::file::expand_rule_files`

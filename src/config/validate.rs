@@ -111,8 +111,10 @@ pub fn validate(raw: RawConfig, ctx: &mut Ctx<'_>) -> Result<Config> {
             ));
         }
     }
+    let alerting = super::alerting::validate(raw.alerting, ctx)?;
     Ok(Config {
         global,
+        alerting,
         scrape_configs,
         rule_files,
         rule_files_dir: ctx.dir.map(Path::to_path_buf).unwrap_or_default(),
@@ -121,7 +123,10 @@ pub fn validate(raw: RawConfig, ctx: &mut Ctx<'_>) -> Result<Config> {
 }
 
 /// A duration key; `0` counts as unset, as in Prometheus.
-fn duration(value: Option<&str>, path: impl FnOnce() -> Vec<Step>) -> Result<Option<Duration>> {
+pub(super) fn duration(
+    value: Option<&str>,
+    path: impl FnOnce() -> Vec<Step>,
+) -> Result<Option<Duration>> {
     match value {
         None => Ok(None),
         Some(s) => match parse_duration(s) {
@@ -420,7 +425,7 @@ pub(super) fn set(s: &Option<String>) -> Option<&str> {
     s.as_deref().filter(|s| !s.is_empty())
 }
 
-fn static_config(s: Option<RawStaticConfig>, base: &[Step]) -> Result<StaticConfig> {
+pub(super) fn static_config(s: Option<RawStaticConfig>, base: &[Step]) -> Result<StaticConfig> {
     let s = s.ok_or_else(|| at(base.to_vec(), K::NullSection("section in static_configs")))?;
     let mut labels = Vec::new();
     for (name, value) in s.labels.unwrap_or_default() {
@@ -480,7 +485,7 @@ fn file_sd_config(
     })
 }
 
-fn relabel_list(
+pub(super) fn relabel_list(
     list: Option<Vec<Option<RawRelabelConfig>>>,
     base: &[Step],
 ) -> Result<Vec<RelabelConfig>> {

@@ -11,6 +11,7 @@
 pub mod eval;
 pub mod file;
 pub mod manager;
+pub mod notifier;
 pub mod template;
 pub mod types;
 

@@ -2,6 +2,7 @@
 //! interop against the real reference programs (node_exporter, …) on loopback. `support`
 //! holds what the test modules share.
 
+mod alertmanager_interop;
 mod builtin_rules;
 mod cli;
 mod deps;
