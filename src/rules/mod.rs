@@ -9,6 +9,7 @@
 //! they never name `tsdb`.
 
 pub mod types;
+pub mod unittest;
 
 pub use types::{
     Alert, AlertState, GroupSpec, GroupStatus, RuleHealth, RuleKind, RuleSpec, RuleStatus,
