@@ -89,6 +89,7 @@ pub fn parse_test_file(text: &str) -> Result<UnitTestFile, String> {
     let options = serde_saphyr::options! {
         duplicate_keys: DuplicateKeyPolicy::LastWins,
         non_finite_float_policy: NonFiniteFloatPolicy::AsString,
+        strict_booleans: true,
     };
     let root: Node = match serde_saphyr::from_str_with_options::<Option<Node>>(text, options) {
         Ok(n) => n.unwrap_or_else(Node::null),

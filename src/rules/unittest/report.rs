@@ -226,7 +226,7 @@ mod tests {
             annotations: vec![],
         };
         assert_eq!(
-            fmt_alerts(&[a.clone()]),
+            fmt_alerts(std::slice::from_ref(&a)),
             "[\n0:\n  Labels:{alertname=\"High\", instance=\"x\"}\n  Annotations:{summary=\"x down 0\"}\n]"
         );
         let two = fmt_alerts(&[b, a]);
