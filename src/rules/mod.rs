@@ -8,6 +8,7 @@
 //! Rules use `model`, `storage`, `promql` and `config::yaml` (the position-aware YAML tree);
 //! they never name `tsdb`.
 
+pub mod eval;
 pub mod types;
 pub mod unittest;
 

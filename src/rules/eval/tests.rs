@@ -1,0 +1,1 @@
+//! Tests of rule evaluation on the in-memory storage.
