@@ -9,6 +9,8 @@
 //! they never name `tsdb`.
 
 pub mod eval;
+pub mod file;
+pub mod template;
 pub mod types;
 pub mod unittest;
 

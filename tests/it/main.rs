@@ -22,6 +22,7 @@ mod promql_interop;
 mod query_local;
 mod serve;
 mod support;
+mod template_interop;
 mod tsdb_admin;
 mod tsdb_blocks;
 mod tsdb_compact;

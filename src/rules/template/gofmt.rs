@@ -1,0 +1,508 @@
+//! Go's `fmt` as templates reach it: `printf`'s verbs, flags, width and precision (with Go's
+//! `%!d(string=x)`, `%!s(MISSING)` and `%!(EXTRA ...)` for mismatches), `print` and
+//! `println` spacing, `strconv.Quote`, and float formatting with Go's `%e`/`%f`/`%g` rules.
+//! Used by `funcs` (printf, print, println, humanize) and `lex`/`parse` (quoted tokens).
+
+use super::value::{Value, write_v};
+
+/// Whether Go's `strconv.IsPrint` holds (an approximation outside ASCII).
+pub(crate) fn is_print(c: char) -> bool {
+    if c.is_ascii() {
+        return (' '..='~').contains(&c);
+    }
+    !c.is_control()
+        && !c.is_whitespace()
+        && !matches!(c, '\u{ad}' | '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{feff}' | '\u{e000}'..='\u{f8ff}')
+}
+
+fn push_escaped(out: &mut String, c: char, quote: char) {
+    match c {
+        '\x07' => out.push_str("\\a"),
+        '\x08' => out.push_str("\\b"),
+        '\x0c' => out.push_str("\\f"),
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        '\x0b' => out.push_str("\\v"),
+        '\\' => out.push_str("\\\\"),
+        c if c == quote => {
+            out.push('\\');
+            out.push(c);
+        }
+        c if is_print(c) => out.push(c),
+        c if (c as u32) < 0x80 => out.push_str(&format!("\\x{:02x}", c as u32)),
+        c if (c as u32) < 0x10000 => out.push_str(&format!("\\u{:04x}", c as u32)),
+        c => out.push_str(&format!("\\U{:08x}", c as u32)),
+    }
+}
+
+/// Go's `strconv.Quote`.
+pub(crate) fn go_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        push_escaped(&mut out, c, '"');
+    }
+    out.push('"');
+    out
+}
+
+/// Go's `strconv.QuoteRune`.
+pub(crate) fn quote_rune(c: char) -> String {
+    let mut out = String::from("'");
+    push_escaped(&mut out, c, '\'');
+    out.push('\'');
+    out
+}
+
+/// Go's `%#U`: `U+0041 'A'`, or just `U+00A0` when the rune is not printable.
+pub(crate) fn quote_rune_u(c: char) -> String {
+    if is_print(c) {
+        format!("U+{:04X} '{}'", c as u32, c)
+    } else {
+        format!("U+{:04X}", c as u32)
+    }
+}
+
+/// Decimal digits (no trailing zeros) and decimal point position of |v| rounded to `sig`
+/// significant digits, or the shortest round-tripping digits when `sig` is `None`.
+fn digits(v: f64, sig: Option<usize>) -> (Vec<u8>, i32) {
+    if v == 0.0 {
+        return (Vec::new(), 0);
+    }
+    let e = match sig {
+        None => format!("{:e}", v.abs()),
+        Some(n) => format!("{:.*e}", n.max(1) - 1, v.abs()),
+    };
+    let (mant, exp) = e.split_once('e').unwrap_or((&e, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let mut d: Vec<u8> = mant.bytes().filter(u8::is_ascii_digit).collect();
+    while d.len() > 1 && d.last() == Some(&b'0') {
+        d.pop();
+    }
+    if d == [b'0'] {
+        d.clear();
+    }
+    (d, exp + 1)
+}
+
+fn fmt_e(out: &mut String, d: &[u8], dp: i32, prec: usize, upper: bool) {
+    out.push(d.first().map_or('0', |c| *c as char));
+    if prec > 0 {
+        out.push('.');
+        for i in 1..=prec {
+            out.push(d.get(i).map_or('0', |c| *c as char));
+        }
+    }
+    let exp = if d.is_empty() { 0 } else { dp - 1 };
+    out.push(if upper { 'E' } else { 'e' });
+    out.push(if exp < 0 { '-' } else { '+' });
+    out.push_str(&format!("{:02}", exp.abs()));
+}
+
+fn fmt_f(out: &mut String, d: &[u8], dp: i32, prec: usize) {
+    if dp > 0 {
+        for i in 0..dp as usize {
+            out.push(d.get(i).map_or('0', |c| *c as char));
+        }
+    } else {
+        out.push('0');
+    }
+    if prec > 0 {
+        out.push('.');
+        for i in 0..prec as i32 {
+            let j = dp + i;
+            out.push(if j < 0 {
+                '0'
+            } else {
+                d.get(j as usize).map_or('0', |c| *c as char)
+            });
+        }
+    }
+}
+
+/// Go's `strconv.FormatFloat(v, verb, prec, 64)` for verbs e, E, f, F, g, G (prec -1 is
+/// the shortest representation), without the sign handling fmt adds.
+pub(crate) fn format_float(v: f64, verb: char, prec: i64) -> String {
+    if v.is_nan() {
+        return "NaN".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "+Inf" } else { "-Inf" }.into();
+    }
+    let mut out = String::new();
+    if v.is_sign_negative() {
+        out.push('-');
+    }
+    let shortest = prec < 0;
+    match verb {
+        'e' | 'E' => {
+            let (d, dp) = if shortest {
+                digits(v, None)
+            } else {
+                digits(v, Some(prec as usize + 1))
+            };
+            let p = if shortest {
+                d.len().saturating_sub(1)
+            } else {
+                prec as usize
+            };
+            fmt_e(&mut out, &d, dp, p, verb == 'E');
+        }
+        'f' | 'F' => {
+            if shortest {
+                let (d, dp) = digits(v, None);
+                fmt_f(&mut out, &d, dp, (d.len() as i32 - dp).max(0) as usize);
+            } else {
+                out.push_str(&format!("{:.*}", prec as usize, v.abs()));
+            }
+        }
+        _ => {
+            let mut p = if shortest { 0 } else { prec.max(1) as usize };
+            let (d, dp) = if shortest {
+                digits(v, None)
+            } else {
+                digits(v, Some(p))
+            };
+            if shortest {
+                p = d.len();
+            }
+            let nd = d.len();
+            let mut eprec = p as i32;
+            if eprec > nd as i32 && nd as i32 >= dp {
+                eprec = nd as i32;
+            }
+            if shortest {
+                eprec = 6;
+            }
+            let exp = dp - 1;
+            if !d.is_empty() && (exp < -4 || exp >= eprec) {
+                let q = p.min(nd).max(1) - 1;
+                fmt_e(&mut out, &d, dp, q, verb == 'G');
+            } else {
+                let q = if p as i32 > dp {
+                    (nd as i32 - dp).max(0)
+                } else {
+                    0
+                };
+                fmt_f(&mut out, &d, dp, q as usize);
+            }
+        }
+    }
+    out
+}
+
+#[derive(Default, Clone, Copy)]
+struct Flags {
+    plus: bool,
+    minus: bool,
+    sharp: bool,
+    space: bool,
+    zero: bool,
+    width: Option<usize>,
+    prec: Option<usize>,
+}
+
+fn pad(out: &mut String, s: &str, f: &Flags) {
+    let n = s.chars().count();
+    let w = f.width.unwrap_or(0);
+    if n >= w {
+        out.push_str(s);
+        return;
+    }
+    let fill = w - n;
+    if f.minus {
+        out.push_str(s);
+        out.extend(std::iter::repeat_n(' ', fill));
+    } else if f.zero {
+        // Zero padding goes after the sign.
+        let (sign, rest) = match s.as_bytes().first() {
+            Some(b'+' | b'-' | b' ') => s.split_at(1),
+            _ => ("", s),
+        };
+        out.push_str(sign);
+        out.extend(std::iter::repeat_n('0', fill));
+        out.push_str(rest);
+    } else {
+        out.extend(std::iter::repeat_n(' ', fill));
+        out.push_str(s);
+    }
+}
+
+fn bad_verb(out: &mut String, verb: char, v: &Value) {
+    out.push_str("%!");
+    out.push(verb);
+    out.push('(');
+    match v {
+        Value::Invalid | Value::Nil => out.push_str("<nil>"),
+        v => {
+            out.push_str(v.type_name());
+            out.push('=');
+            write_v(out, v, 0);
+        }
+    }
+    out.push(')');
+}
+
+fn fmt_int(out: &mut String, i: i64, verb: char, f: &Flags, v: &Value) {
+    let neg = i < 0;
+    let u = i.unsigned_abs();
+    let mut body = match verb {
+        'd' | 'v' => u.to_string(),
+        'x' => format!("{u:x}"),
+        'X' => format!("{u:X}"),
+        'o' | 'O' => format!("{u:o}"),
+        'b' => format!("{u:b}"),
+        'c' => {
+            let c = char::from_u32(i as u32).filter(|_| (0..=0x10ffff).contains(&i));
+            return pad(out, &c.unwrap_or('\u{fffd}').to_string(), f);
+        }
+        'q' => {
+            let c = char::from_u32(i as u32).filter(|_| (0..=0x10ffff).contains(&i));
+            return pad(out, &quote_rune(c.unwrap_or('\u{fffd}')), f);
+        }
+        'U' => return pad(out, &format!("U+{:04X}", i), f),
+        'e' | 'E' | 'f' | 'F' | 'g' | 'G' | 's' | 't' => return bad_verb(out, verb, v),
+        _ => return bad_verb(out, verb, v),
+    };
+    if let Some(p) = f.prec {
+        while body.len() < p {
+            body.insert(0, '0');
+        }
+        if p == 0 && u == 0 {
+            body.clear();
+        }
+    }
+    if f.sharp {
+        match verb {
+            'x' => body.insert_str(0, "0x"),
+            'X' => body.insert_str(0, "0X"),
+            'o' if !body.starts_with('0') => body.insert(0, '0'),
+            'b' => body.insert_str(0, "0b"),
+            _ => {}
+        }
+    }
+    if verb == 'O' {
+        body.insert_str(0, "0o");
+    }
+    let sign = if neg {
+        "-"
+    } else if f.plus {
+        "+"
+    } else if f.space {
+        " "
+    } else {
+        ""
+    };
+    let mut f2 = *f;
+    if f.prec.is_some() {
+        f2.zero = false;
+    }
+    pad(out, &format!("{sign}{body}"), &f2);
+}
+
+fn fmt_float(out: &mut String, x: f64, verb: char, f: &Flags, v: &Value) {
+    let (verb, prec) = match verb {
+        'v' => ('g', f.prec.map_or(-1, |p| p as i64)),
+        'g' | 'G' => (verb, f.prec.map_or(-1, |p| p as i64)),
+        'e' | 'E' | 'f' | 'F' => (verb, f.prec.map_or(6, |p| p as i64)),
+        _ => return bad_verb(out, verb, v),
+    };
+    let mut num = format_float(x, verb, prec);
+    if f.sharp && !num.contains(['.', 'I', 'N']) {
+        if let Some(e) = num.find(['e', 'E']) {
+            num.insert(e, '.');
+        } else {
+            num.push('.');
+        }
+    }
+    let mut flags = *f;
+    if x.is_nan() || x.is_infinite() {
+        flags.zero = false;
+        if x.is_nan() && (f.plus || f.space) {
+            num.insert(0, if f.plus { '+' } else { ' ' });
+        }
+        return pad(out, &num, &flags);
+    }
+    if !num.starts_with('-') {
+        if f.plus {
+            num.insert(0, '+');
+        } else if f.space {
+            num.insert(0, ' ');
+        }
+    }
+    pad(out, &num, &flags);
+}
+
+fn fmt_str(out: &mut String, s: &str, verb: char, f: &Flags, v: &Value) {
+    let s: String = match f.prec {
+        Some(p) => s.chars().take(p).collect(),
+        None => s.to_string(),
+    };
+    match verb {
+        'v' | 's' => pad(out, &s, f),
+        'q' => pad(out, &go_quote(&s), f),
+        'x' | 'X' => {
+            let hex: String = s
+                .bytes()
+                .map(|b| {
+                    if verb == 'x' {
+                        format!("{b:02x}")
+                    } else {
+                        format!("{b:02X}")
+                    }
+                })
+                .collect();
+            pad(out, &hex, f)
+        }
+        _ => bad_verb(out, verb, v),
+    }
+}
+
+fn fmt_arg(out: &mut String, v: &Value, verb: char, f: &Flags) {
+    if verb == 'T' {
+        let t = match v {
+            Value::Invalid | Value::Nil => "<nil>",
+            v => v.type_name(),
+        };
+        return pad(out, t, f);
+    }
+    match v {
+        Value::Invalid | Value::Nil => match verb {
+            'v' => pad(out, "<nil>", f),
+            _ => bad_verb(out, verb, v),
+        },
+        Value::Bool(b) => match verb {
+            'v' | 't' => pad(out, if *b { "true" } else { "false" }, f),
+            _ => bad_verb(out, verb, v),
+        },
+        Value::Int(i) | Value::Int64(i) => fmt_int(out, *i, verb, f, v),
+        Value::Float(x) => fmt_float(out, *x, verb, f, v),
+        Value::Str(s) | Value::Html(s) => fmt_str(out, s, verb, f, v),
+        Value::TimePtr(t) | Value::Time(t) => match verb {
+            'v' | 's' | 'q' | 'x' | 'X' => {
+                fmt_str(out, &super::humanize::time_string(*t), verb, f, v)
+            }
+            _ => bad_verb(out, verb, v),
+        },
+        other => {
+            let mut s = String::new();
+            write_v(&mut s, other, 0);
+            pad(out, &s, f)
+        }
+    }
+}
+
+/// Go's `fmt.Sprintf`.
+pub(crate) fn sprintf(format: &str, args: &[Value]) -> String {
+    let mut out = String::with_capacity(format.len() + 16);
+    let mut arg = 0;
+    let mut chars = format.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        let mut f = Flags::default();
+        while let Some(&c) = chars.peek() {
+            match c {
+                '+' => f.plus = true,
+                '-' => f.minus = true,
+                '#' => f.sharp = true,
+                ' ' => f.space = true,
+                '0' => f.zero = !f.minus,
+                _ => break,
+            }
+            chars.next();
+        }
+        if f.minus {
+            f.zero = false;
+        }
+        let num = |chars: &mut std::iter::Peekable<std::str::Chars<'_>>, arg: &mut usize| {
+            if chars.peek() == Some(&'*') {
+                chars.next();
+                let n = match args.get(*arg) {
+                    Some(Value::Int(n)) => Some((*n).clamp(0, 1_000_000) as usize),
+                    _ => None,
+                };
+                *arg += 1;
+                return n;
+            }
+            let mut n: Option<usize> = None;
+            while let Some(d) = chars.peek().and_then(|c| c.to_digit(10)) {
+                n = Some((n.unwrap_or(0) * 10 + d as usize).min(1_000_000));
+                chars.next();
+            }
+            n
+        };
+        f.width = num(&mut chars, &mut arg);
+        if chars.peek() == Some(&'.') {
+            chars.next();
+            f.prec = Some(num(&mut chars, &mut arg).unwrap_or(0));
+        }
+        let Some(verb) = chars.next() else {
+            out.push_str("%!(NOVERB)");
+            break;
+        };
+        if verb == '%' {
+            out.push('%');
+            continue;
+        }
+        match args.get(arg) {
+            None => {
+                out.push_str("%!");
+                out.push(verb);
+                out.push_str("(MISSING)");
+            }
+            Some(v) => fmt_arg(&mut out, v, verb, &f),
+        }
+        arg += 1;
+    }
+    if arg < args.len() {
+        out.push_str("%!(EXTRA ");
+        for (i, v) in args[arg..].iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            match v {
+                Value::Invalid | Value::Nil => out.push_str("<nil>"),
+                v => {
+                    out.push_str(v.type_name());
+                    out.push('=');
+                    write_v(&mut out, v, 0);
+                }
+            }
+        }
+        out.push(')');
+    }
+    out
+}
+
+fn is_string(v: &Value) -> bool {
+    matches!(v, Value::Str(_) | Value::Html(_))
+}
+
+/// Go's `fmt.Sprint`: spaces between operands when neither side is a string.
+pub(crate) fn sprint(args: &[Value]) -> String {
+    let mut out = String::new();
+    for (i, v) in args.iter().enumerate() {
+        if i > 0 && !is_string(v) && !is_string(&args[i - 1]) {
+            out.push(' ');
+        }
+        fmt_arg(&mut out, v, 'v', &Flags::default());
+    }
+    out
+}
+
+/// Go's `fmt.Sprintln`: always spaces, then a newline.
+pub(crate) fn sprintln(args: &[Value]) -> String {
+    let mut out = String::new();
+    for (i, v) in args.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        fmt_arg(&mut out, v, 'v', &Flags::default());
+    }
+    out.push('\n');
+    out
+}
