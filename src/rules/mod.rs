@@ -10,6 +10,7 @@
 
 pub mod eval;
 pub mod file;
+pub mod manager;
 pub mod template;
 pub mod types;
 pub mod unittest;

@@ -224,11 +224,16 @@ fn templates_expand_like_promtool() {
         external_labels: &ext,
         external_url: "",
     };
-    let mut rules = String::from("groups:\n- name: g\n  rules:\n  - alert: T\n    expr: test_metric\n    annotations:\n");
+    let mut rules = String::from(
+        "groups:\n- name: g\n  rules:\n  - alert: T\n    expr: test_metric\n    annotations:\n",
+    );
     let mut want = BTreeMap::new();
     for (i, text) in CASES.iter().enumerate() {
         let key = format!("a{i:02}");
-        rules.push_str(&format!("      {key}: {}\n", serde_json::to_string(text).expect("json")));
+        rules.push_str(&format!(
+            "      {key}: {}\n",
+            serde_json::to_string(text).expect("json")
+        ));
         want.insert(key, expand_for_alert("__alert_T", text, &data, &FixedQuery));
     }
     let mut test = String::from(
@@ -239,7 +244,10 @@ fn templates_expand_like_promtool() {
          alert_rule_test:\n  - eval_time: 5m\n    alertname: T\n    exp_alerts:\n    - exp_labels: {job: j, instance: \"host.example.com:9090\"}\n      exp_annotations:\n",
     );
     for (k, v) in &want {
-        test.push_str(&format!("        {k}: {}\n", serde_json::to_string(v).expect("json")));
+        test.push_str(&format!(
+            "        {k}: {}\n",
+            serde_json::to_string(v).expect("json")
+        ));
     }
     std::fs::write(dir.path().join("rules.yml"), &rules).expect("write rules");
     std::fs::write(dir.path().join("test.yml"), &test).expect("write test");
@@ -262,7 +270,10 @@ fn templates_expand_like_promtool() {
         let i: usize = k[1..].parse().unwrap_or(0);
         match got.get(k) {
             Some(g) if g == w => {}
-            g => diffs.push(format!("{k} {:?}\n  kmon:     {w:?}\n  promtool: {g:?}", CASES[i])),
+            g => diffs.push(format!(
+                "{k} {:?}\n  kmon:     {w:?}\n  promtool: {g:?}",
+                CASES[i]
+            )),
         }
     }
     panic!(
@@ -278,11 +289,16 @@ fn template_parse_errors_match_promtool_check_rules() {
         return;
     };
     let dir = tempfile::tempdir().expect("a temp dir");
-    let mut rules = String::from("groups:\n- name: g\n  rules:\n  - alert: T\n    expr: up\n    annotations:\n");
+    let mut rules = String::from(
+        "groups:\n- name: g\n  rules:\n  - alert: T\n    expr: up\n    annotations:\n",
+    );
     let mut want = Vec::new();
     for (i, text) in PARSE_ERRORS.iter().enumerate() {
         let key = format!("p{i:02}");
-        rules.push_str(&format!("      {key}: {}\n", serde_json::to_string(text).expect("json")));
+        rules.push_str(&format!(
+            "      {key}: {}\n",
+            serde_json::to_string(text).expect("json")
+        ));
         match kmon::rules::template::Template::parse("__alert_T", text) {
             // Both must accept it: promtool prints nothing for this annotation.
             Ok(_) => want.push((text, format!("annotation \"{key}\": "), false)),

@@ -5,10 +5,10 @@
 
 use crate::model::Labels;
 use crate::promql::Engine;
+use crate::rules::template::{QueryFn, QuerySample, TemplateData, expand_for_alert};
 use crate::storage::Queryable;
 
 /// What a template may see while one alerting rule is evaluated.
-#[allow(dead_code)] // read once the template engine is wired in
 pub(super) struct RenderCtx<'a> {
     pub engine: &'a Engine,
     pub queryable: &'a dyn Queryable,
@@ -21,12 +21,31 @@ pub(super) struct RenderCtx<'a> {
 /// Expands `text` for the alert `alert_name` with the series' labels and value; a template
 /// error becomes Prometheus's "<error expanding template: ...>" text.
 pub(super) fn expand(
-    _ctx: &RenderCtx<'_>,
-    _alert_name: &str,
+    ctx: &RenderCtx<'_>,
+    alert_name: &str,
     text: &str,
-    _labels: &Labels,
-    _value: f64,
+    labels: &Labels,
+    value: f64,
 ) -> String {
-    // Until the template engine lands the text is used as written.
-    text.to_string()
+    if !text.contains("{{") {
+        return text.to_string();
+    }
+    let data = TemplateData {
+        labels,
+        value,
+        external_labels: ctx.external_labels,
+        external_url: ctx.external_url,
+    };
+    expand_for_alert(&format!("__alert_{alert_name}"), text, &data, ctx)
+}
+
+impl QueryFn for RenderCtx<'_> {
+    fn query(&self, expr: &str) -> Result<Vec<QuerySample>, String> {
+        let parsed = crate::promql::parse(expr).map_err(|e| e.to_string())?;
+        let vector = super::query_vector(self.engine, self.queryable, &parsed, self.ts)?;
+        Ok(vector
+            .into_iter()
+            .map(|(labels, value)| QuerySample { labels, value })
+            .collect())
+    }
 }

@@ -162,16 +162,22 @@ impl<'a> Exec<'a> {
             Node::Range(b) => self.walk_range(dot, b)?,
             Node::Template { name, pipe, .. } => {
                 let Some(body) = self.parsed.defs.get(name) else {
-                    return self.errorf(format!("template {} not defined", super::gofmt::go_quote(name)));
+                    return self.errorf(format!(
+                        "template {} not defined",
+                        super::gofmt::go_quote(name)
+                    ));
                 };
                 if self.depth >= MAX_TEMPLATE_DEPTH {
-                    return self.errorf(format!("exceeded maximum template depth ({MAX_TEMPLATE_DEPTH})"));
+                    return self.errorf(format!(
+                        "exceeded maximum template depth ({MAX_TEMPLATE_DEPTH})"
+                    ));
                 }
                 let new_dot = match pipe {
                     Some(p) => self.eval_pipeline(dot, p)?,
                     None => Value::Invalid,
                 };
-                let saved_vars = std::mem::replace(&mut self.vars, vec![("$".into(), new_dot.clone())]);
+                let saved_vars =
+                    std::mem::replace(&mut self.vars, vec![("$".into(), new_dot.clone())]);
                 let saved_tmpl = std::mem::replace(&mut self.tmpl, name.as_str());
                 self.depth += 1;
                 let r = self.walk_list(&new_dot, body);
@@ -219,7 +225,9 @@ impl<'a> Exec<'a> {
         let items: Vec<(Value, Value)> = match &val {
             Value::Int(n) | Value::Int64(n) => {
                 if b.pipe.decl.len() > 1 {
-                    return self.errorf(format!("can't use {n} to iterate over more than one variable"));
+                    return self.errorf(format!(
+                        "can't use {n} to iterate over more than one variable"
+                    ));
                 }
                 if *n > MAX_STEPS as i64 {
                     return self.errorf("template execution exceeded its step limit");
@@ -231,10 +239,22 @@ impl<'a> Exec<'a> {
                 .enumerate()
                 .map(|(i, s)| (Value::Int(i as i64), Value::Sample(s.clone())))
                 .collect(),
-            Value::StrMap(m) => m.iter().map(|(k, v)| (Value::str(k), Value::str(v))).collect(),
+            Value::StrMap(m) => m
+                .iter()
+                .map(|(k, v)| (Value::str(k), Value::str(v)))
+                .collect(),
             Value::AnyMap(m) => m
                 .iter()
-                .map(|(k, v)| (Value::str(k), if matches!(v, Value::Nil) { Value::Invalid } else { v.clone() }))
+                .map(|(k, v)| {
+                    (
+                        Value::str(k),
+                        if matches!(v, Value::Nil) {
+                            Value::Invalid
+                        } else {
+                            v.clone()
+                        },
+                    )
+                })
                 .collect(),
             Value::Invalid | Value::Nil => Vec::new(),
             other => {
@@ -255,7 +275,11 @@ impl<'a> Exec<'a> {
             let decl = &b.pipe.decl;
             if !decl.is_empty() {
                 if b.pipe.is_assign {
-                    let v = if decl.len() > 1 { index.clone() } else { elem.clone() };
+                    let v = if decl.len() > 1 {
+                        index.clone()
+                    } else {
+                        elem.clone()
+                    };
                     self.set_var(&decl[0], v)?;
                 } else {
                     self.set_top_var(1, elem.clone());
@@ -334,9 +358,13 @@ impl<'a> Exec<'a> {
     fn eval_command(&mut self, dot: &Value, cmd: &'a Cmd, fin: Option<Value>) -> R<Value> {
         let first = &cmd.args[0];
         match first {
-            Arg::Field { ident, .. } => return self.eval_field_chain(dot, dot.clone(), first, ident, &cmd.args, fin),
+            Arg::Field { ident, .. } => {
+                return self.eval_field_chain(dot, dot.clone(), first, ident, &cmd.args, fin);
+            }
             Arg::Chain { .. } => return self.eval_chain(dot, first, &cmd.args, fin),
-            Arg::Ident { name, .. } => return self.eval_call(dot, name, first, At::Cmd(cmd), &cmd.args[1..], fin),
+            Arg::Ident { name, .. } => {
+                return self.eval_call(dot, name, first, At::Cmd(cmd), &cmd.args[1..], fin);
+            }
             Arg::Pipe(p) => {
                 self.at = At::Arg(first);
                 self.not_a_function(&cmd.args, &fin)?;
@@ -353,7 +381,10 @@ impl<'a> Exec<'a> {
             Arg::Nil { .. } => self.errorf("nil is not a command"),
             Arg::Number { .. } => self.ideal_constant(first),
             Arg::Str { text, .. } => Ok(Value::str(text)),
-            _ => self.errorf(format!("can't evaluate command {}", super::gofmt::go_quote(&first.to_string()))),
+            _ => self.errorf(format!(
+                "can't evaluate command {}",
+                super::gofmt::go_quote(&first.to_string())
+            )),
         }
     }
 
@@ -363,7 +394,10 @@ impl<'a> Exec<'a> {
             return Ok(Value::Invalid);
         };
         let t = &num.text;
-        let hex_int = t.len() > 2 && t.starts_with('0') && t[1..].starts_with(['x', 'X']) && !t.contains(['p', 'P']);
+        let hex_int = t.len() > 2
+            && t.starts_with('0')
+            && t[1..].starts_with(['x', 'X'])
+            && !t.contains(['p', 'P']);
         if let Some((re, im)) = num.complex {
             return Ok(Value::Complex(re, im));
         }
@@ -381,7 +415,13 @@ impl<'a> Exec<'a> {
         Ok(Value::Invalid)
     }
 
-    fn eval_chain(&mut self, dot: &Value, chain: &'a Arg, args: &'a [Arg], fin: Option<Value>) -> R<Value> {
+    fn eval_chain(
+        &mut self,
+        dot: &Value,
+        chain: &'a Arg,
+        args: &'a [Arg],
+        fin: Option<Value>,
+    ) -> R<Value> {
         self.at = At::Arg(chain);
         let Arg::Chain { node, fields, .. } = chain else {
             return Ok(Value::Invalid);
@@ -393,7 +433,13 @@ impl<'a> Exec<'a> {
         self.eval_field_chain(dot, recv, chain, fields, args, fin)
     }
 
-    fn eval_variable(&mut self, dot: &Value, var: &'a Arg, args: &'a [Arg], fin: Option<Value>) -> R<Value> {
+    fn eval_variable(
+        &mut self,
+        dot: &Value,
+        var: &'a Arg,
+        args: &'a [Arg],
+        fin: Option<Value>,
+    ) -> R<Value> {
         self.at = At::Arg(var);
         let Arg::Var { ident, .. } = var else {
             return Ok(Value::Invalid);
@@ -437,7 +483,9 @@ impl<'a> Exec<'a> {
         let has_args = args.len() > 1 || fin.is_some();
         let struct_field = |this: &Self, v: Value| -> R<Value> {
             if has_args {
-                return this.errorf(format!("{name} has arguments but cannot be invoked as function"));
+                return this.errorf(format!(
+                    "{name} has arguments but cannot be invoked as function"
+                ));
             }
             Ok(v)
         };
@@ -446,7 +494,10 @@ impl<'a> Exec<'a> {
             Value::TimePtr(t) | Value::Time(t) => {
                 let t = *t;
                 if super::humanize::time_method(t, name, Some("")).is_none() {
-                    return self.errorf(format!("can't evaluate field {name} in type {}", recv.type_name()));
+                    return self.errorf(format!(
+                        "can't evaluate field {name} in type {}",
+                        recv.type_name()
+                    ));
                 }
                 self.call_time_method(dot, t, name, node, args, fin)
             }
@@ -455,12 +506,18 @@ impl<'a> Exec<'a> {
                 "ExternalLabels" => struct_field(self, Value::StrMap(d.external_labels.clone())),
                 "ExternalURL" => struct_field(self, Value::Str(d.external_url.clone())),
                 "Value" => struct_field(self, Value::Float(d.value)),
-                _ => self.errorf(format!("can't evaluate field {name} in type {}", recv.type_name())),
+                _ => self.errorf(format!(
+                    "can't evaluate field {name} in type {}",
+                    recv.type_name()
+                )),
             },
             Value::Sample(s) => match name {
                 "Labels" => struct_field(self, Value::StrMap(s.labels.clone())),
                 "Value" => struct_field(self, Value::Float(s.value)),
-                _ => self.errorf(format!("can't evaluate field {name} in type {}", recv.type_name())),
+                _ => self.errorf(format!(
+                    "can't evaluate field {name} in type {}",
+                    recv.type_name()
+                )),
             },
             Value::StrMap(m) => {
                 if has_args {
@@ -474,7 +531,10 @@ impl<'a> Exec<'a> {
                 }
                 Ok(m.get(name).cloned().unwrap_or(Value::Nil))
             }
-            _ => self.errorf(format!("can't evaluate field {name} in type {}", recv.type_name())),
+            _ => self.errorf(format!(
+                "can't evaluate field {name} in type {}",
+                recv.type_name()
+            )),
         }
     }
 
@@ -491,7 +551,9 @@ impl<'a> Exec<'a> {
         let want = usize::from(name == "Format");
         let got = rest.len() + usize::from(fin.is_some());
         if got != want {
-            return self.errorf(format!("wrong number of args for {name}: want {want} got {got}"));
+            return self.errorf(format!(
+                "wrong number of args for {name}: want {want} got {got}"
+            ));
         }
         let mut layout = None;
         if want == 1 {
@@ -520,16 +582,24 @@ impl<'a> Exec<'a> {
     ) -> R<Value> {
         self.at = At::Arg(ident);
         let Some(sig) = funcs::signature(name) else {
-            return self.errorf(format!("{} is not a defined function", super::gofmt::go_quote(name)));
+            return self.errorf(format!(
+                "{} is not a defined function",
+                super::gofmt::go_quote(name)
+            ));
         };
         let num_in = args.len() + usize::from(fin.is_some());
         let fixed = sig.fixed.len();
         if sig.variadic.is_some() {
             if num_in < fixed {
-                return self.errorf(format!("wrong number of args for {name}: want at least {fixed} got {}", args.len()));
+                return self.errorf(format!(
+                    "wrong number of args for {name}: want at least {fixed} got {}",
+                    args.len()
+                ));
             }
         } else if num_in != fixed {
-            return self.errorf(format!("wrong number of args for {name}: want {fixed} got {num_in}"));
+            return self.errorf(format!(
+                "wrong number of args for {name}: want {fixed} got {num_in}"
+            ));
         }
         if name == "and" || name == "or" {
             let mut v = Value::Invalid;
@@ -581,7 +651,11 @@ impl<'a> Exec<'a> {
             P::Sample => matches!(v, Value::Sample(_)),
         };
         if !ok {
-            return self.errorf(format!("wrong type for value; expected {}; got {}", ty.name(), v.type_name()));
+            return self.errorf(format!(
+                "wrong type for value; expected {}; got {}",
+                ty.name(),
+                v.type_name()
+            ));
         }
         Ok(v)
     }
@@ -592,11 +666,22 @@ impl<'a> Exec<'a> {
             Arg::Dot { .. } => dot.clone(),
             Arg::Nil { .. } => {
                 if ty.can_be_nil() {
-                    return Ok(if ty == P::RValue { Value::Invalid } else { Value::Nil });
+                    return Ok(if ty == P::RValue {
+                        Value::Invalid
+                    } else {
+                        Value::Nil
+                    });
                 }
                 return self.errorf(format!("cannot assign nil to {}", ty.name()));
             }
-            Arg::Field { ident, .. } => self.eval_field_chain(dot, dot.clone(), arg, ident, std::slice::from_ref(arg), None)?,
+            Arg::Field { ident, .. } => self.eval_field_chain(
+                dot,
+                dot.clone(),
+                arg,
+                ident,
+                std::slice::from_ref(arg),
+                None,
+            )?,
             Arg::Var { .. } => self.eval_variable(dot, arg, &[], None)?,
             Arg::Pipe(p) => self.eval_pipeline(dot, p)?,
             Arg::Ident { name, .. } => self.eval_call(dot, name, arg, At::Arg(arg), &[], None)?,
@@ -636,7 +721,10 @@ pub(crate) fn alert_vars(dot: &Value) -> Vec<(String, Value)> {
     let mut vars = vec![("$".to_string(), dot.clone())];
     if let Value::Data(d) = dot {
         vars.push(("$labels".into(), Value::StrMap(d.labels.clone())));
-        vars.push(("$externalLabels".into(), Value::StrMap(d.external_labels.clone())));
+        vars.push((
+            "$externalLabels".into(),
+            Value::StrMap(d.external_labels.clone()),
+        ));
         vars.push(("$externalURL".into(), Value::Str(d.external_url.clone())));
         vars.push(("$value".into(), Value::Float(d.value)));
     }

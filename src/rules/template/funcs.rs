@@ -177,7 +177,11 @@ pub(crate) fn call(name: &str, a: &[Value], env: &Env) -> Result<Value, String> 
         )),
         "reReplaceAll" => {
             let re = regex::Regex::new(s(arg(0))).map_err(|e| {
-                format!("regexp: Compile({}): {}", re_quote(s(arg(0))), regex_err(s(arg(0)), &e))
+                format!(
+                    "regexp: Compile({}): {}",
+                    re_quote(s(arg(0))),
+                    regex_err(s(arg(0)), &e)
+                )
             })?;
             Value::str(&re.replace_all(s(arg(2)), s(arg(1))))
         }
@@ -189,8 +193,14 @@ pub(crate) fn call(name: &str, a: &[Value], env: &Env) -> Result<Value, String> 
         "title" => Value::str(&title(s(arg(0)))),
         "toUpper" => Value::str(&map_chars(s(arg(0)), true)),
         "toLower" => Value::str(&map_chars(s(arg(0)), false)),
-        "graphLink" => Value::str(&format!("/graph?g0.expr={}&g0.tab=0", query_escape(s(arg(0))))),
-        "tableLink" => Value::str(&format!("/graph?g0.expr={}&g0.tab=1", query_escape(s(arg(0))))),
+        "graphLink" => Value::str(&format!(
+            "/graph?g0.expr={}&g0.tab=0",
+            query_escape(s(arg(0)))
+        )),
+        "tableLink" => Value::str(&format!(
+            "/graph?g0.expr={}&g0.tab=1",
+            query_escape(s(arg(0)))
+        )),
         "sortByLabel" => {
             let by = s(arg(0));
             let mut v: Vec<Rc<SampleV>> = match arg(1) {
@@ -233,7 +243,10 @@ pub(crate) fn call(name: &str, a: &[Value], env: &Env) -> Result<Value, String> 
 }
 
 fn re_quote(s: &str) -> String {
-    if !s.contains('`') && s.chars().all(|c| c == '\t' || (super::gofmt::is_print(c) && c != '\u{feff}')) {
+    if !s.contains('`')
+        && s.chars()
+            .all(|c| c == '\t' || (super::gofmt::is_print(c) && c != '\u{feff}'))
+    {
         format!("`{s}`")
     } else {
         go_quote(s)
@@ -248,12 +261,26 @@ fn regex_err(pattern: &str, e: &regex::Error) -> String {
     } else if msg.contains("unopened group") {
         format!("unexpected ): {}", re_quote(pattern))
     } else if msg.contains("unclosed character class") {
-        format!("missing closing ]: {}", re_quote(&pattern[pattern.rfind('[').unwrap_or(0)..]))
+        format!(
+            "missing closing ]: {}",
+            re_quote(&pattern[pattern.rfind('[').unwrap_or(0)..])
+        )
     } else if msg.contains("repetition operator missing expression") {
-        format!("missing argument to repetition operator: {}", re_quote(pattern))
+        format!(
+            "missing argument to repetition operator: {}",
+            re_quote(pattern)
+        )
     } else {
-        let last = msg.lines().rev().find(|l| l.starts_with("error:")).unwrap_or("error: invalid regexp");
-        format!("{}: {}", last.trim_start_matches("error: "), re_quote(pattern))
+        let last = msg
+            .lines()
+            .rev()
+            .find(|l| l.starts_with("error:"))
+            .unwrap_or("error: invalid regexp");
+        format!(
+            "{}: {}",
+            last.trim_start_matches("error: "),
+            re_quote(pattern)
+        )
     };
     format!("error parsing regexp: {what}")
 }
@@ -347,7 +374,9 @@ pub(crate) fn query_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() * 3);
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
             b' ' => out.push('+'),
             _ => out.push_str(&format!("%{b:02X}")),
         }
@@ -402,7 +431,9 @@ fn strip_domain(hp: &str) -> String {
 
 fn length(v: &Value) -> Result<Value, String> {
     match v {
-        Value::Invalid | Value::Nil => Err("reflect: call of reflect.Value.Type on zero Value".into()),
+        Value::Invalid | Value::Nil => {
+            Err("reflect: call of reflect.Value.Type on zero Value".into())
+        }
         Value::Sample(_) => Err("len of type template.sample".into()),
         v => v
             .len()
@@ -415,7 +446,12 @@ fn index_arg(i: &Value, cap: usize) -> Result<usize, String> {
     let x = match i {
         Value::Int(x) | Value::Int64(x) => *x,
         Value::Invalid | Value::Nil => return Err("cannot index slice/array with nil".into()),
-        v => return Err(format!("cannot index slice/array with type {}", v.type_name())),
+        v => {
+            return Err(format!(
+                "cannot index slice/array with type {}",
+                v.type_name()
+            ));
+        }
     };
     if x < 0 || x as u64 > cap as u64 {
         return Err(format!("index out of range: {x}"));
@@ -432,7 +468,11 @@ fn index(item: &Value, idx: &[Value]) -> Result<Value, String> {
         item = match &item {
             Value::Str(s) => {
                 let x = index_arg(i, s.len())?;
-                Value::Int(i64::from(*s.as_bytes().get(x).ok_or("reflect: string index out of range")?))
+                Value::Int(i64::from(
+                    *s.as_bytes()
+                        .get(x)
+                        .ok_or("reflect: string index out of range")?,
+                ))
             }
             Value::Samples(v) => {
                 let x = index_arg(i, v.len())?;

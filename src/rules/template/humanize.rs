@@ -10,7 +10,12 @@ use crate::model::format_go_float;
 
 /// Go's `strconv.ParseFloat(s, 64)`, with its error wording.
 pub(crate) fn go_parse_float(s: &str) -> Result<f64, String> {
-    let syntax = || format!("strconv.ParseFloat: parsing {}: invalid syntax", super::gofmt::go_quote(s));
+    let syntax = || {
+        format!(
+            "strconv.ParseFloat: parsing {}: invalid syntax",
+            super::gofmt::go_quote(s)
+        )
+    };
     if s.is_empty() || s.contains('_') || s.trim() != s {
         return Err(syntax());
     }
@@ -22,7 +27,8 @@ pub(crate) fn go_parse_float(s: &str) -> Result<f64, String> {
     if matches!(body, "inf" | "infinity" | "nan") {
         return s.parse::<f64>().map_err(|_| syntax());
     }
-    if !body.starts_with(|c: char| c.is_ascii_digit() || c == '.') || body.contains(['i', 'n', 'x']) {
+    if !body.starts_with(|c: char| c.is_ascii_digit() || c == '.') || body.contains(['i', 'n', 'x'])
+    {
         return Err(syntax());
     }
     let v: f64 = s.parse().map_err(|_| syntax())?;
@@ -182,16 +188,67 @@ fn civil(t: TimeV) -> chrono::NaiveDateTime {
 }
 
 const MONTHS: [&str; 12] = [
-    "January", "February", "March", "April", "May", "June", "July", "August", "September",
-    "October", "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 ];
-const DAYS: [&str; 7] = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+const DAYS: [&str; 7] = [
+    "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+];
 
 /// The layout elements Go's time package recognises, longest first where prefixes clash.
 const STD: [&str; 36] = [
-    "January", "Jan", "Monday", "Mon", "MST", "2006", "-07:00:00", "-0700", "-07:00", "-07",
-    "Z07:00:00", "Z0700", "Z07:00", "Z07", "002", "01", "02", "03", "04", "05", "06", "_2",
-    "15", "1", "2", "3", "4", "5", "PM", "pm", ".000", ".999", ",000", ",999", "__2", "0",
+    "January",
+    "Jan",
+    "Monday",
+    "Mon",
+    "MST",
+    "2006",
+    "-07:00:00",
+    "-0700",
+    "-07:00",
+    "-07",
+    "Z07:00:00",
+    "Z0700",
+    "Z07:00",
+    "Z07",
+    "002",
+    "01",
+    "02",
+    "03",
+    "04",
+    "05",
+    "06",
+    "_2",
+    "15",
+    "1",
+    "2",
+    "3",
+    "4",
+    "5",
+    "PM",
+    "pm",
+    ".000",
+    ".999",
+    ",000",
+    ",999",
+    "__2",
+    "0",
 ];
 
 /// Go's `Time.Format(layout)` for a UTC time.
@@ -209,7 +266,11 @@ pub(crate) fn go_format(t: TimeV, layout: &str) -> String {
             if !b.get(1 + run).is_some_and(u8::is_ascii_digit) {
                 let frac = format!("{:09}", t.nanos);
                 let f = &frac[..run.min(9)];
-                let f = if digit == b'9' { f.trim_end_matches('0') } else { f };
+                let f = if digit == b'9' {
+                    f.trim_end_matches('0')
+                } else {
+                    f
+                };
                 if !f.is_empty() {
                     out.push(b[0] as char);
                     out.push_str(f);
@@ -223,7 +284,9 @@ pub(crate) fn go_format(t: TimeV, layout: &str) -> String {
                 continue;
             }
             // "Jan" must not be followed by a lowercase letter ("Janet"), likewise "Mon".
-            if (s == "Jan" || s == "Mon") && rest[s.len()..].starts_with(|c: char| c.is_ascii_lowercase()) {
+            if (s == "Jan" || s == "Mon")
+                && rest[s.len()..].starts_with(|c: char| c.is_ascii_lowercase())
+            {
                 continue;
             }
             let m = d.month0() as usize;

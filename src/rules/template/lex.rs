@@ -439,7 +439,12 @@ impl<'a> Lexer<'a> {
             '`' => Some(State::RawQuote),
             '$' => Some(State::Variable),
             '\'' => Some(State::Char),
-            '.' if self.rest().as_bytes().first().is_some_and(|b| !b.is_ascii_digit()) => {
+            '.' if self
+                .rest()
+                .as_bytes()
+                .first()
+                .is_some_and(|b| !b.is_ascii_digit()) =>
+            {
                 Some(State::Field)
             }
             '.' | '+' | '-' | '0'..='9' => {
@@ -570,13 +575,18 @@ impl<'a> Lexer<'a> {
     fn lex_number(&mut self) -> Option<State> {
         if !self.scan_number() {
             let bad = self.input[self.start..self.pos].to_string();
-            return self.errorf(format!("bad number syntax: {}", super::gofmt::go_quote(&bad)));
+            return self.errorf(format!(
+                "bad number syntax: {}",
+                super::gofmt::go_quote(&bad)
+            ));
         }
         if matches!(self.peek(), Some('+' | '-')) {
             if !self.scan_number() || !self.input[..self.pos].ends_with('i') {
                 let bad = self.input[self.start..self.pos].to_string();
-                return self
-                    .errorf(format!("bad number syntax: {}", super::gofmt::go_quote(&bad)));
+                return self.errorf(format!(
+                    "bad number syntax: {}",
+                    super::gofmt::go_quote(&bad)
+                ));
             }
             return self.emit(Tok::Complex);
         }

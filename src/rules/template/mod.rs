@@ -116,7 +116,11 @@ impl Template {
     }
 
     /// Expands the template for one alert.
-    pub fn render(&self, data: &TemplateData, query: &dyn QueryFn) -> Result<String, TemplateError> {
+    pub fn render(
+        &self,
+        data: &TemplateData,
+        query: &dyn QueryFn,
+    ) -> Result<String, TemplateError> {
         let dot = value::Value::Data(Rc::new(value::DataV {
             labels: to_map(data.labels),
             external_labels: to_map(data.external_labels),
@@ -136,7 +140,12 @@ impl Template {
 /// Prometheus's expansion of an alert's annotation or label: the expanded text, or on
 /// failure the text Prometheus puts in its place,
 /// `<error expanding template: error parsing template NAME: ...>` (or `error executing`).
-pub fn expand_for_alert(name: &str, text: &str, data: &TemplateData, query: &dyn QueryFn) -> String {
+pub fn expand_for_alert(
+    name: &str,
+    text: &str,
+    data: &TemplateData,
+    query: &dyn QueryFn,
+) -> String {
     let t = match Template::parse(name, text) {
         Ok(t) => t,
         Err(e) => return format!("<error expanding template: error parsing template {name}: {e}>"),

@@ -16,18 +16,29 @@ use super::lex::{Item, Lexer, Tok};
 const MAX_DEPTH: usize = 200;
 
 /// The variables the alert preamble declares.
-pub(crate) const PREAMBLE_VARS: [&str; 4] = ["$labels", "$externalLabels", "$externalURL", "$value"];
+pub(crate) const PREAMBLE_VARS: [&str; 4] =
+    ["$labels", "$externalLabels", "$externalURL", "$value"];
 
 #[derive(Debug, Clone)]
 pub(crate) enum Node {
     Text(String),
-    Action { pipe: Pipe },
+    Action {
+        pipe: Pipe,
+    },
     If(Branch),
     Range(Branch),
     With(Branch),
-    Template { pos: usize, name: String, pipe: Option<Pipe> },
-    Break { pos: usize },
-    Continue { pos: usize },
+    Template {
+        pos: usize,
+        name: String,
+        pipe: Option<Pipe>,
+    },
+    Break {
+        pos: usize,
+    },
+    Continue {
+        pos: usize,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -63,15 +74,42 @@ pub(crate) struct Number {
 
 #[derive(Debug, Clone)]
 pub(crate) enum Arg {
-    Ident { pos: usize, name: String },
-    Dot { pos: usize },
-    Nil { pos: usize },
-    Var { pos: usize, ident: Vec<String> },
-    Field { pos: usize, ident: Vec<String> },
-    Chain { pos: usize, node: Box<Arg>, fields: Vec<String> },
-    Bool { pos: usize, val: bool },
-    Number { pos: usize, num: Number },
-    Str { pos: usize, quoted: String, text: String },
+    Ident {
+        pos: usize,
+        name: String,
+    },
+    Dot {
+        pos: usize,
+    },
+    Nil {
+        pos: usize,
+    },
+    Var {
+        pos: usize,
+        ident: Vec<String>,
+    },
+    Field {
+        pos: usize,
+        ident: Vec<String>,
+    },
+    Chain {
+        pos: usize,
+        node: Box<Arg>,
+        fields: Vec<String>,
+    },
+    Bool {
+        pos: usize,
+        val: bool,
+    },
+    Number {
+        pos: usize,
+        num: Number,
+    },
+    Str {
+        pos: usize,
+        quoted: String,
+        text: String,
+    },
     Pipe(Box<Pipe>),
 }
 
@@ -420,7 +458,11 @@ impl Parser<'_> {
         match t.typ {
             Tok::Block => return self.block_control(),
             Tok::Break | Tok::Continue => {
-                let word = if t.typ == Tok::Break { "break" } else { "continue" };
+                let word = if t.typ == Tok::Break {
+                    "break"
+                } else {
+                    "continue"
+                };
                 let n = self.next_non_space();
                 if n.typ != Tok::RightDelim {
                     return Err(self.unexpected(&n, &format!("{{{{{word}}}}}")));
@@ -602,7 +644,13 @@ impl Parser<'_> {
                     for (i, c) in pipe.cmds.iter().enumerate().skip(1) {
                         if matches!(
                             c.args.first(),
-                            Some(Arg::Bool { .. } | Arg::Dot { .. } | Arg::Nil { .. } | Arg::Number { .. } | Arg::Str { .. })
+                            Some(
+                                Arg::Bool { .. }
+                                    | Arg::Dot { .. }
+                                    | Arg::Nil { .. }
+                                    | Arg::Number { .. }
+                                    | Arg::Str { .. }
+                            )
                         ) {
                             return Err(self.errorf(format!(
                                 "non executable command in pipeline stage {}",
@@ -681,7 +729,11 @@ impl Parser<'_> {
                 ident.extend(fields);
                 Arg::Var { pos, ident }
             }
-            Arg::Bool { .. } | Arg::Str { .. } | Arg::Number { .. } | Arg::Nil { .. } | Arg::Dot { .. } => {
+            Arg::Bool { .. }
+            | Arg::Str { .. }
+            | Arg::Number { .. }
+            | Arg::Nil { .. }
+            | Arg::Dot { .. } => {
                 return Err(self.errorf(format!(
                     "unexpected . after term {}",
                     super::gofmt::go_quote(&node.to_string())
@@ -821,7 +873,10 @@ pub(crate) fn unquote_char(s: &str, quote: char) -> Option<(char, &str)> {
         'x' => {
             let (v, t) = hex(2)?;
             // \x in a Go string is a byte; a non-ASCII byte alone is not UTF-8.
-            Some((char::from_u32(v).filter(|_| v < 0x80).unwrap_or('\u{fffd}'), t))
+            Some((
+                char::from_u32(v).filter(|_| v < 0x80).unwrap_or('\u{fffd}'),
+                t,
+            ))
         }
         'u' => hex(4).and_then(|(v, t)| Some((char::from_u32(v)?, t))),
         'U' => hex(8).and_then(|(v, t)| Some((char::from_u32(v)?, t))),
@@ -831,7 +886,10 @@ pub(crate) fn unquote_char(s: &str, quote: char) -> Option<(char, &str)> {
             if v > 0xff {
                 return None;
             }
-            Some((char::from_u32(v).filter(|_| v < 0x80).unwrap_or('\u{fffd}'), &s[4..]))
+            Some((
+                char::from_u32(v).filter(|_| v < 0x80).unwrap_or('\u{fffd}'),
+                &s[4..],
+            ))
         }
         _ => None,
     }
@@ -934,7 +992,8 @@ pub(crate) fn parse_number(text: &str, typ: Tok) -> Result<Number, String> {
     match typ {
         Tok::CharConstant => {
             let inner = &text[1..];
-            let (c, tail) = unquote_char(inner, '\'').ok_or_else(|| "invalid syntax".to_string())?;
+            let (c, tail) =
+                unquote_char(inner, '\'').ok_or_else(|| "invalid syntax".to_string())?;
             if tail != "'" {
                 return Err(format!("malformed character constant: {text}"));
             }
@@ -950,9 +1009,13 @@ pub(crate) fn parse_number(text: &str, typ: Tok) -> Result<Number, String> {
                 .map(|i| i + 1)
                 .filter(|i| !matches!(text.as_bytes()[i - 1], b'e' | b'E'));
             let Some(i) = idx else {
-                return Err(format!("illegal number syntax: {}", super::gofmt::go_quote(text)));
+                return Err(format!(
+                    "illegal number syntax: {}",
+                    super::gofmt::go_quote(text)
+                ));
             };
-            let re = parse_float(&text[..i]).or_else(|| parse_int_base0(&text[..i]).map(|v| v as f64));
+            let re =
+                parse_float(&text[..i]).or_else(|| parse_int_base0(&text[..i]).map(|v| v as f64));
             let im_txt = text[i..].trim_end_matches('i');
             let im = parse_float(im_txt);
             match (re, im) {
@@ -983,7 +1046,10 @@ pub(crate) fn parse_number(text: &str, typ: Tok) -> Result<Number, String> {
         n.float = Some(u as f64);
     } else if let Some(f) = parse_float(text) {
         if !text.contains(['.', 'e', 'E', 'p', 'P']) {
-            return Err(format!("integer overflow: {}", super::gofmt::go_quote(text)));
+            return Err(format!(
+                "integer overflow: {}",
+                super::gofmt::go_quote(text)
+            ));
         }
         n.float = Some(f);
         if f.fract() == 0.0 && f.abs() < 9.2e18 {
@@ -994,7 +1060,10 @@ pub(crate) fn parse_number(text: &str, typ: Tok) -> Result<Number, String> {
         }
     }
     if n.int.is_none() && n.uint.is_none() && n.float.is_none() {
-        return Err(format!("illegal number syntax: {}", super::gofmt::go_quote(text)));
+        return Err(format!(
+            "illegal number syntax: {}",
+            super::gofmt::go_quote(text)
+        ));
     }
     Ok(n)
 }
