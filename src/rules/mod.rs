@@ -14,6 +14,7 @@ pub mod manager;
 pub mod notifier;
 pub mod template;
 pub mod types;
+pub mod unittest;
 
 pub use types::{
     Alert, AlertState, GroupSpec, GroupStatus, RuleHealth, RuleKind, RuleSpec, RuleStatus,
