@@ -76,9 +76,27 @@ fn hints(mode: Mode) -> &'static [Hint] {
             (None, ":ns", "namespace"),
             (Some(I::Back), "Esc", "back"),
         ],
-        Mode::ClusterFilter => &[
+        Mode::ClusterFilter | Mode::AlertFilter => &[
             (Some(I::Submit), "Enter", "done"),
             (Some(I::Back), "Esc", "back"),
+        ],
+        Mode::Alerts => &[
+            (None, "↑↓", "select"),
+            (Some(I::AlertOpen), "Enter", "detail"),
+            (Some(I::AlertFilter), "/", "filter"),
+            (Some(I::Silence), "s", "silence"),
+            (Some(I::Unsilence), "u", "unsilence"),
+            (Some(I::RulesView), "r", "rules"),
+            (Some(I::AlertInactive), "i", "inactive"),
+            (Some(I::Back), "Esc", "back"),
+        ],
+        Mode::SilencePick => &[
+            (Some(I::SilenceFor1h), "1", "1h"),
+            (Some(I::SilenceFor4h), "4", "4h"),
+            (Some(I::SilenceFor1d), "d", "1d"),
+            (Some(I::SilenceCustom), "c", "custom"),
+            (Some(I::SilenceMatchers), "n", "labels"),
+            (Some(I::Back), "Esc", "cancel"),
         ],
     }
 }
@@ -234,6 +252,9 @@ mod tests {
             Mode::Dashboard,
             Mode::Cluster,
             Mode::ClusterFilter,
+            Mode::Alerts,
+            Mode::AlertFilter,
+            Mode::SilencePick,
         ] {
             let fixed: Vec<(String, &str)> = hints(mode)
                 .iter()
