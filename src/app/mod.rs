@@ -7,8 +7,8 @@
 //! (with `load` for `--load`), `kmon query`/`query-range` (a client, or with `--data-dir` local) in `query_cli`, the
 //! query panels' evaluation and history in `panels`, the dashboard file format in
 //! `dashboard` and the dashboard's panels and pins in `board`, the alerts pane's and rules
-//! view's read model in `alerts` with the local silences in `silences`, the query bar's highlighting, checks
-//! and completion in `assist`, `units`, which guesses a query's unit from its metric
+//! view's read model in `alerts` with the local silences in `silences`, the query bar's
+//! highlighting, checks and completion in `assist`, `units`, which guesses a query's unit from its metric
 //! names, the collector and snapshot-publisher loops in `publish`, storage errors in the status
 //! line in `storage_status`, the settings file in
 //! `settings`, and the data-dir commands: `kmon export` (`dump`), `kmon tsdb analyze`

@@ -392,6 +392,11 @@ impl ViewState {
             }
             Intent::Targets => {
                 self.mode = Mode::Targets;
+                // Leaving an alert's detail: its graph is no longer needed.
+                if self.alerts.detail.take().is_some() {
+                    self.alerts.screen = AlertScreen::List;
+                    return Flow::Send(Action::ShowAlertGraph(None));
+                }
                 Flow::Continue
             }
             Intent::TargetDetail => {
