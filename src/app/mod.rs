@@ -7,8 +7,9 @@
 //! `export`, the headless `kmon export-screen` in `export_screen`, `kmon serve` in `serve`
 //! (with `load` for `--load`), `kmon query`/`query-range` (a client, or with `--data-dir` local) in `query_cli`, the
 //! query panels' evaluation and history in `panels`, the dashboard file format in
-//! `dashboard` and the dashboard's panels and pins in `board`, the query bar's highlighting, checks
-//! and completion in `assist`, `units`, which guesses a query's unit from its metric
+//! `dashboard` and the dashboard's panels and pins in `board`, the alerts pane's and rules
+//! view's read model in `alerts` with the local silences in `silences`, the query bar's
+//! highlighting, checks and completion in `assist`, `units`, which guesses a query's unit from its metric
 //! names, the collector and snapshot-publisher loops in `publish`, storage errors in the status
 //! line in `storage_status`, the settings file in
 //! `settings`, and the data-dir commands: `kmon export` (`dump`), `kmon tsdb analyze`
@@ -18,6 +19,7 @@
 //! and `kube_sd` for `kubernetes_sd_configs`), the default cluster jobs in `kube_jobs`, the
 //! kube-state writer in `kube_state`, and `kmon targets` in `targets_cli`.
 
+pub mod alerts;
 pub mod analyze;
 pub mod assist;
 pub mod board;
@@ -44,6 +46,7 @@ pub mod query_cli;
 mod run;
 mod serve;
 pub mod settings;
+pub mod silences;
 mod snapshot;
 mod storage_status;
 pub mod targets_cli;

@@ -12,6 +12,10 @@ use super::snapshot::{
     DashboardLayout, PanelData, PanelKind, PanelSeries, QueryOutcome, TimeRange, Unit,
 };
 
+/// The alert detail's graph panel (`Action::ShowAlertGraph`): evaluated whatever screen
+/// is shown, while the detail is open.
+pub const ALERT_PANEL_ID: u64 = u64::MAX;
+
 /// Steps a panel is evaluated at: about one per braille dot column of a wide graph.
 pub const PANEL_POINTS: i64 = 240;
 
@@ -40,19 +44,32 @@ pub struct PanelRequest {
 }
 
 impl PanelRequest {
-    /// Replaces the dashboard's panels (every panel but the query bar's) and layout.
+    /// Replaces the dashboard's panels (every panel but the query bar's and the alert
+    /// detail's) and layout.
     pub fn set_board(&mut self, specs: Vec<PanelSpec>, layout: DashboardLayout) {
-        self.panels.retain(|p| p.id == 0);
+        self.panels.retain(|p| p.id == 0 || p.id == ALERT_PANEL_ID);
         self.panels.extend(specs);
         self.layout = std::sync::Arc::new(layout);
     }
 
-    /// The panels to evaluate now: the query bar's always, the dashboard's while it is
-    /// shown.
+    /// The panels to evaluate now: the query bar's and the alert detail's always, the
+    /// dashboard's while it is shown.
     pub fn wanted(&self) -> impl Iterator<Item = &PanelSpec> {
         self.panels
             .iter()
-            .filter(|p| p.id == 0 || self.dashboard_shown)
+            .filter(|p| p.id == 0 || p.id == ALERT_PANEL_ID || self.dashboard_shown)
+    }
+
+    /// Puts `expr` in the alert detail's panel, or removes that panel (`None`).
+    pub fn set_alert_graph(&mut self, expr: Option<&str>) {
+        self.panels.retain(|p| p.id != ALERT_PANEL_ID);
+        if let Some(expr) = expr.map(str::trim).filter(|e| !e.is_empty()) {
+            self.panels.push(PanelSpec {
+                id: ALERT_PANEL_ID,
+                queries: vec![expr.to_string()],
+                ..PanelSpec::default()
+            });
+        }
     }
 
     /// Puts `expr` in the query bar's panel (id 0), or removes that panel when `expr` is
@@ -320,6 +337,18 @@ mod tests {
         assert_eq!(ids(&r), [0, 3]);
         r.set_query("");
         assert_eq!(ids(&r), [3]);
+    }
+
+    #[test]
+    fn the_alert_graph_panel_is_always_wanted_and_survives_board_changes() {
+        let mut r = PanelRequest::default();
+        r.set_alert_graph(Some(" cpu "));
+        r.set_board(vec![], DashboardLayout::default());
+        let ids: Vec<u64> = r.wanted().map(|p| p.id).collect();
+        assert_eq!(ids, [ALERT_PANEL_ID]);
+        assert_eq!(r.panels[0].queries, ["cpu"]);
+        r.set_alert_graph(None);
+        assert!(r.panels.is_empty());
     }
 
     #[test]

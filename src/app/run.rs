@@ -390,6 +390,21 @@ async fn carry_out(
             Action::SetInterval(d) => {
                 engine.interval.send_replace(d);
             }
+            Action::Silence { matchers, until_ms } => {
+                let status = engine
+                    .silences
+                    .silence(matchers, until_ms, crate::scrape::now_ms());
+                tracing::info!("{status}");
+                engine.set_status(status);
+            }
+            Action::Unsilence { id } => {
+                let status = engine.silences.unsilence(id, crate::scrape::now_ms());
+                tracing::info!("{status}");
+                engine.set_status(status);
+            }
+            Action::ShowAlertGraph(expr) => engine
+                .request
+                .send_modify(|r| r.set_alert_graph(expr.as_deref())),
             Action::SaveOptions(saved) => {
                 let status = match settings_file {
                     Some(path) => match save_options(path, &saved) {
@@ -457,6 +472,8 @@ pub struct Engine {
     pub request: watch::Sender<PanelRequest>,
     /// The refresh (and built-in collection) interval; changes apply from the next tick.
     pub interval: watch::Sender<Duration>,
+    /// The local silences (`silences.json` in the state dir), for the alerts view.
+    pub silences: Arc<super::silences::SilenceStore>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -569,6 +586,12 @@ impl Engine {
                 }
             }
         }
+        let (silences, silences_warning) =
+            super::silences::SilenceStore::open(Some(&opts.state_dir()), crate::scrape::now_ms());
+        if let Some(w) = &silences_warning {
+            tracing::warn!("{w}");
+        }
+        let status_note = status_note.or(silences_warning);
         let (snap_tx, snap_rx) = watch::channel(Arc::new(UiSnapshot::default()));
         let (status_tx, status_rx) = watch::channel(status_note.unwrap_or_default());
         if let Some(rt) = &cluster {
@@ -604,6 +627,7 @@ impl Engine {
             status: status_tx,
             request: request_tx,
             interval: interval_tx,
+            silences: Arc::new(silences),
             tasks,
         })
     }

@@ -1,6 +1,6 @@
 //! kmon's own settings file, `kmon.yaml` in the config dir (`~/.config/kmon/kmon.yaml`):
-//! what the options menu saves (refresh interval, theme, graph symbols, shown boxes) and
-//! the user's key remapping. `run_tui` reads it at start (command-line flags win over it)
+//! what the options menu saves (refresh interval, theme, graph symbols, shown boxes, the
+//! alert bell) and the user's key remapping. `run_tui` reads it at start (command-line flags win over it)
 //! and writes it when the options menu closes with changes; the key section is kept as
 //! the user wrote it. A broken file never stops kmon: `load` says what is wrong, with
 //! file, line and column, and the defaults apply.
@@ -10,6 +10,7 @@
 //! theme: nord                # a theme name or a path to a btop .theme file
 //! graph: braille             # braille | block | tty
 //! boxes: [cpu, mem, net, disks, query]
+//! bell: false                # ring the terminal bell when an alert starts firing
 //! keys:                      # intent: key, or a list of keys
 //!   quit: [q, Q]             # rebinds quit wherever it is bound
 //!   targets.quit: x          # only in the targets pane
@@ -31,6 +32,8 @@ pub struct Settings {
     pub graph: Option<String>,
     /// Box names (`cpu`, `mem`, `net`, `disks`, `query`) to show.
     pub boxes: Option<Vec<String>>,
+    /// Ring the terminal bell when an alert starts firing.
+    pub bell: Option<bool>,
     /// `(intent or scope.intent, keys)` in file order, for `Keymap::remap`.
     pub keys: Vec<(String, Vec<String>)>,
 }
@@ -121,6 +124,11 @@ pub fn parse(text: &str, file: &str) -> (Settings, Vec<String>) {
                 }
                 None => bad("expected a list of box names"),
             },
+            "bell" => match scalar(&e.value) {
+                Some("true" | "yes" | "on") => out.bell = Some(true),
+                Some("false" | "no" | "off") => out.bell = Some(false),
+                _ => bad("expected true or false"),
+            },
             "keys" => match &e.value.value {
                 Value::Map(keys) => {
                     for k in keys {
@@ -138,7 +146,7 @@ pub fn parse(text: &str, file: &str) -> (Settings, Vec<String>) {
                 _ => bad("expected a mapping from intents to keys"),
             },
             _ => errors.push(format!(
-                "{}: unknown setting {:?} (known: interval, theme, graph, boxes, keys)",
+                "{}: unknown setting {:?} (known: interval, theme, graph, boxes, bell, keys)",
                 at(e.key_pos),
                 e.key
             )),
@@ -189,6 +197,9 @@ pub fn render(s: &Settings) -> String {
     if let Some(b) = &s.boxes {
         out.push_str(&format!("boxes: [{}]\n", b.join(", ")));
     }
+    if let Some(b) = s.bell {
+        out.push_str(&format!("bell: {b}\n"));
+    }
     if !s.keys.is_empty() {
         out.push_str("keys:\n");
         for (intent, keys) in &s.keys {
@@ -232,6 +243,9 @@ pub(super) fn apply_settings(
                 .set_shown(b, boxes.iter().any(|n| n == b.setting_name()));
         }
     }
+    if let Some(bell) = settings.bell {
+        tui.view.alerts.bell = bell;
+    }
     let file = settings_file_label();
     warnings.extend(
         tui.keymap
@@ -267,6 +281,7 @@ pub(super) fn save_options(
     s.theme = Some(saved.theme.clone());
     s.graph = Some(saved.graph.clone());
     s.boxes = Some(saved.boxes.clone());
+    s.bell = Some(saved.bell);
     save(path, &s)
 }
 
@@ -277,7 +292,7 @@ mod tests {
     #[test]
     fn every_setting_parses() {
         let (s, errors) = parse(
-            "interval: 5s\ntheme: nord\ngraph: tty\nboxes: [cpu, query]\n\
+            "interval: 5s\ntheme: nord\ngraph: tty\nboxes: [cpu, query]\nbell: true\n\
              keys:\n  quit: [q, Q]\n  targets.back: x\n",
             "kmon.yaml",
         );
@@ -289,6 +304,7 @@ mod tests {
                 theme: Some("nord".into()),
                 graph: Some("tty".into()),
                 boxes: Some(vec!["cpu".into(), "query".into()]),
+                bell: Some(true),
                 keys: vec![
                     ("quit".into(), vec!["q".into(), "Q".into()]),
                     ("targets.back".into(), vec!["x".into()]),
@@ -349,6 +365,7 @@ mod tests {
             theme: Some("a \"quoted\" name".into()),
             graph: Some("block".into()),
             boxes: Some(vec!["mem".into()]),
+            bell: Some(false),
             keys: vec![("normal.quit".into(), vec!["Ctrl-Q".into(), ":".into()])],
         };
         save(&path, &s).expect("saves");

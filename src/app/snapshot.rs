@@ -52,6 +52,9 @@ pub struct UiSnapshot {
     pub completion: std::sync::Arc<crate::app::assist::CompletionIndex>,
     /// The cluster browser's data; `None` when not in cluster mode.
     pub cluster: Option<std::sync::Arc<crate::app::cluster::ClusterView>>,
+    /// The rules' alerts, groups and the local silences (empty without rules).
+    #[serde(skip)]
+    pub alerts: std::sync::Arc<crate::app::alerts::AlertsView>,
 }
 
 /// How many dropped targets a snapshot lists one by one (the counts cover them all).
@@ -347,6 +350,17 @@ pub enum Action {
     /// The tables show this namespace (`None`: all) (`:ns`). When kmon was started with
     /// `-n` and the namespace is outside what it watches, the watches widen to it.
     ShowNamespace(Option<String>),
+    /// Silence the alerts whose labels have all of `matchers` (`(label, value)` pairs)
+    /// until `until_ms` (ms since the epoch), locally; kept in the data dir.
+    Silence {
+        matchers: Vec<(String, String)>,
+        until_ms: i64,
+    },
+    /// End the local silence `id` (`Silence::id`).
+    Unsilence { id: u64 },
+    /// Evaluate `expr` as the alert detail's graph panel (`panels::ALERT_PANEL_ID`) over
+    /// the time range on every refresh; `None` when the detail closes.
+    ShowAlertGraph(Option<String>),
 }
 
 /// What the options menu saves in the settings file.
@@ -359,4 +373,6 @@ pub struct SavedOptions {
     pub graph: String,
     /// The boxes shown, by settings-file name.
     pub boxes: Vec<String>,
+    /// Ring the terminal bell when an alert starts firing.
+    pub bell: bool,
 }

@@ -11,9 +11,11 @@ use crate::app::{
 };
 use crate::model::Labels;
 
+mod alerts;
 mod cluster;
 mod dashboard;
 
+pub use alerts::{sample_alert_panel, sample_alerts, sample_alerts_snapshot};
 pub use cluster::{large_cluster, sample_cluster, sample_cluster_snapshot, sample_detail};
 pub use dashboard::sample_dashboard_snapshot;
 
@@ -198,6 +200,7 @@ pub fn sample_snapshot() -> UiSnapshot {
             paused: false,
         },
         status: String::new(),
+        alerts: Default::default(),
         completion: Default::default(),
         cluster: None,
         dashboard: Default::default(),

@@ -235,6 +235,10 @@ where
                 Ok(()) => {
                     snapshot = snapshots.borrow_and_update().clone();
                     view.observe(&snapshot);
+                    // A newly firing alert rings the bell when the options say so.
+                    if std::mem::take(&mut view.alerts.ring) {
+                        terminal::bell();
+                    }
                     frames.data_changed(terminal, &snapshot, &view)?;
                 }
                 // The app dropped the sender: it is shutting down. Show what it last sent.

@@ -44,6 +44,15 @@ pub fn resume() -> io::Result<()> {
 pub fn is_suspended() -> bool {
     SUSPENDED.load(Ordering::SeqCst)
 }
+
+/// Rings the terminal bell (BEL), only while a guard owns the terminal and it is not lent
+/// out (tests on a `TestBackend` and exports never ring).
+pub fn bell() {
+    if ACTIVE.load(Ordering::SeqCst) && !is_suspended() {
+        let mut stdout = io::stdout();
+        let _ = stdout.write_all(b"\x07").and_then(|()| stdout.flush());
+    }
+}
 static HOOK: Once = Once::new();
 
 /// Owns the terminal while the TUI runs.

@@ -131,6 +131,30 @@ pub enum Intent {
     ClusterSort,
     /// Reverse the cluster table's sort.
     ClusterSortReverse,
+    /// Open the alerts pane.
+    Alerts,
+    /// Select the previous / next alert (or scroll the rules view or a detail).
+    AlertUp,
+    AlertDown,
+    /// Open the selected alert's detail.
+    AlertOpen,
+    /// Type a text filter for the alerts.
+    AlertFilter,
+    /// List the alerting rules with no active alert too, or not.
+    AlertInactive,
+    /// Show the rules view (groups and rules with their health), or go back.
+    RulesView,
+    /// Silence the selected alert (then pick for how long).
+    Silence,
+    /// End the silence on the selected alert.
+    Unsilence,
+    /// Silence for 1 hour / 4 hours / 1 day, or type the duration (`:silence 2h`).
+    SilenceFor1h,
+    SilenceFor4h,
+    SilenceFor1d,
+    SilenceCustom,
+    /// Silence by every label of the alert, or by its alertname only.
+    SilenceMatchers,
 }
 
 impl Intent {
@@ -150,6 +174,27 @@ impl Intent {
                 | Intent::ClusterFilter
                 | Intent::ClusterSort
                 | Intent::ClusterSortReverse
+        )
+    }
+
+    /// Whether the alerts pane handles this intent (with the snapshot's alerts).
+    pub fn is_alerts(self) -> bool {
+        matches!(
+            self,
+            Intent::Alerts
+                | Intent::AlertUp
+                | Intent::AlertDown
+                | Intent::AlertOpen
+                | Intent::AlertFilter
+                | Intent::AlertInactive
+                | Intent::RulesView
+                | Intent::Silence
+                | Intent::Unsilence
+                | Intent::SilenceFor1h
+                | Intent::SilenceFor4h
+                | Intent::SilenceFor1d
+                | Intent::SilenceCustom
+                | Intent::SilenceMatchers
         )
     }
 
@@ -228,6 +273,20 @@ impl Intent {
             Intent::ClusterFilter => "filter rows by text".into(),
             Intent::ClusterSort => "sort by the next column".into(),
             Intent::ClusterSortReverse => "reverse the sort".into(),
+            Intent::Alerts => "alerts".into(),
+            Intent::AlertUp => "previous alert".into(),
+            Intent::AlertDown => "next alert".into(),
+            Intent::AlertOpen => "alert detail".into(),
+            Intent::AlertFilter => "filter alerts by text".into(),
+            Intent::AlertInactive => "show/hide inactive rules".into(),
+            Intent::RulesView => "rules view".into(),
+            Intent::Silence => "silence the alert".into(),
+            Intent::Unsilence => "end its silence".into(),
+            Intent::SilenceFor1h => "silence for 1h".into(),
+            Intent::SilenceFor4h => "silence for 4h".into(),
+            Intent::SilenceFor1d => "silence for 1d".into(),
+            Intent::SilenceCustom => "silence for… (:silence 2h)".into(),
+            Intent::SilenceMatchers => "all labels / alertname only".into(),
         }
     }
 
@@ -272,6 +331,10 @@ pub enum Scope {
     Dashboard,
     /// On the cluster browser (nodes, pods, pod detail).
     Cluster,
+    /// On the alerts pane (list, alert detail, rules view).
+    Alerts,
+    /// Picking how long to silence an alert.
+    Silence,
 }
 
 impl Scope {
@@ -281,18 +344,24 @@ impl Scope {
             Scope::Normal => mode == Mode::Normal,
             Scope::Editing => matches!(
                 mode,
-                Mode::Query | Mode::Command | Mode::TargetFilter | Mode::ClusterFilter
+                Mode::Query
+                    | Mode::Command
+                    | Mode::TargetFilter
+                    | Mode::ClusterFilter
+                    | Mode::AlertFilter
             ),
             Scope::Help => mode == Mode::Help,
             Scope::Targets => mode == Mode::Targets,
             Scope::Options => mode == Mode::Options,
             Scope::Dashboard => mode == Mode::Dashboard,
             Scope::Cluster => mode == Mode::Cluster,
+            Scope::Alerts => mode == Mode::Alerts,
+            Scope::Silence => mode == Mode::SilencePick,
         }
     }
 
     /// Every scope.
-    pub const ALL: [Scope; 8] = [
+    pub const ALL: [Scope; 10] = [
         Scope::Everywhere,
         Scope::Normal,
         Scope::Editing,
@@ -301,6 +370,8 @@ impl Scope {
         Scope::Options,
         Scope::Dashboard,
         Scope::Cluster,
+        Scope::Alerts,
+        Scope::Silence,
     ];
 
     /// The scope's name before a `.` in the settings file's `keys:` section.
@@ -314,6 +385,8 @@ impl Scope {
             Scope::Options => "options",
             Scope::Dashboard => "dashboard",
             Scope::Cluster => "cluster",
+            Scope::Alerts => "alerts",
+            Scope::Silence => "silence",
         }
     }
 
@@ -327,6 +400,8 @@ impl Scope {
             Scope::Options => "options",
             Scope::Dashboard => "dashboard",
             Scope::Cluster => "cluster browser",
+            Scope::Alerts => "alerts",
+            Scope::Silence => "silence",
         }
     }
 }
@@ -522,6 +597,8 @@ impl Keymap {
                 Scope::Options,
                 Scope::Dashboard,
                 Scope::Cluster,
+                Scope::Alerts,
+                Scope::Silence,
                 Scope::Help,
                 Scope::Everywhere,
             ]
@@ -623,7 +700,7 @@ mod tests {
             [
                 "keys.normal.help: h no longer does graph_cursor_left in normal",
                 "keys.bogus: no intent \"bogus\" (README lists them)",
-                "keys.nowhere.quit: no scope \"nowhere\" (one of everywhere, normal, editing, help, targets, options, dashboard, cluster)",
+                "keys.nowhere.quit: no scope \"nowhere\" (one of everywhere, normal, editing, help, targets, options, dashboard, cluster, alerts, silence)",
                 "keys.export: unknown key \"Hyper-x\" (try q, Ctrl-R, Alt-b, Enter, Esc, Tab, Up, PgDn, F1)",
             ]
         );

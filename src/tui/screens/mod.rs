@@ -1,12 +1,18 @@
 //! Screens: pure functions from (snapshot, view state, theme) to a frame's cells. The event
 //! loop calls `draw` for every frame; each screen composes the widgets and never fetches,
 //! waits or mutates: the main screen (with the targets pane or the dashboard in place of
-//! its boxes, and the cluster browser's tables, pod detail and overview in `cluster`), the
-//! help overlay and the options menu. `mouse` maps a click to a view
+//! its boxes, and the cluster browser's tables, pod detail and overview in `cluster`; the
+//! alerts pane in `alerts`, with an alert's detail in `alerts_detail` and the rules view
+//! in `alerts_rules`), the help overlay and the options menu. `mouse` maps a click to a view
 //! change against the same layout, and `shown` lists the boxes drawn, for the data
 //! export. Also home to the "terminal too small" fallback and the small text helpers
 //! screens share.
 
+pub mod alerts;
+pub mod alerts_detail;
+pub mod alerts_rules;
+#[cfg(test)]
+mod alerts_tests;
 pub mod cluster;
 pub mod dashboard;
 pub mod help;
@@ -58,6 +64,7 @@ pub fn render(
     match view.mode {
         crate::tui::view::Mode::Help => help::render(area, buf, view, theme),
         crate::tui::view::Mode::Options => options::render(area, buf, view, theme),
+        crate::tui::view::Mode::SilencePick => alerts::picker(area, buf, view, theme),
         _ => {}
     }
 }
@@ -72,6 +79,17 @@ pub fn shown(area: Rect, snapshot: &UiSnapshot, view: &ViewState) -> Vec<Shown> 
     match view.screen_mode() {
         Mode::Targets | Mode::TargetFilter => return vec![Shown::Targets],
         Mode::Cluster | Mode::ClusterFilter => return vec![Shown::Cluster],
+        Mode::Alerts | Mode::AlertFilter | Mode::SilencePick => {
+            // The detail's graph is the data there is to export.
+            let id = crate::app::panels::ALERT_PANEL_ID;
+            let graph = view.alerts.screen == crate::tui::view::AlertScreen::Detail
+                && snapshot.panels.iter().any(|p| p.id == id);
+            return if graph {
+                vec![Shown::Panel(id)]
+            } else {
+                Vec::new()
+            };
+        }
         Mode::Dashboard => {
             return dashboard::place(main::body(area), &snapshot.dashboard, view)
                 .panels
@@ -126,6 +144,9 @@ pub fn mouse(area: Rect, snapshot: &UiSnapshot, view: &mut ViewState, ev: MouseE
             | Mode::Options
             | Mode::Cluster
             | Mode::ClusterFilter
+            | Mode::Alerts
+            | Mode::AlertFilter
+            | Mode::SilencePick
     ) || area.width < MIN_WIDTH
         || area.height < MIN_HEIGHT
     {

@@ -32,6 +32,15 @@ fn row_text(row: OptionRow, view: &ViewState) -> (String, String) {
             "graph symbols".into(),
             format!("◀ {} ▶", view.symbols.name()),
         ),
+        OptionRow::Bell => (
+            "bell on alerts".into(),
+            if view.alerts.bell {
+                "[x] rings"
+            } else {
+                "[ ] silent"
+            }
+            .into(),
+        ),
         OptionRow::Box(id) => (
             format!("box {} {}", id.number(), id.title()),
             if view.is_shown(id) {

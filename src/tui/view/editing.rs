@@ -74,12 +74,18 @@ impl ViewState {
                 t.filter.insert(c);
                 t.selected = 0;
             }
+            Mode::AlertFilter => {
+                self.alerts.filter.insert(c);
+                self.alerts.selected = 0;
+            }
             Mode::Normal
             | Mode::Help
             | Mode::Targets
             | Mode::Options
             | Mode::Dashboard
-            | Mode::Cluster => {}
+            | Mode::Cluster
+            | Mode::Alerts
+            | Mode::SilencePick => {}
         }
     }
 
@@ -90,12 +96,15 @@ impl ViewState {
             Mode::Command => Some(&mut self.command),
             Mode::TargetFilter => Some(&mut self.targets.filter),
             Mode::ClusterFilter => Some(&mut self.cluster.table().filter),
+            Mode::AlertFilter => Some(&mut self.alerts.filter),
             Mode::Normal
             | Mode::Help
             | Mode::Targets
             | Mode::Options
             | Mode::Dashboard
-            | Mode::Cluster => None,
+            | Mode::Cluster
+            | Mode::Alerts
+            | Mode::SilencePick => None,
         }
     }
 
@@ -155,23 +164,32 @@ impl ViewState {
                 self.mode = Mode::Cluster;
                 Flow::Continue
             }
+            Mode::AlertFilter => {
+                self.mode = Mode::Alerts;
+                Flow::Continue
+            }
             Mode::Normal
             | Mode::Help
             | Mode::Targets
             | Mode::Options
             | Mode::Dashboard
-            | Mode::Cluster => Flow::Continue,
+            | Mode::Cluster
+            | Mode::Alerts
+            | Mode::SilencePick => Flow::Continue,
         }
     }
 
     /// `:q`, `:quit`, `:range DUR` (a preset), `:graph SYMBOLS`, `:theme [NAME]`, `:help`,
-    /// `:ns [NAME|all]`, `:ctx NAME[,NAME]`.
+    /// `:ns [NAME|all]`, `:ctx NAME[,NAME]`, `:rules`, `:alerts` (`:silence DUR` needs the
+    /// snapshot: `apply_with` does it).
     fn run_command(&mut self, line: &str) -> Flow {
         let mut words = line.split_whitespace();
         match (words.next(), words.next()) {
             (None, _) => Flow::Continue,
             (Some("q" | "quit"), None) => Flow::Quit,
             (Some("help"), None) => self.apply(Intent::Help),
+            (Some("rules"), None) => self.rules_command(true),
+            (Some("alerts"), None) => self.rules_command(false),
             (Some("ns" | "namespace"), arg) => self.namespace_command(arg),
             (Some("ctx" | "context"), _) => {
                 // Names may be given with blanks after the commas.

@@ -16,9 +16,13 @@ use crate::tui::targets_view::TargetsView;
 use crate::tui::theme::ThemeSet;
 use crate::tui::widgets::GraphSymbols;
 
+mod alerts;
 mod cluster;
 mod editing;
 mod options;
+pub use alerts::{
+    AlertScreen, AlertsPane, DetailRef, FLASH_MS, Item as AlertItem, SILENCE_PRESETS,
+};
 pub use options::{INTERVALS_MS, OptionRow, OptionsView, ROWS as OPTION_ROWS, interval_label};
 
 /// The boxes of the main screen, numbered as their toggle keys.
@@ -107,6 +111,12 @@ pub enum Mode {
     Cluster,
     /// Keys edit the cluster table's filter.
     ClusterFilter,
+    /// The alerts pane (list, an alert's detail, or the rules view) is open.
+    Alerts,
+    /// Keys edit the alerts pane's filter.
+    AlertFilter,
+    /// Picking how long to silence an alert (over the alerts pane).
+    SilencePick,
 }
 
 /// What the event loop does after an intent.
@@ -237,6 +247,8 @@ pub struct ViewState {
     pub dashboard: DashboardView,
     /// The cluster browser's screens, tables and namespace.
     pub cluster: crate::tui::cluster_view::ClusterBrowser,
+    /// The alerts pane, and the header's flash for a newly firing alert.
+    pub alerts: AlertsPane,
     /// The mode the `:` command line returns to.
     command_from: Mode,
 }
@@ -272,6 +284,7 @@ impl Default for ViewState {
             options: OptionsView::default(),
             dashboard: DashboardView::default(),
             cluster: Default::default(),
+            alerts: AlertsPane::default(),
             command_from: Mode::Normal,
         }
     }
@@ -288,9 +301,17 @@ impl ViewState {
 
     /// The screen under the help overlay (the current mode when help is closed).
     pub fn screen_mode(&self) -> Mode {
-        match self.mode {
+        let mode = match self.mode {
             Mode::Help => self.before_help,
             Mode::Options => self.options.returns_to(),
+            mode => mode,
+        };
+        match mode {
+            // The alerts pane stays under its picker and under a command typed there.
+            Mode::SilencePick => Mode::Alerts,
+            Mode::Command if matches!(self.command_from, Mode::Alerts | Mode::SilencePick) => {
+                Mode::Alerts
+            }
             mode => mode,
         }
     }
@@ -315,10 +336,10 @@ impl ViewState {
     /// Where the `:` command line goes back to: the cluster browser when it was opened
     /// there, the boxes otherwise.
     fn after_command(&self) -> Mode {
-        if self.command_from == Mode::Cluster {
-            Mode::Cluster
-        } else {
-            Mode::Normal
+        match self.command_from {
+            Mode::Cluster => Mode::Cluster,
+            Mode::Alerts | Mode::SilencePick => Mode::Alerts,
+            _ => Mode::Normal,
         }
     }
 
@@ -371,6 +392,11 @@ impl ViewState {
             }
             Intent::Targets => {
                 self.mode = Mode::Targets;
+                // Leaving an alert's detail: its graph is no longer needed.
+                if self.alerts.detail.take().is_some() {
+                    self.alerts.screen = AlertScreen::List;
+                    return Flow::Send(Action::ShowAlertGraph(None));
+                }
                 Flow::Continue
             }
             Intent::TargetDetail => {
@@ -406,8 +432,9 @@ impl ViewState {
             | Intent::PanelUp
             | Intent::PanelDown
             | Intent::Unpin => Flow::Continue,
-            // The cluster browser's keys need its rows: `apply_with` does them.
-            i if i.is_cluster() => Flow::Continue,
+            // The cluster browser's and the alerts pane's keys need their rows:
+            // `apply_with` does them.
+            i if i.is_cluster() || i.is_alerts() => Flow::Continue,
             Intent::Dashboard => {
                 self.mode = Mode::Dashboard;
                 Flow::Send(Action::ShowDashboard(true))
@@ -480,6 +507,8 @@ impl ViewState {
                     Mode::TargetFilter => self.mode = Mode::Targets,
                     Mode::ClusterFilter => self.mode = Mode::Cluster,
                     Mode::Cluster => return self.cluster_back(),
+                    Mode::AlertFilter => self.mode = Mode::Alerts,
+                    Mode::Alerts | Mode::SilencePick => return self.alerts_back(),
                     Mode::Targets if self.targets.detail => self.targets.detail = false,
                     Mode::Targets => self.mode = Mode::Normal,
                     // `apply` hands Back in the menu to `apply_option`.
@@ -560,6 +589,18 @@ impl ViewState {
     pub fn apply_with(&mut self, intent: Intent, snap: &UiSnapshot) -> Flow {
         match intent {
             i if i.is_cluster() => self.apply_cluster(intent, snap),
+            i if i.is_alerts() => self.apply_alerts(intent, snap),
+            Intent::Submit if self.mode == Mode::Command => {
+                // `:silence` needs the snapshot's alerts.
+                let line = self.command.text().trim().to_string();
+                let mut words = line.split_whitespace();
+                if words.next() == Some("silence") {
+                    self.mode = self.after_command();
+                    self.message = None;
+                    return self.silence_command(words.next(), snap);
+                }
+                self.apply(intent)
+            }
             Intent::TargetUp | Intent::TargetDown => {
                 let len = self.targets.visible(self.targets.rows(snap)).len();
                 let delta = if intent == Intent::TargetUp { -1 } else { 1 };
@@ -626,6 +667,7 @@ impl ViewState {
     /// series (the legend's entries).
     pub fn observe(&mut self, snap: &UiSnapshot) {
         self.now_ms = snap.at_ms;
+        self.observe_alerts(snap);
         if self.options.interval_ms <= 0 {
             self.options.interval_ms = snap.step_ms;
         }

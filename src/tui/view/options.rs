@@ -1,5 +1,5 @@
 //! The options menu (`o`), like bpytop's: the refresh interval, the colour theme, the graph
-//! symbols and the boxes shown, each changed in place with ←/→ (Enter or Space toggles a
+//! symbols, the alert bell and the boxes shown, each changed in place with ←/→ (Enter or Space toggles a
 //! box). Interval changes go to the app at once (`Action::SetInterval`); closing the menu
 //! after any change asks the app to save the options (`Action::SaveOptions`) in the
 //! settings file. The screens draw it from `ViewState::options`.
@@ -18,14 +18,17 @@ pub enum OptionRow {
     Interval,
     Theme,
     Graph,
+    /// Ring the terminal bell when an alert starts firing.
+    Bell,
     Box(BoxId),
 }
 
 /// The rows, top to bottom.
-pub const ROWS: [OptionRow; 8] = [
+pub const ROWS: [OptionRow; 9] = [
     OptionRow::Interval,
     OptionRow::Theme,
     OptionRow::Graph,
+    OptionRow::Bell,
     OptionRow::Box(BoxId::Cpu),
     OptionRow::Box(BoxId::Memory),
     OptionRow::Box(BoxId::Network),
@@ -107,6 +110,7 @@ impl ViewState {
                             (at + n - 1) % n
                         }];
                     }
+                    OptionRow::Bell => self.alerts.bell = !self.alerts.bell,
                     OptionRow::Box(id) => {
                         let shown = self.is_shown(id);
                         self.set_shown(id, !shown);
@@ -139,6 +143,7 @@ impl ViewState {
                 .filter(|b| self.is_shown(*b))
                 .map(|b| b.setting_name().to_string())
                 .collect(),
+            bell: self.alerts.bell,
         }
     }
 }
@@ -206,6 +211,12 @@ mod tests {
         v.apply(Intent::OptionLess);
         v.apply(Intent::OptionLess);
         assert_eq!(v.symbols, GraphSymbols::Tty);
+        // The bell, off by default, toggled on.
+        v.apply(Intent::OptionDown);
+        assert_eq!(ROWS[v.options.selected], OptionRow::Bell);
+        assert!(!v.alerts.bell);
+        v.apply(Intent::OptionMore);
+        assert!(v.alerts.bell);
         // Down to box 2 (mem), toggled off: the menu stays open.
         v.apply(Intent::OptionDown);
         v.apply(Intent::OptionDown);
@@ -221,6 +232,7 @@ mod tests {
                 theme,
                 graph: "tty".into(),
                 boxes: vec!["cpu".into(), "net".into(), "disks".into(), "query".into()],
+                bell: true,
             }))
         );
         assert_eq!(v.mode, Mode::Normal);

@@ -1,8 +1,11 @@
 //! The header line at the top of the main screen: where the data comes from (in cluster
 //! mode the context, the namespace shown and any connection problem), the wall
 //! clock, the refresh interval, the time range (live or paused), target health counts,
-//! kmon's own CPU and memory, and the alert count (a dash until rules arrive). Parts are
-//! dropped from the right when the line is too narrow. Drawn by `MainScreen`.
+//! kmon's own CPU and memory, and the alerts: a dash without rules, else the firing and
+//! pending counts in the colour of their most severe alert, right after the source so a
+//! narrow line keeps them. For a few seconds after an alert starts firing the whole line
+//! flashes in its colour and names it. Parts are dropped from the right when the line is
+//! too narrow. Drawn by `MainScreen`.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -11,6 +14,7 @@ use ratatui::text::{Line, Span};
 
 use crate::app::{Health, UiSnapshot};
 use crate::tui::format;
+use crate::tui::screens::alerts::severity_color;
 use crate::tui::theme::Theme;
 use crate::tui::view::ViewState;
 
@@ -107,7 +111,58 @@ pub(super) fn render(
     me.push(Span::styled(" ", dim));
     me.push(Span::styled(format::opt_bytes(snap.me.rss_bytes), text));
     groups.push(me);
-    groups.push(vec![Span::styled("alerts ", dim), Span::styled("–", text)]);
+    // Alerts: a dash without rules, a quiet count when nothing is active, and the firing
+    // and pending counts in their severity's colour right after the source when any are.
+    let alerts = &*snap.alerts;
+    let c = alerts.counts;
+    let flash_color = c
+        .firing_severity
+        .map_or(theme.temp.end(), |s| severity_color(s, theme));
+    let flashing = view.alerts.flashing(snap.at_ms);
+    if flashing {
+        groups.insert(
+            1,
+            vec![Span::styled(
+                format!("⚠ now firing: {}", view.alerts.flash_names.join(", ")),
+                Style::new().add_modifier(Modifier::BOLD),
+            )],
+        );
+    }
+    if !alerts.has_rules() {
+        groups.push(vec![Span::styled("alerts ", dim), Span::styled("–", text)]);
+    } else if c.firing + c.pending == 0 {
+        groups.push(vec![
+            Span::styled("alerts ", dim),
+            Span::styled("✓ none", Style::new().fg(theme.cpu.start())),
+        ]);
+    } else {
+        let colour = |sev: Option<crate::app::alerts::Severity>| {
+            sev.map_or(Style::new().fg(theme.inactive_fg), |s| {
+                Style::new()
+                    .fg(severity_color(s, theme))
+                    .add_modifier(Modifier::BOLD)
+            })
+        };
+        let mut g = vec![Span::styled("alerts ", dim)];
+        g.push(Span::styled(
+            format!("●{} firing", c.firing),
+            if c.firing > 0 {
+                colour(c.firing_severity)
+            } else {
+                dim
+            },
+        ));
+        g.push(Span::styled(
+            format!(" ◐{} pending", c.pending),
+            if c.pending > 0 {
+                colour(c.pending_severity)
+            } else {
+                dim
+            },
+        ));
+        let at = if flashing { 2 } else { 1 };
+        groups.insert(at.min(groups.len()), g);
+    }
 
     // Keep whole groups, left to right, while they fit.
     let mut spans: Vec<Span<'static>> = Vec::new();
@@ -124,6 +179,16 @@ pub(super) fn render(
         width += w;
     }
     buf.set_line(row.x, row.y, &Line::from(spans), row.width);
+    if flashing {
+        // The whole line in the alert's colour, for the flash's few seconds.
+        buf.set_style(
+            row,
+            Style::new()
+                .bg(flash_color)
+                .fg(theme.main_bg)
+                .add_modifier(Modifier::BOLD),
+        );
+    }
 }
 
 /// `HH:MM:SS` of `ms` since the epoch in a zone `offset` seconds east of UTC.

@@ -3,7 +3,7 @@
 //! a status line. Hidden boxes give their space to the others. `screens::render` calls
 //! `MainScreen::render_into` once the terminal is big enough; each box draws itself in its
 //! own submodule. In cluster mode the cluster overview takes the host boxes' place, and the
-//! cluster browser's screens take the whole body.
+//! cluster browser's screens take the whole body; so does the alerts pane.
 
 mod cpu;
 mod disks;
@@ -171,6 +171,13 @@ impl<'a> MainScreen<'a> {
         if matches!(screen, Mode::Cluster | Mode::ClusterFilter) {
             // The cluster browser takes the place of the boxes.
             crate::tui::screens::cluster::render(body(area), buf, snap, self.view, theme);
+            header::render(areas.header, buf, snap, self.view, theme);
+            status::render(areas.status, buf, snap, self.view, theme);
+            return;
+        }
+        if matches!(screen, Mode::Alerts | Mode::AlertFilter) {
+            // The alerts pane (list, detail or rules view) takes the place of the boxes.
+            crate::tui::screens::alerts::render(body(area), buf, snap, self.view, theme);
             header::render(areas.header, buf, snap, self.view, theme);
             status::render(areas.status, buf, snap, self.view, theme);
             return;

@@ -11,7 +11,7 @@ use ratatui::text::{Line, Span};
 use crate::app::UiSnapshot;
 use crate::tui::keymap::{Intent, Keymap};
 use crate::tui::theme::Theme;
-use crate::tui::view::{Mode, ViewState};
+use crate::tui::view::{AlertScreen, Mode, ViewState};
 
 /// A key hint: the intent whose key it shows (`None`: the text is fixed, for hints that
 /// name several keys), the key text to show when fixed, and what it does.
@@ -76,9 +76,26 @@ fn hints(mode: Mode) -> &'static [Hint] {
             (None, ":ns", "namespace"),
             (Some(I::Back), "Esc", "back"),
         ],
-        Mode::ClusterFilter => &[
+        Mode::ClusterFilter | Mode::AlertFilter => &[
             (Some(I::Submit), "Enter", "done"),
             (Some(I::Back), "Esc", "back"),
+        ],
+        Mode::Alerts => &[
+            (None, "↑↓", "select"),
+            (Some(I::AlertOpen), "Enter", "detail"),
+            (Some(I::AlertFilter), "/", "filter"),
+            (Some(I::Silence), "s", "silence"),
+            (Some(I::RulesView), "r", "rules"),
+            (Some(I::AlertInactive), "i", "inactive"),
+            (Some(I::Back), "Esc", "back"),
+        ],
+        Mode::SilencePick => &[
+            (Some(I::SilenceFor1h), "1", "1h"),
+            (Some(I::SilenceFor4h), "4", "4h"),
+            (Some(I::SilenceFor1d), "d", "1d"),
+            (Some(I::SilenceCustom), "c", "custom"),
+            (Some(I::SilenceMatchers), "n", "labels"),
+            (Some(I::Back), "Esc", "cancel"),
         ],
     }
 }
@@ -91,6 +108,22 @@ const CLUSTER_NORMAL: &[Hint] = &[
     (Some(Intent::Targets), "t", "targets"),
     (Some(Intent::Help), "?", "help"),
     (Some(Intent::Quit), "q", "quit"),
+];
+
+/// The alert detail's hints (the list's are `hints(Mode::Alerts)`).
+const ALERT_DETAIL: &[Hint] = &[
+    (None, "↑↓", "scroll"),
+    (Some(Intent::Silence), "s", "silence"),
+    (Some(Intent::Unsilence), "u", "unsilence"),
+    (None, "-+", "range"),
+    (Some(Intent::Back), "Esc", "back"),
+];
+
+/// The rules view's hints.
+const RULES_VIEW: &[Hint] = &[
+    (None, "↑↓", "scroll"),
+    (Some(Intent::RulesView), "r", "alerts"),
+    (Some(Intent::Back), "Esc", "back"),
 ];
 
 /// The hints of `mode` with the keys the keymap in use has for them (a hint whose intent
@@ -153,6 +186,10 @@ pub(super) fn render_with_note(
     let mut help_spans = Vec::new();
     let hints = if view.mode == Mode::Normal && snap.cluster.is_some() {
         resolve(CLUSTER_NORMAL, view.mode, &view.keys)
+    } else if view.mode == Mode::Alerts && view.alerts.screen == AlertScreen::Detail {
+        resolve(ALERT_DETAIL, view.mode, &view.keys)
+    } else if view.mode == Mode::Alerts && view.alerts.screen == AlertScreen::Rules {
+        resolve(RULES_VIEW, view.mode, &view.keys)
     } else {
         resolved_hints(view.mode, &view.keys)
     };
@@ -234,6 +271,9 @@ mod tests {
             Mode::Dashboard,
             Mode::Cluster,
             Mode::ClusterFilter,
+            Mode::Alerts,
+            Mode::AlertFilter,
+            Mode::SilencePick,
         ] {
             let fixed: Vec<(String, &str)> = hints(mode)
                 .iter()

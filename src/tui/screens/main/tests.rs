@@ -533,6 +533,8 @@ fn options_menu_overlay() {
     view.apply(Intent::OptionDown);
     view.apply(Intent::OptionDown);
     view.apply(Intent::OptionMore);
+    // Past the bell, down to box 2 (mem).
+    view.apply(Intent::OptionDown);
     view.apply(Intent::OptionDown);
     view.apply(Intent::OptionDown);
     view.apply(Intent::OptionMore);
