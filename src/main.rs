@@ -117,6 +117,7 @@ impl Flags {
             wal_fsync: self.wal_fsync,
             rule_files: self.rules,
             no_default_rules: self.no_default_rules,
+            external_url: String::new(),
         }
     }
 }

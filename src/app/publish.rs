@@ -98,6 +98,10 @@ pub(super) struct Sources {
     /// Cluster mode: where the cluster browser's connection facts and objects come from
     /// (`None` in this-machine mode: no `UiSnapshot::cluster`).
     pub cluster: Option<super::cluster::ClusterFeed>,
+    /// The running rules (`None` with no rule files and no built-in rules) and the local
+    /// silences, for `UiSnapshot::alerts`.
+    pub rules: Option<Arc<super::rules::RulesRuntime>>,
+    pub silences: Arc<super::silences::SilenceStore>,
 }
 
 /// Rebuilds the snapshot on every refresh tick from storage, and at once when the app's
@@ -160,6 +164,13 @@ pub(super) async fn publish_snapshots(
                 pod: request.pod.clone(),
             };
             snap.cluster = build_cluster(&storage, feed, req, &snap.targets).await;
+        }
+        if let Some(rt) = &sources.rules {
+            snap.alerts = Arc::new(super::alerts::AlertsView::build(
+                &rt.status(),
+                &sources.silences.current(),
+                grid.end,
+            ));
         }
         snap.panels = evaluate_panels(&storage, request, grid.end, step).await;
         // The query bar's completion index: built at the start, then every few refreshes
@@ -420,6 +431,8 @@ mod tests {
             status,
             request,
             cluster: Some(feed),
+            rules: None,
+            silences: Arc::new(crate::app::silences::SilenceStore::open(None, 0).0),
         };
         let (tx, mut rx) = watch::channel(Arc::new(UiSnapshot::default()));
         let cancel = CancellationToken::new();

@@ -55,6 +55,9 @@ pub struct RunOptions {
     pub rule_files: Vec<PathBuf>,
     /// `--no-default-rules`: never run the built-in rules.
     pub no_default_rules: bool,
+    /// The URL alerts link back to (Alertmanager's generatorURL): `kmon serve` sets its
+    /// listening address; empty in the TUI, which has no web page to link to.
+    pub external_url: String,
 }
 
 /// The default `--retention`: 7 days.
@@ -474,6 +477,9 @@ pub struct Engine {
     pub interval: watch::Sender<Duration>,
     /// The local silences (`silences.json` in the state dir), for the alerts view.
     pub silences: Arc<super::silences::SilenceStore>,
+    /// The recording and alerting rules (`None` when there are none to run, and with
+    /// `--read-only`).
+    pub rules: Option<Arc<super::rules::RulesRuntime>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -533,6 +539,27 @@ impl Engine {
         let source;
         let mut cluster: Option<Arc<super::kube::ClusterRuntime>> = None;
         let mut status_note = None;
+        // Rules: the config's (with its `alerting`), `--rules`, or the built-in ones.
+        let rules = if opts.read_only {
+            None
+        } else {
+            let config = match &work {
+                Work::Config(cfg) => Some(cfg),
+                _ => None,
+            };
+            let rt = super::rules::RulesRuntime::start(
+                storage.clone(),
+                opts,
+                config,
+                &opts.external_url,
+                &cancel,
+            )?;
+            tasks.push(tokio::spawn(super::rules::reload_on_sighup(
+                rt.clone(),
+                cancel.clone(),
+            )));
+            Some(rt)
+        };
         match work {
             _ if opts.read_only => {
                 registry = TargetRegistry::new();
@@ -588,6 +615,7 @@ impl Engine {
         }
         let (silences, silences_warning) =
             super::silences::SilenceStore::open(Some(&opts.state_dir()), crate::scrape::now_ms());
+        let silences = Arc::new(silences);
         if let Some(w) = &silences_warning {
             tracing::warn!("{w}");
         }
@@ -613,6 +641,8 @@ impl Engine {
                     status: status_rx,
                     request: request_rx,
                     cluster: cluster.as_ref().map(|rt| rt.feed()),
+                    rules: rules.clone(),
+                    silences: silences.clone(),
                 },
                 snap_tx,
                 cancel.clone(),
@@ -627,7 +657,8 @@ impl Engine {
             status: status_tx,
             request: request_tx,
             interval: interval_tx,
-            silences: Arc::new(silences),
+            silences,
+            rules,
             tasks,
         })
     }
@@ -677,6 +708,7 @@ mod tests {
             dashboard: None,
             rule_files: Vec::new(),
             no_default_rules: false,
+            external_url: String::new(),
         };
         let engine = Engine::start(None.into(), &opts).expect("engine starts");
         let (tx, rx) = mpsc::channel(4);

@@ -21,8 +21,9 @@ use super::eval::{EvalOptions, Group};
 use super::types::{Alert, GroupSpec, GroupStatus, RuleHealth};
 use crate::storage::Storage;
 
-/// Receives the alerts due for sending after each evaluation (the notifier's `send`).
-pub type NotifyFn = Arc<dyn Fn(Vec<Alert>) + Send + Sync>;
+/// Receives the alerts due for sending after each evaluation, rule by rule with the rule's
+/// expression (the notifier's `send`).
+pub type NotifyFn = Arc<dyn Fn(&str, Vec<Alert>) + Send + Sync>;
 
 /// A group's identity: its file and name.
 type GroupKey = (String, String);
@@ -411,7 +412,7 @@ async fn iteration(
     let done = tokio::task::spawn_blocking(move || {
         let mut g = group.lock();
         g.eval(storage.as_ref(), storage.as_ref(), ts);
-        let alerts = g.alerts_to_send(ts);
+        let alerts = g.alerts_to_send_by_rule(ts);
         (g.status(), alerts)
     })
     .await;
@@ -438,10 +439,10 @@ async fn iteration(
         .last_eval
         .store(ts.max(0) as u64, Ordering::Relaxed);
     *status.write() = st;
-    if let Some(notify) = &shared.notify
-        && !alerts.is_empty()
-    {
-        notify(alerts);
+    if let Some(notify) = &shared.notify {
+        for (expr, due) in alerts {
+            notify(&expr, due);
+        }
     }
 }
 

@@ -414,6 +414,16 @@ impl Group {
     /// alerts every `resend_delay`, resolved ones again after resolving), of the rules whose
     /// last evaluation succeeded; marks them sent and valid for four intervals.
     pub fn alerts_to_send(&mut self, ts: i64) -> Vec<Alert> {
+        self.alerts_to_send_by_rule(ts)
+            .into_iter()
+            .flat_map(|(_, alerts)| alerts)
+            .collect()
+    }
+
+    /// [`Group::alerts_to_send`] rule by rule, each with its expression as Prometheus
+    /// prints it (the notifier puts it in the alerts' generatorURL). Rules with nothing to
+    /// send are left out.
+    pub fn alerts_to_send_by_rule(&mut self, ts: i64) -> Vec<(String, Vec<Alert>)> {
         let resend = self.opts.resend_delay;
         let delta = resend.max(self.interval);
         let mut out = Vec::new();
@@ -421,12 +431,16 @@ impl Group {
             if !r.sendable {
                 continue;
             }
+            let mut due = Vec::new();
             for a in r.active.values_mut() {
                 if needs_sending(a, ts, resend) {
                     a.last_sent_at = Some(ts);
                     a.valid_until = Some(ts + 4 * delta);
-                    out.push(a.clone());
+                    due.push(a.clone());
                 }
+            }
+            if !due.is_empty() {
+                out.push((r.spec.expr.to_string(), due));
             }
         }
         out

@@ -197,7 +197,7 @@ async fn a_removed_group_writes_stale_markers() {
 async fn firing_alerts_reach_the_notify_hook() {
     let got: Arc<Mutex<Vec<Alert>>> = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&got);
-    let notify: NotifyFn = Arc::new(move |alerts| sink.lock().extend(alerts));
+    let notify: NotifyFn = Arc::new(move |_expr: &str, alerts| sink.lock().extend(alerts));
     let (_st, m) = setup(Some(notify));
     m.update(vec![group("a.yml", "g", vec![firing("Up0", "up == 0")])])
         .await;
