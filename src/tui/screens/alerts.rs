@@ -232,6 +232,34 @@ fn list(area: Rect, buf: &mut Buffer, snap: &UiSnapshot, view: &ViewState, theme
     }
 }
 
+/// The list item (its index among the listed items) drawn at row `y` of the pane drawn
+/// in `area`, for a click; `None` off the list or on another screen of the pane.
+pub fn item_at(area: Rect, snap: &UiSnapshot, view: &ViewState, y: u16) -> Option<usize> {
+    let p = &view.alerts;
+    if p.screen != AlertScreen::List {
+        return None;
+    }
+    let items = p.items(&snap.alerts);
+    if items.is_empty() {
+        return None;
+    }
+    let inner = TitledBox::inner(area);
+    let body = Rect {
+        y: inner.y + 2,
+        height: inner.height.saturating_sub(2),
+        ..inner
+    };
+    if y < body.y || y >= body.bottom() {
+        return None;
+    }
+    let selected = p.selected.min(items.len() - 1);
+    let (lines, first) = lines(&snap.alerts, &items, selected, usize::from(body.height));
+    match lines.get(first + usize::from(y - body.y)) {
+        Some(L::Item(k)) => Some(*k),
+        _ => None,
+    }
+}
+
 /// The list's lines: a heading per state, then its items.
 enum L {
     Heading(AlertState, usize),
