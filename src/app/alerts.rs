@@ -304,7 +304,7 @@ fn number(e: &Expr) -> Option<f64> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::promql::parse;
     use crate::rules::{Alert, RuleSpec, RuleStatus};

@@ -1,6 +1,7 @@
 //! The engine's background loops: the built-in collector (this machine's metrics on every
 //! interval, into storage) and the snapshot publisher (a `UiSnapshot` built from storage
-//! queries on every refresh, and at once when the status or the panel request changes).
+//! queries and the rules' status on every refresh, and at once when the status, the panel
+//! request or the silences change).
 //! Both follow the engine's interval channel. `run::Engine` starts them.
 
 use std::path::Path;
@@ -98,11 +99,15 @@ pub(super) struct Sources {
     /// Cluster mode: where the cluster browser's connection facts and objects come from
     /// (`None` in this-machine mode: no `UiSnapshot::cluster`).
     pub cluster: Option<super::cluster::ClusterFeed>,
-    /// The running rules (`None` with no rule files and no built-in rules) and the local
-    /// silences, for `UiSnapshot::alerts`.
-    pub rules: Option<Arc<super::rules::RulesRuntime>>,
-    pub silences: Arc<super::silences::SilenceStore>,
+    /// The rule groups' status (the rule manager's), for `UiSnapshot::alerts`; `None`
+    /// without rules.
+    pub rules: Option<RuleStatusFn>,
+    /// The local silences: applied to the alerts, and a change publishes at once.
+    pub silences: watch::Receiver<super::silences::Silences>,
 }
+
+/// Where the publisher reads the rule groups' status from (the rule manager's `status`).
+pub type RuleStatusFn = Arc<dyn Fn() -> Vec<crate::rules::GroupStatus> + Send + Sync>;
 
 /// Rebuilds the snapshot on every refresh tick from storage, and at once when the app's
 /// status message or the panel request changes.
@@ -165,14 +170,12 @@ pub(super) async fn publish_snapshots(
             };
             snap.cluster = build_cluster(&storage, feed, req, &snap.targets).await;
         }
-        if let Some(rt) = &sources.rules {
-            snap.alerts = Arc::new(super::alerts::AlertsView::build(
-                &rt.status(),
-                &sources.silences.current(),
-                grid.end,
-            ));
-        }
         snap.panels = evaluate_panels(&storage, request, grid.end, step).await;
+        let groups = sources.rules.as_ref().map(|f| f()).unwrap_or_default();
+        let silences = sources.silences.borrow_and_update().clone();
+        snap.alerts = Arc::new(super::alerts::AlertsView::build(
+            &groups, &silences, grid.end,
+        ));
         // The query bar's completion index: built at the start, then every few refreshes
         // (new series appear rarely; a rebuild reads every series' labels, about half a
         // second at 100k series), in the background so it never delays a snapshot.
@@ -213,6 +216,7 @@ pub(super) async fn publish_snapshots(
             // The engine owns the senders; they only close on shutdown.
             Ok(()) = sources.status.changed() => {}
             Ok(()) = sources.request.changed() => {}
+            Ok(()) = sources.silences.changed() => {}
         }
     }
 }
@@ -432,7 +436,7 @@ mod tests {
             request,
             cluster: Some(feed),
             rules: None,
-            silences: Arc::new(crate::app::silences::SilenceStore::open(None, 0).0),
+            silences: watch::channel(Default::default()).1,
         };
         let (tx, mut rx) = watch::channel(Arc::new(UiSnapshot::default()));
         let cancel = CancellationToken::new();
@@ -455,5 +459,66 @@ mod tests {
         assert_eq!(cluster.pods.len(), 1);
         assert_eq!(cluster.pods[0].node, "node-a");
         assert_eq!(cluster.detail.as_ref().map(|d| d.found), Some(true));
+        assert!(!snap.alerts.has_rules());
+    }
+
+    /// The rules' status and the silences make the snapshot's alerts; a new silence
+    /// publishes a snapshot with the alert silenced at once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn snapshots_carry_the_alerts_and_silences_republish() {
+        use crate::app::alerts::tests::{alert, group, rule};
+        use crate::rules::AlertState;
+        let storage: Arc<dyn Storage> = Arc::new(MemStorage::new());
+        let (_every_tx, every) = watch::channel(Duration::from_secs(600));
+        let (_status_tx, status) = watch::channel(String::new());
+        let (_request_tx, request) = watch::channel(PanelRequest::default());
+        let (store, _) = crate::app::silences::SilenceStore::open(None, now_ms());
+        let rules: RuleStatusFn = Arc::new(|| {
+            vec![group(vec![rule(
+                "HighCpu",
+                "cpu > 90",
+                vec![alert("HighCpu", "critical", "a", AlertState::Firing)],
+            )])]
+        });
+        let sources = Sources {
+            registry: TargetRegistry::default(),
+            builtin: None,
+            source: "test".into(),
+            status,
+            request,
+            cluster: None,
+            rules: Some(rules),
+            silences: store.subscribe(),
+        };
+        let (tx, mut rx) = watch::channel(Arc::new(UiSnapshot::default()));
+        let cancel = CancellationToken::new();
+        let task = tokio::spawn(publish_snapshots(
+            storage,
+            every,
+            sources,
+            tx,
+            cancel.clone(),
+        ));
+        let mut next = async || {
+            tokio::time::timeout(Duration::from_secs(10), rx.changed())
+                .await
+                .expect("a snapshot within 10s")
+                .unwrap();
+            rx.borrow_and_update().clone()
+        };
+        let snap = next().await;
+        assert_eq!(snap.alerts.counts.firing, 1);
+        assert_eq!(snap.alerts.alerts[0].silenced_by, None);
+        store.silence(
+            vec![("alertname".into(), "HighCpu".into())],
+            now_ms() + 3_600_000,
+            now_ms(),
+        );
+        // The interval is 10 minutes: only the silence can make this snapshot.
+        let snap = next().await;
+        cancel.cancel();
+        let _ = tokio::time::timeout(Duration::from_secs(3), task).await;
+        assert_eq!(snap.alerts.alerts[0].silenced_by, Some(1));
+        assert_eq!(snap.alerts.counts.silenced, 1);
     }
 }

@@ -274,26 +274,7 @@ mod tests {
     use super::*;
 
     fn opts() -> RunOptions {
-        RunOptions {
-            config: None,
-            interval: Duration::from_secs(1),
-            kube: Default::default(),
-            kube_scrape: None,
-            interval_set: false,
-            data_dir: None,
-            local: true,
-            theme: None,
-            color: None,
-            export_dir: None,
-            dashboard: None,
-            read_only: false,
-            retention: super::super::run::DEFAULT_RETENTION,
-            retention_size: None,
-            wal_fsync: crate::tsdb::wal::SyncPolicy::Always,
-            rule_files: Vec::new(),
-            no_default_rules: false,
-            external_url: String::new(),
-        }
+        RunOptions::for_tests(None)
     }
 
     #[test]

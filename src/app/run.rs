@@ -60,6 +60,33 @@ pub struct RunOptions {
     pub external_url: String,
 }
 
+#[cfg(test)]
+impl RunOptions {
+    /// This machine with a data dir, a 60 s interval and no fsync: what unit tests start.
+    pub(crate) fn for_tests(data_dir: Option<PathBuf>) -> RunOptions {
+        RunOptions {
+            config: None,
+            interval: Duration::from_secs(60),
+            interval_set: true,
+            data_dir,
+            read_only: false,
+            retention: DEFAULT_RETENTION,
+            retention_size: None,
+            wal_fsync: crate::tsdb::wal::SyncPolicy::Never,
+            local: true,
+            kube: Default::default(),
+            kube_scrape: None,
+            theme: None,
+            color: None,
+            export_dir: None,
+            dashboard: None,
+            rule_files: Vec::new(),
+            no_default_rules: false,
+            external_url: String::new(),
+        }
+    }
+}
+
 /// The default `--retention`: 7 days.
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
 
@@ -641,8 +668,11 @@ impl Engine {
                     status: status_rx,
                     request: request_rx,
                     cluster: cluster.as_ref().map(|rt| rt.feed()),
-                    rules: rules.clone(),
-                    silences: silences.clone(),
+                    rules: rules.clone().map(|rt| {
+                        let f: super::publish::RuleStatusFn = Arc::new(move || rt.status());
+                        f
+                    }),
+                    silences: silences.subscribe(),
                 },
                 snap_tx,
                 cancel.clone(),
@@ -691,24 +721,8 @@ mod tests {
         let tmp = tempfile::tempdir().expect("tempdir");
         let data = tempfile::tempdir().expect("tempdir");
         let opts = RunOptions {
-            config: None,
             interval: Duration::from_millis(100),
-            interval_set: true,
-            data_dir: Some(data.path().to_path_buf()),
-            read_only: false,
-            retention: DEFAULT_RETENTION,
-            retention_size: None,
-            wal_fsync: crate::tsdb::wal::SyncPolicy::Never,
-            local: true,
-            kube: Default::default(),
-            kube_scrape: None,
-            theme: None,
-            color: None,
-            export_dir: None,
-            dashboard: None,
-            rule_files: Vec::new(),
-            no_default_rules: false,
-            external_url: String::new(),
+            ..RunOptions::for_tests(Some(data.path().to_path_buf()))
         };
         let engine = Engine::start(None.into(), &opts).expect("engine starts");
         let (tx, rx) = mpsc::channel(4);
@@ -763,6 +777,60 @@ mod tests {
         let json = std::fs::read_to_string(folders[0].join("data.json")).expect("data.json");
         let v: serde_json::Value = serde_json::from_str(&json).expect("parses");
         assert_eq!(v["boxes"][0]["box"], "cpu", "{json}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn silence_actions_update_the_store_and_the_alert_graph_the_panels() {
+        let data = tempfile::tempdir().expect("tempdir");
+        let opts = RunOptions::for_tests(Some(data.path().to_path_buf()));
+        let engine = Engine::start(None.into(), &opts).expect("engine starts");
+        let (tx, rx) = mpsc::channel(8);
+        let until_ms = crate::scrape::now_ms() + 3_600_000;
+        for a in [
+            Action::Silence {
+                matchers: vec![("alertname".into(), "HighCpu".into())],
+                until_ms,
+            },
+            Action::Silence {
+                matchers: vec![("alertname".into(), "DiskFull".into())],
+                until_ms,
+            },
+            Action::Unsilence { id: 1 },
+            Action::ShowAlertGraph(Some("cpu".into())),
+            Action::Quit,
+        ] {
+            tx.send(a).await.expect("send");
+        }
+        let tmp = data.path().join("exports");
+        tokio::time::timeout(
+            Duration::from_secs(10),
+            carry_out(
+                rx,
+                &engine,
+                &tmp,
+                &tmp.join("history"),
+                None,
+                &mut super::super::board::Board::new(Default::default(), Vec::new(), None),
+            ),
+        )
+        .await
+        .expect("carry_out ends on Quit");
+        let left = engine.silences.current();
+        assert_eq!(left.silences.len(), 1);
+        assert_eq!(left.silences[0].id, 2);
+        let request = engine.request.borrow().clone();
+        assert!(
+            request
+                .panels
+                .iter()
+                .any(|p| p.id == super::super::panels::ALERT_PANEL_ID && p.queries == ["cpu"])
+        );
+        engine.stop().await;
+        // Kept in the data dir for the next start.
+        let (again, warning) =
+            super::super::silences::SilenceStore::open(Some(data.path()), crate::scrape::now_ms());
+        assert_eq!(warning, None);
+        assert_eq!(again.current(), left);
     }
 
     #[test]

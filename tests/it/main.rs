@@ -3,6 +3,7 @@
 //! holds what the test modules share.
 
 mod alertmanager_interop;
+mod alerts_tui;
 mod builtin_rules;
 mod cli;
 mod deps;

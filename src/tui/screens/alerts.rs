@@ -3,7 +3,8 @@
 //! each state under a heading with its count, by alertname and severity within it; a row
 //! shows the state, the alertname, the severity in its colour, "for 12m" since it went
 //! pending, the value and the labels (without alertname and severity). Silenced alerts are
-//! dimmed and marked. A filter line takes text (`/`). The detail (`Enter`) is drawn by
+//! dimmed and marked, and the local silences in force are listed under the alerts. A
+//! filter line takes text (`/`). The detail (`Enter`) is drawn by
 //! `alerts_detail`, the rules view (`r`) by `alerts_rules`; the silence picker (`s`) is an
 //! overlay drawn here. `MainScreen` draws the pane in place of the boxes.
 
@@ -186,6 +187,7 @@ fn list(area: Rect, buf: &mut Buffer, snap: &UiSnapshot, view: &ViewState, theme
         None
     };
     if let Some(msg) = empty {
+        silences(body, 1, buf, snap, theme);
         let ok = v.alerting_rules > 0 && v.alerts.is_empty();
         let style = if ok {
             Style::new().fg(theme.cpu.start())
@@ -229,6 +231,78 @@ fn list(area: Rect, buf: &mut Buffer, snap: &UiSnapshot, view: &ViewState, theme
                 draw_item(buf, row, v, items[*k], is_sel, &cols, snap.at_ms, theme);
             }
         }
+    }
+    let used = lines
+        .len()
+        .saturating_sub(first)
+        .min(usize::from(body.height));
+    silences(body, used as u16, buf, snap, theme);
+}
+
+/// The local silences in force, under the list where there is room (`:unsilence ID`
+/// ends one).
+fn silences(body: Rect, used: u16, buf: &mut Buffer, snap: &UiSnapshot, theme: &Theme) {
+    let list = &snap.alerts.silences;
+    let mut y = body.y + used + 1;
+    if list.is_empty() || y + 1 >= body.bottom() {
+        return;
+    }
+    let dim = Style::new().fg(theme.graph_text);
+    put(
+        buf,
+        (body.x, y),
+        body.width,
+        &format!("local silences ({}) · :unsilence ID ends one", list.len()),
+        dim.add_modifier(Modifier::BOLD),
+    );
+    y += 1;
+    for s in list {
+        if y >= body.bottom() {
+            break;
+        }
+        let line = format!(
+            " {:>3}  until {} ({} left)  {}",
+            s.id,
+            crate::tui::screens::main::header::clock(s.until_ms, snap.tz_offset_secs),
+            age(s.until_ms, snap.at_ms),
+            s.selector()
+        );
+        put(
+            buf,
+            (body.x, y),
+            body.width,
+            &line,
+            Style::new().fg(theme.inactive_fg),
+        );
+        y += 1;
+    }
+}
+
+/// The list item (its index among the listed items) drawn at row `y` of the pane drawn
+/// in `area`, for a click; `None` off the list or on another screen of the pane.
+pub fn item_at(area: Rect, snap: &UiSnapshot, view: &ViewState, y: u16) -> Option<usize> {
+    let p = &view.alerts;
+    if p.screen != AlertScreen::List {
+        return None;
+    }
+    let items = p.items(&snap.alerts);
+    if items.is_empty() {
+        return None;
+    }
+    let inner = TitledBox::inner(area);
+    let body = Rect {
+        y: inner.y + 2,
+        height: inner.height.saturating_sub(2),
+        ..inner
+    };
+    if y < body.y || y >= body.bottom() {
+        return None;
+    }
+    let selected = p.selected.min(items.len() - 1);
+    let (lines, first) = lines(&snap.alerts, &items, selected, usize::from(body.height));
+    match lines.get(first + usize::from(y - body.y)) {
+        Some(L::Item(k)) => Some(*k),
+        _ => None,
     }
 }
 

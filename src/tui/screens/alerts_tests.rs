@@ -300,3 +300,46 @@ fn every_size_draws_without_panicking() {
         }
     }
 }
+
+#[test]
+fn clicks_select_alerts_and_the_wheel_moves() {
+    use crossterm::event::{KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+    let snap = sample_alerts_snapshot();
+    let mut view = view_after(&snap, &[Intent::Alerts]);
+    let area = Rect::new(0, 0, 120, 40);
+    let t = draw(120, 40, &snap, &view);
+    let buf = t.backend().buffer();
+    let y = (0..40)
+        .find(|y| row_text(buf, *y).contains("HostHighLoad"))
+        .expect("the pending alert's row");
+    let at = |kind, row| MouseEvent {
+        kind,
+        column: 20,
+        row,
+        modifiers: KeyModifiers::NONE,
+    };
+    assert!(screens::mouse(
+        area,
+        &snap,
+        &mut view,
+        at(MouseEventKind::Down(MouseButton::Left), y)
+    ));
+    assert_eq!(view.alerts.selected, 3);
+    // A heading is not an alert.
+    let heading = (0..40)
+        .find(|y| row_text(buf, *y).contains("firing (3)"))
+        .expect("the heading");
+    assert!(!screens::mouse(
+        area,
+        &snap,
+        &mut view,
+        at(MouseEventKind::Down(MouseButton::Left), heading)
+    ));
+    assert!(screens::mouse(
+        area,
+        &snap,
+        &mut view,
+        at(MouseEventKind::ScrollUp, 0)
+    ));
+    assert_eq!(view.alerts.selected, 2);
+}

@@ -124,7 +124,8 @@ pub fn shown(area: Rect, snapshot: &UiSnapshot, view: &ViewState) -> Vec<Shown> 
     out
 }
 
-/// A mouse event on the screen drawn for `snapshot` and `view` in `area`: a click on a
+/// A mouse event on the screen drawn for `snapshot` and `view` in `area` (the targets
+/// pane, the cluster browser and the alerts pane have their own): a click on a
 /// legend entry hides or shows its series, a click in the graph puts the value cursor at
 /// that time, the wheel over the legend moves its selection, a click on the query bar
 /// focuses it. Returns whether the view changed.
@@ -135,6 +136,9 @@ pub fn mouse(area: Rect, snapshot: &UiSnapshot, view: &mut ViewState, ev: MouseE
     }
     if view.mode == Mode::Cluster && area.width >= MIN_WIDTH && area.height >= MIN_HEIGHT {
         return cluster_mouse(area, snapshot, view, ev);
+    }
+    if view.mode == Mode::Alerts && area.width >= MIN_WIDTH && area.height >= MIN_HEIGHT {
+        return alerts_mouse(area, snapshot, view, ev);
     }
     if matches!(
         view.mode,
@@ -286,6 +290,33 @@ fn cluster_mouse(area: Rect, snapshot: &UiSnapshot, view: &mut ViewState, ev: Mo
         }
         MouseEventKind::ScrollDown => {
             view.apply_with(Intent::ClusterDown, snapshot);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// The mouse on the alerts pane: a click selects an alert, the wheel moves the selection
+/// (or scrolls the detail and the rules view). Enter opens the detail: that sends an
+/// action, which a mouse handler cannot.
+fn alerts_mouse(area: Rect, snapshot: &UiSnapshot, view: &mut ViewState, ev: MouseEvent) -> bool {
+    use crate::tui::keymap::Intent;
+    match ev.kind {
+        MouseEventKind::Down(MouseButton::Left) => {
+            match alerts::item_at(main::body(area), snapshot, view, ev.row) {
+                Some(k) => {
+                    view.alerts.selected = k;
+                    true
+                }
+                None => false,
+            }
+        }
+        MouseEventKind::ScrollUp => {
+            view.apply_with(Intent::AlertUp, snapshot);
+            true
+        }
+        MouseEventKind::ScrollDown => {
+            view.apply_with(Intent::AlertDown, snapshot);
             true
         }
         _ => false,

@@ -348,6 +348,8 @@ impl ViewState {
             }
         };
         if self.alerts.silencing.is_empty() {
+            // Without the picker: every label of the alert.
+            self.alerts.by_name = false;
             match self.alerts.target(&snap.alerts) {
                 Some(a) => self.alerts.silencing = self.alerts.matchers_for(a),
                 None => {

@@ -180,7 +180,7 @@ impl ViewState {
     }
 
     /// `:q`, `:quit`, `:range DUR` (a preset), `:graph SYMBOLS`, `:theme [NAME]`, `:help`,
-    /// `:ns [NAME|all]`, `:ctx NAME[,NAME]`, `:rules`, `:alerts` (`:silence DUR` needs the
+    /// `:ns [NAME|all]`, `:ctx NAME[,NAME]`, `:rules`, `:alerts`, `:unsilence ID` (`:silence DUR` needs the
     /// snapshot: `apply_with` does it).
     fn run_command(&mut self, line: &str) -> Flow {
         let mut words = line.split_whitespace();
@@ -189,6 +189,13 @@ impl ViewState {
             (Some("q" | "quit"), None) => Flow::Quit,
             (Some("help"), None) => self.apply(Intent::Help),
             (Some("rules"), None) => self.rules_command(true),
+            (Some("unsilence"), Some(id)) => match id.parse::<u64>() {
+                Ok(id) => Flow::Send(Action::Unsilence { id }),
+                Err(_) => {
+                    self.message = Some(format!(":unsilence {id}: not a silence id"));
+                    Flow::Continue
+                }
+            },
             (Some("alerts"), None) => self.rules_command(false),
             (Some("ns" | "namespace"), arg) => self.namespace_command(arg),
             (Some("ctx" | "context"), _) => {

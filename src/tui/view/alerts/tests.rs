@@ -192,6 +192,24 @@ fn silencing_picks_a_duration_and_matchers() {
 }
 
 #[test]
+fn unsilence_command_ends_a_silence_by_id() {
+    let snap = sample_alerts_snapshot();
+    let mut v = ViewState::default();
+    v.apply_with(Intent::Alerts, &snap);
+    v.apply_with(Intent::OpenCommand, &snap);
+    typed(&mut v, "unsilence 7");
+    assert_eq!(
+        v.apply_with(Intent::Submit, &snap),
+        Flow::Send(Action::Unsilence { id: 7 })
+    );
+    assert_eq!(v.mode, Mode::Alerts);
+    v.apply_with(Intent::OpenCommand, &snap);
+    typed(&mut v, "unsilence x");
+    assert_eq!(v.apply_with(Intent::Submit, &snap), Flow::Continue);
+    assert_eq!(v.message.as_deref(), Some(":unsilence x: not a silence id"));
+}
+
+#[test]
 fn rules_command_opens_the_rules_view() {
     let snap = sample_alerts_snapshot();
     let mut v = ViewState::default();
