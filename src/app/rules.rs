@@ -331,7 +331,10 @@ mod tests {
             RuleSource::File(missing.clone()),
         ]);
         let err = loads[0].result.as_ref().unwrap_err();
-        assert!(err.contains("bad.yml:5") && err.contains("group \"g\""), "{err}");
+        assert!(
+            err.contains("bad.yml:5") && err.contains("group \"g\""),
+            "{err}"
+        );
         let ok = loads[1].result.as_ref().unwrap();
         assert_eq!(ok.len(), 1);
         assert_eq!(ok[0].name, "ok");

@@ -432,6 +432,14 @@ async fn carry_out(
                 tracing::info!("{status}");
                 engine.set_status(status);
             }
+            Action::ReloadRules => {
+                let status = match &engine.rules {
+                    Some(rt) => rt.reload().await,
+                    None => "no rules to reload (read-only data dir)".to_string(),
+                };
+                tracing::info!("{status}");
+                engine.set_status(status);
+            }
             Action::ShowAlertGraph(expr) => engine
                 .request
                 .send_modify(|r| r.set_alert_graph(expr.as_deref())),

@@ -358,6 +358,9 @@ pub enum Action {
     },
     /// End the local silence `id` (`Silence::id`).
     Unsilence { id: u64 },
+    /// Reload the rule files as SIGHUP does (the `R` key, `:reload`); the outcome goes to
+    /// the status line.
+    ReloadRules,
     /// Evaluate `expr` as the alert detail's graph panel (`panels::ALERT_PANEL_ID`) over
     /// the time range on every refresh; `None` when the detail closes.
     ShowAlertGraph(Option<String>),

@@ -71,7 +71,9 @@ fn alerts_pane_rules_view_and_bell_setting_in_a_real_terminal() {
     send(&t, &["Escape"]);
     t.wait_for("the list again", limit, |s| s.contains("no alerting rules"));
     send(&t, &["Escape"]);
-    t.wait_for("the boxes again", limit, |s| !s.contains("no alerting rules"));
+    t.wait_for("the boxes again", limit, |s| {
+        !s.contains("no alerting rules")
+    });
     // The options menu: down to the bell, on, Esc saves.
     send(&t, &["o"]);
     t.wait_for("the options menu", limit, |s| s.contains("bell on alerts"));

@@ -155,6 +155,7 @@ pub const DEFAULT_BINDINGS: &[(Scope, KeyBinding, Intent)] = &[
     (Scope::Alerts, KeyBinding::plain('/'), Intent::AlertFilter),
     (Scope::Alerts, KeyBinding::plain('i'), Intent::AlertInactive),
     (Scope::Alerts, KeyBinding::plain('r'), Intent::RulesView),
+    (Scope::Alerts, KeyBinding::plain('R'), Intent::ReloadRules),
     (Scope::Alerts, KeyBinding::plain('s'), Intent::Silence),
     (Scope::Alerts, KeyBinding::plain('u'), Intent::Unsilence),
     (Scope::Alerts, KeyBinding::plain('-'), Intent::RangeShorter),

@@ -144,6 +144,9 @@ pub enum Intent {
     AlertInactive,
     /// Show the rules view (groups and rules with their health), or go back.
     RulesView,
+    /// Read the rule files (and the config's rule_files and alerting) again, keeping the
+    /// state of unchanged rules, as SIGHUP does.
+    ReloadRules,
     /// Silence the selected alert (then pick for how long).
     Silence,
     /// End the silence on the selected alert.
@@ -188,6 +191,7 @@ impl Intent {
                 | Intent::AlertFilter
                 | Intent::AlertInactive
                 | Intent::RulesView
+                | Intent::ReloadRules
                 | Intent::Silence
                 | Intent::Unsilence
                 | Intent::SilenceFor1h
@@ -280,6 +284,7 @@ impl Intent {
             Intent::AlertFilter => "filter alerts by text".into(),
             Intent::AlertInactive => "show/hide inactive rules".into(),
             Intent::RulesView => "rules view".into(),
+            Intent::ReloadRules => "reload rules".into(),
             Intent::Silence => "silence the alert".into(),
             Intent::Unsilence => "end its silence".into(),
             Intent::SilenceFor1h => "silence for 1h".into(),

@@ -268,6 +268,7 @@ impl ViewState {
                 p.show_inactive = !p.show_inactive;
                 p.selected = 0;
             }
+            Intent::ReloadRules => return Flow::Send(Action::ReloadRules),
             Intent::RulesView => {
                 self.mode = Mode::Alerts;
                 let leaving_detail = p.screen == AlertScreen::Detail;

@@ -180,7 +180,7 @@ impl ViewState {
     }
 
     /// `:q`, `:quit`, `:range DUR` (a preset), `:graph SYMBOLS`, `:theme [NAME]`, `:help`,
-    /// `:ns [NAME|all]`, `:ctx NAME[,NAME]`, `:rules`, `:alerts`, `:unsilence ID` (`:silence DUR` needs the
+    /// `:ns [NAME|all]`, `:ctx NAME[,NAME]`, `:rules`, `:reload`, `:alerts`, `:unsilence ID` (`:silence DUR` needs the
     /// snapshot: `apply_with` does it).
     fn run_command(&mut self, line: &str) -> Flow {
         let mut words = line.split_whitespace();
@@ -189,6 +189,7 @@ impl ViewState {
             (Some("q" | "quit"), None) => Flow::Quit,
             (Some("help"), None) => self.apply(Intent::Help),
             (Some("rules"), None) => self.rules_command(true),
+            (Some("reload"), None) => Flow::Send(Action::ReloadRules),
             (Some("unsilence"), Some(id)) => match id.parse::<u64>() {
                 Ok(id) => Flow::Send(Action::Unsilence { id }),
                 Err(_) => {
