@@ -257,8 +257,8 @@ async fn alertmanager_receives_groups_and_resolves_kmons_alerts() {
     let now = now_ms();
     let disk = vec![alert("DiskFull", "a", now), alert("DiskFull", "b", now)];
     let cpu = vec![alert("CpuHigh", "a", now)];
-    notifier.send("disk_free < 0.1", &disk);
-    notifier.send("cpu > 0.9", &cpu);
+    notifier.send_rule("disk_free < 0.1", &disk);
+    notifier.send_rule("cpu > 0.9", &cpu);
 
     // Alertmanager lists all three as active, with kmon's labels and generator URL.
     let alerts_url = format!("http://{}/api/v2/alerts", am.addr);
@@ -332,11 +332,11 @@ async fn alertmanager_receives_groups_and_resolves_kmons_alerts() {
         a.resolved_at = Some(resolved_at);
         a
     };
-    notifier.send(
+    notifier.send_rule(
         "disk_free < 0.1",
         &disk.into_iter().map(resolve).collect::<Vec<_>>(),
     );
-    notifier.send(
+    notifier.send_rule(
         "cpu > 0.9",
         &cpu.into_iter().map(resolve).collect::<Vec<_>>(),
     );
@@ -405,7 +405,7 @@ async fn alertmanagers_that_fail_are_counted_and_do_not_block() {
     .expect("notifier starts");
     let began = Instant::now();
     let now = now_ms();
-    notifier.send("up == 0", &[alert("TargetDown", "x", now)]);
+    notifier.send_rule("up == 0", &[alert("TargetDown", "x", now)]);
     assert!(began.elapsed() < Duration::from_secs(5), "send blocked");
 
     let alerts_url = format!("http://{}/api/v2/alerts", am.addr);
