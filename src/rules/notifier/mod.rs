@@ -427,18 +427,16 @@ impl Inner {
     /// Sends a batch; counts it as dropped when some set had Alertmanagers and none of
     /// them took it. Returns whether every such set took it.
     async fn send_one_batch(&self, batch: Vec<NotifierAlert>) -> bool {
-        let n = batch.len() as u64;
-        let ok = self.send_all(batch).await;
-        if !ok {
-            self.dropped.fetch_add(n, Ordering::Relaxed);
-        }
-        ok
-    }
-
-    async fn send_all(&self, alerts: Vec<NotifierAlert>) -> bool {
-        if alerts.is_empty() {
+        if batch.is_empty() {
             return true;
         }
+        self.send_all(batch).await
+    }
+
+    /// Posts the batch and records the outcome, the drop included, under one lock so
+    /// `stats` never sees half of it.
+    async fn send_all(&self, alerts: Vec<NotifierAlert>) -> bool {
+        let n = alerts.len() as u64;
         let sets = Arc::clone(&self.state.lock().sets);
         let mut shared_payload: Option<Arc<Vec<u8>>> = None;
         let mut posts = Vec::new();
@@ -497,7 +495,12 @@ impl Inner {
                 }
             }
         }
-        covered.values().all(|ok| *ok)
+        let all_ok = covered.values().all(|ok| *ok);
+        if !all_ok {
+            self.dropped.fetch_add(n, Ordering::Relaxed);
+        }
+        drop(st);
+        all_ok
     }
 }
 
