@@ -10,9 +10,9 @@
 
 mod alert;
 mod alertmanager;
+mod stats;
 
 use std::collections::{BTreeMap, VecDeque};
-use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -25,10 +25,11 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{AlertmanagerConfig, Config};
 use crate::model::{Labels, RelabelConfig};
 
-use super::types::Alert;
+use super::types::{Alert, GroupStatus, RuleKind};
 
 pub use alert::{NotifierAlert, go_time, payload, query_escape, relabel_alerts, table_link};
 pub use alertmanager::{ALERTS_PATH_LABEL, AlertmanagerTarget, post_path, resolve_targets};
+pub use stats::{AlertmanagerStats, NotifierStats};
 
 /// Prometheus's `--alertmanager.notification-queue-capacity` default.
 pub const DEFAULT_QUEUE_CAPACITY: usize = 10_000;
@@ -84,37 +85,6 @@ pub enum NotifierError {
     Client { index: usize, message: String },
     #[error("the notifier needs a tokio runtime")]
     NoRuntime,
-}
-
-/// What one Alertmanager has seen, for the API, the TUI and `/metrics`.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct AlertmanagerStats {
-    /// The push URL.
-    pub url: String,
-    /// Alerts posted to it, whether or not the post succeeded (Prometheus's
-    /// `prometheus_notifications_sent_total`).
-    pub sent: u64,
-    /// Alerts in posts that failed.
-    pub errors: u64,
-    /// The last failure, and when (ms since the epoch); cleared by nothing.
-    pub last_error: Option<String>,
-    pub last_error_at: Option<i64>,
-    /// When a post last succeeded (ms since the epoch).
-    pub last_success_at: Option<i64>,
-}
-
-/// The notifier's counters.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct NotifierStats {
-    pub sent: u64,
-    pub errors: u64,
-    pub dropped: u64,
-    pub queue_length: usize,
-    pub queue_capacity: usize,
-    /// One entry per active Alertmanager, in configuration order.
-    pub alertmanagers: Vec<AlertmanagerStats>,
-    /// The push URLs of Alertmanagers dropped by target relabeling.
-    pub dropped_alertmanagers: Vec<String>,
 }
 
 /// One `alerting.alertmanagers` entry, resolved.
@@ -247,9 +217,9 @@ impl Notifier {
     }
 
     /// Queues the alerts one rule wants sent (`expr` is the rule's expression as Prometheus
-    /// prints it, for the generatorURL), converting them as Prometheus's `SendAlerts` does.
-    /// Never blocks on the network.
-    pub fn send(&self, expr: &str, alerts: &[Alert]) {
+    /// prints it, `Expr`'s `Display`, for the generatorURL), converting them as Prometheus's
+    /// `SendAlerts` does. Never blocks on the network.
+    pub fn send_rule(&self, expr: &str, alerts: &[Alert]) {
         if alerts.is_empty() {
             return;
         }
@@ -257,6 +227,60 @@ impl Notifier {
         let converted = alerts
             .iter()
             .map(|a| NotifierAlert::from_rule_alert(a, expr, &url))
+            .collect();
+        self.queue(converted);
+    }
+
+    /// Queues the alerts one group evaluation made due (`Group::alerts_to_send`), each with
+    /// the expression of its rule in `group`, the status the same evaluation produced: the
+    /// alerting rule holding an alert with the same labels, else the one with its
+    /// alertname. Never blocks on the network.
+    pub fn send_group(&self, group: &GroupStatus, alerts: Vec<Alert>) {
+        if alerts.is_empty() {
+            return;
+        }
+        let url = self.inner.state.lock().external_url.clone();
+        let mut exprs: BTreeMap<usize, String> = BTreeMap::new();
+        let converted = alerts
+            .iter()
+            .map(|a| {
+                let alerting = || {
+                    group
+                        .rules
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, r)| matches!(r.spec.kind, RuleKind::Alerting { .. }))
+                };
+                let rule = alerting()
+                    .find(|(_, r)| r.alerts.iter().any(|x| x.labels == a.labels))
+                    .or_else(|| {
+                        let name = a.labels.get("alertname")?;
+                        alerting().find(|(_, r)| r.spec.name() == name)
+                    });
+                match rule {
+                    Some((i, r)) => {
+                        let expr = exprs.entry(i).or_insert_with(|| r.spec.expr.to_string());
+                        NotifierAlert::from_rule_alert(a, expr, &url)
+                    }
+                    None => NotifierAlert {
+                        generator_url: String::new(),
+                        ..NotifierAlert::from_rule_alert(a, "", "")
+                    },
+                }
+            })
+            .collect();
+        self.queue(converted);
+    }
+
+    /// Queues alerts whose rule is not known here: as `send_rule`, but the generatorURL,
+    /// which names the rule's expression, is left out. Prefer `send_group`.
+    pub fn send(&self, alerts: Vec<Alert>) {
+        let converted = alerts
+            .iter()
+            .map(|a| NotifierAlert {
+                generator_url: String::new(),
+                ..NotifierAlert::from_rule_alert(a, "", "")
+            })
             .collect();
         self.queue(converted);
     }
@@ -337,69 +361,8 @@ impl Notifier {
     /// series sorted by URL): `prometheus_notifications_{alertmanagers_discovered,
     /// dropped_total,errors_total,queue_capacity,queue_length,sent_total}`.
     pub fn write_metrics(&self, out: &mut String) {
-        let stats = self.stats();
-        let mut per_url: Vec<&AlertmanagerStats> = stats.alertmanagers.iter().collect();
-        per_url.sort_by(|a, b| a.url.cmp(&b.url));
-        let head = |out: &mut String, name: &str, kind: &str, help: &str| {
-            let _ = writeln!(out, "# HELP {name} {help}");
-            let _ = writeln!(out, "# TYPE {name} {kind}");
-        };
-        let per_am = |out: &mut String, name: &str, value: &dyn Fn(&AlertmanagerStats) -> u64| {
-            for s in &per_url {
-                let url = escape_label_value(&s.url);
-                let _ = writeln!(out, "{name}{{alertmanager=\"{url}\"}} {}", value(s));
-            }
-        };
-        let name = "prometheus_notifications_alertmanagers_discovered";
-        head(
-            out,
-            name,
-            "gauge",
-            "The number of alertmanagers discovered and active.",
-        );
-        let _ = writeln!(out, "{name} {}", stats.alertmanagers.len());
-        let name = "prometheus_notifications_dropped_total";
-        head(
-            out,
-            name,
-            "counter",
-            "Total number of alerts dropped due to errors when sending to Alertmanager.",
-        );
-        let _ = writeln!(out, "{name} {}", stats.dropped);
-        let name = "prometheus_notifications_errors_total";
-        head(
-            out,
-            name,
-            "counter",
-            "Total number of sent alerts affected by errors.",
-        );
-        per_am(out, name, &|s| s.errors);
-        let name = "prometheus_notifications_queue_capacity";
-        head(
-            out,
-            name,
-            "gauge",
-            "The capacity of the alert notifications queue.",
-        );
-        let _ = writeln!(out, "{name} {}", stats.queue_capacity);
-        let name = "prometheus_notifications_queue_length";
-        head(
-            out,
-            name,
-            "gauge",
-            "The number of alert notifications in the queue.",
-        );
-        let _ = writeln!(out, "{name} {}", stats.queue_length);
-        let name = "prometheus_notifications_sent_total";
-        head(out, name, "counter", "Total number of alerts sent.");
-        per_am(out, name, &|s| s.sent);
+        stats::write_metrics(&self.stats(), out);
     }
-}
-
-fn escape_label_value(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('\n', "\\n")
-        .replace('"', "\\\"")
 }
 
 /// The sending task: waits for alerts, sends batches until the queue is empty, and on
@@ -464,18 +427,16 @@ impl Inner {
     /// Sends a batch; counts it as dropped when some set had Alertmanagers and none of
     /// them took it. Returns whether every such set took it.
     async fn send_one_batch(&self, batch: Vec<NotifierAlert>) -> bool {
-        let n = batch.len() as u64;
-        let ok = self.send_all(batch).await;
-        if !ok {
-            self.dropped.fetch_add(n, Ordering::Relaxed);
-        }
-        ok
-    }
-
-    async fn send_all(&self, alerts: Vec<NotifierAlert>) -> bool {
-        if alerts.is_empty() {
+        if batch.is_empty() {
             return true;
         }
+        self.send_all(batch).await
+    }
+
+    /// Posts the batch and records the outcome, the drop included, under one lock so
+    /// `stats` never sees half of it.
+    async fn send_all(&self, alerts: Vec<NotifierAlert>) -> bool {
+        let n = alerts.len() as u64;
         let sets = Arc::clone(&self.state.lock().sets);
         let mut shared_payload: Option<Arc<Vec<u8>>> = None;
         let mut posts = Vec::new();
@@ -534,7 +495,12 @@ impl Inner {
                 }
             }
         }
-        covered.values().all(|ok| *ok)
+        let all_ok = covered.values().all(|ok| *ok);
+        if !all_ok {
+            self.dropped.fetch_add(n, Ordering::Relaxed);
+        }
+        drop(st);
+        all_ok
     }
 }
 
