@@ -167,7 +167,7 @@ impl RulesRuntime {
         };
         let notify: Option<NotifyFn> = notifier.clone().map(|n| {
             let f: NotifyFn = Arc::new(move |expr: &str, alerts: Vec<crate::rules::Alert>| {
-                n.send(expr, &alerts);
+                n.send_rule(expr, &alerts);
             });
             f
         });

@@ -25,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{AlertmanagerConfig, Config};
 use crate::model::{Labels, RelabelConfig};
 
-use super::types::{Alert, GroupStatus, RuleKind};
+use super::types::Alert;
 
 pub use alert::{NotifierAlert, go_time, payload, query_escape, relabel_alerts, table_link};
 pub use alertmanager::{ALERTS_PATH_LABEL, AlertmanagerTarget, post_path, resolve_targets};
@@ -227,60 +227,6 @@ impl Notifier {
         let converted = alerts
             .iter()
             .map(|a| NotifierAlert::from_rule_alert(a, expr, &url))
-            .collect();
-        self.queue(converted);
-    }
-
-    /// Queues the alerts one group evaluation made due (`Group::alerts_to_send`), each with
-    /// the expression of its rule in `group`, the status the same evaluation produced: the
-    /// alerting rule holding an alert with the same labels, else the one with its
-    /// alertname. Never blocks on the network.
-    pub fn send_group(&self, group: &GroupStatus, alerts: Vec<Alert>) {
-        if alerts.is_empty() {
-            return;
-        }
-        let url = self.inner.state.lock().external_url.clone();
-        let mut exprs: BTreeMap<usize, String> = BTreeMap::new();
-        let converted = alerts
-            .iter()
-            .map(|a| {
-                let alerting = || {
-                    group
-                        .rules
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, r)| matches!(r.spec.kind, RuleKind::Alerting { .. }))
-                };
-                let rule = alerting()
-                    .find(|(_, r)| r.alerts.iter().any(|x| x.labels == a.labels))
-                    .or_else(|| {
-                        let name = a.labels.get("alertname")?;
-                        alerting().find(|(_, r)| r.spec.name() == name)
-                    });
-                match rule {
-                    Some((i, r)) => {
-                        let expr = exprs.entry(i).or_insert_with(|| r.spec.expr.to_string());
-                        NotifierAlert::from_rule_alert(a, expr, &url)
-                    }
-                    None => NotifierAlert {
-                        generator_url: String::new(),
-                        ..NotifierAlert::from_rule_alert(a, "", "")
-                    },
-                }
-            })
-            .collect();
-        self.queue(converted);
-    }
-
-    /// Queues alerts whose rule is not known here: as `send_rule`, but the generatorURL,
-    /// which names the rule's expression, is left out. Prefer `send_group`.
-    pub fn send(&self, alerts: Vec<Alert>) {
-        let converted = alerts
-            .iter()
-            .map(|a| NotifierAlert {
-                generator_url: String::new(),
-                ..NotifierAlert::from_rule_alert(a, "", "")
-            })
             .collect();
         self.queue(converted);
     }

@@ -304,7 +304,7 @@ async fn a_reload_keeps_counters_of_alertmanagers_still_there() {
 }
 
 #[tokio::test]
-async fn group_alerts_get_their_rules_expression() {
+async fn each_rules_alerts_link_to_its_printed_expression() {
     let cancel = CancellationToken::new();
     cancel.cancel();
     let opts = NotifierOptions {
@@ -314,46 +314,11 @@ async fn group_alerts_get_their_rules_expression() {
     };
     let n = Notifier::start(opts, &[], cancel).unwrap();
     tokio::time::sleep(Duration::from_millis(50)).await;
-    let spec = |name: &str, expr: &str| crate::rules::RuleSpec {
-        kind: RuleKind::Alerting {
-            alert: name.into(),
-            for_ms: 0,
-            keep_firing_for_ms: 0,
-            annotations: vec![],
-        },
-        expr_text: expr.into(),
-        expr: crate::promql::parse(expr).unwrap(),
-        labels: vec![],
-        line: 0,
-    };
-    let status = |spec: crate::rules::RuleSpec, alerts: Vec<Alert>| crate::rules::RuleStatus {
-        spec,
-        health: crate::rules::RuleHealth::Ok,
-        last_error: None,
-        last_evaluation: 0,
-        evaluation_seconds: 0.0,
-        alerts,
-    };
-    // Two rules with the same alert name: the labels decide.
-    let group = GroupStatus {
-        file: "f.yml".into(),
-        name: "g".into(),
-        interval: 60_000,
-        query_offset: 0,
-        limit: 0,
-        rules: vec![
-            status(spec("Same", "up  ==  0"), vec![firing("Same", 1)]),
-            status(spec("Same", "sum(up)   < 1"), vec![firing("Same", 2)]),
-        ],
-        last_evaluation: 0,
-        evaluation_seconds: 0.0,
-        load_error: None,
-    };
-    n.send_group(
-        &group,
-        vec![firing("Same", 2), firing("Same", 1), firing("Same", 3)],
-    );
-    n.send(vec![firing("Unknown", 0)]);
+    // The rule manager hands over each rule's expression as `Expr`'s Display prints it.
+    let printed = |e: &str| crate::promql::parse(e).unwrap().to_string();
+    n.send_rule(&printed("sum(up)   < 1"), &[firing("Same", 2)]);
+    n.send_rule(&printed("up  ==  0"), &[firing("Same", 1), firing("Same", 3)]);
+    n.send_rule("up", &[]);
     let st = n.inner.state.lock();
     let urls: Vec<&str> = st.queue.iter().map(|a| a.generator_url.as_str()).collect();
     assert_eq!(
@@ -362,7 +327,6 @@ async fn group_alerts_get_their_rules_expression() {
             "http://k:9090/graph?g0.expr=sum%28up%29+%3C+1&g0.tab=1",
             "http://k:9090/graph?g0.expr=up+%3D%3D+0&g0.tab=1",
             "http://k:9090/graph?g0.expr=up+%3D%3D+0&g0.tab=1",
-            "",
         ]
     );
 }
