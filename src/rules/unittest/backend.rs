@@ -1,6 +1,6 @@
 //! The real `Backend` of the unit-test runner: rule files through `rules::file`
-//! (`load_rule_file`; globs expand like Go's `filepath.Glob` through `model::glob`, a
-//! pattern naming no existing file matching nothing) and evaluation through
+//! (`load_rule_file`; globs expand like Go's `filepath.Glob`, wildcards in directories
+//! too, with `model::glob`'s matcher, and a literal path that does not exist matches nothing) and evaluation through
 //! `rules::eval::Group`, with every alerting rule marked restored before the first
 //! evaluation, as promtool does (so ALERTS is written from the start). `app::test_rules`
 //! runs files with it.
@@ -52,7 +52,7 @@ pub fn eval_group(spec: GroupSpec, settings: &GroupSettings) -> Box<dyn TestRule
 
 impl Backend for RulesBackend {
     fn glob(&self, pattern: &str) -> Result<Vec<PathBuf>, String> {
-        crate::model::glob::expand(pattern).map_err(|e| e.to_string())
+        go_glob(pattern)
     }
 
     fn load_rule_file(&self, path: &Path) -> Result<Vec<GroupSpec>, Vec<String>> {
@@ -62,5 +62,87 @@ impl Backend for RulesBackend {
 
     fn new_group(&self, spec: GroupSpec, settings: &GroupSettings) -> Box<dyn TestRuleGroup> {
         eval_group(spec, settings)
+    }
+}
+
+fn has_meta(s: &str) -> bool {
+    s.contains(['*', '?', '[', '\\'])
+}
+
+/// Go's `filepath.Glob`: the paths (files or directories) matching `pattern`, in name order
+/// per directory; wildcards may appear in any element. A malformed pattern is an error.
+pub fn go_glob(pattern: &str) -> Result<Vec<PathBuf>, String> {
+    if !has_meta(pattern) {
+        return Ok(if std::fs::symlink_metadata(pattern).is_ok() {
+            vec![PathBuf::from(pattern)]
+        } else {
+            Vec::new()
+        });
+    }
+    let path = Path::new(pattern);
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let bad = || "syntax error in pattern".to_string();
+    crate::model::glob::matches(&name, "").ok_or_else(bad)?;
+    let dir = path.parent().unwrap_or(Path::new(""));
+    let dir_text = dir.to_string_lossy();
+    let dirs = if has_meta(&dir_text) {
+        go_glob(&dir_text)?
+    } else {
+        vec![dir.to_path_buf()]
+    };
+    let mut out = Vec::new();
+    for d in dirs {
+        let read_from = if d.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            d.as_path()
+        };
+        let Ok(entries) = std::fs::read_dir(read_from) else {
+            continue;
+        };
+        let mut names: Vec<String> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        for n in names {
+            if crate::model::glob::matches(&name, &n) == Some(true) {
+                out.push(d.join(&n));
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_expand_in_directories_too() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let base = dir.path();
+        for p in ["a/x.yml", "a/y.yaml", "b/z.yml", "c.yml"] {
+            let f = base.join(p);
+            std::fs::create_dir_all(f.parent().expect("parent")).expect("mkdir");
+            std::fs::write(f, "").expect("write");
+        }
+        let b = base.to_string_lossy();
+        let got = go_glob(&format!("{b}/*/*.yml")).expect("globs");
+        assert_eq!(got, vec![base.join("a/x.yml"), base.join("b/z.yml")]);
+        assert_eq!(
+            go_glob(&format!("{b}/c.yml")).expect("literal"),
+            vec![base.join("c.yml")]
+        );
+        assert!(
+            go_glob(&format!("{b}/none.yml"))
+                .expect("literal")
+                .is_empty()
+        );
+        assert_eq!(go_glob(&format!("{b}/[ab]")).expect("dirs").len(), 2);
+        assert!(go_glob(&format!("{b}/[x")).is_err());
     }
 }

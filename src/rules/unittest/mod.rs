@@ -14,7 +14,7 @@ pub mod runner;
 #[cfg(test)]
 mod runner_tests;
 
-pub use backend::{EvalGroup, RulesBackend, eval_group};
+pub use backend::{EvalGroup, RulesBackend, eval_group, go_glob};
 pub use format::{
     AlertTestCase, ExpAlert, ExpSample, InputSeries, PromqlTestCase, TestGroup, UnitTestFile,
     parse_test_file,
