@@ -332,6 +332,16 @@ enum TestCommand {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
+    /// Run rule unit tests in promtool's `test rules` format; prints "  SUCCESS" or
+    /// "  FAILED:" and the failures per file, as promtool does; exit 1 on failures.
+    Rules {
+        /// Only run test groups whose name matches this regular expression (repeatable).
+        #[arg(long, value_name = "REGEX")]
+        run: Vec<String>,
+        /// The unit-test files.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -453,6 +463,9 @@ fn main() -> ExitCode {
                     files,
                 },
         }) => kmon::app::cli::test_promql(&files, skip_unsupported, verbose),
+        Some(Command::Test {
+            what: TestCommand::Rules { run, files },
+        }) => kmon::app::test_rules::test_rules(&files, &run),
         Some(Command::Serve {
             listen,
             load,

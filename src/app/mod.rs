@@ -17,7 +17,7 @@
 //! `kmon snapshot` (`tsdb_snapshot`), with the progress bar they draw on a terminal
 //! (`progress`). Cluster mode: what to watch in `kube` (with `kube_runtime` running it live
 //! and `kube_sd` for `kubernetes_sd_configs`), the default cluster jobs in `kube_jobs`, the
-//! kube-state writer in `kube_state`, and `kmon targets` in `targets_cli`.
+//! kube-state writer in `kube_state`, and `kmon targets` in `targets_cli`; `kmon test rules` (promtool's rule unit tests) is in `test_rules`.
 
 pub mod alerts;
 pub mod analyze;
@@ -51,6 +51,7 @@ pub mod silences;
 mod snapshot;
 mod storage_status;
 pub mod targets_cli;
+pub mod test_rules;
 pub mod tsdb_snapshot;
 pub mod units;
 

@@ -26,6 +26,7 @@ mod query_local;
 mod serve;
 mod support;
 mod template_interop;
+mod test_rules_interop;
 mod tsdb_admin;
 mod tsdb_blocks;
 mod tsdb_compact;

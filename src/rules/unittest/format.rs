@@ -583,6 +583,22 @@ tests:
     }
 
     #[test]
+    fn mutated_files_never_panic() {
+        // Every single-character deletion and a few replacements at every position.
+        let chars: Vec<char> = GOOD.chars().collect();
+        for i in 0..chars.len() {
+            let mut v = chars.clone();
+            v.remove(i);
+            let _ = parse_test_file(&v.iter().collect::<String>());
+            for c in [':', '\n', '{'] {
+                let mut v = chars.clone();
+                v[i] = c;
+                let _ = parse_test_file(&v.iter().collect::<String>());
+            }
+        }
+    }
+
+    #[test]
     fn yaml_floats_read_like_yaml_v2() {
         assert_eq!(yaml_float("1"), Some(1.0));
         assert_eq!(yaml_float("-2.5e3"), Some(-2500.0));

@@ -4,6 +4,9 @@
 //! promtool's failure text, and `runner` runs a file through a `Backend` (rule files and
 //! rule evaluation, plugged in by `app::test_rules`, the CLI, which calls `run_files`).
 
+pub mod backend;
+#[cfg(test)]
+mod eval_tests;
 pub mod format;
 pub mod input;
 pub mod report;
@@ -11,6 +14,7 @@ pub mod runner;
 #[cfg(test)]
 mod runner_tests;
 
+pub use backend::{EvalGroup, RulesBackend, eval_group, go_glob};
 pub use format::{
     AlertTestCase, ExpAlert, ExpSample, InputSeries, PromqlTestCase, TestGroup, UnitTestFile,
     parse_test_file,
