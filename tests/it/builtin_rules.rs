@@ -4,10 +4,11 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::ref_bin;
+use crate::support::{ref_bin, run_kmon};
 
 fn rules_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("rules")
@@ -126,4 +127,46 @@ fn promtool_accepts_the_builtin_rules_and_passes_their_unit_tests() {
     assert!(checked.contains("SUCCESS: 10 rules found"), "{checked}");
     let tested = run(&["test", "rules", "host_test.yml", "cluster_test.yml"]);
     assert_eq!(tested.matches("SUCCESS").count(), 2, "{tested}");
+}
+
+#[test]
+fn kmon_checks_the_builtin_rules_and_passes_their_unit_tests() {
+    let dir = rules_dir();
+    let arg = |n: &str| dir.join(n).display().to_string();
+    let (code, out, err) = run_kmon(
+        &["check", "rules", &arg("host.yml"), &arg("cluster.yml")],
+        &[],
+        Duration::from_secs(60),
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("SUCCESS: 7 rules found"), "{out}");
+    assert!(out.contains("SUCCESS: 10 rules found"), "{out}");
+    let (code, out, err) = run_kmon(
+        &[
+            "test",
+            "rules",
+            &arg("host_test.yml"),
+            &arg("cluster_test.yml"),
+        ],
+        &[],
+        Duration::from_secs(120),
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert_eq!(out.matches("SUCCESS").count(), 2, "{out}");
+    // A changed expectation fails: the tests can catch a broken rule.
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::copy(dir.join("cluster.yml"), tmp.path().join("cluster.yml")).unwrap();
+    let tests = std::fs::read_to_string(dir.join("cluster_test.yml")).unwrap();
+    std::fs::write(
+        tmp.path().join("t.yml"),
+        tests.replace("Node node-1 is not ready", "Node node-1 is fine"),
+    )
+    .unwrap();
+    let t = tmp.path().join("t.yml").display().to_string();
+    let (code, out, err) = run_kmon(&["test", "rules", &t], &[], Duration::from_secs(120));
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(
+        format!("{out}{err}").contains("alertname: KubeNodeNotReady"),
+        "{out}{err}"
+    );
 }

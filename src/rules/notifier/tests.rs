@@ -317,7 +317,10 @@ async fn each_rules_alerts_link_to_its_printed_expression() {
     // The rule manager hands over each rule's expression as `Expr`'s Display prints it.
     let printed = |e: &str| crate::promql::parse(e).unwrap().to_string();
     n.send_rule(&printed("sum(up)   < 1"), &[firing("Same", 2)]);
-    n.send_rule(&printed("up  ==  0"), &[firing("Same", 1), firing("Same", 3)]);
+    n.send_rule(
+        &printed("up  ==  0"),
+        &[firing("Same", 1), firing("Same", 3)],
+    );
     n.send_rule("up", &[]);
     let st = n.inner.state.lock();
     let urls: Vec<&str> = st.queue.iter().map(|a| a.generator_url.as_str()).collect();
