@@ -396,7 +396,15 @@ impl Group {
                 .rules
                 .iter()
                 .map(|r| RuleStatus {
-                    spec: r.spec.clone(),
+                    // The rule as Prometheus holds it: the group's labels merged in.
+                    spec: RuleSpec {
+                        labels: r
+                            .labels
+                            .iter()
+                            .map(|l| (l.name.to_string(), l.value.to_string()))
+                            .collect(),
+                        ..r.spec.clone()
+                    },
                     health: r.health,
                     last_error: r.last_error.clone(),
                     last_evaluation: r.last_evaluation,
