@@ -79,6 +79,13 @@ struct Flags {
     /// reaches the OS at once), `always` (on every commit) or `never` (left to the OS).
     #[arg(long, global = true, value_name = "WHEN", default_value = "1s", value_parser = parse_fsync)]
     wal_fsync: kmon::tsdb::wal::SyncPolicy,
+    /// Prometheus rule files to evaluate (repeatable, or several after one flag; put them
+    /// after the subcommand). They replace the built-in rules.
+    #[arg(long = "rules", global = true, value_name = "FILE", num_args = 1..)]
+    rules: Vec<PathBuf>,
+    /// Do not run the built-in rules (they run only without --config and --rules).
+    #[arg(long, global = true)]
+    no_default_rules: bool,
 }
 
 impl Flags {
@@ -108,6 +115,8 @@ impl Flags {
             retention: self.retention,
             retention_size: self.retention_size.filter(|&n| n > 0),
             wal_fsync: self.wal_fsync,
+            rule_files: self.rules,
+            no_default_rules: self.no_default_rules,
         }
     }
 }
@@ -290,8 +299,21 @@ enum DumpOutput {
 
 #[derive(Subcommand, Debug)]
 enum CheckCommand {
-    /// Validate a prometheus.yml; exit 1 with file:line and the key on errors.
+    /// Validate a prometheus.yml and the rule files it names; exit 1 with file:line and
+    /// the key on errors.
     Config { file: PathBuf },
+    /// Check rule files as promtool does (standard input without FILE): expressions,
+    /// names, labels, templates; exit 1 on errors, 3 on lint findings with --lint-fatal.
+    Rules {
+        /// Lints to run, comma-separated: duplicate-rules, all, none.
+        #[arg(long, value_name = "LINTS", default_value = "duplicate-rules")]
+        lint: String,
+        /// Make lint findings fail the check (exit 3).
+        #[arg(long)]
+        lint_fatal: bool,
+        #[arg(value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -412,6 +434,16 @@ fn main() -> ExitCode {
         Some(Command::Check {
             what: CheckCommand::Config { file },
         }) => kmon::app::cli::check_config(&file),
+        Some(Command::Check {
+            what:
+                CheckCommand::Rules {
+                    lint,
+                    lint_fatal,
+                    files,
+                },
+        }) => kmon::app::check_rules::LintOptions::parse(&lint, lint_fatal)
+            .map_err(anyhow::Error::msg)
+            .and_then(|l| kmon::app::check_rules::check_rules(&files, l)),
         Some(Command::Test {
             what:
                 TestCommand::Promql {

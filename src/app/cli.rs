@@ -1,5 +1,6 @@
 //! The one-shot subcommands that are not the TUI: `kmon scrape` (fetch or read one
-//! exposition and print every sample), `kmon check config` and `kmon test promql`. Output
+//! exposition and print every sample), `kmon check config` (with the rule files it names)
+//! and `kmon test promql`. Output
 //! formats live here.
 
 use std::io::{Read, Write};
@@ -165,24 +166,46 @@ fn write_table(out: &mut impl Write, samples: &[PrintedSample]) -> std::io::Resu
     writeln!(out, "{} samples", samples.len())
 }
 
-/// `kmon check config FILE`.
+/// `kmon check config FILE`: the config, then the rule files its `rule_files` name (each
+/// checked as `kmon check rules` does, as `promtool check config` does).
 pub fn check_config(path: &Path) -> anyhow::Result<ExitCode> {
     match config::load_file(path) {
         Ok((cfg, warnings)) => {
             for w in &warnings {
                 eprintln!("warning: {w}");
             }
+            let rule_files =
+                match super::check_rules::config_rule_files(&cfg.rule_files, &cfg.rule_files_dir) {
+                    Ok(files) => files,
+                    Err(e) => {
+                        eprintln!("{}: rule_files: {e}", path.display());
+                        return Ok(ExitCode::from(1));
+                    }
+                };
             println!(
-                "{}: OK ({} scrape configs{})",
+                "{}: OK ({} scrape configs, {} rule files{})",
                 path.display(),
                 cfg.scrape_configs.len(),
+                rule_files.len(),
                 if warnings.is_empty() {
                     String::new()
                 } else {
                     format!(", {} warnings", warnings.len())
                 }
             );
-            Ok(ExitCode::SUCCESS)
+            if rule_files.is_empty() {
+                return Ok(ExitCode::SUCCESS);
+            }
+            println!();
+            let lint = super::check_rules::LintOptions::default();
+            let outcome = super::check_rules::check_rule_files(
+                &rule_files,
+                lint,
+                &mut std::io::stdout().lock(),
+                &mut std::io::stderr().lock(),
+            )
+            .context("writing the report")?;
+            Ok(outcome.exit_code(lint))
         }
         Err(e) => {
             eprintln!("{e}");

@@ -2,7 +2,8 @@
 //! discovery, scraping and the built-in collector, computes the UI snapshot from storage
 //! queries on every refresh tick (the overview boxes in `overview`, the cluster browser's
 //! view in `cluster`), and carries out the
-//! TUI's actions. The one-shot subcommands live in `cli`, exports (the `e` key) in
+//! TUI's actions. The one-shot subcommands live in `cli` (`kmon check rules` in
+//! `check_rules`), exports (the `e` key) in
 //! `export`, the headless `kmon export-screen` in `export_screen`, `kmon serve` in `serve`
 //! (with `load` for `--load`), `kmon query`/`query-range` (a client, or with `--data-dir` local) in `query_cli`, the
 //! query panels' evaluation and history in `panels`, the dashboard file format in
@@ -21,6 +22,7 @@ pub mod analyze;
 pub mod assist;
 pub mod board;
 pub mod check;
+pub mod check_rules;
 pub mod cli;
 pub mod cluster;
 pub mod dashboard;

@@ -51,6 +51,10 @@ pub struct RunOptions {
     pub retention_size: Option<u64>,
     /// When the WAL is fsynced (`--wal-fsync`, default every second).
     pub wal_fsync: crate::tsdb::wal::SyncPolicy,
+    /// `--rules FILE...`: rule files to evaluate, as given (with the config's `rule_files`).
+    pub rule_files: Vec<PathBuf>,
+    /// `--no-default-rules`: never run the built-in rules.
+    pub no_default_rules: bool,
 }
 
 /// The default `--retention`: 7 days.
@@ -647,6 +651,8 @@ mod tests {
             color: None,
             export_dir: None,
             dashboard: None,
+            rule_files: Vec::new(),
+            no_default_rules: false,
         };
         let engine = Engine::start(None.into(), &opts).expect("engine starts");
         let (tx, rx) = mpsc::channel(4);

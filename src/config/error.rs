@@ -117,6 +117,8 @@ pub enum ConfigErrorKind {
     FileSdNoFiles,
     #[error("path name {0:?} is not valid for file discovery")]
     FileSdInvalidPath(String),
+    #[error("invalid rule file path {0:?}")]
+    InvalidRuleFilePath(String),
     #[error("unknown TLS version: {0}")]
     UnknownTlsVersion(String),
     /// Two settings that exclude each other, e.g. `password` and `password_file`.

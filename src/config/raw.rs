@@ -20,6 +20,7 @@ where
 #[derive(Debug, Default, Deserialize)]
 pub struct RawConfig {
     pub global: Option<RawGlobal>,
+    pub rule_files: Option<Vec<String>>,
     pub scrape_configs: Option<Vec<Option<RawScrapeConfig>>>,
 }
 

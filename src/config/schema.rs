@@ -34,7 +34,7 @@ pub static ROOT: Section = Section {
         ("scrape_configs", List(&SCRAPE, "scrape config section")),
         ("runtime", Unsupported),
         ("alerting", Unsupported),
-        ("rule_files", Unsupported),
+        ("rule_files", Leaf),
         ("scrape_config_files", Unsupported),
         ("storage", Unsupported),
         ("tracing", Unsupported),
@@ -436,7 +436,7 @@ mod tests {
 global:
   scrape_interval: 15s
   query_log_file: q.log
-rule_files: [a.yml]
+remote_write: []
 scrape_configs:
   - job_name: k
     consul_sd_configs:
@@ -450,7 +450,7 @@ scrape_configs:
             warnings,
             [
                 "3:3 global.query_log_file Unsupported",
-                "4:1 rule_files Unsupported",
+                "4:1 remote_write Unsupported",
                 "7:5 scrape_configs[0].consul_sd_configs Unsupported",
                 "9:5 scrape_configs[0].oauth2 Unsupported",
             ]

@@ -288,6 +288,20 @@ scrape_configs:
 }
 
 #[test]
+fn rule_files_keep_their_patterns_and_the_config_directory() {
+    let (cfg, warnings) = load_ok("rule_files: ['a.yml', 'rules/*.yml', '/abs/b.yml']\n");
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(cfg.rule_files, ["a.yml", "rules/*.yml", "/abs/b.yml"]);
+    assert_eq!(cfg.rule_files_dir, PathBuf::new());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("prometheus.yml");
+    std::fs::write(&path, "rule_files:\n  - r.yml\n").expect("write config");
+    let (cfg, _) = load_file(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(cfg.rule_files, ["r.yml"]);
+    assert_eq!(cfg.rule_files_dir, dir.path());
+}
+
+#[test]
 fn unreadable_file_names_the_file() {
     let err = load_file("/nonexistent/kmon/prometheus.yml").expect_err("must fail");
     assert!(matches!(err.kind, ConfigErrorKind::Io(_)));

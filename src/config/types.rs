@@ -14,6 +14,12 @@ use crate::model::{Labels, RelabelConfig};
 pub struct Config {
     pub global: GlobalConfig,
     pub scrape_configs: Vec<ScrapeConfig>,
+    /// `rule_files`: glob patterns (`*` in the last path element only), as written.
+    /// Relative ones are relative to `rule_files_dir`; `rules::file::expand_rule_files`
+    /// resolves them.
+    pub rule_files: Vec<String>,
+    /// The config file's directory (empty when the config did not come from a file).
+    pub rule_files_dir: PathBuf,
     /// The file it came from, when it came from a file.
     pub source_file: Option<PathBuf>,
 }

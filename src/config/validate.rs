@@ -99,9 +99,23 @@ pub fn validate(raw: RawConfig, ctx: &mut Ctx<'_>) -> Result<Config> {
         }
         scrape_configs.push(sc);
     }
+    let rule_files = raw.rule_files.unwrap_or_default();
+    for (i, pattern) in rule_files.iter().enumerate() {
+        // Prometheus's rule: a `*` only in the last path element.
+        if let Some(star) = pattern.find('*')
+            && pattern[star..].contains('/')
+        {
+            return Err(at(
+                path!["rule_files", i],
+                K::InvalidRuleFilePath(pattern.clone()),
+            ));
+        }
+    }
     Ok(Config {
         global,
         scrape_configs,
+        rule_files,
+        rule_files_dir: ctx.dir.map(Path::to_path_buf).unwrap_or_default(),
         source_file: None,
     })
 }

@@ -13,8 +13,8 @@ use serde::Deserialize;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::{BoxFuture, Discoverer, TargetGroup, glob};
-use crate::model::{Label, Labels, is_valid_label_name};
+use super::{BoxFuture, Discoverer, TargetGroup};
+use crate::model::{Label, Labels, glob, is_valid_label_name};
 
 /// The label holding the file a group came from.
 pub const META_FILEPATH: &str = "__meta_filepath";

@@ -8,7 +8,6 @@
 //! translates the config.
 
 mod file_sd;
-mod glob;
 pub mod kubernetes;
 mod manager;
 mod static_sd;

@@ -1,9 +1,10 @@
 //! The vocabulary every other module speaks: label sets, label matchers, samples and the
-//! staleness marker, Prometheus durations, and relabeling. It depends on nothing else in the
-//! crate.
+//! staleness marker, Prometheus durations, relabeling, and file name patterns (`glob`, for
+//! file discovery and rule files). It depends on nothing else in the crate.
 
 mod duration;
 mod float;
+pub mod glob;
 mod labels;
 mod matcher;
 mod relabel;

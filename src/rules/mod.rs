@@ -9,6 +9,7 @@
 //! they never name `tsdb`.
 
 pub mod eval;
+pub mod file;
 pub mod manager;
 pub mod template;
 pub mod types;

@@ -1,6 +1,7 @@
-//! File name patterns for file discovery, matched like Go's `filepath.Match` (`*`, `?`,
-//! `[a-z]`, `[^...]`, `\` escapes) in the last path element only, which is all Prometheus
-//! allows there. The file discoverer calls `expand` on every scan.
+//! File name patterns for file discovery and rule files, matched like Go's `filepath.Match`
+//! (`*`, `?`, `[a-z]`, `[^...]`, `\` escapes) in the last path element only, which is all
+//! Prometheus allows there. The file discoverer calls `expand` on every scan, and
+//! `rules::file` when it resolves `rule_files` and `--rules`.
 
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,738 @@
+//! Loads and checks Prometheus rule files: reads the YAML into the position-aware tree of
+//! `config::yaml`, walks it with the checks Prometheus 3.5's `rulefmt` makes (unknown keys,
+//! group names, durations, one of `record`/`alert`, the expression parses, names and labels,
+//! fields only alerting rules may have, templates parse) and turns it into `GroupSpec`s.
+//! Every error names the file, line and column, group and rule. `parse_rule_file_lenient`
+//! keeps the good groups of a file with bad ones, so a running kmon can go on with them.
+//! `expand_rule_files` resolves `rule_files` and `--rules` patterns. `app` calls it for
+//! `kmon check rules`, `check config` and at start and reload.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde_saphyr::{DuplicateKeyPolicy, MessageFormatter, UserMessageFormatter};
+
+use crate::config::yaml::{Entry, Node, Pos, Value};
+use crate::model::{Label, Labels, METRIC_NAME, glob, parse_duration};
+
+use super::types::{GroupSpec, RuleKind, RuleSpec};
+
+/// One problem in a rule file, and where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleFileError {
+    /// The file as given (or `-`/a description for text not read from a file).
+    pub file: String,
+    /// 1-based; 0 when the problem is not tied to a line (the file cannot be read).
+    pub line: u32,
+    pub column: u32,
+    /// The group's name, when the problem is inside a group.
+    pub group: Option<String>,
+    /// The rule's name (its `alert` or `record`), when the problem is inside a rule.
+    pub rule: Option<String>,
+    /// The rule's 1-based position in its group, when the problem is inside a rule (names
+    /// the rule when it has no name).
+    pub rule_index: Option<usize>,
+    pub message: String,
+}
+
+impl fmt::Display for RuleFileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.file)?;
+        if self.line > 0 {
+            write!(f, ":{}:{}", self.line, self.column)?;
+        }
+        f.write_str(": ")?;
+        if let Some(g) = &self.group {
+            write!(f, "group {g:?}, ")?;
+        }
+        match (&self.rule, self.rule_index) {
+            (Some(r), _) if !r.is_empty() => write!(f, "rule {r:?}: ")?,
+            (_, Some(i)) => write!(f, "rule {i}: ")?,
+            _ => {}
+        }
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for RuleFileError {}
+
+/// Parses and checks a rule file's text. `file` names it in errors and in each group.
+pub fn parse_rule_file(file: &str, text: &str) -> Result<Vec<GroupSpec>, Vec<RuleFileError>> {
+    let (groups, errors) = parse_rule_file_lenient(file, text);
+    if errors.is_empty() {
+        Ok(groups)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Parses a rule file's text, keeping every group without errors: the valid groups and
+/// all errors. A file that is not YAML, or not a mapping with `groups`, has no valid group.
+pub fn parse_rule_file_lenient(file: &str, text: &str) -> (Vec<GroupSpec>, Vec<RuleFileError>) {
+    let mut w = Walker {
+        file,
+        text,
+        errors: Vec::new(),
+        group: None,
+        rule: None,
+    };
+    let groups = w.document();
+    (groups, w.errors)
+}
+
+/// Reads and checks a rule file. A file that cannot be read is one error naming the path.
+pub fn load_rule_file(path: &Path) -> Result<Vec<GroupSpec>, Vec<RuleFileError>> {
+    let (groups, errors) = load_rule_file_lenient(path);
+    if errors.is_empty() {
+        Ok(groups)
+    } else {
+        Err(errors)
+    }
+}
+
+/// `load_rule_file`, keeping the valid groups of a file that also has bad ones.
+pub fn load_rule_file_lenient(path: &Path) -> (Vec<GroupSpec>, Vec<RuleFileError>) {
+    let file = path.display().to_string();
+    match std::fs::read(path) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => parse_rule_file_lenient(&file, &text),
+            Err(e) => (
+                Vec::new(),
+                vec![file_error(
+                    &file,
+                    format!(
+                        "not UTF-8 text (invalid byte at offset {})",
+                        e.utf8_error().valid_up_to()
+                    ),
+                )],
+            ),
+        },
+        Err(e) => (
+            Vec::new(),
+            vec![file_error(&file, format!("cannot read file: {e}"))],
+        ),
+    }
+}
+
+fn file_error(file: &str, message: String) -> RuleFileError {
+    RuleFileError {
+        file: file.to_string(),
+        line: 0,
+        column: 0,
+        group: None,
+        rule: None,
+        rule_index: None,
+        message,
+    }
+}
+
+/// Expands rule file patterns as Prometheus's `rule_files` does (`*`, `?` and `[...]` in
+/// the last path element, Go's `filepath.Match` syntax), relative patterns joined to
+/// `base_dir`, in the order given, each file once. A pattern without wildcards names its
+/// file even when it does not exist, so loading it reports the missing file by name.
+pub fn expand_rule_files(patterns: &[String], base_dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    for pattern in patterns {
+        // Prometheus's check: a `*` only in the last path element.
+        if let Some(i) = pattern.find('*')
+            && pattern[i..].contains('/')
+        {
+            return Err(format!("invalid rule file path {pattern:?}"));
+        }
+        let joined = if Path::new(pattern).is_absolute() || base_dir.as_os_str().is_empty() {
+            PathBuf::from(pattern)
+        } else {
+            base_dir.join(pattern)
+        };
+        let name = joined
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let paths = if name.contains(['*', '?', '[', '\\']) {
+            glob::expand(&joined.to_string_lossy()).map_err(|e| e.to_string())?
+        } else {
+            vec![joined]
+        };
+        for p in paths {
+            if seen.insert(p.clone()) {
+                out.push(p);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Rules that produce the same series: the same name (recorded metric or alert) with the
+/// same labels (the group's and the rule's), as promtool's `duplicate-rules` lint finds
+/// them. Each duplicate is listed once, sorted by name and labels.
+pub fn duplicate_rules(groups: &[GroupSpec]) -> Vec<(String, Labels)> {
+    let mut all: Vec<(String, Vec<(String, String)>)> = groups
+        .iter()
+        .flat_map(|g| {
+            g.rules.iter().map(move |r| {
+                let mut labels: BTreeMap<String, String> = g
+                    .labels
+                    .iter()
+                    .map(|l| (l.name.to_string(), l.value.to_string()))
+                    .collect();
+                labels.extend(r.labels.iter().cloned());
+                (r.name().to_string(), labels.into_iter().collect())
+            })
+        })
+        .collect();
+    all.sort();
+    let mut out: Vec<(String, Labels)> = Vec::new();
+    for pair in all.windows(2) {
+        if pair[0] == pair[1] {
+            let labels = Labels::from_pairs(&pair[0].1);
+            if out.last() != Some(&(pair[0].0.clone(), labels.clone())) {
+                out.push((pair[0].0.clone(), labels));
+            }
+        }
+    }
+    out
+}
+
+/// Walks the tree, collecting errors with the current group and rule.
+struct Walker<'a> {
+    file: &'a str,
+    text: &'a str,
+    errors: Vec<RuleFileError>,
+    group: Option<String>,
+    /// (1-based index, name) of the rule being read.
+    rule: Option<(usize, String)>,
+}
+
+/// A rule's fields as read, before the checks that need all of them.
+#[derive(Default)]
+struct RawRule<'n> {
+    record: Option<&'n Node>,
+    alert: Option<&'n Node>,
+    expr: Option<&'n Node>,
+    for_ms: i64,
+    keep_firing_for_ms: i64,
+    labels: Vec<(String, String, Pos)>,
+    annotations: Vec<(String, String, Pos)>,
+}
+
+impl<'a> Walker<'a> {
+    fn error(&mut self, pos: Pos, message: impl Into<String>) {
+        self.errors.push(RuleFileError {
+            file: self.file.to_string(),
+            line: pos.line,
+            column: pos.column,
+            group: self.group.clone(),
+            rule: self.rule.as_ref().map(|(_, n)| n.clone()),
+            rule_index: self.rule.as_ref().map(|(i, _)| *i),
+            message: message.into(),
+        });
+    }
+
+    fn document(&mut self) -> Vec<GroupSpec> {
+        let lenient = serde_saphyr::options! { duplicate_keys: DuplicateKeyPolicy::LastWins };
+        let root = match serde_saphyr::from_str_with_options::<Option<Node>>(self.text, lenient) {
+            Ok(Some(root)) => root,
+            Ok(None) => return Vec::new(),
+            Err(e) => {
+                let (pos, message) = yaml_error(&e);
+                self.error(pos, message);
+                return Vec::new();
+            }
+        };
+        let Some(entries) = self.map_entries(&root, "rulefmt.RuleGroups") else {
+            return Vec::new();
+        };
+        let mut groups_node = None;
+        for e in entries {
+            match e.key.as_str() {
+                "groups" => groups_node = Some(&e.value),
+                _ => self.unknown_field(e, "rulefmt.RuleGroups"),
+            }
+        }
+        let Some(items) = groups_node.and_then(|n| self.seq_items(n, "[]rulefmt.RuleGroup")) else {
+            return Vec::new();
+        };
+        let mut groups = Vec::new();
+        let mut seen: HashSet<String> = HashSet::new();
+        for item in items {
+            // A null item is dropped, as Go's YAML decoder drops it.
+            if matches!(item.value, Value::Null) {
+                continue;
+            }
+            let before = self.errors.len();
+            let group = self.group(item, &mut seen);
+            self.group = None;
+            if let Some(g) = group
+                && self.errors.len() == before
+            {
+                groups.push(g);
+            }
+        }
+        groups
+    }
+
+    fn group(&mut self, node: &Node, seen: &mut HashSet<String>) -> Option<GroupSpec> {
+        let entries = self.map_entries(node, "rulefmt.RuleGroup")?;
+        // The name first, so every message about the group can name it.
+        let name_entry = entries.iter().rev().find(|e| e.key == "name");
+        let name = match name_entry {
+            Some(e) => self.string(&e.value).unwrap_or_default(),
+            None => String::new(),
+        };
+        let name_pos = name_entry.map_or(node.pos, |e| e.value.pos);
+        self.group = Some(name.clone());
+        if name.is_empty() {
+            self.error(name_pos, "Groupname must not be empty");
+        }
+        if !seen.insert(name.clone()) {
+            self.error(
+                name_pos,
+                format!("groupname: {name:?} is repeated in the same file"),
+            );
+        }
+        let mut spec = GroupSpec {
+            file: self.file.to_string(),
+            name,
+            interval: None,
+            query_offset: None,
+            limit: 0,
+            labels: Labels::empty(),
+            rules: Vec::new(),
+            line: name_entry.map_or(0, |e| e.key_pos.line),
+        };
+        let mut rules_node = None;
+        for e in entries {
+            match e.key.as_str() {
+                "name" => {}
+                "interval" => {
+                    spec.interval = self.duration(&e.value).filter(|ms| *ms != 0);
+                }
+                "query_offset" => {
+                    if !matches!(e.value.value, Value::Null) {
+                        spec.query_offset = self.duration(&e.value);
+                    }
+                }
+                "limit" => spec.limit = self.int(&e.value).map_or(0, |n| n.max(0) as usize),
+                "labels" => {
+                    let labels = self.string_map(&e.value);
+                    let mut out = Vec::new();
+                    for (k, v, pos) in labels {
+                        if !valid_label_name(&k) {
+                            self.error(pos, format!("invalid label name: {k}"));
+                        }
+                        out.push(Label::new(k, v));
+                    }
+                    spec.labels = Labels::new(out);
+                }
+                "rules" => rules_node = Some(&e.value),
+                _ => self.unknown_field(e, "rulefmt.RuleGroup"),
+            }
+        }
+        if let Some(items) = rules_node.and_then(|n| self.seq_items(n, "[]rulefmt.Rule")) {
+            let mut index = 0;
+            for item in items {
+                if matches!(item.value, Value::Null) {
+                    continue;
+                }
+                index += 1;
+                let rule = self.rule(item, index);
+                self.rule = None;
+                if let Some(r) = rule {
+                    spec.rules.push(r);
+                }
+            }
+        }
+        Some(spec)
+    }
+
+    fn rule(&mut self, node: &Node, index: usize) -> Option<RuleSpec> {
+        self.rule = Some((index, String::new()));
+        let entries = self.map_entries(node, "rulefmt.Rule")?;
+        let before = self.errors.len();
+        let mut raw = RawRule::default();
+        for e in entries {
+            match e.key.as_str() {
+                "record" => raw.record = Some(&e.value),
+                "alert" => raw.alert = Some(&e.value),
+                "expr" => raw.expr = Some(&e.value),
+                "for" => raw.for_ms = self.duration(&e.value).unwrap_or(0),
+                "keep_firing_for" => {
+                    raw.keep_firing_for_ms = self.duration(&e.value).unwrap_or(0);
+                }
+                "labels" => raw.labels = self.string_map(&e.value),
+                "annotations" => raw.annotations = self.string_map(&e.value),
+                _ => self.unknown_field(e, "rulefmt.Rule"),
+            }
+        }
+        let record = raw.record.and_then(|n| self.string(n)).unwrap_or_default();
+        let alert = raw.alert.and_then(|n| self.string(n)).unwrap_or_default();
+        let expr_text = raw.expr.and_then(|n| self.string(n));
+        let name = if alert.is_empty() { &record } else { &alert };
+        self.rule = Some((index, name.clone()));
+        // Earlier messages (unknown keys, types) are about this rule too: name it.
+        for e in &mut self.errors[before..] {
+            e.rule = Some(name.clone());
+        }
+        // As in Prometheus, a rule that does not decode is not checked further.
+        if self.errors.len() != before {
+            return None;
+        }
+        // Prometheus places the messages about a recording rule's fields on its name.
+        let record_pos = raw.record.map_or(node.pos, |n| n.pos);
+
+        if !record.is_empty() && !alert.is_empty() {
+            self.error(record_pos, "only one of 'record' and 'alert' must be set");
+        }
+        if record.is_empty() && alert.is_empty() {
+            self.error(node.pos, "one of 'record' or 'alert' must be set");
+        }
+        let expr_text = expr_text.unwrap_or_default();
+        let expr_pos = raw.expr.map_or(node.pos, |n| n.pos);
+        let expr = if expr_text.is_empty() {
+            self.error(expr_pos, "field 'expr' must be set in rule");
+            None
+        } else {
+            match crate::promql::parse(&expr_text) {
+                Ok(e) => Some(e),
+                Err(e) => {
+                    let msg = e.to_prometheus_string(&expr_text);
+                    self.error(expr_pos, format!("could not parse expression: {msg}"));
+                    None
+                }
+            }
+        };
+        if !record.is_empty() {
+            if !raw.annotations.is_empty() {
+                self.error(record_pos, "invalid field 'annotations' in recording rule");
+            }
+            if raw.for_ms != 0 {
+                self.error(record_pos, "invalid field 'for' in recording rule");
+            }
+            if raw.keep_firing_for_ms != 0 {
+                self.error(
+                    record_pos,
+                    "invalid field 'keep_firing_for' in recording rule",
+                );
+            }
+            if record.contains(['{', '}']) {
+                self.error(
+                    record_pos,
+                    format!(
+                        "braces present in the recording rule name; should it be in expr?: {record}"
+                    ),
+                );
+            }
+        }
+        for (k, _, pos) in &raw.labels {
+            if !valid_label_name(k) {
+                self.error(*pos, format!("invalid label name: {k}"));
+            }
+        }
+        for (k, _, pos) in &raw.annotations {
+            if k.is_empty() {
+                self.error(*pos, format!("invalid annotation name: {k}"));
+            }
+        }
+        if !alert.is_empty() {
+            for (what, list) in [("label", &raw.labels), ("annotation", &raw.annotations)] {
+                for (k, v, pos) in list {
+                    if let Err(msg) = check_templates(&alert, v) {
+                        self.error(*pos, format!("{what} {k:?}: {msg}"));
+                    }
+                }
+            }
+        }
+        if self.errors.len() != before {
+            return None;
+        }
+        let mut labels: Vec<(String, String)> =
+            raw.labels.into_iter().map(|(k, v, _)| (k, v)).collect();
+        labels.sort();
+        let kind = if alert.is_empty() {
+            RuleKind::Recording { record }
+        } else {
+            let mut annotations: Vec<(String, String)> = raw
+                .annotations
+                .into_iter()
+                .map(|(k, v, _)| (k, v))
+                .collect();
+            annotations.sort();
+            RuleKind::Alerting {
+                alert,
+                for_ms: raw.for_ms,
+                keep_firing_for_ms: raw.keep_firing_for_ms,
+                annotations,
+            }
+        };
+        let key_line = entries
+            .iter()
+            .find(|e| e.key == "alert" || e.key == "record")
+            .map_or(node.pos.line, |e| e.key_pos.line);
+        Some(RuleSpec {
+            kind,
+            expr_text,
+            expr: expr?,
+            labels,
+            line: key_line,
+        })
+    }
+
+    /// A mapping's entries, each key once (a repeated key is an error, as in Go's YAML).
+    /// Null is an empty mapping; anything else is a type error.
+    fn map_entries<'n>(&mut self, node: &'n Node, go_type: &str) -> Option<&'n [Entry]> {
+        match &node.value {
+            Value::Map(entries) => {
+                for (i, e) in entries.iter().enumerate() {
+                    if let Some(first) = entries[..i].iter().find(|p| p.key == e.key) {
+                        self.error(
+                            e.key_pos,
+                            format!(
+                                "mapping key {:?} already defined at line {}",
+                                e.key, first.key_pos.line
+                            ),
+                        );
+                    }
+                }
+                Some(entries)
+            }
+            Value::Null => Some(&[]),
+            other => {
+                let msg = cannot_unmarshal(other, self.text, node.pos, go_type);
+                self.error(node.pos, msg);
+                None
+            }
+        }
+    }
+
+    fn seq_items<'n>(&mut self, node: &'n Node, go_type: &str) -> Option<&'n [Node]> {
+        match &node.value {
+            Value::Seq(items) => Some(items),
+            Value::Null => Some(&[]),
+            other => {
+                let msg = cannot_unmarshal(other, self.text, node.pos, go_type);
+                self.error(node.pos, msg);
+                None
+            }
+        }
+    }
+
+    fn unknown_field(&mut self, e: &Entry, go_type: &str) {
+        self.error(
+            e.key_pos,
+            format!("field {} not found in type {go_type}", e.key),
+        );
+    }
+
+    /// A scalar as text (Go decodes any scalar into a string); null is empty.
+    fn string(&mut self, node: &Node) -> Option<String> {
+        match &node.value {
+            Value::Scalar(s) => Some(original_text(self.text, node.pos, s)),
+            Value::Null => Some(String::new()),
+            other => {
+                let msg = cannot_unmarshal(other, self.text, node.pos, "string");
+                self.error(node.pos, msg);
+                None
+            }
+        }
+    }
+
+    /// A duration in ms, in Prometheus's notation; null is zero.
+    fn duration(&mut self, node: &Node) -> Option<i64> {
+        if matches!(node.value, Value::Null) {
+            return Some(0);
+        }
+        let s = self.string(node)?;
+        match parse_duration(&s) {
+            Ok(d) => Some(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+            Err(e) => {
+                self.error(node.pos, e.to_string());
+                None
+            }
+        }
+    }
+
+    /// An integer as Go's YAML decoder reads one into an `int`: a plain (unquoted) integer,
+    /// or a float, truncated, when it fits.
+    fn int(&mut self, node: &Node) -> Option<i64> {
+        let s = match &node.value {
+            Value::Null => return Some(0),
+            Value::Scalar(s) => s,
+            other => {
+                let msg = cannot_unmarshal(other, self.text, node.pos, "int");
+                self.error(node.pos, msg);
+                return None;
+            }
+        };
+        let quoted = matches!(char_at(self.text, node.pos), Some('"' | '\''));
+        let parsed = if quoted { None } else { yaml_int(s) };
+        if parsed.is_none() {
+            let tag = if quoted { "!!str" } else { scalar_tag(s) };
+            self.error(
+                node.pos,
+                format!("cannot unmarshal {tag} `{}` into int", short(s)),
+            );
+        }
+        parsed
+    }
+
+    /// A `map[string]string`: each key with its value's text and the key's position.
+    fn string_map(&mut self, node: &Node) -> Vec<(String, String, Pos)> {
+        let Some(entries) = self.map_entries(node, "map[string]string") else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for e in entries {
+            if let Some(v) = self.string(&e.value) {
+                out.push((e.key.clone(), v, e.key_pos));
+            }
+        }
+        out
+    }
+}
+
+/// Checks that a template of an alerting rule's labels or annotations parses, as
+/// promtool does (parsing only; named `__alert_<alertname>` in messages).
+fn check_templates(alert: &str, text: &str) -> Result<(), String> {
+    super::template::Template::parse(&format!("__alert_{alert}"), text)
+        .map(|_| ())
+        .map_err(|e| e.message)
+}
+
+/// A label name as Prometheus 3.5 checks it (UTF-8 names allowed): non-empty, and not
+/// `__name__`, which a rule's result gets from the rule itself.
+fn valid_label_name(name: &str) -> bool {
+    crate::model::is_valid_label_name(name) && name != METRIC_NAME
+}
+
+/// Go's YAML type error: "cannot unmarshal !!seq into string".
+fn cannot_unmarshal(value: &Value, text: &str, pos: Pos, go_type: &str) -> String {
+    match value {
+        Value::Seq(_) => format!("cannot unmarshal !!seq into {go_type}"),
+        Value::Map(_) => format!("cannot unmarshal !!map into {go_type}"),
+        Value::Null => format!("cannot unmarshal !!null into {go_type}"),
+        Value::Scalar(s) => {
+            let quoted = matches!(char_at(text, pos), Some('"' | '\''));
+            let tag = if quoted { "!!str" } else { scalar_tag(s) };
+            format!("cannot unmarshal {tag} `{}` into {go_type}", short(s))
+        }
+    }
+}
+
+/// The YAML 1.1-ish tag Go's decoder would give an unquoted scalar.
+fn scalar_tag(s: &str) -> &'static str {
+    if yaml_int(s).is_some() && !s.contains(['.', 'e', 'E']) {
+        "!!int"
+    } else if s.parse::<f64>().is_ok() {
+        "!!float"
+    } else if matches!(s, "true" | "false" | "True" | "False" | "TRUE" | "FALSE") {
+        "!!bool"
+    } else {
+        "!!str"
+    }
+}
+
+/// An unquoted scalar as an `int`: decimal, `0x`, `0o` or `0b` integers, or a float that
+/// fits (truncated toward zero).
+fn yaml_int(s: &str) -> Option<i64> {
+    let (neg, digits) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    let radix = [("0x", 16), ("0o", 8), ("0b", 2)]
+        .iter()
+        .find_map(|(p, r)| digits.strip_prefix(p).map(|d| (d, *r)));
+    let magnitude = match radix {
+        Some((d, r)) => i64::from_str_radix(d, r).ok(),
+        None if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => {
+            digits.parse::<i64>().ok()
+        }
+        None => None,
+    };
+    if let Some(m) = magnitude {
+        return Some(if neg { -m } else { m });
+    }
+    let f: f64 = s.parse().ok()?;
+    // Only YAML float spellings, not Rust's extras ("inf", "nan").
+    if !f.is_finite() || !s.bytes().any(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let t = f.trunc();
+    if (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&t) {
+        Some(t as i64)
+    } else {
+        None
+    }
+}
+
+/// Long scalars shortened as Go's YAML messages shorten them.
+fn short(s: &str) -> String {
+    if s.chars().count() > 10 {
+        let head: String = s.chars().take(7).collect();
+        format!("{head}...")
+    } else {
+        s.to_string()
+    }
+}
+
+/// A plain scalar's text as written. The YAML library reads `y`, `on`, `1.10` or `0x1f` as
+/// booleans and numbers; Go's decoder puts the text as written into a string field, so
+/// the source is read again at the scalar's position for those.
+fn original_text(text: &str, pos: Pos, parsed: &str) -> String {
+    let coerced = matches!(parsed, "true" | "false") || parsed.parse::<f64>().is_ok();
+    if !coerced || !pos.is_known() || pos.column == 0 {
+        return parsed.to_string();
+    }
+    let Some(line) = text.lines().nth(pos.line as usize - 1) else {
+        return parsed.to_string();
+    };
+    let rest: String = line.chars().skip(pos.column as usize - 1).collect();
+    // A plain scalar ends at a comment, or in flow style at `,`, `]` or `}`.
+    let mut end = rest.len();
+    for (i, c) in rest.char_indices() {
+        let comment = c == '#' && i > 0 && rest[..i].ends_with([' ', '\t']);
+        if comment || matches!(c, ',' | ']' | '}') {
+            end = i;
+            break;
+        }
+    }
+    let token = rest[..end].trim();
+    let plain = !token.is_empty()
+        && !token.starts_with(['"', '\'', '&', '*', '!', '|', '>', '[', '{'])
+        && !token.contains(": ");
+    if plain {
+        token.to_string()
+    } else {
+        parsed.to_string()
+    }
+}
+
+/// The character at a 1-based line and column (columns in characters).
+fn char_at(text: &str, pos: Pos) -> Option<char> {
+    if !pos.is_known() || pos.column == 0 {
+        return None;
+    }
+    let line = text.lines().nth(pos.line as usize - 1)?;
+    line.chars().nth(pos.column as usize - 1)
+}
+
+/// A YAML library error: its position and one line of text.
+fn yaml_error(e: &serde_saphyr::Error) -> (Pos, String) {
+    let pos = e
+        .location()
+        .map(|l| Pos {
+            line: u32::try_from(l.line()).unwrap_or(u32::MAX),
+            column: u32::try_from(l.column()).unwrap_or(u32::MAX),
+        })
+        .unwrap_or_default();
+    let msg = UserMessageFormatter.format_message(e.without_snippet());
+    let flat: String = msg
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    (pos, format!("yaml: {flat}"))
+}
+
+#[cfg(test)]
+mod tests;
