@@ -41,6 +41,7 @@ pub mod panels;
 mod progress;
 mod publish;
 pub mod query_cli;
+pub mod rules_runtime;
 mod run;
 mod serve;
 pub mod settings;

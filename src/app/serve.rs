@@ -1,7 +1,9 @@
 //! `kmon serve`: the engine without a screen — scraping (with `--config`) or the built-in
 //! collector (without), storage in the data dir's TSDB (`Db`), files from `--load` put in first — and
 //! the Prometheus-compatible HTTP API on `--listen` (with the TSDB admin API when
-//! `--web.enable-admin-api` is given). SIGINT and SIGTERM stop it
+//! `--web.enable-admin-api` is given), and the rules (`app::rules_runtime`: `--rules`,
+//! the config's `rule_files`, reloaded on SIGHUP) behind `/api/v1/rules` and
+//! `/api/v1/alerts`. SIGINT and SIGTERM stop it
 //! gracefully (running queries are cancelled, in-flight requests answered) with exit 0.
 
 use std::fmt::Write as _;
@@ -122,6 +124,22 @@ pub fn serve(run: RunOptions, opts: ServeOptions) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("listening on {}", opts.listen))?;
         let addr = listener.local_addr().context("the listening address")?;
         let storage: Arc<dyn Storage> = head.clone();
+        let host = crate::hostmetrics::hostname();
+        let sources = super::rules_runtime::RuleSources::new(&run, cfg.as_ref());
+        let eval_opts = super::rules_runtime::eval_options(
+            cfg.as_ref(),
+            engine_opts.clone(),
+            format!("http://{host}:{}", addr.port()),
+        );
+        let rules_stop = tokio_util::sync::CancellationToken::new();
+        let rules = super::rules_runtime::start(
+            sources,
+            eval_opts,
+            storage.clone(),
+            None,
+            rules_stop.clone(),
+        )
+        .await;
         let work = super::kube::decide(cfg, &run).await?;
         let engine = Engine::start_with(storage.clone(), work, &run, false)?;
         let api = Api::new(
@@ -130,9 +148,13 @@ pub fn serve(run: RunOptions, opts: ServeOptions) -> anyhow::Result<ExitCode> {
                 engine: engine_opts,
                 parse: parse_opts,
                 targets: Some(engine.registry.clone()),
-                external_host: format!("{}:{}", crate::hostmetrics::hostname(), addr.port()),
+                external_host: format!("{host}:{}", addr.port()),
                 listen_port: addr.port(),
-                process_metrics: Some(process_metrics_writer(Arc::downgrade(&head))),
+                process_metrics: Some(process_metrics_writer(
+                    Arc::downgrade(&head),
+                    Arc::downgrade(&rules),
+                )),
+                rules: Some(rules.clone() as Arc<dyn crate::api::RulesSource>),
                 admin: opts
                     .enable_admin_api
                     .then(|| head.clone() as Arc<dyn crate::storage::Admin>),
@@ -144,6 +166,8 @@ pub fn serve(run: RunOptions, opts: ServeOptions) -> anyhow::Result<ExitCode> {
         tracing::info!(%addr, "serving the HTTP API");
         let served = crate::api::serve(listener, api, shutdown_signal()).await;
         tracing::info!("shutting down");
+        rules_stop.cancel();
+        rules.stop().await;
         engine.stop().await;
         served.context("serving HTTP")
     });
@@ -177,11 +201,18 @@ async fn shutdown_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-/// kmon's `process_*` series and the TSDB's `kmon_tsdb_*` ones for its `/metrics`.
-fn process_metrics_writer(db: std::sync::Weak<crate::tsdb::db::Db>) -> MetricsWriter {
+/// kmon's `process_*` series, the TSDB's `kmon_tsdb_*` ones and the rule manager's
+/// `prometheus_rule_*` ones for its `/metrics`.
+fn process_metrics_writer(
+    db: std::sync::Weak<crate::tsdb::db::Db>,
+    rules: std::sync::Weak<crate::rules::manager::RuleManager>,
+) -> MetricsWriter {
     Arc::new(move |out: &mut String| {
         if let Some(db) = db.upgrade() {
             db.render_metrics(out);
+        }
+        if let Some(rules) = rules.upgrade() {
+            rules.write_metrics(out);
         }
         let Ok(values) = crate::hostmetrics::process_metrics(std::path::Path::new("/proc")) else {
             return;
