@@ -20,6 +20,7 @@ mod promql_corpus;
 mod promql_head;
 mod promql_interop;
 mod query_local;
+mod rules_interop;
 mod serve;
 mod support;
 mod template_interop;
