@@ -794,3 +794,10 @@ fn random_input_never_panics() {
         let _ = run(&String::from_utf8_lossy(&bytes));
     }
 }
+
+#[test]
+fn templates_can_be_shared_across_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Template>();
+    assert_send_sync::<TemplateError>();
+}
