@@ -4,88 +4,8 @@
 //! wording. Only the parser (`parse`) uses it.
 
 use super::gofmt::quote_rune_u;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum Tok {
-    Error,
-    Bool,
-    Char,
-    CharConstant,
-    Complex,
-    Assign,
-    Declare,
-    Eof,
-    Field,
-    Identifier,
-    LeftDelim,
-    LeftParen,
-    Number,
-    Pipe,
-    RawString,
-    RightDelim,
-    RightParen,
-    Space,
-    String,
-    Text,
-    Variable,
-    // Keywords (everything after `Keyword` prints as `<word>`).
-    Keyword,
-    Block,
-    Break,
-    Continue,
-    Dot,
-    Define,
-    Else,
-    End,
-    If,
-    Nil,
-    Range,
-    Template,
-    With,
-}
-
-fn keyword(word: &str) -> Option<Tok> {
-    Some(match word {
-        "." => Tok::Dot,
-        "block" => Tok::Block,
-        "break" => Tok::Break,
-        "continue" => Tok::Continue,
-        "define" => Tok::Define,
-        "else" => Tok::Else,
-        "end" => Tok::End,
-        "if" => Tok::If,
-        "range" => Tok::Range,
-        "nil" => Tok::Nil,
-        "template" => Tok::Template,
-        "with" => Tok::With,
-        _ => return None,
-    })
-}
-
-/// One token: its type, byte position in the text, text, and the line it starts on.
-#[derive(Debug, Clone)]
-pub(crate) struct Item {
-    pub typ: Tok,
-    pub pos: usize,
-    pub val: String,
-    pub line: usize,
-}
-
-impl std::fmt::Display for Item {
-    /// Go's `item.String()`, used in "unexpected ..." parse errors.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.typ {
-            Tok::Eof => f.write_str("EOF"),
-            Tok::Error => f.write_str(&self.val),
-            t if t > Tok::Keyword => write!(f, "<{}>", self.val),
-            _ if self.val.chars().count() > 10 => {
-                let head: String = self.val.chars().take(10).collect();
-                write!(f, "{}...", super::gofmt::go_quote(&head))
-            }
-            _ => f.write_str(&super::gofmt::go_quote(&self.val)),
-        }
-    }
-}
+use super::token::keyword;
+pub(crate) use super::token::{Item, Tok};
 
 const LEFT: &str = "{{";
 const RIGHT: &str = "}}";
@@ -191,12 +111,13 @@ impl<'a> Lexer<'a> {
     }
 
     fn backup(&mut self) {
-        if !self.at_eof && self.pos > 0 {
-            if let Some(c) = self.input[..self.pos].chars().next_back() {
-                self.pos -= c.len_utf8();
-                if c == '\n' {
-                    self.line -= 1;
-                }
+        if !self.at_eof
+            && self.pos > 0
+            && let Some(c) = self.input[..self.pos].chars().next_back()
+        {
+            self.pos -= c.len_utf8();
+            if c == '\n' {
+                self.line -= 1;
             }
         }
     }

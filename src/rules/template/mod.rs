@@ -7,16 +7,22 @@
 //! them). The alert preamble (`$labels`, `$value`, `$externalLabels`, `$externalURL`) is
 //! built in, not prepended, but error positions count it as Prometheus's do.
 //!
-//! The parts: `lex` (tokens), `parse` (tree and parse-time checks), `exec` (evaluation),
-//! `funcs` (the function set), `value` (Go-typed values and `%v`), `gofmt` (printf and
-//! quoting), `humanize` (humanize*, times).
+//! The parts: `token` and `lex` (tokens), `ast`, `literal` and `parse` (the tree and
+//! parse-time checks), `exec` and `eval` (evaluation), `funcs` and `builtins` (the function
+//! set), `value` (Go-typed values and `%v`), `gofmt` (printf and quoting), `humanize`
+//! (humanize*, times).
 
+mod ast;
+mod builtins;
+mod eval;
 mod exec;
 mod funcs;
 mod gofmt;
 mod humanize;
 mod lex;
+mod literal;
 mod parse;
+mod token;
 mod value;
 
 #[cfg(test)]
@@ -82,7 +88,7 @@ pub struct TemplateData<'a> {
 pub struct Template {
     name: String,
     text: String,
-    parsed: parse::Parsed,
+    parsed: ast::Parsed,
 }
 
 fn to_map(l: &Labels) -> Rc<BTreeMap<String, String>> {
