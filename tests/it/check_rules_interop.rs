@@ -286,3 +286,50 @@ fn kmon_check_rules_agrees_with_promtool() {
         disagreements.join("\n")
     );
 }
+
+/// `kmon check config` checks the rule files `rule_files` names (globs relative to the
+/// config's directory), as `promtool check config` does: a bad rule file, or a named file
+/// that does not exist, fails both.
+#[test]
+fn check_config_checks_its_rule_files_like_promtool() {
+    let Some(promtool) = ref_bin("promtool") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("rules")).expect("mkdir");
+    std::fs::write(d.join("good.yml"), CASES[0].1).expect("write");
+    std::fs::write(d.join("rules/a.yml"), "groups: []\n").expect("write");
+    std::fs::write(
+        d.join("rules/bad.yml"),
+        "groups:\n  - name: g\n    rules:\n      - record: z\n",
+    )
+    .expect("write");
+    let configs: &[(&str, &str)] = &[
+        ("ok.yml", "rule_files: ['good.yml', 'rules/a.yml']\n"),
+        ("glob_bad.yml", "rule_files: ['good.yml', 'rules/*.yml']\n"),
+        ("missing.yml", "rule_files: ['nope.yml']\n"),
+        ("glob_none.yml", "rule_files: ['none/*.yml']\n"),
+    ];
+    let mut disagreements = Vec::new();
+    for (name, text) in configs {
+        std::fs::write(d.join(name), text).expect("write config");
+        let (want, want_err) = run_bounded(
+            Command::new(&promtool)
+                .args(["check", "config", name])
+                .current_dir(d),
+            Duration::from_secs(30),
+        );
+        let path = d.join(name).display().to_string();
+        let (code, out, err) = run_kmon(&["check", "config", &path], &[], Duration::from_secs(30));
+        if code != want {
+            disagreements.push(format!(
+                "{name}: exit {code:?}, promtool {want:?}\n  promtool: {}\n  kmon: {}{}",
+                want_err.trim(),
+                out.trim(),
+                err.trim()
+            ));
+        }
+    }
+    assert!(disagreements.is_empty(), "\n{}", disagreements.join("\n"));
+}
