@@ -2,6 +2,7 @@
 //! interop against the real reference programs (node_exporter, …) on loopback. `support`
 //! holds what the test modules share.
 
+mod check_rules_interop;
 mod cli;
 mod deps;
 mod dump;
