@@ -280,6 +280,28 @@ fn alerts_and_recording_rules_match_prometheus() {
         r
     };
     assert_eq!(values(&kmon_url), values(&prom_url));
+
+    // /api/v1/rules: the same document but for the timings.
+    let rules = |base: &str| {
+        let mut v = get_json(&http, &format!("{base}/api/v1/rules"));
+        if let Some(groups) = v["data"]["groups"].as_array_mut() {
+            for g in groups {
+                strip_timings(g);
+                if let Some(rules) = g["rules"].as_array_mut() {
+                    rules.iter_mut().for_each(strip_timings);
+                }
+            }
+        }
+        v
+    };
+    assert_eq!(rules(&kmon_url), rules(&prom_url));
+}
+
+fn strip_timings(v: &mut Value) {
+    if let Some(o) = v.as_object_mut() {
+        o.remove("evaluationTime");
+        o.remove("lastEvaluation");
+    }
 }
 
 #[test]
