@@ -118,6 +118,7 @@ impl Flags {
             rule_files: self.rules,
             no_default_rules: self.no_default_rules,
             external_url: String::new(),
+            rule_engine: None,
         }
     }
 }
@@ -567,6 +568,49 @@ fn main() -> ExitCode {
 mod tests {
     use super::*;
     use kmon::tsdb::wal::SyncPolicy;
+
+    #[test]
+    fn rules_flags_on_the_tui_serve_and_export_screen() {
+        let cli = Cli::try_parse_from(["kmon", "--rules", "a.yml", "b.yml", "--no-default-rules"])
+            .expect("tui flags");
+        assert!(cli.command.is_none());
+        let o = cli.flags.run_options();
+        assert_eq!(
+            o.rule_files,
+            [PathBuf::from("a.yml"), PathBuf::from("b.yml")]
+        );
+        assert!(o.no_default_rules);
+        let cli = Cli::try_parse_from(["kmon", "serve", "--rules", "a.yml", "--rules", "c.yml"])
+            .expect("serve flags");
+        assert!(matches!(cli.command, Some(Command::Serve { .. })));
+        let o = cli.flags.run_options();
+        assert_eq!(
+            o.rule_files,
+            [PathBuf::from("a.yml"), PathBuf::from("c.yml")]
+        );
+        assert!(!o.no_default_rules);
+        let cli = Cli::try_parse_from([
+            "kmon",
+            "export-screen",
+            "--after",
+            "1s",
+            "--out",
+            "x",
+            "--no-default-rules",
+            "--rules",
+            "r.yml",
+        ])
+        .expect("export-screen flags");
+        assert_eq!(cli.flags.run_options().rule_files, [PathBuf::from("r.yml")]);
+        let cli = Cli::try_parse_from(["kmon", "check", "rules", "--lint", "none", "x.yml"])
+            .expect("check rules");
+        assert!(matches!(
+            cli.command,
+            Some(Command::Check {
+                what: CheckCommand::Rules { .. }
+            })
+        ));
+    }
 
     #[test]
     fn wal_fsync_takes_always_never_or_a_duration() {

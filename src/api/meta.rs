@@ -138,7 +138,7 @@ impl Api {
 
 /// Each `match[]` parsed as a series selector; every set needs a matcher that does not
 /// match the empty string.
-fn parse_matcher_sets(selectors: &[&str]) -> Result<Vec<Vec<Matcher>>, String> {
+pub(super) fn parse_matcher_sets(selectors: &[&str]) -> Result<Vec<Vec<Matcher>>, String> {
     let mut sets = Vec::with_capacity(selectors.len());
     for s in selectors {
         let set = crate::promql::parser::parse_metric_selector(s)

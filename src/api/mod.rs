@@ -1,7 +1,7 @@
 //! The Prometheus-compatible HTTP API that `kmon serve` answers on: `/api/v1/query` and
 //! `query_range` (run by the PromQL engine on a blocking thread, cancelled on timeout,
 //! client disconnect and shutdown), `series`, `labels`, `label/<name>/values`, `targets`,
-//! `metadata`, `status/buildinfo`, the TSDB admin API (`admin/tsdb/delete_series`,
+//! `metadata`, `status/buildinfo`, `rules`, `alerts`, the TSDB admin API (`admin/tsdb/delete_series`,
 //! `clean_tombstones`, `snapshot`; off unless enabled), `/-/healthy`, `/-/ready` and
 //! kmon's own `/metrics`, with Prometheus 3.5's parameters, JSON (byte for byte) and
 //! errors. It reads through `storage::Queryable` (and administers through
@@ -10,7 +10,7 @@
 //!
 //! Map: `params` (form, times, durations, limits), `json` (the exact encoder), `error`
 //! (errorType ↔ HTTP status), `query` (the two query endpoints), `meta` (series and
-//! labels), `targets` (targets and metadata), `metrics` (`/metrics`), `admin` (the admin
+//! labels), `targets` (targets and metadata), `rules` (rules and alerts), `metrics` (`/metrics`), `admin` (the admin
 //! API), `routes` (the axum router, the request plumbing and `serve`).
 
 mod admin;
@@ -21,6 +21,7 @@ mod metrics;
 pub mod params;
 mod query;
 mod routes;
+mod rules;
 pub(crate) mod targets;
 
 use std::sync::Arc;
@@ -35,6 +36,7 @@ use crate::storage::Queryable;
 pub use error::{ApiError, ErrorType};
 pub use metrics::ApiMetrics;
 pub use routes::serve;
+pub use rules::RulesSource;
 
 /// Writes extra lines of text exposition into `/metrics` (the app's `process_*` series and
 /// the TSDB's `kmon_tsdb_*` ones): the seam through which `api` shows storage metrics
@@ -83,6 +85,8 @@ pub struct ApiOptions {
     /// The admin API's storage (`--web.enable-admin-api`); `None` disables the admin
     /// endpoints, as Prometheus does by default.
     pub admin: Option<Arc<dyn crate::storage::Admin>>,
+    /// The rule groups for `/api/v1/rules` and `/api/v1/alerts` (none: empty lists).
+    pub rules: Option<Arc<dyn RulesSource>>,
 }
 
 /// The API's shared state. Cheap to clone.

@@ -170,6 +170,18 @@ async fn metadata(State(api): State<Api>, RawQuery(q): RawQuery) -> Response {
     finish(&api, "/api/v1/metadata", began, r)
 }
 
+async fn rules(State(api): State<Api>, RawQuery(q): RawQuery) -> Response {
+    let began = Instant::now();
+    let r = api.rules(&Form::new(q.as_deref(), None));
+    finish(&api, "/api/v1/rules", began, r)
+}
+
+async fn alerts(State(api): State<Api>) -> Response {
+    let began = Instant::now();
+    let r = Ok(api.alerts());
+    finish(&api, "/api/v1/alerts", began, r)
+}
+
 async fn buildinfo(State(api): State<Api>) -> Response {
     let began = Instant::now();
     let r = Ok(api.buildinfo());
@@ -247,6 +259,8 @@ impl Api {
             .route("/api/v1/targets", get(targets))
             .route("/api/v1/metadata", get(metadata))
             .route("/api/v1/status/buildinfo", get(buildinfo))
+            .route("/api/v1/rules", get(rules))
+            .route("/api/v1/alerts", get(alerts))
             .route(
                 "/api/v1/admin/tsdb/delete_series",
                 post(super::admin::delete_series).put(super::admin::delete_series),

@@ -76,8 +76,8 @@ pub fn rule_sources(opts: &RunOptions, config: Option<&Config>) -> Result<Vec<Ru
     Ok(out)
 }
 
-/// Loads each source. A file with errors keeps its valid groups running, and its errors
-/// are shown in the rules view and the API as a load error of the file.
+/// Loads each source: a file's valid groups run, and its problems (by group) are shown
+/// with it in the rules view and the API; a file that cannot be read is one problem.
 pub fn load_sources(sources: &[RuleSource]) -> Vec<FileLoad> {
     sources
         .iter()
@@ -89,32 +89,36 @@ pub fn load_sources(sources: &[RuleSource]) -> Vec<FileLoad> {
                     std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))
                 }
             };
-            let result = text.and_then(|t| {
-                let (groups, errors) = parse_rule_file_lenient(&file, &t);
-                if errors.is_empty() || !groups.is_empty() {
-                    if !errors.is_empty() {
-                        tracing::warn!(file = %file, "rule file errors: {}", join(&errors));
-                    }
-                    Ok(groups)
-                } else {
-                    Err(join(&errors))
+            let (groups, errors) = match text {
+                Ok(t) => {
+                    let (groups, errors) = parse_rule_file_lenient(&file, &t);
+                    let errors: Vec<(Option<String>, String)> = errors
+                        .into_iter()
+                        .map(|e: RuleFileError| (e.group.clone(), e.to_string()))
+                        .collect();
+                    (groups, errors)
                 }
-            });
-            FileLoad { file, result }
+                Err(e) => (Vec::new(), vec![(None, e)]),
+            };
+            for (_, e) in &errors {
+                tracing::warn!("rule file: {e}");
+            }
+            FileLoad {
+                file,
+                groups,
+                errors,
+            }
         })
         .collect()
 }
 
-fn join(errors: &[RuleFileError]) -> String {
-    errors
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
-/// The evaluation settings of a config (or Prometheus's defaults without one).
-pub fn eval_options(config: Option<&Config>, external_url: &str) -> EvalOptions {
+/// The evaluation settings of a config (or Prometheus's defaults without one), with the
+/// query engine's settings when given.
+pub fn eval_options(
+    config: Option<&Config>,
+    engine: Option<&EngineOptions>,
+    external_url: &str,
+) -> EvalOptions {
     let (interval, offset, external) = match config {
         Some(c) => (
             c.global.evaluation_interval,
@@ -125,10 +129,10 @@ pub fn eval_options(config: Option<&Config>, external_url: &str) -> EvalOptions 
     };
     let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
     EvalOptions {
-        engine: Engine::new(EngineOptions {
+        engine: Engine::new(engine.cloned().unwrap_or_else(|| EngineOptions {
             default_subquery_step: ms(interval).max(1),
             ..EngineOptions::default()
-        }),
+        })),
         external_labels: external,
         external_url: external_url.to_string(),
         default_interval: ms(interval).max(1),
@@ -143,6 +147,8 @@ pub struct RulesRuntime {
     pub manager: Arc<RuleManager>,
     pub notifier: Option<Notifier>,
     opts: RunOptions,
+    /// True once the rule files read at the start are running.
+    loaded: tokio::sync::watch::Receiver<bool>,
 }
 
 impl RulesRuntime {
@@ -172,25 +178,42 @@ impl RulesRuntime {
             f
         });
         let manager = Arc::new(RuleManager::new(
-            Arc::new(eval_options(config, external_url)),
+            Arc::new(eval_options(
+                config,
+                opts.rule_engine.as_ref(),
+                external_url,
+            )),
             storage,
             notify,
         ));
+        let (loaded_tx, loaded) = tokio::sync::watch::channel(false);
         let rt = Arc::new(RulesRuntime {
             manager,
             notifier,
             opts: opts.clone(),
+            loaded,
         });
-        let loads = load_sources(&sources);
         let m = Arc::clone(&rt.manager);
-        tokio::spawn(async move { m.update_files(loads).await });
-        let stop = Arc::clone(&rt.manager);
-        let c = cancel.clone();
         tokio::spawn(async move {
-            c.cancelled().await;
-            stop.stop().await;
+            let loads = tokio::task::spawn_blocking(move || load_sources(&sources))
+                .await
+                .unwrap_or_default();
+            m.update_files(loads).await;
+            let _ = loaded_tx.send(true);
         });
         Ok(rt)
+    }
+
+    /// Waits until the rule files read at the start run (`kmon serve` answers
+    /// `/api/v1/rules` only then).
+    pub async fn wait_loaded(&self) {
+        let mut rx = self.loaded.clone();
+        let _ = rx.wait_for(|done| *done).await;
+    }
+
+    /// Stops every group without stale markers, as Prometheus does on shutdown.
+    pub async fn stop(&self) {
+        self.manager.stop().await;
     }
 
     /// Re-reads the config file (for `rule_files`, `alerting` and the globals) and the rule
@@ -216,14 +239,14 @@ impl RulesRuntime {
         let loads = tokio::task::spawn_blocking(move || load_sources(&sources2))
             .await
             .unwrap_or_default();
-        let failed = loads.iter().filter(|l| l.result.is_err()).count();
+        let failed = loads.iter().filter(|l| !l.errors.is_empty()).count();
         self.manager.update_files(loads).await;
         let groups = self.manager.status().len();
         if failed == 0 {
             format!("rules reloaded: {} files, {groups} groups", sources.len())
         } else {
             format!(
-                "rules reloaded: {failed} of {} files failed and keep their old rules (see the rules view)",
+                "rules reloaded: {failed} of {} files have errors; their bad groups keep their old rules (see the rules view)",
                 sources.len()
             )
         }
@@ -234,11 +257,11 @@ impl RulesRuntime {
     }
 }
 
-/// The built-in rules parsed, for tests and the rules view's documentation.
+/// The built-in rules parsed.
 pub fn builtin_groups() -> Vec<GroupSpec> {
     load_sources(&[RuleSource::Builtin(0), RuleSource::Builtin(1)])
         .into_iter()
-        .flat_map(|l| l.result.unwrap_or_default())
+        .flat_map(|l| l.groups)
         .collect()
 }
 
@@ -330,15 +353,21 @@ mod tests {
             RuleSource::File(mixed),
             RuleSource::File(missing.clone()),
         ]);
-        let err = loads[0].result.as_ref().unwrap_err();
+        assert!(loads[0].groups.is_empty());
+        let err = &loads[0].errors[0];
+        assert_eq!(err.0.as_deref(), Some("g"));
         assert!(
-            err.contains("bad.yml:5") && err.contains("group \"g\""),
-            "{err}"
+            err.1.contains("bad.yml:5") && err.1.contains("group \"g\""),
+            "{err:?}"
         );
-        let ok = loads[1].result.as_ref().unwrap();
+        let ok = &loads[1].groups;
         assert_eq!(ok.len(), 1);
         assert_eq!(ok[0].name, "ok");
-        let err = loads[2].result.as_ref().unwrap_err();
-        assert!(err.contains("missing.yml"), "{err}");
+        assert_eq!(loads[1].errors[0].0.as_deref(), Some("broken"));
+        assert!(
+            loads[2].errors[0].1.contains("missing.yml"),
+            "{:?}",
+            loads[2].errors
+        );
     }
 }

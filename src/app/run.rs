@@ -58,6 +58,9 @@ pub struct RunOptions {
     /// The URL alerts link back to (Alertmanager's generatorURL): `kmon serve` sets its
     /// listening address; empty in the TUI, which has no web page to link to.
     pub external_url: String,
+    /// The query engine settings rules evaluate with (`kmon serve`'s `--query.*` flags);
+    /// `None`: Prometheus's defaults.
+    pub rule_engine: Option<crate::promql::EngineOptions>,
 }
 
 #[cfg(test)]
@@ -83,6 +86,7 @@ impl RunOptions {
             rule_files: Vec::new(),
             no_default_rules: false,
             external_url: String::new(),
+            rule_engine: None,
         }
     }
 }
@@ -593,6 +597,12 @@ impl Engine {
                 rt.clone(),
                 cancel.clone(),
             )));
+            // On shutdown the groups stop without stale markers, as in Prometheus.
+            let (stopping, c) = (rt.clone(), cancel.clone());
+            tasks.push(tokio::spawn(async move {
+                c.cancelled().await;
+                stopping.stop().await;
+            }));
             Some(rt)
         };
         match work {

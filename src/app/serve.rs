@@ -1,7 +1,9 @@
 //! `kmon serve`: the engine without a screen — scraping (with `--config`) or the built-in
 //! collector (without), storage in the data dir's TSDB (`Db`), files from `--load` put in first — and
 //! the Prometheus-compatible HTTP API on `--listen` (with the TSDB admin API when
-//! `--web.enable-admin-api` is given). SIGINT and SIGTERM stop it
+//! `--web.enable-admin-api` is given), and the rules the engine runs (`app::rules`: `--rules`,
+//! the config's `rule_files` or the built-in rules, reloaded on SIGHUP) behind
+//! `/api/v1/rules` and `/api/v1/alerts`. SIGINT and SIGTERM stop it
 //! gracefully (running queries are cancelled, in-flight requests answered) with exit 0.
 
 use std::fmt::Write as _;
@@ -122,17 +124,33 @@ pub fn serve(run: RunOptions, opts: ServeOptions) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("listening on {}", opts.listen))?;
         let addr = listener.local_addr().context("the listening address")?;
         let storage: Arc<dyn Storage> = head.clone();
+        let host = crate::hostmetrics::hostname();
+        // The rules run in the engine, with this server's query settings, and their alerts
+        // link back to it.
+        let mut run = run;
+        run.external_url = format!("http://{host}:{}", addr.port());
+        run.rule_engine = Some(engine_opts.clone());
         let work = super::kube::decide(cfg, &run).await?;
         let engine = Engine::start_with(storage.clone(), work, &run, false)?;
+        if let Some(rules) = &engine.rules {
+            rules.wait_loaded().await;
+        }
         let api = Api::new(
             storage,
             ApiOptions {
                 engine: engine_opts,
                 parse: parse_opts,
                 targets: Some(engine.registry.clone()),
-                external_host: format!("{}:{}", crate::hostmetrics::hostname(), addr.port()),
+                external_host: format!("{host}:{}", addr.port()),
                 listen_port: addr.port(),
-                process_metrics: Some(process_metrics_writer(Arc::downgrade(&head))),
+                process_metrics: Some(process_metrics_writer(
+                    Arc::downgrade(&head),
+                    engine.rules.as_ref().map(Arc::downgrade),
+                )),
+                rules: engine
+                    .rules
+                    .as_ref()
+                    .map(|rt| rt.manager.clone() as Arc<dyn crate::api::RulesSource>),
                 admin: opts
                     .enable_admin_api
                     .then(|| head.clone() as Arc<dyn crate::storage::Admin>),
@@ -177,11 +195,22 @@ async fn shutdown_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-/// kmon's `process_*` series and the TSDB's `kmon_tsdb_*` ones for its `/metrics`.
-fn process_metrics_writer(db: std::sync::Weak<crate::tsdb::db::Db>) -> MetricsWriter {
+/// kmon's `process_*` series, the TSDB's `kmon_tsdb_*` ones, and the rule manager's
+/// `prometheus_rule_*` and the notifier's `prometheus_notifications_*` ones for its
+/// `/metrics`.
+fn process_metrics_writer(
+    db: std::sync::Weak<crate::tsdb::db::Db>,
+    rules: Option<std::sync::Weak<super::rules::RulesRuntime>>,
+) -> MetricsWriter {
     Arc::new(move |out: &mut String| {
         if let Some(db) = db.upgrade() {
             db.render_metrics(out);
+        }
+        if let Some(rules) = rules.as_ref().and_then(std::sync::Weak::upgrade) {
+            rules.manager.write_metrics(out);
+            if let Some(n) = &rules.notifier {
+                n.write_metrics(out);
+            }
         }
         let Ok(values) = crate::hostmetrics::process_metrics(std::path::Path::new("/proc")) else {
             return;

@@ -211,6 +211,7 @@ struct RawRule<'n> {
     record: Option<&'n Node>,
     alert: Option<&'n Node>,
     expr: Option<&'n Node>,
+    expr_pos: Pos,
     for_ms: i64,
     keep_firing_for_ms: i64,
     labels: Vec<(String, String, Pos)>,
@@ -356,7 +357,10 @@ impl<'a> Walker<'a> {
             match e.key.as_str() {
                 "record" => raw.record = Some(&e.value),
                 "alert" => raw.alert = Some(&e.value),
-                "expr" => raw.expr = Some(&e.value),
+                "expr" => {
+                    raw.expr = Some(&e.value);
+                    raw.expr_pos = value_pos(self.text, e);
+                }
                 "for" => raw.for_ms = self.duration(&e.value).unwrap_or(0),
                 "keep_firing_for" => {
                     raw.keep_firing_for_ms = self.duration(&e.value).unwrap_or(0);
@@ -389,7 +393,11 @@ impl<'a> Walker<'a> {
             self.error(node.pos, "one of 'record' or 'alert' must be set");
         }
         let expr_text = expr_text.unwrap_or_default();
-        let expr_pos = raw.expr.map_or(node.pos, |n| n.pos);
+        let expr_pos = if raw.expr.is_some() {
+            raw.expr_pos
+        } else {
+            node.pos
+        };
         let expr = if expr_text.is_empty() {
             self.error(expr_pos, "field 'expr' must be set in rule");
             None
@@ -705,6 +713,34 @@ fn original_text(text: &str, pos: Pos, parsed: &str) -> String {
         token.to_string()
     } else {
         parsed.to_string()
+    }
+}
+
+/// Where a mapping value starts as Go's YAML reports it: for a block scalar (`expr: |`)
+/// its `|` or `>` on the key's line, not its first content line.
+fn value_pos(text: &str, e: &Entry) -> Pos {
+    let v = e.value.pos;
+    if v.line <= e.key_pos.line || !e.key_pos.is_known() {
+        return v;
+    }
+    let Some(line) = text.lines().nth(e.key_pos.line as usize - 1) else {
+        return v;
+    };
+    let skip = e.key_pos.column.saturating_sub(1) as usize;
+    let after_key: String = line.chars().skip(skip).collect();
+    let Some(colon) = after_key.find(':') else {
+        return v;
+    };
+    let rest = &after_key[colon + 1..];
+    let spaces = rest.len() - rest.trim_start().len();
+    if rest.trim_start().starts_with(['|', '>']) {
+        let chars_before = after_key[..colon + 1 + spaces].chars().count();
+        Pos {
+            line: e.key_pos.line,
+            column: e.key_pos.column + chars_before as u32,
+        }
+    } else {
+        v
     }
 }
 

@@ -39,12 +39,13 @@ type Family = (
     fn(&Counters) -> String,
 );
 
-/// What loading one rule file gave: its groups, or the error that keeps its previous
-/// groups running.
-#[derive(Debug, Clone)]
+/// What loading one rule file gave: its valid groups, and its problems, each naming its
+/// group when it is inside one (`None`: the file as a whole failed, e.g. unreadable).
+#[derive(Debug, Clone, Default)]
 pub struct FileLoad {
     pub file: String,
-    pub result: Result<Vec<GroupSpec>, String>,
+    pub groups: Vec<GroupSpec>,
+    pub errors: Vec<(Option<String>, String)>,
 }
 
 /// Counters of one group, rendered as Prometheus's rule-manager metrics.
@@ -82,8 +83,8 @@ pub struct RuleManager {
     running: tokio::sync::Mutex<BTreeMap<GroupKey, Running>>,
     /// The read model: every running group's last status, by key.
     statuses: RwLock<BTreeMap<GroupKey, StatusSlot>>,
-    /// Files whose last load failed, with the error.
-    file_errors: RwLock<BTreeMap<String, String>>,
+    /// Load errors of the last update by file and group name ("" for the whole file).
+    load_errors: RwLock<BTreeMap<GroupKey, String>>,
     /// Whether the first update has happened (only its groups restore `for` state).
     loaded_once: AtomicBool,
     shutdown: CancellationToken,
@@ -101,7 +102,7 @@ impl RuleManager {
             shared: Shared { storage, notify },
             running: tokio::sync::Mutex::new(BTreeMap::new()),
             statuses: RwLock::new(BTreeMap::new()),
-            file_errors: RwLock::new(BTreeMap::new()),
+            load_errors: RwLock::new(BTreeMap::new()),
             loaded_once: AtomicBool::new(false),
             shutdown: CancellationToken::new(),
         }
@@ -119,18 +120,20 @@ impl RuleManager {
         }
         let loads = by_file
             .into_iter()
-            .map(|(file, gs)| FileLoad {
+            .map(|(file, groups)| FileLoad {
                 file,
-                result: Ok(gs),
+                groups,
+                errors: Vec::new(),
             })
             .collect();
         self.update_files(loads).await;
     }
 
-    /// Applies a reload file by file: a file that loaded replaces its groups (unchanged
-    /// groups keep running untouched, changed ones take their rules' state over), a file
-    /// that failed keeps its previous groups and shows the error, and groups of files no
-    /// longer listed stop and write stale markers two intervals later.
+    /// Applies a reload file by file: valid groups replace their previous versions
+    /// (unchanged groups keep running untouched, changed ones take their rules' state
+    /// over); a group with a load error keeps its previous version running (a file that
+    /// failed as a whole keeps all its groups), with the error shown; groups no longer
+    /// listed stop and write stale markers two intervals later.
     pub async fn update_files(&self, loads: Vec<FileLoad>) {
         let mut running = self.running.lock().await;
         if self.shutdown.is_cancelled() {
@@ -138,28 +141,30 @@ impl RuleManager {
         }
         let first = !self.loaded_once.swap(true, Ordering::SeqCst);
         let mut wanted: BTreeMap<GroupKey, GroupSpec> = BTreeMap::new();
-        let mut errors = BTreeMap::new();
-        let mut failed_files = Vec::new();
+        let mut errors: BTreeMap<GroupKey, String> = BTreeMap::new();
         for load in loads {
-            match load.result {
-                Ok(groups) => {
-                    for g in groups {
-                        wanted.insert((g.file.clone(), g.name.clone()), g);
-                    }
+            for g in load.groups {
+                wanted.insert((g.file.clone(), g.name.clone()), g);
+            }
+            for (group, message) in load.errors {
+                let key = (load.file.clone(), group.unwrap_or_default());
+                let e = errors.entry(key).or_default();
+                if !e.is_empty() {
+                    e.push('\n');
                 }
-                Err(e) => {
-                    errors.insert(load.file.clone(), e);
-                    failed_files.push(load.file);
-                }
+                e.push_str(&message);
             }
         }
-        *self.file_errors.write() = errors;
 
         let mut old = std::mem::take(&mut *running);
-        // Groups of failed files keep running as they are.
+        // Groups whose new version failed to load keep running as they are.
         let keep: Vec<GroupKey> = old
             .keys()
-            .filter(|k| failed_files.contains(&k.0))
+            .filter(|k| {
+                !wanted.contains_key(*k)
+                    && (errors.contains_key(*k)
+                        || errors.contains_key(&(k.0.clone(), String::new())))
+            })
             .cloned()
             .collect();
         for k in keep {
@@ -167,6 +172,7 @@ impl RuleManager {
                 running.insert(k, r);
             }
         }
+        *self.load_errors.write() = errors;
         for (key, spec) in wanted {
             match old.remove(&key) {
                 Some(r) if r.group.lock().same_as(&spec) => {
@@ -240,25 +246,31 @@ impl RuleManager {
     }
 
     /// The groups' status, sorted by file and name (as Prometheus's RuleGroups), with load
-    /// errors attached; a file that failed before any of its groups ran is shown as a group
-    /// with no name and no rules.
+    /// errors attached; a group (or a whole file, with an empty name) that failed to load
+    /// with no previous version running is shown with no rules and its error.
     pub fn status(&self) -> Vec<GroupStatus> {
-        let errors = self.file_errors.read().clone();
+        let errors = self.load_errors.read().clone();
         let mut out: Vec<GroupStatus> = self
             .statuses
             .read()
             .values()
             .map(|(s, _)| {
                 let mut s = s.read().clone();
-                s.load_error = errors.get(&s.file).cloned();
+                s.load_error = errors
+                    .get(&(s.file.clone(), s.name.clone()))
+                    .or_else(|| errors.get(&(s.file.clone(), String::new())))
+                    .cloned();
                 s
             })
             .collect();
-        for (file, err) in &errors {
-            if !out.iter().any(|g| &g.file == file) {
+        for ((file, name), err) in &errors {
+            if !out
+                .iter()
+                .any(|g| &g.file == file && (&g.name == name || name.is_empty()))
+            {
                 out.push(GroupStatus {
                     file: file.clone(),
-                    name: String::new(),
+                    name: name.clone(),
                     interval: self.opts.default_interval,
                     query_offset: self.opts.default_query_offset,
                     limit: 0,

@@ -5,6 +5,7 @@
 mod alertmanager_interop;
 mod alerts_tui;
 mod builtin_rules;
+mod check_rules_interop;
 mod cli;
 mod deps;
 mod dump;
@@ -23,6 +24,7 @@ mod promql_corpus;
 mod promql_head;
 mod promql_interop;
 mod query_local;
+mod rules_interop;
 mod serve;
 mod support;
 mod template_interop;

@@ -69,10 +69,10 @@ const CASES: &[&str] = &[
     // Queries.
     "{{ query \"test_metric\" | first | value }}|{{ query \"test_metric\" | first | label \"job\" }}|{{ with query \"test_metric\" }}{{ . | first | value | humanize }}{{ end }}",
     "{{ range query \"other_metric\" | sortByLabel \"instance\" }}{{ .Labels.instance }}:{{ .Value }} {{ end }}",
-    "{{ range $i, $s := query \"other_metric\" }}{{ $i }}-{{ $s.Labels.instance }} {{ end }}|{{ len (query \"other_metric\") }}",
+    "{{ range $i, $s := query \"other_metric\" | sortByLabel \"instance\" }}{{ $i }}-{{ $s.Labels.instance }} {{ end }}|{{ len (query \"other_metric\") }}",
     "{{ query \"nothing_here\" | first }}",
     "{{ with query \"nothing_here\" }}{{ . }}{{ else }}no data{{ end }}",
-    "{{ (query \"test_metric\" | first).Labels.job }}|{{ index (query \"other_metric\") 1 | value }}",
+    "{{ (query \"test_metric\" | first).Labels.job }}|{{ index (query \"other_metric\" | sortByLabel \"instance\") 1 | value }}",
     "{{ query \"test_metric\" | first }}",
     "{{ (query \"nothing_here\").banana }}",
     // Templates, args, trimming, comments.
@@ -81,6 +81,19 @@ const CASES: &[&str] = &[
     "a  {{- \" b \" -}}  c {{/* comment */}}d{{- /* trim */ -}} e",
     "line1\n{{ $labels.job }}\nline3",
     "{{ block \"blk\" . }}in block {{ .Value }}{{ end }}",
+    // More corners that the unit tests pin down.
+    "{{ range (args).nope }}x{{ else }}empty{{ end }}|{{ with $labels.nope }}a{{ else with $labels.job }}{{ . }}{{ end }}",
+    "{{ $x := 1 }}{{ if true }}{{ $x = 2 }}{{ $y := 3 }}{{ end }}{{ $x }}|{{ template \"t\" }}{{ define \"t\" }}{{ . }}{{ end }}",
+    "{{ slice \"abcdef\" 1 3 }}|{{ index \"abc\" 1 }}|{{ not $labels }}|{{ or 0 \"\" }}|{{ and 1 0 2 }}|{{ len (slice (query \"other_metric\") 1) }}",
+    "{{ printf \"%#x|%G|%8.3e|%+v|%U|%5s|%-5s|%.2s|%x\" 255 1e21 1234.5 -3 65 \"ab\" \"ab\" \"abc\" 1.5 }}",
+    "{{ (toTime 1657155181).Format \"Monday, 02-Jan-06 3:04:05PM MST -07:00 Z07:00 .000 .999 _2 002\" }}|{{ (toTime 1.5).UnixMilli }}|{{ (toTime 86400).Year }}",
+    "{{ html \"<a href='x'>&\" }}|{{ js \"a\\b\\\"c=d\" }}|{{ urlquery \"a/b?c\" 1 }}",
+    "{{ title \"hello_world foo-bar don't foo.bar éa aB x:y\" }}|{{ toUpper \"straße\" }}",
+    "{{ humanize 999.95 }}:{{ humanize 0.0009995 }}:{{ humanize1024 1023.99 }}:{{ humanizeDuration 59.999 }}:{{ humanizePercentage 0.99995 }}",
+    "{{ printf \"%.0f %.0f %.0f %.1f %.2f\" 0.5 1.5 2.5 0.25 0.125 }}",
+    "{{ range $i, $v := (args 1 \"a\" nil) }}{{ $i }}={{ $v }};{{ end }}",
+    "{{ eq \"a\" (safeHtml \"a\") }}|{{ safeHtml 1 }}",
+    "{{ $labels.job | len }}|{{ 3 | printf \"%d-%d\" 2 }}",
     // Errors.
     "{{ .Foo }}",
     "{{ $labels.job.x }}",
@@ -132,6 +145,8 @@ const PARSE_ERRORS: &[&str] = &[
     "{{ printf \"%d\" \n 1 }}",
     "{{ 'ab' }}",
     "{{ \"\\q\" }}",
+    // Not a function in Prometheus 3.5.
+    "{{ toDuration 1 }}",
 ];
 
 struct FixedQuery;
@@ -225,7 +240,9 @@ fn templates_expand_like_promtool() {
         external_url: "",
     };
     let mut rules = String::from(
-        "groups:\n- name: g\n  rules:\n  - alert: T\n    expr: test_metric\n    annotations:\n",
+        "groups:\n- name: g\n  rules:\n  - alert: T\n    expr: test_metric\n    labels:\n      \
+         sev: '{{ if gt $value 100.0 }}high{{ else }}low{{ end }}'\n      \
+         host: '{{ $labels.instance | stripPort | stripDomain | toUpper }}'\n    annotations:\n",
     );
     let mut want = BTreeMap::new();
     for (i, text) in CASES.iter().enumerate() {
@@ -236,13 +253,27 @@ fn templates_expand_like_promtool() {
         ));
         want.insert(key, expand_for_alert("__alert_T", text, &data, &FixedQuery));
     }
-    let mut test = String::from(
+    let test = String::from(
         "rule_files: [rules.yml]\nevaluation_interval: 1m\ntests:\n- interval: 1m\n  input_series:\n  \
          - series: 'test_metric{job=\"j\", instance=\"host.example.com:9090\"}'\n    values: '12345.678+0x10'\n  \
          - series: 'other_metric{instance=\"b\"}'\n    values: '2+0x10'\n  \
          - series: 'other_metric{instance=\"a\"}'\n    values: '1+0x10'\n  \
-         alert_rule_test:\n  - eval_time: 5m\n    alertname: T\n    exp_alerts:\n    - exp_labels: {job: j, instance: \"host.example.com:9090\"}\n      exp_annotations:\n",
+         alert_rule_test:\n  - eval_time: 5m\n    alertname: T\n    exp_alerts:\n    - exp_labels: {job: j, instance: \"host.example.com:9090\", sev: LABEL_SEV, host: LABEL_HOST}\n      exp_annotations:\n",
     );
+    let sev = expand_for_alert(
+        "__alert_T",
+        "{{ if gt $value 100.0 }}high{{ else }}low{{ end }}",
+        &data,
+        &FixedQuery,
+    );
+    let host = expand_for_alert(
+        "__alert_T",
+        "{{ $labels.instance | stripPort | stripDomain | toUpper }}",
+        &data,
+        &FixedQuery,
+    );
+    assert_eq!((sev.as_str(), host.as_str()), ("high", "HOST"));
+    let mut test = test.replace("LABEL_SEV", &sev).replace("LABEL_HOST", &host);
     for (k, v) in &want {
         test.push_str(&format!(
             "        {k}: {}\n",

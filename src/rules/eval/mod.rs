@@ -206,15 +206,17 @@ impl Group {
         }
     }
 
-    /// Prometheus's hash of the group (xxhash64 of the labels `file` and `name`), which
-    /// places its evaluations within the interval.
+    /// Prometheus's hash of the group: xxhash64 of the label set {file, name} in its
+    /// default (`stringlabels`) encoding, each string prefixed by its length (one byte
+    /// below 255, else 255 and three little-endian bytes). It places the group's
+    /// evaluations within the interval.
     fn hash(&self) -> u64 {
-        let mut b = Vec::with_capacity(self.spec.file.len() + self.spec.name.len() + 12);
+        let mut b = Vec::with_capacity(self.spec.file.len() + self.spec.name.len() + 24);
         for (n, v) in [("file", &self.spec.file), ("name", &self.spec.name)] {
-            b.extend_from_slice(n.as_bytes());
-            b.push(0xff);
-            b.extend_from_slice(v.as_bytes());
-            b.push(0xff);
+            for s in [n.as_bytes(), v.as_bytes()] {
+                push_size(&mut b, s.len());
+                b.extend_from_slice(s);
+            }
         }
         xxhash_rust::xxh64::xxh64(&b, 0)
     }
@@ -396,7 +398,15 @@ impl Group {
                 .rules
                 .iter()
                 .map(|r| RuleStatus {
-                    spec: r.spec.clone(),
+                    // The rule as Prometheus holds it: the group's labels merged in.
+                    spec: RuleSpec {
+                        labels: r
+                            .labels
+                            .iter()
+                            .map(|l| (l.name.to_string(), l.value.to_string()))
+                            .collect(),
+                        ..r.spec.clone()
+                    },
                     health: r.health,
                     last_error: r.last_error.clone(),
                     last_evaluation: r.last_evaluation,
@@ -444,6 +454,16 @@ impl Group {
             }
         }
         out
+    }
+}
+
+/// A string length as Prometheus's `stringlabels` encodes it.
+fn push_size(b: &mut Vec<u8>, n: usize) {
+    if n < 255 {
+        b.push(n as u8);
+    } else {
+        b.push(255);
+        b.extend_from_slice(&(n as u32).to_le_bytes()[..3]);
     }
 }
 

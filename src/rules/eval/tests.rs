@@ -103,10 +103,17 @@ fn eval_timestamp_is_an_aligned_slot_at_or_before_now() {
 }
 
 #[test]
-fn group_hash_is_xxhash64_of_file_and_name_labels() {
+fn group_hash_is_xxhash64_of_the_stringlabels_encoding() {
     let g = group(vec![]);
-    let bytes = b"file\xffrules.yml\xffname\xffg\xff";
+    let bytes = b"\x04file\x09rules.yml\x04name\x01g";
     assert_eq!(g.hash(), xxhash_rust::xxh64::xxh64(bytes, 0));
+    let mut long = spec(vec![]);
+    long.file = "f".repeat(300);
+    let g = Group::new(long, Arc::new(EvalOptions::default()));
+    let mut want = b"\x04file\xff\x2c\x01\x00".to_vec();
+    want.extend(std::iter::repeat_n(b'f', 300));
+    want.extend_from_slice(b"\x04name\x01g");
+    assert_eq!(g.hash(), xxhash_rust::xxh64::xxh64(&want, 0));
 }
 
 #[test]

@@ -191,6 +191,15 @@ groups:
 }
 
 #[test]
+fn a_block_scalar_expression_is_located_at_its_indicator() {
+    let text = "groups:\n  - name: g\n    rules:\n      - alert: z\n        expr: |\n          sum(up\n          ) by (x) +\n";
+    assert_eq!(
+        one_error(text),
+        "r.yml:5:15: group \"g\", rule \"z\": could not parse expression: 3:1: parse error: unexpected end of input"
+    );
+}
+
+#[test]
 fn alerting_only_fields_on_a_recording_rule() {
     let text = "\
 groups:

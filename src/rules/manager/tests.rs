@@ -152,26 +152,31 @@ async fn a_failed_file_keeps_its_groups_and_shows_the_error() {
     m.update_files(vec![
         FileLoad {
             file: "a.yml".into(),
-            result: Err("a.yml:3:5: bad".into()),
+            groups: Vec::new(),
+            errors: vec![(None, "a.yml:3:5: bad".into())],
         },
         FileLoad {
             file: "b.yml".into(),
-            result: Ok(vec![group("b.yml", "gb", vec![rec("rb", "up")])]),
+            groups: vec![group("b.yml", "gb", vec![rec("rb", "up")])],
+            errors: vec![(Some("gnew".into()), "b.yml:9:1: group \"gnew\": bad".into())],
         },
         FileLoad {
             file: "c.yml".into(),
-            result: Err("c.yml: no such file".into()),
+            groups: Vec::new(),
+            errors: vec![(None, "c.yml: no such file".into())],
         },
     ])
     .await;
     let s = m.status();
-    assert_eq!(s.len(), 3);
+    assert_eq!(s.len(), 4);
     assert_eq!(s[0].name, "ga");
     assert_eq!(s[0].load_error.as_deref(), Some("a.yml:3:5: bad"));
     assert_eq!(s[0].rules.len(), 1);
-    assert_eq!(s[1].load_error, None);
-    assert_eq!(s[2].file, "c.yml");
-    assert_eq!(s[2].name, "");
+    assert_eq!((s[1].name.as_str(), &s[1].load_error), ("gb", &None));
+    assert_eq!(s[2].name, "gnew");
+    assert!(s[2].rules.is_empty() && s[2].load_error.is_some());
+    assert_eq!(s[3].file, "c.yml");
+    assert_eq!(s[3].name, "");
     assert!(eventually(|| evaluated(&m, "ga")).await);
     m.stop().await;
 }

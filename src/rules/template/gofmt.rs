@@ -192,6 +192,61 @@ pub(crate) fn format_float(v: f64, verb: char, prec: i64) -> String {
     out
 }
 
+/// Go's `%x` for a float: `-0x1.8p+00` (shortest hex mantissa, or `prec` hex digits).
+fn hex_float(x: f64, prec: Option<usize>) -> String {
+    if !x.is_finite() {
+        return format_float(x, 'g', -1);
+    }
+    let sign = if x.is_sign_negative() { "-" } else { "" };
+    if x == 0.0 {
+        let frac = prec
+            .filter(|p| *p > 0)
+            .map_or(String::new(), |p| format!(".{}", "0".repeat(p)));
+        return format!("{sign}0x0{frac}p+00");
+    }
+    let bits = x.abs().to_bits();
+    let mut exp = ((bits >> 52) & 0x7ff) as i64;
+    let mut mant = bits & ((1 << 52) - 1);
+    if exp == 0 {
+        // Subnormal: normalise so the leading 1 is implicit again.
+        let shift = mant.leading_zeros() as i64 - 11;
+        mant = (mant << shift) & ((1 << 52) - 1);
+        exp = 1 - shift;
+    }
+    let e = exp - 1023;
+    let mut lead = 1u64;
+    let mut digits = format!("{mant:013x}");
+    if let Some(p) = prec.filter(|p| *p < 13) {
+        // Round the 52-bit fraction to p hex digits, half to even.
+        let drop = (13 - p) * 4;
+        let full = (1u64 << 52) | mant;
+        let half = 1u64 << (drop - 1);
+        let rem = full & ((1u64 << drop) - 1);
+        let mut q = full >> drop;
+        if rem > half || (rem == half && q & 1 == 1) {
+            q += 1;
+        }
+        lead = q >> (p * 4);
+        let frac = q & ((1u64 << (p * 4)) - 1);
+        digits = if p == 0 {
+            String::new()
+        } else {
+            format!("{frac:0w$x}", w = p)
+        };
+    } else {
+        digits = digits.trim_end_matches('0').to_string();
+        if let Some(p) = prec {
+            while digits.len() < p {
+                digits.push('0');
+            }
+        }
+    }
+    let (lead, e) = if lead == 2 { (1, e + 1) } else { (lead, e) };
+    let dot = if digits.is_empty() { "" } else { "." };
+    let es = if e < 0 { '-' } else { '+' };
+    format!("{sign}0x{lead}{dot}{digits}p{es}{:02}", e.abs())
+}
+
 #[derive(Default, Clone, Copy)]
 struct Flags {
     plus: bool,
@@ -306,6 +361,16 @@ fn fmt_float(out: &mut String, x: f64, verb: char, f: &Flags, v: &Value) {
         'v' => ('g', f.prec.map_or(-1, |p| p as i64)),
         'g' | 'G' => (verb, f.prec.map_or(-1, |p| p as i64)),
         'e' | 'E' | 'f' | 'F' => (verb, f.prec.map_or(6, |p| p as i64)),
+        'x' | 'X' => {
+            let mut s = hex_float(x, f.prec);
+            if verb == 'X' {
+                s = s.to_uppercase();
+            }
+            if f.plus && !s.starts_with('-') {
+                s.insert(0, '+');
+            }
+            return pad(out, &s, f);
+        }
         _ => return bad_verb(out, verb, v),
     };
     let mut num = format_float(x, verb, prec);
