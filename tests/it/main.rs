@@ -7,6 +7,7 @@ mod alerts_tui;
 mod builtin_rules;
 mod check_rules_interop;
 mod cli;
+mod cluster_rules;
 mod deps;
 mod dump;
 mod export;
