@@ -284,7 +284,8 @@ fn pad(out: &mut String, s: &str, f: &Flags) {
     }
 }
 
-fn bad_verb(out: &mut String, verb: char, v: &Value) {
+/// Go's `%!verb(type=value)`; the value prints with `%v` and the same width and precision.
+fn bad_verb(out: &mut String, verb: char, v: &Value, f: &Flags) {
     out.push_str("%!");
     out.push(verb);
     out.push('(');
@@ -293,7 +294,7 @@ fn bad_verb(out: &mut String, verb: char, v: &Value) {
         v => {
             out.push_str(v.type_name());
             out.push('=');
-            write_v(out, v, 0);
+            fmt_arg(out, v, 'v', f);
         }
     }
     out.push(')');
@@ -317,8 +318,8 @@ fn fmt_int(out: &mut String, i: i64, verb: char, f: &Flags, v: &Value) {
             return pad(out, &quote_rune(c.unwrap_or('\u{fffd}')), f);
         }
         'U' => return pad(out, &format!("U+{:04X}", i), f),
-        'e' | 'E' | 'f' | 'F' | 'g' | 'G' | 's' | 't' => return bad_verb(out, verb, v),
-        _ => return bad_verb(out, verb, v),
+        'e' | 'E' | 'f' | 'F' | 'g' | 'G' | 's' | 't' => return bad_verb(out, verb, v, f),
+        _ => return bad_verb(out, verb, v, f),
     };
     if let Some(p) = f.prec {
         while body.len() < p {
@@ -371,7 +372,7 @@ fn fmt_float(out: &mut String, x: f64, verb: char, f: &Flags, v: &Value) {
             }
             return pad(out, &s, f);
         }
-        _ => return bad_verb(out, verb, v),
+        _ => return bad_verb(out, verb, v, f),
     };
     let mut num = format_float(x, verb, prec);
     if f.sharp && !num.contains(['.', 'I', 'N']) {
@@ -420,7 +421,7 @@ fn fmt_str(out: &mut String, s: &str, verb: char, f: &Flags, v: &Value) {
                 .collect();
             pad(out, &hex, f)
         }
-        _ => bad_verb(out, verb, v),
+        _ => bad_verb(out, verb, v, f),
     }
 }
 
@@ -435,27 +436,87 @@ fn fmt_arg(out: &mut String, v: &Value, verb: char, f: &Flags) {
     match v {
         Value::Invalid | Value::Nil => match verb {
             'v' => pad(out, "<nil>", f),
-            _ => bad_verb(out, verb, v),
+            _ => bad_verb(out, verb, v, f),
         },
         Value::Bool(b) => match verb {
             'v' | 't' => pad(out, if *b { "true" } else { "false" }, f),
-            _ => bad_verb(out, verb, v),
+            _ => bad_verb(out, verb, v, f),
         },
         Value::Int(i) | Value::Int64(i) => fmt_int(out, *i, verb, f, v),
+        Value::Uint8(u) => fmt_int(out, i64::from(*u), verb, f, v),
         Value::Float(x) => fmt_float(out, *x, verb, f, v),
         Value::Str(s) | Value::Html(s) => fmt_str(out, s, verb, f, v),
         Value::TimePtr(t) | Value::Time(t) => match verb {
             'v' | 's' | 'q' | 'x' | 'X' => {
                 fmt_str(out, &super::humanize::time_string(*t), verb, f, v)
             }
-            _ => bad_verb(out, verb, v),
+            _ => bad_verb(out, verb, v, f),
         },
+        // Composites apply the verb to each element, as Go's printValue does.
+        Value::StrMap(m) => {
+            out.push_str("map[");
+            for (i, (k, v)) in m.iter().enumerate() {
+                if i > 0 {
+                    out.push(' ');
+                }
+                fmt_str(out, k, verb, f, &Value::str(k));
+                out.push(':');
+                fmt_str(out, v, verb, f, &Value::str(v));
+            }
+            out.push(']');
+        }
+        Value::AnyMap(m) => {
+            out.push_str("map[");
+            for (i, (k, v)) in m.iter().enumerate() {
+                if i > 0 {
+                    out.push(' ');
+                }
+                fmt_str(out, k, verb, f, &Value::str(k));
+                out.push(':');
+                match v {
+                    Value::Sample(_) | Value::Samples(_) => write_v(out, v, 1),
+                    v => fmt_arg(out, v, verb, f),
+                }
+            }
+            out.push(']');
+        }
+        Value::Data(d) => {
+            out.push('{');
+            fmt_arg(out, &Value::StrMap(d.labels.clone()), verb, f);
+            out.push(' ');
+            fmt_arg(out, &Value::StrMap(d.external_labels.clone()), verb, f);
+            out.push(' ');
+            fmt_str(
+                out,
+                &d.external_url,
+                verb,
+                f,
+                &Value::Str(d.external_url.clone()),
+            );
+            out.push(' ');
+            fmt_arg(out, &Value::Float(d.value), verb, f);
+            out.push('}');
+        }
+        Value::Sample(smp) => {
+            out.push_str("&{");
+            fmt_arg(out, &Value::StrMap(smp.labels.clone()), verb, f);
+            out.push(' ');
+            fmt_arg(out, &Value::Float(smp.value), verb, f);
+            out.push('}');
+        }
         other => {
             let mut s = String::new();
             write_v(&mut s, other, 0);
             pad(out, &s, f)
         }
     }
+}
+
+/// One value formatted with a bare verb (`%s`, `%v`), as in Go's error messages.
+pub(crate) fn format_verb(v: &Value, verb: char) -> String {
+    let mut out = String::new();
+    fmt_arg(&mut out, v, verb, &Flags::default());
+    out
 }
 
 /// Go's `fmt.Sprintf`.
