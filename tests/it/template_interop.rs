@@ -584,3 +584,88 @@ fn random_templates_agree_with_promtool() {
     }
     panic!("{} of {n} differ:\n{}", diffs.len(), diffs.join("\n"));
 }
+
+/// Random token soups through kmon's parser and `promtool check rules`: the same templates
+/// must fail, with the same message. Only with `KMON_TEMPLATE_FUZZ=<count>`.
+#[test]
+fn random_parse_errors_agree_with_promtool() {
+    let Some(n) = std::env::var("KMON_TEMPLATE_FUZZ")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    else {
+        return;
+    };
+    let Some(promtool) = ref_bin("promtool") else {
+        return;
+    };
+    let mut seed: u64 = std::env::var("KMON_TEMPLATE_FUZZ_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0x2545_f491_4f6c_dd1d);
+    let mut rnd = move |k: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % k as u64) as usize
+    };
+    const PIECES: &[&str] = &[
+        "{{", "}}", "{{- ", " -}}", " ", "\n", "if", "else", "end", "range", "with", "define",
+        "template", "block", "break", "continue", "$", "$x", ":=", "=", "$labels", "$value", ".",
+        ".Labels", ".a.b", "(", ")", "|", "\"s\"", "`r`", "'c'", "1", "-1.5e3", "0x1F", "1+2i",
+        "nil", "true", "humanize", "printf", "/*", "*/", ",", "é", "}", "{", "3", "print", "1_0",
+        "0b2", "'\\n'", "\"\\z\"", "@", "#",
+    ];
+    let mut texts = Vec::new();
+    for _ in 0..n {
+        let mut t = String::new();
+        for _ in 0..1 + rnd(10) {
+            t.push_str(PIECES[rnd(PIECES.len())]);
+            if rnd(3) == 0 {
+                t.push(' ');
+            }
+        }
+        texts.push(t);
+    }
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let mut rules = String::from(
+        "groups:\n- name: g\n  rules:\n  - alert: T\n    expr: up\n    annotations:\n",
+    );
+    for (i, t) in texts.iter().enumerate() {
+        rules.push_str(&format!(
+            "      r{i:04}: {}\n",
+            serde_json::to_string(t).expect("json")
+        ));
+    }
+    std::fs::write(dir.path().join("rules.yml"), &rules).expect("write rules");
+    let out = std::process::Command::new(promtool)
+        .args(["check", "rules", "rules.yml"])
+        .current_dir(dir.path())
+        .output()
+        .expect("run promtool");
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut diffs = Vec::new();
+    for (i, t) in texts.iter().enumerate() {
+        let key = format!("annotation \"r{i:04}\": ");
+        let theirs = all
+            .lines()
+            .find_map(|l| l.split_once(key.as_str()).map(|(_, m)| m.to_string()));
+        let ours = kmon::rules::template::Template::parse("__alert_T", t)
+            .err()
+            .map(|e| e.to_string());
+        if theirs != ours {
+            diffs.push(format!(
+                "{t:?}\n  kmon:     {ours:?}\n  promtool: {theirs:?}"
+            ));
+        }
+    }
+    assert!(
+        diffs.is_empty(),
+        "{} of {n} differ:\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
+}
