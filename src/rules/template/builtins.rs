@@ -240,7 +240,8 @@ pub(super) fn eq(a: &Value, rest: &[Value]) -> Result<bool, String> {
                     } else {
                         match (a, b) {
                             (Value::Sample(x), Value::Sample(y)) => Rc::ptr_eq(x, y),
-                            (Value::TimePtr(x), Value::TimePtr(y)) => x == y,
+                            // Distinct toTime results are distinct pointers in Go.
+                            (Value::TimePtr(_), Value::TimePtr(_)) => false,
                             (Value::Time(x), Value::Time(y)) => x == y,
                             _ if std::mem::discriminant(a) != std::mem::discriminant(b) => {
                                 let x = format_verb(a, 's');

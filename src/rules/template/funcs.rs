@@ -326,8 +326,10 @@ fn title(s: &str) -> String {
         out.push(c);
         let mid_word = matches!(c, '\'' | '.' | ':' | '_' | '\u{2019}')
             && i > 0
-            && chars[i - 1].is_alphanumeric()
-            && chars.get(i + 1).is_some_and(|n| n.is_alphanumeric());
+            && (chars[i - 1].is_alphanumeric() || chars[i - 1] == '_')
+            && chars
+                .get(i + 1)
+                .is_some_and(|n| n.is_alphanumeric() || *n == '_');
         if !c.is_alphanumeric() && !mid_word {
             started = false;
         }

@@ -300,6 +300,23 @@ fn bad_verb(out: &mut String, verb: char, v: &Value, f: &Flags) {
     out.push(')');
 }
 
+/// An integer of a named Go type (for the type in a bad-verb message).
+fn fmt_typed_int(out: &mut String, i: i64, ty: &str, verb: char, f: &Flags) {
+    if matches!(
+        verb,
+        'd' | 'v' | 'x' | 'X' | 'o' | 'O' | 'b' | 'c' | 'q' | 'U'
+    ) {
+        return fmt_int(out, i, verb, f, &Value::Int64(i));
+    }
+    out.push_str("%!");
+    out.push(verb);
+    out.push('(');
+    out.push_str(ty);
+    out.push('=');
+    fmt_int(out, i, 'd', f, &Value::Int64(i));
+    out.push(')');
+}
+
 fn fmt_int(out: &mut String, i: i64, verb: char, f: &Flags, v: &Value) {
     let neg = i < 0;
     let u = i.unsigned_abs();
@@ -450,7 +467,27 @@ fn fmt_arg(out: &mut String, v: &Value, verb: char, f: &Flags) {
             'v' | 's' | 'q' | 'x' | 'X' => {
                 fmt_str(out, &super::humanize::time_string(*t), verb, f, v)
             }
-            _ => bad_verb(out, verb, v, f),
+            _ => {
+                // Not a Stringer verb: Go prints time.Time's fields (wall, ext, loc).
+                if matches!(v, Value::TimePtr(_)) {
+                    out.push('&');
+                }
+                out.push('{');
+                fmt_typed_int(out, i64::from(t.nanos), "uint64", verb, f);
+                out.push(' ');
+                fmt_typed_int(out, t.secs.saturating_add(62_135_596_800), "int64", verb, f);
+                out.push(' ');
+                match verb {
+                    'd' | 'o' | 'O' | 'b' => out.push('0'),
+                    'x' | 'X' => out.push_str("0x0"),
+                    _ => {
+                        out.push_str("%!");
+                        out.push(verb);
+                        out.push_str("(*time.Location=<nil>)");
+                    }
+                }
+                out.push('}');
+            }
         },
         // Composites apply the verb to each element, as Go's printValue does.
         Value::StrMap(m) => {
