@@ -194,6 +194,17 @@ fn kind(v: &Value) -> Kind {
     }
 }
 
+/// Go's reflect kind of a composite value.
+fn go_kind(v: &Value) -> &'static str {
+    match v {
+        Value::StrMap(_) | Value::AnyMap(_) => "map",
+        Value::Samples(_) => "slice",
+        Value::Sample(_) | Value::TimePtr(_) => "ptr",
+        Value::Time(_) | Value::Data(_) => "struct",
+        _ => "basic",
+    }
+}
+
 /// An integer of either signedness, for Go's mixed int/uint comparisons.
 fn int_of(v: &Value) -> Option<i128> {
     match v {
@@ -243,7 +254,7 @@ pub(super) fn eq(a: &Value, rest: &[Value]) -> Result<bool, String> {
                             // Distinct toTime results are distinct pointers in Go.
                             (Value::TimePtr(_), Value::TimePtr(_)) => false,
                             (Value::Time(x), Value::Time(y)) => x == y,
-                            _ if std::mem::discriminant(a) != std::mem::discriminant(b) => {
+                            _ if go_kind(a) != go_kind(b) => {
                                 let x = format_verb(a, 's');
                                 let y = format_verb(b, 'v');
                                 return Err(format!(
@@ -252,10 +263,18 @@ pub(super) fn eq(a: &Value, rest: &[Value]) -> Result<bool, String> {
                                     b.type_name()
                                 ));
                             }
-                            _ => {
+                            _ if matches!(
+                                b,
+                                Value::StrMap(_)
+                                    | Value::AnyMap(_)
+                                    | Value::Samples(_)
+                                    | Value::Data(_)
+                            ) =>
+                            {
                                 let y = format_verb(b, 's');
                                 return Err(format!("non-comparable type {y}: {}", b.type_name()));
                             }
+                            _ => false,
                         }
                     }
                 }
