@@ -88,7 +88,7 @@ const CASES: &[&str] = &[
     "{{ printf \"%#x|%G|%8.3e|%+v|%U|%5s|%-5s|%.2s|%x\" 255 1e21 1234.5 -3 65 \"ab\" \"ab\" \"abc\" 1.5 }}",
     "{{ (toTime 1657155181).Format \"Monday, 02-Jan-06 3:04:05PM MST -07:00 Z07:00 .000 .999 _2 002\" }}|{{ (toTime 1.5).UnixMilli }}|{{ (toTime 86400).Year }}",
     "{{ html \"<a href='x'>&\" }}|{{ js \"a\\b\\\"c=d\" }}|{{ urlquery \"a/b?c\" 1 }}",
-    "{{ title \"hello_world foo-bar don't foo.bar éa aB x:y\" }}|{{ toUpper \"straße\" }}",
+    "{{ title \"hello_world foo-bar don't foo.bar éa aB x:y __name__ _foo a1b 2x\" }}|{{ toUpper \"straße\" }}",
     "{{ humanize 999.95 }}:{{ humanize 0.0009995 }}:{{ humanize1024 1023.99 }}:{{ humanizeDuration 59.999 }}:{{ humanizePercentage 0.99995 }}",
     "{{ printf \"%.0f %.0f %.0f %.1f %.2f\" 0.5 1.5 2.5 0.25 0.125 }}",
     "{{ range $i, $v := (args 1 \"a\" nil) }}{{ $i }}={{ $v }};{{ end }}",
@@ -366,5 +366,306 @@ fn template_parse_errors_match_promtool_check_rules() {
         "promtool check rules disagrees on {} templates:\n{}\n--- promtool output ---\n{all}",
         missing.len(),
         missing.join("\n")
+    );
+}
+
+/// Random templates from a small grammar, run through kmon and promtool; only with
+/// `KMON_TEMPLATE_FUZZ=<count>` (it is slow and its findings go into the fixed cases).
+#[test]
+fn random_templates_agree_with_promtool() {
+    let Some(n) = std::env::var("KMON_TEMPLATE_FUZZ")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    else {
+        return;
+    };
+    let Some(promtool) = ref_bin("promtool") else {
+        return;
+    };
+    let mut seed: u64 = std::env::var("KMON_TEMPLATE_FUZZ_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0x2545_f491_4f6c_dd1d);
+    let mut rnd = move |k: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % k as u64) as usize
+    };
+    const OPERANDS: &[&str] = &[
+        "$value",
+        ".Value",
+        "$labels.job",
+        "$labels.nope",
+        ".Labels.instance",
+        "$externalURL",
+        "1",
+        "0",
+        "-3",
+        "2.5",
+        "1e3",
+        "0.001",
+        "\"7\"",
+        "\"abc\"",
+        "\"\"",
+        "true",
+        "false",
+        "nil",
+        "$labels",
+        ".",
+        "'x'",
+        "0x10",
+        "(query \"test_metric\" | first | value)",
+        "(args 1 \"b\")",
+        "(toTime 1435065584)",
+    ];
+    const FUNCS: &[(&str, usize)] = &[
+        ("humanize", 1),
+        ("humanize1024", 1),
+        ("humanizeDuration", 1),
+        ("humanizePercentage", 1),
+        ("humanizeTimestamp", 1),
+        ("toUpper", 1),
+        ("toLower", 1),
+        ("title", 1),
+        ("len", 1),
+        ("not", 1),
+        ("eq", 2),
+        ("ne", 2),
+        ("lt", 2),
+        ("le", 2),
+        ("gt", 2),
+        ("ge", 2),
+        ("and", 2),
+        ("or", 2),
+        ("print", 2),
+        ("println", 1),
+        ("printf", 2),
+        ("index", 2),
+        ("stripPort", 1),
+        ("stripDomain", 1),
+        ("match", 2),
+        ("reReplaceAll", 3),
+        ("parseDuration", 1),
+        ("safeHtml", 1),
+        ("html", 1),
+        ("urlquery", 1),
+        ("js", 1),
+        ("graphLink", 1),
+        ("slice", 2),
+        ("toTime", 1),
+        ("first", 1),
+    ];
+    const FORMATS: &[&str] = &[
+        "\"%v\"",
+        "\"%d\"",
+        "\"%s\"",
+        "\"%.2f\"",
+        "\"%q\"",
+        "\"%x\"",
+        "\"%5.1f|%v\"",
+        "\"%g %T\"",
+    ];
+    fn cmd(rnd: &mut dyn FnMut(usize) -> usize, depth: usize) -> String {
+        if depth > 2 || rnd(3) == 0 {
+            return OPERANDS[rnd(OPERANDS.len())].to_string();
+        }
+        let (f, arity) = FUNCS[rnd(FUNCS.len())];
+        let mut s = f.to_string();
+        let args = if rnd(5) == 0 { rnd(4) } else { arity };
+        for i in 0..args {
+            s.push(' ');
+            if f == "printf" && i == 0 {
+                s.push_str(FORMATS[rnd(FORMATS.len())]);
+            } else if rnd(4) == 0 {
+                s.push_str(&format!("({})", cmd(rnd, depth + 1)));
+            } else {
+                s.push_str(OPERANDS[rnd(OPERANDS.len())]);
+            }
+        }
+        s
+    }
+    fn template(rnd: &mut dyn FnMut(usize) -> usize) -> String {
+        let mut out = String::new();
+        for _ in 0..1 + rnd(3) {
+            let mut pipe = cmd(rnd, 0);
+            if rnd(3) == 0 {
+                let (f, _) = FUNCS[rnd(FUNCS.len())];
+                pipe = format!("{pipe} | {f}");
+            }
+            match rnd(6) {
+                0 => out.push_str(&format!("{{{{ if {pipe} }}}}T{{{{ else }}}}F{{{{ end }}}}")),
+                1 => out.push_str(&format!("{{{{ with {pipe} }}}}<{{{{ . }}}}>{{{{ end }}}}")),
+                2 => out.push_str(&format!(
+                    "{{{{ range $i, $e := {pipe} }}}}{{{{ $i }}}}:{{{{ $e }}}},{{{{ end }}}}"
+                )),
+                _ => out.push_str(&format!("{{{{ {pipe} }}}}")),
+            }
+            out.push('|');
+        }
+        out
+    }
+    let alert_labels = Labels::from_pairs(&[
+        ("__name__", "test_metric"),
+        ("instance", "host.example.com:9090"),
+        ("job", "j"),
+    ]);
+    let ext = Labels::empty();
+    let data = TemplateData {
+        labels: &alert_labels,
+        value: 12345.678,
+        external_labels: &ext,
+        external_url: "",
+    };
+    let mut good = Vec::new();
+    while good.len() < n {
+        let t = template(&mut rnd);
+        if kmon::rules::template::Template::parse("__alert_T", &t).is_ok() {
+            good.push(t);
+        }
+    }
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let mut rules = String::from(
+        "groups:\n- name: g\n  rules:\n  - alert: T\n    expr: test_metric\n    annotations:\n",
+    );
+    let mut want = BTreeMap::new();
+    for (i, text) in good.iter().enumerate() {
+        let key = format!("f{i:04}");
+        rules.push_str(&format!(
+            "      {key}: {}\n",
+            serde_json::to_string(text).expect("json")
+        ));
+        want.insert(
+            key,
+            (
+                text.clone(),
+                expand_for_alert("__alert_T", text, &data, &FixedQuery),
+            ),
+        );
+    }
+    let mut test = String::from(
+        "rule_files: [rules.yml]\nevaluation_interval: 1m\ntests:\n- interval: 1m\n  input_series:\n  \
+         - series: 'test_metric{job=\"j\", instance=\"host.example.com:9090\"}'\n    values: '12345.678+0x10'\n  \
+         alert_rule_test:\n  - eval_time: 5m\n    alertname: T\n    exp_alerts:\n    - exp_labels: {job: j, instance: \"host.example.com:9090\"}\n      exp_annotations:\n",
+    );
+    for (k, (_, v)) in &want {
+        test.push_str(&format!(
+            "        {k}: {}\n",
+            serde_json::to_string(v).expect("json")
+        ));
+    }
+    std::fs::write(dir.path().join("rules.yml"), &rules).expect("write rules");
+    std::fs::write(dir.path().join("test.yml"), &test).expect("write test");
+    let out = std::process::Command::new(promtool)
+        .args(["test", "rules", "test.yml"])
+        .current_dir(dir.path())
+        .output()
+        .expect("run promtool");
+    if out.status.success() {
+        return;
+    }
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got = parse_got(&all);
+    let mut diffs = Vec::new();
+    for (k, (t, w)) in &want {
+        if got.get(k) != Some(w) {
+            diffs.push(format!(
+                "{t:?}\n  kmon:     {w:?}\n  promtool: {:?}",
+                got.get(k)
+            ));
+        }
+    }
+    if got.is_empty() {
+        diffs.push(all.chars().take(3000).collect());
+    }
+    panic!("{} of {n} differ:\n{}", diffs.len(), diffs.join("\n"));
+}
+
+/// Random token soups through kmon's parser and `promtool check rules`: the same templates
+/// must fail, with the same message. Only with `KMON_TEMPLATE_FUZZ=<count>`.
+#[test]
+fn random_parse_errors_agree_with_promtool() {
+    let Some(n) = std::env::var("KMON_TEMPLATE_FUZZ")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    else {
+        return;
+    };
+    let Some(promtool) = ref_bin("promtool") else {
+        return;
+    };
+    let mut seed: u64 = std::env::var("KMON_TEMPLATE_FUZZ_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0x2545_f491_4f6c_dd1d);
+    let mut rnd = move |k: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % k as u64) as usize
+    };
+    const PIECES: &[&str] = &[
+        "{{", "}}", "{{- ", " -}}", " ", "\n", "if", "else", "end", "range", "with", "define",
+        "template", "block", "break", "continue", "$", "$x", ":=", "=", "$labels", "$value", ".",
+        ".Labels", ".a.b", "(", ")", "|", "\"s\"", "`r`", "'c'", "1", "-1.5e3", "0x1F", "1+2i",
+        "nil", "true", "humanize", "printf", "/*", "*/", ",", "é", "}", "{", "3", "print", "1_0",
+        "0b2", "'\\n'", "\"\\z\"", "@", "#",
+    ];
+    let mut texts = Vec::new();
+    for _ in 0..n {
+        let mut t = String::new();
+        for _ in 0..1 + rnd(10) {
+            t.push_str(PIECES[rnd(PIECES.len())]);
+            if rnd(3) == 0 {
+                t.push(' ');
+            }
+        }
+        texts.push(t);
+    }
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let mut rules = String::from(
+        "groups:\n- name: g\n  rules:\n  - alert: T\n    expr: up\n    annotations:\n",
+    );
+    for (i, t) in texts.iter().enumerate() {
+        rules.push_str(&format!(
+            "      r{i:04}: {}\n",
+            serde_json::to_string(t).expect("json")
+        ));
+    }
+    std::fs::write(dir.path().join("rules.yml"), &rules).expect("write rules");
+    let out = std::process::Command::new(promtool)
+        .args(["check", "rules", "rules.yml"])
+        .current_dir(dir.path())
+        .output()
+        .expect("run promtool");
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut diffs = Vec::new();
+    for (i, t) in texts.iter().enumerate() {
+        let key = format!("annotation \"r{i:04}\": ");
+        let theirs = all
+            .lines()
+            .find_map(|l| l.split_once(key.as_str()).map(|(_, m)| m.to_string()));
+        let ours = kmon::rules::template::Template::parse("__alert_T", t)
+            .err()
+            .map(|e| e.to_string());
+        if theirs != ours {
+            diffs.push(format!(
+                "{t:?}\n  kmon:     {ours:?}\n  promtool: {theirs:?}"
+            ));
+        }
+    }
+    assert!(
+        diffs.is_empty(),
+        "{} of {n} differ:\n{}",
+        diffs.len(),
+        diffs.join("\n")
     );
 }

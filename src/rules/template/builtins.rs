@@ -5,13 +5,23 @@
 
 use std::rc::Rc;
 
-use super::value::{Value, write_v};
+use super::gofmt::format_verb;
+use super::value::Value;
 
+/// Go's evalArgs for html/js/urlquery: one string as is, otherwise Sprint of the
+/// printable values (a missing one prints `<no value>`).
 pub(super) fn eval_args(a: &[Value]) -> String {
     if let [Value::Str(s)] = a {
         return s.to_string();
     }
-    super::gofmt::sprint(a)
+    let args: Vec<Value> = a
+        .iter()
+        .map(|v| match v {
+            Value::Invalid | Value::Nil => Value::str("<no value>"),
+            v => v.clone(),
+        })
+        .collect();
+    super::gofmt::sprint(&args)
 }
 
 pub(super) fn html_escape(s: &str) -> String {
@@ -53,17 +63,17 @@ pub(super) fn length(v: &Value) -> Result<Value, String> {
         Value::Invalid | Value::Nil => {
             Err("reflect: call of reflect.Value.Type on zero Value".into())
         }
-        Value::Sample(_) => Err("len of type template.sample".into()),
         v => v
             .len()
             .map(|n| Value::Int(n as i64))
-            .ok_or_else(|| format!("len of type {}", v.type_name())),
+            .ok_or_else(|| format!("len of type {}", v.elem_type_name())),
     }
 }
 
 fn index_arg(i: &Value, cap: usize) -> Result<usize, String> {
     let x = match i {
         Value::Int(x) | Value::Int64(x) => *x,
+        Value::Uint8(x) => i64::from(*x),
         Value::Invalid | Value::Nil => return Err("cannot index slice/array with nil".into()),
         v => {
             return Err(format!(
@@ -85,13 +95,13 @@ pub(super) fn index(item: &Value, idx: &[Value]) -> Result<Value, String> {
     }
     for i in idx {
         item = match &item {
-            Value::Str(s) => {
+            Value::Str(s) | Value::Html(s) => {
                 let x = index_arg(i, s.len())?;
-                Value::Int(i64::from(
+                Value::Uint8(
                     *s.as_bytes()
                         .get(x)
                         .ok_or("reflect: string index out of range")?,
-                ))
+                )
             }
             Value::Samples(v) => {
                 let x = index_arg(i, v.len())?;
@@ -105,8 +115,7 @@ pub(super) fn index(item: &Value, idx: &[Value]) -> Result<Value, String> {
                 Value::Str(k) => m.get(&**k).cloned().unwrap_or(Value::Nil),
                 v => return Err(map_key_err(v)),
             },
-            Value::Sample(_) => return Err("can't index item of type template.sample".into()),
-            v => return Err(format!("can't index item of type {}", v.type_name())),
+            v => return Err(format!("can't index item of type {}", v.elem_type_name())),
         };
     }
     Ok(item)
@@ -127,14 +136,14 @@ pub(super) fn slice(item: &Value, idx: &[Value]) -> Result<Value, String> {
         return Err(format!("too many slice indexes: {}", idx.len()));
     }
     let len = match item {
-        Value::Str(s) => {
+        Value::Str(s) | Value::Html(s) => {
             if idx.len() == 3 {
                 return Err("cannot 3-index slice a string".into());
             }
             s.len()
         }
         Value::Samples(v) => v.len(),
-        v => return Err(format!("can't slice item of type {}", v.type_name())),
+        v => return Err(format!("can't slice item of type {}", v.elem_type_name())),
     };
     let mut b = [0, len, len];
     for (i, x) in idx.iter().enumerate() {
@@ -147,10 +156,16 @@ pub(super) fn slice(item: &Value, idx: &[Value]) -> Result<Value, String> {
         return Err(format!("invalid slice index: {} > {}", b[1], b[2]));
     }
     Ok(match item {
-        Value::Str(s) => match s.get(b[0]..b[1]) {
-            Some(sub) => Value::str(sub),
-            None => Value::str(&String::from_utf8_lossy(&s.as_bytes()[b[0]..b[1]])),
-        },
+        Value::Str(s) | Value::Html(s) => {
+            let sub = match s.get(b[0]..b[1]) {
+                Some(sub) => sub.to_string(),
+                None => String::from_utf8_lossy(&s.as_bytes()[b[0]..b[1]]).into_owned(),
+            };
+            match item {
+                Value::Html(_) => Value::Html(Rc::from(sub.as_str())),
+                _ => Value::str(&sub),
+            }
+        }
         Value::Samples(v) => Value::Samples(Rc::new(v[b[0]..b[1]].to_vec())),
         _ => Value::Invalid,
     })
@@ -162,6 +177,7 @@ enum Kind {
     Bool,
     Complex,
     Int,
+    Uint,
     Float,
     Str,
 }
@@ -170,10 +186,31 @@ fn kind(v: &Value) -> Kind {
     match v {
         Value::Bool(_) => Kind::Bool,
         Value::Int(_) | Value::Int64(_) => Kind::Int,
+        Value::Uint8(_) => Kind::Uint,
         Value::Float(_) => Kind::Float,
         Value::Complex(..) => Kind::Complex,
         Value::Str(_) | Value::Html(_) => Kind::Str,
         _ => Kind::Invalid,
+    }
+}
+
+/// Go's reflect kind of a composite value.
+fn go_kind(v: &Value) -> &'static str {
+    match v {
+        Value::StrMap(_) | Value::AnyMap(_) => "map",
+        Value::Samples(_) => "slice",
+        Value::Sample(_) | Value::TimePtr(_) => "ptr",
+        Value::Time(_) | Value::Data(_) => "struct",
+        _ => "basic",
+    }
+}
+
+/// An integer of either signedness, for Go's mixed int/uint comparisons.
+fn int_of(v: &Value) -> Option<i128> {
+    match v {
+        Value::Int(x) | Value::Int64(x) => Some(i128::from(*x)),
+        Value::Uint8(x) => Some(i128::from(*x)),
+        _ => None,
     }
 }
 
@@ -189,20 +226,24 @@ pub(super) fn eq(a: &Value, rest: &[Value]) -> Result<bool, String> {
     for b in rest {
         let k2 = kind(b);
         let truth = if k1 != k2 {
-            if valid(a) && valid(b) {
+            if let (Some(x), Some(y)) = (int_of(a), int_of(b)) {
+                x == y
+            } else if valid(a) && valid(b) {
                 return Err(format!(
                     "incompatible types for comparison: {} and {}",
                     a.type_name(),
                     b.type_name()
                 ));
+            } else {
+                false
             }
-            false
         } else {
             match (a, b) {
                 (Value::Bool(x), Value::Bool(y)) => x == y,
                 (Value::Float(x), Value::Float(y)) => x == y,
                 (Value::Complex(a1, b1), Value::Complex(a2, b2)) => a1 == a2 && b1 == b2,
                 (Value::Int(x) | Value::Int64(x), Value::Int(y) | Value::Int64(y)) => x == y,
+                (Value::Uint8(x), Value::Uint8(y)) => x == y,
                 (Value::Str(x) | Value::Html(x), Value::Str(y) | Value::Html(y)) => x == y,
                 _ => {
                     if !valid(a) || !valid(b) {
@@ -210,23 +251,30 @@ pub(super) fn eq(a: &Value, rest: &[Value]) -> Result<bool, String> {
                     } else {
                         match (a, b) {
                             (Value::Sample(x), Value::Sample(y)) => Rc::ptr_eq(x, y),
-                            (Value::TimePtr(x), Value::TimePtr(y)) => x == y,
+                            // Distinct toTime results are distinct pointers in Go.
+                            (Value::TimePtr(_), Value::TimePtr(_)) => false,
                             (Value::Time(x), Value::Time(y)) => x == y,
-                            _ if std::mem::discriminant(a) != std::mem::discriminant(b) => {
-                                let (mut x, mut y) = (String::new(), String::new());
-                                write_v(&mut x, a, 0);
-                                write_v(&mut y, b, 0);
+                            _ if go_kind(a) != go_kind(b) => {
+                                let x = format_verb(a, 's');
+                                let y = format_verb(b, 'v');
                                 return Err(format!(
                                     "non-comparable types {x}: {}, {}: {y}",
                                     a.type_name(),
                                     b.type_name()
                                 ));
                             }
-                            _ => {
-                                let mut y = String::new();
-                                write_v(&mut y, b, 0);
+                            _ if matches!(
+                                b,
+                                Value::StrMap(_)
+                                    | Value::AnyMap(_)
+                                    | Value::Samples(_)
+                                    | Value::Data(_)
+                            ) =>
+                            {
+                                let y = format_verb(b, 's');
                                 return Err(format!("non-comparable type {y}: {}", b.type_name()));
                             }
+                            _ => false,
                         }
                     }
                 }
@@ -244,6 +292,11 @@ pub(super) fn lt(a: &Value, b: &Value) -> Result<bool, String> {
     if k1 == Kind::Invalid || k2 == Kind::Invalid {
         return Err("invalid type for comparison".into());
     }
+    if let (Some(x), Some(y)) = (int_of(a), int_of(b))
+        && k1 != k2
+    {
+        return Ok(x < y);
+    }
     if k1 != k2 {
         return Err(format!(
             "incompatible types for comparison: {} and {}",
@@ -254,6 +307,7 @@ pub(super) fn lt(a: &Value, b: &Value) -> Result<bool, String> {
     Ok(match (a, b) {
         (Value::Float(x), Value::Float(y)) => x < y,
         (Value::Int(x) | Value::Int64(x), Value::Int(y) | Value::Int64(y)) => x < y,
+        (Value::Uint8(x), Value::Uint8(y)) => x < y,
         (Value::Str(x) | Value::Html(x), Value::Str(y) | Value::Html(y)) => x < y,
         _ => return Err("invalid type for comparison".into()),
     })

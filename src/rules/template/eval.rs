@@ -46,6 +46,7 @@ impl<'a> Exec<'a> {
         let first = &cmd.args[0];
         match first {
             Arg::Field { ident, .. } => {
+                self.at = At::Arg(first);
                 return self.eval_field_chain(dot, dot.clone(), first, ident, &cmd.args, fin);
             }
             Arg::Chain { .. } => return self.eval_chain(dot, first, &cmd.args, fin),

@@ -223,6 +223,14 @@ impl<'a> Exec<'a> {
     fn walk_range_inner(&mut self, dot: &Value, b: &'a Branch) -> R<()> {
         let val = self.eval_pipeline(dot, &b.pipe)?;
         let items: Vec<(Value, Value)> = match &val {
+            Value::Uint8(n) => {
+                if b.pipe.decl.len() > 1 {
+                    return self.errorf(format!(
+                        "can't use {n} to iterate over more than one variable"
+                    ));
+                }
+                (0..*n).map(|i| (Value::Invalid, Value::Uint8(i))).collect()
+            }
             Value::Int(n) | Value::Int64(n) => {
                 if b.pipe.decl.len() > 1 {
                     return self.errorf(format!(

@@ -302,12 +302,18 @@ fn map_chars(s: &str, upper: bool) -> String {
 }
 
 /// x/text/cases Title with NoLower: the first cased letter of each word is upper-cased;
-/// the rest is left alone. `'`, `.`, `:` and `_` inside a word do not end it.
+/// the rest is left alone. `'`, `.` and `:` inside a word do not end it, and `_` and
+/// digits neither start nor end one (`1st` → `1St`, `__name__` → `__Name__`).
 fn title(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut started = false;
     let chars: Vec<char> = s.chars().collect();
     for (i, &c) in chars.iter().enumerate() {
+        if c == '_' {
+            // A connector neither starts nor ends a word, as x/text/cases treats it.
+            out.push(c);
+            continue;
+        }
         if c.is_lowercase() || c.is_uppercase() {
             if started {
                 out.push(c);
@@ -320,8 +326,10 @@ fn title(s: &str) -> String {
         out.push(c);
         let mid_word = matches!(c, '\'' | '.' | ':' | '_' | '\u{2019}')
             && i > 0
-            && chars[i - 1].is_alphanumeric()
-            && chars.get(i + 1).is_some_and(|n| n.is_alphanumeric());
+            && (chars[i - 1].is_alphanumeric() || chars[i - 1] == '_')
+            && chars
+                .get(i + 1)
+                .is_some_and(|n| n.is_alphanumeric() || *n == '_');
         if !c.is_alphanumeric() && !mid_word {
             started = false;
         }

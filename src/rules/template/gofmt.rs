@@ -3,6 +3,8 @@
 //! `println` spacing, `strconv.Quote`, and float formatting with Go's `%e`/`%f`/`%g` rules.
 //! Used by `funcs` (printf, print, println, humanize) and `lex`/`parse` (quoted tokens).
 
+pub(crate) use super::gofloat::format_float;
+use super::gofloat::hex_float;
 use super::value::{Value, write_v};
 
 /// Whether Go's `strconv.IsPrint` holds (an approximation outside ASCII).
@@ -64,189 +66,6 @@ pub(crate) fn quote_rune_u(c: char) -> String {
     }
 }
 
-/// Decimal digits (no trailing zeros) and decimal point position of |v| rounded to `sig`
-/// significant digits, or the shortest round-tripping digits when `sig` is `None`.
-fn digits(v: f64, sig: Option<usize>) -> (Vec<u8>, i32) {
-    if v == 0.0 {
-        return (Vec::new(), 0);
-    }
-    let e = match sig {
-        None => format!("{:e}", v.abs()),
-        Some(n) => format!("{:.*e}", n.max(1) - 1, v.abs()),
-    };
-    let (mant, exp) = e.split_once('e').unwrap_or((&e, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let mut d: Vec<u8> = mant.bytes().filter(u8::is_ascii_digit).collect();
-    while d.len() > 1 && d.last() == Some(&b'0') {
-        d.pop();
-    }
-    if d == [b'0'] {
-        d.clear();
-    }
-    (d, exp + 1)
-}
-
-fn fmt_e(out: &mut String, d: &[u8], dp: i32, prec: usize, upper: bool) {
-    out.push(d.first().map_or('0', |c| *c as char));
-    if prec > 0 {
-        out.push('.');
-        for i in 1..=prec {
-            out.push(d.get(i).map_or('0', |c| *c as char));
-        }
-    }
-    let exp = if d.is_empty() { 0 } else { dp - 1 };
-    out.push(if upper { 'E' } else { 'e' });
-    out.push(if exp < 0 { '-' } else { '+' });
-    out.push_str(&format!("{:02}", exp.abs()));
-}
-
-fn fmt_f(out: &mut String, d: &[u8], dp: i32, prec: usize) {
-    if dp > 0 {
-        for i in 0..dp as usize {
-            out.push(d.get(i).map_or('0', |c| *c as char));
-        }
-    } else {
-        out.push('0');
-    }
-    if prec > 0 {
-        out.push('.');
-        for i in 0..prec as i32 {
-            let j = dp + i;
-            out.push(if j < 0 {
-                '0'
-            } else {
-                d.get(j as usize).map_or('0', |c| *c as char)
-            });
-        }
-    }
-}
-
-/// Go's `strconv.FormatFloat(v, verb, prec, 64)` for verbs e, E, f, F, g, G (prec -1 is
-/// the shortest representation), without the sign handling fmt adds.
-pub(crate) fn format_float(v: f64, verb: char, prec: i64) -> String {
-    if v.is_nan() {
-        return "NaN".into();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 { "+Inf" } else { "-Inf" }.into();
-    }
-    let mut out = String::new();
-    if v.is_sign_negative() {
-        out.push('-');
-    }
-    let shortest = prec < 0;
-    match verb {
-        'e' | 'E' => {
-            let (d, dp) = if shortest {
-                digits(v, None)
-            } else {
-                digits(v, Some(prec as usize + 1))
-            };
-            let p = if shortest {
-                d.len().saturating_sub(1)
-            } else {
-                prec as usize
-            };
-            fmt_e(&mut out, &d, dp, p, verb == 'E');
-        }
-        'f' | 'F' => {
-            if shortest {
-                let (d, dp) = digits(v, None);
-                fmt_f(&mut out, &d, dp, (d.len() as i32 - dp).max(0) as usize);
-            } else {
-                out.push_str(&format!("{:.*}", prec as usize, v.abs()));
-            }
-        }
-        _ => {
-            let mut p = if shortest { 0 } else { prec.max(1) as usize };
-            let (d, dp) = if shortest {
-                digits(v, None)
-            } else {
-                digits(v, Some(p))
-            };
-            if shortest {
-                p = d.len();
-            }
-            let nd = d.len();
-            let mut eprec = p as i32;
-            if eprec > nd as i32 && nd as i32 >= dp {
-                eprec = nd as i32;
-            }
-            if shortest {
-                eprec = 6;
-            }
-            let exp = dp - 1;
-            if !d.is_empty() && (exp < -4 || exp >= eprec) {
-                let q = p.min(nd).max(1) - 1;
-                fmt_e(&mut out, &d, dp, q, verb == 'G');
-            } else {
-                let q = if p as i32 > dp {
-                    (nd as i32 - dp).max(0)
-                } else {
-                    0
-                };
-                fmt_f(&mut out, &d, dp, q as usize);
-            }
-        }
-    }
-    out
-}
-
-/// Go's `%x` for a float: `-0x1.8p+00` (shortest hex mantissa, or `prec` hex digits).
-fn hex_float(x: f64, prec: Option<usize>) -> String {
-    if !x.is_finite() {
-        return format_float(x, 'g', -1);
-    }
-    let sign = if x.is_sign_negative() { "-" } else { "" };
-    if x == 0.0 {
-        let frac = prec
-            .filter(|p| *p > 0)
-            .map_or(String::new(), |p| format!(".{}", "0".repeat(p)));
-        return format!("{sign}0x0{frac}p+00");
-    }
-    let bits = x.abs().to_bits();
-    let mut exp = ((bits >> 52) & 0x7ff) as i64;
-    let mut mant = bits & ((1 << 52) - 1);
-    if exp == 0 {
-        // Subnormal: normalise so the leading 1 is implicit again.
-        let shift = mant.leading_zeros() as i64 - 11;
-        mant = (mant << shift) & ((1 << 52) - 1);
-        exp = 1 - shift;
-    }
-    let e = exp - 1023;
-    let mut lead = 1u64;
-    let mut digits = format!("{mant:013x}");
-    if let Some(p) = prec.filter(|p| *p < 13) {
-        // Round the 52-bit fraction to p hex digits, half to even.
-        let drop = (13 - p) * 4;
-        let full = (1u64 << 52) | mant;
-        let half = 1u64 << (drop - 1);
-        let rem = full & ((1u64 << drop) - 1);
-        let mut q = full >> drop;
-        if rem > half || (rem == half && q & 1 == 1) {
-            q += 1;
-        }
-        lead = q >> (p * 4);
-        let frac = q & ((1u64 << (p * 4)) - 1);
-        digits = if p == 0 {
-            String::new()
-        } else {
-            format!("{frac:0w$x}", w = p)
-        };
-    } else {
-        digits = digits.trim_end_matches('0').to_string();
-        if let Some(p) = prec {
-            while digits.len() < p {
-                digits.push('0');
-            }
-        }
-    }
-    let (lead, e) = if lead == 2 { (1, e + 1) } else { (lead, e) };
-    let dot = if digits.is_empty() { "" } else { "." };
-    let es = if e < 0 { '-' } else { '+' };
-    format!("{sign}0x{lead}{dot}{digits}p{es}{:02}", e.abs())
-}
-
 #[derive(Default, Clone, Copy)]
 struct Flags {
     plus: bool,
@@ -284,7 +103,8 @@ fn pad(out: &mut String, s: &str, f: &Flags) {
     }
 }
 
-fn bad_verb(out: &mut String, verb: char, v: &Value) {
+/// Go's `%!verb(type=value)`; the value prints with `%v` and the same width and precision.
+fn bad_verb(out: &mut String, verb: char, v: &Value, f: &Flags) {
     out.push_str("%!");
     out.push(verb);
     out.push('(');
@@ -293,9 +113,26 @@ fn bad_verb(out: &mut String, verb: char, v: &Value) {
         v => {
             out.push_str(v.type_name());
             out.push('=');
-            write_v(out, v, 0);
+            fmt_arg(out, v, 'v', f);
         }
     }
+    out.push(')');
+}
+
+/// An integer of a named Go type (for the type in a bad-verb message).
+fn fmt_typed_int(out: &mut String, i: i64, ty: &str, verb: char, f: &Flags) {
+    if matches!(
+        verb,
+        'd' | 'v' | 'x' | 'X' | 'o' | 'O' | 'b' | 'c' | 'q' | 'U'
+    ) {
+        return fmt_int(out, i, verb, f, &Value::Int64(i));
+    }
+    out.push_str("%!");
+    out.push(verb);
+    out.push('(');
+    out.push_str(ty);
+    out.push('=');
+    fmt_int(out, i, 'd', f, &Value::Int64(i));
     out.push(')');
 }
 
@@ -317,8 +154,8 @@ fn fmt_int(out: &mut String, i: i64, verb: char, f: &Flags, v: &Value) {
             return pad(out, &quote_rune(c.unwrap_or('\u{fffd}')), f);
         }
         'U' => return pad(out, &format!("U+{:04X}", i), f),
-        'e' | 'E' | 'f' | 'F' | 'g' | 'G' | 's' | 't' => return bad_verb(out, verb, v),
-        _ => return bad_verb(out, verb, v),
+        'e' | 'E' | 'f' | 'F' | 'g' | 'G' | 's' | 't' => return bad_verb(out, verb, v, f),
+        _ => return bad_verb(out, verb, v, f),
     };
     if let Some(p) = f.prec {
         while body.len() < p {
@@ -371,7 +208,7 @@ fn fmt_float(out: &mut String, x: f64, verb: char, f: &Flags, v: &Value) {
             }
             return pad(out, &s, f);
         }
-        _ => return bad_verb(out, verb, v),
+        _ => return bad_verb(out, verb, v, f),
     };
     let mut num = format_float(x, verb, prec);
     if f.sharp && !num.contains(['.', 'I', 'N']) {
@@ -420,7 +257,7 @@ fn fmt_str(out: &mut String, s: &str, verb: char, f: &Flags, v: &Value) {
                 .collect();
             pad(out, &hex, f)
         }
-        _ => bad_verb(out, verb, v),
+        _ => bad_verb(out, verb, v, f),
     }
 }
 
@@ -435,27 +272,107 @@ fn fmt_arg(out: &mut String, v: &Value, verb: char, f: &Flags) {
     match v {
         Value::Invalid | Value::Nil => match verb {
             'v' => pad(out, "<nil>", f),
-            _ => bad_verb(out, verb, v),
+            _ => bad_verb(out, verb, v, f),
         },
         Value::Bool(b) => match verb {
             'v' | 't' => pad(out, if *b { "true" } else { "false" }, f),
-            _ => bad_verb(out, verb, v),
+            _ => bad_verb(out, verb, v, f),
         },
         Value::Int(i) | Value::Int64(i) => fmt_int(out, *i, verb, f, v),
+        Value::Uint8(u) => fmt_int(out, i64::from(*u), verb, f, v),
         Value::Float(x) => fmt_float(out, *x, verb, f, v),
         Value::Str(s) | Value::Html(s) => fmt_str(out, s, verb, f, v),
         Value::TimePtr(t) | Value::Time(t) => match verb {
             'v' | 's' | 'q' | 'x' | 'X' => {
                 fmt_str(out, &super::humanize::time_string(*t), verb, f, v)
             }
-            _ => bad_verb(out, verb, v),
+            _ => {
+                // Not a Stringer verb: Go prints time.Time's fields (wall, ext, loc).
+                if matches!(v, Value::TimePtr(_)) {
+                    out.push('&');
+                }
+                out.push('{');
+                fmt_typed_int(out, i64::from(t.nanos), "uint64", verb, f);
+                out.push(' ');
+                fmt_typed_int(out, t.secs.saturating_add(62_135_596_800), "int64", verb, f);
+                out.push(' ');
+                match verb {
+                    'd' | 'o' | 'O' | 'b' => out.push('0'),
+                    'x' | 'X' => out.push_str("0x0"),
+                    _ => {
+                        out.push_str("%!");
+                        out.push(verb);
+                        out.push_str("(*time.Location=<nil>)");
+                    }
+                }
+                out.push('}');
+            }
         },
+        // Composites apply the verb to each element, as Go's printValue does.
+        Value::StrMap(m) => {
+            out.push_str("map[");
+            for (i, (k, v)) in m.iter().enumerate() {
+                if i > 0 {
+                    out.push(' ');
+                }
+                fmt_str(out, k, verb, f, &Value::str(k));
+                out.push(':');
+                fmt_str(out, v, verb, f, &Value::str(v));
+            }
+            out.push(']');
+        }
+        Value::AnyMap(m) => {
+            out.push_str("map[");
+            for (i, (k, v)) in m.iter().enumerate() {
+                if i > 0 {
+                    out.push(' ');
+                }
+                fmt_str(out, k, verb, f, &Value::str(k));
+                out.push(':');
+                match v {
+                    Value::Sample(_) | Value::Samples(_) => write_v(out, v, 1),
+                    v => fmt_arg(out, v, verb, f),
+                }
+            }
+            out.push(']');
+        }
+        Value::Data(d) => {
+            out.push('{');
+            fmt_arg(out, &Value::StrMap(d.labels.clone()), verb, f);
+            out.push(' ');
+            fmt_arg(out, &Value::StrMap(d.external_labels.clone()), verb, f);
+            out.push(' ');
+            fmt_str(
+                out,
+                &d.external_url,
+                verb,
+                f,
+                &Value::Str(d.external_url.clone()),
+            );
+            out.push(' ');
+            fmt_arg(out, &Value::Float(d.value), verb, f);
+            out.push('}');
+        }
+        Value::Sample(smp) => {
+            out.push_str("&{");
+            fmt_arg(out, &Value::StrMap(smp.labels.clone()), verb, f);
+            out.push(' ');
+            fmt_arg(out, &Value::Float(smp.value), verb, f);
+            out.push('}');
+        }
         other => {
             let mut s = String::new();
             write_v(&mut s, other, 0);
             pad(out, &s, f)
         }
     }
+}
+
+/// One value formatted with a bare verb (`%s`, `%v`), as in Go's error messages.
+pub(crate) fn format_verb(v: &Value, verb: char) -> String {
+    let mut out = String::new();
+    fmt_arg(&mut out, v, verb, &Flags::default());
+    out
 }
 
 /// Go's `fmt.Sprintf`.

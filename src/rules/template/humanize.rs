@@ -27,6 +27,9 @@ pub(crate) fn go_parse_float(s: &str) -> Result<f64, String> {
     if matches!(body, "inf" | "infinity" | "nan") {
         return s.parse::<f64>().map_err(|_| syntax());
     }
+    if body.starts_with("0x") {
+        return parse_hex_float(&lower).ok_or_else(syntax);
+    }
     if !body.starts_with(|c: char| c.is_ascii_digit() || c == '.') || body.contains(['i', 'n', 'x'])
     {
         return Err(syntax());
@@ -39,6 +42,33 @@ pub(crate) fn go_parse_float(s: &str) -> Result<f64, String> {
         ));
     }
     Ok(v)
+}
+
+/// A hexadecimal float as Go reads one: `[+-]0x1.8p+13` (the `p` exponent is required).
+fn parse_hex_float(s: &str) -> Option<f64> {
+    let (neg, body) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let body = body.strip_prefix("0x")?;
+    let (mant, exp) = body.split_once('p')?;
+    let exp: i32 = exp.parse().ok()?;
+    let (int, frac) = mant.split_once('.').unwrap_or((mant, ""));
+    if int.is_empty() && frac.is_empty() {
+        return None;
+    }
+    let mut v = 0f64;
+    for c in int.chars() {
+        v = v * 16.0 + f64::from(c.to_digit(16)?);
+    }
+    let mut scale = 1.0 / 16.0;
+    for c in frac.chars() {
+        v += f64::from(c.to_digit(16)?) * scale;
+        scale /= 16.0;
+    }
+    let v = v * 2f64.powi(exp);
+    v.is_finite().then_some(if neg { -v } else { v })
 }
 
 /// Prometheus's `ConvertToFloat`: floats, ints and numeric strings.

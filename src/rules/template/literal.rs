@@ -88,23 +88,18 @@ fn strip_underscores(s: &str) -> Option<String> {
     if !s.contains('_') {
         return Some(s.to_string());
     }
-    // Underscores only between digits or after a base prefix, never doubled or trailing.
+    // Each underscore sits between digits (a base prefix counts as one), as Go requires.
     let b = s.as_bytes();
-    let body_start = usize::from(b.first().is_some_and(|c| *c == b'+' || *c == b'-'));
-    let mut prev_ok = false;
-    for (i, c) in b.iter().enumerate().skip(body_start) {
+    for (i, c) in b.iter().enumerate() {
         if *c == b'_' {
-            if !prev_ok {
+            let prev = i.checked_sub(1).map(|p| b[p]);
+            let next = b.get(i + 1);
+            if !prev.is_some_and(|p| p.is_ascii_alphanumeric())
+                || !next.is_some_and(|n| n.is_ascii_hexdigit())
+            {
                 return None;
             }
-            prev_ok = false;
-        } else {
-            prev_ok = c.is_ascii_alphanumeric();
-            let _ = i;
         }
-    }
-    if !prev_ok {
-        return None;
     }
     Some(s.replace('_', ""))
 }
@@ -203,14 +198,18 @@ pub(crate) fn parse_number(text: &str, typ: Tok) -> Result<Number, String> {
                     super::gofmt::go_quote(text)
                 ));
             };
-            let re =
-                parse_float(&text[..i]).or_else(|| parse_int_base0(&text[..i]).map(|v| v as f64));
+            // Go reads both parts with strconv.ParseFloat (fmt.Sscan), so no hex integers.
+            let bad = |t: &str| {
+                format!(
+                    "strconv.ParseFloat: parsing {}: invalid syntax",
+                    super::gofmt::go_quote(t)
+                )
+            };
+            let re_txt = &text[..i];
             let im_txt = text[i..].trim_end_matches('i');
-            let im = parse_float(im_txt);
-            match (re, im) {
-                (Some(re), Some(im)) => from_complex(&mut n, re, im),
-                _ => return Err("expected integer".into()),
-            }
+            let re = parse_float(re_txt).ok_or_else(|| bad(re_txt))?;
+            let im = parse_float(im_txt).ok_or_else(|| bad(im_txt))?;
+            from_complex(&mut n, re, im);
             return Ok(n);
         }
         _ => {}

@@ -17,6 +17,7 @@ mod builtins;
 mod eval;
 mod exec;
 mod funcs;
+mod gofloat;
 mod gofmt;
 mod humanize;
 mod lex;

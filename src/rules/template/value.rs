@@ -44,6 +44,8 @@ pub(crate) enum Value {
     Int(i64),
     /// Go `int64` (time methods).
     Int64(i64),
+    /// Go `uint8` (a byte from indexing a string).
+    Uint8(u8),
     Float(f64),
     Complex(f64, f64),
     Str(Rc<str>),
@@ -77,6 +79,7 @@ impl Value {
             Value::Bool(_) => "bool",
             Value::Int(_) => "int",
             Value::Int64(_) => "int64",
+            Value::Uint8(_) => "uint8",
             Value::Float(_) => "float64",
             Value::Complex(..) => "complex128",
             Value::Str(_) => "string",
@@ -97,6 +100,7 @@ impl Value {
             Value::Invalid | Value::Nil => false,
             Value::Bool(b) => *b,
             Value::Int(i) | Value::Int64(i) => *i != 0,
+            Value::Uint8(u) => *u != 0,
             Value::Float(f) => *f != 0.0,
             Value::Complex(r, i) => *r != 0.0 || *i != 0.0,
             Value::Str(s) | Value::Html(s) => !s.is_empty(),
@@ -104,6 +108,15 @@ impl Value {
             Value::AnyMap(m) => !m.is_empty(),
             Value::Samples(v) => !v.is_empty(),
             Value::Sample(_) | Value::TimePtr(_) | Value::Time(_) | Value::Data(_) => true,
+        }
+    }
+
+    /// The type Go reports after dereferencing a pointer (`len`, `index`, `slice`).
+    pub fn elem_type_name(&self) -> &'static str {
+        match self {
+            Value::Sample(_) => "template.sample",
+            Value::TimePtr(_) => "time.Time",
+            v => v.type_name(),
         }
     }
 
@@ -127,6 +140,7 @@ pub(crate) fn write_v(out: &mut String, v: &Value, depth: usize) {
         Value::Nil => out.push_str("<nil>"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Int(i) | Value::Int64(i) => out.push_str(&i.to_string()),
+        Value::Uint8(u) => out.push_str(&u.to_string()),
         Value::Float(f) => out.push_str(&format_go_float(*f)),
         Value::Complex(r, i) => {
             out.push('(');
