@@ -5,7 +5,9 @@
 //! webhook one notification per alertname with all of that group's alerts; sent again
 //! resolved, the webhook must get `"status":"resolved"` and Alertmanager must stop listing
 //! them. A second test mixes the real Alertmanager with one that is down and one that
-//! answers 500: those are counted as errors and nothing waits on them.
+//! answers 500: those are counted as errors and nothing waits on them. A third runs the
+//! whole path: `kmon serve` evaluates a rule file, its alert reaches Alertmanager, and after
+//! the file changes and kmon gets SIGHUP the alert is sent resolved.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -451,4 +453,116 @@ async fn alertmanagers_that_fail_are_counted_and_do_not_block() {
     assert!(metrics.contains("prometheus_notifications_alertmanagers_discovered 3\n"));
     assert!(metrics.contains("prometheus_notifications_dropped_total 1\n"));
     cancel.cancel();
+}
+
+/// The whole path: `kmon serve` with a prometheus.yml naming the real Alertmanager and a
+/// rule file. The rule's alert fires at the first evaluation and reaches Alertmanager with
+/// its rendered annotation, the external label and a generatorURL pointing at kmon; the
+/// rule file is then changed so the condition no longer holds, and after SIGHUP the alert is
+/// sent resolved: the webhook gets `"status":"resolved"`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kmon_serve_sends_rule_alerts_and_their_resolution_after_a_reload() {
+    let Some(bin) = alertmanager_bin() else {
+        return;
+    };
+    let (hook_addr, hook) = recorder(StatusCode::OK).await;
+    let am = start_alertmanager(&bin, &hook_addr);
+    let client = reqwest::Client::new();
+    let ready = format!("http://{}/-/ready", am.addr);
+    assert!(
+        poll(Duration::from_secs(30), async || {
+            let r = client.get(&ready).send().await.ok()?;
+            r.status().is_success().then_some(())
+        })
+        .await
+        .is_some(),
+        "alertmanager did not start: {}",
+        am.log()
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rules = dir.path().join("rules.yml");
+    let rule = |cond: &str| {
+        format!(
+            "groups:\n  - name: e2e\n    interval: 1s\n    rules:\n      - alert: KmonE2E\n        expr: vector(1) {cond}\n        labels:\n          severity: warning\n        annotations:\n          summary: \"value {{{{ $value }}}}\"\n"
+        )
+    };
+    std::fs::write(&rules, rule("> 0")).expect("write rules");
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  evaluation_interval: 1s\n  external_labels:\n    site: lab\nrule_files: [rules.yml]\nalerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['{}']\nscrape_configs: []\n",
+            am.addr
+        ),
+    )
+    .expect("write config");
+    // start_kmon_serve waits with a blocking client of its own.
+    let (kmon, url) = tokio::task::block_in_place(|| {
+        crate::support::start_kmon_serve(
+            &dir.path().join("data"),
+            dir.path(),
+            &["--config", config.to_str().unwrap()],
+        )
+    });
+    let active = format!("http://{}/api/v2/alerts?active=true", am.addr);
+    let listed = poll(Duration::from_secs(30), async || {
+        let v = get_json(&client, &active).await?;
+        let a = v
+            .as_array()?
+            .iter()
+            .find(|a| a["labels"]["alertname"] == "KmonE2E")?
+            .clone();
+        Some(a)
+    })
+    .await
+    .unwrap_or_else(|| panic!("Alertmanager never listed KmonE2E: {}", am.log()));
+    assert_eq!(listed["labels"]["severity"], "warning", "{listed}");
+    assert_eq!(listed["labels"]["site"], "lab", "{listed}");
+    assert_eq!(listed["annotations"]["summary"], "value 1", "{listed}");
+    let generator = listed["generatorURL"].as_str().unwrap_or("");
+    assert!(
+        generator.ends_with("/graph?g0.expr=vector%281%29+%3E+0&g0.tab=1")
+            && generator.starts_with("http://"),
+        "{generator} (kmon at {url})"
+    );
+    assert!(
+        poll(Duration::from_secs(30), async || {
+            notifications(&hook)
+                .iter()
+                .any(|(g, s, _)| g == "KmonE2E" && s == "firing")
+                .then_some(())
+        })
+        .await
+        .is_some(),
+        "no firing notification: {:?}",
+        hook.lock()
+    );
+
+    // The condition no longer holds after a reload: the alert is sent resolved.
+    std::fs::write(&rules, rule("< 0")).expect("rewrite rules");
+    // kill(1) with the PID of the kmon this test started: SIGHUP reloads the rules.
+    let status = Command::new("kill")
+        .args(["-HUP", &kmon.id().to_string()])
+        .status()
+        .expect("kill -HUP");
+    assert!(status.success());
+    assert!(
+        poll(Duration::from_secs(30), async || {
+            notifications(&hook)
+                .iter()
+                .any(|(g, s, _)| g == "KmonE2E" && s == "resolved")
+                .then_some(())
+        })
+        .await
+        .is_some(),
+        "no resolved notification after the reload: {:?}",
+        hook.lock()
+    );
+    let rules_api = get_json(&client, &format!("{url}/api/v1/rules"))
+        .await
+        .expect("/api/v1/rules");
+    assert_eq!(
+        rules_api["data"]["groups"][0]["rules"][0]["query"], "vector(1) < 0",
+        "{rules_api}"
+    );
 }
