@@ -669,8 +669,9 @@ fn options_menu_saves_settings_and_keys_are_remapped() {
     tmux.wait_for("the options menu", Duration::from_secs(10), |s| {
         s.contains("refresh interval") && s.contains("◀ braille ▶")
     });
-    // Down to "graph symbols", one step right; down to box 2 (mem), toggle it.
-    tmux.keys(&["Down", "Down", "Right", "Down", "Down", "Enter"]);
+    // Down to "graph symbols", one step right; past the alert bell down to box 2 (mem),
+    // toggle it.
+    tmux.keys(&["Down", "Down", "Right", "Down", "Down", "Down", "Enter"]);
     tmux.wait_for("block and mem hidden", Duration::from_secs(10), |s| {
         s.contains("◀ block ▶") && s.contains("[ ] hidden")
     });
