@@ -59,7 +59,11 @@ fn host_series() -> Vec<Gen> {
     for h in 0..HOSTS {
         let inst = format!("host-{h}:9100");
         let l = |name: &str, extra: &[(&str, &str)]| {
-            let mut pairs = vec![("__name__", name), ("instance", inst.as_str()), ("job", "node")];
+            let mut pairs = vec![
+                ("__name__", name),
+                ("instance", inst.as_str()),
+                ("job", "node"),
+            ];
             pairs.extend_from_slice(extra);
             Labels::from_pairs(&pairs)
         };
@@ -76,7 +80,11 @@ fn host_series() -> Vec<Gen> {
             l("node_memory_MemAvailable_bytes", &[]),
             Box::new(move |_| if h % 3 == 0 { 1e9 } else { 8e9 }),
         ));
-        for (dev, mp) in [("/dev/sda1", "/"), ("/dev/sdb1", "/data"), ("/dev/sdc1", "/var")] {
+        for (dev, mp) in [
+            ("/dev/sda1", "/"),
+            ("/dev/sdb1", "/data"),
+            ("/dev/sdc1", "/var"),
+        ] {
             let fs = [("device", dev), ("fstype", "ext4"), ("mountpoint", mp)];
             out.push((l("node_filesystem_size_bytes", &fs), Box::new(|_| 1e12)));
             out.push((
@@ -107,7 +115,11 @@ fn cluster_series() -> Vec<Gen> {
         let pod = format!("app-{p:05}");
         let ns = ["shop", "apps", "batch", "kube-system"][p % 4];
         let id = [("namespace", ns), ("pod", pod.as_str())];
-        let c = [("namespace", ns), ("pod", pod.as_str()), ("container", "app")];
+        let c = [
+            ("namespace", ns),
+            ("pod", pod.as_str()),
+            ("container", "app"),
+        ];
         let crashing = p % 25 == 0;
         out.push((
             ksm("kube_pod_container_status_restarts_total", &c),
@@ -120,7 +132,14 @@ fn cluster_series() -> Vec<Gen> {
             Box::new(move |_| if crashing { 1.0 } else { 0.0 }),
         ));
         let mut last = c.to_vec();
-        last.push(("reason", if p % 50 == 0 { "OOMKilled" } else { "Completed" }));
+        last.push((
+            "reason",
+            if p % 50 == 0 {
+                "OOMKilled"
+            } else {
+                "Completed"
+            },
+        ));
         out.push((
             ksm("kube_pod_container_status_last_terminated_reason", &last),
             Box::new(|_| 1.0),
@@ -165,7 +184,11 @@ fn cluster_series() -> Vec<Gen> {
             out.push((
                 ksm(
                     "kube_node_status_condition",
-                    &[("node", node.as_str()), ("condition", cond), ("status", "true")],
+                    &[
+                        ("node", node.as_str()),
+                        ("condition", cond),
+                        ("status", "true"),
+                    ],
                 ),
                 Box::new(move |_| v),
             ));
@@ -190,7 +213,10 @@ fn head_of(series: &[Gen]) -> Head {
     for k in 0..SAMPLES {
         let mut app = head.history_appender();
         for (i, (l, f)) in series.iter().enumerate() {
-            refs[i] = Some(app.append(refs[i], l, START + k * INTERVAL, f(k)).expect("append"));
+            refs[i] = Some(
+                app.append(refs[i], l, START + k * INTERVAL, f(k))
+                    .expect("append"),
+            );
         }
         app.commit().expect("commit");
     }
@@ -205,7 +231,11 @@ fn bench_rules(c: &mut Criterion) {
     g.sample_size(10);
     for (name, spec, series) in [
         ("builtin_host_group/100_hosts", &groups[0], host_series()),
-        ("builtin_cluster_group/2000_pods", &groups[1], cluster_series()),
+        (
+            "builtin_cluster_group/2000_pods",
+            &groups[1],
+            cluster_series(),
+        ),
     ] {
         let head = head_of(&series);
         let mut group = Group::new(spec.clone(), Arc::clone(&opts));

@@ -5,6 +5,7 @@
 //! the module uses only `model`.
 
 mod alerting;
+mod client;
 mod error;
 mod http_client;
 mod kubernetes_sd;
@@ -23,6 +24,7 @@ use serde_saphyr::{DuplicateKeyPolicy, MessageFormatter, UserMessageFormatter};
 pub use alerting::{
     AlertingConfig, AlertmanagerApiVersion, AlertmanagerConfig, DEFAULT_ALERTMANAGER_TIMEOUT,
 };
+pub use client::{ClientAuth, ClientSetupError, client_builder};
 pub use error::{ConfigError, ConfigErrorKind, Warning};
 pub use kubernetes_sd::{KubernetesRole, KubernetesSdConfig, KubernetesSelector};
 pub use size::{SizeError, parse_base2_bytes};

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 
-use crate::config::{PemSource, ScrapeConfig, ScrapeProtocol, SecretSource, TlsVersion};
+use crate::config::{ClientAuth, ClientSetupError, ScrapeConfig, ScrapeProtocol, client_builder};
 use crate::exposition::Format;
 
 /// The Accept header Prometheus 3.5 sends with its default `scrape_protocols`
@@ -57,7 +57,7 @@ pub struct Page {
 #[derive(Clone)]
 pub struct ScrapeClient {
     transport: Transport,
-    auth: Auth,
+    auth: ClientAuth,
     accept: String,
     compression: bool,
     body_size_limit: u64,
@@ -74,47 +74,14 @@ enum Transport {
     },
 }
 
-#[derive(Clone)]
-enum Auth {
-    None,
-    Basic {
-        username: String,
-        username_file: Option<PathBuf>,
-        password: Option<SecretSource>,
-    },
-    Header {
-        kind: String,
-        credentials: Option<SecretSource>,
-    },
-}
-
-/// Reads a secret given inline or in a file; files are read at each use, so rotated
-/// credentials take effect without a restart.
-fn read_secret(s: &SecretSource, what: &'static str) -> Result<String, FetchError> {
-    match s {
-        SecretSource::Inline(s) => Ok(s.expose().to_string()),
-        SecretSource::File(p) => read_trimmed(p, what),
-    }
-}
-
-fn read_trimmed(p: &PathBuf, what: &'static str) -> Result<String, FetchError> {
-    std::fs::read_to_string(p)
-        .map(|s| s.trim_end_matches(['\n', '\r']).to_string())
-        .map_err(|source| FetchError::File {
-            what,
-            path: p.clone(),
-            source,
-        })
-}
-
-fn read_pem(p: &PemSource, what: &'static str) -> Result<Vec<u8>, FetchError> {
-    match p {
-        PemSource::Inline(s) => Ok(s.as_bytes().to_vec()),
-        PemSource::File(path) => std::fs::read(path).map_err(|source| FetchError::File {
-            what,
-            path: path.clone(),
-            source,
-        }),
+impl From<ClientSetupError> for FetchError {
+    fn from(e: ClientSetupError) -> FetchError {
+        match e {
+            ClientSetupError::File { what, path, source } => {
+                FetchError::File { what, path, source }
+            }
+            ClientSetupError::Invalid(m) => FetchError::Client(m),
+        }
     }
 }
 
@@ -146,60 +113,16 @@ pub fn accept_header(protocols: &[ScrapeProtocol]) -> String {
 impl ScrapeClient {
     /// A client for `cfg`'s auth, TLS, redirect and compression settings.
     pub fn new(cfg: &ScrapeConfig) -> Result<Self, FetchError> {
-        let redirects = if cfg.follow_redirects {
-            reqwest::redirect::Policy::limited(10)
-        } else {
-            reqwest::redirect::Policy::none()
-        };
-        let mut b = reqwest::Client::builder()
-            .user_agent(USER_AGENT)
-            .gzip(cfg.enable_compression)
-            .redirect(redirects)
-            .no_proxy();
-        if !cfg.enable_http2 {
-            b = b.http1_only();
-        }
-        let tls = &cfg.tls_config;
-        if tls.insecure_skip_verify {
-            b = b.danger_accept_invalid_certs(true);
-        }
-        if let Some(v) = tls.min_version {
-            b = b.min_tls_version(tls_version(v));
-        }
-        if let Some(v) = tls.max_version {
-            b = b.max_tls_version(tls_version(v));
-        }
-        if let Some(ca) = &tls.ca {
-            let pem = read_pem(ca, "tls_config.ca_file")?;
-            for cert in reqwest::Certificate::from_pem_bundle(&pem)
-                .map_err(|e| FetchError::Client(format!("tls_config CA: {e}")))?
-            {
-                b = b.add_root_certificate(cert);
-            }
-        }
-        if let (Some(cert), Some(key)) = (&tls.cert, &tls.key) {
-            let mut pem = read_pem(cert, "tls_config.cert_file")?;
-            pem.push(b'\n');
-            pem.extend_from_slice(read_secret(key, "tls_config.key_file")?.as_bytes());
-            let id = reqwest::Identity::from_pem(&pem)
-                .map_err(|e| FetchError::Client(format!("tls_config client certificate: {e}")))?;
-            b = b.identity(id);
-        }
-        let http = b.build().map_err(|e| FetchError::Client(e.to_string()))?;
-        let auth = if let Some(ba) = &cfg.basic_auth {
-            Auth::Basic {
-                username: ba.username.clone(),
-                username_file: ba.username_file.clone(),
-                password: ba.password.clone(),
-            }
-        } else if let Some(a) = &cfg.authorization {
-            Auth::Header {
-                kind: a.auth_type.clone(),
-                credentials: a.credentials.clone(),
-            }
-        } else {
-            Auth::None
-        };
+        let http = client_builder(
+            &cfg.tls_config,
+            cfg.follow_redirects,
+            cfg.enable_http2,
+            USER_AGENT,
+        )?
+        .gzip(cfg.enable_compression)
+        .build()
+        .map_err(|e| FetchError::Client(e.to_string()))?;
+        let auth = ClientAuth::new(cfg.basic_auth.as_ref(), cfg.authorization.as_ref());
         Ok(ScrapeClient {
             transport: Transport::Http(http),
             auth,
@@ -229,7 +152,7 @@ impl ScrapeClient {
     ) -> Self {
         ScrapeClient {
             transport: Transport::ApiServer { client, slots },
-            auth: Auth::None,
+            auth: ClientAuth::None,
             accept: accept_header(&cfg.scrape_protocols),
             compression: cfg.enable_compression,
             body_size_limit: cfg.limits.body_size_limit,
@@ -257,31 +180,7 @@ impl ScrapeClient {
         if !self.compression {
             req = req.header(reqwest::header::ACCEPT_ENCODING, "identity");
         }
-        req = match &self.auth {
-            Auth::None => req,
-            Auth::Basic {
-                username,
-                username_file,
-                password,
-            } => {
-                let user = match username_file {
-                    Some(f) => read_trimmed(f, "basic_auth.username_file")?,
-                    None => username.clone(),
-                };
-                let pass = match password {
-                    Some(p) => Some(read_secret(p, "basic_auth.password_file")?),
-                    None => None,
-                };
-                req.basic_auth(user, pass)
-            }
-            Auth::Header { kind, credentials } => {
-                let c = match credentials {
-                    Some(c) => read_secret(c, "authorization.credentials_file")?,
-                    None => String::new(),
-                };
-                req.header(reqwest::header::AUTHORIZATION, format!("{kind} {c}"))
-            }
-        };
+        req = self.auth.apply(req)?;
         let resp = req.send().await.map_err(classify)?;
         let status = resp.status();
         if status != reqwest::StatusCode::OK {
@@ -431,13 +330,4 @@ fn classify(e: reqwest::Error) -> FetchError {
         src = s.source();
     }
     FetchError::Http(msg)
-}
-
-fn tls_version(v: TlsVersion) -> reqwest::tls::Version {
-    match v {
-        TlsVersion::Tls10 => reqwest::tls::Version::TLS_1_0,
-        TlsVersion::Tls11 => reqwest::tls::Version::TLS_1_1,
-        TlsVersion::Tls12 => reqwest::tls::Version::TLS_1_2,
-        TlsVersion::Tls13 => reqwest::tls::Version::TLS_1_3,
-    }
 }

@@ -4,10 +4,9 @@
 //! removed), and the HTTP client that posts to them with the entry's timeout, TLS,
 //! redirect and auth settings. The notifier builds one `AlertmanagerSet` per entry.
 
-use std::path::Path;
 use std::time::Duration;
 
-use crate::config::{AlertmanagerConfig, PemSource, SecretSource, TlsVersion};
+use crate::config::{AlertmanagerConfig, ClientAuth, client_builder};
 use crate::model::{Labels, LabelsBuilder, relabel_builder};
 
 /// The label holding the push path.
@@ -108,149 +107,28 @@ pub fn resolve_targets(
 }
 
 /// How requests to one set authenticate; secrets in files are read at request time.
-#[derive(Debug, Clone)]
-pub(super) enum Auth {
-    None,
-    Basic {
-        username: String,
-        username_file: Option<std::path::PathBuf>,
-        password: Option<SecretSource>,
-    },
-    Header {
-        kind: String,
-        credentials: Option<SecretSource>,
-    },
-}
-
-impl Auth {
-    pub(super) fn of(cfg: &AlertmanagerConfig) -> Auth {
-        if let Some(ba) = &cfg.basic_auth {
-            Auth::Basic {
-                username: ba.username.clone(),
-                username_file: ba.username_file.clone(),
-                password: ba.password.clone(),
-            }
-        } else if let Some(a) = &cfg.authorization {
-            Auth::Header {
-                kind: a.auth_type.clone(),
-                credentials: a.credentials.clone(),
-            }
-        } else {
-            Auth::None
-        }
-    }
-
-    /// Adds the auth header to `req`, or says which file could not be read.
-    pub(super) fn apply(
-        &self,
-        req: reqwest::RequestBuilder,
-    ) -> Result<reqwest::RequestBuilder, String> {
-        Ok(match self {
-            Auth::None => req,
-            Auth::Basic {
-                username,
-                username_file,
-                password,
-            } => {
-                let user = match username_file {
-                    Some(f) => read_trimmed(f)?,
-                    None => username.clone(),
-                };
-                let pass = match password {
-                    Some(p) => Some(secret(p)?),
-                    None => None,
-                };
-                req.basic_auth(user, pass)
-            }
-            Auth::Header { kind, credentials } => {
-                let c = match credentials {
-                    Some(c) => secret(c)?,
-                    None => String::new(),
-                };
-                req.header(reqwest::header::AUTHORIZATION, format!("{kind} {c}"))
-            }
-        })
-    }
-}
-
-fn read_trimmed(p: &Path) -> Result<String, String> {
-    std::fs::read_to_string(p)
-        .map(|s| s.trim_end_matches(['\n', '\r']).to_string())
-        .map_err(|e| format!("reading {}: {e}", p.display()))
-}
-
-fn secret(s: &SecretSource) -> Result<String, String> {
-    match s {
-        SecretSource::Inline(s) => Ok(s.expose().to_string()),
-        SecretSource::File(p) => read_trimmed(p),
-    }
-}
-
-fn pem(p: &PemSource) -> Result<Vec<u8>, String> {
-    match p {
-        PemSource::Inline(s) => Ok(s.as_bytes().to_vec()),
-        PemSource::File(path) => {
-            std::fs::read(path).map_err(|e| format!("reading {}: {e}", path.display()))
-        }
-    }
-}
-
-fn tls_version(v: TlsVersion) -> reqwest::tls::Version {
-    match v {
-        TlsVersion::Tls10 => reqwest::tls::Version::TLS_1_0,
-        TlsVersion::Tls11 => reqwest::tls::Version::TLS_1_1,
-        TlsVersion::Tls12 => reqwest::tls::Version::TLS_1_2,
-        TlsVersion::Tls13 => reqwest::tls::Version::TLS_1_3,
-    }
+pub(super) fn auth_of(cfg: &AlertmanagerConfig) -> ClientAuth {
+    ClientAuth::new(cfg.basic_auth.as_ref(), cfg.authorization.as_ref())
 }
 
 /// The client for one set: its TLS, redirect and HTTP/2 settings and its timeout.
 pub(super) fn build_client(cfg: &AlertmanagerConfig) -> Result<reqwest::Client, String> {
-    let redirects = if cfg.follow_redirects {
-        reqwest::redirect::Policy::limited(10)
-    } else {
-        reqwest::redirect::Policy::none()
-    };
-    let mut b = reqwest::Client::builder()
-        .user_agent(concat!("kmon/", env!("CARGO_PKG_VERSION")))
-        .redirect(redirects)
-        .timeout(cfg.timeout.max(Duration::from_millis(1)))
-        .no_proxy();
-    if !cfg.enable_http2 {
-        b = b.http1_only();
-    }
-    let tls = &cfg.tls_config;
-    if tls.insecure_skip_verify {
-        b = b.danger_accept_invalid_certs(true);
-    }
-    if let Some(v) = tls.min_version {
-        b = b.min_tls_version(tls_version(v));
-    }
-    if let Some(v) = tls.max_version {
-        b = b.max_tls_version(tls_version(v));
-    }
-    if let Some(ca) = &tls.ca {
-        let certs = reqwest::Certificate::from_pem_bundle(&pem(ca)?)
-            .map_err(|e| format!("tls_config CA: {e}"))?;
-        for cert in certs {
-            b = b.add_root_certificate(cert);
-        }
-    }
-    if let (Some(cert), Some(key)) = (&tls.cert, &tls.key) {
-        let mut both = pem(cert)?;
-        both.push(b'\n');
-        both.extend_from_slice(secret(key)?.as_bytes());
-        let id = reqwest::Identity::from_pem(&both)
-            .map_err(|e| format!("tls_config client certificate: {e}"))?;
-        b = b.identity(id);
-    }
-    b.build().map_err(|e| e.to_string())
+    client_builder(
+        &cfg.tls_config,
+        cfg.follow_redirects,
+        cfg.enable_http2,
+        concat!("kmon/", env!("CARGO_PKG_VERSION")),
+    )
+    .map_err(|e| e.to_string())?
+    .timeout(cfg.timeout.max(Duration::from_millis(1)))
+    .build()
+    .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Scheme, StaticConfig};
+    use crate::config::{PemSource, Scheme, StaticConfig};
     use crate::model::{RelabelAction, RelabelConfig, RelabelRegex};
 
     fn cfg(targets: &[&str]) -> AlertmanagerConfig {

@@ -91,7 +91,7 @@ pub enum NotifierError {
 struct AlertmanagerSet {
     cfg: AlertmanagerConfig,
     client: reqwest::Client,
-    auth: alertmanager::Auth,
+    auth: crate::config::ClientAuth,
     active: Vec<AlertmanagerTarget>,
     dropped: Vec<AlertmanagerTarget>,
 }
@@ -142,7 +142,7 @@ fn build_sets(configs: &[AlertmanagerConfig]) -> Result<Vec<AlertmanagerSet>, No
         sets.push(AlertmanagerSet {
             cfg: cfg.clone(),
             client,
-            auth: alertmanager::Auth::of(cfg),
+            auth: alertmanager::auth_of(cfg),
             active,
             dropped,
         });
@@ -457,7 +457,7 @@ async fn post(set: &AlertmanagerSet, url: &str, body: Arc<Vec<u8>>) -> Result<()
         .post(url)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
         .body(body.as_ref().clone());
-    let req = set.auth.apply(req)?;
+    let req = set.auth.apply(req).map_err(|e| e.to_string())?;
     let timeout = set.cfg.timeout.max(Duration::from_millis(1));
     let resp = match tokio::time::timeout(timeout, req.send()).await {
         Err(_) => return Err(format!("context deadline exceeded after {timeout:?}")),
