@@ -59,7 +59,7 @@ pub fn rule_sources(opts: &RunOptions, config: Option<&Config>) -> Result<Vec<Ru
         .iter()
         .map(|p| p.display().to_string())
         .collect();
-    for p in expand_rule_files(&given, Path::new("."))? {
+    for p in expand_rule_files(&given, Path::new(""))? {
         out.push(RuleSource::File(p));
     }
     if let Some(cfg) = config {
