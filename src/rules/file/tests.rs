@@ -318,6 +318,14 @@ fn yaml_types_and_syntax() {
 }
 
 #[test]
+fn only_the_first_document_counts() {
+    let g = parse_rule_file("r", "groups:\n  - name: a\n---\nfoo: bar\n").expect("first doc");
+    assert_eq!(g[0].name, "a");
+    let g = parse_rule_file("r", "# c\n---\ngroups: []\n---\n- x\n").expect("leading marker");
+    assert!(g.is_empty());
+}
+
+#[test]
 fn lenient_parsing_keeps_the_good_groups() {
     let text = "\
 groups:
