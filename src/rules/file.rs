@@ -19,6 +19,7 @@ use crate::model::{Label, Labels, METRIC_NAME, glob, parse_duration};
 use super::types::{GroupSpec, RuleKind, RuleSpec};
 
 mod yaml_text;
+pub use yaml_text::yaml_lines;
 use yaml_text::{
     cannot_unmarshal, char_at, first_document, original_text, scalar_tag, short, value_pos,
     yaml_error, yaml_int,

@@ -85,7 +85,7 @@ pub(super) fn original_text(text: &str, pos: Pos, parsed: &str) -> String {
     if !coerced || !pos.is_known() || pos.column == 0 {
         return parsed.to_string();
     }
-    let Some(line) = text.lines().nth(pos.line as usize - 1) else {
+    let Some(line) = yaml_lines(text).nth(pos.line as usize - 1) else {
         return parsed.to_string();
     };
     let rest: String = line.chars().skip(pos.column as usize - 1).collect();
@@ -116,7 +116,7 @@ pub(super) fn value_pos(text: &str, e: &Entry) -> Pos {
     if v.line <= e.key_pos.line || !e.key_pos.is_known() {
         return v;
     }
-    let Some(line) = text.lines().nth(e.key_pos.line as usize - 1) else {
+    let Some(line) = yaml_lines(text).nth(e.key_pos.line as usize - 1) else {
         return v;
     };
     let skip = e.key_pos.column.saturating_sub(1) as usize;
@@ -142,7 +142,7 @@ pub(super) fn char_at(text: &str, pos: Pos) -> Option<char> {
     if !pos.is_known() || pos.column == 0 {
         return None;
     }
-    let line = text.lines().nth(pos.line as usize - 1)?;
+    let line = yaml_lines(text).nth(pos.line as usize - 1)?;
     line.chars().nth(pos.column as usize - 1)
 }
 
@@ -181,4 +181,10 @@ pub(super) fn first_document(text: &str) -> &str {
         offset += line.len();
     }
     text
+}
+
+/// The lines of a text as YAML counts them: broken at `\n`, `\r\n` or a lone `\r`.
+pub fn yaml_lines(text: &str) -> impl Iterator<Item = &str> {
+    text.split('\n')
+        .flat_map(|l| l.strip_suffix('\r').unwrap_or(l).split('\r'))
 }
