@@ -11,12 +11,19 @@ use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde_saphyr::{DuplicateKeyPolicy, MessageFormatter, UserMessageFormatter};
+use serde_saphyr::DuplicateKeyPolicy;
 
 use crate::config::yaml::{Entry, Node, Pos, Value};
 use crate::model::{Label, Labels, METRIC_NAME, glob, parse_duration};
 
 use super::types::{GroupSpec, RuleKind, RuleSpec};
+
+mod yaml_text;
+pub use yaml_text::yaml_lines;
+use yaml_text::{
+    cannot_unmarshal, char_at, first_document, original_text, scalar_tag, short, value_pos,
+    yaml_error, yaml_int,
+};
 
 /// One problem in a rule file, and where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -233,7 +240,21 @@ impl<'a> Walker<'a> {
 
     fn document(&mut self) -> Vec<GroupSpec> {
         let lenient = serde_saphyr::options! { duplicate_keys: DuplicateKeyPolicy::LastWins };
-        let root = match serde_saphyr::from_str_with_options::<Option<Node>>(self.text, lenient) {
+        let mut parsed = serde_saphyr::from_str_with_options::<Option<Node>>(self.text, lenient);
+        // Go's decoder reads the first document of several; so does this.
+        if parsed.is_err() {
+            let first = first_document(self.text);
+            if first.len() < self.text.len() {
+                let lenient =
+                    serde_saphyr::options! { duplicate_keys: DuplicateKeyPolicy::LastWins };
+                if let Ok(root) =
+                    serde_saphyr::from_str_with_options::<Option<Node>>(first, lenient)
+                {
+                    parsed = Ok(root);
+                }
+            }
+        }
+        let root = match parsed {
             Ok(Some(root)) => root,
             Ok(None) => return Vec::new(),
             Err(e) => {
@@ -577,9 +598,10 @@ impl<'a> Walker<'a> {
         let parsed = if quoted { None } else { yaml_int(s) };
         if parsed.is_none() {
             let tag = if quoted { "!!str" } else { scalar_tag(s) };
+            let written = original_text(self.text, node.pos, s);
             self.error(
                 node.pos,
-                format!("cannot unmarshal {tag} `{}` into int", short(s)),
+                format!("cannot unmarshal {tag} `{}` into int", short(&written)),
             );
         }
         parsed
@@ -612,162 +634,6 @@ fn check_templates(alert: &str, text: &str) -> Result<(), String> {
 /// `__name__`, which a rule's result gets from the rule itself.
 fn valid_label_name(name: &str) -> bool {
     crate::model::is_valid_label_name(name) && name != METRIC_NAME
-}
-
-/// Go's YAML type error: "cannot unmarshal !!seq into string".
-fn cannot_unmarshal(value: &Value, text: &str, pos: Pos, go_type: &str) -> String {
-    match value {
-        Value::Seq(_) => format!("cannot unmarshal !!seq into {go_type}"),
-        Value::Map(_) => format!("cannot unmarshal !!map into {go_type}"),
-        Value::Null => format!("cannot unmarshal !!null into {go_type}"),
-        Value::Scalar(s) => {
-            let quoted = matches!(char_at(text, pos), Some('"' | '\''));
-            let tag = if quoted { "!!str" } else { scalar_tag(s) };
-            format!("cannot unmarshal {tag} `{}` into {go_type}", short(s))
-        }
-    }
-}
-
-/// The YAML 1.1-ish tag Go's decoder would give an unquoted scalar.
-fn scalar_tag(s: &str) -> &'static str {
-    if yaml_int(s).is_some() && !s.contains(['.', 'e', 'E']) {
-        "!!int"
-    } else if s.parse::<f64>().is_ok() {
-        "!!float"
-    } else if matches!(s, "true" | "false" | "True" | "False" | "TRUE" | "FALSE") {
-        "!!bool"
-    } else {
-        "!!str"
-    }
-}
-
-/// An unquoted scalar as an `int`: decimal, `0x`, `0o` or `0b` integers, or a float that
-/// fits (truncated toward zero).
-fn yaml_int(s: &str) -> Option<i64> {
-    let (neg, digits) = match s.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, s.strip_prefix('+').unwrap_or(s)),
-    };
-    let radix = [("0x", 16), ("0o", 8), ("0b", 2)]
-        .iter()
-        .find_map(|(p, r)| digits.strip_prefix(p).map(|d| (d, *r)));
-    let magnitude = match radix {
-        Some((d, r)) => i64::from_str_radix(d, r).ok(),
-        None if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => {
-            digits.parse::<i64>().ok()
-        }
-        None => None,
-    };
-    if let Some(m) = magnitude {
-        return Some(if neg { -m } else { m });
-    }
-    let f: f64 = s.parse().ok()?;
-    // Only YAML float spellings, not Rust's extras ("inf", "nan").
-    if !f.is_finite() || !s.bytes().any(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let t = f.trunc();
-    if (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&t) {
-        Some(t as i64)
-    } else {
-        None
-    }
-}
-
-/// Long scalars shortened as Go's YAML messages shorten them.
-fn short(s: &str) -> String {
-    if s.chars().count() > 10 {
-        let head: String = s.chars().take(7).collect();
-        format!("{head}...")
-    } else {
-        s.to_string()
-    }
-}
-
-/// A plain scalar's text as written. The YAML library reads `y`, `on`, `1.10` or `0x1f` as
-/// booleans and numbers; Go's decoder puts the text as written into a string field, so
-/// the source is read again at the scalar's position for those.
-fn original_text(text: &str, pos: Pos, parsed: &str) -> String {
-    let coerced = matches!(parsed, "true" | "false") || parsed.parse::<f64>().is_ok();
-    if !coerced || !pos.is_known() || pos.column == 0 {
-        return parsed.to_string();
-    }
-    let Some(line) = text.lines().nth(pos.line as usize - 1) else {
-        return parsed.to_string();
-    };
-    let rest: String = line.chars().skip(pos.column as usize - 1).collect();
-    // A plain scalar ends at a comment, or in flow style at `,`, `]` or `}`.
-    let mut end = rest.len();
-    for (i, c) in rest.char_indices() {
-        let comment = c == '#' && i > 0 && rest[..i].ends_with([' ', '\t']);
-        if comment || matches!(c, ',' | ']' | '}') {
-            end = i;
-            break;
-        }
-    }
-    let token = rest[..end].trim();
-    let plain = !token.is_empty()
-        && !token.starts_with(['"', '\'', '&', '*', '!', '|', '>', '[', '{'])
-        && !token.contains(": ");
-    if plain {
-        token.to_string()
-    } else {
-        parsed.to_string()
-    }
-}
-
-/// Where a mapping value starts as Go's YAML reports it: for a block scalar (`expr: |`)
-/// its `|` or `>` on the key's line, not its first content line.
-fn value_pos(text: &str, e: &Entry) -> Pos {
-    let v = e.value.pos;
-    if v.line <= e.key_pos.line || !e.key_pos.is_known() {
-        return v;
-    }
-    let Some(line) = text.lines().nth(e.key_pos.line as usize - 1) else {
-        return v;
-    };
-    let skip = e.key_pos.column.saturating_sub(1) as usize;
-    let after_key: String = line.chars().skip(skip).collect();
-    let Some(colon) = after_key.find(':') else {
-        return v;
-    };
-    let rest = &after_key[colon + 1..];
-    let spaces = rest.len() - rest.trim_start().len();
-    if rest.trim_start().starts_with(['|', '>']) {
-        let chars_before = after_key[..colon + 1 + spaces].chars().count();
-        Pos {
-            line: e.key_pos.line,
-            column: e.key_pos.column + chars_before as u32,
-        }
-    } else {
-        v
-    }
-}
-
-/// The character at a 1-based line and column (columns in characters).
-fn char_at(text: &str, pos: Pos) -> Option<char> {
-    if !pos.is_known() || pos.column == 0 {
-        return None;
-    }
-    let line = text.lines().nth(pos.line as usize - 1)?;
-    line.chars().nth(pos.column as usize - 1)
-}
-
-/// A YAML library error: its position and one line of text.
-fn yaml_error(e: &serde_saphyr::Error) -> (Pos, String) {
-    let pos = e
-        .location()
-        .map(|l| Pos {
-            line: u32::try_from(l.line()).unwrap_or(u32::MAX),
-            column: u32::try_from(l.column()).unwrap_or(u32::MAX),
-        })
-        .unwrap_or_default();
-    let msg = UserMessageFormatter.format_message(e.without_snippet());
-    let flat: String = msg
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    (pos, format!("yaml: {flat}"))
 }
 
 #[cfg(test)]

@@ -163,6 +163,11 @@ const CASES: &[(&str, &str)] = &[
         "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up\n        annotations:\n          x: '{{ nosuchfunc 1 }}'\n",
     ),
     ("yaml_syntax", "groups:\n  - name: g\n    rules: [\n"),
+    ("second_document_ignored", "groups: []\n---\nfoo: bar\n"),
+    (
+        "huge_limit",
+        "groups:\n  - name: g\n    limit: 99999999999999999999\n    rules: []\n",
+    ),
     (
         "duplicate_key",
         "groups:\n  - name: g\n    name: h\n    rules: []\n",

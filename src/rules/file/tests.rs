@@ -318,6 +318,31 @@ fn yaml_types_and_syntax() {
 }
 
 #[test]
+fn only_the_first_document_counts() {
+    let g = parse_rule_file("r", "groups:\n  - name: a\n---\nfoo: bar\n").expect("first doc");
+    assert_eq!(g[0].name, "a");
+    let g = parse_rule_file("r", "# c\n---\ngroups: []\n---\n- x\n").expect("leading marker");
+    assert!(g.is_empty());
+}
+
+#[test]
+fn carriage_returns_break_lines_as_in_yaml() {
+    assert_eq!(
+        yaml_lines("a\r\nb\rc\nd").collect::<Vec<_>>(),
+        ["a", "b", "c", "d"]
+    );
+    let text = "groups:\r  - name: g\r    limit: x\r";
+    assert_eq!(
+        one_error(text),
+        "r.yml:3:12: group \"g\", cannot unmarshal !!str `x` into int"
+    );
+    // The crash the fuzzer found: a YAML error past the last `\n` line.
+    let (_, errs) = parse_rule_file_lenient("f", "g#c\r\r\rcc\n\0c\r\rc/ pss");
+    let lines = yaml_lines("g#c\r\r\rcc\n\0c\r\rc/ pss").count() as u32 + 1;
+    assert!(errs.iter().all(|e| e.line <= lines), "{errs:?}");
+}
+
+#[test]
 fn lenient_parsing_keeps_the_good_groups() {
     let text = "\
 groups:
@@ -438,7 +463,6 @@ fn mutations_never_panic() {
         seed
     };
     const ALPHABET: &[u8] = b" \n\t:-{}[]\"'|>#&*!%@`,?0123456789abcdefxyz\\$()";
-    let lines = GOOD.lines().count() as u32 + 2;
     for _ in 0..1500 {
         let mut bytes = GOOD.as_bytes().to_vec();
         for _ in 0..1 + next() % 4 {
@@ -461,6 +485,7 @@ fn mutations_never_panic() {
             }
         }
         let text = String::from_utf8_lossy(&bytes);
+        let lines = yaml_lines(&text).count() as u32 + 1;
         let (_, errs) = parse_rule_file_lenient("m.yml", &text);
         for e in errs {
             assert!(e.line <= lines, "{e} in {text:?}");
