@@ -263,7 +263,7 @@ pub(crate) fn push_alert(d: &mut String, a: &Alert) {
         push_time(d, k);
     }
     d.push_str(",\"value\":");
-    json::push_str_std(d, &format_go_e(a.value));
+    json::push_str_std(d, &crate::model::format_go_float_exp(a.value, false));
     d.push('}');
 }
 
@@ -286,21 +286,6 @@ fn push_labels(d: &mut String, l: &Labels) {
 fn push_time(d: &mut String, ms: i64) {
     let t = go_time((ms != 0).then_some(ms));
     json::push_str_std(d, &t);
-}
-
-/// Go's `strconv.FormatFloat(f, 'e', -1, 64)`.
-pub(crate) fn format_go_e(f: f64) -> String {
-    if f.is_nan() {
-        return "NaN".into();
-    }
-    if f.is_infinite() {
-        return if f > 0.0 { "+Inf" } else { "-Inf" }.into();
-    }
-    let e = format!("{f:e}");
-    let (mant, exp) = e.split_once('e').unwrap_or((&e, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let sign = if exp < 0 { '-' } else { '+' };
-    format!("{mant}e{sign}{:02}", exp.unsigned_abs())
 }
 
 /// Go's `%q` for the simple strings parameter errors quote.

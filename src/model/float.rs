@@ -3,6 +3,25 @@
 //! -4 or at least 6 — and OpenMetrics's variant that forces a `.0` on integral values. The
 //! scraper uses it to normalize `le` and `quantile` label values as Prometheus 3 does.
 
+/// Go's `strconv.FormatFloat(f, 'e', -1, 64)` (or `'E'` when `upper`): the shortest digits
+/// that read back as `f`, with a signed exponent of at least two digits (`1e+00`,
+/// `-2.5E-07`), and `NaN`, `+Inf`, `-Inf`.
+pub fn format_go_float_exp(f: f64, upper: bool) -> String {
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "+Inf" } else { "-Inf" }.into();
+    }
+    // Rust's `{:e}` gives the shortest round-tripping digits: "1.5e1", "-2.5e-7", "0e0".
+    let e = format!("{f:e}");
+    let (mant, exp) = e.split_once('e').unwrap_or((&e, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let sign = if exp < 0 { '-' } else { '+' };
+    let mark = if upper { 'E' } else { 'e' };
+    format!("{mant}{mark}{sign}{:02}", exp.unsigned_abs())
+}
+
 /// Go's `strconv.FormatFloat(f, 'g', -1, 64)`.
 pub fn format_go_float(f: f64) -> String {
     if f.is_nan() {

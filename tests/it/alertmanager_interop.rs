@@ -143,6 +143,21 @@ receivers:
     }
 }
 
+/// `start_alertmanager`, then waits (at most 30 s) until it answers `/-/ready`; with a
+/// client for talking to it.
+async fn ready_alertmanager(bin: &Path, hook_addr: &str) -> (RealAm, reqwest::Client) {
+    let am = start_alertmanager(bin, hook_addr);
+    let client = reqwest::Client::new();
+    let ready = format!("http://{}/-/ready", am.addr);
+    let up = poll(Duration::from_secs(30), async || {
+        let r = client.get(&ready).send().await.ok()?;
+        r.status().is_success().then_some(())
+    })
+    .await;
+    assert!(up.is_some(), "alertmanager did not start:\n{}", am.log());
+    (am, client)
+}
+
 impl RealAm {
     fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
@@ -238,15 +253,7 @@ async fn alertmanager_receives_groups_and_resolves_kmons_alerts() {
         return;
     };
     let (hook_addr, hook) = recorder(StatusCode::OK).await;
-    let am = start_alertmanager(&bin, &hook_addr);
-    let client = reqwest::Client::new();
-    let ready = format!("http://{}/-/ready", am.addr);
-    let up = poll(Duration::from_secs(30), async || {
-        let r = client.get(&ready).send().await.ok()?;
-        r.status().is_success().then_some(())
-    })
-    .await;
-    assert!(up.is_some(), "alertmanager did not start:\n{}", am.log());
+    let (am, client) = ready_alertmanager(&bin, &hook_addr).await;
 
     let cancel = CancellationToken::new();
     let opts = NotifierOptions {
@@ -388,15 +395,7 @@ async fn alertmanagers_that_fail_are_counted_and_do_not_block() {
         return;
     };
     let (hook_addr, _hook) = recorder(StatusCode::OK).await;
-    let am = start_alertmanager(&bin, &hook_addr);
-    let client = reqwest::Client::new();
-    let ready = format!("http://{}/-/ready", am.addr);
-    let up = poll(Duration::from_secs(30), async || {
-        let r = client.get(&ready).send().await.ok()?;
-        r.status().is_success().then_some(())
-    })
-    .await;
-    assert!(up.is_some(), "alertmanager did not start:\n{}", am.log());
+    let (am, client) = ready_alertmanager(&bin, &hook_addr).await;
     let (broken_addr, broken_got) = recorder(StatusCode::INTERNAL_SERVER_ERROR).await;
     let down_addr = format!("127.0.0.1:{}", free_port());
 
@@ -466,19 +465,7 @@ async fn kmon_serve_sends_rule_alerts_and_their_resolution_after_a_reload() {
         return;
     };
     let (hook_addr, hook) = recorder(StatusCode::OK).await;
-    let am = start_alertmanager(&bin, &hook_addr);
-    let client = reqwest::Client::new();
-    let ready = format!("http://{}/-/ready", am.addr);
-    assert!(
-        poll(Duration::from_secs(30), async || {
-            let r = client.get(&ready).send().await.ok()?;
-            r.status().is_success().then_some(())
-        })
-        .await
-        .is_some(),
-        "alertmanager did not start: {}",
-        am.log()
-    );
+    let (am, client) = ready_alertmanager(&bin, &hook_addr).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let rules = dir.path().join("rules.yml");
     let rule = |cond: &str| {

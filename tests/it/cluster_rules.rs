@@ -6,49 +6,16 @@
 //! firing is the unit tests' job: rules/cluster_test.yml.) `--no-default-rules` turns them off.
 
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::kube_cluster::Kmon;
 use crate::kube_double::{DoubleOptions, Kind, KubeDouble, User};
-use crate::support::{Http, start_kmon_serve, urlencode};
-
-const WAIT: Duration = Duration::from_secs(90);
-
-fn get(http: &Http, url: &str, path: &str) -> Value {
-    let (code, body) = http
-        .get(&format!("{url}{path}"))
-        .unwrap_or_else(|| panic!("GET {path}: no answer"));
-    assert_eq!(code, 200, "GET {path}: {body}");
-    serde_json::from_str(&body).expect("JSON")
-}
+use crate::support::{Http, start_kmon_serve};
 
 /// The label sets of the series `q` returns.
-fn series(http: &Http, url: &str, q: &str) -> Vec<Value> {
-    let v = get(http, url, &format!("/api/v1/query?query={}", urlencode(q)));
-    v["data"]["result"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|s| s["metric"].clone())
-        .collect()
-}
-
-fn wait_for<T: std::fmt::Debug>(
-    what: &str,
-    mut probe: impl FnMut() -> T,
-    ok: impl Fn(&T) -> bool,
-) -> T {
-    let start = Instant::now();
-    loop {
-        let v = probe();
-        if ok(&v) {
-            return v;
-        }
-        assert!(start.elapsed() < WAIT, "{what}: still {v:?} after {WAIT:?}");
-        std::thread::sleep(Duration::from_millis(500));
-    }
+fn series(k: &Kmon, q: &str) -> Vec<Value> {
+    k.query(q).into_iter().map(|(m, _)| m).collect()
 }
 
 fn pods_of(alerts: &[Value]) -> BTreeSet<(String, String)> {
@@ -84,10 +51,13 @@ fn builtin_cluster_rules_catch_crash_loops_and_a_node_going_not_ready() {
             "1s",
         ],
     );
-    let http = Http::new();
+    let k = Kmon {
+        http: Http::new(),
+        url,
+    };
 
     // The built-in groups are loaded and shown by the rules API.
-    let rules = get(&http, &url, "/api/v1/rules");
+    let rules = k.get("/api/v1/rules");
     let groups: Vec<&str> = rules["data"]["groups"]
         .as_array()
         .expect("groups")
@@ -98,9 +68,9 @@ fn builtin_cluster_rules_catch_crash_loops_and_a_node_going_not_ready() {
     assert!(groups.contains(&"kmon-host"), "{groups:?}");
 
     let expected: BTreeSet<(String, String)> = sum.crashlooping_pods.iter().cloned().collect();
-    let crashing = wait_for(
+    let crashing = k.wait(
         "KubePodCrashLooping pending for the crash-looping pods",
-        || series(&http, &url, r#"ALERTS{alertname="KubePodCrashLooping"}"#),
+        |k| series(k, r#"ALERTS{alertname="KubePodCrashLooping"}"#),
         |a| pods_of(a) == expected,
     );
     for m in &crashing {
@@ -109,7 +79,7 @@ fn builtin_cluster_rules_catch_crash_loops_and_a_node_going_not_ready() {
         assert_eq!(m["reason"], "CrashLoopBackOff", "{m}");
     }
     // No node alert while every node is Ready.
-    assert!(series(&http, &url, r#"ALERTS{alertname="KubeNodeNotReady"}"#).is_empty());
+    assert!(series(&k, r#"ALERTS{alertname="KubeNodeNotReady"}"#).is_empty());
 
     // node-1 stops being Ready.
     assert!(d.modify(Kind::Node, "", "node-1", |v| {
@@ -123,9 +93,9 @@ fn builtin_cluster_rules_catch_crash_loops_and_a_node_going_not_ready() {
             }
         }
     }));
-    let not_ready = wait_for(
+    let not_ready = k.wait(
         "KubeNodeNotReady pending for node-1",
-        || series(&http, &url, r#"ALERTS{alertname="KubeNodeNotReady"}"#),
+        |k| series(k, r#"ALERTS{alertname="KubeNodeNotReady"}"#),
         |a| !a.is_empty(),
     );
     assert_eq!(not_ready.len(), 1, "{not_ready:?}");
@@ -134,7 +104,7 @@ fn builtin_cluster_rules_catch_crash_loops_and_a_node_going_not_ready() {
     assert_eq!(not_ready[0]["severity"], "critical");
 
     // /api/v1/alerts shows them with their annotations rendered.
-    let alerts = get(&http, &url, "/api/v1/alerts");
+    let alerts = k.get("/api/v1/alerts");
     let list = alerts["data"]["alerts"].as_array().expect("alerts");
     let node = list
         .iter()
@@ -165,9 +135,9 @@ fn builtin_cluster_rules_catch_crash_loops_and_a_node_going_not_ready() {
             }
         }
     }));
-    wait_for(
+    k.wait(
         "KubeNodeNotReady gone once node-1 is Ready",
-        || series(&http, &url, r#"ALERTS{alertname="KubeNodeNotReady"}"#),
+        |k| series(k, r#"ALERTS{alertname="KubeNodeNotReady"}"#),
         |a| a.is_empty(),
     );
 }
@@ -190,6 +160,10 @@ fn no_default_rules_turns_the_builtin_rules_off() {
             "--no-default-rules",
         ],
     );
-    let rules = get(&Http::new(), &url, "/api/v1/rules");
+    let k = Kmon {
+        http: Http::new(),
+        url,
+    };
+    let rules = k.get("/api/v1/rules");
     assert_eq!(rules["data"]["groups"], json!([]), "{rules}");
 }

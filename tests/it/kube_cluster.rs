@@ -14,13 +14,14 @@ use crate::support::{Http, run_kmon, start_kmon_serve, urlencode};
 /// Bound on every wait.
 const WAIT: Duration = Duration::from_secs(60);
 
-struct Kmon {
-    http: Http,
-    url: String,
+/// A running `kmon serve`'s HTTP API, for the cluster tests.
+pub(crate) struct Kmon {
+    pub(crate) http: Http,
+    pub(crate) url: String,
 }
 
 impl Kmon {
-    fn get(&self, path: &str) -> Value {
+    pub(crate) fn get(&self, path: &str) -> Value {
         let (code, body) = self
             .http
             .get(&format!("{}{path}", self.url))
@@ -30,7 +31,7 @@ impl Kmon {
     }
 
     /// The instant vector of `q` as (labels, value).
-    fn query(&self, q: &str) -> Vec<(Value, f64)> {
+    pub(crate) fn query(&self, q: &str) -> Vec<(Value, f64)> {
         let v = self.get(&format!("/api/v1/query?query={}", urlencode(q)));
         v["data"]["result"]
             .as_array()
@@ -49,7 +50,7 @@ impl Kmon {
     }
 
     /// Polls until `ok` holds, at most [`WAIT`]; panics with `what` and the last value.
-    fn wait<T: std::fmt::Debug>(
+    pub(crate) fn wait<T: std::fmt::Debug>(
         &self,
         what: &str,
         mut probe: impl FnMut(&Kmon) -> T,

@@ -227,10 +227,16 @@ fn keep_firing_since_and_values_are_go_formatted() {
         &alert(AlertState::Firing, 42.5, Some(1_700_000_002_000), None),
     );
     assert!(d.contains(r#""keepFiringSince":"2023-11-14T22:13:22Z","value":"4.25e+01"}"#));
-    assert_eq!(format_go_e(1.0), "1e+00");
-    assert_eq!(format_go_e(0.001), "1e-03");
-    assert_eq!(format_go_e(-123456.0), "-1.23456e+05");
-    assert_eq!(format_go_e(1e100), "1e+100");
-    assert_eq!(format_go_e(f64::NAN), "NaN");
-    assert_eq!(format_go_e(f64::NEG_INFINITY), "-Inf");
+    assert_eq!(crate::model::format_go_float_exp(1.0, false), "1e+00");
+    assert_eq!(crate::model::format_go_float_exp(0.001, false), "1e-03");
+    assert_eq!(
+        crate::model::format_go_float_exp(-123456.0, false),
+        "-1.23456e+05"
+    );
+    assert_eq!(crate::model::format_go_float_exp(1e100, false), "1e+100");
+    assert_eq!(crate::model::format_go_float_exp(f64::NAN, false), "NaN");
+    assert_eq!(
+        crate::model::format_go_float_exp(f64::NEG_INFINITY, false),
+        "-Inf"
+    );
 }

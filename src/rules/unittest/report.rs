@@ -134,7 +134,7 @@ impl ParsedSample {
         format!(
             "{} {}",
             fmt_pairs(&pairs_of(&self.labels)),
-            go_e_float(self.value)
+            crate::model::format_go_float_exp(self.value, true)
         )
     }
 
@@ -153,23 +153,6 @@ pub fn fmt_samples(s: &[ParsedSample]) -> String {
         .map(ParsedSample::text)
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// Go's `strconv.FormatFloat(v, 'E', -1, 64)`: `1E+00`, `1.5E+01`, `-2.5E-07`, `NaN`,
-/// `+Inf`.
-pub fn go_e_float(v: f64) -> String {
-    if v.is_nan() {
-        return "NaN".into();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 { "+Inf" } else { "-Inf" }.into();
-    }
-    // Rust's `{:e}` gives the shortest round-tripping digits: "1.5e1", "-2.5e-7", "0e0".
-    let e = format!("{v:e}");
-    let (mant, exp) = e.split_once('e').unwrap_or((&e, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let sign = if exp < 0 { '-' } else { '+' };
-    format!("{mant}E{sign}{:02}", exp.unsigned_abs())
 }
 
 /// Go's `time.Duration.String()` of a whole number of ms: `0s`, `500ms`, `1m0s`, `1.5s`,
@@ -252,14 +235,20 @@ mod tests {
 
     #[test]
     fn floats_use_go_capital_e_form() {
-        assert_eq!(go_e_float(1.0), "1E+00");
-        assert_eq!(go_e_float(0.0), "0E+00");
-        assert_eq!(go_e_float(15.0), "1.5E+01");
-        assert_eq!(go_e_float(-2.5e-7), "-2.5E-07");
-        assert_eq!(go_e_float(1e100), "1E+100");
-        assert_eq!(go_e_float(0.1 + 0.2), "3.0000000000000004E-01");
-        assert_eq!(go_e_float(f64::NAN), "NaN");
-        assert_eq!(go_e_float(f64::NEG_INFINITY), "-Inf");
+        assert_eq!(crate::model::format_go_float_exp(1.0, true), "1E+00");
+        assert_eq!(crate::model::format_go_float_exp(0.0, true), "0E+00");
+        assert_eq!(crate::model::format_go_float_exp(15.0, true), "1.5E+01");
+        assert_eq!(crate::model::format_go_float_exp(-2.5e-7, true), "-2.5E-07");
+        assert_eq!(crate::model::format_go_float_exp(1e100, true), "1E+100");
+        assert_eq!(
+            crate::model::format_go_float_exp(0.1 + 0.2, true),
+            "3.0000000000000004E-01"
+        );
+        assert_eq!(crate::model::format_go_float_exp(f64::NAN, true), "NaN");
+        assert_eq!(
+            crate::model::format_go_float_exp(f64::NEG_INFINITY, true),
+            "-Inf"
+        );
         let s = ParsedSample {
             labels: Labels::from_pairs(&[("__name__", "x"), ("job", "a")]),
             value: 1.0,
