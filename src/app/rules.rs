@@ -152,8 +152,8 @@ pub struct RulesRuntime {
 }
 
 impl RulesRuntime {
-    /// Loads the rule files and starts the manager (and the notifier). Must run inside a
-    /// runtime. Errors only when the rule file globs are invalid or the notifier's HTTP
+    /// Starts the manager (and the notifier) and loads the rule files into it in the
+    /// background (`wait_loaded` waits for that). Must run inside a runtime. Errors only when the rule file globs are invalid or the notifier's HTTP
     /// clients cannot be built; broken rule files are shown, not fatal.
     pub fn start(
         storage: Arc<dyn Storage>,
@@ -216,8 +216,10 @@ impl RulesRuntime {
         self.manager.stop().await;
     }
 
-    /// Re-reads the config file (for `rule_files`, `alerting` and the globals) and the rule
-    /// files, and applies what changed. Returns a line for the status bar.
+    /// Re-reads the config file (for `rule_files` and the Alertmanagers of `alerting`) and
+    /// the rule files, and applies what changed. The global evaluation settings
+    /// (`evaluation_interval`, `rule_query_offset`, external labels for rules) and starting a
+    /// notifier where there was none take a restart. Returns a line for the status bar.
     pub async fn reload(&self) -> String {
         let config = match &self.opts.config {
             Some(p) => match crate::config::load_file(p) {
