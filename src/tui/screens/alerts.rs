@@ -12,7 +12,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Clear, Widget};
+use ratatui::widgets::Widget;
 
 use crate::app::UiSnapshot;
 use crate::app::alerts::{AlertRow, AlertState, AlertsView, Severity};
@@ -531,23 +531,17 @@ pub fn picker(area: Rect, buf: &mut Buffer, view: &ViewState, theme: &Theme) {
             .collect();
         format!("{{{}}}", parts.join(", "))
     };
-    let width = 60.min(area.width);
-    let height = 9.min(area.height);
-    let frame = Rect::new(
-        area.x + (area.width - width) / 2,
-        area.y + (area.height - height) / 2,
-        width,
-        height,
-    );
-    Clear.render(frame, buf);
-    buf.set_style(frame, Style::new().bg(theme.main_bg).fg(theme.main_fg));
-    TitledBox::new("silence", theme.hi_fg, theme.title, theme.hi_fg)
+    let inner = TitledBox::new("silence", theme.hi_fg, theme.title, theme.hi_fg)
         .bottom_label(Line::styled(
             "Esc cancel",
             Style::new().fg(theme.graph_text),
         ))
-        .render(frame, buf);
-    let inner = TitledBox::inner(frame);
+        .render_centered(
+            area,
+            (60, 9),
+            Style::new().bg(theme.main_bg).fg(theme.main_fg),
+            buf,
+        );
     if inner.is_empty() {
         return;
     }

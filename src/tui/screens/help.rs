@@ -5,7 +5,6 @@
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
-use ratatui::widgets::{Clear, Widget};
 
 use crate::tui::screens::put;
 use crate::tui::theme::Theme;
@@ -49,14 +48,6 @@ pub fn render(area: Rect, buf: &mut Buffer, view: &ViewState, theme: &Theme) {
     let scroll = view.help_scroll.min(max_scroll);
     let width = (columns as u16 * col_w + 1).clamp(30.min(area.width), area.width);
     let height = (per_col as u16 + 2).min(area.height);
-    let frame = Rect::new(
-        area.x + (area.width - width) / 2,
-        area.y + (area.height - height) / 2,
-        width,
-        height,
-    );
-    Clear.render(frame, buf);
-    buf.set_style(frame, Style::new().bg(theme.main_bg).fg(theme.main_fg));
     let mut title = TitledBox::new("help", theme.hi_fg, theme.title, theme.hi_fg);
     if max_scroll > 0 {
         let more = match (scroll > 0, scroll < max_scroll) {
@@ -69,8 +60,12 @@ pub fn render(area: Rect, buf: &mut Buffer, view: &ViewState, theme: &Theme) {
             Style::new().fg(theme.graph_text),
         ));
     }
-    title.render(frame, buf);
-    let inner = TitledBox::inner(frame);
+    let inner = title.render_centered(
+        area,
+        (width, height),
+        Style::new().bg(theme.main_bg).fg(theme.main_fg),
+        buf,
+    );
     let heading = Style::new().fg(theme.title).add_modifier(Modifier::BOLD);
     let key = Style::new().fg(theme.hi_fg).add_modifier(Modifier::BOLD);
     let text = Style::new().fg(theme.main_fg);

@@ -6,7 +6,6 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::Line;
-use ratatui::widgets::{Clear, Widget};
 
 use crate::tui::screens::put;
 use crate::tui::theme::Theme;
@@ -54,23 +53,17 @@ fn row_text(row: OptionRow, view: &ViewState) -> (String, String) {
 }
 
 pub fn render(area: Rect, buf: &mut Buffer, view: &ViewState, theme: &Theme) {
-    let width = WIDTH.min(area.width);
-    let height = HEIGHT.min(area.height);
-    let frame = Rect::new(
-        area.x + (area.width - width) / 2,
-        area.y + (area.height - height) / 2,
-        width,
-        height,
-    );
-    Clear.render(frame, buf);
-    buf.set_style(frame, Style::new().bg(theme.main_bg).fg(theme.main_fg));
-    TitledBox::new("options", theme.hi_fg, theme.title, theme.hi_fg)
+    let inner = TitledBox::new("options", theme.hi_fg, theme.title, theme.hi_fg)
         .bottom_label(Line::styled(
             "↑↓ select  ←→ change  Esc save",
             Style::new().fg(theme.graph_text),
         ))
-        .render(frame, buf);
-    let inner = TitledBox::inner(frame);
+        .render_centered(
+            area,
+            (WIDTH, HEIGHT),
+            Style::new().bg(theme.main_bg).fg(theme.main_fg),
+            buf,
+        );
     if inner.is_empty() {
         return;
     }

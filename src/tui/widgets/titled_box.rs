@@ -7,7 +7,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Widget};
+use ratatui::widgets::{Block, BorderType, Clear, Widget};
 
 /// Superscript digits for hotkeys, `¹`..`⁹`; other numbers have none.
 pub fn superscript(n: u8) -> Option<char> {
@@ -62,6 +62,30 @@ impl<'a> TitledBox<'a> {
     /// The area inside the border.
     pub fn inner(area: Rect) -> Rect {
         Block::bordered().inner(area)
+    }
+
+    /// Draws the box as an overlay (help, options, pickers): `width`×`height`, clipped to
+    /// `area` and centred in it, over a cleared area filled with `fill`. Returns the area
+    /// inside the border.
+    pub fn render_centered(
+        self,
+        area: Rect,
+        (width, height): (u16, u16),
+        fill: Style,
+        buf: &mut Buffer,
+    ) -> Rect {
+        let width = width.min(area.width);
+        let height = height.min(area.height);
+        let frame = Rect::new(
+            area.x + (area.width - width) / 2,
+            area.y + (area.height - height) / 2,
+            width,
+            height,
+        );
+        Clear.render(frame, buf);
+        buf.set_style(frame, fill);
+        self.render(frame, buf);
+        TitledBox::inner(frame)
     }
 }
 
