@@ -15,7 +15,8 @@
 //! - `promql`: parser, AST, evaluator, functions, the promqltest runner. Uses `model`,
 //!   `storage`.
 //! - `rules`: rule files, templates, recording and alerting rules, alert state, the
-//!   Alertmanager notifier. Uses `model`, `storage`, `promql`, `config` (its YAML tree).
+//!   Alertmanager notifier. Uses `model`, `storage`, `promql`, `config` (its YAML tree, the
+//!   `alerting` settings and the HTTP client).
 //! - `api`: the Prometheus-compatible HTTP API of `kmon serve`. Uses `model`, `storage`,
 //!   `promql`, `scrape`, `rules`.
 //! - `app`: wiring, the UI snapshot and actions, the one-shot subcommands. Uses everything.

@@ -5,7 +5,7 @@
 //! groups keep running, changed ones take over their rules' state, removed ones stop and
 //! write stale markers two intervals later, and a file that fails to load keeps its
 //! previous groups running with the error shown. The API and the TUI read `status()`;
-//! `app::serve` owns the manager.
+//! `app::rules::RulesRuntime` owns the manager.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
