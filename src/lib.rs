@@ -17,6 +17,9 @@
 //! - `rules`: rule files, templates, recording and alerting rules, alert state, the
 //!   Alertmanager notifier. Uses `model`, `storage`, `promql`, `config` (its YAML tree, the
 //!   `alerting` settings and the HTTP client).
+//! - `remote`: Prometheus-compatible systems beyond kmon: remote_write (fed from the
+//!   write-ahead log through `storage`'s follow seam) and the HTTP API client of a remote
+//!   query source. Uses `model`, `storage`, `config` (the settings and the HTTP client).
 //! - `api`: the Prometheus-compatible HTTP API of `kmon serve`. Uses `model`, `storage`,
 //!   `promql`, `scrape`, `rules`.
 //! - `app`: wiring, the UI snapshot and actions, the one-shot subcommands. Uses everything.
@@ -30,6 +33,7 @@ pub mod exposition;
 pub mod hostmetrics;
 pub mod model;
 pub mod promql;
+pub mod remote;
 pub mod rules;
 pub mod scrape;
 pub mod storage;

@@ -1,11 +1,14 @@
 //! The storage seams every producer and consumer of samples talks through: `Appendable` /
 //! `Appender` to write, `Queryable` / `Querier` to read. The TSDB implements them; so does
 //! `MemStorage`, a simple reference implementation for tests of other modules. `Admin` is
-//! the seam of the admin API (deletion, tombstone cleaning, snapshots).
+//! the seam of the admin API (deletion, tombstone cleaning, snapshots); `WalSource` /
+//! `WalFollower` the seam through which remote_write follows the write-ahead log.
 
 mod mem;
+mod wal_follow;
 
 pub use mem::MemStorage;
+pub use wal_follow::{WalEvent, WalFollower, WalPosition, WalSample, WalSource};
 
 use crate::model::{Labels, Matcher, Sample};
 

@@ -15,6 +15,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("config", &["model"]),
     ("promql", &["model", "storage"]),
     ("rules", &["model", "storage", "promql", "config"]),
+    ("remote", &["model", "storage", "config"]),
     ("api", &["model", "storage", "promql", "scrape", "rules"]),
     (
         "scrape",
@@ -33,6 +34,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "scrape",
             "promql",
             "rules",
+            "remote",
             "api",
             "tui",
         ],
