@@ -1,7 +1,7 @@
 //! The Prometheus-compatible HTTP API that `kmon serve` answers on: `/api/v1/query` and
 //! `query_range` (run by the PromQL engine on a blocking thread, cancelled on timeout,
 //! client disconnect and shutdown), `series`, `labels`, `label/<name>/values`, `targets`,
-//! `metadata`, `status/buildinfo`, `rules`, `alerts`, the TSDB admin API (`admin/tsdb/delete_series`,
+//! `metadata`, `status/buildinfo`, `query_exemplars`, `rules`, `alerts`, `/federate`, the TSDB admin API (`admin/tsdb/delete_series`,
 //! `clean_tombstones`, `snapshot`; off unless enabled), `/-/healthy`, `/-/ready` and
 //! kmon's own `/metrics`, with Prometheus 3.5's parameters, JSON (byte for byte) and
 //! errors. It reads through `storage::Queryable` (and administers through
@@ -11,10 +11,11 @@
 //! Map: `params` (form, times, durations, limits), `json` (the exact encoder), `error`
 //! (errorType ↔ HTTP status), `query` (the two query endpoints), `meta` (series and
 //! labels), `targets` (targets and metadata), `rules` (rules and alerts), `metrics` (`/metrics`), `admin` (the admin
-//! API), `routes` (the axum router, the request plumbing and `serve`).
+//! API), `federate` (`/federate`), `routes` (the axum router, the request plumbing and `serve`).
 
 mod admin;
 mod error;
+pub mod federate;
 pub mod json;
 mod meta;
 mod metrics;
@@ -87,6 +88,9 @@ pub struct ApiOptions {
     pub admin: Option<Arc<dyn crate::storage::Admin>>,
     /// The rule groups for `/api/v1/rules` and `/api/v1/alerts` (none: empty lists).
     pub rules: Option<Arc<dyn RulesSource>>,
+    /// The config's `global.external_labels`, which `/federate` adds to series that lack
+    /// them.
+    pub external_labels: crate::model::Labels,
 }
 
 /// The API's shared state. Cheap to clone.

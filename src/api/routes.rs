@@ -188,6 +188,68 @@ async fn buildinfo(State(api): State<Api>) -> Response {
     finish(&api, "/api/v1/status/buildinfo", began, r)
 }
 
+/// `GET /federate`: text exposition (compressed as the client accepts), or a plain-text
+/// error as Go's `http.Error` writes it.
+async fn federate(State(api): State<Api>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    const H: &str = "/federate";
+    let began = Instant::now();
+    if !api.is_ready() {
+        return unavailable(&api, H, began);
+    }
+    let form = Form::new(q.as_deref(), None);
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let a = api.clone();
+    let r = tokio::task::spawn_blocking(move || a.federate(&form, &accept))
+        .await
+        .unwrap_or_else(|e| {
+            Err(ApiError::new(
+                super::ErrorType::Internal,
+                format!("unexpected error: {e}"),
+            ))
+        });
+    let (status, content_type, body) = match r {
+        Ok(f) => (StatusCode::OK, f.content_type, f.body),
+        Err(e) => (
+            e.kind.status(),
+            "text/plain; charset=utf-8".to_string(),
+            format!("{}\n", e.message),
+        ),
+    };
+    let encoding = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .and_then(super::federate::content_encoding);
+    let mut resp = match encoding.and_then(|enc| {
+        super::federate::compress(enc, body.as_bytes())
+            .ok()
+            .map(|b| (enc, b))
+    }) {
+        Some((enc, bytes)) => (
+            status,
+            [
+                (header::CONTENT_TYPE, content_type),
+                (header::CONTENT_ENCODING, enc.to_string()),
+            ],
+            bytes,
+        )
+            .into_response(),
+        None => (status, [(header::CONTENT_TYPE, content_type)], body).into_response(),
+    };
+    if status != StatusCode::OK {
+        resp.headers_mut().insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            header::HeaderValue::from_static("nosniff"),
+        );
+    }
+    api.metrics()
+        .observe_request(H, resp.status().as_u16(), began.elapsed());
+    resp
+}
+
 async fn healthy() -> Response {
     (StatusCode::OK, "kmon is Healthy.\n").into_response()
 }
@@ -276,6 +338,7 @@ impl Api {
             .route("/-/healthy", get(healthy).head(healthy))
             .route("/-/ready", get(ready).head(ready))
             .route("/metrics", get(metrics))
+            .route("/federate", get(federate))
             .fallback(not_found)
             .method_not_allowed_fallback(method_not_allowed)
             .with_state(self.clone())

@@ -102,6 +102,10 @@ pub fn serve(run: RunOptions, opts: ServeOptions) -> anyhow::Result<ExitCode> {
         .as_ref()
         .map_or(Duration::from_secs(60), |c| c.global.evaluation_interval);
     let (engine_opts, parse_opts, unknown) = query_settings(&opts, eval_interval);
+    let external_labels = cfg
+        .as_ref()
+        .map(|c| c.global.external_labels.clone())
+        .unwrap_or_default();
     for f in &unknown {
         eprintln!(
             "kmon serve: unknown option for --enable-feature: {f:?} (known: {})",
@@ -154,6 +158,7 @@ pub fn serve(run: RunOptions, opts: ServeOptions) -> anyhow::Result<ExitCode> {
                 admin: opts
                     .enable_admin_api
                     .then(|| head.clone() as Arc<dyn crate::storage::Admin>),
+                external_labels,
                 ..ApiOptions::default()
             },
         );
