@@ -59,7 +59,7 @@ pub struct BuildInfo {
 impl Default for BuildInfo {
     fn default() -> Self {
         BuildInfo {
-            version: env!("CARGO_PKG_VERSION").to_string(),
+            version: prometheus_compatible_version(),
             revision: "unknown".into(),
             branch: "unknown".into(),
             build_user: "unknown".into(),
@@ -67,6 +67,28 @@ impl Default for BuildInfo {
             go_version: "none (kmon is written in Rust)".into(),
         }
     }
+}
+
+/// The Prometheus release whose API kmon answers as.
+pub const PROMETHEUS_API_VERSION: &str = "3.5.0";
+
+/// The `version` of `/api/v1/status/buildinfo`: the Prometheus release kmon is compatible
+/// with, and kmon's own version as semver build metadata (`3.5.0+kmon.0.1.0`). Clients
+/// such as Grafana read this field with semver to decide which Prometheus APIs they may
+/// use (label matchers need 2.24+); kmon's own version alone would read as Prometheus
+/// 0.1.
+pub fn prometheus_compatible_version() -> String {
+    let own: String = env!("CARGO_PKG_VERSION")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    format!("{PROMETHEUS_API_VERSION}+kmon.{own}")
 }
 
 /// How the API is set up.
@@ -177,5 +199,7 @@ impl Success {
     }
 }
 
+#[cfg(test)]
+mod grafana_tests;
 #[cfg(test)]
 mod tests;

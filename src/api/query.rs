@@ -126,6 +126,31 @@ impl Api {
         .await
     }
 
+    /// `GET|POST /api/v1/query_exemplars`. kmon keeps no exemplars, so a query with a
+    /// selector answers an empty list, as Prometheus does without exemplar storage; one
+    /// without any selector answers nothing (`None`: 204 No Content).
+    pub fn query_exemplars(&self, form: &Form) -> Result<Option<Success>, ApiError> {
+        let start = time_param(form, "start", super::params::MIN_TIME)
+            .map_err(|e| ApiError::invalid_param("start", e))?;
+        let end = time_param(form, "end", super::params::MAX_TIME)
+            .map_err(|e| ApiError::invalid_param("end", e))?;
+        if end < start {
+            return Err(ApiError::bad_data(
+                "end timestamp must not be before start timestamp",
+            ));
+        }
+        let query = form.value("query");
+        let expr = crate::promql::parse_with(query, &self.inner.opts.parse)
+            .map_err(|e| ApiError::bad_data(parse_error_text(&e, query)))?;
+        let mut selectors = 0;
+        expr.walk(&mut |e| {
+            if matches!(e, Expr::VectorSelector(_) | Expr::MatrixSelector(_)) {
+                selectors += 1;
+            }
+        });
+        Ok((selectors > 0).then(|| Success::data("[]".into())))
+    }
+
     /// The engine, with the request's `lookback_delta` when it has one.
     fn engine_for(&self, form: &Form) -> Result<Engine, ApiError> {
         let mut engine = self.inner.engine.clone();

@@ -158,6 +158,28 @@ async fn label_values(
     finish(&api, H, p.began, r)
 }
 
+async fn query_exemplars(
+    State(api): State<Api>,
+    method: Method,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+    body: Bytes,
+) -> Response {
+    const H: &str = "/api/v1/query_exemplars";
+    let p = parts(&method, &headers, q, &body);
+    if !api.is_ready() {
+        return unavailable(&api, H, p.began);
+    }
+    match api.query_exemplars(&p.form) {
+        Ok(None) => {
+            api.metrics().observe_request(H, 204, p.began.elapsed());
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Ok(Some(s)) => finish(&api, H, p.began, Ok(s)),
+        Err(e) => finish(&api, H, p.began, Err(e)),
+    }
+}
+
 async fn targets(State(api): State<Api>, RawQuery(q): RawQuery) -> Response {
     let began = Instant::now();
     let r = api.targets(&Form::new(q.as_deref(), None));
@@ -315,6 +337,10 @@ impl Api {
         Router::new()
             .route("/api/v1/query", get(query).post(query))
             .route("/api/v1/query_range", get(query_range).post(query_range))
+            .route(
+                "/api/v1/query_exemplars",
+                get(query_exemplars).post(query_exemplars),
+            )
             .route("/api/v1/series", get(series).post(series))
             .route("/api/v1/labels", get(labels).post(labels))
             .route("/api/v1/label/{name}/values", get(label_values))

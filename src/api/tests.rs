@@ -9,12 +9,12 @@ use crate::model::Labels;
 use crate::storage::{Appendable, MemStorage};
 
 /// 1700000000 s, the fixed "now" of these tests.
-const NOW: i64 = 1_700_000_000_000;
+pub(super) const NOW: i64 = 1_700_000_000_000;
 
 /// A series' labels and its samples.
 type Fixture<'a> = (&'a [(&'a str, &'a str)], &'a [(i64, f64)]);
 
-fn store() -> Arc<MemStorage> {
+pub(super) fn store() -> Arc<MemStorage> {
     let s = MemStorage::new();
     let mut app = s.appender();
     let series: &[Fixture<'_>] = &[
@@ -390,7 +390,7 @@ fn buildinfo_has_prometheus_keys() {
     let b = body(Ok(api().buildinfo()));
     assert!(
         b.starts_with(&format!(
-            r#"{{"status":"success","data":{{"version":"{}","revision":"#,
+            r#"{{"status":"success","data":{{"version":"3.5.0+kmon.{}","revision":"#,
             env!("CARGO_PKG_VERSION")
         )),
         "{b}"
