@@ -129,7 +129,8 @@ pub fn negotiate(accept: &str) -> Escaping {
             escaping = e;
         }
         let version = c.param("version");
-        let proto = format!("{}/{}", c.ty, c.sub) == "application/vnd.google.protobuf"
+        let proto = c.ty == "application"
+            && c.sub == "vnd.google.protobuf"
             && c.param("proto") == "io.prometheus.client.MetricFamily"
             && matches!(c.param("encoding"), "delimited" | "text" | "compact-text");
         if proto || (c.ty == "text" && c.sub == "plain" && matches!(version, "0.0.4" | "")) {
@@ -369,31 +370,6 @@ pub fn escape_name(name: &str, escaping: Escaping) -> String {
     out
 }
 
-/// The encoding Prometheus's compression handler picks from `Accept-Encoding`: the first
-/// of `gzip` or `deflate` listed (parameters such as `;q=` make an entry unrecognized).
-pub fn content_encoding(accept_encoding: &str) -> Option<&'static str> {
-    accept_encoding.split(',').find_map(|e| match e.trim() {
-        "gzip" => Some("gzip"),
-        "deflate" => Some("deflate"),
-        _ => None,
-    })
-}
-
-/// `body` compressed with `encoding` (gzip, or zlib for `deflate` as Go's handler does).
-pub fn compress(encoding: &str, body: &[u8]) -> std::io::Result<Vec<u8>> {
-    use std::io::Write as _;
-    let level = flate2::Compression::default();
-    if encoding == "gzip" {
-        let mut w = flate2::write::GzEncoder::new(Vec::new(), level);
-        w.write_all(body)?;
-        w.finish()
-    } else {
-        let mut w = flate2::write::ZlibEncoder::new(Vec::new(), level);
-        w.write_all(body)?;
-        w.finish()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -598,18 +574,5 @@ mod tests {
             .unwrap();
         assert!(f.content_type.ends_with("escaping=allow-utf-8"));
         assert!(f.body.starts_with("# TYPE up untyped\n"), "{}", f.body);
-    }
-
-    #[test]
-    fn compression_follows_the_first_known_encoding() {
-        assert_eq!(content_encoding("gzip, deflate"), Some("gzip"));
-        assert_eq!(content_encoding("br, deflate,gzip"), Some("deflate"));
-        assert_eq!(content_encoding("gzip;q=1.0"), None);
-        assert_eq!(content_encoding("identity"), None);
-        let z = compress("gzip", b"abc").unwrap();
-        let mut d = flate2::read::GzDecoder::new(&z[..]);
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut d, &mut s).unwrap();
-        assert_eq!(s, "abc");
     }
 }

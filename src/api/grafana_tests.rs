@@ -2,7 +2,8 @@
 //! the default `POST` method: form bodies, `Content-Type: application/x-www-form-urlencoded`,
 //! times as Unix seconds with fractions, `step` in seconds), one test each, through the
 //! router on loopback, with the bodies Prometheus 3.5.3 gives for the same data
-//! (`tests/it/grafana_requests.rs` compares them with the real binary).
+//! (`tests/it/grafana_requests.rs` compares them with the real binary); and the
+//! compression Prometheus applies to the API and `/federate`.
 
 use super::tests::{NOW, store};
 use super::{Api, ApiOptions};
@@ -331,5 +332,59 @@ async fn federate_over_http() {
         s.post("/federate", &[("match[]", "up")]).await,
         (405, "Method Not Allowed\n".into())
     );
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_are_compressed_when_the_client_accepts_it() {
+    let s = Server::start().await;
+    let client = reqwest::Client::builder().no_gzip().build().unwrap();
+    for (path, accept, enc) in [
+        ("/api/v1/labels", "gzip", Some("gzip")),
+        ("/federate?match[]=up", "br, deflate, gzip", Some("deflate")),
+        ("/api/v1/labels", "gzip;q=1.0", None),
+        ("/-/healthy", "gzip", None),
+    ] {
+        let r = client
+            .get(format!("{}{path}", s.base))
+            .header("Accept-Encoding", accept)
+            .send()
+            .await
+            .unwrap();
+        let got = r
+            .headers()
+            .get("content-encoding")
+            .map(|v| v.to_str().unwrap().to_string());
+        assert_eq!(got.as_deref(), enc, "{path} {accept}");
+        let bytes = r.bytes().await.unwrap();
+        let text = match enc {
+            Some("gzip") => {
+                let mut out = String::new();
+                std::io::Read::read_to_string(
+                    &mut flate2::read::GzDecoder::new(&bytes[..]),
+                    &mut out,
+                )
+                .unwrap();
+                out
+            }
+            Some(_) => {
+                let mut out = String::new();
+                std::io::Read::read_to_string(
+                    &mut flate2::read::ZlibDecoder::new(&bytes[..]),
+                    &mut out,
+                )
+                .unwrap();
+                out
+            }
+            None => String::from_utf8(bytes.to_vec()).unwrap(),
+        };
+        assert!(!text.is_empty(), "{path}");
+        if path == "/api/v1/labels" {
+            assert!(
+                text.starts_with(r#"{"status":"success","data":["#),
+                "{text}"
+            );
+        }
+    }
     s.stop().await;
 }

@@ -7,8 +7,9 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
@@ -233,39 +234,25 @@ async fn federate(State(api): State<Api>, headers: HeaderMap, RawQuery(q): RawQu
                 format!("unexpected error: {e}"),
             ))
         });
-    let (status, content_type, body) = match r {
-        Ok(f) => (StatusCode::OK, f.content_type, f.body),
-        Err(e) => (
-            e.kind.status(),
-            "text/plain; charset=utf-8".to_string(),
-            format!("{}\n", e.message),
-        ),
-    };
-    let encoding = headers
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .and_then(super::federate::content_encoding);
-    let mut resp = match encoding.and_then(|enc| {
-        super::federate::compress(enc, body.as_bytes())
-            .ok()
-            .map(|b| (enc, b))
-    }) {
-        Some((enc, bytes)) => (
-            status,
-            [
-                (header::CONTENT_TYPE, content_type),
-                (header::CONTENT_ENCODING, enc.to_string()),
-            ],
-            bytes,
+    let mut resp = match r {
+        Ok(f) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, f.content_type)],
+            f.body,
         )
             .into_response(),
-        None => (status, [(header::CONTENT_TYPE, content_type)], body).into_response(),
+        Err(e) => (
+            e.kind.status(),
+            [
+                (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            ],
+            format!("{}\n", e.message),
+        )
+            .into_response(),
     };
-    if status != StatusCode::OK {
-        resp.headers_mut().insert(
-            header::X_CONTENT_TYPE_OPTIONS,
-            header::HeaderValue::from_static("nosniff"),
-        );
+    if resp.status() == StatusCode::OK {
+        resp.headers_mut().remove(header::X_CONTENT_TYPE_OPTIONS);
     }
     api.metrics()
         .observe_request(H, resp.status().as_u16(), began.elapsed());
@@ -319,6 +306,73 @@ async fn method_not_allowed() -> Response {
         .into_response()
 }
 
+/// The encoding Prometheus's compression handler picks from `Accept-Encoding`: the first
+/// of `gzip` or `deflate` listed (parameters such as `;q=` make an entry unrecognized).
+pub fn content_encoding(accept_encoding: &str) -> Option<&'static str> {
+    accept_encoding.split(',').find_map(|e| match e.trim() {
+        "gzip" => Some("gzip"),
+        "deflate" => Some("deflate"),
+        _ => None,
+    })
+}
+
+/// `body` compressed with `encoding` (gzip, or zlib for `deflate` as Go's handler does).
+pub fn compress(encoding: &str, body: &[u8]) -> std::io::Result<Vec<u8>> {
+    use std::io::Write as _;
+    let level = flate2::Compression::default();
+    if encoding == "gzip" {
+        let mut w = flate2::write::GzEncoder::new(Vec::new(), level);
+        w.write_all(body)?;
+        w.finish()
+    } else {
+        let mut w = flate2::write::ZlibEncoder::new(Vec::new(), level);
+        w.write_all(body)?;
+        w.finish()
+    }
+}
+
+/// Prometheus's `CompressionHandler` around the API and `/federate`: the answer is
+/// gzip- or zlib-compressed when the client accepts it (a Go client such as Grafana's
+/// backend always does, and decompresses transparently).
+async fn compression(req: Request, next: Next) -> Response {
+    let encoding = req
+        .headers()
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .and_then(content_encoding);
+    let resp = next.run(req).await;
+    let Some(encoding) = encoding else {
+        return resp;
+    };
+    if resp.status() == StatusCode::NO_CONTENT
+        || resp.headers().contains_key(header::CONTENT_ENCODING)
+    {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let bytes = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(b) => b,
+        Err(e) => {
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("reading the response: {e}\n"),
+            )
+                .into_response();
+        }
+    };
+    match compress(encoding, &bytes) {
+        Ok(z) => {
+            parts.headers.remove(header::CONTENT_LENGTH);
+            parts.headers.insert(
+                header::CONTENT_ENCODING,
+                header::HeaderValue::from_static(encoding),
+            );
+            Response::from_parts(parts, axum::body::Body::from(z))
+        }
+        Err(_) => Response::from_parts(parts, axum::body::Body::from(bytes)),
+    }
+}
+
 /// Runs a storage lookup off the async threads.
 async fn blocking(
     f: impl FnOnce() -> Result<Success, ApiError> + Send + 'static,
@@ -334,7 +388,8 @@ async fn blocking(
 impl Api {
     /// The routes of the API, ready to serve.
     pub fn router(&self) -> Router {
-        Router::new()
+        // The API and `/federate` answer compressed when asked, as Prometheus's do.
+        let compressed = Router::new()
             .route("/api/v1/query", get(query).post(query))
             .route("/api/v1/query_range", get(query_range).post(query_range))
             .route(
@@ -361,10 +416,13 @@ impl Api {
                 "/api/v1/admin/tsdb/snapshot",
                 post(super::admin::snapshot).put(super::admin::snapshot),
             )
+            .route("/federate", get(federate))
+            .route_layer(axum::middleware::from_fn(compression));
+        Router::new()
+            .merge(compressed)
             .route("/-/healthy", get(healthy).head(healthy))
             .route("/-/ready", get(ready).head(ready))
             .route("/metrics", get(metrics))
-            .route("/federate", get(federate))
             .fallback(not_found)
             .method_not_allowed_fallback(method_not_allowed)
             .with_state(self.clone())
