@@ -11,6 +11,8 @@ mod cluster_rules;
 mod deps;
 mod dump;
 mod export;
+mod federate_interop;
+mod grafana_requests;
 mod kube_cluster;
 mod kube_connect;
 mod kube_double;
