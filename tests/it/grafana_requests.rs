@@ -417,6 +417,20 @@ fn requests() -> Vec<(&'static str, String, Vec<(&'static str, String)>)> {
             ("end", start.clone()),
         ],
     );
+    // The front end's exemplar probe (`areExemplarsAvailable`): a GET with `start` and
+    // `end` in milliseconds.
+    add(
+        "GET",
+        "/api/v1/query_exemplars",
+        vec![
+            ("query", "test".into()),
+            ("start", f((T0 - 1800) * 1000)),
+            ("end", f(T0 * 1000)),
+        ],
+    );
+    // Recording-rule expansion (`loadRules`) and alert state.
+    add("GET", "/api/v1/rules", vec![]);
+    add("GET", "/api/v1/alerts", vec![]);
     r
 }
 
