@@ -311,6 +311,24 @@ async fn exemplar_queries_answer_empty_lists_or_prometheus_errors() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn format_query_pretty_prints() {
+    let s = Server::start().await;
+    assert_eq!(
+        s.post("/api/v1/format_query", &[("query", "sum(up)by(job) > 1")])
+            .await,
+        ok(r#""sum by (job) (up) \u003e 1""#)
+    );
+    assert_eq!(
+        s.get("/api/v1/format_query", &[("query", "up{")]).await,
+        (
+            400,
+            r#"{"status":"error","errorType":"bad_data","error":"invalid parameter \"query\": 1:4: parse error: unexpected end of input inside braces"}"#.into()
+        )
+    );
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn federate_over_http() {
     let s = Server::start().await;
     let (code, body) = s.get("/federate", &[("match[]", "up")]).await;

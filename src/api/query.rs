@@ -151,6 +151,15 @@ impl Api {
         Ok((selectors > 0).then(|| Success::data("[]".into())))
     }
 
+    /// `GET|POST /api/v1/format_query`: the query pretty-printed as Prometheus's
+    /// `Prettify` writes it.
+    pub fn format_query(&self, form: &Form) -> Result<Success, ApiError> {
+        let expr = self.parse_query(form.value("query"))?;
+        let mut data = String::new();
+        json::push_str_std(&mut data, &crate::promql::parser::pretty(&expr));
+        Ok(Success::data(data))
+    }
+
     /// The engine, with the request's `lookback_delta` when it has one.
     fn engine_for(&self, form: &Form) -> Result<Engine, ApiError> {
         let mut engine = self.inner.engine.clone();

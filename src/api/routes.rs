@@ -181,6 +181,22 @@ async fn query_exemplars(
     }
 }
 
+async fn format_query(
+    State(api): State<Api>,
+    method: Method,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+    body: Bytes,
+) -> Response {
+    const H: &str = "/api/v1/format_query";
+    let p = parts(&method, &headers, q, &body);
+    if !api.is_ready() {
+        return unavailable(&api, H, p.began);
+    }
+    let r = api.format_query(&p.form);
+    finish(&api, H, p.began, r)
+}
+
 async fn targets(State(api): State<Api>, RawQuery(q): RawQuery) -> Response {
     let began = Instant::now();
     let r = api.targets(&Form::new(q.as_deref(), None));
@@ -396,6 +412,7 @@ impl Api {
                 "/api/v1/query_exemplars",
                 get(query_exemplars).post(query_exemplars),
             )
+            .route("/api/v1/format_query", get(format_query).post(format_query))
             .route("/api/v1/series", get(series).post(series))
             .route("/api/v1/labels", get(labels).post(labels))
             .route("/api/v1/label/{name}/values", get(label_values))

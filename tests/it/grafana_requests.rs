@@ -428,6 +428,19 @@ fn requests() -> Vec<(&'static str, String, Vec<(&'static str, String)>)> {
             ("end", f(T0 * 1000)),
         ],
     );
+    // `format_query` (Grafana's Prometheus data source does not call it; Prometheus's UI
+    // and other clients do).
+    for q in [
+        "sum(rate(x[5m]))by(job)",
+        "a < b",
+        "sum by (job, instance) (rate(http_requests_total{job=\"api-server\",code=~\"5..\"}[5m])) / on (job, instance) group_left sum by (job, instance) (rate(http_requests_total{job=\"api-server\"}[5m]))",
+        "quantile_over_time(0.9, (rate(http_requests_total{job=\"api-server\",code=~\"5..\", handler=\"/api/v1/query_range\"}[5m]))[1h:])",
+        "-(sum by (job, instance) (rate(http_requests_total{job=\"api-server\",code=~\"5..\"}[5m])) + sum by (job, instance) (rate(x[5m])))",
+        "up{",
+    ] {
+        add("POST", "/api/v1/format_query", vec![("query", q.into())]);
+        add("GET", "/api/v1/format_query", vec![("query", q.into())]);
+    }
     // Recording-rule expansion (`loadRules`) and alert state.
     add("GET", "/api/v1/rules", vec![]);
     add("GET", "/api/v1/alerts", vec![]);

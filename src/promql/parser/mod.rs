@@ -1,6 +1,7 @@
 //! The PromQL parser (nom): a reusable lexer (also for syntax highlighting), the parser
 //! that builds `ast::Expr` with type checks against the function table, typed errors with
-//! byte spans, and the printer (`Display for Expr`) that writes canonical PromQL.
+//! byte spans, the printer (`Display for Expr`) that writes canonical PromQL, and
+//! Prometheus's pretty printer on top of it (`pretty`).
 //!
 //! The lexer (`lexer`) recognizes tokens with nom combinators and follows the states of
 //! Prometheus's lexer; the parser (`parse`) is a precedence-climbing descent over those
@@ -31,11 +32,13 @@ use super::ast::{Expr, Span};
 
 pub mod lexer;
 mod parse;
+mod pretty;
 mod printer;
 #[cfg(test)]
 mod tests;
 
 pub use parse::MAX_DEPTH;
+pub use pretty::pretty;
 /// Go's `%q` of a string, for every message that quotes as Prometheus does.
 pub(crate) use printer::go_quote;
 
