@@ -15,6 +15,12 @@ use std::time::Duration;
 
 use crate::support::{ChildGuard, free_port, ref_bin};
 
+/// One series of a fixture family: labels, value at point `i`, number of points.
+type SeriesSpec<'a> = (&'a str, &'a dyn Fn(i64) -> f64, i64);
+
+/// One replayed request: method, path, form.
+type Request = (&'static str, String, Vec<(&'static str, String)>);
+
 /// The base time of the fixture (s).
 const T0: i64 = 1_700_000_000;
 
@@ -22,7 +28,7 @@ const T0: i64 = 1_700_000_000;
 /// name sorting before `__name__`, series that end early.
 pub fn fixture(t0: i64) -> String {
     let mut s = String::new();
-    let mut family = |name: &str, ty: &str, series: &[(&str, &dyn Fn(i64) -> f64, i64)]| {
+    let mut family = |name: &str, ty: &str, series: &[SeriesSpec<'_>]| {
         s.push_str(&format!("# TYPE {name} {ty}\n"));
         for (labels, value, points) in series {
             for i in 0..*points {
@@ -256,11 +262,11 @@ fn setup() -> (tempfile::TempDir, PathBuf, PathBuf) {
 }
 
 /// Grafana's requests: (method, path, form).
-fn requests() -> Vec<(&'static str, String, Vec<(&'static str, String)>)> {
+fn requests() -> Vec<Request> {
     let f = |s: i64| s.to_string();
     // `strconv.FormatFloat(secs, 'f', -1, 64)` of a time with milliseconds.
     let (start, end) = (format!("{}.123", T0 - 900), format!("{}.456", T0));
-    let mut r: Vec<(&'static str, String, Vec<(&'static str, String)>)> = Vec::new();
+    let mut r: Vec<Request> = Vec::new();
     let mut add = |m: &'static str, p: &str, form: Vec<(&'static str, String)>| {
         r.push((m, p.to_string(), form));
     };
