@@ -329,6 +329,32 @@ async fn format_query_pretty_prints() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parse_query_answers_the_syntax_tree() {
+    let s = Server::start().await;
+    assert_eq!(
+        s.get(
+            "/api/v1/parse_query",
+            &[("query", "up{job=\"a\"} > bool 1")]
+        )
+        .await,
+        ok(
+            r#"{"bool":true,"lhs":{"matchers":[{"name":"job","type":"=","value":"a"},{"name":"__name__","type":"=","value":"up"}],"name":"up","offset":0,"startOrEnd":null,"timestamp":null,"type":"vectorSelector"},"matching":null,"op":"\u003e","rhs":{"type":"numberLiteral","val":"1"},"type":"binaryExpr"}"#
+        )
+    );
+    assert_eq!(
+        s.post(
+            "/api/v1/parse_query",
+            &[("query", "max_over_time(x[1h:5m] @ start())")]
+        )
+        .await,
+        ok(
+            r#"{"args":[{"expr":{"matchers":[{"name":"__name__","type":"=","value":"x"}],"name":"x","offset":0,"startOrEnd":null,"timestamp":null,"type":"vectorSelector"},"offset":0,"range":3600000,"startOrEnd":"start","step":300000,"timestamp":null,"type":"subquery"}],"func":{"argTypes":["matrix"],"name":"max_over_time","returnType":"vector","variadic":0},"type":"call"}"#
+        )
+    );
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn federate_over_http() {
     let s = Server::start().await;
     let (code, body) = s.get("/federate", &[("match[]", "up")]).await;

@@ -1,7 +1,7 @@
 //! The Prometheus-compatible HTTP API that `kmon serve` answers on: `/api/v1/query` and
 //! `query_range` (run by the PromQL engine on a blocking thread, cancelled on timeout,
 //! client disconnect and shutdown), `series`, `labels`, `label/<name>/values`, `targets`,
-//! `metadata`, `status/buildinfo`, `query_exemplars`, `rules`, `alerts`, `/federate`, the TSDB admin API (`admin/tsdb/delete_series`,
+//! `metadata`, `status/buildinfo`, `query_exemplars`, `format_query`, `parse_query`, `rules`, `alerts`, `/federate`, the TSDB admin API (`admin/tsdb/delete_series`,
 //! `clean_tombstones`, `snapshot`; off unless enabled), `/-/healthy`, `/-/ready` and
 //! kmon's own `/metrics`, with Prometheus 3.5's parameters, JSON (byte for byte) and
 //! errors. It reads through `storage::Queryable` (and administers through
@@ -11,7 +11,7 @@
 //! Map: `params` (form, times, durations, limits), `json` (the exact encoder), `error`
 //! (errorType ↔ HTTP status), `query` (the two query endpoints), `meta` (series and
 //! labels), `targets` (targets and metadata), `rules` (rules and alerts), `metrics` (`/metrics`), `admin` (the admin
-//! API), `federate` (`/federate`), `routes` (the axum router, the request plumbing and `serve`).
+//! API), `federate` (`/federate`), `parse_query` (the query's syntax tree as JSON), `routes` (the axum router, the request plumbing and `serve`).
 
 mod admin;
 mod error;
@@ -20,6 +20,7 @@ pub mod json;
 mod meta;
 mod metrics;
 pub mod params;
+mod parse_query;
 mod query;
 mod routes;
 mod rules;

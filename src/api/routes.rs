@@ -197,6 +197,22 @@ async fn format_query(
     finish(&api, H, p.began, r)
 }
 
+async fn parse_query(
+    State(api): State<Api>,
+    method: Method,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+    body: Bytes,
+) -> Response {
+    const H: &str = "/api/v1/parse_query";
+    let p = parts(&method, &headers, q, &body);
+    if !api.is_ready() {
+        return unavailable(&api, H, p.began);
+    }
+    let r = api.parse_query_tree(&p.form);
+    finish(&api, H, p.began, r)
+}
+
 async fn targets(State(api): State<Api>, RawQuery(q): RawQuery) -> Response {
     let began = Instant::now();
     let r = api.targets(&Form::new(q.as_deref(), None));
@@ -413,6 +429,7 @@ impl Api {
                 get(query_exemplars).post(query_exemplars),
             )
             .route("/api/v1/format_query", get(format_query).post(format_query))
+            .route("/api/v1/parse_query", get(parse_query).post(parse_query))
             .route("/api/v1/series", get(series).post(series))
             .route("/api/v1/labels", get(labels).post(labels))
             .route("/api/v1/label/{name}/values", get(label_values))

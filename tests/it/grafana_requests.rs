@@ -447,6 +447,17 @@ fn requests() -> Vec<Request> {
         add("POST", "/api/v1/format_query", vec![("query", q.into())]);
         add("GET", "/api/v1/format_query", vec![("query", q.into())]);
     }
+    // `parse_query`, the same (Prometheus's UI uses it for its tree view).
+    for q in [
+        "up{job=\"a\",x=~\"b.*\"}",
+        "sum by (job) (rate(x[5m] offset 1m)) / on (a) group_left (b) -y",
+        "max_over_time(x[1h:5m] @ start()) and x @ 100.5 offset -5m",
+        "label_join(up, \"a\", \",\", \"b\", \"c\") > bool 1e22",
+        "topk(3, \"a<b\" == \"x\")",
+        "up{",
+    ] {
+        add("POST", "/api/v1/parse_query", vec![("query", q.into())]);
+    }
     // Recording-rule expansion (`loadRules`) and alert state.
     add("GET", "/api/v1/rules", vec![]);
     add("GET", "/api/v1/alerts", vec![]);
