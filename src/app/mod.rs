@@ -49,6 +49,7 @@ mod serve;
 pub mod settings;
 pub mod silences;
 mod snapshot;
+pub mod source_k8s;
 mod storage_status;
 pub mod targets_cli;
 pub mod test_rules;
