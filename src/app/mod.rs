@@ -17,7 +17,10 @@
 //! `kmon snapshot` (`tsdb_snapshot`), with the progress bar they draw on a terminal
 //! (`progress`). Cluster mode: what to watch in `kube` (with `kube_runtime` running it live
 //! and `kube_sd` for `kubernetes_sd_configs`), the default cluster jobs in `kube_jobs`, the
-//! kube-state writer in `kube_state`, and `kmon targets` in `targets_cli`; `kmon test rules` (promtool's rule unit tests) is in `test_rules`.
+//! kube-state writer in `kube_state`, and `kmon targets` in `targets_cli`; `kmon test rules` (promtool's rule unit tests) is in `test_rules`. `k8s://` query sources
+//! (the address, the port choice and the transport through the API server's service proxy)
+//! are in `source_k8s`, and the detection of the cluster's own Prometheus-like services in
+//! `source_detect`.
 
 pub mod alerts;
 pub mod analyze;
@@ -49,6 +52,7 @@ mod serve;
 pub mod settings;
 pub mod silences;
 mod snapshot;
+pub mod source_detect;
 pub mod source_k8s;
 mod storage_status;
 pub mod targets_cli;
