@@ -5,7 +5,8 @@
 //! statefulsets, daemonsets, jobs, cronjobs, persistentvolumeclaims, and
 //! horizontalpodautoscalers at autoscaling/v2) with LIST/WATCH (selectors, pagination,
 //! bookmarks, 410 Gone), node/pod/service proxy paths serving kubelet, cAdvisor and app
-//! expositions, and switches for 403s and outages. Every Kubernetes test (discovery,
+//! expositions (or, for a service port a test chooses, a real HTTP server on loopback,
+//! GET and POST), and switches for 403s and outages. Every Kubernetes test (discovery,
 //! proxy scraping, kube state series, RBAC, outage, the cluster browser) runs against it.
 //!
 //! The double owns its own tokio runtime (one worker thread), so it works the same from
@@ -108,6 +109,9 @@ pub(crate) struct Shared {
     pub failures: Mutex<Vec<(String, u16)>>,
     /// Path prefixes answered only after a delay.
     pub delays: Mutex<Vec<(String, Duration)>>,
+    /// Service ports whose proxy goes to a real HTTP server: (namespace, service, port)
+    /// -> base URL.
+    pub backends: Mutex<HashMap<(String, String, u16), String>>,
     pub started: Instant,
     pub opts: DoubleOptions,
     pub addr: SocketAddr,
@@ -199,6 +203,7 @@ impl KubeDouble {
             forbidden_calls: Mutex::new(BTreeMap::new()),
             failures: Mutex::new(Vec::new()),
             delays: Mutex::new(Vec::new()),
+            backends: Mutex::new(HashMap::new()),
             started: Instant::now(),
             opts,
             addr,
