@@ -131,7 +131,7 @@ where
     }
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
     // Only the proxy subresources take other methods (a POST to a service's API).
-    let proxied = segs.iter().any(|s| *s == "proxy");
+    let proxied = segs.contains(&"proxy");
     if req.method() != hyper::Method::GET && !(proxied && req.method() == hyper::Method::POST) {
         return failure(
             405,
