@@ -12,7 +12,8 @@
 //! highlighting, checks and completion in `assist`, `units`, which guesses a query's unit from its metric
 //! names, the collector and snapshot-publisher loops in `publish`, storage errors in the status
 //! line in `storage_status`, the settings file in
-//! `settings`, and the data-dir commands: `kmon export` (`dump`), `kmon tsdb analyze`
+//! `settings` (its remote sources in `source_settings`), the query sources and the active one in
+//! `sources`, and the data-dir commands: `kmon export` (`dump`), `kmon tsdb analyze`
 //! (`analyze`), `kmon tsdb check` (`check`), `kmon import openmetrics` (`import`) and
 //! `kmon snapshot` (`tsdb_snapshot`), with the progress bar they draw on a terminal
 //! (`progress`). Cluster mode: what to watch in `kube` (with `kube_runtime` running it live
@@ -54,6 +55,8 @@ pub mod silences;
 mod snapshot;
 pub mod source_detect;
 pub mod source_k8s;
+pub mod source_settings;
+pub mod sources;
 mod storage_status;
 pub mod targets_cli;
 pub mod test_rules;
@@ -65,4 +68,7 @@ pub use publish::BuiltinHealth;
 pub use run::{DEFAULT_RETENTION, Engine, RunOptions, data_dir, open_db, run_tui};
 pub use serve::{FEATURES, ServeOptions, query_settings, serve};
 pub use snapshot::*;
+pub use sources::{
+    DetectedSource, EMBEDDED, SourceOption, SourceOrigin, SourceRegistry, SourceStatus, SourcesView,
+};
 pub use units::guess_unit;

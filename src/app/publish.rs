@@ -104,6 +104,9 @@ pub(super) struct Sources {
     pub rules: Option<RuleStatusFn>,
     /// The local silences: applied to the alerts, and a change publishes at once.
     pub silences: watch::Receiver<super::silences::Silences>,
+    /// The query sources (`:source`): the picker's view, and where panels, completion,
+    /// targets and alerts come from when a remote one is active.
+    pub query_sources: super::sources::SourceRegistry,
 }
 
 /// Where the publisher reads the rule groups' status from (the rule manager's `status`).
@@ -125,6 +128,7 @@ pub(super) async fn publish_snapshots(
     let mut tick: u64 = 0;
     let mut building: Option<tokio::task::JoinHandle<Option<Arc<super::assist::CompletionIndex>>>> =
         None;
+    let mut source_changes = sources.query_sources.subscribe();
     // First frame quickly: right after the first collection.
     tokio::select! {
         _ = cancel.cancelled() => return,
@@ -145,6 +149,8 @@ pub(super) async fn publish_snapshots(
             snap.status = format!("query failed: {e}");
         }
         snap.host.source = sources.source.clone();
+        source_changes.borrow_and_update();
+        snap.sources = Arc::new(sources.query_sources.view());
         snap.me = me.read();
         snap.tz_offset_secs = chrono::Local::now().offset().local_minus_utc();
         snap.targets = target_rows(&sources.registry, sources.builtin.as_ref());
@@ -217,6 +223,7 @@ pub(super) async fn publish_snapshots(
             Ok(()) = sources.status.changed() => {}
             Ok(()) = sources.request.changed() => {}
             Ok(()) = sources.silences.changed() => {}
+            Ok(()) = source_changes.changed() => {}
         }
     }
 }
@@ -437,6 +444,7 @@ mod tests {
             cluster: Some(feed),
             rules: None,
             silences: watch::channel(Default::default()).1,
+            query_sources: Default::default(),
         };
         let (tx, mut rx) = watch::channel(Arc::new(UiSnapshot::default()));
         let cancel = CancellationToken::new();
@@ -489,6 +497,7 @@ mod tests {
             cluster: None,
             rules: Some(rules),
             silences: store.subscribe(),
+            query_sources: Default::default(),
         };
         let (tx, mut rx) = watch::channel(Arc::new(UiSnapshot::default()));
         let cancel = CancellationToken::new();

@@ -61,6 +61,13 @@ pub struct RunOptions {
     /// The query engine settings rules evaluate with (`kmon serve`'s `--query.*` flags);
     /// `None`: Prometheus's defaults.
     pub rule_engine: Option<crate::promql::EngineOptions>,
+    /// `--source URL|NAME`: the query source to start on (a URL, or a name from the
+    /// settings file's `sources:`); `None` is the settings' `source:` or the embedded
+    /// engine.
+    pub source: Option<String>,
+    /// The query sources (built by `run_tui` from `source` and the settings file); the
+    /// default has only the embedded engine.
+    pub sources: super::sources::SourceRegistry,
 }
 
 #[cfg(test)]
@@ -87,6 +94,8 @@ impl RunOptions {
             no_default_rules: false,
             external_url: String::new(),
             rule_engine: None,
+            source: None,
+            sources: Default::default(),
         }
     }
 }
@@ -281,6 +290,19 @@ pub fn run_tui(mut opts: RunOptions) -> anyhow::Result<ExitCode> {
     if opts.theme.is_none() {
         opts.theme = settings.theme.clone();
     }
+    let settings_label = settings_file.as_deref().map_or_else(
+        || super::settings::FILE_NAME.to_string(),
+        |p| p.display().to_string(),
+    );
+    let (query_sources, source_warnings) = super::sources::registry_for(
+        opts.source.as_deref(),
+        &settings.sources,
+        settings.source.as_deref(),
+        &settings_label,
+    )
+    .map_err(anyhow::Error::msg)?;
+    warnings.extend(source_warnings);
+    opts.sources = query_sources;
     let Prepared {
         cfg,
         themes,
@@ -444,6 +466,14 @@ async fn carry_out(
                 tracing::info!("{status}");
                 engine.set_status(status);
             }
+            Action::SwitchSource(name) => {
+                let status = match engine.sources.set_active(&name) {
+                    Ok(()) => format!("source: {name}"),
+                    Err(e) => e,
+                };
+                tracing::info!("{status}");
+                engine.set_status(status);
+            }
             Action::ShowAlertGraph(expr) => engine
                 .request
                 .send_modify(|r| r.set_alert_graph(expr.as_deref())),
@@ -519,6 +549,8 @@ pub struct Engine {
     /// The recording and alerting rules (`None` when there are none to run, and with
     /// `--read-only`).
     pub rules: Option<Arc<super::rules::RulesRuntime>>,
+    /// The query sources and the active one (`:source`).
+    pub sources: super::sources::SourceRegistry,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -691,8 +723,14 @@ impl Engine {
                         f
                     }),
                     silences: silences.subscribe(),
+                    query_sources: opts.sources.clone(),
                 },
                 snap_tx,
+                cancel.clone(),
+            )));
+            tasks.push(tokio::spawn(super::sources::probe_sources(
+                opts.sources.clone(),
+                Duration::from_secs(60),
                 cancel.clone(),
             )));
         }
@@ -707,6 +745,7 @@ impl Engine {
             interval: interval_tx,
             silences,
             rules,
+            sources: opts.sources.clone(),
             tasks,
         })
     }

@@ -204,6 +204,7 @@ pub fn sample_snapshot() -> UiSnapshot {
         completion: Default::default(),
         cluster: None,
         dashboard: Default::default(),
+        sources: Default::default(),
     }
 }
 
