@@ -419,15 +419,17 @@ fn parse_after(s: &str) -> Result<Duration, String> {
     kmon::model::parse_duration(s).map_err(|e| e.to_string())
 }
 
-/// `--source` (alias `--url`) or `--data-dir` (not both); neither is the default URL.
-fn query_source(
-    url: Option<String>,
-    data_dir: Option<PathBuf>,
-) -> anyhow::Result<kmon::app::query_cli::Source> {
+/// `--source` (alias `--url`) or `--data-dir` (not both); neither is the default URL. A
+/// `k8s://` source goes through the kubeconfig's API server (`--kubeconfig`, `--context`).
+fn query_source(f: Flags) -> anyhow::Result<kmon::app::query_cli::Source> {
     use kmon::app::query_cli::{DEFAULT_URL, Source};
-    match (url, data_dir) {
+    match (f.source.clone(), f.data_dir.clone()) {
         (Some(_), Some(_)) => anyhow::bail!("give --source or --data-dir, not both"),
         (None, Some(dir)) => Ok(Source::DataDir(dir)),
+        (Some(s), None) if kmon::app::source_k8s::K8sAddress::is_k8s(&s) => Ok(Source::K8s {
+            address: s,
+            kube: f.run_options().kube,
+        }),
         (url, None) => Ok(Source::Url(url.unwrap_or_else(|| DEFAULT_URL.into()))),
     }
 }
@@ -487,18 +489,16 @@ fn main() -> ExitCode {
                 enable_admin_api,
             },
         ),
-        Some(Command::Query { expr, time, output }) => {
-            query_source(f.source, f.data_dir).and_then(|source| {
-                kmon::app::query_cli::query(&source, &expr, time.as_deref(), output.query_output())
-            })
-        }
+        Some(Command::Query { expr, time, output }) => query_source(f).and_then(|source| {
+            kmon::app::query_cli::query(&source, &expr, time.as_deref(), output.query_output())
+        }),
         Some(Command::QueryRange {
             expr,
             start,
             end,
             step,
             output,
-        }) => query_source(f.source, f.data_dir).and_then(|source| {
+        }) => query_source(f).and_then(|source| {
             kmon::app::query_cli::query_range(
                 &source,
                 &expr,

@@ -36,6 +36,7 @@ pub mod dump;
 pub mod export;
 mod export_screen;
 pub mod import;
+pub mod k8s_sources;
 pub mod kube;
 pub mod kube_jobs;
 pub mod kube_runtime;

@@ -36,6 +36,12 @@ pub enum Source {
     Url(String),
     /// A data dir (kmon's or Prometheus's), opened read-only in this process.
     DataDir(PathBuf),
+    /// A `k8s://NAMESPACE/SERVICE[:PORT]` service, through the API server of the
+    /// kubeconfig that `kube` names.
+    K8s {
+        address: String,
+        kube: crate::discovery::kubernetes::connect::KubeOptions,
+    },
 }
 
 /// The two query endpoints.
@@ -220,6 +226,9 @@ fn run(
     let answered = match source {
         Source::Url(url) => ask_remote(url, endpoint.path(), params),
         Source::DataDir(dir) => evaluate_local(dir, endpoint, params),
+        Source::K8s { address, kube } => {
+            super::k8s_sources::ask(address, kube, endpoint.path(), params, QUERY_TIMEOUT)
+        }
     };
     let answer = match answered {
         Ok(a) => a,

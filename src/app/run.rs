@@ -294,8 +294,13 @@ pub fn run_tui(mut opts: RunOptions) -> anyhow::Result<ExitCode> {
         || super::settings::FILE_NAME.to_string(),
         |p| p.display().to_string(),
     );
+    // A `k8s://` source needs the cluster connection: it is added once the runtime runs.
+    let k8s_source = opts
+        .source
+        .clone()
+        .filter(|s| super::source_k8s::K8sAddress::is_k8s(s));
     let (query_sources, source_warnings) = super::sources::registry_for(
-        opts.source.as_deref(),
+        opts.source.as_deref().filter(|_| k8s_source.is_none()),
         &settings.sources,
         settings.source.as_deref(),
         &settings_label,
@@ -324,8 +329,33 @@ pub fn run_tui(mut opts: RunOptions) -> anyhow::Result<ExitCode> {
     let (mut board, pins_warning) =
         super::board::board_for(opts.dashboard.as_deref(), &opts.state_dir())?;
     rt.block_on(async move {
+        if let Some(address) = &k8s_source {
+            let transport = super::k8s_sources::connect(address, &opts.kube).await?;
+            super::k8s_sources::add_flag_source(&opts.sources, transport)?;
+        }
         let work = super::kube::decide(cfg, &opts).await?;
+        // In cluster mode, the cluster's own Prometheus-like services join the picker.
+        let detect_in = match &work {
+            super::kube::Work::Cluster(cm) => cm
+                .clusters
+                .clusters
+                .first()
+                .map(|c| (c.clone(), cm.clusters.namespaces.clone())),
+            _ => None,
+        };
         let engine = Engine::start(work, &opts)?;
+        if let Some((cluster, namespaces)) = detect_in {
+            let reg = engine.sources.clone();
+            let status = engine.status.clone();
+            tokio::spawn(async move {
+                if let Some(problem) =
+                    super::k8s_sources::detect_into(&reg, &cluster, &namespaces).await
+                {
+                    tracing::warn!("{problem}");
+                    status.send_replace(problem);
+                }
+            });
+        }
         let (action_tx, action_rx) = mpsc::channel::<Action>(16);
         let mut tui_opts = crate::tui::TuiOptions::default();
         tui_opts.view.history = crate::tui::editor::History::new(history);

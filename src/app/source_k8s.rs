@@ -385,6 +385,15 @@ impl KubeTransport {
         ))
     }
 
+    /// The source's name: `k8s://namespace/service:port[/path]` (what `describe` says
+    /// without the API server).
+    pub fn source_name(&self) -> String {
+        format!(
+            "k8s://{}/{}:{}{}",
+            self.namespace, self.service, self.shown_port, self.base_path
+        )
+    }
+
     /// The request's URI on the API server.
     fn uri(&self, req: &ApiRequest) -> String {
         let mut uri = format!(
@@ -540,10 +549,7 @@ impl Transport for KubeTransport {
     }
 
     fn describe(&self) -> String {
-        format!(
-            "k8s://{}/{}:{}{} (via {})",
-            self.namespace, self.service, self.shown_port, self.base_path, self.server
-        )
+        format!("{} (via {})", self.source_name(), self.server)
     }
 }
 
