@@ -11,6 +11,7 @@ mod cluster_rules;
 mod deps;
 mod dump;
 mod export;
+mod k8s_source;
 mod kube_cluster;
 mod kube_connect;
 mod kube_double;
