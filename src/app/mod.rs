@@ -10,7 +10,8 @@
 //! `dashboard` and the dashboard's panels and pins in `board`, the alerts pane's and rules
 //! view's read model in `alerts` with the local silences in `silences`, the query bar's
 //! highlighting, checks and completion in `assist`, `units`, which guesses a query's unit from its metric
-//! names, the collector and snapshot-publisher loops in `publish`, storage errors in the status
+//! names, the collector and snapshot-publisher loops in `publish` (the query backends of the
+//! embedded engine and remote sources in `backend`, asked without blocking in `remote_feed`), storage errors in the status
 //! line in `storage_status`, the settings file in
 //! `settings` (its remote sources in `source_settings`), the query sources and the active one in
 //! `sources`, and the data-dir commands: `kmon export` (`dump`), `kmon tsdb analyze`
@@ -26,6 +27,7 @@
 pub mod alerts;
 pub mod analyze;
 pub mod assist;
+pub mod backend;
 pub mod board;
 pub mod check;
 pub mod check_rules;
@@ -48,6 +50,7 @@ pub mod panels;
 mod progress;
 mod publish;
 pub mod query_cli;
+mod remote_feed;
 pub mod rules;
 mod run;
 mod serve;

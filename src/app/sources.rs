@@ -65,11 +65,19 @@ pub struct SourceOption {
     pub status: SourceStatus,
 }
 
-/// The picker's content: every source and the active one's name.
+/// The picker's content: every source and the active one's name; and while a remote
+/// source is active, what its panes should say instead of their rows.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct SourcesView {
     pub active: String,
     pub options: Vec<SourceOption>,
+    /// Why the targets pane has no rows from the active source: "targets unavailable on
+    /// …", a connection error with "retrying in Ns", or "waiting for …".
+    pub targets_note: Option<String>,
+    /// The same for the alerts pane and the rules view.
+    pub rules_note: Option<String>,
+    /// "waiting for NAME" while the active source's answers are late.
+    pub waiting: Option<String>,
 }
 
 impl SourcesView {
@@ -275,6 +283,7 @@ impl SourceRegistry {
         SourcesView {
             active: inner.active.clone(),
             options,
+            ..SourcesView::default()
         }
     }
 }
