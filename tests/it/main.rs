@@ -12,6 +12,7 @@ mod deps;
 mod dump;
 mod export;
 mod k8s_source;
+mod k8s_source_tui;
 mod kube_cluster;
 mod kube_connect;
 mod kube_double;
