@@ -334,28 +334,8 @@ pub fn run_tui(mut opts: RunOptions) -> anyhow::Result<ExitCode> {
             super::k8s_sources::add_flag_source(&opts.sources, transport)?;
         }
         let work = super::kube::decide(cfg, &opts).await?;
-        // In cluster mode, the cluster's own Prometheus-like services join the picker.
-        let detect_in = match &work {
-            super::kube::Work::Cluster(cm) => cm
-                .clusters
-                .clusters
-                .first()
-                .map(|c| (c.clone(), cm.clusters.namespaces.clone())),
-            _ => None,
-        };
         let engine = Engine::start(work, &opts)?;
-        if let Some((cluster, namespaces)) = detect_in {
-            let reg = engine.sources.clone();
-            let status = engine.status.clone();
-            tokio::spawn(async move {
-                if let Some(problem) =
-                    super::k8s_sources::detect_into(&reg, &cluster, &namespaces).await
-                {
-                    tracing::warn!("{problem}");
-                    status.send_replace(problem);
-                }
-            });
-        }
+        engine.detect_sources();
         let (action_tx, action_rx) = mpsc::channel::<Action>(16);
         let mut tui_opts = crate::tui::TuiOptions::default();
         tui_opts.view.history = crate::tui::editor::History::new(history);
@@ -456,7 +436,10 @@ async fn carry_out(
                 Some(rt) => {
                     engine.set_status(format!("switching to context {}…", contexts.join(",")));
                     let message = match rt.switch(contexts).await {
-                        Ok(m) => m,
+                        Ok(m) => {
+                            engine.detect_sources();
+                            m
+                        }
                         Err(e) => format!("cannot switch context: {e}"),
                     };
                     engine.set_status(message);
@@ -783,6 +766,26 @@ impl Engine {
     /// Shows `message` in the status line from the next snapshot on (until replaced).
     pub fn set_status(&self, message: String) {
         self.status.send_replace(message);
+    }
+
+    /// In cluster mode, looks (once, in the background) for the first context's
+    /// Prometheus-like services and offers them in the `:source` picker; a problem goes to
+    /// the status line.
+    pub fn detect_sources(&self) {
+        let Some((cluster, namespaces)) = self.cluster.as_ref().and_then(|c| c.first_cluster())
+        else {
+            return;
+        };
+        let reg = self.sources.clone();
+        let status = self.status.clone();
+        tokio::spawn(async move {
+            if let Some(problem) =
+                super::k8s_sources::detect_into(&reg, &cluster, &namespaces).await
+            {
+                tracing::warn!("{problem}");
+                status.send_replace(problem);
+            }
+        });
     }
 
     /// Cancels everything and waits (bounded) for the tasks to finish their last writes.
