@@ -27,6 +27,7 @@ mod promql_corpus;
 mod promql_head;
 mod promql_interop;
 mod query_local;
+mod remote_source;
 mod rules_interop;
 mod serve;
 mod support;
