@@ -426,11 +426,14 @@ fn query_source(f: Flags) -> anyhow::Result<kmon::app::query_cli::Source> {
     match (f.source.clone(), f.data_dir.clone()) {
         (Some(_), Some(_)) => anyhow::bail!("give --source or --data-dir, not both"),
         (None, Some(dir)) => Ok(Source::DataDir(dir)),
-        (Some(s), None) if kmon::app::source_k8s::K8sAddress::is_k8s(&s) => Ok(Source::K8s {
-            address: s,
-            kube: f.run_options().kube,
-        }),
-        (url, None) => Ok(Source::Url(url.unwrap_or_else(|| DEFAULT_URL.into()))),
+        (Some(s), None) => match kmon::app::k8s_sources::address_for(&s) {
+            Some(address) => Ok(Source::K8s {
+                address,
+                kube: f.run_options().kube,
+            }),
+            None => Ok(Source::Url(s)),
+        },
+        (None, None) => Ok(Source::Url(DEFAULT_URL.into())),
     }
 }
 

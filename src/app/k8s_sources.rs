@@ -1,8 +1,9 @@
 //! Wiring of `k8s://` query sources: the kubeconfig cluster a source goes through (the
 //! same `--kubeconfig` and `--context` as cluster mode; the first context when several
-//! are given), `--source k8s://...` as a ready [`KubeTransport`] for the TUI's
-//! `SourceRegistry` and for `kmon query`, and the detected services handed to the
-//! registry for the `:source` picker. `run` and `query_cli` call it.
+//! are given), `--source k8s://...` and kmon.yaml `sources:` with a `k8s://` URL as
+//! ready [`KubeTransport`]s for the TUI's `SourceRegistry` and for `kmon query`, and the
+//! detected services handed to the registry for the `:source` picker. `run`, `main` and
+//! `query_cli` call it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +12,7 @@ use anyhow::Context;
 
 use super::source_detect::{self, Detection};
 use super::source_k8s::{K8sAddress, KubeTransport};
+use super::source_settings::SourceSetting;
 use super::sources::{self, SourceOrigin, SourceRegistry};
 use crate::discovery::kubernetes::connect::{self, Cluster, Env, KubeOptions, Resolution};
 use crate::remote::Transport;
@@ -43,6 +45,110 @@ pub async fn connect(address: &str, kube: &KubeOptions) -> anyhow::Result<KubeTr
         .await
         .with_context(|| format!("--source {address}"))?;
     Ok(KubeTransport::connect(&cluster, &parsed).await?)
+}
+
+/// The `k8s://` sources of the command line and the settings, set aside until the
+/// runtime runs (they need the cluster connection); the rest goes to
+/// `sources::registry_for` as usual.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct K8sPlan {
+    /// `--source k8s://...` given literally.
+    pub flag_address: Option<String>,
+    /// kmon.yaml sources with a `k8s://` URL.
+    pub configured: Vec<SourceSetting>,
+    /// The configured `k8s://` source to start on (named by `--source NAME` or the
+    /// settings' `source:`).
+    pub start: Option<String>,
+}
+
+/// What `registry_for` gets once the `k8s://` sources are set aside.
+pub struct ForRegistry {
+    pub flag: Option<String>,
+    pub settings: Vec<SourceSetting>,
+    pub default: Option<String>,
+}
+
+/// Splits the `k8s://` sources from the others.
+pub fn plan(
+    flag: Option<&str>,
+    settings: &[SourceSetting],
+    default: Option<&str>,
+) -> (K8sPlan, ForRegistry) {
+    let (k8s, http): (Vec<SourceSetting>, Vec<SourceSetting>) = settings
+        .iter()
+        .cloned()
+        .partition(|s| K8sAddress::is_k8s(&s.url));
+    let is_k8s_name = |n: &str| k8s.iter().any(|s| s.name == n);
+    let mut plan = K8sPlan::default();
+    let mut rest = ForRegistry {
+        flag: None,
+        settings: http,
+        default: None,
+    };
+    match flag {
+        Some(f) if K8sAddress::is_k8s(f) => plan.flag_address = Some(f.to_string()),
+        Some(f) if is_k8s_name(f) => plan.start = Some(f.to_string()),
+        Some(f) => rest.flag = Some(f.to_string()),
+        None => match default {
+            Some(d) if is_k8s_name(d) => plan.start = Some(d.to_string()),
+            d => rest.default = d.map(str::to_string),
+        },
+    }
+    plan.configured = k8s;
+    (plan, rest)
+}
+
+/// Connects the planned `k8s://` sources into `reg` and activates the start one. A
+/// configured source that cannot be reached is a warning (`file:line`); the `--source`
+/// one, or a configured one `--source` names, is an error.
+pub async fn connect_planned(
+    plan: &K8sPlan,
+    reg: &SourceRegistry,
+    kube: &KubeOptions,
+    file: &str,
+) -> anyhow::Result<Vec<String>> {
+    let mut warnings = Vec::new();
+    if let Some(address) = &plan.flag_address {
+        let transport = connect(address, kube).await?;
+        add_flag_source(reg, transport)?;
+    }
+    for s in &plan.configured {
+        if s.bearer_token.is_some() || s.bearer_token_file.is_some() || s.basic_auth.is_some() {
+            warnings.push(format!(
+                "{file}:{}: sources: {}: a k8s:// source uses the kubeconfig's credentials;                  its own auth settings are ignored",
+                s.line, s.name
+            ));
+        }
+        match connect(&s.url, kube).await {
+            Ok(t) => {
+                let description = t.describe();
+                reg.add(&s.name, &description, SourceOrigin::Configured, Arc::new(t));
+            }
+            Err(e) if plan.start.as_deref() == Some(s.name.as_str()) => {
+                return Err(e.context(format!("{file}:{}: sources: {}", s.line, s.name)));
+            }
+            Err(e) => warnings.push(format!("{file}:{}: sources: {}: {e:#}", s.line, s.name)),
+        }
+    }
+    if let Some(start) = &plan.start {
+        reg.set_active(start).map_err(anyhow::Error::msg)?;
+    }
+    Ok(warnings)
+}
+
+/// The `k8s://` address `source` stands for: itself, or the URL of the kmon.yaml source
+/// of that name (for `kmon query --source NAME`).
+pub fn address_for(source: &str) -> Option<String> {
+    if K8sAddress::is_k8s(source) {
+        return Some(source.to_string());
+    }
+    let file = super::settings::default_path()?;
+    let (settings, _) = super::settings::load(&file);
+    settings
+        .sources
+        .into_iter()
+        .find(|s| s.name == source && K8sAddress::is_k8s(&s.url))
+        .map(|s| s.url)
 }
 
 /// Adds `--source k8s://...` to the registry as the flag's source and makes it active;
@@ -121,3 +227,7 @@ pub fn ask(
         }
     })
 }
+
+#[cfg(test)]
+#[path = "k8s_sources_tests.rs"]
+mod tests;

@@ -294,15 +294,16 @@ pub fn run_tui(mut opts: RunOptions) -> anyhow::Result<ExitCode> {
         || super::settings::FILE_NAME.to_string(),
         |p| p.display().to_string(),
     );
-    // A `k8s://` source needs the cluster connection: it is added once the runtime runs.
-    let k8s_source = opts
-        .source
-        .clone()
-        .filter(|s| super::source_k8s::K8sAddress::is_k8s(s));
-    let (query_sources, source_warnings) = super::sources::registry_for(
-        opts.source.as_deref().filter(|_| k8s_source.is_none()),
+    // `k8s://` sources need the cluster connection: they are added once the runtime runs.
+    let (k8s_plan, for_registry) = super::k8s_sources::plan(
+        opts.source.as_deref(),
         &settings.sources,
         settings.source.as_deref(),
+    );
+    let (query_sources, source_warnings) = super::sources::registry_for(
+        for_registry.flag.as_deref(),
+        &for_registry.settings,
+        for_registry.default.as_deref(),
         &settings_label,
     )
     .map_err(anyhow::Error::msg)?;
@@ -329,10 +330,15 @@ pub fn run_tui(mut opts: RunOptions) -> anyhow::Result<ExitCode> {
     let (mut board, pins_warning) =
         super::board::board_for(opts.dashboard.as_deref(), &opts.state_dir())?;
     rt.block_on(async move {
-        if let Some(address) = &k8s_source {
-            let transport = super::k8s_sources::connect(address, &opts.kube).await?;
-            super::k8s_sources::add_flag_source(&opts.sources, transport)?;
-        }
+        warnings.extend(
+            super::k8s_sources::connect_planned(
+                &k8s_plan,
+                &opts.sources,
+                &opts.kube,
+                &settings_label,
+            )
+            .await?,
+        );
         let work = super::kube::decide(cfg, &opts).await?;
         let engine = Engine::start(work, &opts)?;
         engine.detect_sources();

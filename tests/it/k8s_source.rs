@@ -221,6 +221,33 @@ fn kmon_query_through_the_service_proxy_answers_as_prometheus_does() {
     assert!(want.contains("\"matrix\""), "{want}");
     // The requests went through the service proxy, authorized as POSTs.
     assert!(d.calls("create", "services/proxy") >= 5);
+    // A kmon.yaml source with a k8s:// URL, named on the command line.
+    let config = home.path().join("config");
+    std::fs::create_dir_all(config.join("kmon")).expect("mkdir");
+    std::fs::write(
+        config.join("kmon").join("kmon.yaml"),
+        "sources:\n  - name: cluster\n    url: k8s://monitoring/prometheus-k8s:9090\n",
+    )
+    .expect("write kmon.yaml");
+    let (code, out, err) = run_kmon(
+        &[
+            "query",
+            "--source",
+            "cluster",
+            "--kubeconfig",
+            &kc_s,
+            "up",
+            "--time",
+            &t,
+            "-o",
+            "json",
+        ],
+        &[("HOME", home.path()), ("XDG_CONFIG_HOME", &config)],
+        WAIT,
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let want = direct(&prom.url, "/api/v1/query", &[("query", "up"), ("time", &t)]);
+    assert_eq!(out.trim_end(), want.trim_end());
     // A port by name and no port at all (the Service's `web`) reach the same API.
     for other in [
         "k8s://monitoring/prometheus-k8s:web",
