@@ -98,36 +98,60 @@ pub fn plan(
     (plan, rest)
 }
 
-/// Connects the planned `k8s://` sources into `reg` and activates the start one. A
-/// configured source that cannot be reached is a warning (`file:line`); the `--source`
-/// one, or a configured one `--source` names, is an error.
+/// Connects the planned `k8s://` sources into `reg` and activates the start one, all
+/// through one cluster: `known` (cluster mode's first context, already signed in), else
+/// the kubeconfig resolved once here. A configured source that cannot be reached is a
+/// warning (`file:line`); the `--source` one, or a configured one `--source` names, is an
+/// error.
 pub async fn connect_planned(
     plan: &K8sPlan,
     reg: &SourceRegistry,
     kube: &KubeOptions,
     file: &str,
+    known: Option<Cluster>,
 ) -> anyhow::Result<Vec<String>> {
     let mut warnings = Vec::new();
+    if plan.flag_address.is_none() && plan.configured.is_empty() {
+        return Ok(warnings);
+    }
+    let cluster = match known {
+        Some(c) => Ok(c),
+        None => cluster_for(kube).await.map(|(c, _)| c),
+    };
     if let Some(address) = &plan.flag_address {
-        let transport = connect(address, kube).await?;
+        let cluster = cluster
+            .as_ref()
+            .map_err(|e| anyhow::anyhow!("--source {address}: {e:#}"))?;
+        let parsed = K8sAddress::parse(address)?;
+        let transport = KubeTransport::connect(cluster, &parsed).await?;
         add_flag_source(reg, transport)?;
     }
     for s in &plan.configured {
+        let at = format!("{file}:{}: sources: {}", s.line, s.name);
         if s.bearer_token.is_some() || s.bearer_token_file.is_some() || s.basic_auth.is_some() {
             warnings.push(format!(
-                "{file}:{}: sources: {}: a k8s:// source uses the kubeconfig's credentials;                  its own auth settings are ignored",
-                s.line, s.name
+                "{at}: a k8s:// source uses the kubeconfig's credentials; its own auth \
+                 settings are ignored"
             ));
         }
-        match connect(&s.url, kube).await {
+        let connected = match &cluster {
+            Ok(c) => match K8sAddress::parse(&s.url) {
+                Ok(a) => KubeTransport::connect(c, &a)
+                    .await
+                    .map_err(anyhow::Error::from),
+                Err(e) => Err(e.into()),
+            },
+            Err(e) => Err(anyhow::anyhow!("{e:#}")),
+        };
+        match connected {
             Ok(t) => {
                 let description = t.describe();
                 reg.add(&s.name, &description, SourceOrigin::Configured, Arc::new(t));
             }
             Err(e) if plan.start.as_deref() == Some(s.name.as_str()) => {
-                return Err(e.context(format!("{file}:{}: sources: {}", s.line, s.name)));
+                return Err(e.context(at));
             }
-            Err(e) => warnings.push(format!("{file}:{}: sources: {}: {e:#}", s.line, s.name)),
+            Err(e) => warnings.push(format!("{at}: {e:#}")),
         }
     }
     if let Some(start) = &plan.start {

@@ -330,16 +330,22 @@ pub fn run_tui(mut opts: RunOptions) -> anyhow::Result<ExitCode> {
     let (mut board, pins_warning) =
         super::board::board_for(opts.dashboard.as_deref(), &opts.state_dir())?;
     rt.block_on(async move {
+        let work = super::kube::decide(cfg, &opts).await?;
+        // In cluster mode the `k8s://` sources go through its first context, signed in.
+        let known = match &work {
+            super::kube::Work::Cluster(cm) => cm.clusters.clusters.first().cloned(),
+            _ => None,
+        };
         warnings.extend(
             super::k8s_sources::connect_planned(
                 &k8s_plan,
                 &opts.sources,
                 &opts.kube,
                 &settings_label,
+                known,
             )
             .await?,
         );
-        let work = super::kube::decide(cfg, &opts).await?;
         let engine = Engine::start(work, &opts)?;
         engine.detect_sources();
         let (action_tx, action_rx) = mpsc::channel::<Action>(16);
