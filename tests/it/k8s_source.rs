@@ -334,6 +334,22 @@ fn wrong_tokens_and_missing_services_are_clear_errors() {
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("the namespace \"Monitoring\""), "{err}");
 
+    // The service's pods cannot be reached: the API server's 503, said as such.
+    let (code, _, err) = run_kmon(
+        &[
+            "query",
+            "--source",
+            "k8s://monitoring/prometheus-k8s:9090",
+            "--kubeconfig",
+            &kc_s,
+            "up",
+        ],
+        &envs,
+        WAIT,
+    );
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("the service cannot be reached (503)"), "{err}");
+
     // A token the API server does not know.
     let secret = "wrong-token-3f9a1c0b7e";
     let text = std::fs::read_to_string(&kc).expect("read the kubeconfig");
