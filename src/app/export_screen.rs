@@ -101,7 +101,7 @@ pub fn key_events(tokens: &[String]) -> Vec<KeyEvent> {
 /// view, then exports the screen at `size` into a new folder under `out` and prints the
 /// folder's path.
 pub fn export_screen(
-    opts: RunOptions,
+    mut opts: RunOptions,
     after: Duration,
     out: &Path,
     size: ScreenSize,
@@ -118,6 +118,25 @@ pub fn export_screen(
         eprintln!("kmon: warning: {w}");
     }
     tracing::info!(log = %log.display(), ?after, "kmon export-screen starting");
+    // `--source`: the settings file's sources, as the TUI has them.
+    if opts.source.is_some() {
+        let file = super::settings::default_path();
+        let (settings, _) = file
+            .as_deref()
+            .map(super::settings::load)
+            .unwrap_or_default();
+        let label = file.as_deref().map_or_else(
+            || super::settings::FILE_NAME.to_string(),
+            |p| p.display().to_string(),
+        );
+        let (reg, warnings) =
+            super::sources::registry_for(opts.source.as_deref(), &settings.sources, None, &label)
+                .map_err(anyhow::Error::msg)?;
+        for w in warnings {
+            eprintln!("kmon: warning: {w}");
+        }
+        opts.sources = reg;
+    }
     let (mut board, _) = super::board::board_for(opts.dashboard.as_deref(), &opts.state_dir())?;
     let rt = runtime()?;
     let folder = rt.block_on(async {

@@ -143,7 +143,8 @@ pub fn ask_remote(source: &str, path: &str, params: &[(&str, &str)]) -> anyhow::
     match rt.block_on(client.query_raw(path, params)) {
         Ok(reply) => Ok(Answer {
             status: reply.status,
-            body: String::from_utf8_lossy(&reply.body).into_owned(),
+            body: String::from_utf8(reply.body)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
         }),
         // One attempt: the backoff's "retrying" does not apply to a one-shot command.
         Err(SourceError::Retrying { reason, .. }) => Err(anyhow::anyhow!(reason)),
@@ -256,6 +257,13 @@ fn run(
 /// by the remote source client's reader (`remote::source::answer`).
 pub fn render(answer: &Answer, output: QueryOutput) -> Result<String, String> {
     use crate::remote::source::answer::{self, AnswerError, QueryData};
+    // JSON output of a success is the body as it came: no need to read it through.
+    if output == QueryOutput::Json
+        && (200..300).contains(&answer.status)
+        && answer.body.starts_with("{\"status\":\"success\"")
+    {
+        return Ok(json_text(&answer.body));
+    }
     let env = answer::envelope(answer.status, answer.body.as_bytes()).map_err(|e| match e {
         AnswerError::Api {
             error_type,
@@ -264,11 +272,7 @@ pub fn render(answer: &Answer, output: QueryOutput) -> Result<String, String> {
         AnswerError::Malformed(m) => m,
     })?;
     if output == QueryOutput::Json {
-        let mut s = answer.body.clone();
-        if !s.ends_with('\n') {
-            s.push('\n');
-        }
-        return Ok(s);
+        return Ok(json_text(&answer.body));
     }
     for w in &env.warnings {
         eprintln!("warning: {w}");
@@ -295,6 +299,16 @@ pub fn render(answer: &Answer, output: QueryOutput) -> Result<String, String> {
         (QueryData::Scalar(_, v), _) => format!("{}\n", value(v)),
         (QueryData::String(_, s), _) => format!("{s}\n"),
     })
+}
+
+/// The body with a final newline.
+fn json_text(body: &str) -> String {
+    let mut s = String::with_capacity(body.len() + 1);
+    s.push_str(body);
+    if !s.ends_with('\n') {
+        s.push('\n');
+    }
+    s
 }
 
 /// `name{a="1", b="2"}`, or `{a="1"}` without a name.

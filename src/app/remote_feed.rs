@@ -257,3 +257,7 @@ impl RemoteFeeds {
         Round { panels, active }
     }
 }
+
+#[cfg(test)]
+#[path = "remote_feed_tests.rs"]
+mod tests;

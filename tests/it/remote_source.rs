@@ -135,7 +135,7 @@ fn wait_ready(p: &Prom, auth: Option<(&str, &str)>) {
     loop {
         let form = [(
             "query",
-            "count_over_time(up{job=\"prom\"}[1m]) >= 3 and on() ALERTS",
+            "count_over_time(up{job=\"prom\"}[1m]) >= 5 and on() ALERTS",
         )];
         if let Some((200, body)) = request(&url, Some(&form), auth)
             && String::from_utf8_lossy(&body).contains("\"value\"")
@@ -212,7 +212,7 @@ fn kmon_query_through_source_is_prometheus_answer_byte_for_byte() {
         );
         let (code, out, err) = kmon(
             &[
-                "query", expr, "--time", &t, "-o", "json", "--source", &prom.url,
+                "query", "--time", &t, "-o", "json", "--source", &prom.url, "--", expr,
             ],
             &home,
         );
@@ -220,6 +220,9 @@ fn kmon_query_through_source_is_prometheus_answer_byte_for_byte() {
         let mut want = String::from_utf8_lossy(&direct.1).into_owned();
         want.push('\n');
         assert_eq!(out, want, "kmon query {expr} --source");
+        if expr == "up" {
+            assert!(want.contains("\"job\":\"prom\""), "data at {t}: {want}");
+        }
     }
     // `--url` is the same flag.
     let (code, out, _) = kmon(
@@ -287,7 +290,7 @@ fn kmon_query_through_source_is_prometheus_answer_byte_for_byte() {
         let body: serde_json::Value = serde_json::from_slice(&direct.1).expect("json");
         let (code, _, err) = kmon(
             &[
-                "query", expr, "--time", &t, "-o", "json", "--source", &prom.url,
+                "query", "--time", &t, "-o", "json", "--source", &prom.url, "--", expr,
             ],
             &home,
         );

@@ -68,7 +68,10 @@ impl HttpTransport {
         parsed.set_query(None);
         parsed.set_fragment(None);
         let base = parsed.as_str().trim_end_matches('/').to_string();
+        // Answers come uncompressed: on the LAN links sources usually sit on, gzip costs
+        // both ends more CPU time than it saves (BENCHMARKS.md, remote source latency).
         let client = client_builder(tls, true, true, concat!("kmon/", env!("CARGO_PKG_VERSION")))?
+            .no_gzip()
             .build()
             .map_err(|e| crate::config::ClientSetupError::Invalid(format!("HTTP client: {e}")))?;
         Ok(HttpTransport { client, base, auth })
