@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::core::v1::Service;
 use serde_json::{Value, json};
 
-use crate::kube_double::{DoubleOptions, KubeDouble, User};
+use crate::kube_double::{DoubleOptions, KubeContext, KubeDouble, User, write_kubeconfig};
 use crate::support::{ChildGuard, Http, free_port, ref_bin, run_kmon};
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -466,6 +466,27 @@ async fn detection_lists_the_labelled_services_and_their_transports_work() {
         .expect("direct");
         assert_eq!(String::from_utf8_lossy(&reply.body), want);
     }
+
+    // Listing across namespaces forbidden: the context's namespace instead, said once.
+    d.forbid_cluster_wide("list", "services");
+    let mut ctx = KubeContext::new("scoped", &d, User::Token);
+    ctx.namespace = Some("monitoring".into());
+    let scoped_kc = home.path().join("scoped-kubeconfig");
+    write_kubeconfig(&scoped_kc, &[ctx], "scoped").expect("kubeconfig");
+    let scoped = connect::from_file(&scoped_kc).await.expect("the cluster");
+    let fallback = detect(&scoped, &[]).await;
+    let names: Vec<&str> = fallback.sources.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        names,
+        vec![
+            "k8s://monitoring/prometheus-k8s:9090",
+            "k8s://monitoring/prometheus-operated:9090"
+        ]
+    );
+    assert_eq!(
+        fallback.problem.as_deref(),
+        Some("listing services in all namespaces is forbidden; looked in monitoring only")
+    );
 
     // Listing services forbidden: a one-line problem, not an error loop or a panic.
     d.forbid("list", "services");

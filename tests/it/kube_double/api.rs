@@ -234,12 +234,16 @@ impl Ctx<'_> {
             .lock()
             .entry((verb.to_string(), resource.to_string()))
             .or_default() += 1;
-        let forbidden = self
-            .shared
-            .forbidden
-            .lock()
-            .iter()
-            .any(|(v, r)| (v == verb || v == "*") && (r == resource || r == "*"));
+        let matches =
+            |(v, r): &(String, String)| (v == verb || v == "*") && (r == resource || r == "*");
+        let forbidden = self.shared.forbidden.lock().iter().any(matches)
+            || (ns.is_none()
+                && self
+                    .shared
+                    .forbidden_cluster_wide
+                    .lock()
+                    .iter()
+                    .any(matches));
         if !forbidden {
             return None;
         }

@@ -98,6 +98,9 @@ pub(crate) struct Shared {
     pub cert_users: Mutex<HashMap<Vec<u8>, String>>,
     /// (verb, resource) pairs answered with 403; verb or resource "*" matches any.
     pub forbidden: Mutex<HashSet<(String, String)>>,
+    /// (verb, resource) pairs answered with 403 at the cluster scope only (a user whose
+    /// RoleBindings cover some namespaces).
+    pub forbidden_cluster_wide: Mutex<HashSet<(String, String)>>,
     /// Requests served, by URL path (no query).
     pub requests: Mutex<BTreeMap<String, u64>>,
     /// Authenticated API calls by (verb, resource), e.g. ("watch", "pods"),
@@ -198,6 +201,7 @@ impl KubeDouble {
             tokens: Mutex::new(tokens),
             cert_users: Mutex::new(HashMap::new()),
             forbidden: Mutex::new(HashSet::new()),
+            forbidden_cluster_wide: Mutex::new(HashSet::new()),
             requests: Mutex::new(BTreeMap::new()),
             calls: Mutex::new(BTreeMap::new()),
             forbidden_calls: Mutex::new(BTreeMap::new()),
@@ -366,6 +370,15 @@ impl KubeDouble {
     pub fn forbid(&self, verb: &str, resource: &str) {
         self.shared
             .forbidden
+            .lock()
+            .insert((verb.to_string(), resource.to_string()));
+    }
+
+    /// Answers `verb` on `resource` with 403 when asked across all namespaces, as for a
+    /// user with RoleBindings but no ClusterRoleBinding; namespaced requests still pass.
+    pub fn forbid_cluster_wide(&self, verb: &str, resource: &str) {
+        self.shared
+            .forbidden_cluster_wide
             .lock()
             .insert((verb.to_string(), resource.to_string()));
     }
