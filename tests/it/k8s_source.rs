@@ -502,3 +502,56 @@ async fn detection_lists_the_labelled_services_and_their_transports_work() {
     // One cluster-wide list and one in the fallback namespace.
     assert_eq!(d.calls("list", "services") - before, 2);
 }
+
+#[test]
+fn export_screen_on_a_k8s_source_exports_the_clusters_prometheus_data() {
+    let Some(bin) = ref_bin("prometheus") else {
+        return;
+    };
+    let prom = start_prometheus(&bin);
+    let d = double_for(&prom.url);
+    let home = tempfile::tempdir().expect("home");
+    let kc = home.path().join("kubeconfig");
+    d.kubeconfig(&kc, User::Token).expect("kubeconfig");
+    let out = home.path().join("out");
+    let data = home.path().join("data");
+    let (code, stdout, err) = run_kmon(
+        &[
+            "export-screen",
+            "--local",
+            "--kubeconfig",
+            kc.to_str().expect("utf-8"),
+            "--source",
+            "k8s://monitoring/prometheus-k8s:9090",
+            "--after",
+            "3s",
+            "--interval",
+            "500ms",
+            "--out",
+            out.to_str().expect("utf-8"),
+            "--data-dir",
+            data.to_str().expect("utf-8"),
+            "--keys",
+            "/",
+            "prometheus_build_info",
+            "Enter",
+        ],
+        &[("HOME", home.path())],
+        WAIT,
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let folder = std::path::PathBuf::from(stdout.trim_end());
+    let json: Value = serde_json::from_str(
+        &std::fs::read_to_string(folder.join("data.json")).expect("data.json"),
+    )
+    .expect("JSON");
+    let query = json["boxes"]
+        .as_array()
+        .and_then(|b| b.iter().find(|b| b["box"] == "query"))
+        .unwrap_or_else(|| panic!("no query box in {json}"));
+    let result = &query["results"][0];
+    assert_eq!(result["status"], "success", "{result}");
+    let metric = &result["data"]["result"][0]["metric"];
+    assert_eq!(metric["__name__"], "prometheus_build_info", "{result}");
+    assert_eq!(metric["job"], "prometheus", "{result}");
+}
