@@ -19,6 +19,9 @@ use crate::storage::Storage;
 /// request).
 const MAX_REMOTE_LABELS: usize = 60;
 
+/// Panels a remote source is asked for at once.
+const REMOTE_PANELS_AT_ONCE: usize = 6;
+
 /// Answers the panels and completion of one source.
 pub trait QueryBackend: Send + Sync {
     /// `embedded` or the remote source's name.
@@ -121,13 +124,18 @@ impl QueryBackend for Remote {
         now_ms: i64,
         min_step_ms: i64,
     ) -> BoxFuture<'static, Vec<PanelData>> {
+        use futures_util::StreamExt;
         let client = self.client.clone();
         Box::pin(async move {
-            let mut out = Vec::with_capacity(specs.len());
-            for spec in &specs {
-                out.push(remote_panel(&client, spec, range, now_ms, min_step_ms).await);
-            }
-            out
+            // A few at a time, in order: a dashboard's panels should not wait in line.
+            let asks = specs.into_iter().map(move |spec| {
+                let client = client.clone();
+                async move { remote_panel(&client, &spec, range, now_ms, min_step_ms).await }
+            });
+            futures_util::stream::iter(asks)
+                .buffered(REMOTE_PANELS_AT_ONCE)
+                .collect()
+                .await
         })
     }
 

@@ -43,21 +43,25 @@ async fn run(job: Job) -> Fetched {
         name: job.name.clone(),
         client: job.client.clone(),
     };
-    let panels = backend
-        .panels(job.specs, job.range, job.now_ms, job.min_step_ms)
-        .await;
-    let (targets, groups) = if job.extras {
-        let targets = job.client.targets().await.map(|a| a.data);
-        let groups = job.client.rules().await.map(|a| a.data);
-        (Some(targets), Some(groups))
-    } else {
-        (None, None)
+    let client = job.client.clone();
+    let panels = backend.panels(job.specs, job.range, job.now_ms, job.min_step_ms);
+    let extras = async {
+        if job.extras {
+            let (t, g) = tokio::join!(client.targets(), client.rules());
+            (Some(t.map(|a| a.data)), Some(g.map(|a| a.data)))
+        } else {
+            (None, None)
+        }
     };
-    let completion = if job.completion {
-        backend.completion().await
-    } else {
-        None
+    let completion = async {
+        if job.completion {
+            backend.completion().await
+        } else {
+            None
+        }
     };
+    // Panels, targets and rules, and completion side by side.
+    let (panels, (targets, groups), completion) = tokio::join!(panels, extras, completion);
     Fetched {
         panels,
         targets,

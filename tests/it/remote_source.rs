@@ -7,7 +7,9 @@
 //!   (an auth-checking proxy in front of Prometheus, `bearer_token_file`);
 //! - the TUI in tmux with `--source`: a remote-only metric completed with Tab and graphed,
 //!   the remote targets, the remote alert, and the `:source` picker switching back to the
-//!   embedded engine.
+//!   embedded engine;
+//! - TLS: a kmon.yaml source trusting its server through `tls_config.ca_file` (or
+//!   `insecure_skip_verify`), and refusing it without.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -569,4 +571,39 @@ fn the_tui_on_a_remote_source_graphs_completes_and_lists_remote_targets() {
         s.contains("source: embedded") && !s.contains('⇄')
     });
     tmux.quit_and_check(&data);
+}
+
+#[test]
+fn tls_sources_trust_their_ca_file() {
+    use super::kube_double::{DoubleOptions, KubeDouble};
+    // An HTTPS server with its own CA (the Kubernetes API double); it has no Prometheus
+    // API, so an answer at all (HTTP 4xx) shows the TLS handshake went through.
+    let d = KubeDouble::start(DoubleOptions::default());
+    let home = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(home.path().join("kmon")).expect("mkdir");
+    let ca = home.path().join("ca.pem");
+    std::fs::write(&ca, d.ca_pem()).expect("write ca");
+    std::fs::write(
+        home.path().join("kmon").join("kmon.yaml"),
+        format!(
+            "sources:\n  - name: trusted\n    url: {url}\n    tls_config: {{ca_file: {ca}}}\n  \
+             - name: lax\n    url: {url}\n    tls_config: {{insecure_skip_verify: true}}\n",
+            url = d.url(),
+            ca = ca.display()
+        ),
+    )
+    .expect("write settings");
+    for source in ["trusted", "lax"] {
+        let (code, _, err) = kmon(&["query", "up", "--source", source], home.path());
+        assert_eq!(code, Some(1));
+        assert!(err.contains("HTTP 4"), "--source {source}: {err}");
+    }
+    // Without the CA the handshake fails, and says so as a connection failure.
+    let (code, _, err) = kmon(&["query", "up", "--source", &d.url()], home.path());
+    assert_eq!(code, Some(1));
+    assert!(!err.contains("HTTP 4"), "{err}");
+    assert!(
+        err.contains("connection failed") || err.contains("certificate"),
+        "{err}"
+    );
 }
