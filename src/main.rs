@@ -86,6 +86,12 @@ struct Flags {
     /// Do not run the built-in rules (they run only without --config and --rules).
     #[arg(long, global = true)]
     no_default_rules: bool,
+    /// The query source: a Prometheus-compatible API's URL (Prometheus, Thanos Query,
+    /// Mimir, VictoriaMetrics; a path prefix is kept), a source named in kmon.yaml's
+    /// `sources:`, or `embedded`. The TUI's graphs, completion, targets and alerts come
+    /// from it while kmon's own engine keeps collecting; `kmon query` asks it.
+    #[arg(long, global = true, value_name = "URL|NAME", visible_alias = "url")]
+    source: Option<String>,
 }
 
 impl Flags {
@@ -119,6 +125,8 @@ impl Flags {
             no_default_rules: self.no_default_rules,
             external_url: String::new(),
             rule_engine: None,
+            source: self.source,
+            sources: Default::default(),
         }
     }
 }
@@ -176,9 +184,9 @@ enum Command {
         #[arg(long = "web.enable-admin-api")]
         enable_admin_api: bool,
     },
-    /// Evaluate an instant query against a Prometheus-compatible API (kmon serve or
-    /// Prometheus), or with --data-dir on a data dir opened read-only; exit 1 with the
-    /// query's error.
+    /// Evaluate an instant query against a Prometheus-compatible API (--source URL or a
+    /// kmon.yaml source; default http://127.0.0.1:9090), or with --data-dir on a data dir
+    /// opened read-only; exit 1 with the query's error.
     Query {
         /// The PromQL expression.
         expr: String,
@@ -187,10 +195,6 @@ enum Command {
         time: Option<String>,
         #[arg(short = 'o', long, value_enum, default_value_t = Output::Table)]
         output: Output,
-        /// The server (default http://127.0.0.1:9090). With --data-dir instead, the query
-        /// is evaluated here on that data dir, opened read-only.
-        #[arg(long, value_name = "URL")]
-        url: Option<String>,
     },
     /// Evaluate a range query; CSV output is one row per point (series,timestamp,value).
     QueryRange {
@@ -206,10 +210,6 @@ enum Command {
         step: String,
         #[arg(short = 'o', long, value_enum, default_value_t = RangeOutput::Table)]
         output: RangeOutput,
-        /// The server (default http://127.0.0.1:9090). With --data-dir instead, the query
-        /// is evaluated here on that data dir, opened read-only.
-        #[arg(long, value_name = "URL")]
-        url: Option<String>,
     },
     /// Write the series matching a selector, with their samples, from the data dir (opened
     /// read-only) to standard output.
@@ -419,16 +419,21 @@ fn parse_after(s: &str) -> Result<Duration, String> {
     kmon::model::parse_duration(s).map_err(|e| e.to_string())
 }
 
-/// `--url` or `--data-dir` (not both); neither is the default URL.
-fn query_source(
-    url: Option<String>,
-    data_dir: Option<PathBuf>,
-) -> anyhow::Result<kmon::app::query_cli::Source> {
+/// `--source` (alias `--url`) or `--data-dir` (not both); neither is the default URL. A
+/// `k8s://` source goes through the kubeconfig's API server (`--kubeconfig`, `--context`).
+fn query_source(f: Flags) -> anyhow::Result<kmon::app::query_cli::Source> {
     use kmon::app::query_cli::{DEFAULT_URL, Source};
-    match (url, data_dir) {
-        (Some(_), Some(_)) => anyhow::bail!("give --url or --data-dir, not both"),
+    match (f.source.clone(), f.data_dir.clone()) {
+        (Some(_), Some(_)) => anyhow::bail!("give --source or --data-dir, not both"),
         (None, Some(dir)) => Ok(Source::DataDir(dir)),
-        (url, None) => Ok(Source::Url(url.unwrap_or_else(|| DEFAULT_URL.into()))),
+        (Some(s), None) => match kmon::app::k8s_sources::address_for(&s) {
+            Some(address) => Ok(Source::K8s {
+                address,
+                kube: f.run_options().kube,
+            }),
+            None => Ok(Source::Url(s)),
+        },
+        (None, None) => Ok(Source::Url(DEFAULT_URL.into())),
     }
 }
 
@@ -487,12 +492,7 @@ fn main() -> ExitCode {
                 enable_admin_api,
             },
         ),
-        Some(Command::Query {
-            expr,
-            time,
-            output,
-            url,
-        }) => query_source(url, f.data_dir).and_then(|source| {
+        Some(Command::Query { expr, time, output }) => query_source(f).and_then(|source| {
             kmon::app::query_cli::query(&source, &expr, time.as_deref(), output.query_output())
         }),
         Some(Command::QueryRange {
@@ -501,8 +501,7 @@ fn main() -> ExitCode {
             end,
             step,
             output,
-            url,
-        }) => query_source(url, f.data_dir).and_then(|source| {
+        }) => query_source(f).and_then(|source| {
             kmon::app::query_cli::query_range(
                 &source,
                 &expr,

@@ -115,6 +115,7 @@ impl Board {
                 queries: p.queries.clone(),
                 unit: p.unit,
                 kind: p.kind,
+                source: p.source.clone(),
             })
             .collect()
     }
@@ -175,6 +176,7 @@ impl Board {
                 unit: None,
                 kind: PanelKind::Graph,
                 width: 1,
+                source: None,
             },
         ));
         Ok(id)

@@ -1,5 +1,6 @@
-//! The dashboard file format: rows of panels, each with a title, PromQL queries, a unit
-//! and a kind (graph, stat, gauge, table). `parse`/`load_file` read it with errors that
+//! The dashboard file format: rows of panels, each with a title, PromQL queries, a unit,
+//! a kind (graph, stat, gauge, table) and optionally the query source it asks (mixed
+//! mode: `source: embedded` or a remote source's name). `parse`/`load_file` read it with errors that
 //! name the file, the line:col and the panel; `to_yaml` writes it back (the pinned
 //! queries are kept in this format); `default_dashboard` is the dashboard for this machine
 //! compiled in from `dashboards/default.yaml`. `run` loads the `--dashboard` file, and
@@ -49,6 +50,9 @@ pub struct Panel {
     pub kind: PanelKind,
     /// The panel's share of its row's width, relative to its neighbours (1 and up).
     pub width: u16,
+    /// The query source (`embedded`, or a source's name from `--source`, kmon.yaml or
+    /// the cluster); `None` follows the active source (`:source`).
+    pub source: Option<String>,
 }
 
 impl Default for Panel {
@@ -59,6 +63,7 @@ impl Default for Panel {
             unit: None,
             kind: PanelKind::Graph,
             width: 1,
+            source: None,
         }
     }
 }
@@ -292,11 +297,21 @@ fn panel(node: &Node, row: usize, n: usize) -> Result<Panel, Located> {
                 })?;
             }
             "width" => out.width = number(e, 1, MAX_WIDTH).map_err(fail)?,
+            "source" => {
+                let name = string(e).map_err(fail)?;
+                if name != super::sources::EMBEDDED && !super::source_settings::valid_name(&name) {
+                    return Err(fail(format!(
+                        "source: {name:?} is not a source name (embedded, or a name from \
+                         --source, kmon.yaml's sources or the cluster)"
+                    )));
+                }
+                out.source = Some(name);
+            }
             other => {
                 return Err((
                     e.key_pos,
                     format!(
-                        "{who}: unknown key \"{other}\" (a panel has: title, queries, unit, kind, width)"
+                        "{who}: unknown key \"{other}\" (a panel has: title, queries, unit, kind, width, source)"
                     ),
                 ));
             }
@@ -428,6 +443,9 @@ pub fn to_yaml(dash: &Dashboard, comment: &str) -> String {
             out.push_str(&format!("        kind: {}\n", kind_name(p.kind)));
             if p.width != 1 {
                 out.push_str(&format!("        width: {}\n", p.width));
+            }
+            if let Some(src) = &p.source {
+                out.push_str(&format!("        source: {}\n", quoted(src)));
             }
         }
     }

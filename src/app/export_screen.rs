@@ -101,7 +101,7 @@ pub fn key_events(tokens: &[String]) -> Vec<KeyEvent> {
 /// view, then exports the screen at `size` into a new folder under `out` and prints the
 /// folder's path.
 pub fn export_screen(
-    opts: RunOptions,
+    mut opts: RunOptions,
     after: Duration,
     out: &Path,
     size: ScreenSize,
@@ -118,10 +118,50 @@ pub fn export_screen(
         eprintln!("kmon: warning: {w}");
     }
     tracing::info!(log = %log.display(), ?after, "kmon export-screen starting");
+    // `--source`: the settings file's sources, as the TUI has them.
+    let mut k8s_plan = None;
+    if opts.source.is_some() {
+        let file = super::settings::default_path();
+        let (settings, _) = file
+            .as_deref()
+            .map(super::settings::load)
+            .unwrap_or_default();
+        let label = file.as_deref().map_or_else(
+            || super::settings::FILE_NAME.to_string(),
+            |p| p.display().to_string(),
+        );
+        // `k8s://` sources need the cluster connection: connected below, in the runtime.
+        let (plan, rest) =
+            super::k8s_sources::plan(opts.source.as_deref(), &settings.sources, None);
+        let (reg, warnings) = super::sources::registry_for(
+            rest.flag.as_deref(),
+            &rest.settings,
+            rest.default.as_deref(),
+            &label,
+        )
+        .map_err(anyhow::Error::msg)?;
+        for w in warnings {
+            eprintln!("kmon: warning: {w}");
+        }
+        opts.sources = reg;
+        k8s_plan = Some((plan, label));
+    }
     let (mut board, _) = super::board::board_for(opts.dashboard.as_deref(), &opts.state_dir())?;
     let rt = runtime()?;
     let folder = rt.block_on(async {
         let work = super::kube::decide(cfg, &opts).await?;
+        if let Some((plan, label)) = &k8s_plan {
+            let known = match &work {
+                super::kube::Work::Cluster(cm) => cm.clusters.clusters.first().cloned(),
+                _ => None,
+            };
+            let warnings =
+                super::k8s_sources::connect_planned(plan, &opts.sources, &opts.kube, label, known)
+                    .await?;
+            for w in warnings {
+                eprintln!("kmon: warning: {w}");
+            }
+        }
         let engine = Engine::start(work, &opts)?;
         board.publish(&engine.request);
         if opts.dashboard.is_some() {

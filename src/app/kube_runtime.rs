@@ -148,6 +148,16 @@ impl ClusterRuntime {
         Ok(format!("switched to context {}", contexts.join(",")))
     }
 
+    /// The first watched context's cluster and the namespace scope (empty: all), where
+    /// the `:source` picker's services are looked for.
+    pub fn first_cluster(&self) -> Option<(connect::Cluster, Vec<String>)> {
+        let cm = self.mode_now.lock().unwrap_or_else(|p| p.into_inner());
+        cm.clusters
+            .clusters
+            .first()
+            .map(|c| (c.clone(), cm.clusters.namespaces.clone()))
+    }
+
     /// Stops what runs and starts `cm` instead.
     async fn relaunch(&self, cm: ClusterMode) -> Result<(), String> {
         let mut running = self.running.lock().await;

@@ -28,6 +28,9 @@ pub struct PanelSpec {
     /// The unit to show; `None` guesses from the queries.
     pub unit: Option<Unit>,
     pub kind: PanelKind,
+    /// The source it queries (`embedded` or a remote source's name); `None` follows the
+    /// active source.
+    pub source: Option<String>,
 }
 
 /// Everything the panels need: the specs and the range, and the dashboard's layout.
@@ -96,22 +99,19 @@ pub fn step_for(span_ms: i64, min_step_ms: i64) -> i64 {
     raw / 1000 * 1000
 }
 
-/// Evaluates every query of `spec` over `range` (a live range ends at `now_ms`). The
-/// window's end is aligned to the step, so a graph does not shift sideways between
-/// refreshes.
-pub fn evaluate(
-    storage: &dyn Queryable,
-    engine: &Engine,
-    spec: &PanelSpec,
-    range: TimeRange,
-    now_ms: i64,
-    min_step_ms: i64,
-) -> PanelData {
+/// The window a panel shows: `(start, end, step)` in ms, the end aligned to the step
+/// (a live range ends at `now_ms`), so a graph does not shift sideways between refreshes.
+pub fn window(range: TimeRange, now_ms: i64, min_step_ms: i64) -> (i64, i64, i64) {
     let step = step_for(range.span_ms, min_step_ms);
     let end_raw = if range.paused { range.end_ms } else { now_ms };
     let end = end_raw.div_euclid(step) * step;
     let start = end.saturating_sub(range.span_ms.max(step));
-    let mut data = PanelData {
+    (start, end, step)
+}
+
+/// `spec`'s panel over the window, without series yet.
+pub fn blank(spec: &PanelSpec, (start, end, step): (i64, i64, i64)) -> PanelData {
+    PanelData {
         id: spec.id,
         title: spec.title.clone(),
         queries: spec.queries.clone(),
@@ -125,7 +125,21 @@ pub fn evaluate(
         end_ms: end,
         step_ms: step,
         ..PanelData::default()
-    };
+    }
+}
+
+/// Evaluates every query of `spec` over `range` (a live range ends at `now_ms`) on the
+/// embedded engine, over the `window`.
+pub fn evaluate(
+    storage: &dyn Queryable,
+    engine: &Engine,
+    spec: &PanelSpec,
+    range: TimeRange,
+    now_ms: i64,
+    min_step_ms: i64,
+) -> PanelData {
+    let (start, end, step) = window(range, now_ms, min_step_ms);
+    let mut data = blank(spec, (start, end, step));
     let several = spec.queries.len() > 1;
     let mut errors = Vec::new();
     for (qi, query) in spec.queries.iter().enumerate() {

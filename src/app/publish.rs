@@ -11,8 +11,9 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use super::backend::QueryBackend as _;
 use super::overview::{self, Grid};
-use super::panels::{self, PanelRequest};
+use super::panels::PanelRequest;
 use super::snapshot::{Health, TargetRow, UiSnapshot};
 use crate::hostmetrics::{Collector, HostOptions};
 use crate::scrape::{TargetHealth, TargetRegistry, TimestampAligner, now_ms};
@@ -104,6 +105,9 @@ pub(super) struct Sources {
     pub rules: Option<RuleStatusFn>,
     /// The local silences: applied to the alerts, and a change publishes at once.
     pub silences: watch::Receiver<super::silences::Silences>,
+    /// The query sources (`:source`): the picker's view, and where panels, completion,
+    /// targets and alerts come from when a remote one is active.
+    pub query_sources: super::sources::SourceRegistry,
 }
 
 /// Where the publisher reads the rule groups' status from (the rule manager's `status`).
@@ -125,6 +129,9 @@ pub(super) async fn publish_snapshots(
     let mut tick: u64 = 0;
     let mut building: Option<tokio::task::JoinHandle<Option<Arc<super::assist::CompletionIndex>>>> =
         None;
+    let mut source_changes = sources.query_sources.subscribe();
+    let mut feeds = super::remote_feed::RemoteFeeds::default();
+    let mut built_local = false;
     // First frame quickly: right after the first collection.
     tokio::select! {
         _ = cancel.cancelled() => return,
@@ -145,6 +152,7 @@ pub(super) async fn publish_snapshots(
             snap.status = format!("query failed: {e}");
         }
         snap.host.source = sources.source.clone();
+        source_changes.borrow_and_update();
         snap.me = me.read();
         snap.tz_offset_secs = chrono::Local::now().offset().local_minus_utc();
         snap.targets = target_rows(&sources.registry, sources.builtin.as_ref());
@@ -170,39 +178,60 @@ pub(super) async fn publish_snapshots(
             };
             snap.cluster = build_cluster(&storage, feed, req, &snap.targets).await;
         }
-        snap.panels = evaluate_panels(&storage, request, grid.end, step).await;
-        let groups = sources.rules.as_ref().map(|f| f()).unwrap_or_default();
+        // Panels on their sources; the active remote source's targets, rules and
+        // completion. A slow remote holds this snapshot up at most `wait`.
+        let wait = (interval * 3 / 4).max(Duration::from_millis(100));
+        let completion_due = tick.is_multiple_of(COMPLETION_EVERY);
+        let round = feeds
+            .evaluate(
+                &storage,
+                &sources.query_sources,
+                &request,
+                grid.end,
+                step,
+                completion_due,
+                wait,
+            )
+            .await;
+        snap.panels = round.panels;
         let silences = sources.silences.borrow_and_update().clone();
-        snap.alerts = Arc::new(super::alerts::AlertsView::build(
-            &groups, &silences, grid.end,
-        ));
-        // The query bar's completion index: built at the start, then every few refreshes
-        // (new series appear rarely; a rebuild reads every series' labels, about half a
-        // second at 100k series), in the background so it never delays a snapshot.
-        if let Some(job) = building.take_if(|j| j.is_finished()) {
-            match job.await {
-                Ok(Some(index)) => completion = index,
-                Ok(None) => {}
-                Err(e) => tracing::error!("building the completion index: {e}"),
+        let mut view = sources.query_sources.view();
+        if let Some(remote) = round.active {
+            apply_remote(&mut snap, &mut view, &remote, &silences, grid.end);
+            snap.completion = remote.completion.clone().unwrap_or_default();
+        } else {
+            let groups = sources.rules.as_ref().map(|f| f()).unwrap_or_default();
+            snap.alerts = Arc::new(super::alerts::AlertsView::build(
+                &groups, &silences, grid.end,
+            ));
+            // The query bar's completion index: built at the start, then every few
+            // refreshes (new series appear rarely; a rebuild reads every series' labels,
+            // about half a second at 100k series), in the background so it never delays
+            // a snapshot.
+            let local = super::backend::Embedded {
+                storage: storage.clone(),
+            };
+            if let Some(job) = building.take_if(|j| j.is_finished()) {
+                match job.await {
+                    Ok(Some(index)) => completion = index,
+                    Ok(None) => {}
+                    Err(e) => tracing::error!("building the completion index: {e}"),
+                }
             }
-        }
-        if tick == 0 {
-            // The first one at once (storage is small at the start), so Tab works from
-            // the first frame.
-            let storage = storage.clone();
-            if let Ok(Some(index)) =
-                tokio::task::spawn_blocking(move || build_completion(&storage)).await
-            {
-                completion = index;
+            if !built_local {
+                // The first one at once (storage is small at the start), so Tab works
+                // from the first frame.
+                if let Some(index) = local.completion().await {
+                    completion = index;
+                }
+                built_local = true;
+            } else if building.is_none() && completion_due {
+                building = Some(tokio::spawn(local.completion()));
             }
-        } else if building.is_none() && tick.is_multiple_of(COMPLETION_EVERY) {
-            building = Some(tokio::task::spawn_blocking({
-                let storage = storage.clone();
-                move || build_completion(&storage)
-            }));
+            snap.completion = completion.clone();
         }
+        snap.sources = Arc::new(view);
         tick += 1;
-        snap.completion = completion.clone();
         if tx.send(Arc::new(snap)).is_err() {
             return;
         }
@@ -217,6 +246,7 @@ pub(super) async fn publish_snapshots(
             Ok(()) = sources.status.changed() => {}
             Ok(()) = sources.request.changed() => {}
             Ok(()) = sources.silences.changed() => {}
+            Ok(()) = source_changes.changed() => {}
         }
     }
 }
@@ -253,21 +283,6 @@ impl SelfMeter {
 /// Refreshes between rebuilds of the completion index.
 const COMPLETION_EVERY: u64 = 10;
 
-/// The completion index of everything in storage (run it on a blocking thread); `None`
-/// (keep the old one) when that fails.
-fn build_completion(storage: &Arc<dyn Storage>) -> Option<Arc<super::assist::CompletionIndex>> {
-    let built = storage
-        .querier(i64::MIN, i64::MAX)
-        .and_then(|q| super::assist::CompletionIndex::from_querier(&*q));
-    match built {
-        Ok(index) => Some(Arc::new(index)),
-        Err(e) => {
-            tracing::warn!("building the completion index: {e}");
-            None
-        }
-    }
-}
-
 /// The cluster view on a blocking thread (at 5000 pods it reads a few hundred thousand
 /// samples); `None` only when that thread failed.
 async fn build_cluster(
@@ -295,32 +310,48 @@ async fn build_cluster(
     }
 }
 
-/// The panels of `request`, evaluated on a blocking thread (a big query must not hold up
-/// the runtime's workers).
-async fn evaluate_panels(
-    storage: &Arc<dyn Storage>,
-    request: PanelRequest,
+/// The active remote source's targets and rules in the snapshot, or why they are not
+/// there (in the panes' notes).
+fn apply_remote(
+    snap: &mut UiSnapshot,
+    view: &mut super::sources::SourcesView,
+    remote: &super::remote_feed::ActiveRemote,
+    silences: &super::silences::Silences,
     now_ms: i64,
-    min_step_ms: i64,
-) -> Vec<super::snapshot::PanelData> {
-    if request.wanted().next().is_none() {
-        return Vec::new();
+) {
+    let waiting = || format!("waiting for {}", remote.name);
+    snap.targets.clear();
+    snap.dropped.clear();
+    snap.dropped_targets.clear();
+    match &remote.targets {
+        Some(Ok(t)) => {
+            let (active, dropped) = super::backend::remote_target_rows(t);
+            snap.targets = active;
+            snap.dropped = dropped;
+            let mut counts: std::collections::BTreeMap<String, usize> = t.dropped_counts.clone();
+            if counts.is_empty() {
+                for (pool, _) in &t.dropped {
+                    *counts.entry(pool.clone()).or_default() += 1;
+                }
+            }
+            snap.dropped_targets = counts.into_iter().filter(|(_, n)| *n > 0).collect();
+        }
+        Some(Err(e)) => view.targets_note = Some(e.to_string()),
+        None => view.targets_note = Some(waiting()),
     }
-    let storage = storage.clone();
-    let joined = tokio::task::spawn_blocking(move || {
-        let engine = crate::promql::Engine::new(Default::default());
-        request
-            .wanted()
-            .map(|spec| {
-                panels::evaluate(&*storage, &engine, spec, request.range, now_ms, min_step_ms)
-            })
-            .collect()
-    })
-    .await;
-    joined.unwrap_or_else(|e| {
-        tracing::error!("evaluating panels: {e}");
-        Vec::new()
-    })
+    let groups = match &remote.groups {
+        Some(Ok(g)) => super::backend::remote_groups(g),
+        Some(Err(e)) => {
+            view.rules_note = Some(e.to_string());
+            Vec::new()
+        }
+        None => {
+            view.rules_note = Some(waiting());
+            Vec::new()
+        }
+    };
+    snap.alerts = Arc::new(super::alerts::AlertsView::build(&groups, silences, now_ms));
+    view.waiting = remote.waiting.then(waiting);
 }
 
 /// The first `MAX_DROPPED_ROWS` dropped targets as rows: pool, address, and the labels
@@ -437,6 +468,7 @@ mod tests {
             cluster: Some(feed),
             rules: None,
             silences: watch::channel(Default::default()).1,
+            query_sources: Default::default(),
         };
         let (tx, mut rx) = watch::channel(Arc::new(UiSnapshot::default()));
         let cancel = CancellationToken::new();
@@ -489,6 +521,7 @@ mod tests {
             cluster: None,
             rules: Some(rules),
             silences: store.subscribe(),
+            query_sources: Default::default(),
         };
         let (tx, mut rx) = watch::channel(Arc::new(UiSnapshot::default()));
         let cancel = CancellationToken::new();

@@ -1,5 +1,7 @@
 //! `kmon query` and `kmon query-range`: a client of any Prometheus-compatible HTTP API
-//! (a running `kmon serve`, or Prometheus itself), or with `--data-dir D` the same query
+//! (a running `kmon serve`, Prometheus, Thanos, Mimir, VictoriaMetrics: `--source URL`,
+//! or a source named in kmon.yaml with its auth, through `remote::source::Client`), or
+//! with `--data-dir D` the same query
 //! evaluated in this process on D opened read-only, through the API's own handlers (so the
 //! answer is the body `kmon serve --read-only` would send). The request is a form POST, as
 //! Grafana sends it; `-o json` prints the body unchanged (with a final newline), `-o table` a readable listing,
@@ -15,7 +17,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use serde_json::Value as Json;
 
 /// The default server: a local `kmon serve` (or Prometheus).
 pub const DEFAULT_URL: &str = "http://127.0.0.1:9090";
@@ -31,10 +32,16 @@ pub enum QueryOutput {
 /// Where a query is answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
-    /// A Prometheus-compatible server's base URL.
+    /// A Prometheus-compatible server's base URL, or the name of a source in kmon.yaml.
     Url(String),
     /// A data dir (kmon's or Prometheus's), opened read-only in this process.
     DataDir(PathBuf),
+    /// A `k8s://NAMESPACE/SERVICE[:PORT]` service, through the API server of the
+    /// kubeconfig that `kube` names.
+    K8s {
+        address: String,
+        kube: crate::discovery::kubernetes::connect::KubeOptions,
+    },
 }
 
 /// The two query endpoints.
@@ -94,39 +101,60 @@ pub struct Answer {
     pub body: String,
 }
 
-/// POSTs `params` as a form to `url` + `path`.
-pub fn post_form(url: &str, path: &str, params: &[(&str, &str)]) -> anyhow::Result<Answer> {
+/// How long `kmon query` waits for a remote answer.
+const QUERY_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// The API client for `--source`: a URL, or a source of the settings file (with its
+/// auth and TLS settings).
+pub fn remote_client(source: &str) -> anyhow::Result<crate::remote::source::Client> {
+    let file = super::settings::default_path();
+    let (settings, _) = file
+        .as_deref()
+        .map(super::settings::load)
+        .unwrap_or_default();
+    let label = file.as_deref().map_or_else(
+        || super::settings::FILE_NAME.to_string(),
+        |p| p.display().to_string(),
+    );
+    let (reg, _) = super::sources::registry_for(Some(source), &settings.sources, None, &label)
+        .map_err(anyhow::Error::msg)?;
+    let Some((_, client)) = reg.active_client() else {
+        anyhow::bail!("--source {source}: give a URL or a remote source (or --data-dir)");
+    };
+    Ok(crate::remote::source::Client::new(
+        client.transport().clone(),
+        QUERY_TIMEOUT,
+    ))
+}
+
+/// Sends `params` to `source`'s `path` as a form POST (GET if the server refuses POST)
+/// and returns the answer as it came.
+pub fn ask_remote(source: &str, path: &str, params: &[(&str, &str)]) -> anyhow::Result<Answer> {
+    use crate::remote::source::SourceError;
+    let client = remote_client(source)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let body = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(params)
-        .finish();
-    let endpoint = format!("{}{path}", url.trim_end_matches('/'));
-    rt.block_on(async {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(300))
-            .user_agent(concat!("kmon/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .context("building the HTTP client")?;
-        let resp = client
-            .post(&endpoint)
-            .header(
-                reqwest::header::CONTENT_TYPE,
-                "application/x-www-form-urlencoded",
-            )
-            .body(body)
-            .send()
-            .await
-            .with_context(|| format!("requesting {endpoint}"))?;
-        let status = resp.status().as_u16();
-        let body = resp
-            .text()
-            .await
-            .with_context(|| format!("reading the answer of {endpoint}"))?;
-        Ok(Answer { status, body })
-    })
+    let params = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    match rt.block_on(client.query_raw(path, params)) {
+        Ok(reply) => Ok(Answer {
+            status: reply.status,
+            body: String::from_utf8(reply.body)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+        }),
+        // One attempt: the backoff's "retrying" does not apply to a one-shot command.
+        Err(SourceError::Retrying { reason, .. }) => Err(anyhow::anyhow!(reason)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// POSTs `params` as a form to `url` + `path`.
+pub fn post_form(url: &str, path: &str, params: &[(&str, &str)]) -> anyhow::Result<Answer> {
+    ask_remote(url, path, params)
 }
 
 /// Evaluates the form `params` as `endpoint` would on a `kmon serve --read-only
@@ -197,8 +225,11 @@ fn run(
     output: QueryOutput,
 ) -> anyhow::Result<ExitCode> {
     let answered = match source {
-        Source::Url(url) => post_form(url, endpoint.path(), params),
+        Source::Url(url) => ask_remote(url, endpoint.path(), params),
         Source::DataDir(dir) => evaluate_local(dir, endpoint, params),
+        Source::K8s { address, kube } => {
+            super::k8s_sources::ask(address, kube, endpoint.path(), params, QUERY_TIMEOUT)
+        }
     };
     let answer = match answered {
         Ok(a) => a,
@@ -222,87 +253,103 @@ fn run(
 }
 
 /// The text to print for an answer, or the error to report (exit 1). Warnings and infos
-/// go to standard error in table and CSV output (JSON carries them).
+/// go to standard error in table and CSV output (JSON carries them). The answer is read
+/// by the remote source client's reader (`remote::source::answer`).
 pub fn render(answer: &Answer, output: QueryOutput) -> Result<String, String> {
-    let parsed: Json = serde_json::from_str(&answer.body).map_err(|_| {
-        format!(
-            "HTTP {}: {}",
-            answer.status,
-            answer.body.trim().chars().take(500).collect::<String>()
-        )
+    use crate::remote::source::answer::{self, AnswerError, QueryData};
+    // JSON output of a success is the body as it came: no need to read it through.
+    if output == QueryOutput::Json
+        && (200..300).contains(&answer.status)
+        && answer.body.starts_with("{\"status\":\"success\"")
+    {
+        return Ok(json_text(&answer.body));
+    }
+    let env = answer::envelope(answer.status, answer.body.as_bytes()).map_err(|e| match e {
+        AnswerError::Api {
+            error_type,
+            message,
+        } => format!("{error_type}: {message}"),
+        AnswerError::Malformed(m) => m,
     })?;
-    if parsed["status"] != "success" {
-        return Err(format!(
-            "{}: {}",
-            parsed["errorType"].as_str().unwrap_or("error"),
-            parsed["error"].as_str().unwrap_or("(no message)")
-        ));
-    }
     if output == QueryOutput::Json {
-        let mut s = answer.body.clone();
-        if !s.ends_with('\n') {
-            s.push('\n');
-        }
-        return Ok(s);
+        return Ok(json_text(&answer.body));
     }
-    for (key, what) in [("warnings", "warning"), ("infos", "info")] {
-        for w in parsed[key].as_array().into_iter().flatten() {
-            eprintln!("{what}: {}", w.as_str().unwrap_or_default());
-        }
+    for w in &env.warnings {
+        eprintln!("warning: {w}");
     }
-    let data = &parsed["data"];
-    let result = &data["result"];
-    match (data["resultType"].as_str(), output) {
-        (Some("matrix"), QueryOutput::Csv) => Ok(matrix_csv(result)),
-        (Some("vector"), QueryOutput::Csv) => Ok(vector_csv(result)),
-        (Some(_), QueryOutput::Csv) => Ok(format!(
-            "timestamp,value\n{},{}\n",
-            num(&result[0]),
-            csv_field(result[1].as_str().unwrap_or_default())
-        )),
-        (Some("vector"), _) => Ok(vector_table(result)),
-        (Some("matrix"), _) => Ok(matrix_table(result)),
-        (Some("scalar" | "string"), _) => {
-            Ok(format!("{}\n", result[1].as_str().unwrap_or_default()))
-        }
-        _ => Err(format!("unexpected answer: {}", answer.body)),
+    for i in &env.infos {
+        eprintln!("info: {i}");
     }
+    let data = answer::query_data(&env.data).map_err(|e| match e {
+        AnswerError::Malformed(m) | AnswerError::Api { message: m, .. } => {
+            format!("{m}: {}", answer.body)
+        }
+    })?;
+    Ok(match (data, output) {
+        (QueryData::Matrix(m), QueryOutput::Csv) => matrix_csv(&m),
+        (QueryData::Vector(v), QueryOutput::Csv) => vector_csv(&v),
+        (QueryData::Scalar(t, v), QueryOutput::Csv) => {
+            format!("timestamp,value\n{},{}\n", secs(t), value(v))
+        }
+        (QueryData::String(t, s), QueryOutput::Csv) => {
+            format!("timestamp,value\n{},{}\n", secs(t), csv_field(&s))
+        }
+        (QueryData::Vector(v), _) => vector_table(&v),
+        (QueryData::Matrix(m), _) => matrix_table(&m),
+        (QueryData::Scalar(_, v), _) => format!("{}\n", value(v)),
+        (QueryData::String(_, s), _) => format!("{s}\n"),
+    })
+}
+
+/// The body with a final newline.
+fn json_text(body: &str) -> String {
+    let mut s = String::with_capacity(body.len() + 1);
+    s.push_str(body);
+    if !s.ends_with('\n') {
+        s.push('\n');
+    }
+    s
 }
 
 /// `name{a="1", b="2"}`, or `{a="1"}` without a name.
-pub fn series_name(metric: &Json) -> String {
-    let mut name = String::new();
+pub fn series_name(metric: &crate::model::Labels) -> String {
     let mut labels = Vec::new();
-    for (k, v) in metric.as_object().into_iter().flatten() {
-        let v = v.as_str().unwrap_or_default();
-        if k == "__name__" {
-            name = v.to_string();
-        } else {
-            let escaped = v
-                .replace('\\', "\\\\")
-                .replace('"', "\\\"")
-                .replace('\n', "\\n");
-            labels.push(format!("{k}=\"{escaped}\""));
-        }
+    for l in metric.iter().filter(|l| &*l.name != "__name__") {
+        let escaped = l
+            .value
+            .replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace('\n', "\\n");
+        labels.push(format!("{}=\"{escaped}\"", l.name));
     }
+    let name = metric.get("__name__").unwrap_or_default();
     if labels.is_empty() && !name.is_empty() {
-        return name;
+        return name.to_string();
     }
     format!("{name}{{{}}}", labels.join(", "))
 }
 
-/// A JSON timestamp (seconds) as written, without float noise.
-fn num(v: &Json) -> String {
-    match v {
-        Json::Number(n) => n.to_string(),
-        other => other.to_string(),
+/// A value as Prometheus writes it.
+fn value(v: f64) -> String {
+    crate::api::json::format_float(v)
+}
+
+/// Milliseconds as Unix seconds without trailing zeros: `1700000015.5`.
+fn secs(ms: i64) -> String {
+    let sign = if ms < 0 { "-" } else { "" };
+    let a = ms.unsigned_abs();
+    let frac = a % 1000;
+    if frac == 0 {
+        format!("{sign}{}", a / 1000)
+    } else {
+        let f = format!("{frac:03}");
+        format!("{sign}{}.{}", a / 1000, f.trim_end_matches('0'))
     }
 }
 
-/// A JSON timestamp as RFC 3339 in UTC, milliseconds when there are any.
-fn rfc3339(v: &Json) -> String {
-    let ms = v.as_f64().map(|s| (s * 1000.0).round() as i64);
-    ms.and_then(chrono::DateTime::from_timestamp_millis)
+/// A timestamp (ms) as RFC 3339 in UTC, milliseconds when there are any.
+fn rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
         .map(|t| {
             if t.timestamp_subsec_millis() == 0 {
                 t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
@@ -310,20 +357,13 @@ fn rfc3339(v: &Json) -> String {
                 t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
             }
         })
-        .unwrap_or_else(|| num(v))
+        .unwrap_or_else(|| secs(ms))
 }
 
-fn vector_table(result: &Json) -> String {
+fn vector_table(result: &[crate::remote::source::InstantSample]) -> String {
     let rows: Vec<(String, String)> = result
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|s| {
-            (
-                series_name(&s["metric"]),
-                s["value"][1].as_str().unwrap_or_default().to_string(),
-            )
-        })
+        .iter()
+        .map(|s| (series_name(&s.labels), value(s.value)))
         .collect();
     if rows.is_empty() {
         return "(no data)\n".into();
@@ -341,8 +381,7 @@ fn vector_table(result: &Json) -> String {
     out
 }
 
-fn matrix_table(result: &Json) -> String {
-    let series = result.as_array().map(Vec::as_slice).unwrap_or_default();
+fn matrix_table(series: &[crate::remote::source::RangeSeries]) -> String {
     if series.is_empty() {
         return "(no data)\n".into();
     }
@@ -351,44 +390,34 @@ fn matrix_table(result: &Json) -> String {
         if i > 0 {
             out.push('\n');
         }
-        let _ = writeln!(out, "{}", series_name(&s["metric"]));
-        for p in s["values"].as_array().into_iter().flatten() {
-            let _ = writeln!(
-                out,
-                "  {}  {}",
-                rfc3339(&p[0]),
-                p[1].as_str().unwrap_or_default()
-            );
+        let _ = writeln!(out, "{}", series_name(&s.labels));
+        for &(t, v) in &s.points {
+            let _ = writeln!(out, "  {}  {}", rfc3339(t), value(v));
         }
     }
     out
 }
 
-fn matrix_csv(result: &Json) -> String {
+fn matrix_csv(series: &[crate::remote::source::RangeSeries]) -> String {
     let mut out = String::from("series,timestamp,value\n");
-    for s in result.as_array().into_iter().flatten() {
-        let name = csv_field(&series_name(&s["metric"]));
-        for p in s["values"].as_array().into_iter().flatten() {
-            let _ = writeln!(
-                out,
-                "{name},{},{}",
-                num(&p[0]),
-                p[1].as_str().unwrap_or_default()
-            );
+    for s in series {
+        let name = csv_field(&series_name(&s.labels));
+        for &(t, v) in &s.points {
+            let _ = writeln!(out, "{name},{},{}", secs(t), value(v));
         }
     }
     out
 }
 
-fn vector_csv(result: &Json) -> String {
+fn vector_csv(result: &[crate::remote::source::InstantSample]) -> String {
     let mut out = String::from("series,timestamp,value\n");
-    for s in result.as_array().into_iter().flatten() {
+    for s in result {
         let _ = writeln!(
             out,
             "{},{},{}",
-            csv_field(&series_name(&s["metric"])),
-            num(&s["value"][0]),
-            s["value"][1].as_str().unwrap_or_default()
+            csv_field(&series_name(&s.labels)),
+            secs(s.t_ms),
+            value(s.value)
         );
     }
     out

@@ -61,6 +61,13 @@ pub struct RunOptions {
     /// The query engine settings rules evaluate with (`kmon serve`'s `--query.*` flags);
     /// `None`: Prometheus's defaults.
     pub rule_engine: Option<crate::promql::EngineOptions>,
+    /// `--source URL|NAME`: the query source to start on (a URL, or a name from the
+    /// settings file's `sources:`); `None` is the settings' `source:` or the embedded
+    /// engine.
+    pub source: Option<String>,
+    /// The query sources (built by `run_tui` from `source` and the settings file); the
+    /// default has only the embedded engine.
+    pub sources: super::sources::SourceRegistry,
 }
 
 #[cfg(test)]
@@ -87,6 +94,8 @@ impl RunOptions {
             no_default_rules: false,
             external_url: String::new(),
             rule_engine: None,
+            source: None,
+            sources: Default::default(),
         }
     }
 }
@@ -281,6 +290,25 @@ pub fn run_tui(mut opts: RunOptions) -> anyhow::Result<ExitCode> {
     if opts.theme.is_none() {
         opts.theme = settings.theme.clone();
     }
+    let settings_label = settings_file.as_deref().map_or_else(
+        || super::settings::FILE_NAME.to_string(),
+        |p| p.display().to_string(),
+    );
+    // `k8s://` sources need the cluster connection: they are added once the runtime runs.
+    let (k8s_plan, for_registry) = super::k8s_sources::plan(
+        opts.source.as_deref(),
+        &settings.sources,
+        settings.source.as_deref(),
+    );
+    let (query_sources, source_warnings) = super::sources::registry_for(
+        for_registry.flag.as_deref(),
+        &for_registry.settings,
+        for_registry.default.as_deref(),
+        &settings_label,
+    )
+    .map_err(anyhow::Error::msg)?;
+    warnings.extend(source_warnings);
+    opts.sources = query_sources;
     let Prepared {
         cfg,
         themes,
@@ -303,7 +331,23 @@ pub fn run_tui(mut opts: RunOptions) -> anyhow::Result<ExitCode> {
         super::board::board_for(opts.dashboard.as_deref(), &opts.state_dir())?;
     rt.block_on(async move {
         let work = super::kube::decide(cfg, &opts).await?;
+        // In cluster mode the `k8s://` sources go through its first context, signed in.
+        let known = match &work {
+            super::kube::Work::Cluster(cm) => cm.clusters.clusters.first().cloned(),
+            _ => None,
+        };
+        warnings.extend(
+            super::k8s_sources::connect_planned(
+                &k8s_plan,
+                &opts.sources,
+                &opts.kube,
+                &settings_label,
+                known,
+            )
+            .await?,
+        );
         let engine = Engine::start(work, &opts)?;
+        engine.detect_sources();
         let (action_tx, action_rx) = mpsc::channel::<Action>(16);
         let mut tui_opts = crate::tui::TuiOptions::default();
         tui_opts.view.history = crate::tui::editor::History::new(history);
@@ -404,7 +448,10 @@ async fn carry_out(
                 Some(rt) => {
                     engine.set_status(format!("switching to context {}…", contexts.join(",")));
                     let message = match rt.switch(contexts).await {
-                        Ok(m) => m,
+                        Ok(m) => {
+                            engine.detect_sources();
+                            m
+                        }
                         Err(e) => format!("cannot switch context: {e}"),
                     };
                     engine.set_status(message);
@@ -440,6 +487,14 @@ async fn carry_out(
                 let status = match &engine.rules {
                     Some(rt) => rt.reload().await,
                     None => "no rules to reload (read-only data dir)".to_string(),
+                };
+                tracing::info!("{status}");
+                engine.set_status(status);
+            }
+            Action::SwitchSource(name) => {
+                let status = match engine.sources.set_active(&name) {
+                    Ok(()) => format!("source: {name}"),
+                    Err(e) => e,
                 };
                 tracing::info!("{status}");
                 engine.set_status(status);
@@ -519,6 +574,8 @@ pub struct Engine {
     /// The recording and alerting rules (`None` when there are none to run, and with
     /// `--read-only`).
     pub rules: Option<Arc<super::rules::RulesRuntime>>,
+    /// The query sources and the active one (`:source`).
+    pub sources: super::sources::SourceRegistry,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -691,8 +748,14 @@ impl Engine {
                         f
                     }),
                     silences: silences.subscribe(),
+                    query_sources: opts.sources.clone(),
                 },
                 snap_tx,
+                cancel.clone(),
+            )));
+            tasks.push(tokio::spawn(super::sources::probe_sources(
+                opts.sources.clone(),
+                Duration::from_secs(60),
                 cancel.clone(),
             )));
         }
@@ -707,6 +770,7 @@ impl Engine {
             interval: interval_tx,
             silences,
             rules,
+            sources: opts.sources.clone(),
             tasks,
         })
     }
@@ -714,6 +778,26 @@ impl Engine {
     /// Shows `message` in the status line from the next snapshot on (until replaced).
     pub fn set_status(&self, message: String) {
         self.status.send_replace(message);
+    }
+
+    /// In cluster mode, looks (once, in the background) for the first context's
+    /// Prometheus-like services and offers them in the `:source` picker; a problem goes to
+    /// the status line.
+    pub fn detect_sources(&self) {
+        let Some((cluster, namespaces)) = self.cluster.as_ref().and_then(|c| c.first_cluster())
+        else {
+            return;
+        };
+        let reg = self.sources.clone();
+        let status = self.status.clone();
+        tokio::spawn(async move {
+            if let Some(problem) =
+                super::k8s_sources::detect_into(&reg, &cluster, &namespaces).await
+            {
+                tracing::warn!("{problem}");
+                status.send_replace(problem);
+            }
+        });
     }
 
     /// Cancels everything and waits (bounded) for the tasks to finish their last writes.

@@ -11,6 +11,8 @@
 //! graph: braille             # braille | block | tty
 //! boxes: [cpu, mem, net, disks, query]
 //! bell: false                # ring the terminal bell when an alert starts firing
+//! source: thanos             # the remote query source to start on (see source_settings)
+//! sources: [...]             # remote query sources: name, url, auth, tls_config
 //! keys:                      # intent: key, or a list of keys
 //!   quit: [q, Q]             # rebinds quit wherever it is bound
 //!   targets.quit: x          # only in the targets pane
@@ -36,6 +38,10 @@ pub struct Settings {
     pub bell: Option<bool>,
     /// `(intent or scope.intent, keys)` in file order, for `Keymap::remap`.
     pub keys: Vec<(String, Vec<String>)>,
+    /// Remote query sources (`sources:`), in file order.
+    pub sources: Vec<super::source_settings::SourceSetting>,
+    /// The source the TUI starts on (`source: NAME`); `None` is the embedded engine.
+    pub source: Option<String>,
 }
 
 /// The settings file's path: `$XDG_CONFIG_HOME/kmon/kmon.yaml` (or the platform's config
@@ -145,8 +151,16 @@ pub fn parse(text: &str, file: &str) -> (Settings, Vec<String>) {
                 Value::Null => {}
                 _ => bad("expected a mapping from intents to keys"),
             },
+            "sources" => {
+                out.sources = super::source_settings::parse_sources(&e.value, file, &mut errors);
+            }
+            "source" => match scalar(&e.value) {
+                Some(s) if !s.is_empty() => out.source = Some(s.to_string()),
+                _ => bad("expected the name of a source (or embedded)"),
+            },
             _ => errors.push(format!(
-                "{}: unknown setting {:?} (known: interval, theme, graph, boxes, bell, keys)",
+                "{}: unknown setting {:?} (known: interval, theme, graph, boxes, bell, keys, \
+                 sources, source)",
                 at(e.key_pos),
                 e.key
             )),
@@ -199,6 +213,12 @@ pub fn render(s: &Settings) -> String {
     }
     if let Some(b) = s.bell {
         out.push_str(&format!("bell: {b}\n"));
+    }
+    if let Some(src) = &s.source {
+        out.push_str(&format!("source: {}\n", quote(src)));
+    }
+    if !s.sources.is_empty() {
+        out.push_str(&super::source_settings::render_sources(&s.sources));
     }
     if !s.keys.is_empty() {
         out.push_str("keys:\n");
@@ -309,6 +329,7 @@ mod tests {
                     ("quit".into(), vec!["q".into(), "Q".into()]),
                     ("targets.back".into(), vec!["x".into()]),
                 ],
+                ..Settings::default()
             }
         );
         assert_eq!(parse("", "f"), (Settings::default(), vec![]));
@@ -367,6 +388,7 @@ mod tests {
             boxes: Some(vec!["mem".into()]),
             bell: Some(false),
             keys: vec![("normal.quit".into(), vec!["Ctrl-Q".into(), ":".into()])],
+            ..Settings::default()
         };
         save(&path, &s).expect("saves");
         assert_eq!(load(&path), (s, vec![]));

@@ -55,6 +55,9 @@ pub struct UiSnapshot {
     /// The rules' alerts, groups and the local silences (empty without rules).
     #[serde(skip)]
     pub alerts: std::sync::Arc<crate::app::alerts::AlertsView>,
+    /// The query sources for the `:source` picker and the header: the active one's name
+    /// and every option with its state.
+    pub sources: std::sync::Arc<crate::app::sources::SourcesView>,
 }
 
 /// How many dropped targets a snapshot lists one by one (the counts cover them all).
@@ -361,6 +364,9 @@ pub enum Action {
     /// Reload the rule files as SIGHUP does (the `R` key, `:reload`); the outcome goes to
     /// the status line.
     ReloadRules,
+    /// Make the source `name` (`embedded` or a remote source's name) the one the query
+    /// bar, the dashboard, completion, targets and alerts come from (`:source`).
+    SwitchSource(String),
     /// Evaluate `expr` as the alert detail's graph panel (`panels::ALERT_PANEL_ID`) over
     /// the time range on every refresh; `None` when the detail closes.
     ShowAlertGraph(Option<String>),

@@ -3,6 +3,7 @@
 //! VictoriaMetrics) and the client of a remote query source's HTTP API (`--source`).
 //! `app` wires both; this module names only `model`, `storage` and `config`.
 
+pub mod source;
 pub mod transport;
 
 pub use transport::{ApiRequest, Method, Reply, Transport, TransportError};

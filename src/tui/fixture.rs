@@ -204,6 +204,7 @@ pub fn sample_snapshot() -> UiSnapshot {
         completion: Default::default(),
         cluster: None,
         dashboard: Default::default(),
+        sources: Default::default(),
     }
 }
 
@@ -305,6 +306,42 @@ pub fn sample_panel() -> PanelData {
         warnings: Vec::new(),
         outcomes: vec![crate::app::QueryOutcome::default()],
     }
+}
+
+/// Three query sources for the `:source` picker: the embedded engine, a kmon.yaml source
+/// without targets and rules (active), and a detected one that cannot be reached.
+pub fn sample_sources() -> std::sync::Arc<crate::app::SourcesView> {
+    use crate::app::{SourceOption, SourceOrigin, SourceStatus, SourcesView};
+    let opt = |name: &str, description: &str, origin, status| SourceOption {
+        name: name.into(),
+        description: description.into(),
+        origin,
+        status,
+    };
+    std::sync::Arc::new(SourcesView {
+        active: "thanos".into(),
+        options: vec![
+            opt(
+                "embedded",
+                "kmon's own engine and storage",
+                SourceOrigin::Embedded,
+                SourceStatus::Ok,
+            ),
+            opt(
+                "thanos",
+                "https://thanos.example/prometheus",
+                SourceOrigin::Configured,
+                SourceStatus::Unavailable("targets, rules".into()),
+            ),
+            opt(
+                "monitoring/prometheus",
+                "k8s://monitoring/prometheus:9090",
+                SourceOrigin::Detected,
+                SourceStatus::Error("connection refused; retrying in 4s".into()),
+            ),
+        ],
+        ..SourcesView::default()
+    })
 }
 
 #[cfg(test)]

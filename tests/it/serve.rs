@@ -199,7 +199,7 @@ fn serve_answers_the_api_and_query_prints_it() {
     let out = kmon(&["query", "1", "--url", &url]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        text(&out.stderr).contains("requesting"),
+        text(&out.stderr).contains("connection failed"),
         "{}",
         text(&out.stderr)
     );

@@ -154,13 +154,13 @@ impl Tmux {
     }
 
     /// Types `text` literally.
-    fn type_text(&self, text: &str) {
+    pub(crate) fn type_text(&self, text: &str) {
         let out = self.cmd(&["send-keys", "-t", "kmon", "-l", text]);
         assert!(out.status.success(), "send-keys failed: {out:?}");
     }
 
     /// Sends named keys (`Enter`, `Escape`, `C-u`, ...).
-    fn keys(&self, keys: &[&str]) {
+    pub(crate) fn keys(&self, keys: &[&str]) {
         let mut args = vec!["send-keys", "-t", "kmon"];
         args.extend_from_slice(keys);
         let out = self.cmd(&args);
@@ -168,7 +168,7 @@ impl Tmux {
     }
 
     /// Quits with `q` and checks the exit status and the restored terminal.
-    fn quit_and_check(&self, data: &Path) {
+    pub(crate) fn quit_and_check(&self, data: &Path) {
         self.quit_with("q", data);
     }
 

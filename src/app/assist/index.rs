@@ -38,6 +38,9 @@ pub struct CompletionIndex {
     pub(crate) labels: Vec<LabelEntry>,
     series: usize,
     truncated: bool,
+    /// Built from name and value lists (a remote source's labels API): metrics have no
+    /// labels of their own, so lookups by metric fall back to all labels.
+    flat: bool,
 }
 
 type Building<'a> = BTreeMap<&'a str, BTreeSet<&'a str>>;
@@ -93,6 +96,45 @@ impl CompletionIndex {
             labels: entries(global),
             series: count,
             truncated,
+            flat: false,
+        }
+    }
+
+    /// An index from lists, as a remote source's API gives them (`/api/v1/label/__name__/values`,
+    /// `/api/v1/labels` and each label's values): metric names, and label names with
+    /// their values across all metrics (`__name__` among them is skipped). Metrics get no
+    /// labels of their own; completion inside their braces offers all labels.
+    pub fn from_lists(metric_names: Vec<String>, labels: Vec<(String, Vec<String>)>) -> Self {
+        let mut truncated = false;
+        let mut names = metric_names;
+        names.sort_unstable();
+        names.dedup();
+        let mut labels: Vec<LabelEntry> = labels
+            .into_iter()
+            .filter(|(n, _)| n != METRIC_NAME)
+            .map(|(name, mut values)| {
+                values.sort_unstable();
+                values.dedup();
+                truncated |= values.len() > MAX_VALUES_PER_LABEL;
+                values.truncate(MAX_VALUES_PER_LABEL);
+                LabelEntry { name, values }
+            })
+            .collect();
+        labels.sort_by(|a, b| a.name.cmp(&b.name));
+        labels.dedup_by(|a, b| a.name == b.name);
+        CompletionIndex {
+            series: names.len(),
+            metrics: names
+                .into_iter()
+                .map(|name| MetricEntry {
+                    name,
+                    series: 0,
+                    labels: Vec::new(),
+                })
+                .collect(),
+            labels,
+            truncated,
+            flat: true,
         }
     }
 
@@ -142,6 +184,9 @@ impl CompletionIndex {
     }
 
     pub(crate) fn metric(&self, name: &str) -> Option<&MetricEntry> {
+        if self.flat {
+            return None;
+        }
         self.metrics
             .binary_search_by(|m| m.name.as_str().cmp(name))
             .ok()

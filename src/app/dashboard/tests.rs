@@ -43,6 +43,7 @@ fn a_full_file_parses() {
             unit: None,
             kind: PanelKind::Graph,
             width: 1,
+            source: None,
         }
     );
     let req = &d.rows[1].panels[0];
@@ -99,7 +100,11 @@ fn every_error_names_file_place_and_panel() {
         ),
         (
             "rows:\n  - panels:\n      - title: CPU busy\n        queries: [up]\n        colour: red\n",
-            "dash.yaml:5:9: panel \"CPU busy\": unknown key \"colour\" (a panel has: title, queries, unit, kind, width)",
+            "dash.yaml:5:9: panel \"CPU busy\": unknown key \"colour\" (a panel has: title, queries, unit, kind, width, source)",
+        ),
+        (
+            "rows:\n  - panels:\n      - title: CPU busy\n        queries: [up]\n        source: 'a b'\n",
+            "dash.yaml:5:17: panel \"CPU busy\": source: \"a b\" is not a source name (embedded, or a name from --source, kmon.yaml's sources or the cluster)",
         ),
         (
             "rows:\n  - panels:\n      - title: CPU busy\n        queries: [up]\n        kind: pie\n",
@@ -267,4 +272,20 @@ fn every_default_query_returns_data_from_the_builtin_collector() {
         }
     }
     assert!(checked >= 15, "{checked}");
+}
+
+#[test]
+fn panels_name_their_source_and_it_round_trips() {
+    let text = "title: mixed\nrows:\n  - panels:\n      - title: here\n        queries: [up]\n        \
+                source: embedded\n      - title: there\n        queries: [up]\n        source: thanos\n      \
+                - title: active\n        queries: [up]\n";
+    let d = parse(text, "dash.yaml").expect("parses");
+    let sources: Vec<Option<&str>> = d.rows[0]
+        .panels
+        .iter()
+        .map(|p| p.source.as_deref())
+        .collect();
+    assert_eq!(sources, [Some("embedded"), Some("thanos"), None]);
+    let again = parse(&to_yaml(&d, "c"), "dash.yaml").expect("parses back");
+    assert_eq!(again, d);
 }

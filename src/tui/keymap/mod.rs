@@ -158,6 +158,10 @@ pub enum Intent {
     SilenceCustom,
     /// Silence by every label of the alert, or by its alertname only.
     SilenceMatchers,
+    /// In the `:source` picker: the previous or next source, and switching to it.
+    SourceUp,
+    SourceDown,
+    SourceChoose,
 }
 
 impl Intent {
@@ -199,6 +203,14 @@ impl Intent {
                 | Intent::SilenceFor1d
                 | Intent::SilenceCustom
                 | Intent::SilenceMatchers
+        )
+    }
+
+    /// Whether the `:source` picker handles this intent (with the snapshot's sources).
+    pub fn is_source(self) -> bool {
+        matches!(
+            self,
+            Intent::SourceUp | Intent::SourceDown | Intent::SourceChoose
         )
     }
 
@@ -292,6 +304,9 @@ impl Intent {
             Intent::SilenceFor1d => "silence for 1d".into(),
             Intent::SilenceCustom => "silence for… (:silence 2h)".into(),
             Intent::SilenceMatchers => "all labels / alertname only".into(),
+            Intent::SourceUp => "previous source".into(),
+            Intent::SourceDown => "next source".into(),
+            Intent::SourceChoose => "query this source".into(),
         }
     }
 
@@ -340,6 +355,8 @@ pub enum Scope {
     Alerts,
     /// Picking how long to silence an alert.
     Silence,
+    /// Picking the query source (`:source`).
+    Source,
 }
 
 impl Scope {
@@ -362,11 +379,12 @@ impl Scope {
             Scope::Cluster => mode == Mode::Cluster,
             Scope::Alerts => mode == Mode::Alerts,
             Scope::Silence => mode == Mode::SilencePick,
+            Scope::Source => mode == Mode::SourcePick,
         }
     }
 
     /// Every scope.
-    pub const ALL: [Scope; 10] = [
+    pub const ALL: [Scope; 11] = [
         Scope::Everywhere,
         Scope::Normal,
         Scope::Editing,
@@ -377,6 +395,7 @@ impl Scope {
         Scope::Cluster,
         Scope::Alerts,
         Scope::Silence,
+        Scope::Source,
     ];
 
     /// The scope's name before a `.` in the settings file's `keys:` section.
@@ -392,6 +411,7 @@ impl Scope {
             Scope::Cluster => "cluster",
             Scope::Alerts => "alerts",
             Scope::Silence => "silence",
+            Scope::Source => "source",
         }
     }
 
@@ -407,6 +427,7 @@ impl Scope {
             Scope::Cluster => "cluster browser",
             Scope::Alerts => "alerts",
             Scope::Silence => "silence",
+            Scope::Source => "source picker",
         }
     }
 }
@@ -604,6 +625,7 @@ impl Keymap {
                 Scope::Cluster,
                 Scope::Alerts,
                 Scope::Silence,
+                Scope::Source,
                 Scope::Help,
                 Scope::Everywhere,
             ]
@@ -705,7 +727,7 @@ mod tests {
             [
                 "keys.normal.help: h no longer does graph_cursor_left in normal",
                 "keys.bogus: no intent \"bogus\" (README lists them)",
-                "keys.nowhere.quit: no scope \"nowhere\" (one of everywhere, normal, editing, help, targets, options, dashboard, cluster, alerts, silence)",
+                "keys.nowhere.quit: no scope \"nowhere\" (one of everywhere, normal, editing, help, targets, options, dashboard, cluster, alerts, silence, source)",
                 "keys.export: unknown key \"Hyper-x\" (try q, Ctrl-R, Alt-b, Enter, Esc, Tab, Up, PgDn, F1)",
             ]
         );

@@ -173,7 +173,11 @@ fn list(area: Rect, buf: &mut Buffer, snap: &UiSnapshot, view: &ViewState, theme
     if body.is_empty() {
         return;
     }
-    let empty = if v.alerting_rules == 0 {
+    let note = snap.sources.rules_note.as_deref();
+    let empty = if v.alerting_rules == 0 && note.is_some() {
+        // A remote source's rules that did not come: why.
+        note
+    } else if v.alerting_rules == 0 {
         Some(if v.has_rules() {
             "no alerting rules (only recording rules are loaded; r shows them)"
         } else {

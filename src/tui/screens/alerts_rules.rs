@@ -185,7 +185,10 @@ pub fn render(area: Rect, buf: &mut Buffer, snap: &UiSnapshot, view: &ViewState,
             buf,
             (inner.x, inner.y),
             inner.width,
-            "no rules loaded: give kmon rule files with --rules or rule_files",
+            snap.sources
+                .rules_note
+                .as_deref()
+                .unwrap_or("no rules loaded: give kmon rule files with --rules or rule_files"),
             Style::new().fg(theme.graph_text),
         );
         return;

@@ -18,6 +18,7 @@ pub mod dashboard;
 pub mod help;
 pub mod main;
 pub mod options;
+pub mod sources;
 pub mod targets;
 
 use ratatui::Frame;
@@ -65,6 +66,7 @@ pub fn render(
         crate::tui::view::Mode::Help => help::render(area, buf, view, theme),
         crate::tui::view::Mode::Options => options::render(area, buf, view, theme),
         crate::tui::view::Mode::SilencePick => alerts::picker(area, buf, view, theme),
+        crate::tui::view::Mode::SourcePick => sources::picker(area, buf, snapshot, view, theme),
         _ => {}
     }
 }
@@ -151,6 +153,7 @@ pub fn mouse(area: Rect, snapshot: &UiSnapshot, view: &mut ViewState, ev: MouseE
             | Mode::Alerts
             | Mode::AlertFilter
             | Mode::SilencePick
+            | Mode::SourcePick
     ) || area.width < MIN_WIDTH
         || area.height < MIN_HEIGHT
     {

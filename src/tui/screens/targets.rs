@@ -121,6 +121,8 @@ pub fn render(area: Rect, buf: &mut Buffer, snap: &UiSnapshot, view: &ViewState,
         } else {
             "no targets"
         };
+        // A remote source's targets that did not come: why (unavailable, unreachable).
+        let none = snap.sources.targets_note.as_deref().unwrap_or(none);
         put(buf, (body.x, body.y), body.width, none, dim);
         return;
     }

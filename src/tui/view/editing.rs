@@ -85,7 +85,8 @@ impl ViewState {
             | Mode::Dashboard
             | Mode::Cluster
             | Mode::Alerts
-            | Mode::SilencePick => {}
+            | Mode::SilencePick
+            | Mode::SourcePick => {}
         }
     }
 
@@ -104,7 +105,8 @@ impl ViewState {
             | Mode::Dashboard
             | Mode::Cluster
             | Mode::Alerts
-            | Mode::SilencePick => None,
+            | Mode::SilencePick
+            | Mode::SourcePick => None,
         }
     }
 
@@ -175,13 +177,15 @@ impl ViewState {
             | Mode::Dashboard
             | Mode::Cluster
             | Mode::Alerts
-            | Mode::SilencePick => Flow::Continue,
+            | Mode::SilencePick
+            | Mode::SourcePick => Flow::Continue,
         }
     }
 
     /// `:q`, `:quit`, `:range DUR` (a preset), `:graph SYMBOLS`, `:theme [NAME]`, `:help`,
-    /// `:ns [NAME|all]`, `:ctx NAME[,NAME]`, `:rules`, `:reload`, `:alerts`, `:unsilence ID` (`:silence DUR` needs the
-    /// snapshot: `apply_with` does it).
+    /// `:ns [NAME|all]`, `:ctx NAME[,NAME]`, `:rules`, `:reload`, `:alerts`, `:unsilence ID`,
+    /// `:source NAME` (`:silence DUR` and the `:source` picker need the snapshot:
+    /// `apply_with` does them).
     fn run_command(&mut self, line: &str) -> Flow {
         let mut words = line.split_whitespace();
         match (words.next(), words.next()) {
@@ -190,6 +194,7 @@ impl ViewState {
             (Some("help"), None) => self.apply(Intent::Help),
             (Some("rules"), None) => self.rules_command(true),
             (Some("reload"), None) => Flow::Send(Action::ReloadRules),
+            (Some("source"), Some(name)) => Flow::Send(Action::SwitchSource(name.to_string())),
             (Some("unsilence"), Some(id)) => match id.parse::<u64>() {
                 Ok(id) => Flow::Send(Action::Unsilence { id }),
                 Err(_) => {

@@ -20,10 +20,12 @@ mod alerts;
 mod cluster;
 mod editing;
 mod options;
+mod sources;
 pub use alerts::{
     AlertScreen, AlertsPane, DetailRef, FLASH_MS, Item as AlertItem, SILENCE_PRESETS,
 };
 pub use options::{INTERVALS_MS, OptionRow, OptionsView, ROWS as OPTION_ROWS, interval_label};
+pub use sources::SourcePicker;
 
 /// The boxes of the main screen, numbered as their toggle keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -117,6 +119,8 @@ pub enum Mode {
     AlertFilter,
     /// Picking how long to silence an alert (over the alerts pane).
     SilencePick,
+    /// Picking the query source (`:source`), over the screen it was opened on.
+    SourcePick,
 }
 
 /// What the event loop does after an intent.
@@ -249,6 +253,8 @@ pub struct ViewState {
     pub cluster: crate::tui::cluster_view::ClusterBrowser,
     /// The alerts pane, and the header's flash for a newly firing alert.
     pub alerts: AlertsPane,
+    /// The `:source` picker.
+    pub sources: SourcePicker,
     /// The mode the `:` command line returns to.
     command_from: Mode,
 }
@@ -285,6 +291,7 @@ impl Default for ViewState {
             dashboard: DashboardView::default(),
             cluster: Default::default(),
             alerts: AlertsPane::default(),
+            sources: SourcePicker::default(),
             command_from: Mode::Normal,
         }
     }
@@ -304,6 +311,7 @@ impl ViewState {
         let mode = match self.mode {
             Mode::Help => self.before_help,
             Mode::Options => self.options.returns_to(),
+            Mode::SourcePick => self.sources.before,
             mode => mode,
         };
         match mode {
@@ -434,7 +442,7 @@ impl ViewState {
             | Intent::Unpin => Flow::Continue,
             // The cluster browser's and the alerts pane's keys need their rows:
             // `apply_with` does them.
-            i if i.is_cluster() || i.is_alerts() => Flow::Continue,
+            i if i.is_cluster() || i.is_alerts() || i.is_source() => Flow::Continue,
             Intent::Dashboard => {
                 self.mode = Mode::Dashboard;
                 Flow::Send(Action::ShowDashboard(true))
@@ -509,6 +517,7 @@ impl ViewState {
                     Mode::Cluster => return self.cluster_back(),
                     Mode::AlertFilter => self.mode = Mode::Alerts,
                     Mode::Alerts | Mode::SilencePick => return self.alerts_back(),
+                    Mode::SourcePick => self.mode = self.sources.before,
                     Mode::Targets if self.targets.detail => self.targets.detail = false,
                     Mode::Targets => self.mode = Mode::Normal,
                     // `apply` hands Back in the menu to `apply_option`.
@@ -590,10 +599,16 @@ impl ViewState {
         match intent {
             i if i.is_cluster() => self.apply_cluster(intent, snap),
             i if i.is_alerts() => self.apply_alerts(intent, snap),
+            i if i.is_source() => self.apply_source(intent, snap),
             Intent::Submit if self.mode == Mode::Command => {
-                // `:silence` needs the snapshot's alerts.
+                // `:silence` needs the snapshot's alerts, `:source` its sources.
                 let line = self.command.text().trim().to_string();
                 let mut words = line.split_whitespace();
+                if line == "source" {
+                    self.mode = self.after_command();
+                    self.message = None;
+                    return self.open_source_picker(snap);
+                }
                 if words.next() == Some("silence") {
                     self.mode = self.after_command();
                     self.message = None;

@@ -69,7 +69,11 @@ pub async fn handle<B>(
     shared: Arc<Shared>,
     peer: Option<&rustls::pki_types::CertificateDer<'static>>,
     req: Request<B>,
-) -> Response<Body> {
+) -> Response<Body>
+where
+    B: hyper::body::Body,
+    B::Error: std::fmt::Display,
+{
     let path = req.uri().path().to_string();
     *shared.requests.lock().entry(path.clone()).or_default() += 1;
     let query: HashMap<String, String> = req
@@ -125,18 +129,33 @@ pub async fn handle<B>(
         }
         return r;
     }
-    if req.method() != hyper::Method::GET {
+    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    // Only the proxy subresources take other methods (a POST to a service's API).
+    let proxied = segs.contains(&"proxy");
+    if req.method() != hyper::Method::GET && !(proxied && req.method() == hyper::Method::POST) {
         return failure(
             405,
             "MethodNotAllowed",
             &format!("the double serves only GET, not {}", req.method()),
         );
     }
-    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let (parts, body) = req.into_parts();
+    let body = match http_body_util::BodyExt::collect(body).await {
+        Ok(b) => b.to_bytes(),
+        Err(e) => return failure(400, "BadRequest", &format!("reading the body: {e}")),
+    };
+    let forward = proxy::Forwarded {
+        method: parts.method.clone(),
+        query: parts.uri.query().map(str::to_string),
+        headers: parts.headers.clone(),
+        body,
+    };
+    let req = Request::from_parts(parts, ());
     let ctx = Ctx {
         shared: &shared,
         user: &user,
         query: &query,
+        forward: &forward,
     };
     let wants_aggregated = req
         .headers()
@@ -195,6 +214,8 @@ struct Ctx<'a> {
     shared: &'a Arc<Shared>,
     user: &'a str,
     query: &'a HashMap<String, String>,
+    /// The request as a proxy passes it on.
+    forward: &'a proxy::Forwarded,
 }
 
 impl Ctx<'_> {
@@ -213,12 +234,16 @@ impl Ctx<'_> {
             .lock()
             .entry((verb.to_string(), resource.to_string()))
             .or_default() += 1;
-        let forbidden = self
-            .shared
-            .forbidden
-            .lock()
-            .iter()
-            .any(|(v, r)| (v == verb || v == "*") && (r == resource || r == "*"));
+        let matches =
+            |(v, r): &(String, String)| (v == verb || v == "*") && (r == resource || r == "*");
+        let forbidden = self.shared.forbidden.lock().iter().any(matches)
+            || (ns.is_none()
+                && self
+                    .shared
+                    .forbidden_cluster_wide
+                    .lock()
+                    .iter()
+                    .any(matches));
         if !forbidden {
             return None;
         }
@@ -323,10 +348,33 @@ impl Ctx<'_> {
                 if matches!(kind, Kind::Node | Kind::Pod | Kind::Service) =>
             {
                 let sub = format!("{}/proxy", kind.plural());
-                if let Some(r) = self.authorize("get", &sub, group, ns, Some(name)) {
+                // RBAC's verb for a POST is `create`.
+                let verb = if self.forward.method == hyper::Method::POST {
+                    "create"
+                } else {
+                    "get"
+                };
+                if let Some(r) = self.authorize(verb, &sub, group, ns, Some(name)) {
                     return r;
                 }
-                proxy::proxy(self.shared, kind, ns.unwrap_or(""), name, &tail.join("/"))
+                let ns = ns.unwrap_or("");
+                let tail = tail.join("/");
+                if kind == Kind::Service
+                    && let Some(url) = proxy::backend(self.shared, ns, name)
+                {
+                    return proxy::forward(&url, &tail, self.forward).await;
+                }
+                if self.forward.method != hyper::Method::GET {
+                    return failure(
+                        405,
+                        "MethodNotAllowed",
+                        &format!(
+                            "the double's synthetic proxies serve only GET, not {}",
+                            self.forward.method
+                        ),
+                    );
+                }
+                proxy::proxy(self.shared, kind, ns, name, &tail)
             }
             _ => failure(
                 404,

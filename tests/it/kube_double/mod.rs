@@ -5,7 +5,8 @@
 //! statefulsets, daemonsets, jobs, cronjobs, persistentvolumeclaims, and
 //! horizontalpodautoscalers at autoscaling/v2) with LIST/WATCH (selectors, pagination,
 //! bookmarks, 410 Gone), node/pod/service proxy paths serving kubelet, cAdvisor and app
-//! expositions, and switches for 403s and outages. Every Kubernetes test (discovery,
+//! expositions (or, for a service port a test chooses, a real HTTP server on loopback,
+//! GET and POST), and switches for 403s and outages. Every Kubernetes test (discovery,
 //! proxy scraping, kube state series, RBAC, outage, the cluster browser) runs against it.
 //!
 //! The double owns its own tokio runtime (one worker thread), so it works the same from
@@ -97,6 +98,9 @@ pub(crate) struct Shared {
     pub cert_users: Mutex<HashMap<Vec<u8>, String>>,
     /// (verb, resource) pairs answered with 403; verb or resource "*" matches any.
     pub forbidden: Mutex<HashSet<(String, String)>>,
+    /// (verb, resource) pairs answered with 403 at the cluster scope only (a user whose
+    /// RoleBindings cover some namespaces).
+    pub forbidden_cluster_wide: Mutex<HashSet<(String, String)>>,
     /// Requests served, by URL path (no query).
     pub requests: Mutex<BTreeMap<String, u64>>,
     /// Authenticated API calls by (verb, resource), e.g. ("watch", "pods"),
@@ -108,6 +112,9 @@ pub(crate) struct Shared {
     pub failures: Mutex<Vec<(String, u16)>>,
     /// Path prefixes answered only after a delay.
     pub delays: Mutex<Vec<(String, Duration)>>,
+    /// Service ports whose proxy goes to a real HTTP server: (namespace, service, port)
+    /// -> base URL.
+    pub backends: Mutex<HashMap<(String, String, u16), String>>,
     pub started: Instant,
     pub opts: DoubleOptions,
     pub addr: SocketAddr,
@@ -194,11 +201,13 @@ impl KubeDouble {
             tokens: Mutex::new(tokens),
             cert_users: Mutex::new(HashMap::new()),
             forbidden: Mutex::new(HashSet::new()),
+            forbidden_cluster_wide: Mutex::new(HashSet::new()),
             requests: Mutex::new(BTreeMap::new()),
             calls: Mutex::new(BTreeMap::new()),
             forbidden_calls: Mutex::new(BTreeMap::new()),
             failures: Mutex::new(Vec::new()),
             delays: Mutex::new(Vec::new()),
+            backends: Mutex::new(HashMap::new()),
             started: Instant::now(),
             opts,
             addr,
@@ -361,6 +370,15 @@ impl KubeDouble {
     pub fn forbid(&self, verb: &str, resource: &str) {
         self.shared
             .forbidden
+            .lock()
+            .insert((verb.to_string(), resource.to_string()));
+    }
+
+    /// Answers `verb` on `resource` with 403 when asked across all namespaces, as for a
+    /// user with RoleBindings but no ClusterRoleBinding; namespaced requests still pass.
+    pub fn forbid_cluster_wide(&self, verb: &str, resource: &str) {
+        self.shared
+            .forbidden_cluster_wide
             .lock()
             .insert((verb.to_string(), resource.to_string()));
     }

@@ -837,3 +837,122 @@ async fn workloads_and_unhealthy_pods_look_real() {
     let p = Api::<Pod>::namespaced(c, ns).get(name).await.unwrap();
     assert_eq!(p.status.unwrap().phase.as_deref(), Some("Pending"));
 }
+
+/// A loopback HTTP server that answers every request with what it got (as JSON), status
+/// 418 on `/teapot`.
+async fn echo_backend() -> String {
+    use axum::extract::Request;
+    async fn echo(req: Request) -> axum::response::Response {
+        let (parts, body) = req.into_parts();
+        let body = axum::body::to_bytes(body, 1 << 20)
+            .await
+            .unwrap_or_default();
+        let v = serde_json::json!({
+            "method": parts.method.as_str(),
+            "path": parts.uri.path(),
+            "query": parts.uri.query(),
+            "content_type": parts.headers.get("content-type").and_then(|v| v.to_str().ok()),
+            "body": String::from_utf8_lossy(&body),
+        });
+        let status = if parts.uri.path() == "/teapot" {
+            418
+        } else {
+            200
+        };
+        axum::response::Response::builder()
+            .status(status)
+            .header("content-type", "application/x-echo")
+            .body(axum::body::Body::from(v.to_string()))
+            .expect("a response")
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind the backend");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, axum::Router::new().fallback(echo)).await;
+    });
+    url
+}
+
+#[tokio::test]
+async fn a_service_proxy_forwards_to_a_real_backend() {
+    let d = KubeDouble::start(DoubleOptions::default());
+    let svc: Service = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "prometheus-k8s", "namespace": "monitoring",
+                     "labels": {"app.kubernetes.io/name": "prometheus"}},
+        "spec": {"ports": [{"name": "web", "port": 9090}, {"name": "reloader-web", "port": 8080}]},
+    }))
+    .expect("a Service");
+    d.apply(&svc);
+    d.proxy_service_to("monitoring", "prometheus-k8s", 9090, &echo_backend().await);
+    let (c, _dir) = client(&d, User::Token).await;
+    let send = |req: hyper::Request<Vec<u8>>| {
+        let c = c.clone();
+        async move {
+            use http_body_util::BodyExt;
+            let resp = c
+                .send(req.map(kube::client::Body::from))
+                .await
+                .expect("an answer");
+            let status = resp.status().as_u16();
+            let ct = resp
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string();
+            let body = resp.into_body().collect().await.expect("body").to_bytes();
+            let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            (status, ct, v)
+        }
+    };
+    // By port name and by number, with the query passed on.
+    for name in [
+        "prometheus-k8s:web",
+        "prometheus-k8s:9090",
+        "http:prometheus-k8s:9090",
+    ] {
+        let path = format!(
+            "/api/v1/namespaces/monitoring/services/{name}/proxy/api/v1/query?query=up%7Bjob%3D%22a%22%7D&time=5"
+        );
+        let (status, ct, v) = send(get(&path)).await;
+        assert_eq!((status, ct.as_str()), (200, "application/x-echo"), "{name}");
+        assert_eq!(v["method"], "GET");
+        assert_eq!(v["path"], "/api/v1/query");
+        assert_eq!(v["query"], "query=up%7Bjob%3D%22a%22%7D&time=5");
+    }
+    // A POST form with its content type, and the backend's status.
+    let post = hyper::Request::post(
+        "/api/v1/namespaces/monitoring/services/prometheus-k8s:web/proxy/teapot",
+    )
+    .header("content-type", "application/x-www-form-urlencoded")
+    .body(b"query=up&time=5".to_vec())
+    .expect("a POST");
+    let (status, _, v) = send(post).await;
+    assert_eq!(status, 418);
+    assert_eq!(v["method"], "POST");
+    assert_eq!(v["content_type"], "application/x-www-form-urlencoded");
+    assert_eq!(v["body"], "query=up&time=5");
+    assert_eq!(d.calls("create", "services/proxy"), 1);
+    // A port without a backend keeps the synthetic exposition; a missing service is 404.
+    let (status, _, _) = send(get(
+        "/api/v1/namespaces/monitoring/services/prometheus-k8s:reloader-web/proxy/api/v1/query",
+    ))
+    .await;
+    assert_eq!(status, 404);
+    let (status, _, v) = send(get(
+        "/api/v1/namespaces/monitoring/services/x:9090/proxy/api/v1/query",
+    ))
+    .await;
+    assert_eq!((status, v["kind"].as_str()), (404, Some("Status")));
+    // A forbidden POST is refused by the API server, not passed on.
+    d.forbid("create", "services/proxy");
+    let post = hyper::Request::post(
+        "/api/v1/namespaces/monitoring/services/prometheus-k8s:web/proxy/api/v1/query",
+    )
+    .body(b"query=up".to_vec())
+    .expect("a POST");
+    let (status, _, v) = send(post).await;
+    assert_eq!((status, v["reason"].as_str()), (403, Some("Forbidden")));
+}

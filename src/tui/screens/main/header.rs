@@ -66,6 +66,18 @@ pub(super) fn render(
             Span::styled(source, text),
         ]),
     }
+    // A remote query source: its name (and while its answers are late, that it is
+    // being waited for); the boxes of this machine or cluster keep their local data.
+    if snap.sources.remote_active() {
+        let mut g = vec![
+            Span::styled("⇄ ", dim),
+            Span::styled(snap.sources.active.clone(), bold),
+        ];
+        if let Some(w) = &snap.sources.waiting {
+            g.push(Span::styled(format!(" {w}"), Style::new().fg(theme.hi_fg)));
+        }
+        groups.insert(1, g);
+    }
     groups.push(vec![Span::styled(
         clock(snap.at_ms, snap.tz_offset_secs),
         bold,

@@ -97,6 +97,11 @@ fn hints(mode: Mode) -> &'static [Hint] {
             (Some(I::SilenceMatchers), "n", "labels"),
             (Some(I::Back), "Esc", "cancel"),
         ],
+        Mode::SourcePick => &[
+            (None, "↑↓", "select"),
+            (Some(I::SourceChoose), "Enter", "query it"),
+            (Some(I::Back), "Esc", "cancel"),
+        ],
     }
 }
 
@@ -274,6 +279,7 @@ mod tests {
             Mode::Alerts,
             Mode::AlertFilter,
             Mode::SilencePick,
+            Mode::SourcePick,
         ] {
             let fixed: Vec<(String, &str)> = hints(mode)
                 .iter()
