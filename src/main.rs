@@ -428,7 +428,9 @@ fn query_source(
     match (url, data_dir) {
         (Some(_), Some(_)) => anyhow::bail!("give --source or --data-dir, not both"),
         (None, Some(dir)) => Ok(Source::DataDir(dir)),
-        (url, None) => Ok(Source::Url(url.unwrap_or_else(|| DEFAULT_URL.into()))),
+        (url, None) => Ok(Source::Url(url.unwrap_or_else(|| {
+            kmon::app::query_cli::default_source().unwrap_or_else(|| DEFAULT_URL.into())
+        }))),
     }
 }
 
