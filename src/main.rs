@@ -419,21 +419,25 @@ fn parse_after(s: &str) -> Result<Duration, String> {
     kmon::model::parse_duration(s).map_err(|e| e.to_string())
 }
 
-/// `--source` (alias `--url`) or `--data-dir` (not both); neither is the default URL. A
+/// `--source` (alias `--url`) or `--data-dir` (not both); neither is kmon.yaml's `source:`, else the default URL. A
 /// `k8s://` source goes through the kubeconfig's API server (`--kubeconfig`, `--context`).
 fn query_source(f: Flags) -> anyhow::Result<kmon::app::query_cli::Source> {
     use kmon::app::query_cli::{DEFAULT_URL, Source};
     match (f.source.clone(), f.data_dir.clone()) {
         (Some(_), Some(_)) => anyhow::bail!("give --source or --data-dir, not both"),
         (None, Some(dir)) => Ok(Source::DataDir(dir)),
-        (Some(s), None) => match kmon::app::k8s_sources::address_for(&s) {
-            Some(address) => Ok(Source::K8s {
-                address,
-                kube: f.run_options().kube,
-            }),
-            None => Ok(Source::Url(s)),
-        },
-        (None, None) => Ok(Source::Url(DEFAULT_URL.into())),
+        (flag, None) => {
+            let Some(s) = flag.or_else(kmon::app::query_cli::default_source) else {
+                return Ok(Source::Url(DEFAULT_URL.into()));
+            };
+            match kmon::app::k8s_sources::address_for(&s) {
+                Some(address) => Ok(Source::K8s {
+                    address,
+                    kube: f.run_options().kube,
+                }),
+                None => Ok(Source::Url(s)),
+            }
+        }
     }
 }
 

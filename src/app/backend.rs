@@ -231,16 +231,22 @@ pub async fn remote_completion(client: &Client) -> Option<CompletionIndex> {
         .await
         .map(|a| a.data)
         .unwrap_or_default();
-    let mut labels = Vec::new();
-    for name in label_names
-        .into_iter()
-        .filter(|n| n != "__name__")
-        .take(MAX_REMOTE_LABELS)
-    {
-        if let Ok(values) = client.label_values(&name, &q).await {
-            labels.push((name, values.data));
-        }
-    }
+    use futures_util::StreamExt;
+    let q = &q;
+    let labels: Vec<(String, Vec<String>)> = futures_util::stream::iter(
+        label_names
+            .into_iter()
+            .filter(|n| n != "__name__")
+            .take(MAX_REMOTE_LABELS),
+    )
+    .map(|name| async move {
+        let values = client.label_values(&name, q).await.ok()?;
+        Some((name, values.data))
+    })
+    .buffer_unordered(REMOTE_PANELS_AT_ONCE)
+    .filter_map(|x| async move { x })
+    .collect()
+    .await;
     Some(CompletionIndex::from_lists(names, labels))
 }
 

@@ -18,7 +18,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-/// The default server: a local `kmon serve` (or Prometheus).
+/// The default server, without `--source` or a `source:` in kmon.yaml: a local `kmon
+/// serve` (or Prometheus).
 pub const DEFAULT_URL: &str = "http://127.0.0.1:9090";
 
 /// How to print a result.
@@ -99,6 +100,14 @@ pub fn query_range(
 pub struct Answer {
     pub status: u16,
     pub body: String,
+}
+
+/// The settings file's `source:` (when it names a remote source): where `kmon query`
+/// asks without `--source`.
+pub fn default_source() -> Option<String> {
+    let file = super::settings::default_path()?;
+    let (settings, _) = super::settings::load(&file);
+    settings.source.filter(|s| s != super::sources::EMBEDDED)
 }
 
 /// How long `kmon query` waits for a remote answer.

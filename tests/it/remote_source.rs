@@ -524,14 +524,22 @@ fn the_tui_on_a_remote_source_graphs_completes_and_lists_remote_targets() {
     });
 
     // Tab completes a metric only the remote source has.
+    // (The remote index arrives in the background: Tab again until it has.)
     tmux.keys(&["/"]);
     tmux.type_text("prometheus_tsdb_head_ser");
-    tmux.keys(&["Tab"]);
-    tmux.wait_for(
-        "the completed remote metric",
-        Duration::from_secs(20),
-        |s| s.contains("prometheus_tsdb_head_series"),
-    );
+    let start = Instant::now();
+    loop {
+        tmux.keys(&["Tab"]);
+        std::thread::sleep(Duration::from_millis(500));
+        if tmux.capture().contains("prometheus_tsdb_head_series") {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no completion; screen:\n{}",
+            tmux.capture()
+        );
+    }
     tmux.keys(&["Enter"]);
     tmux.wait_for(
         "the remote graph and its legend",
@@ -543,13 +551,16 @@ fn the_tui_on_a_remote_source_graphs_completes_and_lists_remote_targets() {
         },
     );
 
-    // The targets pane lists the remote source's targets.
-    tmux.keys(&["Escape"]);
+    // The targets pane lists the remote source's targets. (An Escape right before
+    // another key would read as Alt-key: each Escape is waited out.)
     tmux.keys(&["t"]);
     tmux.wait_for("the remote targets", Duration::from_secs(20), |s| {
         s.contains("prom (1/1 up)") && s.contains("dead (0/1 up)")
     });
     tmux.keys(&["Escape"]);
+    tmux.wait_for("the boxes again", Duration::from_secs(10), |s| {
+        !s.contains("dead (0/1 up)")
+    });
 
     // The alerts pane shows the remote alert.
     tmux.keys(&["a"]);
@@ -557,6 +568,9 @@ fn the_tui_on_a_remote_source_graphs_completes_and_lists_remote_targets() {
         s.contains("RemoteOnlyAlert")
     });
     tmux.keys(&["Escape"]);
+    tmux.wait_for("the boxes again", Duration::from_secs(10), |s| {
+        !s.contains("RemoteOnlyAlert")
+    });
 
     // `:source` lists the sources; choosing embedded switches back at once.
     tmux.keys(&[":"]);
