@@ -317,13 +317,25 @@ impl WalFollow {
                     Err(e) => return Err(io_at(&path, e)),
                 }
             }
-            // Whether the segment is finished must be known before reading it: the
-            // writer completes a segment before it creates the next.
-            let next = self.next_segment(false)?;
             let Some(t) = self.tail.as_mut() else {
                 return Ok(None);
             };
-            let step = t.step().map_err(|e| io_at(&path, e))?;
+            let mut step = t.step().map_err(|e| io_at(&path, e))?;
+            // Where the segment stops, whether it is finished decides: the writer
+            // completes a segment before it creates the next, so once a later segment
+            // is seen, one more read gives the segment's true end.
+            let mut next = None;
+            if !matches!(step, Step::Record { .. }) {
+                next = self.next_segment(false)?;
+                if next.is_some()
+                    && let Some(t) = self.tail.as_mut()
+                {
+                    step = t.step().map_err(|e| io_at(&path, e))?;
+                }
+            }
+            let Some(t) = self.tail.as_mut() else {
+                return Ok(None);
+            };
             match step {
                 Step::Record { start, end } => {
                     self.live_corrupt = None;
