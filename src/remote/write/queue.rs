@@ -3,7 +3,7 @@
 //! be sent (external labels added, then `write_relabel_configs`; dropped series
 //! remembered), and hands every sample to the shard of its series, waiting when a shard
 //! holds `capacity` samples (never dropping); the shards batch and send. The low watermark
-//! of unacknowledged samples is saved every few seconds and at shutdown, so a restart
+//! of unacknowledged samples is saved every second and at shutdown, so a restart
 //! resends only that tail, skipping what each shard had already delivered. The shard count
 //! is fixed for a run (see `shard_count`). `app::remote_write` owns the queues.
 
@@ -47,7 +47,7 @@ impl Default for QueueOptions {
             external_labels: Labels::empty(),
             data_dir: PathBuf::from("."),
             flush_deadline: Duration::from_secs(5),
-            save_interval: Duration::from_secs(5),
+            save_interval: Duration::from_secs(1),
             poll: Duration::from_millis(200),
         }
     }
