@@ -104,7 +104,48 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
 }
 
 /// Delivers `batch` (or drops it for good) and acknowledges it. `false` when aborted.
-async fn send(ctx: &ShardCtx, encoder: &mut Encoder, mut batch: Vec<Pending>) -> bool {
+/// A batch refused as out of order (a restart resending samples the receiver already has
+/// newer ones of) is sent again in halves, in order, so only the refused samples are
+/// dropped: Prometheus rolls back a whole request when one sample is out of order.
+async fn send(ctx: &ShardCtx, encoder: &mut Encoder, batch: Vec<Pending>) -> bool {
+    let mut work = std::collections::VecDeque::from([batch]);
+    while let Some(b) = work.pop_front() {
+        match send_one(ctx, encoder, b).await {
+            Sent::Done => {}
+            Sent::Aborted => return false,
+            Sent::Split(mut b) => {
+                let second = b.split_off(b.len() / 2);
+                work.push_front(second);
+                work.push_front(b);
+            }
+        }
+    }
+    true
+}
+
+/// What became of one request.
+enum Sent {
+    Done,
+    Aborted,
+    /// Refused as out of order: send these again in smaller parts.
+    Split(Vec<Pending>),
+}
+
+/// Whether a refusal is about samples older than what the receiver holds (Prometheus's,
+/// Mimir's and VictoriaMetrics' wordings).
+fn out_of_order(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    [
+        "out of order",
+        "out-of-order",
+        "out of bounds",
+        "duplicate sample",
+    ]
+    .iter()
+    .any(|w| m.contains(w))
+}
+
+async fn send_one(ctx: &ShardCtx, encoder: &mut Encoder, mut batch: Vec<Pending>) -> Sent {
     let m = &ctx.metrics;
     let mut backoff = ctx.queue.min_backoff;
     let mut attempt: u32 = 0;
@@ -121,7 +162,7 @@ async fn send(ctx: &ShardCtx, encoder: &mut Encoder, mut batch: Vec<Pending>) ->
             batch = keep;
         }
         if batch.is_empty() {
-            return true;
+            return Sent::Done;
         }
         let samples: Vec<BatchSample> = batch
             .iter()
@@ -138,14 +179,14 @@ async fn send(ctx: &ShardCtx, encoder: &mut Encoder, mut batch: Vec<Pending>) ->
                 tracing::error!(queue = %m.remote_name, "remote_write: {e}; batch dropped");
                 m.drop_refused("encode", n);
                 acknowledge(ctx, &batch, true);
-                return true;
+                return Sent::Done;
             }
         };
         m.samples_total.fetch_add(n, Ordering::Relaxed);
         let started = Instant::now();
         let result = tokio::select! {
             biased;
-            _ = ctx.abort.cancelled() => return false,
+            _ = ctx.abort.cancelled() => return Sent::Aborted,
             r = ctx.client.store(&body, attempt) => r,
         };
         m.observe_send(started.elapsed().as_secs_f64());
@@ -159,7 +200,11 @@ async fn send(ctx: &ShardCtx, encoder: &mut Encoder, mut batch: Vec<Pending>) ->
                 if logged_at.is_some() {
                     tracing::info!(queue = %m.remote_name, "remote_write: sending again after {attempt} retries");
                 }
-                return true;
+                return Sent::Done;
+            }
+            Err(StoreError::Fatal { message, .. }) if batch.len() > 1 && out_of_order(&message) => {
+                tracing::info!(queue = %m.remote_name, "remote_write: {message}; sending the {n} samples again in halves");
+                return Sent::Split(batch);
             }
             Err(StoreError::Fatal { reason, message }) => {
                 tracing::error!(queue = %m.remote_name, "remote_write: {message}; {n} samples dropped");
@@ -168,7 +213,7 @@ async fn send(ctx: &ShardCtx, encoder: &mut Encoder, mut batch: Vec<Pending>) ->
                 QueueMetrics::raise(&m.highest_sent_ms, newest);
                 m.drop_refused(&reason, n);
                 acknowledge(ctx, &batch, true);
-                return true;
+                return Sent::Done;
             }
             Err(StoreError::Recoverable {
                 reason,
@@ -182,7 +227,7 @@ async fn send(ctx: &ShardCtx, encoder: &mut Encoder, mut batch: Vec<Pending>) ->
                 }
                 tokio::select! {
                     biased;
-                    _ = ctx.abort.cancelled() => return false,
+                    _ = ctx.abort.cancelled() => return Sent::Aborted,
                     _ = tokio::time::sleep(wait) => {}
                 }
                 m.samples_retried.fetch_add(n, Ordering::Relaxed);

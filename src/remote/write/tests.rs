@@ -25,6 +25,10 @@ struct Received {
     /// Retry-After sent with a non-200 answer (seconds; 0: none).
     retry_after: AtomicU64,
     requests: AtomicU64,
+    /// Like Prometheus's head: a request with a sample older than its series' newest is
+    /// refused whole with 400 "out of order sample".
+    strict_order: std::sync::atomic::AtomicBool,
+    newest: Mutex<std::collections::HashMap<String, i64>>,
 }
 
 struct Receiver {
@@ -56,6 +60,31 @@ async fn receiver() -> Receiver {
                     return (StatusCode::BAD_REQUEST, HeaderMap::new(), "bad body".into());
                 };
                 *s.headers.lock() = Some(headers);
+                let text_of = |ts: &super::proto::TimeSeries| {
+                    let labels: Vec<(&str, &str)> = ts
+                        .labels
+                        .iter()
+                        .map(|l| (l.name.as_str(), l.value.as_str()))
+                        .collect();
+                    Labels::from_pairs(&labels).to_string()
+                };
+                if s.strict_order.load(Ordering::Relaxed) {
+                    let mut newest = s.newest.lock();
+                    let refused = req.timeseries.iter().any(|ts| {
+                        let max = newest.get(&text_of(ts)).copied().unwrap_or(i64::MIN);
+                        ts.samples.iter().any(|x| x.timestamp < max)
+                    });
+                    if refused {
+                        let msg = "out of order sample".to_string();
+                        return (StatusCode::BAD_REQUEST, HeaderMap::new(), msg);
+                    }
+                    for ts in &req.timeseries {
+                        let e = newest.entry(text_of(ts)).or_insert(i64::MIN);
+                        for x in &ts.samples {
+                            *e = (*e).max(x.timestamp);
+                        }
+                    }
+                }
                 let mut got = s.samples.lock();
                 for ts in req.timeseries {
                     let labels: Vec<(String, String)> =
@@ -412,4 +441,37 @@ async fn a_gap_in_the_log_is_counted() {
     wait_for("the later sample", || count(&r) == 1).await;
     assert_eq!(m.wal_gaps.load(Ordering::Relaxed), 1);
     q.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_refused_as_out_of_order_is_split_and_only_old_samples_dropped() {
+    let r = receiver().await;
+    r.state.strict_order.store(true, Ordering::Relaxed);
+    // The receiver already holds j1 up to t=5000 (sent before a crash, say).
+    r.state
+        .newest
+        .lock()
+        .insert("{__name__=\"up\", job=\"j1\"}".to_string(), 5000);
+    let dir = tempfile::tempdir().unwrap();
+    let wal = MemWal::new();
+    fill(&wal, 2, 11, 0);
+    from_start(dir.path(), &r.url);
+    let mut cfg = config(&r.url);
+    cfg.queue_config.max_shards = 1;
+    cfg.queue_config.max_samples_per_send = 100;
+    let q = QueueManager::start(cfg, options(dir.path()), Arc::new(wal.clone())).unwrap();
+    let m = q.metrics().clone();
+    wait_for("the old samples dropped", || m.dropped("http_400") == 5).await;
+    wait_for("the rest", || count(&r) == 17).await;
+    q.stop().await;
+    let got = r.state.samples.lock().clone();
+    let ts = |name: &str| -> Vec<i64> { got.iter().filter(|s| s.0 == name).map(|s| s.1).collect() };
+    assert_eq!(
+        ts("{__name__=\"up\", job=\"j1\"}"),
+        (5..11).map(|k| k * 1000).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        ts("{__name__=\"up\", job=\"j2\"}"),
+        (0..11).map(|k| k * 1000).collect::<Vec<_>>()
+    );
 }
