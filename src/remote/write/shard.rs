@@ -2,9 +2,10 @@
 //! order, batches up to `max_samples_per_send` or for `batch_send_deadline`, and sends each
 //! batch until it is delivered — retrying 5xx, 429 (when configured, after Retry-After) and
 //! connection errors with exponential backoff from `min_backoff` to `max_backoff`, for as
-//! long as it takes — or refused for good (other statuses: dropped, counted by reason).
-//! Only then is the batch acknowledged to the tracker, so a batch never delivered is sent
-//! again after a restart. The queue runs one task per shard.
+//! long as it takes — or refused for good (other statuses: dropped, counted by reason; a
+//! batch refused as out of order is first sent again in halves, so only the refused
+//! samples are dropped). Only then is the batch acknowledged to the tracker, so a batch
+//! never delivered is sent again after a restart. The queue runs one task per shard.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
