@@ -51,6 +51,7 @@ mod progress;
 mod publish;
 pub mod query_cli;
 mod remote_feed;
+pub mod remote_write;
 pub mod rules;
 mod run;
 mod serve;

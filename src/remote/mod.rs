@@ -5,5 +5,6 @@
 
 pub mod source;
 pub mod transport;
+pub mod write;
 
 pub use transport::{ApiRequest, Method, Reply, Transport, TransportError};

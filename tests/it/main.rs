@@ -30,6 +30,7 @@ mod promql_head;
 mod promql_interop;
 mod query_local;
 mod remote_source;
+mod remote_write_interop;
 mod rules_interop;
 mod serve;
 mod support;

@@ -9,6 +9,7 @@
 //! snapshot. The app opens one `Db` for the TUI, `kmon serve` and `export-screen`.
 
 mod admin;
+mod follow;
 mod merge;
 mod open;
 

@@ -7,7 +7,9 @@
 //! Files: `segment` (framing, writer, segment names), `reader` (reads and validates a
 //! segment), `record` (record contents), `replay` (rebuilds a head from the newest
 //! checkpoint and the segments after it, repairs damage), `checkpoint` (writes
-//! `checkpoint.NNNNNNNN/` and deletes the segments it replaces).
+//! `checkpoint.NNNNNNNN/` and deletes the segments it replaces), `follow` (`WalFollow`,
+//! which tails the log while it is written, for remote_write) over `tail` (reads one
+//! segment record by record while it may still grow).
 //!
 //! Use:
 //! ```text
@@ -17,10 +19,12 @@
 //! ```
 
 mod checkpoint;
+mod follow;
 mod reader;
 pub mod record;
 mod replay;
 mod segment;
+mod tail;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -34,6 +38,7 @@ pub use checkpoint::{
     CheckpointStats, checkpoint, checkpoint_name, last_checkpoint, list_checkpoints,
     remove_checkpoint_tmps,
 };
+pub use follow::WalFollow;
 pub use reader::{Codec, Corruption, Frame, MAX_DECODED_RECORD, Scan, scan_segment};
 pub use record::Tombstone;
 pub use replay::{Repair, ReplayReport, replay_dir};
@@ -364,5 +369,7 @@ fn spawn_flusher(
     tx
 }
 
+#[cfg(test)]
+mod follow_tests;
 #[cfg(test)]
 mod tests;
