@@ -43,6 +43,7 @@ pub mod panels;
 mod progress;
 mod publish;
 pub mod query_cli;
+pub mod remote_write;
 pub mod rules;
 mod run;
 mod serve;

@@ -519,6 +519,9 @@ pub struct Engine {
     /// The recording and alerting rules (`None` when there are none to run, and with
     /// `--read-only`).
     pub rules: Option<Arc<super::rules::RulesRuntime>>,
+    /// The config's remote_write queues (`None` without a config, on storage without a
+    /// WAL, and with `--read-only`).
+    pub remote_write: Option<Arc<super::remote_write::RemoteWriteRuntime>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -532,7 +535,15 @@ impl Engine {
         // then start paused at its newest sample instead of showing an empty "now".
         let newest = db.time_range().map(|(_, hi)| hi);
         let weak = Arc::downgrade(&db);
+        let remote_write = match &work {
+            super::kube::Work::Config(c) => Some(c.clone()),
+            _ => None,
+        };
+        let wal: Arc<dyn crate::storage::WalSource> = db.clone();
         let mut engine = Engine::start_with(db, work, opts, true)?;
+        if let Some(c) = remote_write {
+            engine.start_remote_write(wal, &c, opts);
+        }
         if let Some(n) = note {
             engine.set_status(n);
         }
@@ -707,8 +718,36 @@ impl Engine {
             interval: interval_tx,
             silences,
             rules,
+            remote_write: None,
             tasks,
         })
+    }
+
+    /// Starts the remote_write queues of `config` following `wal` (the data dir's TSDB),
+    /// unless `--read-only`: reloaded on SIGHUP, stopped with the engine (each queue
+    /// flushing and saving its position).
+    pub fn start_remote_write(
+        &mut self,
+        wal: Arc<dyn crate::storage::WalSource>,
+        config: &crate::config::Config,
+        opts: &RunOptions,
+    ) {
+        use super::remote_write::{RemoteWriteRuntime, reload_on_sighup};
+        if opts.read_only {
+            return;
+        }
+        let dir = data_dir(opts.data_dir.as_deref());
+        let rt = RemoteWriteRuntime::start(wal, config, &dir, opts.config.clone());
+        self.tasks.push(tokio::spawn(reload_on_sighup(
+            rt.clone(),
+            self.cancel.clone(),
+        )));
+        let (stopping, c) = (rt.clone(), self.cancel.clone());
+        self.tasks.push(tokio::spawn(async move {
+            c.cancelled().await;
+            stopping.stop().await;
+        }));
+        self.remote_write = Some(rt);
     }
 
     /// Shows `message` in the status line from the next snapshot on (until replaced).

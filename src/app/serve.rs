@@ -131,7 +131,14 @@ pub fn serve(run: RunOptions, opts: ServeOptions) -> anyhow::Result<ExitCode> {
         run.external_url = format!("http://{host}:{}", addr.port());
         run.rule_engine = Some(engine_opts.clone());
         let work = super::kube::decide(cfg, &run).await?;
-        let engine = Engine::start_with(storage.clone(), work, &run, false)?;
+        let remote_write = match &work {
+            super::kube::Work::Config(c) => Some(c.clone()),
+            _ => None,
+        };
+        let mut engine = Engine::start_with(storage.clone(), work, &run, false)?;
+        if let Some(c) = remote_write {
+            engine.start_remote_write(head.clone(), &c, &run);
+        }
         if let Some(rules) = &engine.rules {
             rules.wait_loaded().await;
         }
@@ -146,6 +153,7 @@ pub fn serve(run: RunOptions, opts: ServeOptions) -> anyhow::Result<ExitCode> {
                 process_metrics: Some(process_metrics_writer(
                     Arc::downgrade(&head),
                     engine.rules.as_ref().map(Arc::downgrade),
+                    engine.remote_write.as_ref().map(Arc::downgrade),
                 )),
                 rules: engine
                     .rules
@@ -195,16 +203,20 @@ async fn shutdown_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-/// kmon's `process_*` series, the TSDB's `kmon_tsdb_*` ones, and the rule manager's
-/// `prometheus_rule_*` and the notifier's `prometheus_notifications_*` ones for its
-/// `/metrics`.
+/// kmon's `process_*` series, the TSDB's `kmon_tsdb_*` ones, the rule manager's
+/// `prometheus_rule_*`, the notifier's `prometheus_notifications_*` and the remote-write
+/// queues' `prometheus_remote_storage_*` ones for its `/metrics`.
 fn process_metrics_writer(
     db: std::sync::Weak<crate::tsdb::db::Db>,
     rules: Option<std::sync::Weak<super::rules::RulesRuntime>>,
+    remote_write: Option<std::sync::Weak<super::remote_write::RemoteWriteRuntime>>,
 ) -> MetricsWriter {
     Arc::new(move |out: &mut String| {
         if let Some(db) = db.upgrade() {
             db.render_metrics(out);
+        }
+        if let Some(rw) = remote_write.as_ref().and_then(std::sync::Weak::upgrade) {
+            rw.write_metrics(out);
         }
         if let Some(rules) = rules.as_ref().and_then(std::sync::Weak::upgrade) {
             rules.manager.write_metrics(out);

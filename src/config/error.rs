@@ -132,6 +132,9 @@ pub enum ConfigErrorKind {
     /// `alerting.alertmanagers[].api_version` other than v2 (v1 is gone in Prometheus 3).
     #[error("expected Alertmanager api version to be one of [v2] but got {0}")]
     AlertmanagerApiVersion(String),
+    /// A `remote_write` check, in Prometheus's words where it has them.
+    #[error("{0}")]
+    RemoteWrite(String),
     /// A `kubernetes_sd_configs` check, in Prometheus's words.
     #[error("{0}")]
     Kubernetes(String),

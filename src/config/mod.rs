@@ -11,6 +11,7 @@ mod http_client;
 mod kubernetes_sd;
 mod kubernetes_selector;
 mod raw;
+mod remote_write;
 mod schema;
 mod size;
 mod types;
@@ -27,6 +28,9 @@ pub use alerting::{
 pub use client::{ClientAuth, ClientSetupError, client_builder};
 pub use error::{ConfigError, ConfigErrorKind, Warning};
 pub use kubernetes_sd::{KubernetesRole, KubernetesSdConfig, KubernetesSelector};
+pub use remote_write::{
+    MetadataConfig, QueueConfig, REMOTE_WRITE_PROTO_V1, REMOTE_WRITE_PROTO_V2, RemoteWriteConfig,
+};
 pub use size::{SizeError, parse_base2_bytes};
 pub use types::{
     Authorization, BasicAuth, Config, FileSdConfig, GlobalConfig, Limits, PemSource, Scheme,

@@ -23,6 +23,7 @@ pub struct RawConfig {
     pub rule_files: Option<Vec<String>>,
     pub scrape_configs: Option<Vec<Option<RawScrapeConfig>>>,
     pub alerting: Option<RawAlerting>,
+    pub remote_write: Option<Vec<Option<RawRemoteWriteConfig>>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -256,3 +257,48 @@ pub struct RawAlertmanagerConfig {
 }
 
 http_of!(RawAlertmanagerConfig);
+
+// `remote_write:` (Prometheus's RemoteWriteConfig, QueueConfig and MetadataConfig).
+
+/// A `remote_write` entry, with its inlined HTTP client keys.
+#[derive(Debug, Default, Deserialize)]
+pub struct RawRemoteWriteConfig {
+    pub url: Option<String>,
+    pub remote_timeout: Option<String>,
+    pub headers: Option<BTreeMap<String, String>>,
+    pub write_relabel_configs: Option<Vec<Option<RawRelabelConfig>>>,
+    pub name: Option<String>,
+    pub protobuf_message: Option<String>,
+    pub queue_config: Option<RawQueueConfig>,
+    pub metadata_config: Option<RawMetadataConfig>,
+
+    pub basic_auth: Option<RawBasicAuth>,
+    pub authorization: Option<RawAuthorization>,
+    pub bearer_token: Option<String>,
+    pub bearer_token_file: Option<String>,
+    pub tls_config: Option<RawTlsConfig>,
+    pub follow_redirects: Option<bool>,
+    pub enable_http2: Option<bool>,
+}
+
+http_of!(RawRemoteWriteConfig);
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RawQueueConfig {
+    pub capacity: Option<u64>,
+    pub max_shards: Option<u64>,
+    pub min_shards: Option<u64>,
+    pub max_samples_per_send: Option<u64>,
+    pub batch_send_deadline: Option<String>,
+    pub min_backoff: Option<String>,
+    pub max_backoff: Option<String>,
+    pub retry_on_http_429: Option<bool>,
+    pub sample_age_limit: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RawMetadataConfig {
+    pub send: Option<bool>,
+    pub send_interval: Option<String>,
+    pub max_samples_per_send: Option<u64>,
+}

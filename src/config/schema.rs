@@ -38,7 +38,10 @@ pub static ROOT: Section = Section {
         ("scrape_config_files", Unsupported),
         ("storage", Unsupported),
         ("tracing", Unsupported),
-        ("remote_write", Unsupported),
+        (
+            "remote_write",
+            List(&REMOTE_WRITE, "remote write config section"),
+        ),
         ("remote_read", Unsupported),
         ("otlp", Unsupported),
     ],
@@ -349,6 +352,69 @@ static ALERTMANAGER: Section = Section {
     ],
 };
 
+// `remote_write:` (Prometheus's RemoteWriteConfig, QueueConfig and MetadataConfig).
+
+static REMOTE_WRITE: Section = Section {
+    go_type: "config.plain",
+    fields: &[
+        ("url", Leaf),
+        ("remote_timeout", Leaf),
+        ("headers", Leaf),
+        (
+            "write_relabel_configs",
+            List(&RELABEL, "relabeling rule in remote write config"),
+        ),
+        ("name", Leaf),
+        ("send_exemplars", Unsupported),
+        ("send_native_histograms", Unsupported),
+        ("round_robin_dns", Unsupported),
+        ("protobuf_message", Leaf),
+        ("queue_config", Map(&QUEUE)),
+        ("metadata_config", Map(&METADATA)),
+        ("sigv4", Unsupported),
+        ("azuread", Unsupported),
+        ("google_iam", Unsupported),
+        // HTTP client settings (prometheus/common's HTTPClientConfig, inlined).
+        ("basic_auth", Map(&BASIC_AUTH)),
+        ("authorization", Map(&AUTHORIZATION)),
+        ("bearer_token", Leaf),
+        ("bearer_token_file", Leaf),
+        ("tls_config", Map(&TLS)),
+        ("follow_redirects", Leaf),
+        ("enable_http2", Leaf),
+        ("oauth2", Unsupported),
+        ("proxy_url", Unsupported),
+        ("no_proxy", Unsupported),
+        ("proxy_from_environment", Unsupported),
+        ("proxy_connect_header", Unsupported),
+        ("http_headers", Unsupported),
+    ],
+};
+
+static QUEUE: Section = Section {
+    go_type: "config.QueueConfig",
+    fields: &[
+        ("capacity", Leaf),
+        ("max_shards", Leaf),
+        ("min_shards", Leaf),
+        ("max_samples_per_send", Leaf),
+        ("batch_send_deadline", Leaf),
+        ("min_backoff", Leaf),
+        ("max_backoff", Leaf),
+        ("retry_on_http_429", Leaf),
+        ("sample_age_limit", Leaf),
+    ],
+};
+
+static METADATA: Section = Section {
+    go_type: "config.MetadataConfig",
+    fields: &[
+        ("send", Leaf),
+        ("send_interval", Leaf),
+        ("max_samples_per_send", Leaf),
+    ],
+};
+
 /// Keys that older or newer Prometheus versions had, with what to do instead.
 const RENAMED: &[(&str, &str)] = &[
     (
@@ -516,7 +582,7 @@ mod tests {
 global:
   scrape_interval: 15s
   query_log_file: q.log
-remote_write: []
+remote_read: []
 scrape_configs:
   - job_name: k
     consul_sd_configs:
@@ -530,7 +596,7 @@ scrape_configs:
             warnings,
             [
                 "3:3 global.query_log_file Unsupported",
-                "4:1 remote_write Unsupported",
+                "4:1 remote_read Unsupported",
                 "7:5 scrape_configs[0].consul_sd_configs Unsupported",
                 "9:5 scrape_configs[0].oauth2 Unsupported",
             ]

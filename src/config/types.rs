@@ -15,6 +15,8 @@ pub struct Config {
     pub global: GlobalConfig,
     /// `alerting:`: Alertmanagers and alert relabeling.
     pub alerting: super::AlertingConfig,
+    /// `remote_write:`: where samples are sent, in configuration order.
+    pub remote_write: Vec<super::RemoteWriteConfig>,
     pub scrape_configs: Vec<ScrapeConfig>,
     /// `rule_files`: glob patterns (`*` in the last path element only), as written.
     /// Relative ones are relative to `rule_files_dir`; `rules::file::expand_rule_files`

@@ -112,9 +112,11 @@ pub fn validate(raw: RawConfig, ctx: &mut Ctx<'_>) -> Result<Config> {
         }
     }
     let alerting = super::alerting::validate(raw.alerting, ctx)?;
+    let remote_write = super::remote_write::validate(raw.remote_write, ctx)?;
     Ok(Config {
         global,
         alerting,
+        remote_write,
         scrape_configs,
         rule_files,
         rule_files_dir: ctx.dir.map(Path::to_path_buf).unwrap_or_default(),

@@ -4,5 +4,6 @@
 //! `app` wires both; this module names only `model`, `storage` and `config`.
 
 pub mod transport;
+pub mod write;
 
 pub use transport::{ApiRequest, Method, Reply, Transport, TransportError};

@@ -1,0 +1,253 @@
+//! remote_write in the running app (the TUI and `kmon serve`): one `remote::write` queue
+//! per `remote_write` entry of the config, following the data dir's WAL, started by the
+//! `Engine` when the storage is the persistent TSDB (never with `--read-only`); reloaded on
+//! SIGHUP (an entry whose settings or the external labels changed restarts its queue, which
+//! goes on from its saved position; removed entries stop, new ones start); stopped with the
+//! engine, each queue flushing what it holds and saving its position. `/metrics` shows the
+//! queues' `prometheus_remote_storage_*` series through `write_metrics`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::model::Labels;
+use crate::remote::write::{QueueManager, QueueMetrics, QueueOptions};
+use crate::storage::WalSource;
+
+/// The running queues of one config.
+pub struct RemoteWriteRuntime {
+    source: Arc<dyn WalSource>,
+    data_dir: PathBuf,
+    /// The config file SIGHUP re-reads (none: reload keeps what runs).
+    config_path: Option<PathBuf>,
+    queues: tokio::sync::Mutex<Running>,
+    /// The queues' metrics, readable without waiting (for `/metrics`).
+    metrics: parking_lot::Mutex<Vec<Arc<QueueMetrics>>>,
+    flush_deadline: Duration,
+}
+
+#[derive(Default)]
+struct Running {
+    queues: Vec<QueueManager>,
+    external_labels: Labels,
+}
+
+impl RemoteWriteRuntime {
+    /// Starts a queue for each of `config`'s `remote_write` entries, positions kept under
+    /// `data_dir`. Must run inside a runtime. A queue that cannot start (a bad certificate
+    /// file, say) is logged and skipped; the others run.
+    pub fn start(
+        source: Arc<dyn WalSource>,
+        config: &Config,
+        data_dir: &Path,
+        config_path: Option<PathBuf>,
+    ) -> Arc<RemoteWriteRuntime> {
+        let mut rt = RemoteWriteRuntime {
+            source,
+            data_dir: data_dir.to_path_buf(),
+            config_path,
+            queues: tokio::sync::Mutex::new(Running::default()),
+            metrics: parking_lot::Mutex::new(Vec::new()),
+            // Within the engine's bound on stopping tasks (3 s).
+            flush_deadline: Duration::from_secs(2),
+        };
+        let (queues, _) = rt.start_queues(config, &[]);
+        rt.set_metrics(&queues);
+        *rt.queues.get_mut() = Running {
+            queues,
+            external_labels: config.global.external_labels.clone(),
+        };
+        Arc::new(rt)
+    }
+
+    fn options(&self, config: &Config) -> QueueOptions {
+        QueueOptions {
+            external_labels: config.global.external_labels.clone(),
+            data_dir: self.data_dir.clone(),
+            flush_deadline: self.flush_deadline,
+            ..QueueOptions::default()
+        }
+    }
+
+    /// Starts the entries of `config` whose name is not in `skip`; returns them and the
+    /// problems.
+    fn start_queues(&self, config: &Config, skip: &[String]) -> (Vec<QueueManager>, Vec<String>) {
+        let mut out = Vec::new();
+        let mut problems = Vec::new();
+        for entry in &config.remote_write {
+            if skip.contains(&entry.name) {
+                continue;
+            }
+            match QueueManager::start(entry.clone(), self.options(config), self.source.clone()) {
+                Ok(q) => {
+                    tracing::info!(queue = %entry.name, url = %entry.url, "remote_write started");
+                    out.push(q);
+                }
+                Err(e) => {
+                    tracing::error!("{e}");
+                    problems.push(e.to_string());
+                }
+            }
+        }
+        (out, problems)
+    }
+
+    fn set_metrics(&self, queues: &[QueueManager]) {
+        *self.metrics.lock() = queues.iter().map(|q| q.metrics().clone()).collect();
+    }
+
+    /// The names of the running queues, in config order.
+    pub async fn names(&self) -> Vec<String> {
+        let r = self.queues.lock().await;
+        r.queues.iter().map(|q| q.name().to_string()).collect()
+    }
+
+    /// Applies a new config: unchanged entries keep running; changed and removed ones
+    /// stop (saving their position); changed and new ones start. Returns a line for the
+    /// log or status line.
+    pub async fn apply(&self, config: &Config) -> String {
+        let mut r = self.queues.lock().await;
+        let labels_changed = r.external_labels != config.global.external_labels;
+        let old = std::mem::take(&mut r.queues);
+        let mut keep = Vec::new();
+        let mut stopping = Vec::new();
+        for q in old {
+            let same = !labels_changed
+                && config
+                    .remote_write
+                    .iter()
+                    .any(|c| c.name == q.name() && c.hash == q.config().hash);
+            if same {
+                keep.push(q);
+            } else {
+                stopping.push(q);
+            }
+        }
+        let stopped = stopping.len();
+        futures_util::future::join_all(stopping.into_iter().map(QueueManager::stop)).await;
+        let kept: Vec<String> = keep.iter().map(|q| q.name().to_string()).collect();
+        let (started, problems) = self.start_queues(config, &kept);
+        let n_started = started.len();
+        keep.extend(started);
+        // Config order.
+        keep.sort_by_key(|q| {
+            config
+                .remote_write
+                .iter()
+                .position(|c| c.name == q.name())
+                .unwrap_or(usize::MAX)
+        });
+        self.set_metrics(&keep);
+        r.queues = keep;
+        r.external_labels = config.global.external_labels.clone();
+        let mut msg = format!(
+            "remote_write reloaded: {} running ({n_started} started, {stopped} stopped)",
+            r.queues.len()
+        );
+        if !problems.is_empty() {
+            msg.push_str(&format!("; {}", problems.join("; ")));
+        }
+        msg
+    }
+
+    /// Re-reads the config file and applies it; a config that does not load leaves the
+    /// queues as they are.
+    pub async fn reload(&self) -> String {
+        let Some(path) = &self.config_path else {
+            return "remote_write: no config file to reload".to_string();
+        };
+        match crate::config::load_file(path) {
+            Ok((c, _)) => self.apply(&c).await,
+            Err(e) => format!("remote_write reload failed, the old queues keep running: {e}"),
+        }
+    }
+
+    /// Stops every queue: each delivers what it holds within the flush deadline and saves
+    /// its position.
+    pub async fn stop(&self) {
+        let mut r = self.queues.lock().await;
+        let queues = std::mem::take(&mut r.queues);
+        futures_util::future::join_all(queues.into_iter().map(QueueManager::stop)).await;
+    }
+
+    /// Appends the queues' metrics in the text format.
+    pub fn write_metrics(&self, out: &mut String) {
+        let list = self.metrics.lock().clone();
+        let refs: Vec<&QueueMetrics> = list.iter().map(Arc::as_ref).collect();
+        crate::remote::write::write_metrics(&refs, out);
+    }
+}
+
+/// Reloads `rt` on every SIGHUP until `cancel`.
+pub async fn reload_on_sighup(rt: Arc<RemoteWriteRuntime>, cancel: CancellationToken) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hup) = signal(SignalKind::hangup()) else {
+            return;
+        };
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                got = hup.recv() => {
+                    if got.is_none() {
+                        return;
+                    }
+                    let msg = rt.reload().await;
+                    tracing::info!("SIGHUP: {msg}");
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (rt, cancel);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::remote::write::MemWal;
+
+    fn config(text: &str) -> Config {
+        crate::config::load_str(text, "prometheus.yml").unwrap().0
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reload_restarts_only_changed_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let wal: Arc<dyn WalSource> = Arc::new(MemWal::new());
+        let c1 = config(
+            "remote_write:\n  - url: http://127.0.0.1:9/a\n    name: a\n  - url: http://127.0.0.1:9/b\n    name: b\n",
+        );
+        let rt = RemoteWriteRuntime::start(wal, &c1, dir.path(), None);
+        assert_eq!(rt.names().await, ["a", "b"]);
+        let mut text = String::new();
+        rt.write_metrics(&mut text);
+        assert!(text.contains("remote_name=\"b\""));
+        let c2 = config(
+            "remote_write:\n  - url: http://127.0.0.1:9/a\n    name: a\n  - url: http://127.0.0.1:9/c\n    name: c\n    remote_timeout: 5s\n",
+        );
+        let msg = rt.apply(&c2).await;
+        assert_eq!(
+            msg,
+            "remote_write reloaded: 2 running (1 started, 1 stopped)"
+        );
+        assert_eq!(rt.names().await, ["a", "c"]);
+        // New external labels restart everything.
+        let c3 = config(
+            "global:\n  external_labels: {x: y}\nremote_write:\n  - url: http://127.0.0.1:9/a\n    name: a\n",
+        );
+        assert_eq!(
+            rt.apply(&c3).await,
+            "remote_write reloaded: 1 running (1 started, 2 stopped)"
+        );
+        rt.stop().await;
+        assert!(rt.names().await.is_empty());
+        assert_eq!(rt.reload().await, "remote_write: no config file to reload");
+    }
+}
