@@ -105,6 +105,13 @@ impl RemoteWriteRuntime {
         r.queues.iter().map(|q| q.name().to_string()).collect()
     }
 
+    /// Whether every queue's reader follows the log (a first start follows from the end of
+    /// the log as it is then: what is logged after this is true will be sent).
+    pub async fn all_following(&self) -> bool {
+        let r = self.queues.lock().await;
+        r.queues.iter().all(QueueManager::is_following)
+    }
+
     /// Applies a new config: unchanged entries keep running; changed and removed ones
     /// stop (saving their position); changed and new ones start. Returns a line for the
     /// log or status line.
@@ -249,5 +256,103 @@ mod tests {
         rt.stop().await;
         assert!(rt.names().await.is_empty());
         assert_eq!(rt.reload().await, "remote_write: no config file to reload");
+    }
+
+    /// A receiver on 127.0.0.1 keeping (labels, t, v) of what it is sent.
+    async fn receiver() -> (String, Arc<parking_lot::Mutex<Vec<(String, i64, f64)>>>) {
+        let got = Arc::new(parking_lot::Mutex::new(Vec::new()));
+        let g = got.clone();
+        let app = axum::Router::new().route(
+            "/w",
+            axum::routing::post(move |body: axum::body::Bytes| {
+                let g = g.clone();
+                async move {
+                    let req = crate::remote::write::proto::decode_request(&body).expect("decode");
+                    for ts in req.timeseries {
+                        let pairs: Vec<(String, String)> =
+                            ts.labels.into_iter().map(|l| (l.name, l.value)).collect();
+                        let name = Labels::from_pairs(&pairs).to_string();
+                        for s in ts.samples {
+                            g.lock().push((name.clone(), s.timestamp, s.value));
+                        }
+                    }
+                    axum::http::StatusCode::NO_CONTENT
+                }
+            }),
+        );
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/w", l.local_addr().unwrap());
+        tokio::spawn(async move {
+            let _ = axum::serve(l, app).await;
+        });
+        (url, got)
+    }
+
+    async fn wait_for(what: &str, cond: impl Fn() -> bool) {
+        let until = std::time::Instant::now() + Duration::from_secs(30);
+        while !cond() {
+            assert!(
+                std::time::Instant::now() < until,
+                "timed out waiting for {what}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_tsdb_wal_is_sent_and_a_restart_resends_nothing_twice() {
+        use crate::storage::Appendable;
+        use crate::tsdb::db::{Db, DbOptions};
+        let (url, got) = receiver().await;
+        let data = tempfile::tempdir().unwrap();
+        let db = Arc::new(Db::open(data.path(), DbOptions::default()).unwrap());
+        let c = config(&format!(
+            "global:\n  external_labels: {{site: a}}\nremote_write:\n  - url: {url}\n    name: r\n    queue_config: {{batch_send_deadline: 50ms}}\n"
+        ));
+        let now = chrono::Utc::now().timestamp_millis();
+        let append = |from: i64, to: i64| {
+            let mut a = db.appender();
+            for k in from..to {
+                for s in ["a", "b", "c"] {
+                    let l = Labels::from_pairs(&[("__name__", "m"), ("s", s)]);
+                    a.append(None, &l, now + k * 1000, k as f64).unwrap();
+                }
+            }
+            a.commit().unwrap();
+        };
+        let wal: Arc<dyn WalSource> = db.clone();
+        let rt = RemoteWriteRuntime::start(wal.clone(), &c, data.path(), None);
+        // A first start follows from the end of the log: wait until it does.
+        let m = rt.metrics.lock()[0].clone();
+        let until = std::time::Instant::now() + Duration::from_secs(30);
+        while !rt.all_following().await {
+            assert!(
+                std::time::Instant::now() < until,
+                "the queue never followed"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        for k in 0..5 {
+            append(k, k + 1);
+        }
+        wait_for("15 samples", || got.lock().len() == 15).await;
+        rt.stop().await;
+        assert!(m.highest_sent_ms.load(std::sync::atomic::Ordering::Relaxed) >= now + 4000);
+        // Logged while kmon's queue is down, then sent after the restart, once.
+        append(5, 8);
+        let rt = RemoteWriteRuntime::start(wal, &c, data.path(), None);
+        wait_for("24 samples", || got.lock().len() >= 24).await;
+        rt.stop().await;
+        let all = got.lock().clone();
+        assert_eq!(all.len(), 24, "every sample once");
+        for s in ["a", "b", "c"] {
+            let name = format!("{{__name__=\"m\", s=\"{s}\", site=\"a\"}}");
+            let ts: Vec<i64> = all.iter().filter(|x| x.0 == name).map(|x| x.1).collect();
+            assert_eq!(
+                ts,
+                (0..8).map(|k| now + k * 1000).collect::<Vec<_>>(),
+                "{name}"
+            );
+        }
     }
 }

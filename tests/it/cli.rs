@@ -192,6 +192,31 @@ fn check_config_accepts_valid_and_names_file_line_key_on_errors() {
 }
 
 #[test]
+fn check_config_accepts_remote_write_and_names_its_errors() {
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/config");
+    let ok = data.join("valid/remote_write.yml");
+    let out = kmon(&["check", "config", ok.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("OK"));
+    assert!(
+        !text(&out.stderr).contains("warning"),
+        "{}",
+        text(&out.stderr)
+    );
+    let bad = write_tmp(
+        "remote_write:\n  - url: http://127.0.0.1:9090/api/v1/write\n    headers:\n      Host: x\n",
+        ".yml",
+    );
+    let out = kmon(&["check", "config", bad.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(":4:7: remote_write[0].headers.Host: Host is a reserved header"),
+        "{err}"
+    );
+}
+
+#[test]
 fn bad_flags_and_missing_files_are_clear_errors() {
     let out = kmon(&["--interval", "fast"]);
     assert!(!out.status.success());

@@ -25,6 +25,7 @@ mod promql_corpus;
 mod promql_head;
 mod promql_interop;
 mod query_local;
+mod remote_write_interop;
 mod rules_interop;
 mod serve;
 mod support;

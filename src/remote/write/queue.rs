@@ -80,6 +80,7 @@ pub struct QueueManager {
     metrics: Arc<QueueMetrics>,
     tracker: Arc<Tracker>,
     stop_reader: Arc<AtomicBool>,
+    following: Arc<AtomicBool>,
     reader: Option<std::thread::JoinHandle<()>>,
     shards: Vec<tokio::task::JoinHandle<()>>,
     abort: CancellationToken,
@@ -145,7 +146,9 @@ impl QueueManager {
             shards.push(tokio::spawn(shard::run(ctx, rx)));
         }
         let stop_reader = Arc::new(AtomicBool::new(false));
+        let following = Arc::new(AtomicBool::new(false));
         let reader = Reader {
+            following: following.clone(),
             name: cfg.name.clone(),
             relabel: cfg.write_relabel_configs.clone(),
             external: opts.external_labels.clone(),
@@ -177,6 +180,7 @@ impl QueueManager {
             metrics,
             tracker,
             stop_reader,
+            following,
             reader: Some(handle),
             shards,
             abort,
@@ -196,6 +200,12 @@ impl QueueManager {
 
     pub fn metrics(&self) -> &Arc<QueueMetrics> {
         &self.metrics
+    }
+
+    /// Whether the reader follows the log (false before its first follower opened, and
+    /// while it cannot open one).
+    pub fn is_following(&self) -> bool {
+        self.following.load(Ordering::Relaxed)
     }
 
     /// What would be saved now.
@@ -237,6 +247,7 @@ impl Drop for QueueManager {
 /// The reader thread's state.
 struct Reader {
     name: String,
+    following: Arc<AtomicBool>,
     relabel: Vec<crate::model::RelabelConfig>,
     external: Labels,
     age_limit: Duration,
@@ -271,8 +282,12 @@ impl Reader {
             // last event handled (what is in flight stays with the shards).
             let from = self.last_pos;
             let mut follower: Box<dyn WalFollower> = match source.follow(from) {
-                Ok(f) => f,
+                Ok(f) => {
+                    self.following.store(true, Ordering::Relaxed);
+                    f
+                }
                 Err(e) => {
+                    self.following.store(false, Ordering::Relaxed);
                     tracing::error!(queue = %self.name, "remote_write: cannot follow the log: {e}; retrying in {retry:?}");
                     self.pause(retry);
                     retry = (retry * 2).min(Duration::from_secs(30));
@@ -292,6 +307,7 @@ impl Reader {
                         }
                     }
                     Err(e) => {
+                        self.following.store(false, Ordering::Relaxed);
                         tracing::error!(queue = %self.name, "remote_write: reading the log: {e}; following again in {retry:?}");
                         self.pause(retry);
                         retry = (retry * 2).min(Duration::from_secs(30));

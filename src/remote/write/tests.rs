@@ -104,6 +104,22 @@ fn options(dir: &std::path::Path) -> QueueOptions {
     }
 }
 
+/// Makes the queue `test` of `url` follow from the start of the log: a first start
+/// follows from the end, which would race with the test's appends.
+fn from_start(dir: &std::path::Path, url: &str) {
+    position::save(
+        &position::path_for(dir, "test"),
+        &SavedPosition {
+            segment: 0,
+            offset: 0,
+            url_hash: position::url_hash(url),
+            shards: 0,
+            acked: vec![],
+        },
+    )
+    .unwrap();
+}
+
 /// Waits (bounded) until `cond` holds.
 async fn wait_for(what: &str, cond: impl Fn() -> bool) {
     let until = Instant::now() + Duration::from_secs(20);
@@ -163,7 +179,7 @@ async fn samples_arrive_with_the_protocol_headers_labels_and_relabeling() {
     // Samples logged before the queue starts are not sent (it follows from the end).
     fill(&wal, 1, 1, 0);
     let q = QueueManager::start(cfg, opts, Arc::new(wal.clone())).unwrap();
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    wait_for("the reader to follow", || q.is_following()).await;
     fill(&wal, 3, 2, 10);
     wait_for("4 samples", || count(&r) == 4).await;
     let m = q.metrics().clone();
@@ -221,9 +237,9 @@ async fn a_receiver_outage_loses_nothing() {
     let r = receiver().await;
     let dir = tempfile::tempdir().unwrap();
     let wal = MemWal::new();
+    from_start(dir.path(), &r.url);
     let q =
         QueueManager::start(config(&r.url), options(dir.path()), Arc::new(wal.clone())).unwrap();
-    tokio::time::sleep(Duration::from_millis(100)).await;
     r.state.status.store(503, Ordering::Relaxed);
     fill(&wal, 20, 30, 0);
     let m = q.metrics().clone();
@@ -248,9 +264,9 @@ async fn refused_batches_are_dropped_and_counted_by_reason() {
     let r = receiver().await;
     let dir = tempfile::tempdir().unwrap();
     let wal = MemWal::new();
+    from_start(dir.path(), &r.url);
     let q =
         QueueManager::start(config(&r.url), options(dir.path()), Arc::new(wal.clone())).unwrap();
-    tokio::time::sleep(Duration::from_millis(100)).await;
     let m = q.metrics().clone();
     // 400, and 429 without retry_on_http_429: dropped.
     r.state.status.store(400, Ordering::Relaxed);
@@ -275,8 +291,8 @@ async fn a_429_is_retried_after_retry_after_when_configured() {
     let wal = MemWal::new();
     let mut cfg = config(&r.url);
     cfg.queue_config.retry_on_http_429 = true;
+    from_start(dir.path(), &r.url);
     let q = QueueManager::start(cfg, options(dir.path()), Arc::new(wal.clone())).unwrap();
-    tokio::time::sleep(Duration::from_millis(100)).await;
     let m = q.metrics().clone();
     r.state.status.store(429, Ordering::Relaxed);
     r.state.retry_after.store(1, Ordering::Relaxed);
@@ -294,8 +310,8 @@ async fn a_restart_resends_only_what_was_not_delivered() {
     let dir = tempfile::tempdir().unwrap();
     let wal = MemWal::new();
     let source = Arc::new(wal.clone());
+    from_start(dir.path(), &r.url);
     let q = QueueManager::start(config(&r.url), options(dir.path()), source.clone()).unwrap();
-    tokio::time::sleep(Duration::from_millis(100)).await;
     fill(&wal, 8, 5, 0);
     wait_for("40 samples", || count(&r) == 40).await;
     // The receiver goes down; more is logged; kmon stops before it is delivered.
@@ -339,8 +355,8 @@ async fn a_full_shard_makes_the_reader_wait_without_dropping() {
     cfg.queue_config.capacity = 5;
     cfg.queue_config.max_shards = 1;
     cfg.queue_config.max_samples_per_send = 5;
+    from_start(dir.path(), &r.url);
     let q = QueueManager::start(cfg, options(dir.path()), Arc::new(wal.clone())).unwrap();
-    tokio::time::sleep(Duration::from_millis(100)).await;
     r.state.status.store(500, Ordering::Relaxed);
     fill(&wal, 10, 10, 0);
     let m = q.metrics().clone();
@@ -358,8 +374,8 @@ async fn samples_older_than_the_age_limit_are_dropped() {
     let wal = MemWal::new();
     let mut cfg = config(&r.url);
     cfg.queue_config.sample_age_limit = Duration::from_secs(60);
+    from_start(dir.path(), &r.url);
     let q = QueueManager::start(cfg, options(dir.path()), Arc::new(wal.clone())).unwrap();
-    tokio::time::sleep(Duration::from_millis(100)).await;
     let now = chrono::Utc::now().timestamp_millis();
     wal.series(&[(1, up("a"))]);
     wal.samples(&[(1, now - 3_600_000, 1.0), (1, now, 2.0)]);
