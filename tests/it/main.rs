@@ -26,6 +26,7 @@ mod promql_head;
 mod promql_interop;
 mod query_local;
 mod remote_write_interop;
+mod remote_write_outage;
 mod rules_interop;
 mod serve;
 mod support;
