@@ -55,6 +55,8 @@ pub struct WalFollow {
     listed: Option<(u32, Instant)>,
     /// Bad bytes seen at the tail of the live segment: (segment, offset, first seen).
     live_corrupt: Option<(u32, u64, Instant)>,
+    /// The current wait between polls; grows while nothing comes, across `next` calls.
+    nap: Duration,
 }
 
 impl std::fmt::Debug for WalFollow {
@@ -187,6 +189,7 @@ impl WalFollow {
             tail: None,
             listed: None,
             live_corrupt: None,
+            nap: POLL_MIN,
         };
         if exists {
             let path = dir.join(segment_name(target));
@@ -416,17 +419,17 @@ fn decode_event(t: &SegmentTail, start: u64) -> Result<Option<WalEvent>, String>
 impl WalFollower for WalFollow {
     fn next(&mut self, wait: Duration) -> Result<Option<(WalPosition, WalEvent)>, StorageError> {
         let deadline = Instant::now() + wait;
-        let mut nap = POLL_MIN;
         loop {
             if let Some(e) = self.poll()? {
+                self.nap = POLL_MIN;
                 return Ok(Some(e));
             }
             let now = Instant::now();
             if now >= deadline {
                 return Ok(None);
             }
-            std::thread::sleep(nap.min(deadline - now));
-            nap = (nap * 2).min(POLL_MAX);
+            std::thread::sleep(self.nap.min(deadline - now));
+            self.nap = (self.nap * 2).min(POLL_MAX);
         }
     }
 }
