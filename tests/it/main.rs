@@ -41,3 +41,4 @@ mod tsdb_disk_full;
 mod tsdb_prom_wal;
 mod tsdb_wal;
 mod tui_e2e;
+mod wal_follow_prom;
