@@ -160,6 +160,19 @@ impl WalFollow {
     /// series named before `from` (before the end of the log when `None`), which the
     /// first events report, and then follows the log from `from` (or that end).
     pub fn open(dir: &Path, from: Option<WalPosition>) -> Result<WalFollow, StorageError> {
+        // A checkpoint may delete a segment between listing and reading it: look again.
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            match Self::open_once(dir, from) {
+                Err(StorageError::Io(e)) if e.kind() == io::ErrorKind::NotFound && attempts < 3 => {
+                }
+                r => return r,
+            }
+        }
+    }
+
+    fn open_once(dir: &Path, from: Option<WalPosition>) -> Result<WalFollow, StorageError> {
         let ck = last_checkpoint(dir).map_err(|e| io_at(dir, e))?;
         let after_ck = ck.as_ref().map_or(0, |(i, _)| i.saturating_add(1));
         let segs: Vec<(u32, PathBuf)> = list_segments(dir)
