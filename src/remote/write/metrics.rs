@@ -156,7 +156,7 @@ fn load_i(c: &AtomicI64) -> f64 {
 }
 
 /// The one-value families, in the order they are written: name, type, help, value.
-const FAMILIES: [(&str, &str, &str, Value); 14] = [
+const FAMILIES: [(&str, &str, &str, Value); 15] = [
     (
         "prometheus_remote_storage_samples_total",
         "counter",
@@ -234,6 +234,12 @@ const FAMILIES: [(&str, &str, &str, Value); 14] = [
         "counter",
         "The total number of bytes of data (not metadata) sent by the queue after compression.",
         |m| load_u(&m.bytes_total),
+    ),
+    (
+        "kmon_remote_storage_lag_seconds",
+        "gauge",
+        "The newest sample read from the write-ahead log minus the newest sample sent, in seconds.",
+        |m| m.lag_seconds(),
     ),
     (
         "kmon_remote_storage_wal_gaps_total",
@@ -365,6 +371,9 @@ mod tests {
         assert!(out.contains("prometheus_remote_storage_queue_highest_sent_timestamp_seconds{remote_name=\"a\",url=\"http://a/w\"} 4\n"));
         assert!(out.contains("prometheus_remote_storage_sent_batch_duration_seconds_bucket{remote_name=\"a\",url=\"http://a/w\",le=\"0.025\"} 1\n"));
         assert_eq!(a.lag_seconds(), 6.5);
+        assert!(out.contains(
+            "kmon_remote_storage_lag_seconds{remote_name=\"a\",url=\"http://a/w\"} 6.5\n"
+        ));
         let mut none = String::new();
         write_metrics(&[], &mut none);
         assert!(none.is_empty());
