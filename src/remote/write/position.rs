@@ -132,6 +132,12 @@ pub fn load(path: &Path) -> Result<Option<SavedPosition>, PositionError> {
 /// Writes `pos` to `path` atomically: a temp file beside it, fsync, rename, fsync of the
 /// directory. Creates the directory.
 pub fn save(path: &Path, pos: &SavedPosition) -> Result<(), PositionError> {
+    save_with(path, pos, true)
+}
+
+/// As `save`; without `durable`, nothing is fsynced: the rename is still atomic and the
+/// file survives the process being killed (the page cache does), not a machine crash.
+pub fn save_with(path: &Path, pos: &SavedPosition, durable: bool) -> Result<(), PositionError> {
     let err = |source| PositionError::Write {
         path: path.to_path_buf(),
         source,
@@ -144,10 +150,12 @@ pub fn save(path: &Path, pos: &SavedPosition) -> Result<(), PositionError> {
         let mut f = std::fs::File::create(&tmp).map_err(err)?;
         f.write_all(&text).map_err(err)?;
         f.write_all(b"\n").map_err(err)?;
-        f.sync_all().map_err(err)?;
+        if durable {
+            f.sync_all().map_err(err)?;
+        }
     }
     std::fs::rename(&tmp, path).map_err(err)?;
-    if let Ok(d) = std::fs::File::open(dir) {
+    if durable && let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();
     }
     Ok(())

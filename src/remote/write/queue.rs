@@ -84,7 +84,6 @@ pub struct QueueManager {
     reader: Option<std::thread::JoinHandle<()>>,
     shards: Vec<tokio::task::JoinHandle<()>>,
     abort: CancellationToken,
-    pos_file: PathBuf,
     url_hash: String,
     flush_deadline: Duration,
 }
@@ -128,7 +127,8 @@ impl QueueManager {
                 None
             }
         };
-        let tracker = Arc::new(Tracker::new(n, saved.as_ref()));
+        let tracker =
+            Arc::new(Tracker::new(n, saved.as_ref()).saving_to(pos_file, url_hash.clone()));
         let abort = CancellationToken::new();
         let mut senders = Vec::with_capacity(n);
         let mut shards = Vec::with_capacity(n);
@@ -160,7 +160,6 @@ impl QueueManager {
             stop: stop_reader.clone(),
             poll: opts.poll,
             save_every: opts.save_interval,
-            pos_file: pos_file.clone(),
             url_hash: url_hash.clone(),
             last_saved: saved.clone(),
             last_save: Instant::now(),
@@ -184,7 +183,6 @@ impl QueueManager {
             reader: Some(handle),
             shards,
             abort,
-            pos_file,
             url_hash,
             flush_deadline: opts.flush_deadline,
         })
@@ -229,9 +227,7 @@ impl QueueManager {
             tracing::warn!(queue = %self.cfg.name, "remote_write: {} samples not delivered before shutdown; they are sent after the next start", self.tracker.outstanding());
             self.abort.cancel();
         }
-        if let Some(s) = self.tracker.snapshot(&self.url_hash)
-            && let Err(e) = position::save(&self.pos_file, &s)
-        {
+        if let Err(e) = self.tracker.save(true) {
             tracing::error!(queue = %self.cfg.name, "remote_write: {e}");
         }
     }
@@ -259,7 +255,6 @@ struct Reader {
     stop: Arc<AtomicBool>,
     poll: Duration,
     save_every: Duration,
-    pos_file: PathBuf,
     url_hash: String,
     last_saved: Option<SavedPosition>,
     last_save: Instant,
@@ -331,14 +326,11 @@ impl Reader {
             return;
         }
         self.last_save = Instant::now();
-        let Some(s) = self.tracker.snapshot(&self.url_hash) else {
-            return;
-        };
-        if self.last_saved.as_ref() == Some(&s) {
+        if self.tracker.snapshot(&self.url_hash).as_ref() == self.last_saved.as_ref() {
             return;
         }
-        match position::save(&self.pos_file, &s) {
-            Ok(()) => self.last_saved = Some(s),
+        match self.tracker.save(true) {
+            Ok(s) => self.last_saved = s,
             Err(e) => tracing::error!(queue = %self.name, "remote_write: {e}"),
         }
     }

@@ -5,15 +5,20 @@
 //! event read. Per shard it also keeps the log position up to which that shard's samples
 //! were all acknowledged (a shard sends in log order), which lets a restart skip what was
 //! already delivered. The reader registers events, the shards acknowledge batches, the
-//! queue saves `snapshot`.
+//! queue saves `snapshot`. With a file to save to (`saving_to`), every acknowledgement that
+//! moves a shard's position also writes the snapshot (without fsync), so a process killed
+//! right after a delivery does not send it again: a receiver such as Prometheus refuses a
+//! whole request that holds one sample older than what it has, and the queue would then
+//! have to split that request to get the newer samples in it through.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use parking_lot::Mutex;
 
 use crate::storage::WalPosition;
 
-use super::position::SavedPosition;
+use super::position::{self, PositionError, SavedPosition};
 
 #[derive(Debug, Default)]
 struct Inner {
@@ -25,10 +30,19 @@ struct Inner {
     acked: Vec<Option<WalPosition>>,
 }
 
+/// Where snapshots are saved; the lock keeps saves from interleaving.
+#[derive(Debug)]
+struct SaveTo {
+    path: PathBuf,
+    url_hash: String,
+    lock: Mutex<()>,
+}
+
 /// Shared by a queue's reader and shards.
 #[derive(Debug)]
 pub struct Tracker {
     inner: Mutex<Inner>,
+    save_to: Option<SaveTo>,
 }
 
 impl Tracker {
@@ -49,7 +63,31 @@ impl Tracker {
                 read: saved.map(SavedPosition::position),
                 acked,
             }),
+            save_to: None,
         }
+    }
+
+    /// Saves snapshots for a receiver whose URL hashes to `url_hash` to `path`.
+    pub fn saving_to(mut self, path: PathBuf, url_hash: String) -> Tracker {
+        self.save_to = Some(SaveTo {
+            path,
+            url_hash,
+            lock: Mutex::new(()),
+        });
+        self
+    }
+
+    /// Writes the snapshot now (fsynced when `durable`); the snapshot written, if any.
+    pub fn save(&self, durable: bool) -> Result<Option<SavedPosition>, PositionError> {
+        let Some(to) = &self.save_to else {
+            return Ok(None);
+        };
+        let _one = to.lock.lock();
+        let Some(s) = self.snapshot(&to.url_hash) else {
+            return Ok(None);
+        };
+        position::save_with(&to.path, &s, durable)?;
+        Ok(Some(s))
     }
 
     /// Event `seq`, which started at `start`, has `samples` samples on their way to shards.
@@ -78,6 +116,12 @@ impl Tracker {
         }
         if let (Some(t), Some(slot)) = (through, g.acked.get_mut(shard)) {
             *slot = Some(slot.map_or(t, |old| old.max(t)));
+        }
+        drop(g);
+        if through.is_some()
+            && let Err(e) = self.save(false)
+        {
+            tracing::warn!("remote_write: {e}");
         }
     }
 

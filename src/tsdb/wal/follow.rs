@@ -55,6 +55,8 @@ pub struct WalFollow {
     listed: Option<(u32, Instant)>,
     /// Bad bytes seen at the tail of the live segment: (segment, offset, first seen).
     live_corrupt: Option<(u32, u64, Instant)>,
+    /// The current wait between polls; grows while nothing comes, across `next` calls.
+    nap: Duration,
 }
 
 impl std::fmt::Debug for WalFollow {
@@ -158,6 +160,19 @@ impl WalFollow {
     /// series named before `from` (before the end of the log when `None`), which the
     /// first events report, and then follows the log from `from` (or that end).
     pub fn open(dir: &Path, from: Option<WalPosition>) -> Result<WalFollow, StorageError> {
+        // A checkpoint may delete a segment between listing and reading it: look again.
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            match Self::open_once(dir, from) {
+                Err(StorageError::Io(e)) if e.kind() == io::ErrorKind::NotFound && attempts < 3 => {
+                }
+                r => return r,
+            }
+        }
+    }
+
+    fn open_once(dir: &Path, from: Option<WalPosition>) -> Result<WalFollow, StorageError> {
         let ck = last_checkpoint(dir).map_err(|e| io_at(dir, e))?;
         let after_ck = ck.as_ref().map_or(0, |(i, _)| i.saturating_add(1));
         let segs: Vec<(u32, PathBuf)> = list_segments(dir)
@@ -187,6 +202,7 @@ impl WalFollow {
             tail: None,
             listed: None,
             live_corrupt: None,
+            nap: POLL_MIN,
         };
         if exists {
             let path = dir.join(segment_name(target));
@@ -416,17 +432,17 @@ fn decode_event(t: &SegmentTail, start: u64) -> Result<Option<WalEvent>, String>
 impl WalFollower for WalFollow {
     fn next(&mut self, wait: Duration) -> Result<Option<(WalPosition, WalEvent)>, StorageError> {
         let deadline = Instant::now() + wait;
-        let mut nap = POLL_MIN;
         loop {
             if let Some(e) = self.poll()? {
+                self.nap = POLL_MIN;
                 return Ok(Some(e));
             }
             let now = Instant::now();
             if now >= deadline {
                 return Ok(None);
             }
-            std::thread::sleep(nap.min(deadline - now));
-            nap = (nap * 2).min(POLL_MAX);
+            std::thread::sleep(self.nap.min(deadline - now));
+            self.nap = (self.nap * 2).min(POLL_MAX);
         }
     }
 }
