@@ -121,15 +121,7 @@ pub fn export_screen(
     // `--source`: the settings file's sources, as the TUI has them.
     let mut k8s_plan = None;
     if opts.source.is_some() {
-        let file = super::settings::default_path();
-        let (settings, _) = file
-            .as_deref()
-            .map(super::settings::load)
-            .unwrap_or_default();
-        let label = file.as_deref().map_or_else(
-            || super::settings::FILE_NAME.to_string(),
-            |p| p.display().to_string(),
-        );
+        let (settings, label) = super::settings::load_default();
         // `k8s://` sources need the cluster connection: connected below, in the runtime.
         let (plan, rest) =
             super::k8s_sources::plan(opts.source.as_deref(), &settings.sources, None);

@@ -56,6 +56,7 @@ pub mod rules;
 mod run;
 mod serve;
 pub mod settings;
+mod sighup;
 pub mod silences;
 mod snapshot;
 pub mod source_detect;

@@ -116,15 +116,7 @@ const QUERY_TIMEOUT: Duration = Duration::from_secs(300);
 /// The API client for `--source`: a URL, or a source of the settings file (with its
 /// auth and TLS settings).
 pub fn remote_client(source: &str) -> anyhow::Result<crate::remote::source::Client> {
-    let file = super::settings::default_path();
-    let (settings, _) = file
-        .as_deref()
-        .map(super::settings::load)
-        .unwrap_or_default();
-    let label = file.as_deref().map_or_else(
-        || super::settings::FILE_NAME.to_string(),
-        |p| p.display().to_string(),
-    );
+    let (settings, label) = super::settings::load_default();
     let (reg, _) = super::sources::registry_for(Some(source), &settings.sources, None, &label)
         .map_err(anyhow::Error::msg)?;
     let Some((_, client)) = reg.active_client() else {

@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::model::Labels;
@@ -185,33 +184,6 @@ impl RemoteWriteRuntime {
         let list = self.metrics.lock().clone();
         let refs: Vec<&QueueMetrics> = list.iter().map(Arc::as_ref).collect();
         crate::remote::write::write_metrics(&refs, out);
-    }
-}
-
-/// Reloads `rt` on every SIGHUP until `cancel`.
-pub async fn reload_on_sighup(rt: Arc<RemoteWriteRuntime>, cancel: CancellationToken) {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let Ok(mut hup) = signal(SignalKind::hangup()) else {
-            return;
-        };
-        loop {
-            tokio::select! {
-                _ = cancel.cancelled() => return,
-                got = hup.recv() => {
-                    if got.is_none() {
-                        return;
-                    }
-                    let msg = rt.reload().await;
-                    tracing::info!("SIGHUP: {msg}");
-                }
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = (rt, cancel);
     }
 }
 

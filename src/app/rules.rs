@@ -267,33 +267,6 @@ pub fn builtin_groups() -> Vec<GroupSpec> {
         .collect()
 }
 
-/// Reloads the rules on every SIGHUP until `cancel`, logging the outcome.
-pub async fn reload_on_sighup(rt: Arc<RulesRuntime>, cancel: CancellationToken) {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let Ok(mut hup) = signal(SignalKind::hangup()) else {
-            return;
-        };
-        loop {
-            tokio::select! {
-                _ = cancel.cancelled() => return,
-                got = hup.recv() => {
-                    if got.is_none() {
-                        return;
-                    }
-                    let msg = rt.reload().await;
-                    tracing::info!("SIGHUP: {msg}");
-                }
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = (rt, cancel);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

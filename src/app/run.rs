@@ -661,9 +661,13 @@ impl Engine {
                 &opts.external_url,
                 &cancel,
             )?;
-            tasks.push(tokio::spawn(super::rules::reload_on_sighup(
-                rt.clone(),
+            let reloading = rt.clone();
+            tasks.push(tokio::spawn(super::sighup::on_sighup(
                 cancel.clone(),
+                move || {
+                    let rt = reloading.clone();
+                    async move { rt.reload().await }
+                },
             )));
             // On shutdown the groups stop without stale markers, as in Prometheus.
             let (stopping, c) = (rt.clone(), cancel.clone());
@@ -796,15 +800,19 @@ impl Engine {
         config: &crate::config::Config,
         opts: &RunOptions,
     ) {
-        use super::remote_write::{RemoteWriteRuntime, reload_on_sighup};
+        use super::remote_write::RemoteWriteRuntime;
         if opts.read_only {
             return;
         }
         let dir = data_dir(opts.data_dir.as_deref());
         let rt = RemoteWriteRuntime::start(wal, config, &dir, opts.config.clone());
-        self.tasks.push(tokio::spawn(reload_on_sighup(
-            rt.clone(),
+        let reloading = rt.clone();
+        self.tasks.push(tokio::spawn(super::sighup::on_sighup(
             self.cancel.clone(),
+            move || {
+                let rt = reloading.clone();
+                async move { rt.reload().await }
+            },
         )));
         let (stopping, c) = (rt.clone(), self.cancel.clone());
         self.tasks.push(tokio::spawn(async move {

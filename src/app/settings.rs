@@ -50,6 +50,16 @@ pub fn default_path() -> Option<PathBuf> {
     directories::ProjectDirs::from("", "", "kmon").map(|p| p.config_dir().join(FILE_NAME))
 }
 
+/// The default settings file's settings (errors in it left to the TUI to report) and the
+/// name messages give it: its path, or `kmon.yaml` where the platform has no config dir.
+/// The one-shot commands that read sources (`kmon query`, `export-screen`) use it.
+pub fn load_default() -> (Settings, String) {
+    match default_path() {
+        Some(path) => (load(&path).0, path.display().to_string()),
+        None => (Settings::default(), FILE_NAME.to_string()),
+    }
+}
+
 /// Reads `path`. A missing file is empty settings; anything wrong in it is an error that
 /// names the file, line and column, and the key. Problems in one key do not hide the
 /// others: what could be read comes back with the errors.
