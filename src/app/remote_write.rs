@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-
 use crate::config::Config;
 use crate::model::Labels;
 use crate::remote::write::{QueueManager, QueueMetrics, QueueOptions};
