@@ -19,8 +19,8 @@ use std::path::PathBuf;
 
 use crate::config::yaml::{Node, Pos, Value};
 
-/// One entry of `sources:`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// One entry of `sources:`. Its `Debug` leaves the token out.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct SourceSetting {
     pub name: String,
     pub url: String,
@@ -35,11 +35,44 @@ pub struct SourceSetting {
     pub line: u32,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// `basic_auth` of a source. Its `Debug` leaves the password out.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct BasicAuthSetting {
     pub username: String,
     pub password: Option<String>,
     pub password_file: Option<PathBuf>,
+}
+
+/// What `Debug` shows of a secret: whether there is one.
+fn hidden(secret: &Option<String>) -> Option<&'static str> {
+    secret.as_ref().map(|_| "<secret>")
+}
+
+impl std::fmt::Debug for SourceSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SourceSetting")
+            .field("name", &self.name)
+            .field("url", &crate::remote::source::http::redact(&self.url))
+            .field("bearer_token", &hidden(&self.bearer_token))
+            .field("bearer_token_file", &self.bearer_token_file)
+            .field("basic_auth", &self.basic_auth)
+            .field("ca_file", &self.ca_file)
+            .field("cert_file", &self.cert_file)
+            .field("key_file", &self.key_file)
+            .field("insecure_skip_verify", &self.insecure_skip_verify)
+            .field("line", &self.line)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for BasicAuthSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BasicAuthSetting")
+            .field("username", &self.username)
+            .field("password", &hidden(&self.password))
+            .field("password_file", &self.password_file)
+            .finish()
+    }
 }
 
 fn at(file: &str, pos: Pos) -> String {
@@ -291,6 +324,29 @@ pub fn render_sources(sources: &[SourceSetting]) -> String {
 mod tests {
     use super::super::settings::parse;
     use super::*;
+
+    #[test]
+    fn debug_leaves_secrets_out() {
+        let s = SourceSetting {
+            name: "lab".into(),
+            url: "https://me:hunter2@lab.example/".into(),
+            bearer_token: Some("tok-s3cret".into()),
+            basic_auth: Some(BasicAuthSetting {
+                username: "me".into(),
+                password: Some("pw-s3cret".into()),
+                password_file: None,
+            }),
+            ..SourceSetting::default()
+        };
+        let text = format!("{s:?}");
+        for secret in ["hunter2", "tok-s3cret", "pw-s3cret"] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        assert!(
+            text.contains("lab.example") && text.contains("<secret>"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn sources_parse_with_auth_and_tls() {
