@@ -326,6 +326,9 @@ pub fn remote_groups(groups: &[RemoteGroup]) -> Vec<crate::rules::GroupStatus> {
                             record: r.name.clone(),
                         }
                     };
+                    // A query kmon cannot parse (a newer server's syntax) keeps its text,
+                    // which the alert graph sends to the source; the parsed form only
+                    // serves to find a threshold, and `vector(0)` has none.
                     let expr = crate::promql::parse_with(&r.query, &Default::default())
                         .or_else(|_| crate::promql::parse_with("vector(0)", &Default::default()));
                     RuleStatus {
