@@ -1,3 +1,6 @@
+//! Tests of the remote backend's readers: a remote source's rules and targets turned into
+//! the rule groups and target rows the panes show.
+
 use super::*;
 use crate::remote::source::answer;
 

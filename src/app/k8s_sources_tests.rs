@@ -1,3 +1,5 @@
+//! Tests of how `k8s://` sources are set aside from the rest of the sources for planning.
+
 use super::*;
 
 fn setting(name: &str, url: &str) -> SourceSetting {

@@ -1,3 +1,5 @@
+//! Tests of the detection of Prometheus-like services over Service objects.
+
 use k8s_openapi::api::core::v1::Service;
 use serde_json::{Value, json};
 

@@ -1,3 +1,5 @@
+//! Tests of `k8s://` addresses, the Service's port choice, proxy paths and error sentences.
+
 use k8s_openapi::api::core::v1::Service;
 use serde_json::json;
 

@@ -1,3 +1,5 @@
+//! Tests of the source registry: flags, kmon.yaml sources, detected ones, the active source.
+
 use super::*;
 
 fn setting(name: &str, url: &str) -> SourceSetting {

@@ -1,3 +1,5 @@
+//! Tests of `remote_write` validation: Prometheus 3.5's defaults and its errors.
+
 use std::time::Duration;
 
 use super::*;
