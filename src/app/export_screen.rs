@@ -123,15 +123,12 @@ pub fn export_screen(
     if opts.source.is_some() {
         let (settings, label) = super::settings::load_default();
         // `k8s://` sources need the cluster connection: connected below, in the runtime.
-        let (plan, rest) =
-            super::k8s_sources::plan(opts.source.as_deref(), &settings.sources, None);
-        let (reg, warnings) = super::sources::registry_for(
-            rest.flag.as_deref(),
-            &rest.settings,
-            rest.default.as_deref(),
+        let (plan, reg, warnings) = super::k8s_sources::sources_for(
+            opts.source.as_deref(),
+            &settings.sources,
+            None,
             &label,
-        )
-        .map_err(anyhow::Error::msg)?;
+        )?;
         for w in warnings {
             eprintln!("kmon: warning: {w}");
         }
@@ -143,12 +140,8 @@ pub fn export_screen(
     let folder = rt.block_on(async {
         let work = super::kube::decide(cfg, &opts).await?;
         if let Some((plan, label)) = &k8s_plan {
-            let known = match &work {
-                super::kube::Work::Cluster(cm) => cm.clusters.clusters.first().cloned(),
-                _ => None,
-            };
             let warnings =
-                super::k8s_sources::connect_planned(plan, &opts.sources, &opts.kube, label, known)
+                super::k8s_sources::connect_planned(plan, &opts.sources, &opts.kube, label, &work)
                     .await?;
             for w in warnings {
                 eprintln!("kmon: warning: {w}");

@@ -3,7 +3,8 @@
 //! are given), `--source k8s://...` and kmon.yaml `sources:` with a `k8s://` URL as
 //! ready [`KubeTransport`]s for the TUI's `SourceRegistry` and for `kmon query`, and the
 //! detected services handed to the registry for the `:source` picker. `run`, `main` and
-//! `query_cli` call it.
+//! `query_cli` call it; `sources_for` builds the registry of every source for the TUI and
+//! `export-screen`, setting the `k8s://` ones aside until the cluster is known.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -98,9 +99,30 @@ pub fn plan(
     (plan, rest)
 }
 
+/// The query sources of `flag`, the settings file's `settings` (named `file` in
+/// messages) and its `default`: the registry of every source but the `k8s://` ones, its
+/// warnings, and the plan of the `k8s://` ones, which `connect_planned` adds once the
+/// runtime runs. The TUI and `export-screen` start from it.
+pub fn sources_for(
+    flag: Option<&str>,
+    settings: &[SourceSetting],
+    default: Option<&str>,
+    file: &str,
+) -> anyhow::Result<(K8sPlan, SourceRegistry, Vec<String>)> {
+    let (plan, rest) = self::plan(flag, settings, default);
+    let (reg, warnings) = super::sources::registry_for(
+        rest.flag.as_deref(),
+        &rest.settings,
+        rest.default.as_deref(),
+        file,
+    )
+    .map_err(anyhow::Error::msg)?;
+    Ok((plan, reg, warnings))
+}
+
 /// Connects the planned `k8s://` sources into `reg` and activates the start one, all
-/// through one cluster: `known` (cluster mode's first context, already signed in), else
-/// the kubeconfig resolved once here. A configured source that cannot be reached is a
+/// through one cluster: in cluster mode (`work`) its first context, already signed in,
+/// else the kubeconfig resolved once here. A configured source that cannot be reached is a
 /// warning (`file:line`); the `--source` one, or a configured one `--source` names, is an
 /// error.
 pub async fn connect_planned(
@@ -108,12 +130,16 @@ pub async fn connect_planned(
     reg: &SourceRegistry,
     kube: &KubeOptions,
     file: &str,
-    known: Option<Cluster>,
+    work: &super::kube::Work,
 ) -> anyhow::Result<Vec<String>> {
     let mut warnings = Vec::new();
     if plan.flag_address.is_none() && plan.configured.is_empty() {
         return Ok(warnings);
     }
+    let known = match work {
+        super::kube::Work::Cluster(cm) => cm.clusters.clusters.first().cloned(),
+        _ => None,
+    };
     let cluster = match known {
         Some(c) => Ok(c),
         None => cluster_for(kube).await.map(|(c, _)| c),

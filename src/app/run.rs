@@ -290,23 +290,14 @@ pub fn run_tui(mut opts: RunOptions) -> anyhow::Result<ExitCode> {
     if opts.theme.is_none() {
         opts.theme = settings.theme.clone();
     }
-    let settings_label = settings_file.as_deref().map_or_else(
-        || super::settings::FILE_NAME.to_string(),
-        |p| p.display().to_string(),
-    );
+    let settings_label = super::settings::label(settings_file.as_deref());
     // `k8s://` sources need the cluster connection: they are added once the runtime runs.
-    let (k8s_plan, for_registry) = super::k8s_sources::plan(
+    let (k8s_plan, query_sources, source_warnings) = super::k8s_sources::sources_for(
         opts.source.as_deref(),
         &settings.sources,
         settings.source.as_deref(),
-    );
-    let (query_sources, source_warnings) = super::sources::registry_for(
-        for_registry.flag.as_deref(),
-        &for_registry.settings,
-        for_registry.default.as_deref(),
         &settings_label,
-    )
-    .map_err(anyhow::Error::msg)?;
+    )?;
     warnings.extend(source_warnings);
     opts.sources = query_sources;
     let Prepared {
@@ -331,18 +322,13 @@ pub fn run_tui(mut opts: RunOptions) -> anyhow::Result<ExitCode> {
         super::board::board_for(opts.dashboard.as_deref(), &opts.state_dir())?;
     rt.block_on(async move {
         let work = super::kube::decide(cfg, &opts).await?;
-        // In cluster mode the `k8s://` sources go through its first context, signed in.
-        let known = match &work {
-            super::kube::Work::Cluster(cm) => cm.clusters.clusters.first().cloned(),
-            _ => None,
-        };
         warnings.extend(
             super::k8s_sources::connect_planned(
                 &k8s_plan,
                 &opts.sources,
                 &opts.kube,
                 &settings_label,
-                known,
+                &work,
             )
             .await?,
         );

@@ -54,10 +54,14 @@ pub fn default_path() -> Option<PathBuf> {
 /// name messages give it: its path, or `kmon.yaml` where the platform has no config dir.
 /// The one-shot commands that read sources (`kmon query`, `export-screen`) use it.
 pub fn load_default() -> (Settings, String) {
-    match default_path() {
-        Some(path) => (load(&path).0, path.display().to_string()),
-        None => (Settings::default(), FILE_NAME.to_string()),
-    }
+    let path = default_path();
+    let settings = path.as_deref().map(|p| load(p).0).unwrap_or_default();
+    (settings, label(path.as_deref()))
+}
+
+/// How messages name the settings file at `path`: its path, or `kmon.yaml` without one.
+pub fn label(path: Option<&Path>) -> String {
+    path.map_or_else(|| FILE_NAME.to_string(), |p| p.display().to_string())
 }
 
 /// Reads `path`. A missing file is empty settings; anything wrong in it is an error that
