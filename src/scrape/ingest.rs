@@ -4,8 +4,9 @@
 //! The scrape loop owns one `Ingester` per target and calls it once per tick; it knows
 //! nothing about HTTP.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 
+use super::cache::{CacheEntry, SeriesCache};
 use crate::exposition::{self, Entry, Format, MetricType, ParseError};
 use crate::model::{
     Label, Labels, METRIC_NAME, RelabelConfig, format_openmetrics_float, relabel, stale_nan,
@@ -74,24 +75,17 @@ pub struct IngestReport {
     pub stale_markers: u64,
 }
 
-struct CacheEntry {
-    /// None when metric relabeling dropped the series.
-    labels: Option<Labels>,
-    hash: u64,
-    r: Option<SeriesRef>,
-    last_iter: u64,
-}
-
-/// Per-target state that outlives a scrape: the series cache and the series of the last
-/// successful scrape (for staleness).
+/// Per-target state that outlives a scrape: the series cache, which also records which
+/// series the last successful scrape wrote (for staleness).
 pub struct Ingester {
     target_labels: Labels,
     opts: IngestOptions,
-    cache: HashMap<String, CacheEntry>,
-    iter: u64,
-    /// Series of the previous scrape, by label hash.
-    prev: HashMap<u64, Labels>,
-    cur: HashMap<u64, Labels>,
+    cache: SeriesCache,
+    /// Ingest calls so far (the current scrape's number while one runs).
+    iter: u32,
+    /// The number of the last successful scrape, whose series are the staleness
+    /// reference; `None` at first and after a failed scrape.
+    prev: Option<u32>,
 }
 
 impl Ingester {
@@ -99,10 +93,9 @@ impl Ingester {
         Ingester {
             target_labels,
             opts,
-            cache: HashMap::new(),
+            cache: SeriesCache::default(),
             iter: 0,
-            prev: HashMap::new(),
-            cur: HashMap::new(),
+            prev: None,
         }
     }
 
@@ -120,8 +113,8 @@ impl Ingester {
         format: Format,
         t: i64,
     ) -> Result<IngestReport, IngestError> {
-        self.iter += 1;
-        self.cur.clear();
+        self.iter = self.iter.wrapping_add(1).max(1);
+        let iter = self.iter;
         let mut rep = IngestReport::default();
         // The family of the last TYPE line, for Prometheus 3's normalization of `le` and
         // `quantile` values ("1" → "1.0") in classic histograms and summaries.
@@ -145,9 +138,9 @@ impl Ingester {
             } else {
                 t
             };
-            let iter = self.iter;
-            let entry = match self.cache.get_mut(key) {
-                Some(e) => e,
+            let mut uncached;
+            let entry = match self.cache.find(key) {
+                Some(i) => self.cache.entry_mut(i),
                 None => {
                     let normalize = match family {
                         (fam, Some(label)) if s.name.starts_with(fam) => Some(label.name()),
@@ -165,12 +158,15 @@ impl Ingester {
                         .collect();
                     let labels = self.series_labels(Labels::new(raw))?;
                     let hash = labels.as_ref().map(Labels::stable_hash).unwrap_or(0);
-                    self.cache.entry(key.to_string()).or_insert(CacheEntry {
-                        labels,
-                        hash,
-                        r: None,
-                        last_iter: iter,
-                    })
+                    match self.cache.insert(key, labels.clone(), hash, iter) {
+                        Some(i) => self.cache.entry_mut(i),
+                        None => {
+                            // Too much text to cache: resolve it every time, without
+                            // staleness tracking.
+                            uncached = CacheEntry::detached(labels, hash);
+                            &mut uncached
+                        }
+                    }
                 }
             };
             entry.last_iter = iter;
@@ -183,42 +179,66 @@ impl Ingester {
                     limit: self.opts.sample_limit,
                 });
             }
-            match app.append(entry.r, labels, ts, s.value) {
-                Ok(r) => {
-                    if entry.r.is_none() {
-                        rep.series_added += 1;
-                    }
-                    entry.r = Some(r);
-                }
+            let new = entry.slot.r.is_none();
+            match app.append_cached(&mut entry.slot, labels, ts, s.value) {
+                Ok(()) => rep.series_added += u64::from(new),
                 Err(e) if e.is_sample_error() => rep.rejected += 1,
                 Err(e) => return Err(e.into()),
             }
             if !explicit_ts || self.opts.track_timestamps_staleness {
-                self.cur.insert(entry.hash, labels.clone());
+                entry.mark(iter);
             }
         }
-        rep.stale_markers = self.mark_stale(app, t);
-        std::mem::swap(&mut self.prev, &mut self.cur);
+        rep.stale_markers = self.mark_stale(app, t, true);
+        self.prev = Some(iter);
         // Forget series not seen in the last two scrapes, so the cache cannot grow forever.
-        let iter = self.iter;
-        self.cache.retain(|_, e| e.last_iter + 2 > iter);
+        self.cache.expire(iter);
         Ok(rep)
     }
 
     /// After a failed scrape (fetch, parse or limit error): every series of the last good
     /// scrape gets a stale marker at `t`, as Prometheus does.
     pub fn ingest_failed(&mut self, app: &mut dyn Appender, t: i64) -> u64 {
-        self.cur.clear();
-        let n = self.mark_stale(app, t);
-        std::mem::swap(&mut self.prev, &mut self.cur);
+        let n = self.mark_stale(app, t, false);
+        self.prev = None;
         n
     }
 
-    /// Stale markers for series in `prev` but not in `cur`.
-    fn mark_stale(&self, app: &mut dyn Appender, t: i64) -> u64 {
+    /// Stale markers for the label sets the last successful scrape wrote that the current
+    /// one (`current`: an ingest that succeeded; otherwise none) did not.
+    fn mark_stale(&mut self, app: &mut dyn Appender, t: i64, current: bool) -> u64 {
+        let Some(prev) = self.prev else {
+            return 0;
+        };
+        let iter = self.iter;
+        let in_cur = |e: &CacheEntry| current && e.marked == iter;
+        let mut gone: Vec<usize> = Vec::new();
+        for (i, e) in self.cache.live_mut().enumerate() {
+            if e.labels.is_some() && e.marked_in(prev, iter) && !in_cur(e) {
+                gone.push(i);
+            }
+        }
+        if gone.is_empty() {
+            return 0;
+        }
+        // Staleness is per label set: two texts can name the same series.
+        let cur: HashSet<u64> = self
+            .cache
+            .live_mut()
+            .filter(|e| in_cur(e))
+            .map(|e| e.hash)
+            .collect();
+        let mut done: HashSet<u64> = HashSet::new();
         let mut n = 0;
-        for (h, labels) in &self.prev {
-            if !self.cur.contains_key(h) && app.append(None, labels, t, stale_nan()).is_ok() {
+        for (i, e) in self.cache.live_mut().enumerate() {
+            if gone.binary_search(&i).is_err() || cur.contains(&e.hash) || !done.insert(e.hash) {
+                continue;
+            }
+            if let Some(labels) = &e.labels
+                && app
+                    .append_cached(&mut e.slot, labels, t, stale_nan())
+                    .is_ok()
+            {
                 n += 1;
             }
         }
