@@ -3,6 +3,10 @@
 //! `cargo build --release --example kmon-bench`, then `target/release/examples/kmon-bench --help`.
 
 mod backfill;
+#[path = "gen.rs"]
+mod generator; // `gen` is a reserved word in edition 2024
+mod page;
+mod procfs;
 mod report;
 
 use clap::{Parser, Subcommand};
@@ -15,9 +19,14 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Cmd {}
+enum Cmd {
+    /// Serve synthetic scrape targets on loopback.
+    Gen(generator::GenArgs),
+}
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    match cli.cmd {}
+    match cli.cmd {
+        Cmd::Gen(args) => generator::cmd(&args),
+    }
 }
