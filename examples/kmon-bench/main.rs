@@ -7,7 +7,12 @@ mod backfill;
 mod generator; // `gen` is a reserved word in edition 2024
 mod page;
 mod procfs;
+mod query;
 mod report;
+mod servers;
+mod startup;
+mod suite;
+mod tui;
 
 use clap::{Parser, Subcommand};
 
@@ -22,11 +27,52 @@ struct Cli {
 enum Cmd {
     /// Serve synthetic scrape targets on loopback.
     Gen(generator::GenArgs),
+    /// Run the side-by-side suite and print (and write) its table.
+    Suite(suite::SuiteArgs),
+    /// Write the suite's deterministic OpenMetrics backfill file.
+    Backfill(BackfillArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct BackfillArgs {
+    #[arg(long, default_value_t = 5)]
+    targets: usize,
+    #[arg(long, default_value_t = 2000)]
+    series_per_target: usize,
+    /// Unix seconds of the first sample.
+    #[arg(long, default_value_t = 1_699_999_200)]
+    start: i64,
+    #[arg(long, default_value_t = 15)]
+    step: i64,
+    /// Samples per series.
+    #[arg(long, default_value_t = 480)]
+    samples: usize,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    #[arg(long, default_value = "node")]
+    job: String,
+    #[arg(long)]
+    out: std::path::PathBuf,
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.cmd {
         Cmd::Gen(args) => generator::cmd(&args),
+        Cmd::Suite(args) => suite::cmd(&args),
+        Cmd::Backfill(a) => {
+            let o = backfill::BackfillOpts {
+                targets: a.targets,
+                series_per_target: a.series_per_target,
+                start_s: a.start,
+                step_s: a.step,
+                samples: a.samples,
+                seed: a.seed,
+                job: a.job,
+            };
+            let s = backfill::write_file(&o, &a.out)?;
+            println!("{}", serde_json::to_string(&s)?);
+            Ok(())
+        }
     }
 }

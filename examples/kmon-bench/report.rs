@@ -35,6 +35,8 @@ pub struct Row {
     /// Who the reference is ("Prometheus 3.5.3", "btop 1.2.13", "goal").
     pub reference_name: String,
     pub goal: Option<Goal>,
+    /// A ratio computed otherwise than kmon / reference (the median of per-query ratios).
+    pub ratio_override: Option<f64>,
     /// A note printed under the table (how it was measured, sizes).
     pub note: String,
 }
@@ -49,6 +51,7 @@ impl Row {
             reference: None,
             reference_name: String::new(),
             goal: None,
+            ratio_override: None,
             note: String::new(),
         }
     }
@@ -77,6 +80,11 @@ impl Row {
         });
         self
     }
+    /// Sets the ratio column to `r` instead of kmon / reference.
+    pub fn ratio_is(mut self, r: f64) -> Row {
+        self.ratio_override = Some(r).filter(|r| r.is_finite());
+        self
+    }
     pub fn note(mut self, note: impl Into<String>) -> Row {
         self.note = note.into();
         self
@@ -84,6 +92,9 @@ impl Row {
 
     /// kmon / reference, or kmon / goal for an absolute goal.
     pub fn ratio(&self) -> Option<f64> {
+        if self.ratio_override.is_some() {
+            return self.ratio_override;
+        }
         let k = self.kmon?;
         let d = match self.goal {
             Some(g) if g.absolute => g.max,
@@ -125,7 +136,7 @@ pub fn fmt_num(v: f64) -> String {
         return "—".to_string();
     }
     let a = v.abs();
-    let s = if a == 0.0 {
+    if a == 0.0 {
         "0".to_string()
     } else if a >= 1000.0 {
         group_thousands(v.round() as i64)
@@ -139,15 +150,14 @@ pub fn fmt_num(v: f64) -> String {
         format!("{v:.3}")
     } else {
         format!("{v:.2e}")
-    };
-    s
+    }
 }
 
 fn group_thousands(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -179,7 +189,7 @@ pub fn table(rows: &[Row], verdicts: bool) -> String {
         };
         let goal = match r.goal {
             Some(g) if g.absolute => format!("≤ {}", with_unit(Some(g.max), &r.unit)),
-            Some(g) => format!("ratio ≤ {}", fmt_num(g.max)),
+            Some(g) => format!("ratio ≤ {}", g.max),
             None => String::new(),
         };
         let ratio = r.ratio().map(|x| format!("{x:.2}")).unwrap_or_default();
@@ -423,7 +433,7 @@ mod tests {
         assert_eq!(lines.len(), 4);
         assert_eq!(
             lines[2],
-            "| storage: bytes per sample | 2.50 B | 2.75 B (Prometheus 3.5.3) | 0.91 | ratio ≤ 1.00 | yes |"
+            "| storage: bytes per sample | 2.50 B | 2.75 B (Prometheus 3.5.3) | 0.91 | ratio ≤ 1 | yes |"
         );
         assert_eq!(
             lines[3],
