@@ -4,6 +4,7 @@
 
 #[path = "gen.rs"]
 mod generator; // `gen` is a reserved word in edition 2024
+mod live;
 mod page;
 mod procfs;
 
@@ -20,11 +21,14 @@ struct Cli {
 enum Cmd {
     /// Serve synthetic scrape targets on loopback.
     Gen(generator::GenArgs),
+    /// The live ingest section: kmon serve and Prometheus scraping the same targets.
+    Live(live::LiveArgs),
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.cmd {
         Cmd::Gen(args) => generator::cmd(&args),
+        Cmd::Live(args) => live::cmd(&args),
     }
 }
