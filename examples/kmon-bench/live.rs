@@ -500,6 +500,7 @@ pub fn run(opts: &LiveOpts) -> Result<LiveReport> {
             step_s: opts.interval_s as f64,
             churn_every: 0,
             churn_fraction: 0.0,
+            churn_generations: 0,
         },
         port_base: None,
         workers: 2,

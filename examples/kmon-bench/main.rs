@@ -7,6 +7,7 @@ mod generator; // `gen` is a reserved word in edition 2024
 mod live;
 mod page;
 mod procfs;
+mod soak;
 
 use clap::{Parser, Subcommand};
 
@@ -23,6 +24,8 @@ enum Cmd {
     Gen(generator::GenArgs),
     /// The live ingest section: kmon serve and Prometheus scraping the same targets.
     Live(live::LiveArgs),
+    /// The bounded soak: the kmon TUI scraping many churning targets.
+    Soak(soak::SoakOpts),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -30,5 +33,6 @@ fn main() -> anyhow::Result<()> {
     match cli.cmd {
         Cmd::Gen(args) => generator::cmd(&args),
         Cmd::Live(args) => live::cmd(&args),
+        Cmd::Soak(opts) => soak::cmd(&opts),
     }
 }
