@@ -285,6 +285,9 @@ pub struct GenArgs {
     /// The fraction of pods that churn.
     #[arg(long, default_value_t = 0.2)]
     pub churn_fraction: f64,
+    /// How many names a churning pod cycles through (0: always new ones).
+    #[arg(long, default_value_t = 0)]
+    pub churn_generations: u32,
     /// First port (consecutive ports); 0 lets the OS choose.
     #[arg(long, default_value_t = 0)]
     pub port_base: u16,
@@ -309,6 +312,7 @@ impl GenArgs {
                 step_s: self.step,
                 churn_every: self.churn_every,
                 churn_fraction: self.churn_fraction,
+                churn_generations: self.churn_generations,
             },
             port_base: (self.port_base != 0).then_some(self.port_base),
             workers: 2,

@@ -5,11 +5,13 @@
 mod backfill;
 #[path = "gen.rs"]
 mod generator; // `gen` is a reserved word in edition 2024
+mod live;
 mod page;
 mod procfs;
 mod query;
 mod report;
 mod servers;
+mod soak;
 mod startup;
 mod suite;
 mod tui;
@@ -27,6 +29,10 @@ struct Cli {
 enum Cmd {
     /// Serve synthetic scrape targets on loopback.
     Gen(generator::GenArgs),
+    /// The live ingest section: kmon serve and Prometheus scraping the same targets.
+    Live(live::LiveArgs),
+    /// The bounded soak: the kmon TUI scraping many churning targets.
+    Soak(soak::SoakOpts),
     /// Run the side-by-side suite and print (and write) its table.
     Suite(suite::SuiteArgs),
     /// Write the suite's deterministic OpenMetrics backfill file.
@@ -74,5 +80,7 @@ fn main() -> anyhow::Result<()> {
             println!("{}", serde_json::to_string(&s)?);
             Ok(())
         }
+        Cmd::Live(args) => live::cmd(&args),
+        Cmd::Soak(opts) => soak::cmd(&opts),
     }
 }

@@ -36,6 +36,10 @@ pub struct PageOpts {
     pub churn_every: u32,
     /// The fraction of pods that churn (0..=1).
     pub churn_fraction: f64,
+    /// How many names a churning pod cycles through (0: a new name every time, so the
+    /// series count grows without bound; 2: two names alternate, so after two periods no
+    /// new series appear and old ones come back after going stale).
+    pub churn_generations: u32,
 }
 
 impl Default for PageOpts {
@@ -46,6 +50,7 @@ impl Default for PageOpts {
             step_s: 1.0,
             churn_every: 0,
             churn_fraction: 0.0,
+            churn_generations: 0,
         }
     }
 }
@@ -203,6 +208,7 @@ pub struct Layout {
     series: usize,
     step: f64,
     churn_every: u64,
+    churn_generations: u64,
 }
 
 const LE: [(&str, f64); 12] = [
@@ -1119,6 +1125,7 @@ impl Builder<'_> {
             series: self.count,
             step: self.opts.step_s,
             churn_every: u64::from(self.opts.churn_every),
+            churn_generations: u64::from(self.opts.churn_generations),
         }
     }
 }
@@ -1162,7 +1169,11 @@ impl Layout {
         for pod in &self.pods {
             let q = k + pod.stagger;
             ages.push((q % self.churn_every).min(k));
-            sfx.push(suffix(q / self.churn_every, pod.sid));
+            let generation = match self.churn_generations {
+                0 => q / self.churn_every,
+                n => (q / self.churn_every) % n,
+            };
+            sfx.push(suffix(generation, pod.sid));
         }
         let count = |hist: u32| {
             let h = &self.hists[hist as usize];
@@ -1330,6 +1341,7 @@ mod tests {
             step_s: 15.0,
             churn_every: 5,
             churn_fraction: 0.5,
+            churn_generations: 0,
         };
         for k in [0, 1, 4, 5, 100] {
             assert_eq!(Layout::new(2, &o).page(k), Layout::new(2, &o).page(k));
@@ -1399,6 +1411,7 @@ mod tests {
             step_s: 1.0,
             churn_every: 4,
             churn_fraction: 0.5,
+            churn_generations: 0,
         };
         let layout = Layout::new(0, &o);
         let a = samples(&layout.page(0));
@@ -1418,5 +1431,28 @@ mod tests {
         );
         let keys = |k| samples(&still.page(k)).into_keys().collect::<Vec<_>>();
         assert_eq!(keys(0), keys(8));
+    }
+
+    #[test]
+    fn bounded_churn_generations_come_back() {
+        let o = PageOpts {
+            series: 1000,
+            seed: 3,
+            step_s: 10.0,
+            churn_every: 3,
+            churn_fraction: 1.0,
+            churn_generations: 2,
+        };
+        let layout = Layout::new(4, &o);
+        let mut all = BTreeSet::new();
+        for k in 0..40 {
+            all.extend(samples(&layout.page(k)).into_keys());
+        }
+        let mut first = BTreeSet::new();
+        for k in 0..12 {
+            first.extend(samples(&layout.page(k)).into_keys());
+        }
+        assert_eq!(all, first, "no new series after every generation was seen");
+        assert!(all.len() > 1000);
     }
 }

@@ -319,8 +319,48 @@ fn live_section(
     dir: &Path,
     prom_name: &str,
 ) -> Result<(Vec<Row>, serde_json::Value)> {
-    let _ = (bins, sizes, dir, prom_name);
-    bail!("the live section is not merged yet")
+    std::fs::create_dir_all(dir)?;
+    let kmon = crate::live::private_copy(&bins.kmon, dir)?;
+    let mut rows = Vec::new();
+    let mut reports = Vec::new();
+    for size in sizes {
+        let mut o = crate::live::LiveOpts::preset(size, kmon.clone(), Some(bins.prometheus()))?;
+        o.work_dir = Some(dir.join(size));
+        let r = crate::live::run(&o)?;
+        let (k, p) = (&r.kmon, r.reference.as_ref());
+        let name = format!(
+            "{} ({} × {} series at {} s)",
+            r.opts.name, r.opts.targets, r.opts.series_per_target, r.opts.interval_s
+        );
+        let refv = |f: fn(&crate::live::ServerFigures) -> f64| p.map_or(f64::NAN, f);
+        let note = format!(
+            "{:.0} s window; kmon {:.0} samples/s, {:.0} active series; Prometheus {:.0} samples/s",
+            k.window_s,
+            k.samples_per_s,
+            k.active_series,
+            refv(|f| f.samples_per_s)
+        );
+        rows.push(
+            Row::new("live", &format!("{name}: CPU-s per million samples"), "s")
+                .kmon(k.cpu_s_per_million)
+                .reference(prom_name, refv(|f| f.cpu_s_per_million))
+                .ratio_goal(0.33)
+                .note(note),
+        );
+        rows.push(
+            Row::new("live", &format!("{name}: RSS per active series"), "B")
+                .kmon(k.rss_per_series)
+                .reference(prom_name, refv(|f| f.rss_per_series))
+                .ratio_goal(0.33),
+        );
+        rows.push(
+            Row::new("live", &format!("{name}: scrape duration p99"), "ms")
+                .kmon(k.scrape_p99_s * 1e3)
+                .reference(prom_name, refv(|f| f.scrape_p99_s * 1e3)),
+        );
+        reports.push(r);
+    }
+    Ok((rows, serde_json::to_value(&reports)?))
 }
 
 /// The `suite` subcommand.
