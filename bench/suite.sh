@@ -50,4 +50,5 @@ if ((${#missing[@]})); then
   # The tool checks again per selected section, so --skip can still run the rest.
 fi
 export PROM_BIN BTOP
-exec "$KMON_BENCH" suite --kmon "$KMON" "$@"
+export KMON
+exec "$KMON_BENCH" suite "$@"
