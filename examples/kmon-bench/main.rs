@@ -61,8 +61,18 @@ struct BackfillArgs {
     out: std::path::PathBuf,
 }
 
-fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+/// Runs the subcommand; an error is printed as one line (with its causes) and exit 1.
+fn main() -> std::process::ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kmon-bench: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.cmd {
         Cmd::Gen(args) => generator::cmd(&args),
         Cmd::Suite(args) => suite::cmd(&args),

@@ -201,6 +201,22 @@ pub fn run(bins: &Bins, o: &QueryOpts) -> Result<QueryReport> {
     }
     let (p_t, p_rss, p_ans) = sides.pop().context("prometheus side")?;
     let (k_t, k_rss, k_ans) = sides.pop().context("kmon side")?;
+    for (k, p) in k_t.iter().zip(&p_t) {
+        eprintln!(
+            "[query] {:7} {:24} kmon {:8.2} ms (p95 {:8.2})  prometheus {:8.2} ms (p95 {:8.2})  {:.2}",
+            k.kind,
+            k.name,
+            k.median_s * 1e3,
+            k.p95_s * 1e3,
+            p.median_s * 1e3,
+            p.p95_s * 1e3,
+            if p.median_s > 0.0 {
+                k.median_s / p.median_s
+            } else {
+                f64::NAN
+            }
+        );
+    }
     let mut disagreements = Vec::new();
     for (i, r) in reqs.iter().enumerate() {
         if let (Some(Some(k)), Some(Some(p))) = (k_ans.get(i), p_ans.get(i))
