@@ -212,6 +212,7 @@ pub struct Layout {
     churn_generations: u64,
 }
 
+/// The suffix of pod generation `generation`: five characters of [`SAFE`].
 fn suffix(generation: u64, sid: u64) -> [u8; SFX_LEN] {
     let mut x = (noise(generation, sid) * 14_348_907.0) as u64; // 27^5
     let mut out = [b'b'; SFX_LEN];
