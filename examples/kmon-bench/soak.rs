@@ -184,7 +184,7 @@ fn next_rand(state: &mut u64) -> u64 {
 }
 
 /// Swaps `n` random active targets for random spares.
-fn swap(active: &mut Vec<usize>, spare: &mut Vec<usize>, n: usize, rng: &mut u64) {
+fn swap(active: &mut [usize], spare: &mut [usize], n: usize, rng: &mut u64) {
     for _ in 0..n.min(spare.len()).min(active.len()) {
         let a = (next_rand(rng) % active.len() as u64) as usize;
         let s = (next_rand(rng) % spare.len() as u64) as usize;
