@@ -572,6 +572,9 @@ pub fn private_copy(bin: &Path, dir: &Path) -> Result<PathBuf> {
     Ok(to)
 }
 
+/// A table row: name, figure, decimals.
+type Row = (&'static str, fn(&ServerFigures) -> f64, usize);
+
 /// The table of one report.
 pub fn table(r: &LiveReport) -> String {
     let mut s = format!(
@@ -582,7 +585,7 @@ pub fn table(r: &LiveReport) -> String {
         "{:<28} {:>14} {:>14} {:>8}\n",
         "figure", "kmon", "prometheus", "ratio"
     ));
-    let rows: [(&str, fn(&ServerFigures) -> f64, usize); 9] = [
+    let rows: [Row; 9] = [
         ("samples appended", |f| f.samples, 0),
         ("samples/s", |f| f.samples_per_s, 0),
         ("CPU-s per million samples", |f| f.cpu_s_per_million, 3),

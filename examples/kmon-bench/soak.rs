@@ -89,6 +89,16 @@ pub struct SoakSample {
     pub samples_served: u64,
     /// From kmon's data after the run: targets up at this time.
     pub targets_up: Option<f64>,
+    /// Targets up as the TUI's header showed them (`targets ▲N`).
+    pub header_targets_up: Option<usize>,
+}
+
+/// The N of `targets ▲N` in the TUI's header line.
+fn header_targets_up(screen: &str) -> Option<usize> {
+    let header = screen.lines().next()?;
+    let rest = &header[header.find("targets ▲")? + "targets ▲".len()..];
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
 }
 
 /// A pass/fail line of the verdict.
@@ -174,7 +184,7 @@ fn next_rand(state: &mut u64) -> u64 {
 }
 
 /// Swaps `n` random active targets for random spares.
-fn swap(active: &mut Vec<usize>, spare: &mut Vec<usize>, n: usize, rng: &mut u64) {
+fn swap(active: &mut [usize], spare: &mut [usize], n: usize, rng: &mut u64) {
     for _ in 0..n.min(spare.len()).min(active.len()) {
         let a = (next_rand(rng) % active.len() as u64) as usize;
         let s = (next_rand(rng) % spare.len() as u64) as usize;
@@ -324,7 +334,10 @@ pub fn run(opts: &SoakOpts) -> Result<SoakReport> {
             let shown = tmux.until(t0, Duration::from_secs(10), |s| s.contains(&token));
             let t1 = Instant::now();
             tmux.keys(&["Escape"])?;
-            let closed = tmux.until(t1, Duration::from_secs(10), |s| !s.contains(&token));
+            // The query bar's prompt goes; the panel may keep showing the last query.
+            let prompt = format!("❯ {token}");
+            let closed = tmux.until(t1, Duration::from_secs(10), |s| !s.contains(&prompt));
+            let header_up = header_targets_up(&tmux.capture());
             if closed.is_none() {
                 // Leave the screen clean for the next probe.
                 tmux.keys(&["Escape"])?;
@@ -341,9 +354,10 @@ pub fn run(opts: &SoakOpts) -> Result<SoakReport> {
                 swaps,
                 samples_served: gen_handle.samples_served(),
                 targets_up: None,
+                header_targets_up: header_up,
             };
             eprintln!(
-                "soak {:>5.0}s: rss {:.1} MiB, {} threads, {} fds, cpu {:.1}s, key {:?} ms, close {:?} ms, swaps {}",
+                "soak {:>5.0}s: rss {:.1} MiB, {} threads, {} fds, cpu {:.1}s, key {:?} ms, close {:?} ms, swaps {}, up {:?}",
                 s.t_s,
                 s.rss_bytes as f64 / 1048576.0,
                 s.threads,
@@ -351,7 +365,8 @@ pub fn run(opts: &SoakOpts) -> Result<SoakReport> {
                 s.cpu_s,
                 s.key_to_screen_ms.map(|x| x.round()),
                 s.close_ms.map(|x| x.round()),
-                swaps
+                swaps,
+                s.header_targets_up
             );
             samples.push(s);
             next_sample += Duration::from_secs(opts.sample_every);
@@ -467,7 +482,7 @@ fn verdict(
         });
     }
     checks.push(Check {
-        what: "head series after warm-up → end".into(),
+        what: "active series after warm-up → end (kmon's data)".into(),
         start: format!("{series_start:.0}"),
         end: format!("{series_end:.0}"),
         limit: "(context)".into(),
@@ -492,6 +507,18 @@ fn verdict(
         end: format!("max {max:.0} ms, {missed} missed"),
         limit: "median ≤ 250 ms, max ≤ 2 s, none missed".into(),
         pass: !keys.is_empty() && missed == 0 && median(&keys) <= 250.0 && max <= 2000.0,
+    });
+    let closes: Vec<f64> = samples.iter().filter_map(|s| s.close_ms).collect();
+    let close_missed = samples.len() - closes.len();
+    checks.push(Check {
+        what: "TUI Escape → query bar gone".into(),
+        start: format!("median {:.0} ms", median(&closes)),
+        end: format!(
+            "max {:.0} ms, {close_missed} missed",
+            closes.iter().copied().fold(0.0, f64::max)
+        ),
+        limit: "none missed".into(),
+        pass: close_missed == 0,
     });
     let up: Vec<f64> = samples
         .iter()
@@ -560,12 +587,12 @@ pub fn table(r: &SoakReport) -> String {
 
 fn write_files(r: &SoakReport, out: &Path) -> Result<()> {
     let mut csv = String::from(
-        "t_s,rss_bytes,threads,fds,cpu_s,key_to_screen_ms,close_ms,active_targets,swaps,samples_served,targets_up\n",
+        "t_s,rss_bytes,threads,fds,cpu_s,key_to_screen_ms,close_ms,active_targets,swaps,samples_served,targets_up,header_targets_up\n",
     );
     let opt = |v: Option<f64>| v.map(|x| format!("{x:.1}")).unwrap_or_default();
     for s in &r.samples {
         csv.push_str(&format!(
-            "{:.1},{},{},{},{:.2},{},{},{},{},{},{}\n",
+            "{:.1},{},{},{},{:.2},{},{},{},{},{},{},{}\n",
             s.t_s,
             s.rss_bytes,
             s.threads,
@@ -576,7 +603,10 @@ fn write_files(r: &SoakReport, out: &Path) -> Result<()> {
             s.active_targets,
             s.swaps,
             s.samples_served,
-            opt(s.targets_up)
+            opt(s.targets_up),
+            s.header_targets_up
+                .map(|n| n.to_string())
+                .unwrap_or_default()
         ));
     }
     std::fs::write(out.join("samples.csv"), csv)?;
@@ -613,5 +643,12 @@ mod tests {
         all.sort_unstable();
         assert_eq!(all, (0..110).collect::<Vec<_>>());
         assert!(active.iter().any(|&i| i >= 100));
+    }
+
+    #[test]
+    fn header_targets() {
+        let screen = " kmon x.yml (1 jobs) │ 03:38:50 │ targets ▲1000 ▼24 ?26 │ kmon\nrest";
+        assert_eq!(header_targets_up(screen), Some(1000));
+        assert_eq!(header_targets_up("no header"), None);
     }
 }
