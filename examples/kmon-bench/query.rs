@@ -42,6 +42,9 @@ pub struct QueryOpts {
     pub end_s: i64,
     pub step_s: i64,
     pub reps: usize,
+    /// Both servers up at once, each request sent to one and then the other (true), or
+    /// one server after the other, each through all its rounds (false).
+    pub interleave: bool,
     pub scratch: std::path::PathBuf,
 }
 
@@ -94,43 +97,11 @@ fn requests(o: &QueryOpts) -> Vec<Req> {
     out
 }
 
-/// Runs every request on one server: cold, then `reps` rounds. Returns per-request times
-/// and the cold answers' `data`.
-async fn run_side(
-    client: &reqwest::Client,
-    base: &str,
-    reqs: &[Req],
-    reps: usize,
-    errors: &mut Vec<String>,
-    side: Side,
-) -> (Vec<Vec<f64>>, Vec<f64>, Vec<Option<Value>>) {
-    let mut answers = Vec::new();
-    let mut cold = Vec::new();
-    let mut times = vec![Vec::new(); reqs.len()];
-    for r in reqs {
-        let t0 = Instant::now();
-        let got = fetch(client, &format!("{base}{}", r.url_tail)).await;
-        cold.push(t0.elapsed().as_secs_f64());
-        match got {
-            Ok(v) => answers.push(Some(v)),
-            Err(e) => {
-                errors.push(format!("{} {} {}: {e:#}", side.name(), r.kind, r.name));
-                answers.push(None);
-            }
-        }
-    }
-    for _ in 0..reps {
-        for (i, r) in reqs.iter().enumerate() {
-            let t0 = Instant::now();
-            let ok = fetch(client, &format!("{base}{}", r.url_tail))
-                .await
-                .is_ok();
-            if ok {
-                times[i].push(t0.elapsed().as_secs_f64());
-            }
-        }
-    }
-    (times, cold, answers)
+/// One request: (seconds until the whole body is in, its `data` or the error).
+async fn one(client: &reqwest::Client, base: &str, r: &Req) -> (f64, Result<Value>) {
+    let t0 = Instant::now();
+    let got = fetch(client, &format!("{base}{}", r.url_tail)).await;
+    (t0.elapsed().as_secs_f64(), got)
 }
 
 /// GET and parse; the `data` of a success answer.
@@ -162,8 +133,9 @@ pub fn run(bins: &Bins, o: &QueryOpts) -> Result<QueryReport> {
         .timeout(Duration::from_secs(120))
         .build()?;
     let mut errors = Vec::new();
-    let mut sides = Vec::new();
-    for (side, dir) in [(Side::Kmon, &o.kmon_dir), (Side::Prometheus, &o.prom_dir)] {
+    let dirs = [(Side::Kmon, &o.kmon_dir), (Side::Prometheus, &o.prom_dir)];
+    let start = |i: usize| -> Result<Server> {
+        let (side, dir) = dirs[i];
         let port = servers::free_port()?;
         let cmd = servers::command(side, bins, dir, port, &o.scratch.join(side.name()))?;
         let server = Server::start(side, cmd, port, Duration::from_secs(120))?;
@@ -174,33 +146,81 @@ pub fn run(bins: &Bins, o: &QueryOpts) -> Result<QueryReport> {
             reqs.len(),
             o.reps
         );
-        let (times, cold, answers) = rt.block_on(run_side(
-            &client,
-            &server.base(),
-            &reqs,
-            o.reps,
-            &mut errors,
-            side,
-        ));
-        let rss = crate::procfs::sample(server.pid())
-            .map(|s| s.rss_bytes)
-            .unwrap_or(0);
-        server.stop();
-        let timings = reqs
-            .iter()
-            .zip(times.iter().zip(cold))
-            .map(|(r, (t, c))| Timing {
+        Ok(server)
+    };
+    let mut times = vec![vec![Vec::new(); reqs.len()]; 2];
+    let mut cold = vec![vec![0.0; reqs.len()]; 2];
+    let mut answers: Vec<Vec<Option<Value>>> = vec![vec![None; reqs.len()]; 2];
+    let mut rss = [0u64; 2];
+    // The cold run of request j on server i, then a timed one.
+    let mut cold_run = |i: usize, j: usize, (t, got): (f64, Result<Value>)| {
+        cold[i][j] = t;
+        match got {
+            Ok(v) => answers[i][j] = Some(v),
+            Err(e) => errors.push(format!(
+                "{} {} {}: {e:#}",
+                dirs[i].0.name(),
+                reqs[j].kind,
+                reqs[j].name
+            )),
+        }
+    };
+    let mut timed = |i: usize, j: usize, (t, got): (f64, Result<Value>)| {
+        if got.is_ok() {
+            times[i][j].push(t);
+        }
+    };
+    if o.interleave {
+        // Both servers up (the idle one costs nothing); each request goes to one, then the
+        // other, the order swapped every round, so load drift hits both sides alike.
+        let s = [start(0)?, start(1)?];
+        let base = [s[0].base(), s[1].base()];
+        for (j, r) in reqs.iter().enumerate() {
+            for (i, b) in base.iter().enumerate() {
+                cold_run(i, j, rt.block_on(one(&client, b, r)));
+            }
+        }
+        for round in 0..o.reps {
+            for (j, r) in reqs.iter().enumerate() {
+                let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+                for i in order {
+                    timed(i, j, rt.block_on(one(&client, &base[i], r)));
+                }
+            }
+        }
+        for (r, server) in rss.iter_mut().zip(&s) {
+            *r = crate::procfs::sample(server.pid()).map_or(0, |x| x.rss_bytes);
+        }
+    } else {
+        for (i, r_rss) in rss.iter_mut().enumerate() {
+            let s = start(i)?;
+            let base = s.base();
+            for (j, r) in reqs.iter().enumerate() {
+                cold_run(i, j, rt.block_on(one(&client, &base, r)));
+            }
+            for _ in 0..o.reps {
+                for (j, r) in reqs.iter().enumerate() {
+                    timed(i, j, rt.block_on(one(&client, &base, r)));
+                }
+            }
+            *r_rss = crate::procfs::sample(s.pid()).map_or(0, |x| x.rss_bytes);
+        }
+    }
+    let timings = |i: usize| -> Vec<Timing> {
+        reqs.iter()
+            .enumerate()
+            .map(|(j, r)| Timing {
                 name: r.name.clone(),
                 kind: r.kind,
-                cold_s: c,
-                median_s: median(t),
-                p95_s: percentile(t, 95.0),
+                cold_s: cold[i][j],
+                median_s: median(&times[i][j]),
+                p95_s: percentile(&times[i][j], 95.0),
             })
-            .collect::<Vec<_>>();
-        sides.push((timings, rss, answers));
-    }
-    let (p_t, p_rss, p_ans) = sides.pop().context("prometheus side")?;
-    let (k_t, k_rss, k_ans) = sides.pop().context("kmon side")?;
+            .collect()
+    };
+    let (k_t, p_t) = (timings(0), timings(1));
+    let (k_rss, p_rss) = (rss[0], rss[1]);
+    let (k_ans, p_ans) = (&answers[0], &answers[1]);
     for (k, p) in k_t.iter().zip(&p_t) {
         eprintln!(
             "[query] {:7} {:24} kmon {:8.2} ms (p95 {:8.2})  prometheus {:8.2} ms (p95 {:8.2})  {:.2}",

@@ -56,6 +56,10 @@ pub struct SuiteArgs {
     /// Timed repetitions per query (default 5; 1 with --smoke).
     #[arg(long)]
     pub reps: Option<usize>,
+    /// Query one server after the other (each through all its rounds) instead of
+    /// sending each request to both in turn.
+    #[arg(long)]
+    pub sequential_queries: bool,
     /// Keep the work files here instead of a temporary directory.
     #[arg(long)]
     pub work_dir: Option<PathBuf>,
@@ -469,6 +473,7 @@ pub fn cmd(a: &SuiteArgs) -> Result<()> {
                     end_s: s.end_s,
                     step_s: 60,
                     reps: sizes.reps,
+                    interleave: !a.sequential_queries,
                     scratch: work.join("query"),
                 };
                 match query::run(&bins, &qo) {
@@ -482,7 +487,7 @@ pub fn cmd(a: &SuiteArgs) -> Result<()> {
                                 .map(|d| format!("query answers differ: {d}")),
                         );
                         problems.extend(q.errors.iter().map(|e| format!("query error: {e}")));
-                        rows.extend(query::rows(&q, &prom_name, &format!("{label}, {} queries instant and range, {} timed rounds after a cold one", query::queries("5m").len(), sizes.reps)));
+                        rows.extend(query::rows(&q, &prom_name, &format!("{label}, {} queries instant and range, {} timed rounds after a cold one, {}", query::queries("5m").len(), sizes.reps, if a.sequential_queries { "one server after the other" } else { "both servers up, each request to one then the other (order swapped every round)" })));
                         raw.insert("query".into(), serde_json::to_value(&q)?);
                     }
                     Err(e) => note("query", e, &mut problems),
