@@ -301,7 +301,7 @@ impl Machine {
     }
 }
 
-/// Everything one run produced.
+/// Everything one run produced (`date`: when it started).
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
     pub date: String,

@@ -424,6 +424,7 @@ pub fn cmd(a: &SuiteArgs) -> Result<()> {
         machine.describe()
     );
     let started = Instant::now();
+    let date = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
     let mut rows: Vec<Row> = Vec::new();
     let mut raw = serde_json::Map::new();
     let mut problems: Vec<String> = Vec::new();
@@ -576,7 +577,7 @@ pub fn cmd(a: &SuiteArgs) -> Result<()> {
         .collect::<Vec<_>>()
         .join(" ");
     let report = RunReport {
-        date: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
+        date,
         commit: git_commit(),
         command,
         smoke: a.smoke,
