@@ -61,6 +61,9 @@ pub struct SoakOpts {
     pub rss_tolerance: f64,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// The 2-minute smoke version (50 targets; overrides the sizes and times above).
+    #[arg(long)]
+    pub smoke: bool,
     /// The kmon binary (copied before the run).
     #[arg(long, default_value = "target/release/kmon")]
     pub kmon: PathBuf,
@@ -70,6 +73,47 @@ pub struct SoakOpts {
     /// Where the data dir, config and logs go (a temporary directory when not given).
     #[arg(long)]
     pub work_dir: Option<PathBuf>,
+}
+
+impl Default for SoakOpts {
+    /// The full soak: 1000 targets x 200 series every 10 s for 30 minutes.
+    fn default() -> Self {
+        SoakOpts {
+            targets: 1000,
+            series_per_target: 200,
+            interval: 10,
+            minutes: 30,
+            warmup_minutes: 5,
+            sample_every: 30,
+            swap_every: 60,
+            swap_fraction: 0.1,
+            churn_every: 12,
+            churn_fraction: 0.3,
+            churn_generations: 2,
+            rss_tolerance: 0.10,
+            seed: 42,
+            smoke: false,
+            kmon: PathBuf::from("target/release/kmon"),
+            out: PathBuf::from("bench/results/soak"),
+            work_dir: None,
+        }
+    }
+}
+
+impl SoakOpts {
+    /// The CI smoke version: 50 targets x 200 series every 5 s for 2 minutes, samples every
+    /// 15 s, swaps every 20 s, pods renamed every 4 scrapes.
+    pub fn smoke(mut self) -> Self {
+        self.targets = 50;
+        self.interval = 5;
+        self.minutes = 2;
+        self.warmup_minutes = 1;
+        self.sample_every = 15;
+        self.swap_every = 20;
+        self.churn_every = 4;
+        self.smoke = false;
+        self
+    }
 }
 
 /// One sample of the run.
@@ -454,11 +498,13 @@ fn verdict(
     let mut checks = Vec::new();
     if let (Some(b), Some(l)) = (base, last) {
         let growth = l.rss_bytes as f64 / b.rss_bytes.max(1) as f64 - 1.0;
+        let served = l.samples_served.saturating_sub(b.samples_served).max(1) as f64;
+        let per_sample = (l.rss_bytes as f64 - b.rss_bytes as f64) / served;
         checks.push(Check {
             what: format!("RSS after warm-up ({:.0} s) → end", b.t_s),
             start: format!("{:.1} MiB", b.rss_bytes as f64 / 1048576.0),
             end: format!(
-                "{:.1} MiB ({:+.1} %)",
+                "{:.1} MiB ({:+.1} %, {per_sample:.1} B per sample served)",
                 l.rss_bytes as f64 / 1048576.0,
                 growth * 100.0
             ),
@@ -616,6 +662,11 @@ fn write_files(r: &SoakReport, out: &Path) -> Result<()> {
 }
 
 pub fn cmd(opts: &SoakOpts) -> Result<()> {
+    let opts = &if opts.smoke {
+        opts.clone().smoke()
+    } else {
+        opts.clone()
+    };
     let r = run(opts)?;
     println!("{}", table(&r));
     eprintln!(
