@@ -255,6 +255,46 @@ fn kmon_query(kmon: &Path, data: &Path, expr: &str, time: f64) -> Result<serde_j
     Ok(v["data"].clone())
 }
 
+/// The same as a range query from `start` to `end` every `step` seconds.
+fn kmon_range(
+    kmon: &Path,
+    data: &Path,
+    expr: &str,
+    start: f64,
+    end: f64,
+    step: u64,
+) -> Result<serde_json::Value> {
+    let out = Command::new(kmon)
+        .args(["query-range", "--read-only", "-o", "json"])
+        .arg(format!("--start={start:.3}"))
+        .arg(format!("--end={end:.3}"))
+        .arg(format!("--step={step}"))
+        .arg("--data-dir")
+        .arg(data)
+        .arg(expr)
+        .output()
+        .context("running kmon query-range")?;
+    if !out.status.success() {
+        bail!(
+            "kmon query-range {expr:?}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).context("kmon query-range JSON")?;
+    Ok(v["data"].clone())
+}
+
+/// `(time, value)` of the first series of a matrix answer.
+fn points(data: &serde_json::Value) -> Vec<(f64, f64)> {
+    data["result"][0]["values"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| Some((p[0].as_f64()?, p[1].as_str()?.parse().ok()?)))
+        .collect()
+}
+
 fn now_s() -> f64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -439,11 +479,24 @@ pub fn run(opts: &SoakOpts) -> Result<SoakReport> {
     drop(gen_handle);
 
     // kmon's own data: targets up over time, scrape durations, series.
+    // One range query (each `kmon query` opens the data dir and replays its WAL).
+    let up = kmon_range(
+        &kmon,
+        &data,
+        "count(up{job=\"gen\"} == 1)",
+        t_start,
+        t_end,
+        opts.sample_every,
+    )
+    .map(|d| points(&d))
+    .unwrap_or_default();
     for s in &mut samples {
         let t = t_start + s.t_s;
-        s.targets_up = kmon_query(&kmon, &data, "count(up{job=\"gen\"} == 1)", t)
-            .ok()
-            .map(|d| live::scalar_of(&d));
+        s.targets_up = up
+            .iter()
+            .filter(|(pt, _)| (pt - t).abs() <= opts.sample_every as f64 / 2.0)
+            .map(|&(_, v)| v)
+            .next();
     }
     let span = (t_end - t_start).ceil() as u64 + 1;
     let durations = kmon_query(
