@@ -61,6 +61,9 @@ pub struct SoakOpts {
     pub rss_tolerance: f64,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// The 2-minute smoke version (50 targets; overrides the sizes and times above).
+    #[arg(long)]
+    pub smoke: bool,
     /// The kmon binary (copied before the run).
     #[arg(long, default_value = "target/release/kmon")]
     pub kmon: PathBuf,
@@ -70,6 +73,47 @@ pub struct SoakOpts {
     /// Where the data dir, config and logs go (a temporary directory when not given).
     #[arg(long)]
     pub work_dir: Option<PathBuf>,
+}
+
+impl Default for SoakOpts {
+    /// The full soak: 1000 targets x 200 series every 10 s for 30 minutes.
+    fn default() -> Self {
+        SoakOpts {
+            targets: 1000,
+            series_per_target: 200,
+            interval: 10,
+            minutes: 30,
+            warmup_minutes: 5,
+            sample_every: 30,
+            swap_every: 60,
+            swap_fraction: 0.1,
+            churn_every: 12,
+            churn_fraction: 0.3,
+            churn_generations: 2,
+            rss_tolerance: 0.10,
+            seed: 42,
+            smoke: false,
+            kmon: PathBuf::from("target/release/kmon"),
+            out: PathBuf::from("bench/results/soak"),
+            work_dir: None,
+        }
+    }
+}
+
+impl SoakOpts {
+    /// The CI smoke version: 50 targets x 200 series every 5 s for 2 minutes, samples every
+    /// 15 s, swaps every 20 s, pods renamed every 4 scrapes.
+    pub fn smoke(mut self) -> Self {
+        self.targets = 50;
+        self.interval = 5;
+        self.minutes = 2;
+        self.warmup_minutes = 1;
+        self.sample_every = 15;
+        self.swap_every = 20;
+        self.churn_every = 4;
+        self.smoke = false;
+        self
+    }
 }
 
 /// One sample of the run.
@@ -209,6 +253,46 @@ fn kmon_query(kmon: &Path, data: &Path, expr: &str, time: f64) -> Result<serde_j
     }
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).context("kmon query JSON")?;
     Ok(v["data"].clone())
+}
+
+/// The same as a range query from `start` to `end` every `step` seconds.
+fn kmon_range(
+    kmon: &Path,
+    data: &Path,
+    expr: &str,
+    start: f64,
+    end: f64,
+    step: u64,
+) -> Result<serde_json::Value> {
+    let out = Command::new(kmon)
+        .args(["query-range", "--read-only", "-o", "json"])
+        .arg(format!("--start={start:.3}"))
+        .arg(format!("--end={end:.3}"))
+        .arg(format!("--step={step}"))
+        .arg("--data-dir")
+        .arg(data)
+        .arg(expr)
+        .output()
+        .context("running kmon query-range")?;
+    if !out.status.success() {
+        bail!(
+            "kmon query-range {expr:?}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).context("kmon query-range JSON")?;
+    Ok(v["data"].clone())
+}
+
+/// `(time, value)` of the first series of a matrix answer.
+fn points(data: &serde_json::Value) -> Vec<(f64, f64)> {
+    data["result"][0]["values"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| Some((p[0].as_f64()?, p[1].as_str()?.parse().ok()?)))
+        .collect()
 }
 
 fn now_s() -> f64 {
@@ -395,11 +479,24 @@ pub fn run(opts: &SoakOpts) -> Result<SoakReport> {
     drop(gen_handle);
 
     // kmon's own data: targets up over time, scrape durations, series.
+    // One range query (each `kmon query` opens the data dir and replays its WAL).
+    let up = kmon_range(
+        &kmon,
+        &data,
+        "count(up{job=\"gen\"} == 1)",
+        t_start,
+        t_end,
+        opts.sample_every,
+    )
+    .map(|d| points(&d))
+    .unwrap_or_default();
     for s in &mut samples {
         let t = t_start + s.t_s;
-        s.targets_up = kmon_query(&kmon, &data, "count(up{job=\"gen\"} == 1)", t)
-            .ok()
-            .map(|d| live::scalar_of(&d));
+        s.targets_up = up
+            .iter()
+            .filter(|(pt, _)| (pt - t).abs() <= opts.sample_every as f64 / 2.0)
+            .map(|&(_, v)| v)
+            .next();
     }
     let span = (t_end - t_start).ceil() as u64 + 1;
     let durations = kmon_query(
@@ -454,11 +551,13 @@ fn verdict(
     let mut checks = Vec::new();
     if let (Some(b), Some(l)) = (base, last) {
         let growth = l.rss_bytes as f64 / b.rss_bytes.max(1) as f64 - 1.0;
+        let served = l.samples_served.saturating_sub(b.samples_served).max(1) as f64;
+        let per_sample = (l.rss_bytes as f64 - b.rss_bytes as f64) / served;
         checks.push(Check {
             what: format!("RSS after warm-up ({:.0} s) → end", b.t_s),
             start: format!("{:.1} MiB", b.rss_bytes as f64 / 1048576.0),
             end: format!(
-                "{:.1} MiB ({:+.1} %)",
+                "{:.1} MiB ({:+.1} %, {per_sample:.1} B per sample served)",
                 l.rss_bytes as f64 / 1048576.0,
                 growth * 100.0
             ),
@@ -616,6 +715,11 @@ fn write_files(r: &SoakReport, out: &Path) -> Result<()> {
 }
 
 pub fn cmd(opts: &SoakOpts) -> Result<()> {
+    let opts = &if opts.smoke {
+        opts.clone().smoke()
+    } else {
+        opts.clone()
+    };
     let r = run(opts)?;
     println!("{}", table(&r));
     eprintln!(
