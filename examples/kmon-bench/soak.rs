@@ -564,6 +564,23 @@ fn verdict(
             limit: format!("≤ +{:.0} %", opts.rss_tolerance * 100.0),
             pass: growth <= opts.rss_tolerance,
         });
+        // What the TUI holds for its graphs may grow until their range (15 minutes by
+        // default) is full: the second half of a 30-minute run is the steady state.
+        let half = l.t_s / 2.0;
+        if let Some(m) = samples.iter().find(|s| s.t_s >= half && s.t_s > b.t_s) {
+            let g = l.rss_bytes as f64 / m.rss_bytes.max(1) as f64 - 1.0;
+            checks.push(Check {
+                what: format!("RSS second half ({:.0} s) → end", m.t_s),
+                start: format!("{:.1} MiB", m.rss_bytes as f64 / 1048576.0),
+                end: format!(
+                    "{:.1} MiB ({:+.1} %)",
+                    l.rss_bytes as f64 / 1048576.0,
+                    g * 100.0
+                ),
+                limit: format!("≤ +{:.0} %", opts.rss_tolerance * 100.0),
+                pass: g <= opts.rss_tolerance,
+            });
+        }
         checks.push(Check {
             what: "threads after warm-up → end".into(),
             start: b.threads.to_string(),
