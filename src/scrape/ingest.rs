@@ -4,7 +4,8 @@
 //! The scrape loop owns one `Ingester` per target and calls it once per tick; it knows
 //! nothing about HTTP.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::exposition::{self, Entry, Format, MetricType, ParseError};
 use crate::model::{
@@ -77,21 +78,64 @@ pub struct IngestReport {
 struct CacheEntry {
     /// None when metric relabeling dropped the series.
     labels: Option<Labels>,
-    hash: u64,
     r: Option<SeriesRef>,
-    last_iter: u64,
+    /// The scrape that last saw the raw series.
+    last_iter: u32,
+    /// The last two scrapes that counted the series for staleness (0: none).
+    tracked: [u32; 2],
 }
 
-/// Per-target state that outlives a scrape: the series cache and the series of the last
-/// successful scrape (for staleness).
+impl CacheEntry {
+    fn track(&mut self, iter: u32) {
+        if self.tracked[0] != iter {
+            self.tracked = [iter, self.tracked[0]];
+        }
+    }
+
+    /// Whether scrape `iter` counted the series for staleness.
+    fn in_scrape(&self, iter: u32) -> bool {
+        iter != 0 && self.tracked.contains(&iter)
+    }
+}
+
+/// Hashes a cache key, which is already a 128-bit hash: folds its halves.
+#[derive(Default, Clone, Copy)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ b as u64;
+        }
+    }
+
+    fn write_u128(&mut self, n: u128) {
+        self.0 = (n as u64) ^ ((n >> 64) as u64);
+    }
+}
+
+/// The scrape cache's key: the xxh3-128 hash of a sample's raw `name{...}` text. A
+/// collision between two series of one target (odds about 2^-100 for millions of series)
+/// is the price of not keeping every series' text a second time.
+fn cache_key(series: &str) -> u128 {
+    xxhash_rust::xxh3::xxh3_128(series.as_bytes())
+}
+
+/// Per-target state that outlives a scrape: the series cache, which also records which
+/// series the last successful scrape had (for staleness).
 pub struct Ingester {
     target_labels: Labels,
     opts: IngestOptions,
-    cache: HashMap<String, CacheEntry>,
-    iter: u64,
-    /// Series of the previous scrape, by label hash.
-    prev: HashMap<u64, Labels>,
-    cur: HashMap<u64, Labels>,
+    cache: HashMap<u128, CacheEntry, BuildHasherDefault<KeyHasher>>,
+    /// The current scrape's number (wrapping, never 0).
+    iter: u32,
+    /// The last successful scrape, whose series get stale markers when they vanish; 0
+    /// after a failed scrape.
+    prev_iter: u32,
 }
 
 impl Ingester {
@@ -99,10 +143,9 @@ impl Ingester {
         Ingester {
             target_labels,
             opts,
-            cache: HashMap::new(),
+            cache: HashMap::default(),
             iter: 0,
-            prev: HashMap::new(),
-            cur: HashMap::new(),
+            prev_iter: 0,
         }
     }
 
@@ -120,8 +163,7 @@ impl Ingester {
         format: Format,
         t: i64,
     ) -> Result<IngestReport, IngestError> {
-        self.iter += 1;
-        self.cur.clear();
+        self.iter = self.iter.wrapping_add(1).max(1);
         let mut rep = IngestReport::default();
         // The family of the last TYPE line, for Prometheus 3's normalization of `le` and
         // `quantile` values ("1" → "1.0") in classic histograms and summaries.
@@ -136,9 +178,9 @@ impl Ingester {
                 _ => continue,
             };
             rep.scraped += 1;
-            // The raw `name{...}` text is the cache key, as in Prometheus: no allocation
-            // for series already seen.
-            let key = s.series();
+            // The raw `name{...}` text identifies the series, as in Prometheus; the cache
+            // keeps only its hash.
+            let key = cache_key(s.series());
             let explicit_ts = self.opts.honor_timestamps && s.timestamp_ms.is_some();
             let ts = if explicit_ts {
                 s.timestamp_ms.unwrap_or(t)
@@ -146,7 +188,7 @@ impl Ingester {
                 t
             };
             let iter = self.iter;
-            let entry = match self.cache.get_mut(key) {
+            let entry = match self.cache.get_mut(&key) {
                 Some(e) => e,
                 None => {
                     let normalize = match family {
@@ -164,12 +206,11 @@ impl Ingester {
                         }))
                         .collect();
                     let labels = self.series_labels(Labels::new(raw))?;
-                    let hash = labels.as_ref().map(Labels::stable_hash).unwrap_or(0);
-                    self.cache.entry(key.to_string()).or_insert(CacheEntry {
+                    self.cache.entry(key).or_insert(CacheEntry {
                         labels,
-                        hash,
                         r: None,
                         last_iter: iter,
+                        tracked: [0; 2],
                     })
                 }
             };
@@ -194,31 +235,56 @@ impl Ingester {
                 Err(e) => return Err(e.into()),
             }
             if !explicit_ts || self.opts.track_timestamps_staleness {
-                self.cur.insert(entry.hash, labels.clone());
+                entry.track(iter);
             }
         }
-        rep.stale_markers = self.mark_stale(app, t);
-        std::mem::swap(&mut self.prev, &mut self.cur);
-        // Forget series not seen in the last two scrapes, so the cache cannot grow forever.
         let iter = self.iter;
-        self.cache.retain(|_, e| e.last_iter + 2 > iter);
+        rep.stale_markers = self.mark_stale(app, t, iter);
+        self.prev_iter = iter;
+        // Forget series not seen in the last two scrapes, so the cache cannot grow forever.
+        self.cache.retain(|_, e| iter.wrapping_sub(e.last_iter) < 2);
         Ok(rep)
     }
 
     /// After a failed scrape (fetch, parse or limit error): every series of the last good
     /// scrape gets a stale marker at `t`, as Prometheus does.
     pub fn ingest_failed(&mut self, app: &mut dyn Appender, t: i64) -> u64 {
-        self.cur.clear();
-        let n = self.mark_stale(app, t);
-        std::mem::swap(&mut self.prev, &mut self.cur);
+        let n = self.mark_stale(app, t, 0);
+        self.prev_iter = 0;
         n
     }
 
-    /// Stale markers for series in `prev` but not in `cur`.
-    fn mark_stale(&self, app: &mut dyn Appender, t: i64) -> u64 {
+    /// Stale markers for the series of the last successful scrape that scrape `cur` (0:
+    /// none, the scrape failed) does not have. A series can come from several raw texts
+    /// (metric relabeling can make them equal): it is gone only when none of them is in
+    /// `cur`, and it gets one marker.
+    fn mark_stale(&self, app: &mut dyn Appender, t: i64, cur: u32) -> u64 {
+        let prev = self.prev_iter;
+        if prev == 0 {
+            return 0;
+        }
+        let gone: Vec<&Labels> = self
+            .cache
+            .values()
+            .filter(|e| e.in_scrape(prev) && !e.in_scrape(cur))
+            .filter_map(|e| e.labels.as_ref())
+            .collect();
+        if gone.is_empty() {
+            return 0;
+        }
+        let live: HashSet<&Labels> = self
+            .cache
+            .values()
+            .filter(|e| e.in_scrape(cur))
+            .filter_map(|e| e.labels.as_ref())
+            .collect();
+        let mut done: HashSet<&Labels> = HashSet::new();
         let mut n = 0;
-        for (h, labels) in &self.prev {
-            if !self.cur.contains_key(h) && app.append(None, labels, t, stale_nan()).is_ok() {
+        for labels in gone {
+            if live.contains(labels) || !done.insert(labels) {
+                continue;
+            }
+            if app.append(None, labels, t, stale_nan()).is_ok() {
                 n += 1;
             }
         }
