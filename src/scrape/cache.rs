@@ -112,6 +112,14 @@ impl SeriesCache {
         &self.keys[off..off + e.key_len as usize]
     }
 
+    /// The text of the entry the next lookup tries first (the one after the last hit).
+    pub fn expected(&self) -> Option<&[u8]> {
+        self.entries
+            .get(self.next)
+            .filter(|e| e.is_live())
+            .map(|e| self.key(e))
+    }
+
     /// The entry for `key`, if cached.
     pub fn find(&mut self, key: &str) -> Option<usize> {
         let k = key.as_bytes();

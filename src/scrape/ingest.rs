@@ -86,6 +86,8 @@ pub struct Ingester {
     /// The number of the last successful scrape, whose series are the staleness
     /// reference; `None` at first and after a failed scrape.
     prev: Option<u32>,
+    /// The last scrape whose page was not in the text format.
+    not_text_iter: u32,
 }
 
 impl Ingester {
@@ -96,6 +98,7 @@ impl Ingester {
             cache: SeriesCache::default(),
             iter: 0,
             prev: None,
+            not_text_iter: 0,
         }
     }
 
@@ -119,7 +122,18 @@ impl Ingester {
         // The family of the last TYPE line, for Prometheus 3's normalization of `le` and
         // `quantile` values ("1" → "1.0") in classic histograms and summaries.
         let mut family: (&str, Option<NormalizedLabel>) = ("", None);
-        for entry in exposition::parse(text, format) {
+        // Keys cached from an OpenMetrics page are only trusted as text-format hints once
+        // every entry has been seen again in a fully read text page or has expired.
+        if format != Format::PromText {
+            self.not_text_iter = iter;
+        }
+        let hints = iter.wrapping_sub(self.not_text_iter) > 2;
+        let mut parser = exposition::parse(text, format);
+        loop {
+            let hint = if hints { self.cache.expected() } else { None };
+            let Some(entry) = parser.next_expecting(hint) else {
+                break;
+            };
             let s = match entry? {
                 Entry::Sample(s) => s,
                 Entry::Type { metric, kind } => {
