@@ -190,19 +190,27 @@ impl<'a> Parser<'a> {
     pub fn format(&self) -> Format {
         self.format
     }
-}
 
-impl<'a> Iterator for Parser<'a> {
-    type Item = Result<Entry<'a>, ParseError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
+    /// `next`, for a caller that expects the next sample's series text
+    /// (`SampleEntry::series`) to be `series`, one this parser's format accepted before
+    /// (a scrape cache's key). In the text format a line with exactly that series is not
+    /// validated again; every other line, and every line of OpenMetrics, is read as
+    /// `next` reads it. A wrong guess costs one comparison; the entries are the same.
+    pub fn next_expecting(
+        &mut self,
+        series: Option<&[u8]>,
+    ) -> Option<Result<Entry<'a>, ParseError>> {
         if self.done {
             return None;
         }
         let step = match self.format {
-            Format::PromText => prom::next_entry(&mut self.ctx, self.rest),
+            Format::PromText => prom::next_entry_expecting(&mut self.ctx, self.rest, series),
             Format::OpenMetrics => openmetrics::next_entry(&mut self.ctx, self.rest),
         };
+        self.finish_step(step)
+    }
+
+    fn finish_step(&mut self, step: Step<'a>) -> Option<Result<Entry<'a>, ParseError>> {
         match step {
             Ok((rest, Some(entry))) => {
                 self.rest = rest;
@@ -218,6 +226,21 @@ impl<'a> Iterator for Parser<'a> {
                 Some(Err(ParseError::new(self.ctx.text, fail)))
             }
         }
+    }
+}
+
+impl<'a> Iterator for Parser<'a> {
+    type Item = Result<Entry<'a>, ParseError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let step = match self.format {
+            Format::PromText => prom::next_entry(&mut self.ctx, self.rest),
+            Format::OpenMetrics => openmetrics::next_entry(&mut self.ctx, self.rest),
+        };
+        self.finish_step(step)
     }
 }
 

@@ -4,9 +4,9 @@
 //! The scrape loop owns one `Ingester` per target and calls it once per tick; it knows
 //! nothing about HTTP.
 
-use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::HashSet;
 
+use super::cache::{CacheEntry, SeriesCache};
 use crate::exposition::{self, Entry, Format, MetricType, ParseError};
 use crate::model::{
     Label, Labels, METRIC_NAME, RelabelConfig, format_openmetrics_float, relabel, stale_nan,
@@ -75,67 +75,19 @@ pub struct IngestReport {
     pub stale_markers: u64,
 }
 
-struct CacheEntry {
-    /// None when metric relabeling dropped the series.
-    labels: Option<Labels>,
-    r: Option<SeriesRef>,
-    /// The scrape that last saw the raw series.
-    last_iter: u32,
-    /// The last two scrapes that counted the series for staleness (0: none).
-    tracked: [u32; 2],
-}
-
-impl CacheEntry {
-    fn track(&mut self, iter: u32) {
-        if self.tracked[0] != iter {
-            self.tracked = [iter, self.tracked[0]];
-        }
-    }
-
-    /// Whether scrape `iter` counted the series for staleness.
-    fn in_scrape(&self, iter: u32) -> bool {
-        iter != 0 && self.tracked.contains(&iter)
-    }
-}
-
-/// Hashes a cache key, which is already a 128-bit hash: folds its halves.
-#[derive(Default, Clone, Copy)]
-struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ b as u64;
-        }
-    }
-
-    fn write_u128(&mut self, n: u128) {
-        self.0 = (n as u64) ^ ((n >> 64) as u64);
-    }
-}
-
-/// The scrape cache's key: the xxh3-128 hash of a sample's raw `name{...}` text. A
-/// collision between two series of one target (odds about 2^-100 for millions of series)
-/// is the price of not keeping every series' text a second time.
-fn cache_key(series: &str) -> u128 {
-    xxhash_rust::xxh3::xxh3_128(series.as_bytes())
-}
-
 /// Per-target state that outlives a scrape: the series cache, which also records which
-/// series the last successful scrape had (for staleness).
+/// series the last successful scrape wrote (for staleness).
 pub struct Ingester {
     target_labels: Labels,
     opts: IngestOptions,
-    cache: HashMap<u128, CacheEntry, BuildHasherDefault<KeyHasher>>,
-    /// The current scrape's number (wrapping, never 0).
+    cache: SeriesCache,
+    /// Ingest calls so far (the current scrape's number while one runs).
     iter: u32,
-    /// The last successful scrape, whose series get stale markers when they vanish; 0
-    /// after a failed scrape.
-    prev_iter: u32,
+    /// The number of the last successful scrape, whose series are the staleness
+    /// reference; `None` at first and after a failed scrape.
+    prev: Option<u32>,
+    /// The last scrape whose page was not in the text format.
+    not_text_iter: u32,
 }
 
 impl Ingester {
@@ -143,9 +95,10 @@ impl Ingester {
         Ingester {
             target_labels,
             opts,
-            cache: HashMap::default(),
+            cache: SeriesCache::default(),
             iter: 0,
-            prev_iter: 0,
+            prev: None,
+            not_text_iter: 0,
         }
     }
 
@@ -164,11 +117,23 @@ impl Ingester {
         t: i64,
     ) -> Result<IngestReport, IngestError> {
         self.iter = self.iter.wrapping_add(1).max(1);
+        let iter = self.iter;
         let mut rep = IngestReport::default();
         // The family of the last TYPE line, for Prometheus 3's normalization of `le` and
         // `quantile` values ("1" → "1.0") in classic histograms and summaries.
         let mut family: (&str, Option<NormalizedLabel>) = ("", None);
-        for entry in exposition::parse(text, format) {
+        // Keys cached from an OpenMetrics page are only trusted as text-format hints once
+        // every entry has been seen again in a fully read text page or has expired.
+        if format != Format::PromText {
+            self.not_text_iter = iter;
+        }
+        let hints = iter.wrapping_sub(self.not_text_iter) > 2;
+        let mut parser = exposition::parse(text, format);
+        loop {
+            let hint = if hints { self.cache.expected() } else { None };
+            let Some(entry) = parser.next_expecting(hint) else {
+                break;
+            };
             let s = match entry? {
                 Entry::Sample(s) => s,
                 Entry::Type { metric, kind } => {
@@ -178,18 +143,18 @@ impl Ingester {
                 _ => continue,
             };
             rep.scraped += 1;
-            // The raw `name{...}` text identifies the series, as in Prometheus; the cache
-            // keeps only its hash.
-            let key = cache_key(s.series());
+            // The raw `name{...}` text is the cache key, as in Prometheus: no allocation
+            // for series already seen.
+            let key = s.series();
             let explicit_ts = self.opts.honor_timestamps && s.timestamp_ms.is_some();
             let ts = if explicit_ts {
                 s.timestamp_ms.unwrap_or(t)
             } else {
                 t
             };
-            let iter = self.iter;
-            let entry = match self.cache.get_mut(&key) {
-                Some(e) => e,
+            let mut uncached;
+            let entry = match self.cache.find(key) {
+                Some(i) => self.cache.entry_mut(i),
                 None => {
                     let normalize = match family {
                         (fam, Some(label)) if s.name.starts_with(fam) => Some(label.name()),
@@ -206,12 +171,16 @@ impl Ingester {
                         }))
                         .collect();
                     let labels = self.series_labels(Labels::new(raw))?;
-                    self.cache.entry(key).or_insert(CacheEntry {
-                        labels,
-                        r: None,
-                        last_iter: iter,
-                        tracked: [0; 2],
-                    })
+                    let hash = labels.as_ref().map(Labels::stable_hash).unwrap_or(0);
+                    match self.cache.insert(key, labels.clone(), hash, iter) {
+                        Some(i) => self.cache.entry_mut(i),
+                        None => {
+                            // Too much text to cache: resolve it every time, without
+                            // staleness tracking.
+                            uncached = CacheEntry::detached(labels, hash);
+                            &mut uncached
+                        }
+                    }
                 }
             };
             entry.last_iter = iter;
@@ -224,67 +193,66 @@ impl Ingester {
                     limit: self.opts.sample_limit,
                 });
             }
-            match app.append(entry.r, labels, ts, s.value) {
-                Ok(r) => {
-                    if entry.r.is_none() {
-                        rep.series_added += 1;
-                    }
-                    entry.r = Some(r);
-                }
+            let new = entry.slot.r.is_none();
+            match app.append_cached(&mut entry.slot, labels, ts, s.value) {
+                Ok(()) => rep.series_added += u64::from(new),
                 Err(e) if e.is_sample_error() => rep.rejected += 1,
                 Err(e) => return Err(e.into()),
             }
             if !explicit_ts || self.opts.track_timestamps_staleness {
-                entry.track(iter);
+                entry.mark(iter);
             }
         }
-        let iter = self.iter;
-        rep.stale_markers = self.mark_stale(app, t, iter);
-        self.prev_iter = iter;
+        rep.stale_markers = self.mark_stale(app, t, true);
+        self.prev = Some(iter);
         // Forget series not seen in the last two scrapes, so the cache cannot grow forever.
-        self.cache.retain(|_, e| iter.wrapping_sub(e.last_iter) < 2);
+        self.cache.expire(iter);
         Ok(rep)
     }
 
     /// After a failed scrape (fetch, parse or limit error): every series of the last good
     /// scrape gets a stale marker at `t`, as Prometheus does.
     pub fn ingest_failed(&mut self, app: &mut dyn Appender, t: i64) -> u64 {
-        let n = self.mark_stale(app, t, 0);
-        self.prev_iter = 0;
+        let n = self.mark_stale(app, t, false);
+        self.prev = None;
         n
     }
 
-    /// Stale markers for the series of the last successful scrape that scrape `cur` (0:
-    /// none, the scrape failed) does not have. A series can come from several raw texts
-    /// (metric relabeling can make them equal): it is gone only when none of them is in
-    /// `cur`, and it gets one marker.
-    fn mark_stale(&self, app: &mut dyn Appender, t: i64, cur: u32) -> u64 {
-        let prev = self.prev_iter;
-        if prev == 0 {
+    /// Stale markers for the label sets the last successful scrape wrote that the current
+    /// one (`current`: an ingest that succeeded; otherwise none) did not.
+    fn mark_stale(&mut self, app: &mut dyn Appender, t: i64, current: bool) -> u64 {
+        let Some(prev) = self.prev else {
             return 0;
+        };
+        let iter = self.iter;
+        let in_cur = |e: &CacheEntry| current && e.marked == iter;
+        let mut gone: Vec<usize> = Vec::new();
+        for (i, e) in self.cache.live_mut().enumerate() {
+            if e.labels.is_some() && e.marked_in(prev, iter) && !in_cur(e) {
+                gone.push(i);
+            }
         }
-        let gone: Vec<&Labels> = self
-            .cache
-            .values()
-            .filter(|e| e.in_scrape(prev) && !e.in_scrape(cur))
-            .filter_map(|e| e.labels.as_ref())
-            .collect();
         if gone.is_empty() {
             return 0;
         }
-        let live: HashSet<&Labels> = self
+        // Staleness is per label set: two texts can name the same series.
+        let cur: HashSet<u64> = self
             .cache
-            .values()
-            .filter(|e| e.in_scrape(cur))
-            .filter_map(|e| e.labels.as_ref())
+            .live_mut()
+            .filter(|e| in_cur(e))
+            .map(|e| e.hash)
             .collect();
-        let mut done: HashSet<&Labels> = HashSet::new();
+        let mut done: HashSet<u64> = HashSet::new();
         let mut n = 0;
-        for labels in gone {
-            if live.contains(labels) || !done.insert(labels) {
+        for (i, e) in self.cache.live_mut().enumerate() {
+            if gone.binary_search(&i).is_err() || cur.contains(&e.hash) || !done.insert(e.hash) {
                 continue;
             }
-            if app.append(None, labels, t, stale_nan()).is_ok() {
+            if let Some(labels) = &e.labels
+                && app
+                    .append_cached(&mut e.slot, labels, t, stale_nan())
+                    .is_ok()
+            {
                 n += 1;
             }
         }
@@ -297,13 +265,13 @@ impl Ingester {
         let mut b = scraped.builder();
         if self.opts.honor_labels {
             for l in self.target_labels.iter() {
-                if scraped.get(l.name).is_none() {
-                    b.set(l.name, l.value);
+                if scraped.get(&l.name).is_none() {
+                    b.set(&l.name, &l.value);
                 }
             }
         } else {
             for l in self.target_labels.iter() {
-                if let Some(v) = scraped.get(l.name) {
+                if let Some(v) = scraped.get(&l.name) {
                     // Keep the scraped value under exported_<name> (exported_exported_... if
                     // that is taken too).
                     let mut name = format!("exported_{}", l.name);
@@ -312,7 +280,7 @@ impl Ingester {
                     }
                     b.set(&name, v);
                 }
-                b.set(l.name, l.value);
+                b.set(&l.name, &l.value);
             }
         }
         let labels = b.build();

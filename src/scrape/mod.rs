@@ -3,6 +3,7 @@
 //! and a health record per target. Talks to `storage` for writes and to `exposition` for
 //! parsing; it never names the TSDB.
 
+mod cache;
 mod client;
 mod health;
 mod ingest;

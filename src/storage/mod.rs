@@ -10,11 +10,49 @@ mod wal_follow;
 pub use mem::MemStorage;
 pub use wal_follow::{WalEvent, WalFollower, WalPosition, WalSample, WalSource};
 
+use std::any::Any;
+use std::sync::Arc;
+
 use crate::model::{Labels, Matcher, Sample};
 
 /// An opaque handle to a series, returned by `append` so later appends of the same series
 /// can skip the label lookup. It is only a hint: a stale or foreign ref is ignored.
 pub type SeriesRef = u64;
+
+/// What a caller that appends the same series batch after batch (a scrape loop's series
+/// cache) keeps per series: the ref, and an opaque handle with which the storage that
+/// filled it finds the series again without any lookup or label comparison. Only
+/// `Appender::append_cached` reads and fills it. A slot belongs to the labels it was
+/// first passed with and to the storage that filled it: pass it back only with those
+/// labels, to appenders of that storage (a slot from another storage is a contract
+/// violation; at worst its samples go to a series no query sees).
+#[derive(Clone, Default)]
+pub struct SeriesSlot {
+    /// The ref the last successful append returned (`None`: never appended).
+    pub r: Option<SeriesRef>,
+    handle: Option<Arc<dyn Any + Send + Sync>>,
+}
+
+impl SeriesSlot {
+    /// The storage's handle, if it left one of type `T`.
+    pub fn handle<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {
+        self.handle.clone()?.downcast::<T>().ok()
+    }
+
+    /// Keeps `handle` (or forgets the old one with `None`) for the next append.
+    pub fn set_handle(&mut self, handle: Option<Arc<dyn Any + Send + Sync>>) {
+        self.handle = handle;
+    }
+}
+
+impl std::fmt::Debug for SeriesSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SeriesSlot")
+            .field("r", &self.r)
+            .field("handle", &self.handle.is_some())
+            .finish()
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -60,6 +98,22 @@ pub trait Appender: Send {
         t: i64,
         v: f64,
     ) -> Result<SeriesRef, StorageError>;
+
+    /// `append` for a caller that keeps a `SeriesSlot` per series (see there): the storage
+    /// may trust the slot's handle instead of looking the series up and comparing labels,
+    /// and updates the slot (`slot.r` is the ref `append` would return). On an error the
+    /// slot is left as it was. The default passes the slot's ref as the hint.
+    fn append_cached(
+        &mut self,
+        slot: &mut SeriesSlot,
+        labels: &Labels,
+        t: i64,
+        v: f64,
+    ) -> Result<(), StorageError> {
+        let r = self.append(slot.r, labels, t, v)?;
+        slot.r = Some(r);
+        Ok(())
+    }
 
     /// Makes the batch visible (and durable, for a persistent store) in one step.
     fn commit(self: Box<Self>) -> Result<(), StorageError>;

@@ -12,7 +12,7 @@ use super::head::Head;
 use super::series::{MemSeries, Reject, check};
 use super::stripes::{U64Map, labels_hash};
 use crate::model::{Labels, METRIC_NAME};
-use crate::storage::{Appender, SeriesRef, StorageError};
+use crate::storage::{Appender, SeriesRef, SeriesSlot, StorageError};
 
 pub(crate) struct HeadAppender<'a> {
     head: &'a Head,
@@ -99,17 +99,11 @@ impl<'a> HeadAppender<'a> {
     }
 }
 
-impl Appender for HeadAppender<'_> {
-    fn append(
-        &mut self,
-        r: Option<SeriesRef>,
-        labels: &Labels,
-        t: i64,
-        v: f64,
-    ) -> Result<SeriesRef, StorageError> {
-        // As Prometheus (without an out-of-order window): a sample before the head's min
-        // valid time is out of bounds, whatever the series holds, and is refused before
-        // its series is looked up or created.
+impl HeadAppender<'_> {
+    /// As Prometheus (without an out-of-order window): a sample before the head's min
+    /// valid time is out of bounds, whatever the series holds, and is refused before its
+    /// series is looked up or created.
+    fn check_bounds(&self, labels: &Labels, t: i64) -> Result<(), StorageError> {
         let min = self.head.min_valid_time().max(self.window_bound);
         if t < min {
             self.head.counters.add_out_of_bounds(1);
@@ -119,7 +113,19 @@ impl Appender for HeadAppender<'_> {
                 min,
             });
         }
-        let (r, existing) = self.resolve(r, labels)?;
+        Ok(())
+    }
+
+    /// Checks the sample against the series' last sample (of this batch, else the
+    /// committed one) and buffers it.
+    fn buffer(
+        &mut self,
+        r: SeriesRef,
+        existing: Option<Arc<MemSeries>>,
+        labels: &Labels,
+        t: i64,
+        v: f64,
+    ) -> Result<(), StorageError> {
         let bits = v.to_bits();
         let last = match self.batch_last.get(&r) {
             Some(&l) => Some(l),
@@ -127,7 +133,7 @@ impl Appender for HeadAppender<'_> {
         };
         match check(last, t, bits) {
             Ok(true) => {}
-            Ok(false) => return Ok(r),
+            Ok(false) => return Ok(()),
             Err(Reject::OutOfOrder { last }) => {
                 self.head.counters.add_out_of_order(1);
                 return Err(StorageError::OutOfOrder {
@@ -147,7 +153,48 @@ impl Appender for HeadAppender<'_> {
         self.samples.push(SampleRecord { r, t, v });
         self.targets.push(existing);
         self.batch_last.insert(r, (t, bits));
+        Ok(())
+    }
+}
+
+impl Appender for HeadAppender<'_> {
+    fn append(
+        &mut self,
+        r: Option<SeriesRef>,
+        labels: &Labels,
+        t: i64,
+        v: f64,
+    ) -> Result<SeriesRef, StorageError> {
+        self.check_bounds(labels, t)?;
+        let (r, existing) = self.resolve(r, labels)?;
+        self.buffer(r, existing, labels, t, v)?;
         Ok(r)
+    }
+
+    /// Trusts the slot's series (as Prometheus's appender trusts a cached ref) unless `gc`
+    /// dropped it; otherwise resolves as `append` does and keeps the series found.
+    fn append_cached(
+        &mut self,
+        slot: &mut SeriesSlot,
+        labels: &Labels,
+        t: i64,
+        v: f64,
+    ) -> Result<(), StorageError> {
+        self.check_bounds(labels, t)?;
+        let cached = slot
+            .handle::<MemSeries>()
+            .filter(|s| Some(s.r) == slot.r && !s.is_deleted());
+        if let Some(s) = cached {
+            return self.buffer(s.r, Some(s), labels, t, v);
+        }
+        let (r, existing) = self.resolve(slot.r, labels)?;
+        let handle = existing
+            .clone()
+            .map(|s| s as Arc<dyn std::any::Any + Send + Sync>);
+        self.buffer(r, existing, labels, t, v)?;
+        slot.r = Some(r);
+        slot.set_handle(handle);
+        Ok(())
     }
 
     fn commit(self: Box<Self>) -> Result<(), StorageError> {
