@@ -210,7 +210,7 @@ impl Api {
 fn encode(samples: &[(Labels, i64, f64)], external: &Labels, escaping: Escaping) -> String {
     // The external labels, with `instance` always among them (empty unless configured),
     // sorted by name.
-    let mut ext: Vec<(&str, &str)> = external.iter().map(|l| (&*l.name, &*l.value)).collect();
+    let mut ext: Vec<(&str, &str)> = external.iter().map(|l| (l.name, l.value)).collect();
     if !ext.iter().any(|(n, _)| *n == "instance") {
         ext.push(("instance", ""));
     }
@@ -224,10 +224,10 @@ fn encode(samples: &[(Labels, i64, f64)], external: &Labels, escaping: Escaping)
         }
         let mut pairs: Vec<(&str, &str)> = Vec::with_capacity(labels.len() + ext.len());
         for l in labels.iter() {
-            if l.value.is_empty() || &*l.name == crate::model::METRIC_NAME {
+            if l.value.is_empty() || l.name == crate::model::METRIC_NAME {
                 continue;
             }
-            pairs.push((&l.name, &l.value));
+            pairs.push((l.name, l.value));
         }
         for (n, val) in &ext {
             if labels.get(n).is_none_or(|own| own.is_empty()) {

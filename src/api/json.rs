@@ -119,9 +119,9 @@ pub fn push_labels(out: &mut String, labels: &Labels) {
         if i > 0 {
             out.push(',');
         }
-        push_str(out, &l.name);
+        push_str(out, l.name);
         out.push(':');
-        push_str(out, &l.value);
+        push_str(out, l.value);
     }
     out.push('}');
 }

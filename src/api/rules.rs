@@ -275,9 +275,9 @@ fn push_labels(d: &mut String, l: &Labels) {
         if i > 0 {
             d.push(',');
         }
-        json::push_str_std(d, &x.name);
+        json::push_str_std(d, x.name);
         d.push(':');
-        json::push_str_std(d, &x.value);
+        json::push_str_std(d, x.value);
     }
     d.push('}');
 }

@@ -157,13 +157,13 @@ fn om_series(labels: &Labels) -> String {
     } else {
         pairs.push(format!("\"{}\"", om_escape(name)));
     }
-    for l in labels.iter().filter(|l| &*l.name != "__name__") {
-        let n = if crate::model::is_valid_legacy_label_name(&l.name) {
+    for l in labels.iter().filter(|l| l.name != "__name__") {
+        let n = if crate::model::is_valid_legacy_label_name(l.name) {
             l.name.to_string()
         } else {
-            format!("\"{}\"", om_escape(&l.name))
+            format!("\"{}\"", om_escape(l.name))
         };
-        pairs.push(format!("{n}=\"{}\"", om_escape(&l.value)));
+        pairs.push(format!("{n}=\"{}\"", om_escape(l.value)));
     }
     if !pairs.is_empty() {
         out.push('{');

@@ -315,7 +315,7 @@ fn json_text(body: &str) -> String {
 /// `name{a="1", b="2"}`, or `{a="1"}` without a name.
 pub fn series_name(metric: &crate::model::Labels) -> String {
     let mut labels = Vec::new();
-    for l in metric.iter().filter(|l| &*l.name != "__name__") {
+    for l in metric.iter().filter(|l| l.name != "__name__") {
         let escaped = l
             .value
             .replace('\\', "\\\\")

@@ -190,7 +190,7 @@ pub struct PanelSeries {
 }
 
 fn labels_as_map<S: Serializer>(labels: &Labels, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_map(labels.iter().map(|l| (&*l.name, &*l.value)))
+    s.collect_map(labels.iter().map(|l| (l.name, l.value)))
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

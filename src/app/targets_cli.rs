@@ -240,8 +240,8 @@ pub fn write_table(out: &mut dyn Write, found: &Found) -> std::io::Result<()> {
                 .spec
                 .labels
                 .iter()
-                .filter(|l| &*l.name != "job")
-                .map(|l| format!("{}={:?}", l.name, &*l.value))
+                .filter(|l| l.name != "job")
+                .map(|l| format!("{}={:?}", l.name, l.value))
                 .collect();
             [
                 p.spec.job.clone(),

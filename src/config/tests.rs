@@ -668,7 +668,7 @@ fn reference_prometheus_relabels_like_kmon() {
             l.iter()
                 .filter(|x| x.name.starts_with("__meta_"))
                 .for_each(|x| {
-                    b.del(&x.name);
+                    b.del(x.name);
                 });
             if b.get("instance").is_none() {
                 let addr = l.get("__address__").unwrap_or("").to_string();
@@ -678,7 +678,7 @@ fn reference_prometheus_relabels_like_kmon() {
             Labels::new(
                 out.iter()
                     .filter(|x| !x.name.starts_with("__"))
-                    .cloned()
+                    .map(|l| l.to_label())
                     .collect(),
             )
         });

@@ -40,7 +40,7 @@ fn latest(store: &MemStorage, job: &str) -> BTreeMap<String, f64> {
             assert_eq!(l.get("instance"), Some("fixture"), "{l}");
             let labels: Vec<String> = l
                 .iter()
-                .filter(|l| !["__name__", "job", "instance"].contains(&&*l.name))
+                .filter(|l| !["__name__", "job", "instance"].contains(&l.name))
                 .map(|l| format!("{}=\"{}\"", l.name, l.value))
                 .collect();
             let key = format!("{}{{{}}}", l.metric_name(), labels.join(","));

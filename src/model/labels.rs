@@ -8,7 +8,7 @@ use std::sync::Arc;
 /// The label that holds the metric name.
 pub const METRIC_NAME: &str = "__name__";
 
-/// One name/value pair.
+/// One name/value pair, owned: what callers build label sets from.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Label {
     pub name: Box<str>,
@@ -24,10 +24,92 @@ impl Label {
     }
 }
 
+/// One name/value pair borrowed from a `Labels`: what iterating a set yields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LabelRef<'a> {
+    pub name: &'a str,
+    pub value: &'a str,
+}
+
+impl LabelRef<'_> {
+    /// An owned copy.
+    pub fn to_label(&self) -> Label {
+        Label::new(self.name, self.value)
+    }
+}
+
+impl From<LabelRef<'_>> for Label {
+    fn from(l: LabelRef<'_>) -> Self {
+        l.to_label()
+    }
+}
+
+/// Appends `n` as ASCII digits of 6 bits, most significant first, with 0x40 set on every
+/// digit but the last: a length prefix that keeps the whole encoding valid UTF-8.
+fn put_len(out: &mut String, n: usize) {
+    let mut digits = [0u8; 11];
+    let mut i = digits.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        digits[i] = (n & 0x3f) as u8;
+        n >>= 6;
+        if n == 0 {
+            break;
+        }
+    }
+    let last = digits.len() - 1;
+    for (k, &d) in digits.iter().enumerate().skip(i) {
+        out.push(char::from(if k == last { d } else { d | 0x40 }));
+    }
+}
+
+/// Reads a length written by `put_len` at `*pos`, moving `*pos` past it.
+#[inline]
+fn get_len(b: &[u8], pos: &mut usize) -> usize {
+    let mut n = 0usize;
+    while let Some(&d) = b.get(*pos) {
+        *pos += 1;
+        n = (n << 6) | (d & 0x3f) as usize;
+        if d & 0x40 == 0 {
+            break;
+        }
+    }
+    n
+}
+
 /// A series' identity: labels sorted by name, names unique, no empty values (an empty value
-/// means "no such label", as in Prometheus). Clones share one allocation.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Labels(Arc<[Label]>);
+/// means "no such label", as in Prometheus). The pairs live in one shared allocation, each
+/// name and value behind a short length prefix (as Prometheus's `stringlabels`), so a set
+/// costs one allocation of about its text's size, and clones share it.
+#[derive(Clone, PartialEq, Eq, Hash, Default)]
+pub struct Labels(Arc<str>);
+
+/// The pairs of a `Labels`, in name order.
+#[derive(Clone)]
+pub struct Iter<'a> {
+    s: &'a str,
+    pos: usize,
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = LabelRef<'a>;
+
+    #[inline]
+    fn next(&mut self) -> Option<LabelRef<'a>> {
+        if self.pos >= self.s.len() {
+            return None;
+        }
+        let b = self.s.as_bytes();
+        let n = get_len(b, &mut self.pos);
+        let name = self.s.get(self.pos..self.pos + n).unwrap_or("");
+        self.pos += n;
+        let n = get_len(b, &mut self.pos);
+        let value = self.s.get(self.pos..self.pos + n).unwrap_or("");
+        self.pos += n;
+        Some(LabelRef { name, value })
+    }
+}
 
 impl Labels {
     /// Builds a set from pairs in any order. Empty values are dropped; for a repeated name
@@ -43,7 +125,20 @@ impl Labels {
             }
         }
         out.retain(|l| !l.value.is_empty());
-        Labels(out.into())
+        Labels::encode(out.iter().map(|l| (&*l.name, &*l.value)))
+    }
+
+    /// Encodes pairs that are already sorted by name, unique and non-empty.
+    fn encode<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)> + Clone) -> Self {
+        let size: usize = pairs.clone().map(|(n, v)| n.len() + v.len() + 4).sum();
+        let mut s = String::with_capacity(size);
+        for (n, v) in pairs {
+            put_len(&mut s, n.len());
+            s.push_str(n);
+            put_len(&mut s, v.len());
+            s.push_str(v);
+        }
+        Labels(Arc::from(s))
     }
 
     pub fn from_pairs<N: AsRef<str>, V: AsRef<str>>(pairs: &[(N, V)]) -> Self {
@@ -60,48 +155,61 @@ impl Labels {
     }
 
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.iter().count()
     }
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
-    pub fn iter(&self) -> std::slice::Iter<'_, Label> {
-        self.0.iter()
+    pub fn iter(&self) -> Iter<'_> {
+        Iter { s: &self.0, pos: 0 }
     }
 
-    pub fn as_slice(&self) -> &[Label] {
-        &self.0
+    /// Owned copies of the pairs, in name order.
+    pub fn to_vec(&self) -> Vec<Label> {
+        self.iter().map(|l| l.to_label()).collect()
+    }
+
+    /// Whether both sets share one allocation (then they are equal).
+    pub fn ptr_eq(&self, other: &Labels) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
+    /// An identity of the shared allocation (its address and size): equal for clones.
+    pub fn identity(&self) -> (usize, usize) {
+        (self.0.as_ptr() as usize, self.0.len())
+    }
+
+    /// Heap bytes of the shared allocation (counted once however many clones exist).
+    pub fn heap_bytes(&self) -> usize {
+        self.0.len() + 2 * std::mem::size_of::<usize>()
     }
 
     /// The value of `name`, or `None` when the set has no such label.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .binary_search_by(|l| (*l.name).cmp(name))
-            .ok()
-            .map(|i| &*self.0[i].value)
+        for l in self.iter() {
+            match l.name.cmp(name) {
+                std::cmp::Ordering::Less => {}
+                std::cmp::Ordering::Equal => return Some(l.value),
+                std::cmp::Ordering::Greater => break,
+            }
+        }
+        None
     }
 
     /// The metric name (`__name__`), or "" when there is none.
     pub fn metric_name(&self) -> &str {
         // `__name__` sorts before every lowercase name, so it is nearly always the first
-        // label: a scan finds it (or its absence) sooner than a binary search.
-        for l in self.0.iter() {
-            match (*l.name).cmp(METRIC_NAME) {
-                std::cmp::Ordering::Less => {}
-                std::cmp::Ordering::Equal => return &l.value,
-                std::cmp::Ordering::Greater => break,
-            }
-        }
-        ""
+        // label.
+        self.get(METRIC_NAME).unwrap_or("")
     }
 
     /// A hash that is the same on every run and every machine (xxh3 over name, 0xff, value,
     /// 0xff, ...), for sharding, hashmod-like uses and persistent indexes.
     pub fn stable_hash(&self) -> u64 {
         let mut h = xxhash_rust::xxh3::Xxh3::new();
-        for l in self.0.iter() {
+        for l in self.iter() {
             h.update(l.name.as_bytes());
             h.update(&[0xff]);
             h.update(l.value.as_bytes());
@@ -130,6 +238,23 @@ impl Labels {
     }
 }
 
+/// Pair by pair (name, then value), a shorter set first when it is a prefix: the order of
+/// the sets' pair lists.
+impl Ord for Labels {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        if self.ptr_eq(other) {
+            return std::cmp::Ordering::Equal;
+        }
+        self.iter().cmp(other.iter())
+    }
+}
+
+impl PartialOrd for Labels {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
 impl fmt::Debug for Labels {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)
@@ -140,12 +265,12 @@ impl fmt::Debug for Labels {
 impl fmt::Display for Labels {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("{")?;
-        for (i, l) in self.0.iter().enumerate() {
+        for (i, l) in self.iter().enumerate() {
             if i > 0 {
                 f.write_str(", ")?;
             }
             write!(f, "{}=\"", l.name)?;
-            write_escaped(f, &l.value)?;
+            write_escaped(f, l.value)?;
             f.write_str("\"")?;
         }
         f.write_str("}")
@@ -166,10 +291,27 @@ pub(crate) fn write_escaped(f: &mut impl fmt::Write, s: &str) -> fmt::Result {
 }
 
 impl<'a> IntoIterator for &'a Labels {
-    type Item = &'a Label;
-    type IntoIter = std::slice::Iter<'a, Label>;
+    type Item = LabelRef<'a>;
+    type IntoIter = Iter<'a>;
     fn into_iter(self) -> Self::IntoIter {
-        self.0.iter()
+        self.iter()
+    }
+}
+
+/// From borrowed pairs in any order, as `Labels::new` (the last of a repeated name wins).
+impl<'a> FromIterator<LabelRef<'a>> for Labels {
+    fn from_iter<T: IntoIterator<Item = LabelRef<'a>>>(iter: T) -> Self {
+        let mut pairs: Vec<LabelRef<'a>> = iter.into_iter().collect();
+        pairs.sort_by(|a, b| a.name.cmp(b.name));
+        let mut out: Vec<LabelRef<'a>> = Vec::with_capacity(pairs.len());
+        for l in pairs {
+            match out.last_mut() {
+                Some(prev) if prev.name == l.name => *prev = l,
+                _ => out.push(l),
+            }
+        }
+        out.retain(|l| !l.value.is_empty());
+        Labels::encode(out.iter().map(|l| (l.name, l.value)))
     }
 }
 
@@ -227,10 +369,12 @@ impl LabelsBuilder {
     /// particular order.
     pub fn for_each(&self, mut f: impl FnMut(&str, &str)) {
         for l in self.base.iter() {
-            if self.del.contains(&l.name) || self.set.iter().any(|s| s.name == l.name) {
+            if self.del.iter().any(|d| **d == *l.name)
+                || self.set.iter().any(|s| *s.name == *l.name)
+            {
                 continue;
             }
-            f(&l.name, &l.value);
+            f(l.name, l.value);
         }
         for l in &self.set {
             f(&l.name, &l.value);
@@ -294,5 +438,42 @@ mod tests {
         assert_eq!(b.get("c"), Some("3"));
         assert_eq!(b.build().to_string(), r#"{c="3"}"#);
         assert_eq!(base.builder().build(), base);
+    }
+
+    #[test]
+    fn long_and_unicode_strings_round_trip() {
+        let long = "x".repeat(70_000);
+        let pairs = [
+            ("__name__", "m"),
+            ("a", "é ü ✓"),
+            ("b", long.as_str()),
+            ("c", "?"),
+        ];
+        let l = Labels::from_pairs(&pairs);
+        let got: Vec<(&str, &str)> = l.iter().map(|l| (l.name, l.value)).collect();
+        assert_eq!(got, pairs.to_vec());
+        assert_eq!(l.len(), 4);
+        assert_eq!(l.get("b").map(str::len), Some(70_000));
+        assert_eq!(l.get("bb"), None);
+        for n in [0, 1, 63, 64, 4095, 4096, 1 << 20] {
+            let mut s = String::new();
+            put_len(&mut s, n);
+            let mut pos = 0;
+            assert_eq!(get_len(s.as_bytes(), &mut pos), n);
+            assert_eq!(pos, s.len());
+        }
+    }
+
+    #[test]
+    fn order_is_pairwise_as_a_list_of_pairs() {
+        let a = Labels::from_pairs(&[("a", "1")]);
+        let ab = Labels::from_pairs(&[("a", "1"), ("b", "1")]);
+        let a2 = Labels::from_pairs(&[("a", "2")]);
+        let long_name = Labels::from_pairs(&[(
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            "0",
+        )]);
+        assert!(a < ab && ab < a2 && a < long_name && a2 < long_name);
+        assert!(Labels::empty() < a);
     }
 }

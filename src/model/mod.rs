@@ -12,7 +12,7 @@ mod sample;
 
 pub use duration::{DurationError, format_duration, parse_duration};
 pub use float::{format_go_float, format_go_float_exp, format_openmetrics_float};
-pub use labels::{Label, Labels, LabelsBuilder, METRIC_NAME};
+pub use labels::{Label, LabelRef, Labels, LabelsBuilder, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher, MatcherError};
 pub use relabel::{
     DEFAULT_RELABEL_REGEX, DEFAULT_REPLACEMENT, DEFAULT_SEPARATOR, RelabelAction, RelabelConfig,

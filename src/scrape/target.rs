@@ -75,7 +75,7 @@ pub fn targets_and_dropped(
         for t in &g.targets {
             let mut b = g.labels.builder();
             for l in t.iter() {
-                b.set(&l.name, &l.value);
+                b.set(l.name, l.value);
             }
             match populate_target(cfg, b.build()) {
                 Ok(Populated::Kept(spec)) => out.push(spec),
@@ -158,7 +158,7 @@ fn populate_target(cfg: &ScrapeConfig, discovered: Labels) -> Result<Populated, 
     let mut public: Vec<Label> = relabeled
         .iter()
         .filter(|l| !l.name.starts_with("__"))
-        .cloned()
+        .map(|l| l.to_label())
         .collect();
     if relabeled.get("instance").is_none() {
         public.push(Label::new("instance", address.as_str()));

@@ -28,14 +28,14 @@ impl Postings {
     pub fn add(&mut self, r: SeriesRef, labels: &Labels) {
         insert_sorted(&mut self.all, r);
         for l in labels {
-            let values = match self.by_label.get_mut(&*l.name) {
+            let values = match self.by_label.get_mut(l.name) {
                 Some(v) => v,
-                None => self.by_label.entry(l.name.clone()).or_default(),
+                None => self.by_label.entry(l.name.into()).or_default(),
             };
-            match values.get_mut(&*l.value) {
+            match values.get_mut(l.value) {
                 Some(list) => insert_sorted(list, r),
                 None => {
-                    values.insert(l.value.clone(), vec![r]);
+                    values.insert(l.value.into(), vec![r]);
                 }
             }
         }
@@ -50,17 +50,17 @@ impl Postings {
         self.all.retain(|r| !gone(r));
         for (_, labels) in removed {
             for l in labels {
-                let Some(values) = self.by_label.get_mut(&*l.name) else {
+                let Some(values) = self.by_label.get_mut(l.name) else {
                     continue;
                 };
-                if let Some(list) = values.get_mut(&*l.value) {
+                if let Some(list) = values.get_mut(l.value) {
                     list.retain(|r| !gone(r));
                     if list.is_empty() {
-                        values.remove(&*l.value);
+                        values.remove(l.value);
                     }
                 }
                 if values.is_empty() {
-                    self.by_label.remove(&*l.name);
+                    self.by_label.remove(l.name);
                 }
             }
         }

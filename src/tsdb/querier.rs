@@ -85,7 +85,7 @@ impl Querier for HeadQuerier<'_> {
         let mut names = BTreeSet::new();
         self.for_each_labels(matchers, |l| {
             for l in l {
-                if !names.contains(&*l.name) {
+                if !names.contains(l.name) {
                     names.insert(l.name.to_string());
                 }
             }

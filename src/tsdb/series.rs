@@ -75,8 +75,7 @@ impl MemSeries {
 
     /// Whether `labels` are this series' labels; a shared allocation answers at once.
     pub fn has_labels(&self, labels: &Labels) -> bool {
-        let (a, b) = (self.labels.as_slice(), labels.as_slice());
-        (a.as_ptr() == b.as_ptr() && a.len() == b.len()) || a == b
+        self.labels.ptr_eq(labels) || self.labels == *labels
     }
 }
 
@@ -247,11 +246,7 @@ pub(crate) fn alloc_size(n: usize) -> usize {
 
 /// Heap bytes a label set would hold if nothing else shared it.
 pub(crate) fn labels_heap_bytes(labels: &Labels) -> usize {
-    alloc_size(16 + std::mem::size_of_val(labels.as_slice()))
-        + labels
-            .iter()
-            .map(|l| alloc_size(l.name.len()) + alloc_size(l.value.len()))
-            .sum::<usize>()
+    alloc_size(labels.heap_bytes())
 }
 
 /// Heap bytes of one series object behind its `Arc`.

@@ -37,12 +37,12 @@ fn promtool_labels(l: &Labels) -> String {
     let pairs: Vec<String> = l
         .iter()
         .map(|l| {
-            let name = if kmon::model::is_valid_legacy_label_name(&l.name) {
+            let name = if kmon::model::is_valid_legacy_label_name(l.name) {
                 l.name.to_string()
             } else {
-                quote(&l.name)
+                quote(l.name)
             };
-            format!("{name}={}", quote(&l.value))
+            format!("{name}={}", quote(l.value))
         })
         .collect();
     format!("{{{}}}", pairs.join(", "))

@@ -260,7 +260,7 @@ fn ours(store: &MemStorage, t_before: i64) -> BTreeMap<String, BTreeMap<LabelSet
         let before = samples.iter().find(|s| s.t == t_before).map(|s| s.v);
         let labels: LabelSet = l
             .iter()
-            .filter(|l| !["__name__", "job", "instance"].contains(&&*l.name))
+            .filter(|l| !["__name__", "job", "instance"].contains(&l.name))
             .map(|l| (l.name.to_string(), l.value.to_string()))
             .collect();
         out.entry(l.metric_name().to_string()).or_default().insert(

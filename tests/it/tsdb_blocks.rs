@@ -58,7 +58,7 @@ fn go_quote(s: &str) -> String {
 pub(crate) fn prom_labels(l: &Labels) -> String {
     let parts: Vec<String> = l
         .iter()
-        .map(|p| format!("{}={}", p.name, go_quote(&p.value)))
+        .map(|p| format!("{}={}", p.name, go_quote(p.value)))
         .collect();
     format!("{{{}}}", parts.join(", "))
 }
@@ -202,7 +202,7 @@ fn openmetrics_file() -> (String, BTreeMap<String, Vec<(i64, u64)>>) {
             let labels = Labels::from_pairs(&pairs);
             let om_labels: Vec<String> = labels
                 .iter()
-                .filter(|p| &*p.name != "__name__")
+                .filter(|p| p.name != "__name__")
                 .map(|p| {
                     let v = p.value.replace('\\', "\\\\").replace('"', "\\\"");
                     format!("{}=\"{}\"", p.name, v)

@@ -75,13 +75,13 @@ impl CompletionIndex {
             let (n, per_metric) = metrics.entry(name).or_default();
             *n += 1;
             for l in labels.iter() {
-                if &*l.name == METRIC_NAME {
+                if l.name == METRIC_NAME {
                     continue;
                 }
-                let set = per_metric.entry(&l.name).or_default();
-                truncated |= insert_capped(set, &l.value);
-                let set = global.entry(&l.name).or_default();
-                truncated |= insert_capped(set, &l.value);
+                let set = per_metric.entry(l.name).or_default();
+                truncated |= insert_capped(set, l.value);
+                let set = global.entry(l.name).or_default();
+                truncated |= insert_capped(set, l.value);
             }
         }
         CompletionIndex {

@@ -206,7 +206,7 @@ fn finite(f: f64) -> Value {
 fn labels(l: &Labels) -> Value {
     Value::Object(
         l.iter()
-            .map(|l| (l.name.to_string(), Value::from(&*l.value)))
+            .map(|l| (l.name.to_string(), Value::from(l.value)))
             .collect(),
     )
 }

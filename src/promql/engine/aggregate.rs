@@ -182,7 +182,7 @@ fn grouping_labels(metric: &Labels, grouping: &[String], without: bool, stripped
     metric
         .iter()
         .filter(|l| {
-            let n = &*l.name;
+            let n = l.name;
             if stripped && is_reserved_metadata(n) {
                 return false;
             }
@@ -192,7 +192,6 @@ fn grouping_labels(metric: &Labels, grouping: &[String], without: bool, stripped
                 listed(n)
             }
         })
-        .cloned()
         .collect()
 }
 

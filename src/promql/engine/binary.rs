@@ -79,10 +79,9 @@ fn match_labels(l: &Labels, on: bool, names: &[String]) -> Labels {
             if on {
                 listed
             } else {
-                !listed && &*x.name != METRIC_NAME
+                !listed && x.name != METRIC_NAME
             }
         })
-        .cloned()
         .collect()
 }
 
@@ -473,10 +472,10 @@ fn result_metric(many: &Labels, one: &Labels, b: &BinaryNode<'_>) -> Labels {
             }
             true
         };
-        if many.iter().all(|l| keep(&l.name)) {
+        if many.iter().all(|l| keep(l.name)) {
             return many.clone();
         }
-        return many.iter().filter(|l| keep(&l.name)).cloned().collect();
+        return many.iter().filter(|l| keep(l.name)).collect();
     }
     let mut lb: LabelsBuilder = many.builder();
     if drop_meta {
@@ -488,7 +487,7 @@ fn result_metric(many: &Labels, one: &Labels, b: &BinaryNode<'_>) -> Labels {
         if b.on {
             for l in many.iter() {
                 if !b.matching_labels.iter().any(|n| **n == *l.name) {
-                    lb.del(&l.name);
+                    lb.del(l.name);
                 }
             }
         } else {

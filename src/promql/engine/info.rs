@@ -157,24 +157,24 @@ impl Evaluator<'_> {
                         continue;
                     };
                     for l in info[ii].0.metric.iter() {
-                        if &*l.name == METRIC_NAME {
+                        if l.name == METRIC_NAME {
                             continue;
                         }
-                        if !data_matchers.is_empty() && !data_matchers.contains_key(&*l.name) {
+                        if !data_matchers.is_empty() && !data_matchers.contains_key(l.name) {
                             continue;
                         }
-                        if let Some(v) = added.get(&l.name)
-                            && v != &*l.value
+                        if let Some(v) = added.get(l.name)
+                            && v != l.value
                         {
                             return Err(QueryError::Execution(format!(
                                 "conflicting label: {}",
                                 l.name
                             )));
                         }
-                        if s.metric.get(&l.name).is_some() {
+                        if s.metric.get(l.name).is_some() {
                             continue;
                         }
-                        added.set(&l.name, &l.value);
+                        added.set(l.name, l.value);
                         any = true;
                     }
                 }

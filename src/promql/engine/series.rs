@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use crate::model::{Label, Labels};
+use crate::model::Labels;
 
 use super::super::value::Point;
 use super::QueryError;
@@ -44,10 +44,10 @@ pub(super) fn has_duplicate_series(series: &[Series]) -> bool {
             hash_labels(&s.metric)
         }
     };
-    fn visible(s: &Series) -> impl Iterator<Item = &crate::model::Label> {
+    fn visible(s: &Series) -> impl Iterator<Item = crate::model::LabelRef<'_>> {
         s.metric
             .iter()
-            .filter(move |l| !(s.strip && is_reserved_metadata(&l.name)))
+            .filter(move |l| !(s.strip && is_reserved_metadata(l.name)))
     }
     for (i, s) in series.iter().enumerate() {
         let e = seen.entry(key(s)).or_default();
@@ -69,10 +69,10 @@ pub(super) fn strips_may_collide(series: &[Series]) -> bool {
     fn reserved(s: &Series) -> [Option<&str>; 3] {
         let mut out = [None; 3];
         for l in s.metric.iter() {
-            match &*l.name {
-                "__name__" => out[0] = Some(&*l.value),
-                "__type__" => out[1] = Some(&*l.value),
-                "__unit__" => out[2] = Some(&*l.value),
+            match l.name {
+                "__name__" => out[0] = Some(l.value),
+                "__type__" => out[1] = Some(l.value),
+                "__unit__" => out[2] = Some(l.value),
                 n if n > "__unit__" => break,
                 _ => {}
             }
@@ -151,7 +151,7 @@ pub(super) fn mix_map<K, V>() -> MixMap<K, V> {
 pub(super) fn hash_labels_where(labels: &Labels, mut keep: impl FnMut(&str) -> bool) -> u64 {
     let mut h = xxhash_rust::xxh3::Xxh3::new();
     for l in labels.iter() {
-        if keep(&l.name) {
+        if keep(l.name) {
             h.update(l.name.as_bytes());
             h.update(&[0xff]);
             h.update(l.value.as_bytes());
@@ -171,7 +171,7 @@ pub(super) fn hash_labels(labels: &Labels) -> u64 {
 pub(super) fn prometheus_labels_hash(labels: &Labels) -> u64 {
     let mut buf = Vec::with_capacity(64);
     for l in labels.iter() {
-        for s in [&*l.name, &*l.value] {
+        for s in [l.name, l.value] {
             let n = s.len();
             if n < 255 {
                 buf.push(n as u8);
@@ -194,16 +194,13 @@ pub(super) fn is_reserved_metadata(name: &str) -> bool {
 
 /// `labels` without `__name__`, `__type__` and `__unit__`.
 pub(super) fn drop_metric_name(labels: &Labels) -> Labels {
-    if !labels.iter().any(|l| is_reserved_metadata(&l.name)) {
+    if !labels.iter().any(|l| is_reserved_metadata(l.name)) {
         return labels.clone();
     }
-    Labels::new(
-        labels
-            .iter()
-            .filter(|l| !is_reserved_metadata(&l.name))
-            .cloned()
-            .collect::<Vec<Label>>(),
-    )
+    labels
+        .iter()
+        .filter(|l| !is_reserved_metadata(l.name))
+        .collect()
 }
 
 /// "vector cannot contain metrics with the same labelset" when two series share labels.
@@ -229,7 +226,7 @@ pub(super) fn has_duplicate_labelsets<'a>(metrics: impl Iterator<Item = &'a Labe
 
 /// A stable identity for a `Labels` allocation (clones share it).
 fn labels_ptr(l: &Labels) -> (usize, usize) {
-    (l.as_slice().as_ptr() as usize, l.len())
+    l.identity()
 }
 
 /// Collects per-step output samples into series.

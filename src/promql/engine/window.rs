@@ -23,7 +23,7 @@ const CHUNK: usize = 256;
 
 /// Whether two label sets are one allocation (a clone of the other).
 fn same_labels(a: &Labels, b: &Labels) -> bool {
-    std::ptr::eq(a.as_slice().as_ptr(), b.as_slice().as_ptr()) && a.len() == b.len()
+    a.ptr_eq(b)
 }
 
 /// Cursor over already evaluated points for a sliding left-open window.

@@ -5,7 +5,7 @@
 use crate::promql::gonum::parse_go_float;
 use std::collections::HashMap;
 
-use crate::model::{Label, Labels};
+use crate::model::Labels;
 use crate::promql::value::{Vector, VectorSample};
 
 use super::{FnCtx, go_g, go_quote, sample};
@@ -65,8 +65,8 @@ fn group_buckets(input: &[VectorSample], ctx: &mut FnCtx<'_>, arg: usize) -> Vec
     groups
 }
 
-fn without_le(metric: &Labels) -> impl Iterator<Item = &Label> {
-    metric.iter().filter(|l| &*l.name != "le")
+fn without_le(metric: &Labels) -> impl Iterator<Item = crate::model::LabelRef<'_>> {
+    metric.iter().filter(|l| l.name != "le")
 }
 
 fn hash_without_le(metric: &Labels) -> u64 {

@@ -173,8 +173,8 @@ fn nhcb_series(defs: &[(&Labels, &[SeqValue])]) -> Vec<(Labels, usize)> {
         };
         let mut pairs: Vec<Label> = labels
             .iter()
-            .filter(|l| &*l.name != "le" && &*l.name != METRIC_NAME)
-            .cloned()
+            .filter(|l| l.name != "le" && l.name != METRIC_NAME)
+            .map(|l| l.to_label())
             .collect();
         pairs.push(Label::new(METRIC_NAME, base));
         let steps = groups.entry(Labels::new(pairs)).or_default();

@@ -111,7 +111,7 @@ fn series_len(s: &BatchSample) -> usize {
     let labels: usize = s
         .labels
         .iter()
-        .map(|l| len_field(1, label_len(&l.name, &l.value)))
+        .map(|l| len_field(1, label_len(l.name, l.value)))
         .sum();
     labels + len_field(2, sample_len(s.t, s.v))
 }
@@ -127,7 +127,7 @@ pub fn encode_batch(batch: &[BatchSample], out: &mut Vec<u8>) {
         encode_varint(series_len(s) as u64, out);
         for l in s.labels.iter() {
             encode_key(1, WireType::LengthDelimited, out);
-            encode_varint(label_len(&l.name, &l.value) as u64, out);
+            encode_varint(label_len(l.name, l.value) as u64, out);
             if !l.name.is_empty() {
                 encode_key(1, WireType::LengthDelimited, out);
                 encode_varint(l.name.len() as u64, out);

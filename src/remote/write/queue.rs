@@ -366,10 +366,10 @@ impl Reader {
             let mut all: Vec<Label> = self
                 .external
                 .iter()
-                .filter(|l| labels.get(&l.name).is_none())
-                .cloned()
+                .filter(|l| labels.get(l.name).is_none())
+                .map(|l| l.to_label())
                 .collect();
-            all.extend(labels.iter().cloned());
+            all.extend(labels.iter().map(|l| l.to_label()));
             Labels::new(all)
         };
         let out = if self.relabel.is_empty() {

@@ -46,10 +46,7 @@ pub(super) fn eval(
         let mut lb = metric.builder();
         lb.del(METRIC_NAME);
         for l in &rule.labels {
-            lb.set(
-                &l.name,
-                &render::expand(ctx, &name, &l.value, &metric, value),
-            );
+            lb.set(l.name, &render::expand(ctx, &name, l.value, &metric, value));
         }
         lb.set(ALERT_NAME_LABEL, &name);
         let rendered: Vec<(String, String)> = annotations
@@ -156,7 +153,7 @@ fn new_alert(labels: Labels, annotations: Labels, value: f64, ts: i64) -> Alert 
 pub(super) fn alert_series(rule_labels: &Labels, a: &Alert, name: &str, alerts: bool) -> Labels {
     let mut b = rule_labels.builder();
     for l in &a.labels {
-        b.set(&l.name, &l.value);
+        b.set(l.name, l.value);
     }
     if alerts {
         b.set(METRIC_NAME, ALERT_METRIC_NAME);

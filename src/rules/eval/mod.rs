@@ -534,7 +534,7 @@ pub(crate) fn query_vector(
 fn equal_matchers(labels: &Labels) -> Vec<Matcher> {
     labels
         .iter()
-        .map(|l| Matcher::equal(&l.name, &l.value))
+        .map(|l| Matcher::equal(l.name, l.value))
         .collect()
 }
 

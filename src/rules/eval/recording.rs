@@ -19,7 +19,7 @@ pub(super) fn apply_labels(
         let mut b = metric.builder();
         b.set(METRIC_NAME, record);
         for l in rule_labels {
-            b.set(&l.name, &l.value);
+            b.set(l.name, l.value);
         }
         out.push(OutSample {
             labels: b.build(),

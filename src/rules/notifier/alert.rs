@@ -84,8 +84,8 @@ pub fn relabel_alerts(
         .filter_map(|mut a| {
             let mut b = a.labels.builder();
             for l in external_labels.iter() {
-                if a.labels.get(&l.name).is_none() {
-                    b.set(&l.name, &l.value);
+                if a.labels.get(l.name).is_none() {
+                    b.set(l.name, l.value);
                 }
             }
             if !relabel_builder(&mut b, cfgs) {

@@ -82,8 +82,8 @@ pub fn resolve_targets(
             b.set(SCHEME_LABEL, cfg.scheme.as_str());
             b.set(ALERTS_PATH_LABEL, &path);
             for l in group.labels.iter() {
-                if &*l.name != ADDRESS_LABEL {
-                    b.set(&l.name, &l.value);
+                if l.name != ADDRESS_LABEL {
+                    b.set(l.name, l.value);
                 }
             }
             let pre = b.build();

@@ -40,7 +40,7 @@ impl TestRuleGroup for FakeGroup {
                     };
                     let mut app = a.appender();
                     for s in v {
-                        let mut pairs: Vec<Label> = s.metric.iter().cloned().collect();
+                        let mut pairs: Vec<Label> = s.metric.to_vec();
                         match &r.kind {
                             RuleKind::Recording { record } => {
                                 pairs.push(Label::new("__name__", record.as_str()));

@@ -78,8 +78,8 @@ pub fn encode_index(series: &[(Labels, Vec<ChunkMeta>)]) -> Result<Vec<u8>, Bloc
     let mut set: BTreeSet<&str> = BTreeSet::from([""]);
     for (l, _) in series {
         for p in l {
-            set.insert(&p.name);
-            set.insert(&p.value);
+            set.insert(p.name);
+            set.insert(p.value);
         }
     }
     let symbols: Vec<&str> = set.into_iter().collect();
@@ -117,7 +117,7 @@ pub fn encode_index(series: &[(Labels, Vec<ChunkMeta>)]) -> Result<Vec<u8>, Bloc
         entry.b.clear();
         entry.put_uvarint(labels.len() as u64);
         for l in labels {
-            let (n, v) = (sym_of(&l.name), sym_of(&l.value));
+            let (n, v) = (sym_of(l.name), sym_of(l.value));
             entry.put_uvarint(u64::from(n));
             entry.put_uvarint(u64::from(v));
             postings.entry((n, v)).or_default().push(id);

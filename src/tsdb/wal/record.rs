@@ -73,8 +73,8 @@ pub fn encode_series(series: &[SeriesRecord], buf: &mut Vec<u8>) {
         buf.extend_from_slice(&s.r.to_be_bytes());
         put_uvarint(buf, s.labels.len() as u64);
         for l in s.labels.iter() {
-            put_str(buf, &l.name);
-            put_str(buf, &l.value);
+            put_str(buf, l.name);
+            put_str(buf, l.value);
         }
     }
 }

@@ -78,8 +78,8 @@ pub fn compact_labels(a: &AlertRow) -> String {
     let pairs: Vec<String> = a
         .labels
         .iter()
-        .filter(|l| !matches!(&*l.name, "alertname" | "severity"))
-        .map(|l| format!("{}={:?}", l.name, &*l.value))
+        .filter(|l| !matches!(l.name, "alertname" | "severity"))
+        .map(|l| format!("{}={:?}", l.name, l.value))
         .collect();
     pairs.join(", ")
 }

@@ -199,7 +199,7 @@ fn ordered_annotations(a: &Labels) -> Vec<(String, String)> {
         }
     }
     for l in a.iter() {
-        if !matches!(&*l.name, "summary" | "description") {
+        if !matches!(l.name, "summary" | "description") {
             out.push((l.name.to_string(), l.value.to_string()));
         }
     }
@@ -267,8 +267,8 @@ fn is_alerts_series(series: &Labels, alert: &Labels) -> bool {
     !series.is_empty()
         && series
             .iter()
-            .filter(|l| &*l.name != "__name__")
-            .all(|l| alert.get(&l.name) == Some(&*l.value))
+            .filter(|l| l.name != "__name__")
+            .all(|l| alert.get(l.name) == Some(l.value))
 }
 
 /// The graph of the rule's expression, with the threshold as a line.

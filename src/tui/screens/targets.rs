@@ -340,7 +340,7 @@ fn discovered_text(r: &TargetRow) -> String {
     let pairs: Vec<String> = r
         .discovered_labels
         .iter()
-        .filter(|l| &*l.name != "__address__")
+        .filter(|l| l.name != "__address__")
         .map(|l| format!("{}=\"{}\"", l.name, l.value))
         .collect();
     pairs.join(", ")
@@ -351,7 +351,7 @@ fn labels_text(r: &TargetRow) -> String {
     let pairs: Vec<String> = r
         .labels
         .iter()
-        .filter(|l| &*l.name != "job")
+        .filter(|l| l.name != "job")
         .map(|l| format!("{}=\"{}\"", l.name, l.value))
         .collect();
     pairs.join(", ")

@@ -25,8 +25,8 @@ pub fn distinguishing_labels(series: &[&Labels]) -> Vec<String> {
     let mut names: Vec<&str> = Vec::new();
     for labels in series {
         for l in labels.iter() {
-            if &*l.name != METRIC_NAME && !names.contains(&&*l.name) {
-                names.push(&l.name);
+            if l.name != METRIC_NAME && !names.contains(&l.name) {
+                names.push(l.name);
             }
         }
     }
@@ -69,8 +69,8 @@ fn full_label_set(labels: &Labels) -> String {
     let name = labels.metric_name();
     let pairs: Vec<String> = labels
         .iter()
-        .filter(|l| &*l.name != METRIC_NAME)
-        .map(|l| pair(&l.name, &l.value))
+        .filter(|l| l.name != METRIC_NAME)
+        .map(|l| pair(l.name, l.value))
         .collect();
     if pairs.is_empty() && !name.is_empty() {
         name.to_string()

@@ -108,8 +108,8 @@ impl KubeState {
         KubeState {
             constant: labels
                 .iter()
-                .filter(|l| &*l.name != METRIC_NAME && &*l.name != "job")
-                .cloned()
+                .filter(|l| l.name != METRIC_NAME && l.name != "job")
+                .map(|l| l.to_label())
                 .collect(),
             ..Self::default()
         }

@@ -885,10 +885,7 @@ fn the_cache_reuses_unchanged_objects_and_forgets_deleted_ones() {
         + objects.horizontal_pod_autoscalers.len();
     assert_eq!(state.cached_objects(), total);
     // Same label allocation for an unchanged object: reused, not rebuilt.
-    assert!(std::ptr::eq(
-        first[0].0.as_slice().as_ptr(),
-        second[0].0.as_slice().as_ptr()
-    ));
+    assert!(first[0].0.ptr_eq(&second[0].0));
 
     // A new resourceVersion with more restarts is rebuilt.
     let mut api = (*objects.pods[1]).clone();
