@@ -283,13 +283,13 @@ impl Ingester {
         let mut b = scraped.builder();
         if self.opts.honor_labels {
             for l in self.target_labels.iter() {
-                if scraped.get(&l.name).is_none() {
-                    b.set(&l.name, &l.value);
+                if scraped.get(l.name).is_none() {
+                    b.set(l.name, l.value);
                 }
             }
         } else {
             for l in self.target_labels.iter() {
-                if let Some(v) = scraped.get(&l.name) {
+                if let Some(v) = scraped.get(l.name) {
                     // Keep the scraped value under exported_<name> (exported_exported_... if
                     // that is taken too).
                     let mut name = format!("exported_{}", l.name);
@@ -298,7 +298,7 @@ impl Ingester {
                     }
                     b.set(&name, v);
                 }
-                b.set(&l.name, &l.value);
+                b.set(l.name, l.value);
             }
         }
         let labels = b.build();
