@@ -192,19 +192,24 @@ impl<'a> Parser<'a> {
     }
 
     /// `next`, for a caller that expects the next sample's series text
-    /// (`SampleEntry::series`) to be `series`, one this parser's format accepted before
-    /// (a scrape cache's key). In the text format a line with exactly that series is not
-    /// validated again; every other line, and every line of OpenMetrics, is read as
-    /// `next` reads it. A wrong guess costs one comparison; the entries are the same.
+    /// (`SampleEntry::series`) to be one this parser's format accepted before (a scrape
+    /// cache's key): `len` bytes long, and `is_expected` tells it by its bytes. In the
+    /// text format a line that starts with such a series (with a bare metric name,
+    /// followed by blanks that do not lead into a label set) is not validated again; every
+    /// other line, and every line of OpenMetrics, is read as `next` reads it. The entries
+    /// are the same either way, as long as `is_expected` only accepts accepted texts.
     pub fn next_expecting(
         &mut self,
-        series: Option<&[u8]>,
+        len: usize,
+        is_expected: impl Fn(&[u8]) -> bool,
     ) -> Option<Result<Entry<'a>, ParseError>> {
         if self.done {
             return None;
         }
         let step = match self.format {
-            Format::PromText => prom::next_entry_expecting(&mut self.ctx, self.rest, series),
+            Format::PromText => {
+                prom::next_entry_expecting(&mut self.ctx, self.rest, Some((len, &is_expected)))
+            }
             Format::OpenMetrics => openmetrics::next_entry(&mut self.ctx, self.rest),
         };
         self.finish_step(step)

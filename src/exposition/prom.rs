@@ -18,15 +18,19 @@ pub(super) fn next_entry<'a>(ctx: &mut Ctx<'a>, i: &'a [u8]) -> Step<'a> {
     next_entry_expecting(ctx, i, None)
 }
 
-/// `next_entry` for a caller that expects the next sample line's series to be `hint`, a
-/// series text this grammar accepted before (a scrape cache's key). When the line starts
-/// with exactly that text, with a bare metric name and followed by blanks that do not lead
-/// into a label set, the series is not validated again: only the value and the timestamp
-/// are read. Any other line is read in full, so the result is the same either way.
+/// What a caller expects the next sample line's series to be: its length, and a test of
+/// its bytes that only accepts series texts this grammar accepted before.
+pub(super) type Hint<'h> = (usize, &'h dyn Fn(&[u8]) -> bool);
+
+/// `next_entry` for a caller that expects the next sample line's series (see `Hint`).
+/// When the line starts with such a text, with a bare metric name and followed by blanks
+/// that do not lead into a label set, the series is not validated again: only the value
+/// and the timestamp are read. Any other line is read in full, so the result is the same
+/// either way.
 pub(super) fn next_entry_expecting<'a>(
     ctx: &mut Ctx<'a>,
     mut i: &'a [u8],
-    hint: Option<&[u8]>,
+    hint: Option<Hint<'_>>,
 ) -> Step<'a> {
     loop {
         i = blanks(i);
@@ -104,14 +108,22 @@ fn meta_line<'a>(ctx: &Ctx<'a>, i: &'a [u8], kw: Keyword) -> Step<'a> {
     Ok((next, Some(entry)))
 }
 
-/// The series at `i` when it is `hint` (see `next_entry_expecting`): the bare name and
-/// the label set's inner text sliced out of the line without validating them again.
-fn known_series<'a>(ctx: &Ctx<'a>, i: &'a [u8], hint: &[u8]) -> Option<Series<'a>> {
-    if !hint.first().is_some_and(|&b| is_metric_start(b)) || !i.starts_with(hint) {
+/// The series at `i` when it is the expected one (see `next_entry_expecting`): the bare
+/// name and the label set's inner text sliced out of the line without validating them
+/// again.
+fn known_series<'a>(
+    ctx: &Ctx<'a>,
+    i: &'a [u8],
+    (len, is_expected): Hint<'_>,
+) -> Option<Series<'a>> {
+    if len == 0 || len >= i.len() || !is_metric_start(i[0]) {
         return None;
     }
-    let (raw, after) = i.split_at(hint.len());
-    if !matches!(after.first(), Some(b' ' | b'\t')) || blanks(after).first() == Some(&b'{') {
+    let (raw, after) = i.split_at(len);
+    if !matches!(after.first(), Some(b' ' | b'\t'))
+        || blanks(after).first() == Some(&b'{')
+        || !is_expected(raw)
+    {
         return None;
     }
     let name_len = raw

@@ -4,9 +4,10 @@
 //! The scrape loop owns one `Ingester` per target and calls it once per tick; it knows
 //! nothing about HTTP.
 
+use std::cell::Cell;
 use std::collections::HashSet;
 
-use super::cache::{CacheEntry, SeriesCache};
+use super::cache::{CacheEntry, SeriesCache, cache_key};
 use crate::exposition::{self, Entry, Format, MetricType, ParseError};
 use crate::model::{
     Label, Labels, METRIC_NAME, RelabelConfig, format_openmetrics_float, relabel, stale_nan,
@@ -130,8 +131,21 @@ impl Ingester {
         let hints = iter.wrapping_sub(self.not_text_iter) > 2;
         let mut parser = exposition::parse(text, format);
         loop {
-            let hint = if hints { self.cache.expected() } else { None };
-            let Some(entry) = parser.next_expecting(hint) else {
+            // The parser may skip re-validating the line the cache expects next; `known`
+            // then holds that entry, whose key the line's series text hashed to.
+            let expected = if hints { self.cache.expected() } else { None };
+            let known = Cell::new(None);
+            let next = match expected {
+                Some((key, len)) => parser.next_expecting(len, |raw| {
+                    let hit = cache_key(raw) == key;
+                    if hit {
+                        known.set(Some(key));
+                    }
+                    hit
+                }),
+                None => parser.next(),
+            };
+            let Some(entry) = next else {
                 break;
             };
             let s = match entry? {
@@ -143,9 +157,10 @@ impl Ingester {
                 _ => continue,
             };
             rep.scraped += 1;
-            // The raw `name{...}` text is the cache key, as in Prometheus: no allocation
-            // for series already seen.
-            let key = s.series();
+            // The raw `name{...}` text identifies the series, as in Prometheus; the cache
+            // keeps only its hash.
+            let series = s.series();
+            let key = known.get().unwrap_or_else(|| cache_key(series.as_bytes()));
             let explicit_ts = self.opts.honor_timestamps && s.timestamp_ms.is_some();
             let ts = if explicit_ts {
                 s.timestamp_ms.unwrap_or(t)
@@ -172,7 +187,10 @@ impl Ingester {
                         .collect();
                     let labels = self.series_labels(Labels::new(raw))?;
                     let hash = labels.as_ref().map(Labels::stable_hash).unwrap_or(0);
-                    match self.cache.insert(key, labels.clone(), hash, iter) {
+                    match self
+                        .cache
+                        .insert(key, series.len(), labels.clone(), hash, iter)
+                    {
                         Some(i) => self.cache.entry_mut(i),
                         None => {
                             // Too much text to cache: resolve it every time, without
@@ -265,13 +283,13 @@ impl Ingester {
         let mut b = scraped.builder();
         if self.opts.honor_labels {
             for l in self.target_labels.iter() {
-                if scraped.get(&l.name).is_none() {
-                    b.set(&l.name, &l.value);
+                if scraped.get(l.name).is_none() {
+                    b.set(l.name, l.value);
                 }
             }
         } else {
             for l in self.target_labels.iter() {
-                if let Some(v) = scraped.get(&l.name) {
+                if let Some(v) = scraped.get(l.name) {
                     // Keep the scraped value under exported_<name> (exported_exported_... if
                     // that is taken too).
                     let mut name = format!("exported_{}", l.name);
@@ -280,7 +298,7 @@ impl Ingester {
                     }
                     b.set(&name, v);
                 }
-                b.set(&l.name, &l.value);
+                b.set(l.name, l.value);
             }
         }
         let labels = b.build();
