@@ -2,6 +2,9 @@
 //! kube-state-metrics-like page from the parser bench's generator is left to that bench)
 //! parsed, labelled with the target's labels, appended to the TSDB head through cached
 //! refs, stale-tracked and committed — what every scrape loop does on every tick.
+//! `targets_50_wal` does that for 50 targets in turn (each page with its own `instance`,
+//! ~50k series) into a data dir's `Db` with its WAL, so the caches are as cold as in
+//! `kmon serve` under the live benchmark's load.
 
 use std::time::Duration;
 
@@ -11,6 +14,7 @@ use kmon::exposition::Format;
 use kmon::model::Labels;
 use kmon::scrape::{IngestOptions, Ingester};
 use kmon::storage::Appendable;
+use kmon::tsdb::db::{Db, DbOptions};
 use kmon::tsdb::{Head, HeadOptions};
 
 const NODE: &str = include_str!("../tests/data/exposition/node_exporter.prom");
@@ -56,6 +60,36 @@ fn ingest(c: &mut Criterion) {
             },
             criterion::BatchSize::SmallInput,
         )
+    });
+    g.finish();
+
+    // 50 targets, one tick each per iteration, into a WAL-backed data dir.
+    let mut g = c.benchmark_group("scrape_ingest_db");
+    g.measurement_time(Duration::from_secs(10));
+    g.sample_size(20);
+    g.throughput(Throughput::Elements(samples * 50));
+    g.bench_function("targets_50_wal", |b| {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = Db::open(dir.path(), DbOptions::default()).expect("db opens");
+        let mut ings: Vec<Ingester> = (0..50)
+            .map(|i| {
+                let target = Labels::from_pairs(&[
+                    ("instance", format!("10.0.0.{i}:9100").as_str()),
+                    ("job", "node"),
+                ]);
+                Ingester::new(target, IngestOptions::default())
+            })
+            .collect();
+        let mut t = 1_767_225_600_000i64;
+        b.iter(|| {
+            t += 1000;
+            for ing in &mut ings {
+                let mut app = db.appender();
+                ing.ingest(&mut *app, NODE, Format::PromText, t)
+                    .expect("fixture ingests");
+                app.commit().expect("commit");
+            }
+        })
     });
     g.finish();
 }

@@ -190,19 +190,32 @@ impl<'a> Parser<'a> {
     pub fn format(&self) -> Format {
         self.format
     }
-}
 
-impl<'a> Iterator for Parser<'a> {
-    type Item = Result<Entry<'a>, ParseError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
+    /// `next`, for a caller that expects the next sample's series text
+    /// (`SampleEntry::series`) to be one this parser's format accepted before (a scrape
+    /// cache's key): `len` bytes long, and `is_expected` tells it by its bytes. In the
+    /// text format a line that starts with such a series (with a bare metric name,
+    /// followed by blanks that do not lead into a label set) is not validated again; every
+    /// other line, and every line of OpenMetrics, is read as `next` reads it. The entries
+    /// are the same either way, as long as `is_expected` only accepts accepted texts.
+    pub fn next_expecting(
+        &mut self,
+        len: usize,
+        is_expected: impl Fn(&[u8]) -> bool,
+    ) -> Option<Result<Entry<'a>, ParseError>> {
         if self.done {
             return None;
         }
         let step = match self.format {
-            Format::PromText => prom::next_entry(&mut self.ctx, self.rest),
+            Format::PromText => {
+                prom::next_entry_expecting(&mut self.ctx, self.rest, Some((len, &is_expected)))
+            }
             Format::OpenMetrics => openmetrics::next_entry(&mut self.ctx, self.rest),
         };
+        self.finish_step(step)
+    }
+
+    fn finish_step(&mut self, step: Step<'a>) -> Option<Result<Entry<'a>, ParseError>> {
         match step {
             Ok((rest, Some(entry))) => {
                 self.rest = rest;
@@ -218,6 +231,21 @@ impl<'a> Iterator for Parser<'a> {
                 Some(Err(ParseError::new(self.ctx.text, fail)))
             }
         }
+    }
+}
+
+impl<'a> Iterator for Parser<'a> {
+    type Item = Result<Entry<'a>, ParseError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let step = match self.format {
+            Format::PromText => prom::next_entry(&mut self.ctx, self.rest),
+            Format::OpenMetrics => openmetrics::next_entry(&mut self.ctx, self.rest),
+        };
+        self.finish_step(step)
     }
 }
 

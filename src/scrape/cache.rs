@@ -3,12 +3,15 @@
 //! and limits; `None` when relabeling dropped it), its storage slot and its staleness
 //! marks. The `Ingester` looks every sample up here.
 //!
-//! Pages of a target list their series in the same order scrape after scrape, so entries
-//! and their texts are kept in arrays in the order they were first seen and a lookup
-//! first tries the entry after the previous hit: a sequential walk that needs no hashing
-//! and that the CPU prefetches, where a hash map costs a cache miss or two per sample.
-//! Only when that guess fails does it hash the text (xxh3) into `index`. Entries not seen
-//! for two scrapes are marked dead and the arrays are compacted when half are dead.
+//! An entry is keyed by the xxh3-128 hash of the series text (a collision between two
+//! series of one target, odds about 2^-100 for millions of series, is the price of not
+//! keeping every text a second time). Pages of a target list their series in the same
+//! order scrape after scrape, so entries are kept in an array in the order they were
+//! first seen and a lookup first tries the entry after the previous hit: a sequential walk
+//! the CPU prefetches, where a hash map costs a cache miss or two per sample. Only when
+//! that guess fails does it go through `index`. The expected entry's key and text length
+//! also let the parser skip re-validating a line that repeats it. Entries not seen for
+//! two scrapes are marked dead and the array is compacted when half are dead.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -16,11 +19,11 @@ use std::hash::{BuildHasherDefault, Hasher};
 use crate::model::Labels;
 use crate::storage::SeriesSlot;
 
-/// Hashes a key that is already a well-mixed hash by passing it through.
+/// Hashes a cache key, which is already a 128-bit hash: folds its halves.
 #[derive(Default, Clone, Copy)]
-struct IdHasher(u64);
+struct KeyHasher(u64);
 
-impl Hasher for IdHasher {
+impl Hasher for KeyHasher {
     fn finish(&self) -> u64 {
         self.0
     }
@@ -31,16 +34,19 @@ impl Hasher for IdHasher {
         }
     }
 
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
+    fn write_u128(&mut self, n: u128) {
+        self.0 = (n as u64) ^ ((n >> 64) as u64);
     }
 }
 
-type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
+/// The cache key of a series text.
+pub(super) fn cache_key(series: &[u8]) -> u128 {
+    xxhash_rust::xxh3::xxh3_128(series)
+}
 
 /// One cached series text.
 pub(super) struct CacheEntry {
-    key_off: u32,
+    key: u128,
     key_len: u32,
     /// `None` when metric relabeling dropped the series.
     pub labels: Option<Labels>,
@@ -58,7 +64,7 @@ impl CacheEntry {
     /// An entry kept outside the cache (see `SeriesCache::insert`).
     pub fn detached(labels: Option<Labels>, hash: u64) -> Self {
         CacheEntry {
-            key_off: 0,
+            key: 0,
             key_len: 0,
             labels,
             hash,
@@ -90,70 +96,55 @@ impl CacheEntry {
 
 #[derive(Default)]
 pub(super) struct SeriesCache {
-    /// The series texts of `entries`, back to back.
-    keys: Vec<u8>,
     entries: Vec<CacheEntry>,
-    /// xxh3 of a text → its entry; a live text whose hash another live text holds already
-    /// is listed in `collisions` instead.
-    index: IdMap<u32>,
-    collisions: Vec<u32>,
+    /// Key → entry, for the lookups the sequential guess misses.
+    index: HashMap<u128, u32, BuildHasherDefault<KeyHasher>>,
     /// The entry after the last hit: where the next lookup looks first.
     next: usize,
     dead: usize,
 }
 
-/// A text longer than this, or one that would push the texts past `u32` offsets, is not
-/// cached (the caller resolves it every time).
-const MAX_KEYS: usize = u32::MAX as usize;
-
 impl SeriesCache {
-    fn key(&self, e: &CacheEntry) -> &[u8] {
-        let off = e.key_off as usize;
-        &self.keys[off..off + e.key_len as usize]
+    /// The key and text length of the entry the next lookup tries first (the one after
+    /// the last hit).
+    pub fn expected(&self) -> Option<(u128, usize)> {
+        self.entries
+            .get(self.next)
+            .filter(|e| e.is_live())
+            .map(|e| (e.key, e.key_len as usize))
     }
 
     /// The entry for `key`, if cached.
-    pub fn find(&mut self, key: &str) -> Option<usize> {
-        let k = key.as_bytes();
+    pub fn find(&mut self, key: u128) -> Option<usize> {
         if let Some(e) = self.entries.get(self.next)
             && e.is_live()
-            && self.key(e) == k
+            && e.key == key
         {
             self.next += 1;
             return Some(self.next - 1);
         }
-        let h = xxhash_rust::xxh3::xxh3_64(k);
-        let hit = self
-            .index
-            .get(&h)
-            .map(|&i| i as usize)
-            .filter(|&i| self.key(&self.entries[i]) == k)
-            .or_else(|| {
-                self.collisions
-                    .iter()
-                    .map(|&i| i as usize)
-                    .find(|&i| self.key(&self.entries[i]) == k)
-            })?;
+        let hit = *self.index.get(&key)? as usize;
         self.next = hit + 1;
         Some(hit)
     }
 
-    /// Adds an entry for `key` (not cached yet); `None` when the texts would outgrow
-    /// `u32` offsets.
+    /// Adds an entry for `key` (not cached yet) with text length `len`; `None` when the
+    /// cache cannot take more entries.
     pub fn insert(
         &mut self,
-        key: &str,
+        key: u128,
+        len: usize,
         labels: Option<Labels>,
         hash: u64,
         iter: u32,
     ) -> Option<usize> {
-        if self.keys.len() + key.len() > MAX_KEYS || self.entries.len() >= MAX_KEYS {
+        if self.entries.len() >= u32::MAX as usize {
             return None;
         }
         let i = self.entries.len();
         self.entries.push(CacheEntry {
-            key_off: self.keys.len() as u32,
-            key_len: key.len() as u32,
+            key,
+            key_len: u32::try_from(len).unwrap_or(u32::MAX),
             labels,
             hash,
             slot: SeriesSlot::default(),
@@ -161,20 +152,9 @@ impl SeriesCache {
             marked: 0,
             marked_before: 0,
         });
-        self.keys.extend_from_slice(key.as_bytes());
-        self.index_entry(i);
+        self.index.insert(key, i as u32);
         self.next = i + 1;
         Some(i)
-    }
-
-    fn index_entry(&mut self, i: usize) {
-        let h = xxhash_rust::xxh3::xxh3_64(self.key(&self.entries[i]));
-        match self.index.entry(h) {
-            std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(i as u32);
-            }
-            std::collections::hash_map::Entry::Occupied(_) => self.collisions.push(i as u32),
-        }
     }
 
     pub fn entry_mut(&mut self, i: usize) -> &mut CacheEntry {
@@ -189,58 +169,32 @@ impl SeriesCache {
     /// Forgets the entries not listed in scrape `iter` or the one before, then compacts
     /// when at least half of the entries are dead.
     pub fn expire(&mut self, iter: u32) {
-        let mut gone = Vec::new();
-        for (i, e) in self.entries.iter_mut().enumerate() {
-            if e.is_live() && e.last_iter.saturating_add(2) <= iter {
+        let mut gone = 0;
+        for e in self.entries.iter_mut() {
+            if e.is_live() && iter.wrapping_sub(e.last_iter) >= 2 {
                 e.last_iter = 0;
                 e.labels = None;
                 e.slot = SeriesSlot::default();
-                gone.push(i);
+                self.index.remove(&e.key);
+                gone += 1;
             }
         }
-        if gone.is_empty() {
-            return;
-        }
-        self.dead += gone.len();
-        if self.dead * 2 >= self.entries.len() {
+        self.dead += gone;
+        if gone > 0 && self.dead * 2 >= self.entries.len() {
             self.compact();
-            return;
-        }
-        for i in gone {
-            let h = xxhash_rust::xxh3::xxh3_64(self.key(&self.entries[i]));
-            if self.index.get(&h) == Some(&(i as u32)) {
-                self.index.remove(&h);
-                // A live text with the same hash now takes the index slot.
-                if let Some(p) = self.collisions.iter().position(|&c| {
-                    xxhash_rust::xxh3::xxh3_64(self.key(&self.entries[c as usize])) == h
-                }) {
-                    let c = self.collisions.swap_remove(p);
-                    self.index.insert(h, c);
-                }
-            } else {
-                self.collisions.retain(|&c| c as usize != i);
-            }
         }
     }
 
-    /// Rewrites the arrays with the live entries only and rebuilds the index.
+    /// Rewrites the array with the live entries only and rebuilds the index.
     fn compact(&mut self) {
-        let old_keys = std::mem::take(&mut self.keys);
-        let old = std::mem::take(&mut self.entries);
+        self.entries.retain(CacheEntry::is_live);
+        self.entries.shrink_to(self.entries.len() * 2);
         self.index.clear();
-        self.collisions.clear();
+        for (i, e) in self.entries.iter().enumerate() {
+            self.index.insert(e.key, i as u32);
+        }
         self.dead = 0;
         self.next = 0;
-        for mut e in old.into_iter().filter(CacheEntry::is_live) {
-            let off = e.key_off as usize;
-            let key = &old_keys[off..off + e.key_len as usize];
-            e.key_off = self.keys.len() as u32;
-            self.keys.extend_from_slice(key);
-            self.entries.push(e);
-            self.index_entry(self.entries.len() - 1);
-        }
-        self.keys.shrink_to(self.keys.len() * 2);
-        self.entries.shrink_to(self.entries.len() * 2);
     }
 
     /// Live entries (for tests).
@@ -254,52 +208,55 @@ impl SeriesCache {
 mod tests {
     use super::*;
 
-    #[test]
-    fn finds_in_order_and_out_of_order_and_expires() {
-        let mut c = SeriesCache::default();
-        for (i, k) in ["a", "b{x=\"1\"}", "c"].iter().enumerate() {
-            assert_eq!(c.find(k), None);
-            assert_eq!(c.insert(k, None, 0, 1), Some(i));
-        }
-        c.next = 0;
-        assert_eq!(c.find("a"), Some(0));
-        assert_eq!(c.find("b{x=\"1\"}"), Some(1));
-        assert_eq!(c.find("a"), Some(0), "out of order falls back to the index");
-        assert_eq!(c.find("c"), Some(2));
-        assert_eq!(c.find("d"), None);
-        c.entry_mut(0).last_iter = 3;
-        c.expire(3);
-        assert_eq!(c.len(), 1);
-        assert_eq!(c.find("b{x=\"1\"}"), None);
-        assert_eq!(c.find("a"), Some(0), "compaction keeps the live entry");
-        assert_eq!(c.insert("b{x=\"1\"}", None, 0, 3), Some(1));
-        c.next = 0;
-        assert_eq!(c.find("a"), Some(0));
-        assert_eq!(c.find("b{x=\"1\"}"), Some(1));
+    fn k(s: &str) -> u128 {
+        cache_key(s.as_bytes())
     }
 
     #[test]
-    fn colliding_hashes_are_found_after_expiry() {
+    fn finds_in_order_and_out_of_order_and_expires() {
         let mut c = SeriesCache::default();
-        for k in ["a", "b", "c", "d"] {
-            c.insert(k, None, 0, 1);
+        for (i, s) in ["a", "b{x=\"1\"}", "c"].iter().enumerate() {
+            assert_eq!(c.find(k(s)), None);
+            assert_eq!(c.insert(k(s), s.len(), None, 0, 1), Some(i));
         }
-        // Force a collision: move "b" out of the index into the collision list.
-        let hb = xxhash_rust::xxh3::xxh3_64(b"b");
-        c.index.remove(&hb);
-        let ha = xxhash_rust::xxh3::xxh3_64(b"a");
-        c.index.remove(&ha);
-        c.index.insert(ha, 0);
-        c.collisions.push(1);
-        c.next = 3;
-        assert_eq!(c.find("b"), Some(1));
+        c.next = 0;
+        assert_eq!(c.expected(), Some((k("a"), 1)));
+        assert_eq!(c.find(k("a")), Some(0));
+        assert_eq!(c.find(k("b{x=\"1\"}")), Some(1));
+        assert_eq!(
+            c.find(k("a")),
+            Some(0),
+            "out of order falls back to the index"
+        );
+        assert_eq!(c.find(k("c")), Some(2));
+        assert_eq!(c.find(k("d")), None);
+        c.entry_mut(0).last_iter = 3;
+        c.expire(3);
+        assert_eq!(c.len(), 1);
+        assert_eq!(c.find(k("b{x=\"1\"}")), None);
+        assert_eq!(c.find(k("a")), Some(0), "compaction keeps the live entry");
+        assert_eq!(c.insert(k("b{x=\"1\"}"), 8, None, 0, 3), Some(1));
+        c.next = 0;
+        assert_eq!(c.find(k("a")), Some(0));
+        assert_eq!(c.find(k("b{x=\"1\"}")), Some(1));
+    }
+
+    #[test]
+    fn dead_entries_are_not_expected_or_found_before_compaction() {
+        let mut c = SeriesCache::default();
+        for s in ["a", "b", "c", "d", "e"] {
+            c.insert(k(s), 1, None, 0, 1);
+        }
         for e in c.live_mut() {
             e.last_iter = 5;
         }
-        c.entry_mut(0).last_iter = 1;
+        c.entry_mut(1).last_iter = 1;
         c.expire(5);
-        c.next = 3;
-        assert_eq!(c.find("b"), Some(1));
-        assert_eq!(c.find("a"), None);
+        assert_eq!(c.len(), 4, "one dead of five: no compaction yet");
+        c.next = 1;
+        assert_eq!(c.expected(), None);
+        assert_eq!(c.find(k("b")), None);
+        assert_eq!(c.find(k("c")), Some(2));
+        assert_eq!(c.expected(), Some((k("d"), 1)));
     }
 }

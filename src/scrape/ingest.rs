@@ -4,9 +4,10 @@
 //! The scrape loop owns one `Ingester` per target and calls it once per tick; it knows
 //! nothing about HTTP.
 
+use std::cell::Cell;
 use std::collections::HashSet;
 
-use super::cache::{CacheEntry, SeriesCache};
+use super::cache::{CacheEntry, SeriesCache, cache_key};
 use crate::exposition::{self, Entry, Format, MetricType, ParseError};
 use crate::model::{
     Label, Labels, METRIC_NAME, RelabelConfig, format_openmetrics_float, relabel, stale_nan,
@@ -86,6 +87,8 @@ pub struct Ingester {
     /// The number of the last successful scrape, whose series are the staleness
     /// reference; `None` at first and after a failed scrape.
     prev: Option<u32>,
+    /// The last scrape whose page was not in the text format.
+    not_text_iter: u32,
 }
 
 impl Ingester {
@@ -96,6 +99,7 @@ impl Ingester {
             cache: SeriesCache::default(),
             iter: 0,
             prev: None,
+            not_text_iter: 0,
         }
     }
 
@@ -119,7 +123,31 @@ impl Ingester {
         // The family of the last TYPE line, for Prometheus 3's normalization of `le` and
         // `quantile` values ("1" → "1.0") in classic histograms and summaries.
         let mut family: (&str, Option<NormalizedLabel>) = ("", None);
-        for entry in exposition::parse(text, format) {
+        // Keys cached from an OpenMetrics page are only trusted as text-format hints once
+        // every entry has been seen again in a fully read text page or has expired.
+        if format != Format::PromText {
+            self.not_text_iter = iter;
+        }
+        let hints = iter.wrapping_sub(self.not_text_iter) > 2;
+        let mut parser = exposition::parse(text, format);
+        loop {
+            // The parser may skip re-validating the line the cache expects next; `known`
+            // then holds that entry, whose key the line's series text hashed to.
+            let expected = if hints { self.cache.expected() } else { None };
+            let known = Cell::new(None);
+            let next = match expected {
+                Some((key, len)) => parser.next_expecting(len, |raw| {
+                    let hit = cache_key(raw) == key;
+                    if hit {
+                        known.set(Some(key));
+                    }
+                    hit
+                }),
+                None => parser.next(),
+            };
+            let Some(entry) = next else {
+                break;
+            };
             let s = match entry? {
                 Entry::Sample(s) => s,
                 Entry::Type { metric, kind } => {
@@ -129,9 +157,10 @@ impl Ingester {
                 _ => continue,
             };
             rep.scraped += 1;
-            // The raw `name{...}` text is the cache key, as in Prometheus: no allocation
-            // for series already seen.
-            let key = s.series();
+            // The raw `name{...}` text identifies the series, as in Prometheus; the cache
+            // keeps only its hash.
+            let series = s.series();
+            let key = known.get().unwrap_or_else(|| cache_key(series.as_bytes()));
             let explicit_ts = self.opts.honor_timestamps && s.timestamp_ms.is_some();
             let ts = if explicit_ts {
                 s.timestamp_ms.unwrap_or(t)
@@ -158,7 +187,10 @@ impl Ingester {
                         .collect();
                     let labels = self.series_labels(Labels::new(raw))?;
                     let hash = labels.as_ref().map(Labels::stable_hash).unwrap_or(0);
-                    match self.cache.insert(key, labels.clone(), hash, iter) {
+                    match self
+                        .cache
+                        .insert(key, series.len(), labels.clone(), hash, iter)
+                    {
                         Some(i) => self.cache.entry_mut(i),
                         None => {
                             // Too much text to cache: resolve it every time, without

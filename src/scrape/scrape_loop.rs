@@ -160,40 +160,66 @@ impl ScrapeLoop {
         self.stale_everything(now_ms());
     }
 
-    /// One tick: fetch, ingest, commit, report, record health.
+    /// One tick: fetch, ingest, report, commit (all in one batch), record health. As in
+    /// Prometheus, `scrape_duration_seconds` covers fetch, parse and append but not the
+    /// commit (its WAL write), and a failed page's samples are rolled back before its
+    /// stale markers and report go into a fresh batch.
     pub async fn scrape_once(&mut self) {
         let t = self.aligner.align(now_ms());
         let start = Instant::now();
         let fetched = self.client.fetch(&self.spec.url, self.spec.timeout).await;
         let storage = self.storage.clone();
-        let result = match fetched {
-            Ok(page) => {
-                let mut app = storage.appender();
-                match self.ingester.ingest(&mut *app, &page.body, page.format, t) {
-                    Ok(rep) => app.commit().map(|_| rep).map_err(|e| e.to_string()),
-                    Err(e) => Err(e.to_string()),
-                }
-            }
+        let mut app = storage.appender();
+        let ingested = match fetched {
+            Ok(page) => self
+                .ingester
+                .ingest(&mut *app, &page.body, page.format, t)
+                .map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),
         };
-        let duration = start.elapsed();
-        let mut app = storage.appender();
-        if result.is_err() {
+        if ingested.is_err() {
+            drop(app);
+            app = storage.appender();
             self.ingester.ingest_failed(&mut *app, t);
         }
-        let rep = result.as_ref().ok();
-        if let Err(e) = append_report(
+        let duration = start.elapsed();
+        let appended = append_report(
             &mut *app,
             self.ingester.target_labels(),
             &mut self.report_refs,
             t,
             duration.as_secs_f64(),
-            rep,
-        )
-        .and_then(|_| app.commit())
-        {
-            tracing::warn!(target = %self.spec.url, "appending scrape report: {e}");
-        }
+            ingested.as_ref().ok(),
+        );
+        let committed = appended.and_then(|_| app.commit());
+        let result = match (ingested, committed) {
+            (Ok(rep), Ok(())) => Ok(rep),
+            (Ok(_), Err(e)) => {
+                // As before the batch failed to commit: stale markers and `up` 0 in a
+                // batch of their own.
+                let mut app = storage.appender();
+                self.ingester.ingest_failed(&mut *app, t);
+                if let Err(c) = append_report(
+                    &mut *app,
+                    self.ingester.target_labels(),
+                    &mut self.report_refs,
+                    t,
+                    duration.as_secs_f64(),
+                    None,
+                )
+                .and_then(|_| app.commit())
+                {
+                    tracing::warn!(target = %self.spec.url, "appending scrape report: {c}");
+                }
+                Err(e.to_string())
+            }
+            (Err(e), done) => {
+                if let Err(c) = done {
+                    tracing::warn!(target = %self.spec.url, "appending scrape report: {c}");
+                }
+                Err(e)
+            }
+        };
         let mut rec = self.record.write();
         rec.last_scrape = Some(t);
         rec.duration = duration;

@@ -101,6 +101,56 @@ fn vanished_series_get_stale_markers_and_failures_stale_everything() {
 }
 
 #[test]
+fn a_scrape_failing_midway_still_stales_all_of_the_last_good_one() {
+    let st = MemStorage::new();
+    let opts = IngestOptions {
+        sample_limit: 2,
+        ..Default::default()
+    };
+    let mut ing = Ingester::new(target(), opts);
+    ingest(&mut ing, &st, "a 1\nb 2\n", 1000).unwrap();
+    // a and b are seen again before the limit fails the scrape.
+    let mut app = st.appender();
+    assert!(
+        ing.ingest(&mut *app, "a 1\nb 2\nc 3\n", Format::PromText, 2000)
+            .is_err()
+    );
+    drop(app);
+    let mut app = st.appender();
+    assert_eq!(ing.ingest_failed(&mut *app, 2000), 2);
+    app.commit().unwrap();
+    // Nothing is left to stale after a failure, and the next good scrape starts afresh.
+    let mut app = st.appender();
+    assert_eq!(ing.ingest_failed(&mut *app, 3000), 0);
+    drop(app);
+    let rep = ingest(&mut ing, &st, "a 1\n", 4000).unwrap();
+    assert_eq!(rep.stale_markers, 0);
+}
+
+#[test]
+fn series_made_equal_by_relabeling_go_stale_once_and_only_when_all_vanish() {
+    let st = MemStorage::new();
+    let drop_x = RelabelConfig {
+        regex: crate::model::RelabelRegex::new("x").unwrap(),
+        action: RelabelAction::LabelDrop,
+        ..Default::default()
+    };
+    let opts = IngestOptions {
+        metric_relabel_configs: vec![drop_x],
+        ..Default::default()
+    };
+    let mut ing = Ingester::new(target(), opts);
+    ingest(&mut ing, &st, "m{x=\"1\"} 1\n", 1000).unwrap();
+    // Another raw series, the same stored series: not stale.
+    let rep = ingest(&mut ing, &st, "m{x=\"2\"} 1\n", 2000).unwrap();
+    assert_eq!(rep.stale_markers, 0);
+    let rep = ingest(&mut ing, &st, "m{x=\"1\"} 1\nm{x=\"2\"} 1\n", 3000).unwrap();
+    assert_eq!(rep.stale_markers, 0);
+    let rep = ingest(&mut ing, &st, "", 4000).unwrap();
+    assert_eq!(rep.stale_markers, 1);
+}
+
+#[test]
 fn explicit_timestamps_are_honored_and_not_stale_tracked() {
     let st = MemStorage::new();
     let opts = IngestOptions {

@@ -121,3 +121,45 @@ fn odd_inputs_end_cleanly() {
         }
     }
 }
+
+/// `next_expecting` yields exactly what `next` yields, whatever the hint: right, wrong,
+/// a prefix of the real series, or a series that continues with a label set after blanks.
+#[test]
+fn hinted_parsing_matches_plain_parsing() {
+    let page = "# TYPE foo counter\nfoo 1\nfoo {a=\"b\"} 2\nfoo_bar 3\nfoo{a=\"x y\",b=\"}\"}  4 1000\n\
+                foo {a=\"b\"}5\n{\"q.name\",a=\"1\"} 6\nbar{a=\"1\"}\t7\nbar{a=\"1\"} {b=\"2\"} 8\n";
+    let show = |e: Result<Entry<'_>, ParseError>| match e {
+        Ok(Entry::Sample(s)) => {
+            let series = s.series();
+            format!("{} | {series}", render(&Entry::Sample(s)))
+        }
+        Ok(e) => render(&e),
+        Err(e) => format!("error {e}"),
+    };
+    let plain: Vec<String> = parse(page, Format::PromText).map(show).collect();
+    let hints: [&[u8]; 9] = [
+        b"foo",
+        b"foo {a=\"b\"}",
+        b"foo",
+        b"foo{a=\"x y\",b=\"}\"}",
+        b"foo {a=\"b\"}",
+        b"{\"q.name\",a=\"1\"}",
+        b"bar{a=\"1\"}",
+        b"bar{a=\"1\"}",
+        b"zzz",
+    ];
+    for shift in 0..hints.len() {
+        let mut p = parse(page, Format::PromText);
+        let mut got = Vec::new();
+        let mut k = shift;
+        loop {
+            let hint = hints[k % hints.len()];
+            let Some(e) = p.next_expecting(hint.len(), |raw| raw == hint) else {
+                break;
+            };
+            got.push(show(e));
+            k += 1;
+        }
+        assert_eq!(got, plain, "hints shifted by {shift}");
+    }
+}
