@@ -122,12 +122,17 @@ impl ScrapeClient {
             cfg.enable_http2,
             USER_AGENT,
         )?
-        .gzip(cfg.enable_compression)
-        // No idle connections: hyper keeps an idle connection's read buffer, which grows
-        // to ~400 KB on pages of a few hundred KB, so keeping one per target would cost
-        // ~200 bytes per scraped series (50 targets x 2,000 series). A new connection per
-        // scrape costs a connect instead (tens of microseconds on a local network).
-        .pool_max_idle_per_host(0)
+        .gzip(cfg.enable_compression);
+        // No idle plain-HTTP connections: hyper keeps an idle connection's read buffer,
+        // which grows to ~400 KB on pages of a few hundred KB, so keeping one per target
+        // would cost ~200 bytes per scraped series (50 targets x 2,000 series). A new
+        // connection per scrape costs a TCP connect instead. HTTPS jobs keep their
+        // connections: a TLS handshake per scrape would cost far more than the buffer.
+        let http = if cfg.scheme == crate::config::Scheme::Https {
+            http
+        } else {
+            http.pool_max_idle_per_host(0)
+        }
         .build()
         .map_err(|e| FetchError::Client(e.to_string()))?;
         let auth = ClientAuth::new(cfg.basic_auth.as_ref(), cfg.authorization.as_ref());
