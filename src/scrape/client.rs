@@ -122,17 +122,11 @@ impl ScrapeClient {
             cfg.enable_http2,
             USER_AGENT,
         )?
-        .gzip(cfg.enable_compression);
-        // No idle plain-HTTP connections: hyper keeps an idle connection's read buffer,
-        // which grows to ~400 KB on pages of a few hundred KB, so keeping one per target
-        // would cost ~200 bytes per scraped series (50 targets x 2,000 series). A new
-        // connection per scrape costs a TCP connect instead. HTTPS jobs keep their
-        // connections: a TLS handshake per scrape would cost far more than the buffer.
-        let http = if cfg.scheme == crate::config::Scheme::Https {
-            http
-        } else {
-            http.pool_max_idle_per_host(0)
-        }
+        .gzip(cfg.enable_compression)
+        // Idle connections are kept, as Prometheus keeps them: connecting per scrape
+        // measured ~0.3 CPU-s per million samples at 20 targets x 2,000 series (about a
+        // quarter of kmon's ingest CPU), against ~200 bytes per series of hyper's idle
+        // read buffers; on HTTPS jobs it would also mean a TLS handshake per scrape.
         .build()
         .map_err(|e| FetchError::Client(e.to_string()))?;
         let auth = ClientAuth::new(cfg.basic_auth.as_ref(), cfg.authorization.as_ref());
