@@ -43,7 +43,8 @@ pub struct Summary {
 #[path = "backfill_layout.rs"]
 mod layout;
 
-use layout::{BUCKETS, Kind, Round, SCALE, layout, round};
+use crate::wave::Round;
+use layout::{BUCKETS, Kind, SCALE, layout};
 
 /// Writes a value as Prometheus would read it back: integers without a fraction.
 fn push_value(out: &mut Vec<u8>, v: f64) {
@@ -105,7 +106,7 @@ pub fn write(o: &BackfillOpts, w: &mut impl Write) -> Result<Summary> {
                     buf.extend_from_slice(pre[12].as_bytes());
                     push_value(
                         &mut buf,
-                        round(nf as f64 * h.mean_f + ns as f64 * h.mean_s, Round::Dp(6)),
+                        Round::Dp(6).apply(nf as f64 * h.mean_f + ns as f64 * h.mean_s),
                     );
                     let _ = writeln!(buf, " {tk}");
                     buf.extend_from_slice(pre[13].as_bytes());

@@ -3,140 +3,35 @@
 //! deterministic value model of each series. `backfill` writes them out.
 
 use std::collections::BTreeMap;
-use std::f64::consts::TAU;
 
 use super::BackfillOpts;
+use crate::wave::{Counter, Gauge, Rng, Round};
 
-/// A deterministic uniform value in [0, 1) from `(k, sid)`.
-pub(super) fn noise(k: u64, sid: u64) -> f64 {
-    let mut x = k.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ sid.wrapping_mul(0xD1B5_4A32_D192_ED03);
-    x ^= x >> 30;
-    x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x ^= x >> 27;
-    x = x.wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^= x >> 31;
-    (x >> 11) as f64 / (1u64 << 53) as f64
-}
-
-/// SplitMix64 for the layout's choices.
-pub(super) struct Rng(std::cell::Cell<u64>);
-
-impl Rng {
-    fn unit(&self) -> f64 {
-        let x = self.0.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
-        self.0.set(x);
-        noise(x, 0x5EED)
-    }
-    fn range(&self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * self.unit()
-    }
-    fn hex(&self, n: usize) -> String {
-        (0..n)
-            .map(|_| char::from(b"0123456789abcdef"[(self.unit() * 16.0) as usize % 16]))
-            .collect()
-    }
-}
-
-/// How a value is rounded when printed.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Round {
-    Int,
-    Dp(i32),
-    Full,
-}
-
-pub(super) fn round(v: f64, r: Round) -> f64 {
-    match r {
-        Round::Int => v.floor(),
-        Round::Dp(d) => {
-            let m = 10f64.powi(d);
-            (v * m).round() / m
-        }
-        Round::Full => v,
-    }
-}
+const HEX: &[u8] = b"0123456789abcdef";
 
 /// A series' value over time (`t` seconds since the first sample, `k` the sample number).
 #[derive(Debug, Clone)]
 pub(super) enum Model {
-    /// base + a t + c (cos p − cos(w t + p)) + jit · noise: every increment is positive.
-    Counter {
-        base: f64,
-        a: f64,
-        c: f64,
-        w: f64,
-        p: f64,
-        jit: f64,
-        sid: u64,
-        r: Round,
-    },
-    /// base (1 + amp sin(w t + p) + jit (noise − ½)).
-    Gauge {
-        base: f64,
-        amp: f64,
-        w: f64,
-        p: f64,
-        jit: f64,
-        sid: u64,
-        r: Round,
-    },
+    Counter(Counter, Round),
+    Gauge(Gauge, Round),
     Const(f64),
 }
 
 impl Model {
     fn counter(rng: &Rng, sid: u64, base: f64, a: f64, step: f64, r: Round) -> Model {
-        let w = TAU / rng.range(120.0, 1800.0);
-        Model::Counter {
-            base,
-            a,
-            c: 0.4 * a / w,
-            w,
-            p: rng.range(0.0, TAU),
-            jit: 0.3 * a * step,
-            sid,
+        Model::Counter(
+            Counter::wandering(rng, sid, base, a, step, (120.0, 1800.0)),
             r,
-        }
+        )
     }
     fn gauge(rng: &Rng, sid: u64, base: f64, amp: f64, jit: f64, r: Round) -> Model {
-        let w = TAU / rng.range(180.0, 3600.0);
-        Model::Gauge {
-            base,
-            amp,
-            w,
-            p: rng.range(0.0, TAU),
-            jit,
-            sid,
-            r,
-        }
+        Model::Gauge(Gauge::wave(rng, sid, base, amp, jit, (180.0, 3600.0)), r)
     }
     pub(super) fn value(&self, k: u64, t: f64) -> f64 {
-        match *self {
-            Model::Counter {
-                base,
-                a,
-                c,
-                w,
-                p,
-                jit,
-                sid,
-                r,
-            } => round(
-                base + a * t + c * (p.cos() - (w * t + p).cos()) + jit * noise(k, sid),
-                r,
-            ),
-            Model::Gauge {
-                base,
-                amp,
-                w,
-                p,
-                jit,
-                sid,
-                r,
-            } => round(
-                base * (1.0 + amp * (w * t + p).sin() + jit * (noise(k, sid) - 0.5)),
-                r,
-            ),
-            Model::Const(v) => v,
+        match self {
+            Model::Counter(c, r) => r.apply(c.at(k, t)),
+            Model::Gauge(g, r) => r.apply(g.at(k, t)),
+            Model::Const(v) => *v,
         }
     }
 }
@@ -229,9 +124,7 @@ pub(super) fn layout(o: &BackfillOpts) -> BTreeMap<&'static str, Family> {
     let mut hists = Vec::new();
     let step = o.step_s as f64;
     for t in 0..o.targets {
-        let rng = Rng(std::cell::Cell::new(
-            o.seed ^ (t as u64).wrapping_mul(0xA24B_AED4_963E_E407),
-        ));
+        let rng = Rng::new(o.seed ^ (t as u64).wrapping_mul(0xA24B_AED4_963E_E407));
         let mut sid = (t as u64) << 32;
         let mut next_sid = || {
             sid += 1;
@@ -402,12 +295,17 @@ pub(super) fn layout(o: &BackfillOpts) -> BTreeMap<&'static str, Family> {
             }
             let ns = NAMESPACES[i % NAMESPACES.len()];
             let app = APPS[(i / NAMESPACES.len()) % APPS.len()];
-            let pod = format!("{app}-{:06x}-{}", (t << 16) + i, rng.hex(5));
-            let uid = format!("{}-{}-{}", rng.hex(8), rng.hex(4), rng.hex(12));
+            let pod = format!("{app}-{:06x}-{}", (t << 16) + i, rng.word(5, HEX));
+            let uid = format!(
+                "{}-{}-{}",
+                rng.word(8, HEX),
+                rng.word(4, HEX),
+                rng.word(12, HEX)
+            );
             let pl = format!("namespace=\"{ns}\",pod=\"{pod}\"");
             let cl = format!(
                 "container=\"{app}\",id=\"/kubepods/burstable/pod{uid}/{}\",image=\"registry.example.com/{ns}/{app}:v1.{}.{}\",name=\"k8s_{app}_{pod}_{ns}_{uid}_0\",{pl},{tl}",
-                rng.hex(64),
+                rng.word(64, HEX),
                 i % 7,
                 i % 13
             );
@@ -464,16 +362,7 @@ pub(super) fn layout(o: &BackfillOpts) -> BTreeMap<&'static str, Family> {
             } else {
                 0.0
             };
-            let m = Model::Counter {
-                base: (i % 4) as f64,
-                a,
-                c: 0.0,
-                w: 1.0,
-                p: 0.0,
-                jit: 0.0,
-                sid: 0,
-                r: Round::Int,
-            };
+            let m = Model::Counter(Counter::steady((i % 4) as f64, a, 0), Round::Int);
             add(
                 "kube_pod_container_status_restarts",
                 Kind::Counter,

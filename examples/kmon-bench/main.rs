@@ -15,6 +15,7 @@ mod soak;
 mod startup;
 mod suite;
 mod tui;
+mod wave;
 
 use clap::{Parser, Subcommand};
 

@@ -3,8 +3,9 @@
 
 use std::f64::consts::TAU;
 
-use super::super::{Fmt, Value};
+use super::super::Value;
 use super::{Builder, CPU_MODES, prefix};
+use crate::wave::{Counter, Gauge, Round};
 
 impl Builder<'_> {
     pub(super) fn node(&mut self, ncpu: usize, uptime: f64) {
@@ -23,7 +24,7 @@ impl Builder<'_> {
                     &[("cpu", &c), ("mode", mode)],
                     uptime * a,
                     a,
-                    Fmt::R2,
+                    Round::Dp(2),
                 );
             }
         }
@@ -37,7 +38,7 @@ impl Builder<'_> {
             ("node_memory_MemFree_bytes", avail * 0.3),
             ("node_memory_SwapFree_bytes", 0.05),
         ] {
-            self.gauge(name, &[], total * frac, 0.05, 0.002, Fmt::Int, 0);
+            self.gauge(name, &[], total * frac, 0.05, 0.002, Round::Int, 0);
         }
         self.constant("node_memory_MemTotal_bytes", &[], format!("{total}"), 0);
         self.constant(
@@ -63,7 +64,7 @@ impl Builder<'_> {
                 free * 0.95,
                 0.05,
                 0.001,
-                Fmt::Int,
+                Round::Int,
                 0,
             );
             self.constant("node_filesystem_files", &pairs, format!("{files}"), 0);
@@ -73,7 +74,7 @@ impl Builder<'_> {
                 files * 0.7,
                 0.01,
                 0.0005,
-                Fmt::Int,
+                Round::Int,
                 0,
             );
             self.gauge(
@@ -82,7 +83,7 @@ impl Builder<'_> {
                 free,
                 0.05,
                 0.001,
-                Fmt::Int,
+                Round::Int,
                 0,
             );
             self.constant("node_filesystem_size_bytes", &pairs, format!("{size}"), 0);
@@ -100,7 +101,7 @@ impl Builder<'_> {
                 ("node_network_transmit_errs_total", pps * 1e-7),
                 ("node_network_transmit_packets_total", pps * 0.8),
             ] {
-                self.counter(fam, &[("device", dev)], uptime * a, a, Fmt::Int);
+                self.counter(fam, &[("device", dev)], uptime * a, a, Round::Int);
             }
         }
         for dev in ["nvme0n1", "nvme1n1"] {
@@ -112,24 +113,30 @@ impl Builder<'_> {
                 &p,
                 uptime * io,
                 io,
-                Fmt::R2,
+                Round::Dp(2),
             );
-            self.counter("node_disk_read_bytes_total", &p, uptime * r, r, Fmt::Int);
+            self.counter("node_disk_read_bytes_total", &p, uptime * r, r, Round::Int);
             self.counter(
                 "node_disk_reads_completed_total",
                 &p,
                 uptime * r / 16384.0,
                 r / 16384.0,
-                Fmt::Int,
+                Round::Int,
             );
             self.counter(
                 "node_disk_writes_completed_total",
                 &p,
                 uptime * w / 8192.0,
                 w / 8192.0,
-                Fmt::Int,
+                Round::Int,
             );
-            self.counter("node_disk_written_bytes_total", &p, uptime * w, w, Fmt::Int);
+            self.counter(
+                "node_disk_written_bytes_total",
+                &p,
+                uptime * w,
+                w,
+                Round::Int,
+            );
         }
         let boot = (1_700_000_000.0 - uptime).round();
         self.constant("node_boot_time_seconds", &[], format!("{boot}"), 0);
@@ -139,29 +146,29 @@ impl Builder<'_> {
             &[],
             uptime * cs,
             cs,
-            Fmt::Int,
+            Round::Int,
         );
         let forks = self.rng.range(1.0, 50.0);
-        self.counter("node_forks_total", &[], uptime * forks, forks, Fmt::Int);
+        self.counter("node_forks_total", &[], uptime * forks, forks, Round::Int);
         self.counter(
             "node_intr_total",
             &[],
             uptime * cs * 0.7,
             cs * 0.7,
-            Fmt::Int,
+            Round::Int,
         );
         let load = ncpu as f64 * self.rng.range(0.1, 0.6);
         for name in ["node_load1", "node_load15", "node_load5"] {
-            self.gauge(name, &[], load, 0.3, 0.1, Fmt::R2, 0);
+            self.gauge(name, &[], load, 0.3, 0.1, Round::Dp(2), 0);
         }
-        self.gauge("node_procs_blocked", &[], 1.0, 0.5, 1.5, Fmt::Int, 0);
+        self.gauge("node_procs_blocked", &[], 1.0, 0.5, 1.5, Round::Int, 0);
         self.gauge(
             "node_procs_running",
             &[],
             ncpu as f64 * 0.4 + 1.0,
             0.5,
             0.8,
-            Fmt::Int,
+            Round::Int,
             0,
         );
         self.add(
@@ -201,7 +208,7 @@ impl Builder<'_> {
             ("1", 25.0),
         ] {
             let sid = self.next_sid();
-            let value = Value::Gauge {
+            let g = Gauge {
                 off: 0.0,
                 base: q0 * m,
                 amp: 0.3,
@@ -209,8 +216,8 @@ impl Builder<'_> {
                 p: 0.0,
                 jit: 0.2,
                 sid,
-                fmt: Fmt::R6,
             };
+            let value = Value::Gauge(g, Round::Dp(6));
             self.add(
                 "go_gc_duration_seconds",
                 prefix("go_gc_duration_seconds", &[("quantile", q)]),
@@ -220,16 +227,10 @@ impl Builder<'_> {
         }
         let gcs = self.rng.range(0.02, 0.3);
         let sid = self.next_sid();
-        let sum = Value::Counter {
-            base: uptime * gcs * 2e-4,
-            a: gcs * 2e-4,
-            c: 0.0,
-            w: 1.0,
-            p: 0.0,
-            jit: 0.0,
-            sid,
-            fmt: Fmt::R6,
-        };
+        let sum = Value::Counter(
+            Counter::steady(uptime * gcs * 2e-4, gcs * 2e-4, sid),
+            Round::Dp(6),
+        );
         self.add(
             "go_gc_duration_seconds",
             "go_gc_duration_seconds_sum ".into(),
@@ -237,16 +238,7 @@ impl Builder<'_> {
             0,
         );
         let sid = self.next_sid();
-        let count = Value::Counter {
-            base: uptime * gcs,
-            a: gcs,
-            c: 0.0,
-            w: 1.0,
-            p: 0.0,
-            jit: 0.0,
-            sid,
-            fmt: Fmt::Int,
-        };
+        let count = Value::Counter(Counter::steady(uptime * gcs, gcs, sid), Round::Int);
         self.add(
             "go_gc_duration_seconds",
             "go_gc_duration_seconds_count ".into(),
@@ -254,29 +246,35 @@ impl Builder<'_> {
             0,
         );
         let g = self.rng.range(8.0, 40.0);
-        self.gauge("go_goroutines", &[], g, 0.2, 0.2, Fmt::Int, 0);
+        self.gauge("go_goroutines", &[], g, 0.2, 0.2, Round::Int, 0);
         let a = self.rng.range(2e6, 4e7);
-        self.gauge("go_memstats_alloc_bytes", &[], a, 0.3, 0.2, Fmt::Int, 0);
+        self.gauge("go_memstats_alloc_bytes", &[], a, 0.3, 0.2, Round::Int, 0);
         self.gauge(
             "go_memstats_heap_inuse_bytes",
             &[],
             a * 1.5,
             0.2,
             0.1,
-            Fmt::Int,
+            Round::Int,
             0,
         );
-        self.gauge("go_threads", &[], 12.0, 0.0, 0.0, Fmt::Int, 0);
+        self.gauge("go_threads", &[], 12.0, 0.0, 0.0, Round::Int, 0);
         let cpu = self.rng.range(0.002, 0.05);
-        self.counter("process_cpu_seconds_total", &[], uptime * cpu, cpu, Fmt::R2);
-        self.gauge("process_open_fds", &[], 20.0, 0.1, 0.1, Fmt::Int, 0);
+        self.counter(
+            "process_cpu_seconds_total",
+            &[],
+            uptime * cpu,
+            cpu,
+            Round::Dp(2),
+        );
+        self.gauge("process_open_fds", &[], 20.0, 0.1, 0.1, Round::Int, 0);
         self.gauge(
             "process_resident_memory_bytes",
             &[],
             a * 2.0,
             0.1,
             0.05,
-            Fmt::Int,
+            Round::Int,
             0,
         );
         self.constant(

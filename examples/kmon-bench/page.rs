@@ -9,10 +9,11 @@
 //! new name every `churn_every` scrapes. `gen` serves these pages; its tests parse them with
 //! `kmon::exposition`.
 
-use std::io::Write as _;
-
 #[path = "shapes.rs"]
 mod shapes;
+
+pub use crate::wave::noise;
+use crate::wave::{Counter, Gauge, Round};
 
 /// The Content-Type of every page.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -56,88 +57,14 @@ impl Default for PageOpts {
     }
 }
 
-/// A deterministic uniform value in [0, 1) from `(k, sid)`.
-pub fn noise(k: u64, sid: u64) -> f64 {
-    let mut x = k.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ sid.wrapping_mul(0xD1B5_4A32_D192_ED03);
-    x ^= x >> 30;
-    x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x ^= x >> 27;
-    x = x.wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^= x >> 31;
-    (x >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-}
-
-/// SplitMix64: the layout's random choices.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-    }
-    fn range(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * self.unit()
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-    fn word(&mut self, n: usize, alphabet: &[u8]) -> String {
-        (0..n).map(|_| *self.pick(alphabet) as char).collect()
-    }
-}
-
-/// How a value is printed.
-#[derive(Debug, Clone, Copy)]
-enum Fmt {
-    Int,
-    R2,
-    R6,
-}
-
-fn put(out: &mut Vec<u8>, fmt: Fmt, v: f64) {
-    let _ = match fmt {
-        Fmt::Int => write!(out, "{}", v.floor() as i64),
-        Fmt::R2 => write!(out, "{}", (v * 100.0).round() / 100.0),
-        Fmt::R6 => write!(out, "{}", (v * 1e6).round() / 1e6),
-    };
-}
-
 /// A series' value as a function of the scrape.
 #[derive(Debug, Clone)]
 enum Value {
     Const(Box<str>),
-    /// `base + a t + c (cos p - cos(w t + p)) + jit noise`: the rate wanders around `a`
-    /// and every increment is positive.
-    Counter {
-        base: f64,
-        a: f64,
-        c: f64,
-        w: f64,
-        p: f64,
-        jit: f64,
-        sid: u64,
-        fmt: Fmt,
-    },
-    /// `off + base (1 + amp sin(w t + p) + jit (noise - 0.5))`.
-    Gauge {
-        off: f64,
-        base: f64,
-        amp: f64,
-        w: f64,
-        p: f64,
-        jit: f64,
-        sid: u64,
-        fmt: Fmt,
-    },
+    /// At the series' age: pods restart their counters.
+    Counter(Counter, Round),
+    /// At the scrape's time.
+    Gauge(Gauge, Round),
     /// `floor(count × frac)` of histogram core `hist`: monotone in `le` and in time.
     Bucket {
         hist: u32,
@@ -286,41 +213,13 @@ impl Layout {
                 let t = age as f64 * self.step;
                 match &s.value {
                     Value::Const(v) => out.extend_from_slice(v.as_bytes()),
-                    &Value::Counter {
-                        base,
-                        a,
-                        c,
-                        w,
-                        p,
-                        jit,
-                        sid,
-                        fmt,
-                    } => {
-                        let v = base
-                            + a * t
-                            + c * (p.cos() - (w * t + p).cos())
-                            + jit * noise(age, sid);
-                        put(out, fmt, v);
-                    }
-                    &Value::Gauge {
-                        off,
-                        base,
-                        amp,
-                        w,
-                        p,
-                        jit,
-                        sid,
-                        fmt,
-                    } => {
-                        let v = off
-                            + base * (1.0 + amp * (w * ts + p).sin() + jit * (noise(k, sid) - 0.5));
-                        put(out, fmt, v.max(0.0));
-                    }
+                    Value::Counter(c, r) => r.put(out, c.at(age, t)),
+                    Value::Gauge(g, r) => r.put(out, g.at(k, ts)),
                     &Value::Bucket { hist, frac } => {
-                        put(out, Fmt::Int, (count(hist) * frac).floor())
+                        Round::Int.put(out, (count(hist) * frac).floor())
                     }
-                    &Value::HistSum { hist, mean } => put(out, Fmt::R6, count(hist) * mean),
-                    &Value::HistCount { hist } => put(out, Fmt::Int, count(hist)),
+                    &Value::HistSum { hist, mean } => Round::Dp(6).put(out, count(hist) * mean),
+                    &Value::HistCount { hist } => Round::Int.put(out, count(hist)),
                     &Value::Phase { pod_sid, phase } => {
                         out.push(if pod_phase(ts, pod_sid) == phase {
                             b'1'
@@ -340,7 +239,7 @@ impl Layout {
                     } else {
                         b'0'
                     }),
-                    &Value::Clock { t0 } => put(out, Fmt::R6, t0 + ts),
+                    &Value::Clock { t0 } => Round::Dp(6).put(out, t0 + ts),
                 }
                 out.push(b'\n');
             }

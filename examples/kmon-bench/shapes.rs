@@ -4,15 +4,15 @@
 //! text is rendered here once; `page` formats only the values per scrape.
 
 use std::collections::{BTreeMap, HashSet};
-use std::f64::consts::TAU;
 
 #[path = "node.rs"]
 mod node;
 
 use super::{
-    Family, Fmt, HEX, HistCore, Layout, PLACEHOLDER, PageOpts, PodClock, Rng, SAFE, Series, Value,
-    noise, suffix,
+    Family, HEX, HistCore, Layout, PLACEHOLDER, PageOpts, PodClock, SAFE, Series, Value, noise,
+    suffix,
 };
+use crate::wave::{Counter, Gauge, Rng, Round};
 
 const LE: [(&str, f64); 12] = [
     ("0.005", 0.005),
@@ -154,7 +154,7 @@ impl Builder<'_> {
         });
         self.count += 1;
     }
-    fn counter(&mut self, fam: &str, pairs: &[(&str, &str)], base: f64, a: f64, fmt: Fmt) {
+    fn counter(&mut self, fam: &str, pairs: &[(&str, &str)], base: f64, a: f64, fmt: Round) {
         self.counter_in(fam, pairs, base, a, fmt, 0);
     }
     fn counter_in(
@@ -163,21 +163,12 @@ impl Builder<'_> {
         pairs: &[(&str, &str)],
         base: f64,
         a: f64,
-        fmt: Fmt,
+        fmt: Round,
         clock: u32,
     ) {
-        let w = TAU / self.rng.range(300.0, 3600.0);
-        let wobble = 0.4;
-        let value = Value::Counter {
-            base,
-            a,
-            c: wobble * a / w,
-            w,
-            p: self.rng.range(0.0, TAU),
-            jit: 0.3 * a * self.opts.step_s,
-            sid: self.next_sid(),
-            fmt,
-        };
+        let sid = self.next_sid();
+        let c = Counter::wandering(&self.rng, sid, base, a, self.opts.step_s, (300.0, 3600.0));
+        let value = Value::Counter(c, fmt);
         self.add(fam, prefix(fam, pairs), value, clock);
     }
     #[allow(clippy::too_many_arguments)]
@@ -188,19 +179,14 @@ impl Builder<'_> {
         base: f64,
         amp: f64,
         jit: f64,
-        fmt: Fmt,
+        fmt: Round,
         clock: u32,
     ) {
-        let value = Value::Gauge {
-            off: 0.0,
-            base,
-            amp,
-            w: TAU / self.rng.range(180.0, 3600.0),
-            p: self.rng.range(0.0, TAU),
-            jit,
-            sid: self.next_sid(),
+        let sid = self.next_sid();
+        let value = Value::Gauge(
+            Gauge::wave(&self.rng, sid, base, amp, jit, (180.0, 3600.0)),
             fmt,
-        };
+        );
         self.add(fam, prefix(fam, pairs), value, clock);
     }
     fn constant(&mut self, fam: &str, pairs: &[(&str, &str)], v: String, clock: u32) {
@@ -361,7 +347,7 @@ impl Builder<'_> {
                 &pairs,
                 started * cpu * 0.01,
                 cpu * 0.01,
-                Fmt::R6,
+                Round::Dp(6),
                 clock,
             );
             self.counter_in(
@@ -369,7 +355,7 @@ impl Builder<'_> {
                 &pairs,
                 started * cpu,
                 cpu,
-                Fmt::R6,
+                Round::Dp(6),
                 clock,
             );
             let (rd, wr) = (self.rng.range(10.0, 2e5), self.rng.range(10.0, 5e5));
@@ -378,7 +364,7 @@ impl Builder<'_> {
                 &pairs,
                 started * rd,
                 rd,
-                Fmt::Int,
+                Round::Int,
                 clock,
             );
             self.counter_in(
@@ -386,7 +372,7 @@ impl Builder<'_> {
                 &pairs,
                 started * wr,
                 wr,
-                Fmt::Int,
+                Round::Int,
                 clock,
             );
             let limit = *self.rng.pick(&[128.0, 256.0, 512.0, 1024.0, 2048.0]) * 1024f64.powi(2);
@@ -397,7 +383,7 @@ impl Builder<'_> {
                 ws * 0.3,
                 0.1,
                 0.01,
-                Fmt::Int,
+                Round::Int,
                 clock,
             );
             self.gauge(
@@ -406,7 +392,7 @@ impl Builder<'_> {
                 ws * 0.8,
                 0.15,
                 0.01,
-                Fmt::Int,
+                Round::Int,
                 clock,
             );
             self.gauge(
@@ -415,7 +401,7 @@ impl Builder<'_> {
                 ws,
                 0.15,
                 0.01,
-                Fmt::Int,
+                Round::Int,
                 clock,
             );
             self.constant(
@@ -442,7 +428,7 @@ impl Builder<'_> {
             ("container_network_transmit_bytes_total", bps * 0.8),
             ("container_network_transmit_packets_total", pps * 0.9),
         ] {
-            self.counter_in(fam, &npairs, started * a, a, Fmt::Int, clock);
+            self.counter_in(fam, &npairs, started * a, a, Round::Int, clock);
         }
         let base = [("namespace", ns), ("pod", pod.as_str()), ("uid", &uid)];
         let owner = format!("{dep}-{rs}");
@@ -546,16 +532,7 @@ impl Builder<'_> {
                 0.0
             };
             let sid = self.next_sid();
-            let restarts = Value::Counter {
-                base: 0.0,
-                a: rate,
-                c: 0.0,
-                w: 1.0,
-                p: 0.0,
-                jit: 0.0,
-                sid,
-                fmt: Fmt::Int,
-            };
+            let restarts = Value::Counter(Counter::steady(0.0, rate, sid), Round::Int);
             self.add(
                 "kube_pod_container_status_restarts_total",
                 prefix("kube_pod_container_status_restarts_total", &cp),
@@ -614,7 +591,7 @@ impl Builder<'_> {
                 t,
                 0.1,
                 0.02,
-                Fmt::R2,
+                Round::Dp(2),
                 0,
             );
             i += 1;
@@ -639,7 +616,7 @@ pub(super) fn build(target: usize, opts: &PageOpts) -> Layout {
         .wrapping_add(target as u64 * 7919 + 17);
     Builder {
         opts,
-        rng: Rng(seed),
+        rng: Rng::new(seed),
         fams: BTreeMap::new(),
         hists: Vec::new(),
         pods: Vec::new(),
