@@ -1,4 +1,5 @@
-//! Starting and stopping the servers the suite compares: `kmon serve --read-only` and
+//! Finding the programs the suite runs (kmon, Prometheus and promtool, btop, tmux), and
+//! starting and stopping the servers it compares: `kmon serve --read-only` and
 //! `prometheus` on a data dir, each on a free loopback port, with the time from spawn to the
 //! first answered `/api/v1/query?query=1` (polled every 10 ms), a keep-alive HTTP client
 //! for the query section, and a SIGTERM-then-kill stop of exactly the process started. Used
@@ -10,6 +11,28 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+/// The programs the user named on the command line (`None`: look in the environment).
+#[derive(Debug, Clone, Default)]
+pub struct Wanted {
+    pub kmon: Option<PathBuf>,
+    pub prom_dir: Option<PathBuf>,
+    pub btop: Option<PathBuf>,
+}
+
+fn env_path(var: &str) -> Option<PathBuf> {
+    std::env::var_os(var)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
+fn which(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join(name))
+            .find(|f| f.is_file())
+    })
+}
+
 /// The programs the suite runs.
 #[derive(Debug, Clone)]
 pub struct Bins {
@@ -20,6 +43,50 @@ pub struct Bins {
 }
 
 impl Bins {
+    /// Finds the programs: each from its option, then its environment variable, then its
+    /// default place; an error names what is missing and how to get it or skip it.
+    pub fn find(w: Wanted, needs_prom: bool, needs_btop: bool, needs_tmux: bool) -> Result<Bins> {
+        let kmon = w
+            .kmon
+            .or_else(|| env_path("KMON"))
+            .unwrap_or_else(|| PathBuf::from("target/release/kmon"));
+        if !kmon.is_file() {
+            bail!(
+                "no kmon binary at {} (cargo build --release --bin kmon, or --kmon/KMON=PATH)",
+                kmon.display()
+            );
+        }
+        let prom_dir = w
+            .prom_dir
+            .or_else(|| env_path("PROM_BIN"))
+            .or_else(|| env_path("KMON_REF_BIN"))
+            .unwrap_or_else(|| PathBuf::from("/opt/prom-ref/usr/bin"));
+        if needs_prom
+            && !(prom_dir.join("prometheus").is_file() && prom_dir.join("promtool").is_file())
+        {
+            bail!(
+                "Prometheus 3.5 not found: no prometheus and promtool in {} (install them with ../shared/tools/install-reference-prometheus.sh and set PROM_BIN or KMON_REF_BIN to the directory it prints, or skip the sections that need them: --skip live,storage,query,startup)",
+                prom_dir.display()
+            );
+        }
+        let btop = w
+            .btop
+            .or_else(|| env_path("BTOP"))
+            .or_else(|| which("btop"))
+            .unwrap_or_else(|| PathBuf::from("btop"));
+        if needs_btop && !btop.is_file() {
+            bail!("btop not found (apt-get install btop tmux, or BTOP=PATH, or --skip tui)");
+        }
+        if needs_tmux && which("tmux").is_none() {
+            bail!("tmux not found (apt-get install tmux, or --skip tui,startup)");
+        }
+        Ok(Bins {
+            kmon: std::fs::canonicalize(&kmon)?,
+            prom_dir,
+            btop,
+        })
+    }
+
     pub fn prometheus(&self) -> PathBuf {
         self.prom_dir.join("prometheus")
     }

@@ -14,7 +14,7 @@ use clap::{Args, ValueEnum};
 
 use crate::backfill::{self, BackfillOpts, Summary};
 use crate::report::{self, Machine, Row, RunReport};
-use crate::servers::Bins;
+use crate::servers::{Bins, Wanted};
 use crate::{query, startup, tui};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -129,72 +129,23 @@ impl Sizes {
     }
 }
 
-fn env_path(var: &str) -> Option<PathBuf> {
-    std::env::var_os(var)
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-}
-
-fn which(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|p| {
-        std::env::split_paths(&p)
-            .map(|d| d.join(name))
-            .find(|f| f.is_file())
-    })
-}
-
 fn find_bins(a: &SuiteArgs, wanted: &[Section]) -> Result<Bins> {
-    let kmon = a
-        .kmon
-        .clone()
-        .or_else(|| env_path("KMON"))
-        .unwrap_or_else(|| PathBuf::from("target/release/kmon"));
-    if !kmon.is_file() {
-        bail!(
-            "no kmon binary at {} (cargo build --release --bin kmon, or --kmon/KMON=PATH)",
-            kmon.display()
-        );
-    }
-    let needs_prom = wanted.iter().any(|s| {
-        matches!(
-            s,
-            Section::Live | Section::Storage | Section::Query | Section::Startup
-        )
-    });
-    let prom_dir = a
-        .prom_bin
-        .clone()
-        .or_else(|| env_path("PROM_BIN"))
-        .or_else(|| env_path("KMON_REF_BIN"))
-        .unwrap_or_else(|| PathBuf::from("/opt/prom-ref/usr/bin"));
-    if needs_prom && !(prom_dir.join("prometheus").is_file() && prom_dir.join("promtool").is_file())
-    {
-        bail!(
-            "Prometheus 3.5 not found: no prometheus and promtool in {} (install them with ../shared/tools/install-reference-prometheus.sh and set PROM_BIN or KMON_REF_BIN to the directory it prints, or skip the sections that need them: --skip live,storage,query,startup)",
-            prom_dir.display()
-        );
-    }
-    let btop = a
-        .btop
-        .clone()
-        .or_else(|| env_path("BTOP"))
-        .or_else(|| which("btop"))
-        .unwrap_or_else(|| PathBuf::from("btop"));
-    if wanted.contains(&Section::Tui) && !btop.is_file() {
-        bail!("btop not found (apt-get install btop tmux, or BTOP=PATH, or --skip tui)");
-    }
-    if wanted
-        .iter()
-        .any(|s| matches!(s, Section::Tui | Section::Startup))
-        && which("tmux").is_none()
-    {
-        bail!("tmux not found (apt-get install tmux, or --skip tui,startup)");
-    }
-    Ok(Bins {
-        kmon: std::fs::canonicalize(&kmon)?,
-        prom_dir,
-        btop,
-    })
+    let any = |f: fn(&Section) -> bool| wanted.iter().any(f);
+    Bins::find(
+        Wanted {
+            kmon: a.kmon.clone(),
+            prom_dir: a.prom_bin.clone(),
+            btop: a.btop.clone(),
+        },
+        any(|s| {
+            matches!(
+                s,
+                Section::Live | Section::Storage | Section::Query | Section::Startup
+            )
+        }),
+        any(|s| matches!(s, Section::Tui)),
+        any(|s| matches!(s, Section::Tui | Section::Startup)),
+    )
 }
 
 /// Runs `cmd` to completion; (wall seconds, CPU seconds of it and its children).
