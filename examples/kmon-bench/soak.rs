@@ -138,6 +138,10 @@ impl SoakOpts {
 pub struct SoakSample {
     pub t_s: f64,
     pub rss_bytes: u64,
+    /// The anonymous part of the RSS (heap, stacks): what a leak grows.
+    pub rss_anon_bytes: Option<u64>,
+    /// The file-backed part (the binary, the mmapped blocks): grows with the blocks read.
+    pub rss_file_bytes: Option<u64>,
     pub threads: usize,
     pub fds: usize,
     pub cpu_s: f64,
@@ -349,6 +353,7 @@ pub fn run(opts: &SoakOpts) -> Result<SoakReport> {
         }
         if start.elapsed() >= next_sample {
             let p = procfs::sample(pid)?;
+            let split = soak_data::rss_split(pid);
             log.update();
             probe += 1;
             let token = format!("soakprobe{probe}x");
@@ -369,6 +374,8 @@ pub fn run(opts: &SoakOpts) -> Result<SoakReport> {
             let s = SoakSample {
                 t_s: start.elapsed().as_secs_f64(),
                 rss_bytes: p.rss_bytes,
+                rss_anon_bytes: split.map(|(a, _)| a),
+                rss_file_bytes: split.map(|(_, f)| f),
                 threads: p.threads,
                 fds: p.fds,
                 cpu_s: p.cpu_s,
@@ -385,9 +392,10 @@ pub fn run(opts: &SoakOpts) -> Result<SoakReport> {
                 trim_released: log.trim_released,
             };
             eprintln!(
-                "soak {:>5.0}s: rss {:.1} MiB, {} threads, {} fds, cpu {:.1}s, key {:?} ms, close {:?} ms, swaps {}, up {:?}, cuts {}, blocks {}, head series {:?}",
+                "soak {:>5.0}s: rss {:.1} MiB (anon {:.1}), {} threads, {} fds, cpu {:.1}s, key {:?} ms, close {:?} ms, swaps {}, up {:?}, cuts {}, blocks {}, head series {:?}",
                 s.t_s,
                 s.rss_bytes as f64 / 1048576.0,
+                s.rss_anon_bytes.unwrap_or(0) as f64 / 1048576.0,
                 s.threads,
                 s.fds,
                 s.cpu_s,

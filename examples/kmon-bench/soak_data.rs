@@ -98,6 +98,27 @@ pub fn count_blocks(data: &Path) -> usize {
         .unwrap_or(0)
 }
 
+/// The anonymous (heap, stacks) and file-backed (the binary, mmapped blocks) parts of a
+/// process's RSS, from `/proc/PID/status` (`RssAnon`, `RssFile`); `None` when unreadable.
+pub fn rss_split(pid: u32) -> Option<(u64, u64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    parse_rss_split(&status)
+}
+
+fn parse_rss_split(status: &str) -> Option<(u64, u64)> {
+    let kib = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))?
+            .split_whitespace()
+            .next()?
+            .parse::<u64>()
+            .ok()
+            .map(|n| n * 1024)
+    };
+    Some((kib("RssAnon:")?, kib("RssFile:")?))
+}
+
 /// What kmon's log said so far, read a little more at each sample.
 #[derive(Debug, Default)]
 pub struct KmonLog {
@@ -209,6 +230,17 @@ mod tests {
         log.update();
         assert_eq!(log.head_series, Some(99));
         assert_eq!(log.trim_released, Some(0));
+    }
+
+    #[test]
+    fn rss_splits_into_anonymous_and_file() {
+        let status = "Name:\tkmon\nVmRSS:\t  725468 kB\nRssAnon:\t  535728 kB\nRssFile:\t  189740 kB\nRssShmem:\t0 kB\n";
+        assert_eq!(
+            parse_rss_split(status),
+            Some((535728 * 1024, 189740 * 1024))
+        );
+        assert_eq!(parse_rss_split("VmRSS: 1 kB\n"), None);
+        assert!(rss_split(std::process::id()).is_some_and(|(a, _)| a > 0));
     }
 
     #[test]

@@ -6,9 +6,11 @@
 //! RSS is judged per compaction cycle: with churn, series keep entering the head and the
 //! head drops the ones without samples only when it is truncated after a head
 //! compaction (a block cut), so RSS grows within a cycle by design. Warm-up ends at the
-//! first cut; the verdict compares the highest RSS of the last complete cycle with that
-//! of the first one after warm-up. Without two complete cycles it falls back to the RSS
-//! from the end of `--warmup-minutes` to the end.
+//! first cut; the verdict compares the highest (and the lowest) RSS of the last complete
+//! cycle with that of the first one after warm-up: the anonymous part (heap and stacks,
+//! what a leak grows) and the whole RSS, whose file-backed part grows with the mmapped
+//! blocks kmon reads (the data on disk grows until retention). Without two complete
+//! cycles it falls back to the RSS from the end of `--warmup-minutes` to the end.
 
 use std::path::Path;
 use std::process::Command;
@@ -65,6 +67,9 @@ pub struct Cycle {
     pub to_s: f64,
     pub max_rss_bytes: u64,
     pub min_rss_bytes: u64,
+    /// The same for the anonymous part of the RSS (0 when it could not be read).
+    pub max_anon_bytes: u64,
+    pub min_anon_bytes: u64,
     pub max_head_series: Option<u64>,
 }
 
@@ -74,11 +79,14 @@ pub fn cycles(samples: &[SoakSample]) -> Vec<Cycle> {
     let last_cut = samples.iter().map(|s| s.cuts).max().unwrap_or(0);
     let mut out: Vec<Cycle> = Vec::new();
     for s in samples.iter().filter(|s| s.cuts >= 1 && s.cuts < last_cut) {
+        let anon = s.rss_anon_bytes.unwrap_or(0);
         match out.last_mut() {
             Some(c) if c.cut == s.cuts => {
                 c.to_s = s.t_s;
                 c.max_rss_bytes = c.max_rss_bytes.max(s.rss_bytes);
                 c.min_rss_bytes = c.min_rss_bytes.min(s.rss_bytes);
+                c.max_anon_bytes = c.max_anon_bytes.max(anon);
+                c.min_anon_bytes = c.min_anon_bytes.min(anon);
                 c.max_head_series = c.max_head_series.max(s.head_series);
             }
             _ => out.push(Cycle {
@@ -87,6 +95,8 @@ pub fn cycles(samples: &[SoakSample]) -> Vec<Cycle> {
                 to_s: s.t_s,
                 max_rss_bytes: s.rss_bytes,
                 min_rss_bytes: s.rss_bytes,
+                max_anon_bytes: anon,
+                min_anon_bytes: anon,
                 max_head_series: s.head_series,
             }),
         }
@@ -103,44 +113,66 @@ pub fn median(v: &[f64]) -> f64 {
     live::quantile(&mut v, 0.5)
 }
 
-/// The RSS checks: per cycle when there are two complete ones, else over a window.
-fn rss_checks(opts: &SoakOpts, samples: &[SoakSample], cycles: &[Cycle], warm: f64) -> Vec<Check> {
-    let mut checks = Vec::new();
+/// One measure of memory across the cycles: its highest and lowest per cycle, first
+/// complete cycle against the last.
+fn cycle_checks(
+    opts: &SoakOpts,
+    cycles: &[Cycle],
+    what: &str,
+    max_min: impl Fn(&Cycle) -> (u64, u64),
+) -> Vec<Check> {
+    let (Some(first), Some(last)) = (cycles.first(), cycles.last()) else {
+        return Vec::new();
+    };
     let limit = format!("≤ +{:.0} %", opts.rss_tolerance * 100.0);
-    if let (Some(first), Some(last)) = (cycles.first(), cycles.last())
-        && cycles.len() >= 2
-    {
-        let growth = last.max_rss_bytes as f64 / first.max_rss_bytes.max(1) as f64 - 1.0;
-        let maxima: Vec<String> = cycles.iter().map(|c| mib(c.max_rss_bytes)).collect();
-        checks.push(Check {
+    let ((f_hi, f_lo), (l_hi, l_lo)) = (max_min(first), max_min(last));
+    let growth = l_hi as f64 / f_hi.max(1) as f64 - 1.0;
+    let maxima: Vec<String> = cycles.iter().map(|c| mib(max_min(c).0)).collect();
+    let low_growth = l_lo as f64 / f_lo.max(1) as f64 - 1.0;
+    let minima: Vec<String> = cycles.iter().map(|c| mib(max_min(c).1)).collect();
+    vec![
+        Check {
             what: format!(
-                "RSS, highest of each head-compaction cycle after warm-up ({} cycles: {})",
+                "{what}, highest of each head-compaction cycle after warm-up ({} cycles: {})",
                 cycles.len(),
                 maxima.join(", ")
             ),
-            start: format!(
-                "{} (cycle from {:.0} s)",
-                mib(first.max_rss_bytes),
-                first.from_s
-            ),
+            start: format!("{} (cycle from {:.0} s)", mib(f_hi), first.from_s),
             end: format!(
                 "{} (cycle from {:.0} s; {:+.1} %)",
-                mib(last.max_rss_bytes),
+                mib(l_hi),
                 last.from_s,
                 growth * 100.0
             ),
             limit: limit.clone(),
             pass: growth <= opts.rss_tolerance,
-        });
-        let lows = first.min_rss_bytes.max(1) as f64;
-        let low_growth = last.min_rss_bytes as f64 / lows - 1.0;
-        checks.push(Check {
-            what: "RSS, lowest of each cycle (after the head was truncated)".into(),
-            start: mib(first.min_rss_bytes),
-            end: format!("{} ({:+.1} %)", mib(last.min_rss_bytes), low_growth * 100.0),
+        },
+        Check {
+            what: format!("{what}, lowest of each cycle ({})", minima.join(", ")),
+            start: mib(f_lo),
+            end: format!("{} ({:+.1} %)", mib(l_lo), low_growth * 100.0),
             limit,
             pass: low_growth <= opts.rss_tolerance,
-        });
+        },
+    ]
+}
+
+/// The RSS checks: per cycle (the anonymous part, then all of it) when there are two
+/// complete cycles, else over a window.
+fn rss_checks(opts: &SoakOpts, samples: &[SoakSample], cycles: &[Cycle], warm: f64) -> Vec<Check> {
+    if cycles.len() >= 2 {
+        let mut checks = Vec::new();
+        if cycles.iter().all(|c| c.max_anon_bytes > 0) {
+            checks.extend(cycle_checks(opts, cycles, "RSS anonymous (heap)", |c| {
+                (c.max_anon_bytes, c.min_anon_bytes)
+            }));
+        }
+        checks.extend(cycle_checks(
+            opts,
+            cycles,
+            "RSS total (with the mmapped blocks)",
+            |c| (c.max_rss_bytes, c.min_rss_bytes),
+        ));
         let series: Vec<String> = cycles
             .iter()
             .map(|c| c.max_head_series.map_or("-".into(), |n| n.to_string()))
@@ -154,6 +186,8 @@ fn rss_checks(opts: &SoakOpts, samples: &[SoakSample], cycles: &[Cycle], warm: f
         });
         return checks;
     }
+    let mut checks = Vec::new();
+    let limit = format!("≤ +{:.0} %", opts.rss_tolerance * 100.0);
     let base = samples.iter().find(|s| s.t_s >= warm).or(samples.first());
     if let (Some(b), Some(l)) = (base, samples.last()) {
         let growth = l.rss_bytes as f64 / b.rss_bytes.max(1) as f64 - 1.0;
@@ -334,15 +368,17 @@ pub fn table(r: &SoakReport) -> String {
 /// samples.csv, summary.json and verdict.md in `out`.
 pub fn write_files(r: &SoakReport, out: &Path) -> Result<()> {
     let mut csv = String::from(
-        "t_s,rss_bytes,threads,fds,cpu_s,key_to_screen_ms,close_ms,active_targets,swaps,samples_served,targets_up,header_targets_up,cuts,blocks,head_series,trim_released_bytes\n",
+        "t_s,rss_bytes,rss_anon_bytes,rss_file_bytes,threads,fds,cpu_s,key_to_screen_ms,close_ms,active_targets,swaps,samples_served,targets_up,header_targets_up,cuts,blocks,head_series,trim_released_bytes\n",
     );
     let opt = |v: Option<f64>| v.map(|x| format!("{x:.1}")).unwrap_or_default();
     let opt_n = |v: Option<u64>| v.map(|n| n.to_string()).unwrap_or_default();
     for s in &r.samples {
         csv.push_str(&format!(
-            "{:.1},{},{},{},{:.2},{},{},{},{},{},{},{},{},{},{},{}\n",
+            "{:.1},{},{},{},{},{},{:.2},{},{},{},{},{},{},{},{},{},{},{}\n",
             s.t_s,
             s.rss_bytes,
+            opt_n(s.rss_anon_bytes),
+            opt_n(s.rss_file_bytes),
             s.threads,
             s.fds,
             s.cpu_s,
@@ -373,6 +409,7 @@ mod tests {
         SoakSample {
             t_s,
             rss_bytes: rss_mib << 20,
+            rss_anon_bytes: Some((rss_mib - 100) << 20),
             threads: 8,
             fds: 100,
             key_to_screen_ms: Some(20.0),
@@ -405,6 +442,7 @@ mod tests {
         assert_eq!(c[0].min_rss_bytes, 670 << 20);
         assert_eq!((c[0].from_s, c[0].to_s), (120.0, 210.0));
         assert_eq!(c[2].max_head_series, Some(1705));
+        assert_eq!(c[0].max_anon_bytes, 600 << 20);
         assert!(cycles(&sawtooth(&[500])).is_empty());
     }
 
@@ -414,6 +452,9 @@ mod tests {
         let flat = sawtooth(&[500, 700, 710, 720, 900]);
         let checks = rss_checks(&opts, &flat, &cycles(&flat), 120.0);
         assert!(checks[0].what.contains("3 cycles"), "{checks:?}");
+        assert!(checks[0].what.starts_with("RSS anonymous"), "{checks:?}");
+        assert!(checks[2].what.starts_with("RSS total"), "{checks:?}");
+        assert_eq!(checks.len(), 5);
         assert!(checks.iter().all(|c| c.pass), "{checks:?}");
         let growing = sawtooth(&[500, 700, 800, 900, 900]);
         let checks = rss_checks(&opts, &growing, &cycles(&growing), 120.0);
