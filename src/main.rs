@@ -79,6 +79,11 @@ struct Flags {
     /// reaches the OS at once), `always` (on every commit) or `never` (left to the OS).
     #[arg(long, global = true, value_name = "WHEN", default_value = "1s", value_parser = parse_fsync)]
     wal_fsync: kmon::tsdb::wal::SyncPolicy,
+    /// The span of the blocks cut from the in-memory head (Prometheus's flag of the same
+    /// name; at least 1m). For tests and benchmarks: a short one makes head compactions,
+    /// and the dropping of series that stopped getting samples, happen within minutes.
+    #[arg(long = "storage.tsdb.min-block-duration", global = true, value_name = "DUR", default_value = "2h", value_parser = parse_block_duration)]
+    block_duration: Duration,
     /// Prometheus rule files to evaluate (repeatable, or several after one flag; put them
     /// after the subcommand). They replace the built-in rules.
     #[arg(long = "rules", global = true, value_name = "FILE", num_args = 1..)]
@@ -121,6 +126,7 @@ impl Flags {
             retention: self.retention,
             retention_size: self.retention_size.filter(|&n| n > 0),
             wal_fsync: self.wal_fsync,
+            block_range: self.block_duration,
             rule_files: self.rules,
             no_default_rules: self.no_default_rules,
             external_url: String::new(),
@@ -385,6 +391,17 @@ fn parse_interval(s: &str) -> Result<Duration, String> {
     }
 }
 
+/// `--storage.tsdb.min-block-duration`: a duration of at least 1m.
+fn parse_block_duration(s: &str) -> Result<Duration, String> {
+    let d = kmon::model::parse_duration(s).map_err(|e| e.to_string())?;
+    if d < kmon::app::MIN_BLOCK_RANGE {
+        return Err(format!(
+            "{s:?}: the block duration must be at least 1m (the default is 2h)"
+        ));
+    }
+    Ok(d)
+}
+
 /// `--wal-fsync`: `always`, `never` or a duration.
 fn parse_fsync(s: &str) -> Result<kmon::tsdb::wal::SyncPolicy, String> {
     use kmon::tsdb::wal::SyncPolicy;
@@ -626,5 +643,37 @@ mod tests {
         let e = parse_fsync("sometimes").unwrap_err();
         assert!(e.contains("always, never"), "{e}");
         assert!(parse_fsync("0s").is_err());
+    }
+
+    #[test]
+    fn min_block_duration_reaches_the_db_options() {
+        let cli = Cli::try_parse_from(["kmon"]).expect("no flags");
+        let o = cli.flags.run_options();
+        assert_eq!(o.block_range, kmon::app::DEFAULT_BLOCK_RANGE);
+        assert_eq!(o.db_options().block_range_ms, 2 * 3600 * 1000);
+        for args in [
+            &["kmon", "--storage.tsdb.min-block-duration", "5m"][..],
+            &["kmon", "serve", "--storage.tsdb.min-block-duration=5m"][..],
+        ] {
+            let cli = Cli::try_parse_from(args).expect("5m");
+            let o = cli.flags.run_options();
+            assert_eq!(o.block_range, Duration::from_secs(300));
+            assert_eq!(o.db_options().block_range_ms, 300_000, "{args:?}");
+        }
+        assert_eq!(parse_block_duration("1m"), Ok(Duration::from_secs(60)));
+        assert_eq!(parse_block_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        for bad in ["59s", "0s", "-5m", "5", "soon", ""] {
+            let e = parse_block_duration(bad).unwrap_err();
+            assert!(!e.is_empty(), "{bad}");
+        }
+        assert!(
+            parse_block_duration("30s")
+                .unwrap_err()
+                .contains("at least 1m")
+        );
+        let e = Cli::try_parse_from(["kmon", "--storage.tsdb.min-block-duration", "10s"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("at least 1m"), "{e}");
     }
 }

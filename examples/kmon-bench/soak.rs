@@ -1,14 +1,22 @@
 //! The bounded soak: kmon's TUI (`kmon --config C --data-dir D`, what users run) in a private
 //! tmux server at 200×50 scrapes many synthetic targets for a fixed time while the target set
 //! changes (a file_sd file rewritten every minute, a fraction of targets swapped for spares)
-//! and series churn (pods renamed every few scrapes). Every 30 s it samples kmon's RSS,
-//! threads and open fds (procfs) and the TUI's responsiveness (type into the query bar and
-//! time until `capture-pane` shows it, then Escape and time until it is gone). At the end it
-//! reads kmon's own data (`kmon query --read-only` on the data dir): targets up over time and
-//! the p99 of `scrape_duration_seconds` against the timeout. It writes the samples (CSV),
-//! the summary (JSON) and prints a verdict table.
+//! and series churn (pods renamed every few scrapes). kmon runs with a short block range
+//! (`--storage.tsdb.min-block-duration`, 5m by default) so that the head is cut, and the
+//! series that stopped getting samples are dropped, several times within the run. Every
+//! 30 s it samples kmon's RSS, threads and open fds (procfs), the head cuts and head series
+//! (kmon's log, [`soak_data`]) and the TUI's responsiveness (type into the query bar and
+//! time until `capture-pane` shows it, then Escape and time until it is gone). At the end
+//! it reads kmon's own data (`kmon query --read-only` on the data dir): targets up over
+//! time and the p99 of `scrape_duration_seconds` against the timeout. [`soak_verdict`]
+//! judges it, writes the samples (CSV), the summary (JSON) and the verdict table.
 
-use std::path::{Path, PathBuf};
+#[path = "soak_data.rs"]
+mod soak_data;
+#[path = "soak_verdict.rs"]
+mod soak_verdict;
+
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -19,7 +27,8 @@ use crate::generator::{self, GenOpts};
 use crate::live;
 use crate::page::PageOpts;
 use crate::procfs;
-
+use soak_data::{KmonLog, count_blocks, kmon_query, kmon_range, now_s, points};
+pub use soak_verdict::{DataFigures, SoakReport, table};
 /// What the soak runs.
 #[derive(Debug, Clone, clap::Args, Serialize)]
 pub struct SoakOpts {
@@ -35,7 +44,8 @@ pub struct SoakOpts {
     /// How long the soak runs (the whole run is capped at this plus 10 minutes).
     #[arg(long, default_value_t = 30)]
     pub minutes: u64,
-    /// RSS, threads and fds are compared from the end of this warm-up to the end.
+    /// Warm-up when the head is never cut (otherwise it ends at the first cut): RSS,
+    /// threads and fds are compared from its end to the end.
     #[arg(long, default_value_t = 5)]
     pub warmup_minutes: u64,
     /// Seconds between samples.
@@ -56,7 +66,12 @@ pub struct SoakOpts {
     /// Names a churning pod cycles through (0: always new; the series count then grows).
     #[arg(long, default_value_t = 2)]
     pub churn_generations: u32,
-    /// Allowed RSS growth from the end of the warm-up to the end.
+    /// kmon's `--storage.tsdb.min-block-duration`: the head is cut into blocks of this
+    /// span once it holds 1.5 times it, and drops the series that stopped getting samples.
+    #[arg(long, default_value = "5m")]
+    pub block_duration: String,
+    /// Allowed RSS growth from the first compaction cycle after warm-up to the last (or
+    /// from the end of the warm-up to the end, without two complete cycles).
     #[arg(long, default_value_t = 0.10)]
     pub rss_tolerance: f64,
     #[arg(long, default_value_t = 42)]
@@ -90,6 +105,7 @@ impl Default for SoakOpts {
             churn_every: 12,
             churn_fraction: 0.3,
             churn_generations: 2,
+            block_duration: "5m".into(),
             rss_tolerance: 0.10,
             seed: 42,
             smoke: false,
@@ -102,7 +118,7 @@ impl Default for SoakOpts {
 
 impl SoakOpts {
     /// The CI smoke version: 50 targets x 200 series every 5 s for 2 minutes, samples every
-    /// 15 s, swaps every 20 s, pods renamed every 4 scrapes.
+    /// 15 s, swaps every 20 s, pods renamed every 4 scrapes, a 1m block range.
     pub fn smoke(mut self) -> Self {
         self.targets = 50;
         self.interval = 5;
@@ -111,16 +127,21 @@ impl SoakOpts {
         self.sample_every = 15;
         self.swap_every = 20;
         self.churn_every = 4;
+        self.block_duration = "1m".into();
         self.smoke = false;
         self
     }
 }
 
 /// One sample of the run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct SoakSample {
     pub t_s: f64,
     pub rss_bytes: u64,
+    /// The anonymous part of the RSS (heap, stacks): what a leak grows.
+    pub rss_anon_bytes: Option<u64>,
+    /// The file-backed part (the binary, the mmapped blocks): grows with the blocks read.
+    pub rss_file_bytes: Option<u64>,
     pub threads: usize,
     pub fds: usize,
     pub cpu_s: f64,
@@ -135,6 +156,14 @@ pub struct SoakSample {
     pub targets_up: Option<f64>,
     /// Targets up as the TUI's header showed them (`targets ▲N`).
     pub header_targets_up: Option<usize>,
+    /// Head cuts kmon logged so far.
+    pub cuts: usize,
+    /// Block directories in the data dir.
+    pub blocks: usize,
+    /// The head's series at kmon's last memory trim (once a minute).
+    pub head_series: Option<u64>,
+    /// What that trim gave back to the OS (bytes).
+    pub trim_released: Option<u64>,
 }
 
 /// The N of `targets ▲N` in the TUI's header line.
@@ -143,32 +172,6 @@ fn header_targets_up(screen: &str) -> Option<usize> {
     let rest = &header[header.find("targets ▲")? + "targets ▲".len()..];
     let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
     digits.parse().ok()
-}
-
-/// A pass/fail line of the verdict.
-#[derive(Debug, Clone, Serialize)]
-pub struct Check {
-    pub what: String,
-    pub start: String,
-    pub end: String,
-    pub limit: String,
-    pub pass: bool,
-}
-
-/// The whole result.
-#[derive(Debug, Clone, Serialize)]
-pub struct SoakReport {
-    pub opts: SoakOpts,
-    pub kmon_version: String,
-    pub samples: Vec<SoakSample>,
-    pub scrape_p99_s: f64,
-    pub scrape_max_s: f64,
-    pub scrape_samples: usize,
-    pub scrape_timeout_s: u64,
-    pub series_start: f64,
-    pub series_end: f64,
-    pub checks: Vec<Check>,
-    pub exit: String,
 }
 
 /// A private tmux server.
@@ -236,81 +239,18 @@ fn swap(active: &mut [usize], spare: &mut [usize], n: usize, rng: &mut u64) {
     }
 }
 
-fn kmon_query(kmon: &Path, data: &Path, expr: &str, time: f64) -> Result<serde_json::Value> {
-    let out = Command::new(kmon)
-        .args(["query", "--read-only", "-o", "json", "--time"])
-        .arg(format!("{time:.3}"))
-        .arg("--data-dir")
-        .arg(data)
-        .arg(expr)
-        .output()
-        .context("running kmon query")?;
-    if !out.status.success() {
-        bail!(
-            "kmon query {expr:?}: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).context("kmon query JSON")?;
-    Ok(v["data"].clone())
-}
-
-/// The same as a range query from `start` to `end` every `step` seconds.
-fn kmon_range(
-    kmon: &Path,
-    data: &Path,
-    expr: &str,
-    start: f64,
-    end: f64,
-    step: u64,
-) -> Result<serde_json::Value> {
-    let out = Command::new(kmon)
-        .args(["query-range", "--read-only", "-o", "json"])
-        .arg(format!("--start={start:.3}"))
-        .arg(format!("--end={end:.3}"))
-        .arg(format!("--step={step}"))
-        .arg("--data-dir")
-        .arg(data)
-        .arg(expr)
-        .output()
-        .context("running kmon query-range")?;
-    if !out.status.success() {
-        bail!(
-            "kmon query-range {expr:?}: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    let v: serde_json::Value =
-        serde_json::from_slice(&out.stdout).context("kmon query-range JSON")?;
-    Ok(v["data"].clone())
-}
-
-/// `(time, value)` of the first series of a matrix answer.
-fn points(data: &serde_json::Value) -> Vec<(f64, f64)> {
-    data["result"][0]["values"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|p| Some((p[0].as_f64()?, p[1].as_str()?.parse().ok()?)))
-        .collect()
-}
-
-fn now_s() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
-}
-
-fn median(v: &[f64]) -> f64 {
-    let mut v = v.to_vec();
-    live::quantile(&mut v, 0.5)
-}
-
 /// Runs the soak and writes its files into `opts.out`.
 pub fn run(opts: &SoakOpts) -> Result<SoakReport> {
     if opts.targets == 0 || opts.minutes == 0 || opts.sample_every == 0 || opts.swap_every == 0 {
         bail!("targets, minutes, sample-every and swap-every must be positive");
+    }
+    if opts.block_duration.is_empty()
+        || !opts
+            .block_duration
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric())
+    {
+        bail!("--block-duration: a duration such as 5m or 1h30m");
     }
     let tmp;
     let dir = match &opts.work_dir {
@@ -358,7 +298,9 @@ pub fn run(opts: &SoakOpts) -> Result<SoakReport> {
     };
     let state = dir.join("state");
     let shell = format!(
-        "exec env XDG_STATE_HOME={s} XDG_CONFIG_HOME={s} XDG_CACHE_HOME={s} XDG_DATA_HOME={s} TERM=xterm-256color {k} --config {c} --data-dir {d} 2>{log}",
+        "exec env XDG_STATE_HOME={s} XDG_CONFIG_HOME={s} XDG_CACHE_HOME={s} XDG_DATA_HOME={s} TERM=xterm-256color KMON_LOG={f} {k} --config {c} --data-dir {d} --storage.tsdb.min-block-duration {b} 2>{log}",
+        f = soak_data::KMON_LOG_FILTER,
+        b = opts.block_duration,
         s = state.display(),
         k = kmon.display(),
         c = config.display(),
@@ -389,6 +331,7 @@ pub fn run(opts: &SoakOpts) -> Result<SoakReport> {
         opts.targets, spares, opts.series_per_target, opts.interval, opts.minutes
     );
     let t_start = now_s();
+    let mut log = KmonLog::new(data.join("kmon.log"));
     let run_for = Duration::from_secs(opts.minutes * 60);
     let mut samples = Vec::new();
     let mut rng = opts.seed | 1;
@@ -410,6 +353,8 @@ pub fn run(opts: &SoakOpts) -> Result<SoakReport> {
         }
         if start.elapsed() >= next_sample {
             let p = procfs::sample(pid)?;
+            let split = soak_data::rss_split(pid);
+            log.update();
             probe += 1;
             let token = format!("soakprobe{probe}x");
             let t0 = Instant::now();
@@ -429,6 +374,8 @@ pub fn run(opts: &SoakOpts) -> Result<SoakReport> {
             let s = SoakSample {
                 t_s: start.elapsed().as_secs_f64(),
                 rss_bytes: p.rss_bytes,
+                rss_anon_bytes: split.map(|(a, _)| a),
+                rss_file_bytes: split.map(|(_, f)| f),
                 threads: p.threads,
                 fds: p.fds,
                 cpu_s: p.cpu_s,
@@ -439,18 +386,26 @@ pub fn run(opts: &SoakOpts) -> Result<SoakReport> {
                 samples_served: gen_handle.samples_served(),
                 targets_up: None,
                 header_targets_up: header_up,
+                cuts: log.cuts,
+                blocks: count_blocks(&data),
+                head_series: log.head_series,
+                trim_released: log.trim_released,
             };
             eprintln!(
-                "soak {:>5.0}s: rss {:.1} MiB, {} threads, {} fds, cpu {:.1}s, key {:?} ms, close {:?} ms, swaps {}, up {:?}",
+                "soak {:>5.0}s: rss {:.1} MiB (anon {:.1}), {} threads, {} fds, cpu {:.1}s, key {:?} ms, close {:?} ms, swaps {}, up {:?}, cuts {}, blocks {}, head series {:?}",
                 s.t_s,
                 s.rss_bytes as f64 / 1048576.0,
+                s.rss_anon_bytes.unwrap_or(0) as f64 / 1048576.0,
                 s.threads,
                 s.fds,
                 s.cpu_s,
                 s.key_to_screen_ms.map(|x| x.round()),
                 s.close_ms.map(|x| x.round()),
                 swaps,
-                s.header_targets_up
+                s.header_targets_up,
+                s.cuts,
+                s.blocks,
+                s.head_series
             );
             samples.push(s);
             next_sample += Duration::from_secs(opts.sample_every);
@@ -509,7 +464,11 @@ pub fn run(opts: &SoakOpts) -> Result<SoakReport> {
     let scrape_samples = d.len();
     let scrape_max = d.iter().copied().fold(0.0, f64::max);
     let p99 = live::quantile(&mut d, 0.99);
-    let warm_t = t_start + (opts.warmup_minutes * 60) as f64;
+    let warm_t = t_start
+        + samples
+            .iter()
+            .find(|s| s.cuts >= 1)
+            .map_or((opts.warmup_minutes * 60) as f64, |s| s.t_s);
     let series_at = |t: f64| {
         kmon_query(&kmon, &data, "count({__name__=~\".+\"})", t)
             .map(|d| live::scalar_of(&d))
@@ -517,218 +476,16 @@ pub fn run(opts: &SoakOpts) -> Result<SoakReport> {
     };
     let (series_start, series_end) = (series_at(warm_t.min(t_end)), series_at(t_end - 1.0));
 
-    let report = verdict(
-        opts,
-        samples,
-        p99,
-        scrape_max,
-        scrape_samples,
-        series_start,
-        series_end,
-        exit,
-        &kmon,
-    );
-    write_files(&report, &opts.out)?;
-    Ok(report)
-}
-
-#[allow(clippy::too_many_arguments)]
-fn verdict(
-    opts: &SoakOpts,
-    samples: Vec<SoakSample>,
-    p99: f64,
-    scrape_max: f64,
-    scrape_samples: usize,
-    series_start: f64,
-    series_end: f64,
-    exit: String,
-    kmon: &Path,
-) -> SoakReport {
-    let timeout = opts.interval.min(10);
-    let warm = (opts.warmup_minutes * 60) as f64;
-    let base = samples.iter().find(|s| s.t_s >= warm).or(samples.first());
-    let last = samples.last();
-    let mut checks = Vec::new();
-    if let (Some(b), Some(l)) = (base, last) {
-        let growth = l.rss_bytes as f64 / b.rss_bytes.max(1) as f64 - 1.0;
-        let served = l.samples_served.saturating_sub(b.samples_served).max(1) as f64;
-        let per_sample = (l.rss_bytes as f64 - b.rss_bytes as f64) / served;
-        checks.push(Check {
-            what: format!("RSS after warm-up ({:.0} s) → end", b.t_s),
-            start: format!("{:.1} MiB", b.rss_bytes as f64 / 1048576.0),
-            end: format!(
-                "{:.1} MiB ({:+.1} %, {per_sample:.1} B per sample served)",
-                l.rss_bytes as f64 / 1048576.0,
-                growth * 100.0
-            ),
-            limit: format!("≤ +{:.0} %", opts.rss_tolerance * 100.0),
-            pass: growth <= opts.rss_tolerance,
-        });
-        // What the TUI holds for its graphs may grow until their range (15 minutes by
-        // default) is full: the second half of a 30-minute run is the steady state.
-        let half = l.t_s / 2.0;
-        if let Some(m) = samples.iter().find(|s| s.t_s >= half && s.t_s > b.t_s) {
-            let g = l.rss_bytes as f64 / m.rss_bytes.max(1) as f64 - 1.0;
-            checks.push(Check {
-                what: format!("RSS second half ({:.0} s) → end", m.t_s),
-                start: format!("{:.1} MiB", m.rss_bytes as f64 / 1048576.0),
-                end: format!(
-                    "{:.1} MiB ({:+.1} %)",
-                    l.rss_bytes as f64 / 1048576.0,
-                    g * 100.0
-                ),
-                limit: format!("≤ +{:.0} %", opts.rss_tolerance * 100.0),
-                pass: g <= opts.rss_tolerance,
-            });
-        }
-        checks.push(Check {
-            what: "threads after warm-up → end".into(),
-            start: b.threads.to_string(),
-            end: l.threads.to_string(),
-            limit: "≤ +2".into(),
-            pass: l.threads <= b.threads + 2,
-        });
-        let fd_limit = b.fds + (b.fds / 20).max(10);
-        checks.push(Check {
-            what: "open fds after warm-up → end".into(),
-            start: b.fds.to_string(),
-            end: l.fds.to_string(),
-            limit: format!("≤ {fd_limit} (+5 %)"),
-            pass: l.fds <= fd_limit,
-        });
-    }
-    checks.push(Check {
-        what: "active series after warm-up → end (kmon's data)".into(),
-        start: format!("{series_start:.0}"),
-        end: format!("{series_end:.0}"),
-        limit: "(context)".into(),
-        pass: true,
-    });
-    checks.push(Check {
-        what: format!("scrape_duration p99 over the run ({scrape_samples} scrapes)"),
-        start: "-".into(),
-        end: format!("{:.1} ms (max {:.1} ms)", p99 * 1e3, scrape_max * 1e3),
-        limit: format!("< timeout {timeout} s"),
-        pass: scrape_samples > 0 && p99 < timeout as f64,
-    });
-    let keys: Vec<f64> = samples.iter().filter_map(|s| s.key_to_screen_ms).collect();
-    let missed = samples
-        .iter()
-        .filter(|s| s.key_to_screen_ms.is_none())
-        .count();
-    let max = keys.iter().copied().fold(0.0, f64::max);
-    checks.push(Check {
-        what: format!("TUI key → screen ({} probes)", samples.len()),
-        start: format!("median {:.0} ms", median(&keys)),
-        end: format!("max {max:.0} ms, {missed} missed"),
-        limit: "median ≤ 250 ms, max ≤ 2 s, none missed".into(),
-        pass: !keys.is_empty() && missed == 0 && median(&keys) <= 250.0 && max <= 2000.0,
-    });
-    let closes: Vec<f64> = samples.iter().filter_map(|s| s.close_ms).collect();
-    let close_missed = samples.len() - closes.len();
-    checks.push(Check {
-        what: "TUI Escape → query bar gone".into(),
-        start: format!("median {:.0} ms", median(&closes)),
-        end: format!(
-            "max {:.0} ms, {close_missed} missed",
-            closes.iter().copied().fold(0.0, f64::max)
-        ),
-        limit: "none missed".into(),
-        pass: close_missed == 0,
-    });
-    let up: Vec<f64> = samples
-        .iter()
-        .filter(|s| s.t_s >= warm)
-        .filter_map(|s| s.targets_up)
-        .collect();
-    let min_up = up.iter().copied().fold(f64::INFINITY, f64::min);
-    checks.push(Check {
-        what: "targets up after warm-up (kmon's data)".into(),
-        start: format!(
-            "min {}",
-            if up.is_empty() {
-                "-".into()
-            } else {
-                format!("{min_up:.0}")
-            }
-        ),
-        end: format!("median {:.0}", median(&up)),
-        limit: format!("≥ 95 % of {}", opts.targets),
-        pass: !up.is_empty() && min_up >= opts.targets as f64 * 0.95,
-    });
-    SoakReport {
-        opts: opts.clone(),
-        kmon_version: Command::new(kmon)
-            .arg("--version")
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-            .unwrap_or_default(),
-        samples,
+    let data_figures = DataFigures {
         scrape_p99_s: p99,
         scrape_max_s: scrape_max,
         scrape_samples,
-        scrape_timeout_s: timeout,
         series_start,
         series_end,
-        checks,
-        exit,
-    }
-}
-
-/// The verdict as a Markdown table.
-pub fn table(r: &SoakReport) -> String {
-    let mut s = format!(
-        "soak: {} targets x {} series every {} s for {} min, {} swaps ({:.0} % each), kmon TUI ({}); exit: {}\n\n| check | after warm-up | end | limit | verdict |\n|---|---|---|---|---|\n",
-        r.opts.targets,
-        r.opts.series_per_target,
-        r.opts.interval,
-        r.opts.minutes,
-        r.samples.last().map_or(0, |s| s.swaps),
-        r.opts.swap_fraction * 100.0,
-        r.kmon_version,
-        r.exit
-    );
-    for c in &r.checks {
-        s.push_str(&format!(
-            "| {} | {} | {} | {} | {} |\n",
-            c.what,
-            c.start,
-            c.end,
-            c.limit,
-            if c.pass { "pass" } else { "FAIL" }
-        ));
-    }
-    s
-}
-
-fn write_files(r: &SoakReport, out: &Path) -> Result<()> {
-    let mut csv = String::from(
-        "t_s,rss_bytes,threads,fds,cpu_s,key_to_screen_ms,close_ms,active_targets,swaps,samples_served,targets_up,header_targets_up\n",
-    );
-    let opt = |v: Option<f64>| v.map(|x| format!("{x:.1}")).unwrap_or_default();
-    for s in &r.samples {
-        csv.push_str(&format!(
-            "{:.1},{},{},{},{:.2},{},{},{},{},{},{},{}\n",
-            s.t_s,
-            s.rss_bytes,
-            s.threads,
-            s.fds,
-            s.cpu_s,
-            opt(s.key_to_screen_ms),
-            opt(s.close_ms),
-            s.active_targets,
-            s.swaps,
-            s.samples_served,
-            opt(s.targets_up),
-            s.header_targets_up
-                .map(|n| n.to_string())
-                .unwrap_or_default()
-        ));
-    }
-    std::fs::write(out.join("samples.csv"), csv)?;
-    std::fs::write(out.join("summary.json"), serde_json::to_vec_pretty(r)?)?;
-    std::fs::write(out.join("verdict.md"), table(r))?;
-    Ok(())
+    };
+    let report = soak_verdict::verdict(opts, samples, data_figures, exit, &kmon);
+    soak_verdict::write_files(&report, &opts.out)?;
+    Ok(report)
 }
 
 pub fn cmd(opts: &SoakOpts) -> Result<()> {

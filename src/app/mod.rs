@@ -66,12 +66,16 @@ pub mod sources;
 mod storage_status;
 pub mod targets_cli;
 pub mod test_rules;
+mod trim;
 pub mod tsdb_snapshot;
 pub mod units;
 
 pub use export_screen::{MAX_SIDE, ScreenSize, SizeError, export_screen};
 pub use publish::BuiltinHealth;
-pub use run::{DEFAULT_RETENTION, Engine, RunOptions, data_dir, open_db, run_tui};
+pub use run::{
+    DEFAULT_BLOCK_RANGE, DEFAULT_RETENTION, Engine, MIN_BLOCK_RANGE, RunOptions, data_dir, open_db,
+    run_tui,
+};
 pub use serve::{FEATURES, ServeOptions, query_settings, serve};
 pub use snapshot::*;
 pub use sources::{

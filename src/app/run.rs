@@ -51,6 +51,10 @@ pub struct RunOptions {
     pub retention_size: Option<u64>,
     /// When the WAL is fsynced (`--wal-fsync`, default every second).
     pub wal_fsync: crate::tsdb::wal::SyncPolicy,
+    /// The span of the blocks cut from the head (`--storage.tsdb.min-block-duration`,
+    /// default 2h as Prometheus): a shorter one makes head compactions, and the dropping
+    /// of series that stopped getting samples, happen sooner (tests and benchmarks).
+    pub block_range: Duration,
     /// `--rules FILE...`: rule files to evaluate, as given (with the config's `rule_files`).
     pub rule_files: Vec<PathBuf>,
     /// `--no-default-rules`: never run the built-in rules.
@@ -83,6 +87,7 @@ impl RunOptions {
             retention: DEFAULT_RETENTION,
             retention_size: None,
             wal_fsync: crate::tsdb::wal::SyncPolicy::Never,
+            block_range: DEFAULT_BLOCK_RANGE,
             local: true,
             kube: Default::default(),
             kube_scrape: None,
@@ -103,6 +108,12 @@ impl RunOptions {
 /// The default `--retention`: 7 days.
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
 
+/// The default `--storage.tsdb.min-block-duration`: 2 hours, as Prometheus.
+pub const DEFAULT_BLOCK_RANGE: Duration = Duration::from_secs(2 * 3600);
+
+/// The shortest `--storage.tsdb.min-block-duration` kmon takes.
+pub const MIN_BLOCK_RANGE: Duration = Duration::from_secs(60);
+
 impl RunOptions {
     /// Where kmon keeps its own files (kmon.log, query_history, pinned.yaml): the data
     /// dir, or with `--read-only` (which writes nothing there) the platform's state dir
@@ -120,13 +131,13 @@ impl RunOptions {
     pub fn db_options(&self) -> DbOptions {
         DbOptions {
             retention_ms: i64::try_from(self.retention.as_millis()).unwrap_or(i64::MAX),
+            block_range_ms: i64::try_from(self.block_range.as_millis()).unwrap_or(i64::MAX),
             retention_bytes: self.retention_size,
             read_only: self.read_only,
             wal: crate::tsdb::wal::WalOptions {
                 sync: self.wal_fsync,
                 ..crate::tsdb::wal::WalOptions::default()
             },
-            ..DbOptions::default()
         }
     }
 }
@@ -183,6 +194,9 @@ pub fn open_db(opts: &RunOptions) -> anyhow::Result<Arc<Db>> {
     }
     let db = Arc::new(db);
     db.start_maintenance(CUT_EVERY);
+    if !opts.read_only {
+        super::trim::start(&db, CUT_EVERY);
+    }
     Ok(db)
 }
 

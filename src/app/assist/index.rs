@@ -1,9 +1,12 @@
 //! The completion index: what the query bar completes from — metric names, each metric's
 //! label names and values, and all label names and values across metrics. `app` builds it
 //! from storage every little while and shares it (in an `Arc`) with the TUI through the
-//! snapshot; [`super::complete`] reads it.
+//! snapshot; [`super::complete`] reads it. It reads storage one metric at a time (so a
+//! rebuild never holds every series at once) and keeps each distinct label value once,
+//! shared between a metric's entry and the entry across metrics.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use crate::model::{Labels, METRIC_NAME, MatchOp, Matcher};
 use crate::storage::{Querier, SelectHints, StorageError};
@@ -12,11 +15,46 @@ use crate::storage::{Querier, SelectHints, StorageError};
 /// smallest values (in byte order) are kept and the index says it is truncated.
 pub const MAX_VALUES_PER_LABEL: usize = 10_000;
 
+/// One label value of the index: shared between the entries that hold it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct IndexValue(Arc<str>);
+
+impl IndexValue {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for IndexValue {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for IndexValue {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq<&str> for IndexValue {
+    fn eq(&self, other: &&str) -> bool {
+        &*self.0 == *other
+    }
+}
+
+impl PartialEq<str> for IndexValue {
+    fn eq(&self, other: &str) -> bool {
+        &*self.0 == other
+    }
+}
+
 /// One label name and its values, sorted.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct LabelEntry {
     pub name: String,
-    pub values: Vec<String>,
+    pub values: Vec<IndexValue>,
 }
 
 /// One metric: its name, how many series it has, and its labels (without `__name__`),
@@ -45,61 +83,148 @@ pub struct CompletionIndex {
 
 type Building<'a> = BTreeMap<&'a str, BTreeSet<&'a str>>;
 
+/// Builds an index metric by metric: the values across metrics are kept once and the
+/// metrics' entries share them.
+#[derive(Default)]
+struct Builder {
+    metrics: BTreeMap<String, MetricEntry>,
+    global: BTreeMap<String, BTreeSet<IndexValue>>,
+    series: usize,
+    truncated: bool,
+}
+
+impl Builder {
+    /// Adds one metric's series (`labels` are the label sets of series named `name`).
+    fn add_metric<'a>(&mut self, name: &str, labels: impl IntoIterator<Item = &'a Labels>) {
+        let mut building: Building<'a> = BTreeMap::new();
+        let mut n = 0;
+        for ls in labels {
+            n += 1;
+            for l in ls.iter() {
+                if l.name != METRIC_NAME {
+                    let set = building.entry(l.name).or_default();
+                    self.truncated |= insert_capped(set, l.value);
+                }
+            }
+        }
+        if n == 0 {
+            return;
+        }
+        self.series += n;
+        let mut entries = Vec::with_capacity(building.len());
+        for (label, values) in building {
+            let global = match self.global.get_mut(label) {
+                Some(g) => g,
+                None => self.global.entry(label.to_string()).or_default(),
+            };
+            let mut shared = Vec::with_capacity(values.len());
+            for v in values {
+                let value = match global.get(v) {
+                    Some(x) => x.clone(),
+                    None => {
+                        let x = IndexValue(Arc::from(v));
+                        self.truncated |= insert_capped(global, x.clone());
+                        x
+                    }
+                };
+                shared.push(value);
+            }
+            entries.push(LabelEntry {
+                name: label.to_string(),
+                values: shared,
+            });
+        }
+        let entry = self
+            .metrics
+            .entry(name.to_string())
+            .or_insert_with(|| MetricEntry {
+                name: name.to_string(),
+                ..MetricEntry::default()
+            });
+        entry.series += n;
+        if entry.labels.is_empty() {
+            entry.labels = entries;
+        } else {
+            merge_entries(&mut entry.labels, entries, &mut self.truncated);
+        }
+    }
+
+    fn finish(self) -> CompletionIndex {
+        CompletionIndex {
+            metrics: self.metrics.into_values().collect(),
+            labels: self
+                .global
+                .into_iter()
+                .map(|(name, values)| LabelEntry {
+                    name,
+                    values: values.into_iter().collect(),
+                })
+                .collect(),
+            series: self.series,
+            truncated: self.truncated,
+            flat: false,
+        }
+    }
+}
+
+/// Merges `more` into `into` (both sorted by name, values sorted), capping each label.
+fn merge_entries(into: &mut Vec<LabelEntry>, more: Vec<LabelEntry>, truncated: &mut bool) {
+    let mut map: BTreeMap<String, BTreeSet<IndexValue>> = std::mem::take(into)
+        .into_iter()
+        .map(|e| (e.name, e.values.into_iter().collect()))
+        .collect();
+    for e in more {
+        let set = map.entry(e.name).or_default();
+        for v in e.values {
+            *truncated |= insert_capped(set, v);
+        }
+    }
+    *into = map
+        .into_iter()
+        .map(|(name, values)| LabelEntry {
+            name,
+            values: values.into_iter().collect(),
+        })
+        .collect();
+}
+
 impl CompletionIndex {
-    /// Reads every series of the querier (`__name__=~".+"`, lazily: no samples are
-    /// decoded) and indexes their labels.
+    /// Reads every series of the querier one metric at a time (`__name__="m"` for each
+    /// metric name, lazily: no samples are decoded) and indexes their labels.
     pub fn from_querier(q: &dyn Querier) -> Result<Self, StorageError> {
-        let all = Matcher::new(MatchOp::Regex, METRIC_NAME, ".+")
-            .map_err(|e| StorageError::Io(std::io::Error::other(e)))?;
         let hints = SelectHints {
             start: i64::MIN,
             end: i64::MAX,
             lazy: true,
         };
-        let series = q.select(&[all], &hints)?;
-        Ok(Self::from_labels(series.iter().map(|s| &s.labels)))
+        let mut b = Builder::default();
+        for name in q.label_values(METRIC_NAME, &[])? {
+            if name.is_empty() {
+                continue;
+            }
+            let m = Matcher::new(MatchOp::Equal, METRIC_NAME, &name)
+                .map_err(|e| StorageError::Io(std::io::Error::other(e)))?;
+            let series = q.select(&[m], &hints)?;
+            b.add_metric(&name, series.iter().map(|s| &s.labels));
+        }
+        Ok(b.finish())
     }
 
     /// Indexes the given label sets (series without a metric name are skipped).
     pub fn from_labels<'a>(series: impl IntoIterator<Item = &'a Labels>) -> Self {
-        let mut metrics: BTreeMap<&'a str, (usize, Building<'a>)> = BTreeMap::new();
-        let mut global: Building<'a> = BTreeMap::new();
-        let mut truncated = false;
-        let mut count = 0;
+        let mut by_metric: BTreeMap<&'a str, Vec<&'a Labels>> = BTreeMap::new();
         for labels in series {
             let name = labels.metric_name();
-            if name.is_empty() {
-                continue;
-            }
-            count += 1;
-            let (n, per_metric) = metrics.entry(name).or_default();
-            *n += 1;
-            for l in labels.iter() {
-                if l.name == METRIC_NAME {
-                    continue;
-                }
-                let set = per_metric.entry(l.name).or_default();
-                truncated |= insert_capped(set, l.value);
-                let set = global.entry(l.name).or_default();
-                truncated |= insert_capped(set, l.value);
+            if !name.is_empty() {
+                by_metric.entry(name).or_default().push(labels);
             }
         }
-        CompletionIndex {
-            metrics: metrics
-                .into_iter()
-                .map(|(name, (series, labels))| MetricEntry {
-                    name: name.to_string(),
-                    series,
-                    labels: entries(labels),
-                })
-                .collect(),
-            labels: entries(global),
-            series: count,
-            truncated,
-            flat: false,
+        let mut b = Builder::default();
+        for (name, labels) in by_metric {
+            b.add_metric(name, labels);
         }
+        b.finish()
     }
-
     /// An index from lists, as a remote source's API gives them (`/api/v1/label/__name__/values`,
     /// `/api/v1/labels` and each label's values): metric names, and label names with
     /// their values across all metrics (`__name__` among them is skipped). Metrics get no
@@ -117,6 +242,10 @@ impl CompletionIndex {
                 values.dedup();
                 truncated |= values.len() > MAX_VALUES_PER_LABEL;
                 values.truncate(MAX_VALUES_PER_LABEL);
+                let values = values
+                    .into_iter()
+                    .map(|v| IndexValue(Arc::from(v)))
+                    .collect();
                 LabelEntry { name, values }
             })
             .collect();
@@ -172,14 +301,14 @@ impl CompletionIndex {
     }
 
     /// The values of `label` on `metric`, sorted (empty when either is unknown).
-    pub fn values_of(&self, metric: &str, label: &str) -> &[String] {
+    pub fn values_of(&self, metric: &str, label: &str) -> &[IndexValue] {
         self.metric(metric)
             .and_then(|m| find_label(&m.labels, label))
             .map_or(&[], |l| l.values.as_slice())
     }
 
     /// The values of `label` across all metrics, sorted.
-    pub fn all_values(&self, label: &str) -> &[String] {
+    pub fn all_values(&self, label: &str) -> &[IndexValue] {
         find_label(&self.labels, label).map_or(&[], |l| l.values.as_slice())
     }
 
@@ -203,12 +332,12 @@ pub(crate) fn find_label<'a>(labels: &'a [LabelEntry], name: &str) -> Option<&'a
 
 /// Inserts `v`, keeping at most [`MAX_VALUES_PER_LABEL`] of the smallest values. Returns
 /// whether a value was dropped.
-fn insert_capped<'a>(set: &mut BTreeSet<&'a str>, v: &'a str) -> bool {
+fn insert_capped<T: Ord>(set: &mut BTreeSet<T>, v: T) -> bool {
     if set.len() < MAX_VALUES_PER_LABEL {
         set.insert(v);
         return false;
     }
-    if set.contains(v) {
+    if set.contains(&v) {
         return false;
     }
     if set.last().is_some_and(|last| v < *last) {
@@ -216,13 +345,4 @@ fn insert_capped<'a>(set: &mut BTreeSet<&'a str>, v: &'a str) -> bool {
         set.pop_last();
     }
     true
-}
-
-fn entries(map: Building<'_>) -> Vec<LabelEntry> {
-    map.into_iter()
-        .map(|(name, values)| LabelEntry {
-            name: name.to_string(),
-            values: values.into_iter().map(str::to_string).collect(),
-        })
-        .collect()
 }

@@ -17,7 +17,7 @@ use crate::promql::parser::lexer::{self, TokenKind};
 use crate::promql::{ParseOptions, parse_with};
 
 pub use complete::{Completion, CompletionItem, CompletionKind, complete};
-pub use index::{CompletionIndex, MAX_VALUES_PER_LABEL};
+pub use index::{CompletionIndex, IndexValue, MAX_VALUES_PER_LABEL};
 
 /// What a highlighted piece of the query is; the theme picks its colour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

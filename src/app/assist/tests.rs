@@ -377,7 +377,7 @@ fn index_caps_values_per_label() {
     assert_eq!(idx.series_count(), MAX_VALUES_PER_LABEL + 5);
     let v = idx.values_of("m", "pod");
     assert_eq!(v.len(), MAX_VALUES_PER_LABEL);
-    assert_eq!(v.first().map(String::as_str), Some("p000000"));
+    assert_eq!(v.first().map(IndexValue::as_str), Some("p000000"));
     assert_eq!(idx.all_values("pod").len(), MAX_VALUES_PER_LABEL);
     assert!(v.windows(2).all(|w| w[0] < w[1]));
 }
