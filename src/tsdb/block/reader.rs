@@ -430,8 +430,10 @@ impl Querier for BlockQuerier<'_> {
         }
         let b = self.block;
         let mut out = Vec::new();
+        let mut metas = Vec::new();
+        let tombstones = b.tombstones.read();
         for id in b.index.postings_for_matchers(matchers)? {
-            let (labels, metas) = b.index.series(id)?;
+            let labels = b.index.series_into(id, &mut metas)?;
             let mut chunks = Vec::new();
             for m in metas.iter().filter(|m| m.min_t <= hi && m.max_t >= lo) {
                 // A corrupt chunk loses its own samples only: the rest is still served.
@@ -443,8 +445,7 @@ impl Querier for BlockQuerier<'_> {
             if chunks.is_empty() {
                 continue;
             }
-            let deleted = b.tombstones.read().get(&id).cloned();
-            let samples: Box<dyn crate::storage::SampleIterator> = match deleted {
+            let samples: Box<dyn crate::storage::SampleIterator> = match tombstones.get(&id) {
                 Some(deleted) => {
                     let kept: Vec<Sample> = SeriesIter::new(chunks, lo, hi)
                         .filter(|s| !deleted.iter().any(|&(a, z)| s.t >= a && s.t <= z))
