@@ -55,19 +55,33 @@ fn push_u00(out: &mut String, b: u8) {
 /// Go's `strconv.FormatFloat(f, 'f', -1, 64)`, or the `'e'` form when `|f|` is below 1e-6
 /// or at least 1e21; `NaN`, `+Inf`, `-Inf`.
 pub fn format_float(f: f64) -> String {
+    let mut s = String::new();
+    write_float(&mut s, f);
+    s
+}
+
+/// Appends what `format_float` returns, without an allocation in the common case.
+pub fn write_float(out: &mut String, f: f64) {
     if f.is_nan() {
-        return "NaN".into();
+        return out.push_str("NaN");
     }
     if f.is_infinite() {
-        return if f > 0.0 { "+Inf" } else { "-Inf" }.into();
+        return out.push_str(if f > 0.0 { "+Inf" } else { "-Inf" });
     }
     let abs = f.abs();
     if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
-        return go_e_format(f);
+        return out.push_str(&go_e_format(f));
     }
-    // Rust's Display prints the shortest round-tripping digits without an exponent, as
-    // Go's 'f' format with precision -1 does (including "-0").
-    format!("{f}")
+    // Ryu gives the same shortest round-tripping digits as Go's 'f' format with precision
+    // -1 (and Rust's Display), written "1.0" for whole numbers and with an exponent
+    // outside about 1e-5..1e16; those few take Display's path.
+    let mut buf = ryu::Buffer::new();
+    let s = buf.format_finite(f);
+    if s.contains('e') {
+        let _ = write!(out, "{f}");
+    } else {
+        out.push_str(s.strip_suffix(".0").unwrap_or(s));
+    }
 }
 
 /// Go's `strconv.FormatFloat(f, 'e', -1, 64)`: shortest digits, `d.ddde±XX` with at least
@@ -83,7 +97,7 @@ fn go_e_format(f: f64) -> String {
 /// A quoted sample value.
 pub fn push_float(out: &mut String, f: f64) {
     out.push('"');
-    out.push_str(&format_float(f));
+    write_float(out, f);
     out.push('"');
 }
 
@@ -91,7 +105,7 @@ pub fn push_float(out: &mut String, f: f64) {
 /// json-iterator writes it. Non-finite values cannot occur there; they are written as 0.
 pub fn push_number(out: &mut String, f: f64) {
     if f.is_finite() {
-        out.push_str(&format_float(f));
+        write_float(out, f);
     } else {
         out.push('0');
     }
@@ -105,10 +119,13 @@ pub fn push_timestamp(out: &mut String, t: i64) {
     if neg {
         out.push('-');
     }
-    let _ = write!(out, "{}", abs / 1000);
-    let frac = abs % 1000;
+    out.push_str(itoa::Buffer::new().format(abs / 1000));
+    let frac = (abs % 1000) as u32;
     if frac != 0 {
-        let _ = write!(out, ".{frac:03}");
+        out.push('.');
+        for d in [frac / 100, frac / 10 % 10, frac % 10] {
+            out.push(char::from(b'0' + d as u8));
+        }
     }
 }
 
@@ -268,6 +285,49 @@ mod tests {
         for (f, want) in cases {
             assert_eq!(format_float(*f), *want, "{f:e}");
         }
+    }
+
+    #[test]
+    fn floats_take_the_shortest_round_tripping_digits() {
+        // Ryu's fast path against Rust's Display over many values: random bit patterns
+        // in the plain range, whole numbers, decimals, ratios.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let (mut checked, mut same) = (0, 0);
+        for i in 0..400_000u64 {
+            let r = next();
+            let f = match i % 4 {
+                0 => f64::from_bits(r),
+                1 => (r % 10_000_000_000) as f64,
+                2 => (r % 1_000_000) as f64 / 1000.0,
+                _ => (r % 1000) as f64 / ((r >> 20) % 997 + 1) as f64,
+            };
+            let f = if r & (1 << 63) != 0 { -f } else { f };
+            let abs = f.abs();
+            if !f.is_finite() || (abs != 0.0 && !(1e-6..1e21).contains(&abs)) {
+                continue;
+            }
+            // The shortest digits that read back as `f`: as many as Display's. Display
+            // rounds an exact tie up where Go (and Ryu) round it to even, so the
+            // digits themselves may differ there (see the case below).
+            let (got, display) = (format_float(f), format!("{f}"));
+            assert_eq!(got.parse::<f64>().ok(), Some(f), "{:#x}", f.to_bits());
+            assert_eq!(got.len(), display.len(), "{got} vs {display}");
+            same += usize::from(got == display);
+            checked += 1;
+        }
+        assert!(checked > 200_000);
+        assert!(same * 1000 > checked * 999, "{same} of {checked}");
+        // 233115890514796.125 exactly: Prometheus 3.5 answers "233115890514796.12".
+        assert_eq!(
+            format_float(f64::from_bits(0x42ea_8090_bb0f_6d84)),
+            "233115890514796.12"
+        );
     }
 
     #[test]

@@ -150,6 +150,22 @@ impl Labels {
         )
     }
 
+    /// Builds a set from pairs that are already sorted by name, with unique names and no
+    /// empty value (as a block's index stores them), without an allocation per pair;
+    /// `None` when they are not.
+    pub fn from_sorted_pairs<'a>(
+        pairs: impl Iterator<Item = (&'a str, &'a str)> + Clone,
+    ) -> Option<Self> {
+        let mut prev: Option<&str> = None;
+        for (n, v) in pairs.clone() {
+            if v.is_empty() || prev.is_some_and(|p| p >= n) {
+                return None;
+            }
+            prev = Some(n);
+        }
+        Some(Labels::encode(pairs))
+    }
+
     pub fn empty() -> Self {
         Labels::default()
     }

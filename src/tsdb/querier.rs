@@ -109,10 +109,35 @@ impl Querier for HeadQuerier<'_> {
     }
 }
 
+/// A chunk `SeriesIter` walks: its time range and its samples. The head's `Chunk`s own
+/// their bytes; a block's chunks point into the segment map.
+pub(crate) trait IterChunk: Send {
+    type Bytes: AsRef<[u8]> + Send;
+    fn min_time(&self) -> i64;
+    fn max_time(&self) -> i64;
+    fn into_samples(self) -> XorIter<Self::Bytes>;
+}
+
+impl IterChunk for Chunk {
+    type Bytes = Arc<[u8]>;
+
+    fn min_time(&self) -> i64 {
+        Chunk::min_time(self)
+    }
+
+    fn max_time(&self) -> i64 {
+        Chunk::max_time(self)
+    }
+
+    fn into_samples(self) -> XorIter<Arc<[u8]>> {
+        self.iter()
+    }
+}
+
 /// The samples of one series in `[lo, hi]`, decoded lazily from a snapshot of its chunks.
-pub(crate) struct SeriesIter {
-    chunks: std::vec::IntoIter<Chunk>,
-    cur: Option<XorIter<Arc<[u8]>>>,
+pub(crate) struct SeriesIter<C: IterChunk = Chunk> {
+    chunks: std::vec::IntoIter<C>,
+    cur: Option<XorIter<C::Bytes>>,
     cur_max: i64,
     lo: i64,
     hi: i64,
@@ -120,8 +145,8 @@ pub(crate) struct SeriesIter {
     peeked: Option<Sample>,
 }
 
-impl SeriesIter {
-    pub fn new(chunks: Vec<Chunk>, lo: i64, hi: i64) -> Self {
+impl<C: IterChunk> SeriesIter<C> {
+    pub fn new(chunks: Vec<C>, lo: i64, hi: i64) -> Self {
         SeriesIter {
             chunks: chunks.into_iter(),
             cur: None,
@@ -163,7 +188,7 @@ impl SeriesIter {
                 return None;
             }
             self.cur_max = c.max_time();
-            self.cur = Some(c.iter());
+            self.cur = Some(c.into_samples());
         }
     }
 
@@ -173,7 +198,7 @@ impl SeriesIter {
     }
 }
 
-impl Iterator for SeriesIter {
+impl<C: IterChunk> Iterator for SeriesIter<C> {
     type Item = Sample;
 
     #[inline]
@@ -199,7 +224,7 @@ impl Iterator for SeriesIter {
     }
 }
 
-impl SampleIterator for SeriesIter {
+impl<C: IterChunk> SampleIterator for SeriesIter<C> {
     fn seek(&mut self, t: i64) -> Option<Sample> {
         let t = t.max(self.lo);
         match self.peeked.take() {

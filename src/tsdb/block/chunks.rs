@@ -7,6 +7,7 @@
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use memmap2::Mmap;
 
@@ -112,7 +113,23 @@ impl ChunkWriter {
 
 /// The memory-mapped segments of a block's `chunks/` directory.
 pub struct ChunkReader {
-    segments: Vec<(PathBuf, Mmap)>,
+    segments: Vec<(PathBuf, Arc<Mmap>)>,
+}
+
+/// A chunk's bytes inside a shared segment map: what a query iterates without copying
+/// them out (the map lives as long as any of these).
+#[derive(Clone)]
+pub struct MappedBytes {
+    map: Arc<Mmap>,
+    start: usize,
+    end: usize,
+}
+
+impl AsRef<[u8]> for MappedBytes {
+    #[inline]
+    fn as_ref(&self) -> &[u8] {
+        &self.map[self.start..self.end]
+    }
 }
 
 impl ChunkReader {
@@ -157,7 +174,7 @@ impl ChunkReader {
                     format!("unsupported chunk format version {v}"),
                 ));
             }
-            segments.push((path, map));
+            segments.push((path, Arc::new(map)));
         }
         Ok(ChunkReader { segments })
     }
@@ -176,6 +193,19 @@ impl ChunkReader {
 
     /// The chunk at `r` as (encoding, data), after checking its checksum.
     pub fn chunk(&self, r: u64) -> Result<(u8, &[u8]), BlockError> {
+        let (seg, enc, start, end) = self.locate(r)?;
+        Ok((enc, &self.segments[seg].1[start..end]))
+    }
+
+    /// `chunk`, with the data as a handle on the shared map instead of a borrow.
+    pub fn chunk_shared(&self, r: u64) -> Result<(u8, MappedBytes), BlockError> {
+        let (seg, enc, start, end) = self.locate(r)?;
+        let map = self.segments[seg].1.clone();
+        Ok((enc, MappedBytes { map, start, end }))
+    }
+
+    /// The segment, encoding and data range of the chunk at `r`, its checksum checked.
+    fn locate(&self, r: u64) -> Result<(usize, u8, usize, usize), BlockError> {
         let seg = (r >> 32) as usize;
         let off = (r & 0xffff_ffff) as usize;
         let Some((path, map)) = self.segments.get(seg) else {
@@ -202,7 +232,8 @@ impl ChunkReader {
         let len = usize::try_from(len).map_err(|_| d.err("chunk length"))?;
         let crc_at = d.offset();
         let enc = d.u8("chunk encoding")?;
-        let data = d.bytes(len, "chunk data")?;
+        let start = d.offset();
+        d.bytes(len, "chunk data")?;
         let want = d.be32("chunk checksum")?;
         let got = crc32c(&map[crc_at..crc_at + 1 + len]);
         if want != got {
@@ -212,6 +243,6 @@ impl ChunkReader {
                 format!("chunk checksum mismatch (stored {want:08x}, computed {got:08x})"),
             ));
         }
-        Ok((enc, data))
+        Ok((seg, enc, start, start + len))
     }
 }

@@ -212,9 +212,10 @@ impl IndexReader {
                 ),
             ));
         };
-        // Checked as UTF-8 when the table was read.
-        std::str::from_utf8(&self.map[start..start + len])
-            .map_err(|_| BlockError::corrupt(&self.path, start as u64, "symbol not UTF-8"))
+        let b = &self.map[start..start + len];
+        // SAFETY: `read_symbols` checked these bytes as UTF-8 (`uvarint_str`) and the map
+        // never changes (block files are immutable, see `open`).
+        Ok(unsafe { std::str::from_utf8_unchecked(b) })
     }
 
     /// All label names, sorted (without the empty name of the all-series list).
@@ -338,6 +339,15 @@ impl IndexReader {
 
     /// The labels and chunk metas of series `id`.
     pub fn series(&self, id: u64) -> Result<(Labels, Vec<ChunkMeta>), BlockError> {
+        let mut metas = Vec::new();
+        let labels = self.series_into(id, &mut metas)?;
+        Ok((labels, metas))
+    }
+
+    /// The labels of series `id`; its chunk metas replace the contents of `metas` (a
+    /// buffer a caller reading many series reuses).
+    pub fn series_into(&self, id: u64, metas: &mut Vec<ChunkMeta>) -> Result<Labels, BlockError> {
+        metas.clear();
         let off = id.saturating_mul(16);
         let end = (self.map.len() - TOC_LEN) as u64;
         if off < self.toc.series || off >= end {
@@ -364,16 +374,41 @@ impl IndexReader {
         }
         let mut d = Dec::new(body, start, &self.path);
         let n = d.uvarint("label count")? as usize;
-        let mut labels = Vec::with_capacity(n.min(body.len()));
-        for _ in 0..n {
+        // The symbol refs first (checked), then the set is encoded straight from the
+        // symbol table: no allocation per label.
+        let mut small = [(0u32, 0u32); 24];
+        let mut large = Vec::new();
+        for i in 0..n {
             let at = d.offset();
-            let name = self.symbol(d.uvarint32("label name ref")?, at)?;
+            let name = d.uvarint32("label name ref")?;
+            self.symbol(name, at)?;
             let at = d.offset();
-            let value = self.symbol(d.uvarint32("label value ref")?, at)?;
-            labels.push(Label::new(name, value));
+            let value = d.uvarint32("label value ref")?;
+            self.symbol(value, at)?;
+            match small.get_mut(i) {
+                Some(slot) if large.is_empty() => *slot = (name, value),
+                _ => {
+                    if large.is_empty() {
+                        large.extend_from_slice(&small);
+                    }
+                    large.push((name, value));
+                }
+            }
         }
+        let refs = if large.is_empty() {
+            &small[..n]
+        } else {
+            &large[..]
+        };
+        // Checked above; "" cannot come back.
+        let sym = |r: u32| self.symbol(r, 0).unwrap_or("");
+        let pairs = refs.iter().map(|&(a, b)| (sym(a), sym(b)));
+        // A well-formed index stores the pairs sorted, unique and non-empty; anything
+        // else is normalised as `Labels::new` does.
+        let labels = Labels::from_sorted_pairs(pairs.clone())
+            .unwrap_or_else(|| Labels::new(pairs.map(|(a, b)| Label::new(a, b)).collect()));
         let n = d.uvarint("chunk count")? as usize;
-        let mut metas: Vec<ChunkMeta> = Vec::with_capacity(n.min(body.len()));
+        metas.reserve(n.min(body.len()));
         for i in 0..n {
             let m = if i == 0 {
                 let min_t = d.varint("chunk mint")?;
@@ -397,7 +432,7 @@ impl IndexReader {
             };
             metas.push(m);
         }
-        Ok((Labels::new(labels), metas))
+        Ok(labels)
     }
 
     /// Reads every label index and the label offset table (not needed for queries; the

@@ -16,7 +16,7 @@ use parking_lot::Mutex;
 
 use parking_lot::RwLock;
 
-use super::chunks::{ChunkReader, ENCODING_XOR};
+use super::chunks::{ChunkReader, ENCODING_XOR, MappedBytes};
 use super::index_reader::IndexReader;
 use super::index_writer::ChunkMeta;
 use super::meta::BlockMeta;
@@ -26,8 +26,8 @@ use crate::model::{Labels, Matcher, Sample};
 use crate::storage::{
     Querier, Queryable, SelectHints, Series, StorageError, VecSampleIter, matches_all,
 };
-use crate::tsdb::chunk::{Chunk, num_samples};
-use crate::tsdb::querier::SeriesIter;
+use crate::tsdb::chunk::{Chunk, XorIter, num_samples};
+use crate::tsdb::querier::{IterChunk, SeriesIter};
 
 pub struct Block {
     dir: PathBuf,
@@ -99,10 +99,11 @@ impl Block {
     /// sample lies in the time range the index gives it, so a checksum-valid chunk that
     /// is not the one the index means, or does not decode, is caught without decoding it
     /// all.
-    fn first_sample_fits(&self, c: Chunk, m: &ChunkMeta) -> Result<Chunk, BlockError> {
-        match c.iter().next() {
+    fn first_sample_fits<C: AsRef<[u8]>>(&self, c: C, m: &ChunkMeta) -> Result<C, BlockError> {
+        let bytes = c.as_ref();
+        match XorIter::new(bytes).next() {
             Some(s) if s.t >= m.min_t && s.t <= m.max_t => Ok(c),
-            None if num_samples(c.bytes()) == 0 => Ok(c),
+            None if num_samples(bytes) == 0 => Ok(c),
             first => {
                 let path = self.chunks.segment_path(m.r).unwrap_or(self.dir.as_path());
                 Err(BlockError::corrupt(
@@ -233,6 +234,25 @@ impl Block {
             ));
         }
         Ok(Chunk::from_parts(Arc::from(data), m.min_t, m.max_t))
+    }
+
+    /// The chunk behind `m` as queries read it: checked (checksum, XOR encoding) and
+    /// left in the map.
+    fn mapped_chunk(&self, m: &ChunkMeta) -> Result<MappedChunk, BlockError> {
+        let (enc, bytes) = self.chunks.chunk_shared(m.r)?;
+        if enc != ENCODING_XOR {
+            let path = self.chunks.segment_path(m.r).unwrap_or(self.dir.as_path());
+            return Err(BlockError::corrupt(
+                path,
+                m.r & 0xffff_ffff,
+                format!("chunk encoding {enc} is not supported (kmon reads float XOR chunks)"),
+            ));
+        }
+        Ok(MappedChunk {
+            bytes,
+            min_t: m.min_t,
+            max_t: m.max_t,
+        })
     }
 
     /// The series matching `matchers` with their raw chunks (checked), in label order:
@@ -394,6 +414,35 @@ impl Queryable for Block {
     }
 }
 
+/// A chunk of a block as a query iterates it: its bytes stay in the segment map.
+struct MappedChunk {
+    bytes: MappedBytes,
+    min_t: i64,
+    max_t: i64,
+}
+
+impl AsRef<[u8]> for MappedChunk {
+    fn as_ref(&self) -> &[u8] {
+        self.bytes.as_ref()
+    }
+}
+
+impl IterChunk for MappedChunk {
+    type Bytes = MappedBytes;
+
+    fn min_time(&self) -> i64 {
+        self.min_t
+    }
+
+    fn max_time(&self) -> i64 {
+        self.max_t
+    }
+
+    fn into_samples(self) -> XorIter<MappedBytes> {
+        XorIter::new(self.bytes)
+    }
+}
+
 /// Reads `[mint, maxt]` of one block.
 pub struct BlockQuerier<'a> {
     block: &'a Block,
@@ -430,12 +479,14 @@ impl Querier for BlockQuerier<'_> {
         }
         let b = self.block;
         let mut out = Vec::new();
+        let mut metas = Vec::new();
+        let tombstones = b.tombstones.read();
         for id in b.index.postings_for_matchers(matchers)? {
-            let (labels, metas) = b.index.series(id)?;
+            let labels = b.index.series_into(id, &mut metas)?;
             let mut chunks = Vec::new();
             for m in metas.iter().filter(|m| m.min_t <= hi && m.max_t >= lo) {
                 // A corrupt chunk loses its own samples only: the rest is still served.
-                match b.chunk(m).and_then(|c| b.first_sample_fits(c, m)) {
+                match b.mapped_chunk(m).and_then(|c| b.first_sample_fits(c, m)) {
                     Ok(c) => chunks.push(c),
                     Err(e) => b.skip_corrupt(&labels, m, &e),
                 }
@@ -443,8 +494,7 @@ impl Querier for BlockQuerier<'_> {
             if chunks.is_empty() {
                 continue;
             }
-            let deleted = b.tombstones.read().get(&id).cloned();
-            let samples: Box<dyn crate::storage::SampleIterator> = match deleted {
+            let samples: Box<dyn crate::storage::SampleIterator> = match tombstones.get(&id) {
                 Some(deleted) => {
                     let kept: Vec<Sample> = SeriesIter::new(chunks, lo, hi)
                         .filter(|s| !deleted.iter().any(|&(a, z)| s.t >= a && s.t <= z))
@@ -529,11 +579,16 @@ mod tests {
         let ids = b.index.all_postings().unwrap();
         let (_, metas) = b.index.series(ids[1]).unwrap();
         let m = metas[0];
-        assert!(b.chunk(&m).and_then(|c| b.first_sample_fits(c, &m)).is_ok());
+        assert!(
+            b.mapped_chunk(&m)
+                .and_then(|c| b.first_sample_fits(c, &m))
+                .is_ok()
+        );
         let wrong = ChunkMeta { r: 8, ..m };
         let e = b
-            .chunk(&wrong)
+            .mapped_chunk(&wrong)
             .and_then(|c| b.first_sample_fits(c, &wrong))
+            .map(|_| ())
             .unwrap_err();
         assert!(e.to_string().contains("outside"), "{e}");
     }
