@@ -12,31 +12,21 @@
 //! that guess fails does it go through `index`. The expected entry's key and text length
 //! also let the parser skip re-validating a line that repeats it. Entries not seen for
 //! two scrapes are marked dead and the array is compacted when half are dead.
+//!
+//! Memory per series is what this file is laid out for: the index holds only a `u32`
+//! position per entry (its hash is the entry's key, read from the array), and an entry does
+//! not keep a hash of its labels (staleness, which needs one, computes it in the rare
+//! passes where a series went away).
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use hashbrown::HashTable;
 
 use crate::model::Labels;
 use crate::storage::SeriesSlot;
 
-/// Hashes a cache key, which is already a 128-bit hash: folds its halves.
-#[derive(Default, Clone, Copy)]
-struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-
-    fn write_u128(&mut self, n: u128) {
-        self.0 = (n as u64) ^ ((n >> 64) as u64);
-    }
+/// The index's hash of a cache key, which is already a 128-bit hash: its halves folded.
+#[inline]
+fn fold(key: u128) -> u64 {
+    (key as u64) ^ ((key >> 64) as u64)
 }
 
 /// The cache key of a series text.
@@ -50,8 +40,6 @@ pub(super) struct CacheEntry {
     key_len: u32,
     /// `None` when metric relabeling dropped the series.
     pub labels: Option<Labels>,
-    /// `Labels::stable_hash` of `labels` (0 when dropped): staleness works per label set.
-    pub hash: u64,
     pub slot: SeriesSlot,
     /// The last scrape (ingest number) that listed the text; 0 marks a dead entry.
     pub last_iter: u32,
@@ -62,12 +50,11 @@ pub(super) struct CacheEntry {
 
 impl CacheEntry {
     /// An entry kept outside the cache (see `SeriesCache::insert`).
-    pub fn detached(labels: Option<Labels>, hash: u64) -> Self {
+    pub fn detached(labels: Option<Labels>) -> Self {
         CacheEntry {
             key: 0,
             key_len: 0,
             labels,
-            hash,
             slot: SeriesSlot::default(),
             last_iter: 1,
             marked: 0,
@@ -97,8 +84,9 @@ impl CacheEntry {
 #[derive(Default)]
 pub(super) struct SeriesCache {
     entries: Vec<CacheEntry>,
-    /// Key → entry, for the lookups the sequential guess misses.
-    index: HashMap<u128, u32, BuildHasherDefault<KeyHasher>>,
+    /// Positions in `entries` of the live entries, hashed by their keys: for the lookups
+    /// the sequential guess misses.
+    index: HashTable<u32>,
     /// The entry after the last hit: where the next lookup looks first.
     next: usize,
     dead: usize,
@@ -123,7 +111,10 @@ impl SeriesCache {
             self.next += 1;
             return Some(self.next - 1);
         }
-        let hit = *self.index.get(&key)? as usize;
+        let entries = &self.entries;
+        let hit = *self
+            .index
+            .find(fold(key), |&i| entries[i as usize].key == key)? as usize;
         self.next = hit + 1;
         Some(hit)
     }
@@ -135,7 +126,6 @@ impl SeriesCache {
         key: u128,
         len: usize,
         labels: Option<Labels>,
-        hash: u64,
         iter: u32,
     ) -> Option<usize> {
         if self.entries.len() >= u32::MAX as usize {
@@ -146,13 +136,14 @@ impl SeriesCache {
             key,
             key_len: u32::try_from(len).unwrap_or(u32::MAX),
             labels,
-            hash,
             slot: SeriesSlot::default(),
             last_iter: iter,
             marked: 0,
             marked_before: 0,
         });
-        self.index.insert(key, i as u32);
+        let entries = &self.entries;
+        self.index
+            .insert_unique(fold(key), i as u32, |&j| fold(entries[j as usize].key));
         self.next = i + 1;
         Some(i)
     }
@@ -170,12 +161,14 @@ impl SeriesCache {
     /// when at least half of the entries are dead.
     pub fn expire(&mut self, iter: u32) {
         let mut gone = 0;
-        for e in self.entries.iter_mut() {
+        for (i, e) in self.entries.iter_mut().enumerate() {
             if e.is_live() && iter.wrapping_sub(e.last_iter) >= 2 {
                 e.last_iter = 0;
                 e.labels = None;
                 e.slot = SeriesSlot::default();
-                self.index.remove(&e.key);
+                if let Ok(found) = self.index.find_entry(fold(e.key), |&j| j as usize == i) {
+                    found.remove();
+                }
                 gone += 1;
             }
         }
@@ -190,8 +183,11 @@ impl SeriesCache {
         self.entries.retain(CacheEntry::is_live);
         self.entries.shrink_to(self.entries.len() * 2);
         self.index.clear();
+        self.index.shrink_to(self.entries.len() * 2, |_| 0);
         for (i, e) in self.entries.iter().enumerate() {
-            self.index.insert(e.key, i as u32);
+            let entries = &self.entries;
+            self.index
+                .insert_unique(fold(e.key), i as u32, |&j| fold(entries[j as usize].key));
         }
         self.dead = 0;
         self.next = 0;
@@ -217,7 +213,7 @@ mod tests {
         let mut c = SeriesCache::default();
         for (i, s) in ["a", "b{x=\"1\"}", "c"].iter().enumerate() {
             assert_eq!(c.find(k(s)), None);
-            assert_eq!(c.insert(k(s), s.len(), None, 0, 1), Some(i));
+            assert_eq!(c.insert(k(s), s.len(), None, 1), Some(i));
         }
         c.next = 0;
         assert_eq!(c.expected(), Some((k("a"), 1)));
@@ -235,7 +231,7 @@ mod tests {
         assert_eq!(c.len(), 1);
         assert_eq!(c.find(k("b{x=\"1\"}")), None);
         assert_eq!(c.find(k("a")), Some(0), "compaction keeps the live entry");
-        assert_eq!(c.insert(k("b{x=\"1\"}"), 8, None, 0, 3), Some(1));
+        assert_eq!(c.insert(k("b{x=\"1\"}"), 8, None, 3), Some(1));
         c.next = 0;
         assert_eq!(c.find(k("a")), Some(0));
         assert_eq!(c.find(k("b{x=\"1\"}")), Some(1));
@@ -245,7 +241,7 @@ mod tests {
     fn dead_entries_are_not_expected_or_found_before_compaction() {
         let mut c = SeriesCache::default();
         for s in ["a", "b", "c", "d", "e"] {
-            c.insert(k(s), 1, None, 0, 1);
+            c.insert(k(s), 1, None, 1);
         }
         for e in c.live_mut() {
             e.last_iter = 5;

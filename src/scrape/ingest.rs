@@ -186,16 +186,12 @@ impl Ingester {
                         }))
                         .collect();
                     let labels = self.series_labels(Labels::new(raw))?;
-                    let hash = labels.as_ref().map(Labels::stable_hash).unwrap_or(0);
-                    match self
-                        .cache
-                        .insert(key, series.len(), labels.clone(), hash, iter)
-                    {
+                    match self.cache.insert(key, series.len(), labels.clone(), iter) {
                         Some(i) => self.cache.entry_mut(i),
                         None => {
                             // Too much text to cache: resolve it every time, without
                             // staleness tracking.
-                            uncached = CacheEntry::detached(labels, hash);
+                            uncached = CacheEntry::detached(labels);
                             &mut uncached
                         }
                     }
@@ -253,17 +249,23 @@ impl Ingester {
         if gone.is_empty() {
             return 0;
         }
-        // Staleness is per label set: two texts can name the same series.
+        // Staleness is per label set: two texts can name the same series. The entries keep
+        // no label hash (memory per series), so it is computed here, where a series went.
+        let hash = |e: &CacheEntry| e.labels.as_ref().map_or(0, Labels::stable_hash);
         let cur: HashSet<u64> = self
             .cache
             .live_mut()
             .filter(|e| in_cur(e))
-            .map(|e| e.hash)
+            .map(|e| hash(e))
             .collect();
         let mut done: HashSet<u64> = HashSet::new();
         let mut n = 0;
         for (i, e) in self.cache.live_mut().enumerate() {
-            if gone.binary_search(&i).is_err() || cur.contains(&e.hash) || !done.insert(e.hash) {
+            if gone.binary_search(&i).is_err() {
+                continue;
+            }
+            let h = hash(e);
+            if cur.contains(&h) || !done.insert(h) {
                 continue;
             }
             if let Some(labels) = &e.labels
