@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
+use hashbrown::HashTable;
 use parking_lot::RwLock;
 
 use super::series::MemSeries;
@@ -72,55 +73,33 @@ pub(crate) fn labels_hash(labels: &Labels) -> u64 {
     h
 }
 
-/// Series by label hash; the rare second series with the same hash goes to `conflicts`.
-#[derive(Default)]
-struct HashStripe {
-    unique: U64Map<Arc<MemSeries>>,
-    conflicts: U64Map<Vec<Arc<MemSeries>>>,
+/// Where a series' ref lands in its stripe's table (refs of one stripe share their low
+/// bits, so they are mixed first).
+#[inline]
+fn ref_hash(r: SeriesRef) -> u64 {
+    fold_mul(r, K)
 }
+
+/// Series by label hash, in a dense table that holds only the `Arc` (8 bytes a slot: the
+/// key is read from the series); series with the same hash simply sit side by side.
+#[derive(Default)]
+struct HashStripe(HashTable<Arc<MemSeries>>);
 
 impl HashStripe {
     fn get(&self, hash: u64, labels: &Labels) -> Option<&Arc<MemSeries>> {
-        let live = |s: &&Arc<MemSeries>| !s.is_deleted() && s.has_labels(labels);
-        self.unique
-            .get(&hash)
-            .filter(live)
-            .or_else(|| self.conflicts.get(&hash)?.iter().find(live))
-    }
-
-    fn insert(&mut self, s: Arc<MemSeries>) {
-        match self.unique.get(&s.hash) {
-            Some(old) if !old.is_deleted() => self.conflicts.entry(s.hash).or_default().push(s),
-            _ => {
-                self.unique.insert(s.hash, s);
-            }
-        }
-    }
-
-    fn remove(&mut self, s: &Arc<MemSeries>) {
-        if self.unique.get(&s.hash).is_some_and(|x| Arc::ptr_eq(x, s)) {
-            self.unique.remove(&s.hash);
-            // Promote a conflicting series so lookups find it in `unique` first.
-            if let Some(list) = self.conflicts.get_mut(&s.hash) {
-                if let Some(next) = list.pop() {
-                    self.unique.insert(s.hash, next);
-                }
-                if list.is_empty() {
-                    self.conflicts.remove(&s.hash);
-                }
-            }
-        } else if let Some(list) = self.conflicts.get_mut(&s.hash) {
-            list.retain(|x| !Arc::ptr_eq(x, s));
-            if list.is_empty() {
-                self.conflicts.remove(&s.hash);
-            }
-        }
+        self.0.find(hash, |s| {
+            s.hash == hash && !s.is_deleted() && s.has_labels(labels)
+        })
     }
 }
 
+/// Series by ref, likewise keyed by the series' own ref.
+#[derive(Default)]
+struct RefStripe(HashTable<Arc<MemSeries>>);
+
 pub(crate) struct StripedSeries {
     mask: usize,
-    by_ref: Box<[RwLock<U64Map<Arc<MemSeries>>>]>,
+    by_ref: Box<[RwLock<RefStripe>]>,
     by_hash: Box<[RwLock<HashStripe>]>,
 }
 
@@ -135,7 +114,7 @@ impl StripedSeries {
         }
     }
 
-    fn ref_stripe(&self, r: SeriesRef) -> &RwLock<U64Map<Arc<MemSeries>>> {
+    fn ref_stripe(&self, r: SeriesRef) -> &RwLock<RefStripe> {
         &self.by_ref[r as usize & self.mask]
     }
 
@@ -144,7 +123,11 @@ impl StripedSeries {
     }
 
     pub fn get(&self, r: SeriesRef) -> Option<Arc<MemSeries>> {
-        self.ref_stripe(r).read().get(&r).cloned()
+        self.ref_stripe(r)
+            .read()
+            .0
+            .find(ref_hash(r), |s| s.r == r)
+            .cloned()
     }
 
     /// The live series with these labels (`hash` is their `labels_hash`).
@@ -167,18 +150,32 @@ impl StripedSeries {
             return s.clone();
         }
         let s = Arc::new(MemSeries::new(r, labels.clone(), hash));
-        stripe.insert(s.clone());
+        stripe.0.insert_unique(hash, s.clone(), |x| x.hash);
         on_create(&s);
-        self.ref_stripe(r).write().insert(r, s.clone());
+        self.ref_stripe(r)
+            .write()
+            .0
+            .insert_unique(ref_hash(r), s.clone(), |x| ref_hash(x.r));
         s
     }
 
     /// Forgets a series (by identity, so a newer series with the same labels stays).
     pub fn remove(&self, s: &Arc<MemSeries>) {
-        self.hash_stripe(s.hash).write().remove(s);
-        let mut stripe = self.ref_stripe(s.r).write();
-        if stripe.get(&s.r).is_some_and(|x| Arc::ptr_eq(x, s)) {
-            stripe.remove(&s.r);
+        if let Ok(e) = self
+            .hash_stripe(s.hash)
+            .write()
+            .0
+            .find_entry(s.hash, |x| Arc::ptr_eq(x, s))
+        {
+            e.remove();
+        }
+        if let Ok(e) = self
+            .ref_stripe(s.r)
+            .write()
+            .0
+            .find_entry(ref_hash(s.r), |x| Arc::ptr_eq(x, s))
+        {
+            e.remove();
         }
     }
 
@@ -188,26 +185,19 @@ impl StripedSeries {
 
     /// The series of one stripe (cloned out, so no lock is held while the caller works).
     pub fn stripe_series(&self, i: usize) -> Vec<Arc<MemSeries>> {
-        self.by_ref[i].read().values().cloned().collect()
+        self.by_ref[i].read().0.iter().cloned().collect()
     }
 
     pub fn len(&self) -> usize {
-        self.by_ref.iter().map(|s| s.read().len()).sum()
+        self.by_ref.iter().map(|s| s.read().0.len()).sum()
     }
 
-    /// Approximate heap bytes of the maps themselves (slots and control bytes).
+    /// Approximate heap bytes of the tables themselves (slots and control bytes).
     pub fn map_bytes(&self) -> usize {
-        let slot = std::mem::size_of::<(u64, Arc<MemSeries>)>() + 1;
-        let refs: usize = self.by_ref.iter().map(|s| s.read().capacity() * slot).sum();
-        let hashes: usize = self
-            .by_hash
-            .iter()
-            .map(|s| {
-                let s = s.read();
-                s.unique.capacity() * slot + s.conflicts.capacity() * (slot + 16)
-            })
-            .sum();
-        refs + hashes
+        let slot = std::mem::size_of::<Arc<MemSeries>>() + 1;
+        let refs: usize = self.by_ref.iter().map(|s| s.read().0.capacity()).sum();
+        let hashes: usize = self.by_hash.iter().map(|s| s.read().0.capacity()).sum();
+        (refs + hashes) * slot
     }
 }
 
