@@ -3,7 +3,8 @@
 //! into a ref list with set operations on these lists only (equality is one lookup, a regex
 //! unions the lists of the matching values of that one name, matchers that accept the empty
 //! string subtract), so a select never scans every series. The head adds series when it
-//! creates them, removes them in `gc`, and its querier reads it.
+//! creates them, removes them in `gc`, and its querier reads it. Lists hold refs as `u32`
+//! (half the memory per label pair of every series) until a ref no longer fits.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -11,11 +12,51 @@ use std::collections::{BTreeMap, HashMap};
 use crate::model::{Labels, MatchOp, Matcher};
 use crate::storage::SeriesRef;
 
+/// A series ref as a posting list holds it: `u32` while every ref fits (half the bytes
+/// per label pair of every series), `u64` after.
+trait Id: Copy + Ord + std::fmt::Debug {
+    fn from_ref(r: SeriesRef) -> Option<Self>;
+    fn to_ref(self) -> SeriesRef;
+}
+
+impl Id for u32 {
+    fn from_ref(r: SeriesRef) -> Option<u32> {
+        u32::try_from(r).ok()
+    }
+    fn to_ref(self) -> SeriesRef {
+        SeriesRef::from(self)
+    }
+}
+
+impl Id for u64 {
+    fn from_ref(r: SeriesRef) -> Option<u64> {
+        Some(r)
+    }
+    fn to_ref(self) -> SeriesRef {
+        self
+    }
+}
+
 /// Label name → value → sorted series refs.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Postings {
-    all: Vec<SeriesRef>,
-    by_label: HashMap<Box<str>, BTreeMap<Box<str>, Vec<SeriesRef>>>,
+    lists: Lists,
+}
+
+/// The index with refs as `u32` until a ref above `u32::MAX` arrives (after four billion
+/// series were created), then as `u64`.
+#[derive(Debug)]
+enum Lists {
+    Narrow(Index<u32>),
+    Wide(Index<u64>),
+}
+
+impl Default for Postings {
+    fn default() -> Self {
+        Postings {
+            lists: Lists::Narrow(Index::default()),
+        }
+    }
 }
 
 impl Postings {
@@ -26,6 +67,114 @@ impl Postings {
     /// Indexes a series. Refs usually arrive in increasing order (an append); a late one is
     /// inserted in place.
     pub fn add(&mut self, r: SeriesRef, labels: &Labels) {
+        if let Lists::Narrow(idx) = &mut self.lists {
+            match u32::from_ref(r) {
+                Some(id) => return idx.add(id, labels),
+                None => self.lists = Lists::Wide(std::mem::take(idx).widen()),
+            }
+        }
+        if let Lists::Wide(idx) = &mut self.lists {
+            idx.add(r, labels);
+        }
+    }
+
+    /// Removes series; names and values left without series disappear.
+    pub fn delete(&mut self, removed: &[(SeriesRef, Labels)]) {
+        match &mut self.lists {
+            Lists::Narrow(idx) => idx.delete(removed),
+            Lists::Wide(idx) => idx.delete(removed),
+        }
+    }
+
+    /// Refs of the series with `name="value"`.
+    pub fn get(&self, name: &str, value: &str) -> Vec<SeriesRef> {
+        match &self.lists {
+            Lists::Narrow(idx) => widen(idx.get(name, value)),
+            Lists::Wide(idx) => idx.get(name, value).to_vec(),
+        }
+    }
+
+    /// Refs of every indexed series.
+    pub fn all(&self) -> Vec<SeriesRef> {
+        match &self.lists {
+            Lists::Narrow(idx) => widen(&idx.all),
+            Lists::Wide(idx) => idx.all.clone(),
+        }
+    }
+
+    /// Every label name, sorted.
+    pub fn label_names(&self) -> Vec<String> {
+        match &self.lists {
+            Lists::Narrow(idx) => idx.label_names(),
+            Lists::Wide(idx) => idx.label_names(),
+        }
+    }
+
+    /// Every value of `name`, sorted.
+    pub fn label_values(&self, name: &str) -> Vec<String> {
+        match &self.lists {
+            Lists::Narrow(idx) => idx.label_values(name),
+            Lists::Wide(idx) => idx.label_values(name),
+        }
+    }
+
+    /// Approximate heap bytes held (lists, keys, map nodes).
+    pub fn memory_bytes(&self) -> usize {
+        match &self.lists {
+            Lists::Narrow(idx) => idx.memory_bytes(),
+            Lists::Wide(idx) => idx.memory_bytes(),
+        }
+    }
+
+    /// The sorted refs of the series whose labels satisfy every matcher (a missing label
+    /// reads as ""), computed as Prometheus does: intersect the lists of the matchers that
+    /// need the label present, then subtract what the matchers that accept the empty string
+    /// exclude. With only such matchers, the start is the list of all series.
+    pub fn for_matchers(&self, matchers: &[Matcher]) -> Vec<SeriesRef> {
+        match &self.lists {
+            Lists::Narrow(idx) => widen(&idx.for_matchers(matchers)),
+            Lists::Wide(idx) => idx.for_matchers(matchers),
+        }
+    }
+}
+
+fn widen<T: Id>(ids: &[T]) -> Vec<SeriesRef> {
+    ids.iter().map(|&i| i.to_ref()).collect()
+}
+
+/// The lists with one width of ref.
+#[derive(Debug)]
+struct Index<T> {
+    all: Vec<T>,
+    by_label: HashMap<Box<str>, BTreeMap<Box<str>, Vec<T>>>,
+}
+
+impl<T> Default for Index<T> {
+    fn default() -> Self {
+        Index {
+            all: Vec::new(),
+            by_label: HashMap::new(),
+        }
+    }
+}
+
+impl Index<u32> {
+    /// The same index with `u64` refs.
+    fn widen(self) -> Index<u64> {
+        let w = |l: Vec<u32>| l.into_iter().map(u64::from).collect::<Vec<u64>>();
+        Index {
+            all: w(self.all),
+            by_label: self
+                .by_label
+                .into_iter()
+                .map(|(n, values)| (n, values.into_iter().map(|(v, l)| (v, w(l))).collect()))
+                .collect(),
+        }
+    }
+}
+
+impl<T: Id> Index<T> {
+    fn add(&mut self, r: T, labels: &Labels) {
         insert_sorted(&mut self.all, r);
         for l in labels {
             let values = match self.by_label.get_mut(l.name) {
@@ -41,13 +190,17 @@ impl Postings {
         }
     }
 
-    /// Removes series; names and values left without series disappear.
-    pub fn delete(&mut self, removed: &[(SeriesRef, Labels)]) {
-        let mut dead: Vec<SeriesRef> = removed.iter().map(|(r, _)| *r).collect();
+    fn delete(&mut self, removed: &[(SeriesRef, Labels)]) {
+        // A ref that does not fit this width was never indexed here.
+        let mut dead: Vec<T> = removed
+            .iter()
+            .filter_map(|(r, _)| T::from_ref(*r))
+            .collect();
         dead.sort_unstable();
         dead.dedup();
-        let gone = |r: &SeriesRef| dead.binary_search(r).is_ok();
+        let gone = |r: &T| dead.binary_search(r).is_ok();
         self.all.retain(|r| !gone(r));
+        shrink_slack(&mut self.all);
         for (_, labels) in removed {
             for l in labels {
                 let Some(values) = self.by_label.get_mut(l.name) else {
@@ -57,6 +210,8 @@ impl Postings {
                     list.retain(|r| !gone(r));
                     if list.is_empty() {
                         values.remove(l.value);
+                    } else {
+                        shrink_slack(list);
                     }
                 }
                 if values.is_empty() {
@@ -66,54 +221,42 @@ impl Postings {
         }
     }
 
-    /// Refs of the series with `name="value"`.
-    pub fn get(&self, name: &str, value: &str) -> &[SeriesRef] {
+    fn get(&self, name: &str, value: &str) -> &[T] {
         self.by_label
             .get(name)
             .and_then(|v| v.get(value))
             .map_or(&[], |l| l.as_slice())
     }
 
-    /// Refs of every indexed series.
-    pub fn all(&self) -> &[SeriesRef] {
-        &self.all
-    }
-
-    /// Every label name, sorted.
-    pub fn label_names(&self) -> Vec<String> {
+    fn label_names(&self) -> Vec<String> {
         let mut names: Vec<String> = self.by_label.keys().map(|k| k.to_string()).collect();
         names.sort_unstable();
         names
     }
 
-    /// Every value of `name`, sorted.
-    pub fn label_values(&self, name: &str) -> Vec<String> {
+    fn label_values(&self, name: &str) -> Vec<String> {
         self.by_label
             .get(name)
             .map(|v| v.keys().map(|k| k.to_string()).collect())
             .unwrap_or_default()
     }
 
-    /// Approximate heap bytes held (lists, keys, map nodes).
-    pub fn memory_bytes(&self) -> usize {
+    fn memory_bytes(&self) -> usize {
         const PER_ENTRY: usize = 64; // map slot or tree node share, plus key header
-        let mut n = self.all.capacity() * 8;
+        let id = std::mem::size_of::<T>();
+        let mut n = self.all.capacity() * id;
         for (name, values) in &self.by_label {
             n += name.len() + PER_ENTRY;
             for (value, list) in values {
-                n += value.len() + list.capacity() * 8 + PER_ENTRY;
+                n += value.len() + list.capacity() * id + PER_ENTRY;
             }
         }
         n
     }
 
-    /// The sorted refs of the series whose labels satisfy every matcher (a missing label
-    /// reads as ""), computed as Prometheus does: intersect the lists of the matchers that
-    /// need the label present, then subtract what the matchers that accept the empty string
-    /// exclude. With only such matchers, the start is the list of all series.
-    pub fn for_matchers(&self, matchers: &[Matcher]) -> Vec<SeriesRef> {
-        let mut positive: Vec<Cow<'_, [SeriesRef]>> = Vec::new();
-        let mut negative: Vec<Cow<'_, [SeriesRef]>> = Vec::new();
+    fn for_matchers(&self, matchers: &[Matcher]) -> Vec<T> {
+        let mut positive: Vec<Cow<'_, [T]>> = Vec::new();
+        let mut negative: Vec<Cow<'_, [T]>> = Vec::new();
         for m in matchers {
             if m.matches_empty() {
                 // Series without the label pass; those whose value fails `m` do not.
@@ -166,11 +309,11 @@ impl Postings {
     }
 
     /// The union of the lists of the values of `name` that satisfy `keep`.
-    fn values_where(&self, name: &str, keep: impl Fn(&str) -> bool) -> Cow<'_, [SeriesRef]> {
+    fn values_where(&self, name: &str, keep: impl Fn(&str) -> bool) -> Cow<'_, [T]> {
         let Some(values) = self.by_label.get(name) else {
             return Cow::Borrowed(&[]);
         };
-        let lists: Vec<&[SeriesRef]> = values
+        let lists: Vec<&[T]> = values
             .iter()
             .filter(|(v, _)| keep(v))
             .map(|(_, l)| l.as_slice())
@@ -178,9 +321,16 @@ impl Postings {
         union_many(&lists)
     }
 
-    fn union_of_values(&self, name: &str, values: &[&str]) -> Cow<'_, [SeriesRef]> {
-        let lists: Vec<&[SeriesRef]> = values.iter().map(|v| self.get(name, v)).collect();
+    fn union_of_values(&self, name: &str, values: &[&str]) -> Cow<'_, [T]> {
+        let lists: Vec<&[T]> = values.iter().map(|v| self.get(name, v)).collect();
         union_many(&lists)
+    }
+}
+
+/// Gives back a list's spare capacity once it is mostly unused (after deletions).
+fn shrink_slack<T>(list: &mut Vec<T>) {
+    if list.capacity() > 2 * list.len() + 4 {
+        list.shrink_to_fit();
     }
 }
 
@@ -198,7 +348,7 @@ fn literal_alternatives(pattern: &str) -> Option<Vec<&str>> {
     Some(lits)
 }
 
-fn insert_sorted(list: &mut Vec<SeriesRef>, r: SeriesRef) {
+fn insert_sorted<T: Ord + Copy>(list: &mut Vec<T>, r: T) {
     match list.last() {
         Some(&last) if last >= r => {
             if let Err(i) = list.binary_search(&r) {
@@ -211,7 +361,7 @@ fn insert_sorted(list: &mut Vec<SeriesRef>, r: SeriesRef) {
 
 /// Elements of both sorted lists. Gallops through the longer list when the lengths differ
 /// a lot.
-pub fn intersect(a: &[SeriesRef], b: &[SeriesRef]) -> Vec<SeriesRef> {
+pub fn intersect<T: Ord + Copy>(a: &[T], b: &[T]) -> Vec<T> {
     let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
     let mut out = Vec::with_capacity(small.len());
     if small.len() * 16 < large.len() {
@@ -243,7 +393,7 @@ pub fn intersect(a: &[SeriesRef], b: &[SeriesRef]) -> Vec<SeriesRef> {
 }
 
 /// Elements of either sorted list, once.
-pub fn union(a: &[SeriesRef], b: &[SeriesRef]) -> Vec<SeriesRef> {
+pub fn union<T: Ord + Copy>(a: &[T], b: &[T]) -> Vec<T> {
     let mut out = Vec::with_capacity(a.len() + b.len());
     let (mut i, mut j) = (0, 0);
     while i < a.len() && j < b.len() {
@@ -269,13 +419,13 @@ pub fn union(a: &[SeriesRef], b: &[SeriesRef]) -> Vec<SeriesRef> {
 }
 
 /// The union of any number of sorted lists.
-pub fn union_many<'a>(lists: &[&'a [SeriesRef]]) -> Cow<'a, [SeriesRef]> {
+pub fn union_many<'a, T: Ord + Copy>(lists: &[&'a [T]]) -> Cow<'a, [T]> {
     match lists {
         [] => Cow::Borrowed(&[]),
         [one] => Cow::Borrowed(one),
         [a, b] => Cow::Owned(union(a, b)),
         _ => {
-            let mut out: Vec<SeriesRef> = Vec::with_capacity(lists.iter().map(|l| l.len()).sum());
+            let mut out: Vec<T> = Vec::with_capacity(lists.iter().map(|l| l.len()).sum());
             for l in lists {
                 out.extend_from_slice(l);
             }
@@ -287,7 +437,7 @@ pub fn union_many<'a>(lists: &[&'a [SeriesRef]]) -> Cow<'a, [SeriesRef]> {
 }
 
 /// Elements of sorted `a` that are not in sorted `b`.
-pub fn subtract(a: &[SeriesRef], b: &[SeriesRef]) -> Vec<SeriesRef> {
+pub fn subtract<T: Ord + Copy>(a: &[T], b: &[T]) -> Vec<T> {
     let mut out = Vec::with_capacity(a.len());
     if b.len() > a.len() * 16 {
         let mut rest = b;
@@ -433,14 +583,33 @@ mod tests {
         let b = Labels::from_pairs(&[("__name__", "up"), ("job", "b"), ("x", "1")]);
         p.add(2, &b);
         p.add(1, &a); // out of order insert
-        assert_eq!(p.all(), &[1, 2]);
-        assert_eq!(p.get("__name__", "up"), &[1, 2]);
+        assert_eq!(p.all(), vec![1, 2]);
+        assert_eq!(p.get("__name__", "up"), vec![1, 2]);
         assert_eq!(p.label_names(), vec!["__name__", "job", "x"]);
         assert_eq!(p.label_values("job"), vec!["a", "b"]);
         p.delete(&[(2, b)]);
         assert_eq!(p.label_names(), vec!["__name__", "job"]);
         assert_eq!(p.label_values("job"), vec!["a"]);
-        assert_eq!(p.all(), &[1]);
+        assert_eq!(p.all(), vec![1]);
         assert!(p.memory_bytes() > 0);
+    }
+
+    #[test]
+    fn a_ref_above_u32_widens_the_index_and_keeps_every_list() {
+        let mut p = Postings::new();
+        let a = Labels::from_pairs(&[("__name__", "up"), ("job", "a")]);
+        let b = Labels::from_pairs(&[("__name__", "up"), ("job", "b")]);
+        let big = u64::from(u32::MAX) + 5;
+        p.add(7, &a);
+        p.add(big, &b);
+        assert!(matches!(p.lists, Lists::Wide(_)));
+        assert_eq!(p.all(), vec![7, big]);
+        assert_eq!(p.get("__name__", "up"), vec![7, big]);
+        let m = |v: &str| Matcher::new(MatchOp::Equal, "job", v).expect("valid");
+        assert_eq!(p.for_matchers(&[m("b")]), vec![big]);
+        assert_eq!(p.for_matchers(&[m("a")]), vec![7]);
+        p.delete(&[(big, b)]);
+        assert_eq!(p.all(), vec![7]);
+        assert_eq!(p.label_values("job"), vec!["a"]);
     }
 }
