@@ -79,13 +79,26 @@ impl MemSeries {
     }
 }
 
+/// Every series has one, so it is kept small: the closed chunks are an exact-size boxed
+/// slice (a chunk is added every 120 samples, so the copy that costs is rare), and the end
+/// of the open chunk's range is computed from its first sample instead of stored.
 #[derive(Debug, Default)]
 pub(crate) struct SeriesData {
-    chunks: Vec<Chunk>,
+    chunks: Box<[Chunk]>,
     open: XorEncoder,
-    /// Exclusive end of the chunk range the open chunk started in.
-    cut_at: i64,
     last: Option<(i64, u64)>,
+}
+
+/// The exclusive end of the chunk range that `t` falls in (`i64::MAX` without ranges).
+#[inline]
+fn range_end(t: i64, range_ms: i64) -> i64 {
+    if range_ms > 0 {
+        t.div_euclid(range_ms)
+            .saturating_add(1)
+            .saturating_mul(range_ms)
+    } else {
+        i64::MAX
+    }
 }
 
 impl SeriesData {
@@ -101,17 +114,11 @@ impl SeriesData {
         if !check(self.last, t, bits)? {
             return Ok(false);
         }
-        if !self.open.is_empty() && t >= self.cut_at {
+        if !self.open.is_empty()
+            && opts.range_ms > 0
+            && t >= range_end(self.open.min_time(), opts.range_ms)
+        {
             self.cut(opts);
-        }
-        if self.open.is_empty() {
-            self.cut_at = if opts.range_ms > 0 {
-                t.div_euclid(opts.range_ms)
-                    .saturating_add(1)
-                    .saturating_mul(opts.range_ms)
-            } else {
-                i64::MAX
-            };
         }
         self.open.append(t, v);
         self.last = Some((t, bits));
@@ -122,7 +129,10 @@ impl SeriesData {
     }
 
     fn cut(&mut self, opts: ChunkOpts) {
-        self.chunks.push(Chunk::seal(&self.open, opts.compact));
+        let mut chunks = std::mem::take(&mut self.chunks).into_vec();
+        chunks.reserve_exact(1);
+        chunks.push(Chunk::seal(&self.open, opts.compact));
+        self.chunks = chunks.into_boxed_slice();
         self.open.reset_and_release();
     }
 
@@ -146,9 +156,10 @@ impl SeriesData {
     /// Returns how many went.
     pub fn truncate_before(&mut self, before: i64) -> usize {
         let n = self.chunks.partition_point(|c| c.max_time() < before);
-        self.chunks.drain(..n);
-        if self.chunks.is_empty() && self.chunks.capacity() > 0 {
-            self.chunks = Vec::new();
+        if n > 0 {
+            let mut chunks = std::mem::take(&mut self.chunks).into_vec();
+            chunks.drain(..n);
+            self.chunks = chunks.into_boxed_slice();
         }
         if !self.open.is_empty() && self.open.max_time() < before {
             self.open.reset_and_release();
@@ -224,7 +235,7 @@ impl SeriesData {
     /// Heap bytes this data holds, including allocator rounding and the open chunk's spare
     /// capacity.
     pub fn heap_bytes(&self) -> usize {
-        self.chunks.capacity() * std::mem::size_of::<Chunk>()
+        self.chunks.len() * std::mem::size_of::<Chunk>()
             + self
                 .chunks
                 .iter()
@@ -270,6 +281,17 @@ mod tests {
             .flat_map(|c| c.iter())
             .map(|s| (s.t, s.v))
             .collect()
+    }
+
+    #[test]
+    fn a_series_fits_a_192_byte_allocation() {
+        // Every series is one `Arc<MemSeries>` (16 bytes of counts, the series, glibc's
+        // 8-byte header, 16-byte granules): keep it in the 192-byte class (it was 208).
+        assert!(
+            16 + std::mem::size_of::<MemSeries>() + 8 <= 192,
+            "MemSeries is {} bytes",
+            std::mem::size_of::<MemSeries>()
+        );
     }
 
     #[test]
