@@ -3,7 +3,9 @@
 //! changes (a file_sd file rewritten every minute, a fraction of targets swapped for spares)
 //! and series churn (pods renamed every few scrapes). kmon runs with a short block range
 //! (`--storage.tsdb.min-block-duration`, 5m by default) so that the head is cut, and the
-//! series that stopped getting samples are dropped, several times within the run. Every
+//! series that stopped getting samples are dropped, several times within the run, and a
+//! short retention (15m) so that the blocks stop accumulating too: kmon reaches the
+//! steady state a long-running kmon reaches after its retention. Every
 //! 30 s it samples kmon's RSS, threads and open fds (procfs), the head cuts and head series
 //! (kmon's log, [`soak_data`]) and the TUI's responsiveness (type into the query bar and
 //! time until `capture-pane` shows it, then Escape and time until it is gone). At the end
@@ -70,6 +72,11 @@ pub struct SoakOpts {
     /// span once it holds 1.5 times it, and drops the series that stopped getting samples.
     #[arg(long, default_value = "5m")]
     pub block_duration: String,
+    /// kmon's `--retention`: blocks whose data ends this long before the newest data are
+    /// deleted, so the number of blocks, whose files kmon maps and whose symbol and
+    /// postings tables it keeps in memory, stops growing within the run.
+    #[arg(long, default_value = "15m")]
+    pub retention: String,
     /// Allowed RSS growth from the first compaction cycle after warm-up to the last (or
     /// from the end of the warm-up to the end, without two complete cycles).
     #[arg(long, default_value_t = 0.10)]
@@ -106,6 +113,7 @@ impl Default for SoakOpts {
             churn_fraction: 0.3,
             churn_generations: 2,
             block_duration: "5m".into(),
+            retention: "15m".into(),
             rss_tolerance: 0.10,
             seed: 42,
             smoke: false,
@@ -128,6 +136,7 @@ impl SoakOpts {
         self.swap_every = 20;
         self.churn_every = 4;
         self.block_duration = "1m".into();
+        self.retention = "3m".into();
         self.smoke = false;
         self
     }
@@ -244,13 +253,13 @@ pub fn run(opts: &SoakOpts) -> Result<SoakReport> {
     if opts.targets == 0 || opts.minutes == 0 || opts.sample_every == 0 || opts.swap_every == 0 {
         bail!("targets, minutes, sample-every and swap-every must be positive");
     }
-    if opts.block_duration.is_empty()
-        || !opts
-            .block_duration
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric())
-    {
-        bail!("--block-duration: a duration such as 5m or 1h30m");
+    for (flag, v) in [
+        ("--block-duration", &opts.block_duration),
+        ("--retention", &opts.retention),
+    ] {
+        if v.is_empty() || !v.chars().all(|c| c.is_ascii_alphanumeric()) {
+            bail!("{flag}: a duration such as 5m or 1h30m, not {v:?}");
+        }
     }
     let tmp;
     let dir = match &opts.work_dir {
@@ -298,9 +307,10 @@ pub fn run(opts: &SoakOpts) -> Result<SoakReport> {
     };
     let state = dir.join("state");
     let shell = format!(
-        "exec env XDG_STATE_HOME={s} XDG_CONFIG_HOME={s} XDG_CACHE_HOME={s} XDG_DATA_HOME={s} TERM=xterm-256color KMON_LOG={f} {k} --config {c} --data-dir {d} --storage.tsdb.min-block-duration {b} 2>{log}",
+        "exec env XDG_STATE_HOME={s} XDG_CONFIG_HOME={s} XDG_CACHE_HOME={s} XDG_DATA_HOME={s} TERM=xterm-256color KMON_LOG={f} {k} --config {c} --data-dir {d} --storage.tsdb.min-block-duration {b} --retention {r} 2>{log}",
         f = soak_data::KMON_LOG_FILTER,
         b = opts.block_duration,
+        r = opts.retention,
         s = state.display(),
         k = kmon.display(),
         c = config.display(),

@@ -371,7 +371,7 @@ pub fn verdict(
 /// The verdict as a Markdown table.
 pub fn table(r: &SoakReport) -> String {
     let mut s = format!(
-        "soak: {} targets x {} series every {} s for {} min, {} swaps ({:.0} % each), block range {}, kmon TUI ({}); exit: {}\n\n| check | after warm-up | end | limit | verdict |\n|---|---|---|---|---|\n",
+        "soak: {} targets x {} series every {} s for {} min, {} swaps ({:.0} % each), block range {}, retention {}, kmon TUI ({}); exit: {}\n\n| check | after warm-up | end | limit | verdict |\n|---|---|---|---|---|\n",
         r.opts.targets,
         r.opts.series_per_target,
         r.opts.interval,
@@ -379,6 +379,7 @@ pub fn table(r: &SoakReport) -> String {
         r.samples.last().map_or(0, |s| s.swaps),
         r.opts.swap_fraction * 100.0,
         r.opts.block_duration,
+        r.opts.retention,
         r.kmon_version,
         r.exit
     );
