@@ -254,7 +254,12 @@ async fn samples_arrive_with_the_protocol_headers_labels_and_relabeling() {
     assert_eq!(get("x-scope-orgid"), "team-a");
     assert_eq!(get("authorization"), "Basic dTpw");
     assert_eq!(load(&m, &m.samples_total), 4);
-    assert_eq!(m.highest_sent_ms.load(Ordering::Relaxed), 11_000);
+    // The receiver holds the samples before the sender has its answer and raises the
+    // newest sent timestamp.
+    wait_for("the newest sent timestamp", || {
+        m.highest_sent_ms.load(Ordering::Relaxed) == 11_000
+    })
+    .await;
     let mut text = String::new();
     write_metrics(&[&m], &mut text);
     assert!(text.contains("prometheus_remote_storage_samples_total{remote_name=\"test\","));
