@@ -222,17 +222,23 @@ impl Block {
         }
     }
 
+    /// An error naming the chunk's segment unless `enc` is float XOR, the one kmon reads.
+    fn check_encoding(&self, m: &ChunkMeta, enc: u8) -> Result<(), BlockError> {
+        if enc == ENCODING_XOR {
+            return Ok(());
+        }
+        let path = self.chunks.segment_path(m.r).unwrap_or(self.dir.as_path());
+        Err(BlockError::corrupt(
+            path,
+            m.r & 0xffff_ffff,
+            format!("chunk encoding {enc} is not supported (kmon reads float XOR chunks)"),
+        ))
+    }
+
     /// The chunk behind `m`, checked (checksum, XOR encoding).
     fn chunk(&self, m: &ChunkMeta) -> Result<Chunk, BlockError> {
         let (enc, data) = self.chunks.chunk(m.r)?;
-        if enc != ENCODING_XOR {
-            let path = self.chunks.segment_path(m.r).unwrap_or(self.dir.as_path());
-            return Err(BlockError::corrupt(
-                path,
-                m.r & 0xffff_ffff,
-                format!("chunk encoding {enc} is not supported (kmon reads float XOR chunks)"),
-            ));
-        }
+        self.check_encoding(m, enc)?;
         Ok(Chunk::from_parts(Arc::from(data), m.min_t, m.max_t))
     }
 
@@ -240,14 +246,7 @@ impl Block {
     /// left in the map.
     fn mapped_chunk(&self, m: &ChunkMeta) -> Result<MappedChunk, BlockError> {
         let (enc, bytes) = self.chunks.chunk_shared(m.r)?;
-        if enc != ENCODING_XOR {
-            let path = self.chunks.segment_path(m.r).unwrap_or(self.dir.as_path());
-            return Err(BlockError::corrupt(
-                path,
-                m.r & 0xffff_ffff,
-                format!("chunk encoding {enc} is not supported (kmon reads float XOR chunks)"),
-            ));
-        }
+        self.check_encoding(m, enc)?;
         Ok(MappedChunk {
             bytes,
             min_t: m.min_t,
